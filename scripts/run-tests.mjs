@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+// Test entry point used by `npm test`, `npm run test:unit` and `npm run test:integration`.
+//
+// Integration tests never run in the machine's own network namespace: this script makes a
+// sandbox namespace with no uplink (only `lo`), runs the node test runner inside it with
+// `nsenter --net=` (not `ip netns exec`, which remounts /sys and upsets dockerd), and removes
+// the sandbox afterwards. Every namespace, link and daemon a test makes therefore lives in
+// the sandbox or in namespaces made from inside it.
+import { $, fs, path } from 'zx';
+import { randomBytes } from 'node:crypto';
+
+$.verbose = false;
+$.quiet = true;
+
+const mode = process.argv[2] ?? 'all';
+const extra = process.argv.slice(3);
+const root = path.resolve(import.meta.dirname, '..');
+process.chdir(root);
+
+const find = async (dir) => {
+  if (!(await fs.pathExists(dir))) return [];
+  const out = [];
+  for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.endsWith('.test.ts')) out.push(path.relative(root, path.join(e.parentPath ?? e.path, e.name)));
+  }
+  return out.sort();
+};
+
+const unit = await find('test/unit');
+// The leak check must come last: it proves nothing the suite made is left.
+const integration = (await find('test/integration')).sort((a, b) => {
+  const la = a.endsWith('zz-leaks.test.ts') ? 1 : 0;
+  const lb = b.endsWith('zz-leaks.test.ts') ? 1 : 0;
+  return la - lb || a.localeCompare(b);
+});
+
+const isRoot = process.getuid?.() === 0;
+let files;
+switch (mode) {
+  case 'unit':
+    files = unit;
+    break;
+  case 'integration':
+    files = integration;
+    break;
+  case 'all':
+    files = [...unit, ...integration];
+    break;
+  case 'files':
+    files = extra.splice(0);
+    break;
+  default:
+    console.error(`run-tests: unknown mode "${mode}"; use unit, integration, all or files`);
+    process.exit(2);
+}
+const needsRoot = files.some((f) => f.startsWith('test/integration/') || f.startsWith('test/vm/'));
+
+const nodeArgs = ['--import', 'tsx', '--import', './test/setup.ts', '--test', '--test-concurrency=1', ...extra, ...files];
+
+if (!needsRoot || !isRoot) {
+  if (needsRoot) {
+    console.log('# integration tests skipped: they need root (uid 0) to make network namespaces');
+    files = files.filter((f) => f.startsWith('test/unit/'));
+  }
+  const p = await $({ stdio: 'inherit', nothrow: true })`node ${nodeArgs.filter((a) => !a.startsWith('test/') || files.includes(a))}`;
+  process.exit(p.exitCode ?? 1);
+}
+
+const sandbox = `pf-sbx-${randomBytes(3).toString('hex')}`;
+await $`ip netns add ${sandbox}`;
+let code = 1;
+try {
+  await $`ip -n ${sandbox} link set lo up`;
+  const env = { ...process.env, PF_SANDBOX: sandbox, PF_REPO: root };
+  const p = await $({ stdio: 'inherit', nothrow: true, env })`nsenter --net=/run/netns/${sandbox} -- node ${nodeArgs}`;
+  code = p.exitCode ?? 1;
+} finally {
+  // Anything a crashed test left behind is removed here, and the run is failed for it.
+  const left = (await $`ip netns list`).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0])
+    .filter((n) => n && n.startsWith(`pf-`) && n !== sandbox);
+  for (const n of left) await $({ nothrow: true })`ip netns del ${n}`;
+  await $({ nothrow: true })`ip netns del ${sandbox}`;
+  if (left.length) {
+    console.error(`# leaked namespaces removed after the run: ${left.join(' ')}`);
+    code ||= 1;
+  }
+}
+process.exit(code);

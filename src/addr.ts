@@ -1,0 +1,135 @@
+/** IP address values, parsed once with ip-address and carried as canonical strings. */
+import { Address4, Address6 } from 'ip-address';
+import { badInput } from './errors.js';
+
+export type Family = 4 | 6;
+
+declare const cidrBrand: unique symbol;
+declare const ipBrand: unique symbol;
+
+/** An interface address with its prefix, e.g. 192.0.2.10/24 (host bits may be set). */
+export interface Cidr {
+  readonly [cidrBrand]: true;
+  readonly family: Family;
+  /** Canonical address without prefix, e.g. "2001:db8::10". */
+  readonly address: string;
+  readonly prefix: number;
+  /** "address/prefix", as `ip` prints and takes it. */
+  readonly text: string;
+  /** Canonical network, e.g. "192.0.2.0/24". */
+  readonly network: string;
+}
+
+export interface IpAddr {
+  readonly [ipBrand]: true;
+  readonly family: Family;
+  readonly address: string;
+}
+
+const exampleFor = (value: string): string => (value.includes(':') ? '2001:db8::10/64' : '192.0.2.10/24');
+
+const parseAny = (text: string): Address4 | Address6 | undefined => {
+  if (Address4.isValid(text) && !text.includes(':')) return new Address4(text);
+  if (Address6.isValid(text) && !text.includes('%')) return new Address6(text);
+  return undefined;
+};
+
+const makeCidr = (a: Address4 | Address6, prefix: number): Cidr => {
+  const family: Family = a instanceof Address4 ? 4 : 6;
+  const address = a.correctForm();
+  const start = (family === 4 ? new Address4(`${address}/${prefix}`) : new Address6(`${address}/${prefix}`)).startAddress();
+  return { family, address, prefix, text: `${address}/${prefix}`, network: `${start.correctForm()}/${prefix}` } as Cidr;
+};
+
+const familyName = (f: Family): string => (f === 4 ? 'IPv4' : 'IPv6');
+
+/**
+ * Parse an interface address that must carry a prefix length.
+ * @example parseCidr('192.0.2.10/24', '--ip').network // '192.0.2.0/24'
+ */
+export const parseCidr = (value: string, field: string, opts: { family?: Family } = {}): Cidr => {
+  const v = value.trim();
+  const slash = v.indexOf('/');
+  if (slash < 0) {
+    const bare = parseAny(v);
+    if (bare)
+      throw badInput('E_BAD_CIDR', field, value, 'prefix length missing', `add a prefix, e.g. ${v}/${bare instanceof Address4 ? 24 : 64}`);
+    throw badInput('E_BAD_CIDR', field, value, 'not an IP address with a prefix', `write it as address/prefix, e.g. ${exampleFor(v)}`);
+  }
+  const addrText = v.slice(0, slash);
+  const prefixText = v.slice(slash + 1);
+  const a = parseAny(addrText);
+  if (!a) throw badInput('E_BAD_CIDR', field, value, `"${addrText}" is not an IPv4 or IPv6 address`, `write it as address/prefix, e.g. ${exampleFor(v)}`);
+  const max = a instanceof Address4 ? 32 : 128;
+  if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
+    throw badInput('E_BAD_CIDR', field, value, `prefix length must be 0-${max}`, `e.g. ${addrText}/${max === 32 ? 24 : 64}`);
+  const cidr = makeCidr(a, Number(prefixText));
+  if (opts.family !== undefined && cidr.family !== opts.family)
+    throw badInput('E_FAMILY', field, value, `${familyName(cidr.family)} address where ${familyName(opts.family)} was asked`, `give an ${familyName(opts.family)} address, e.g. ${opts.family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`);
+  return cidr;
+};
+
+/** An interface address: like parseCidr, but refuses addresses no host can use. */
+export const parseHostCidr = (value: string, field: string, opts: { family?: Family } = {}): Cidr => {
+  const c = parseCidr(value, field, opts);
+  const a = c.family === 4 ? new Address4(c.address) : new Address6(c.address);
+  if (a.isMulticast()) throw badInput('E_BAD_CIDR', field, value, 'multicast address cannot be an interface address', `use a unicast address, e.g. ${exampleFor(value)}`);
+  if (c.family === 4 && c.prefix < 31) {
+    if (`${c.address}/${c.prefix}` === c.network)
+      throw badInput('E_BAD_CIDR', field, value, `this is the network address of ${c.network}, not a host address`, `pick a host in the subnet, e.g. ${nthHost(c, 10)}/${c.prefix}`);
+    if (c.address === broadcastOf(c))
+      throw badInput('E_BAD_CIDR', field, value, `this is the broadcast address of ${c.network}`, `pick a host in the subnet, e.g. ${nthHost(c, 10)}/${c.prefix}`);
+  }
+  if (c.family === 6 && c.address === '::') throw badInput('E_BAD_CIDR', field, value, 'the unspecified address cannot be an interface address', 'e.g. 2001:db8::10/64');
+  return c;
+};
+
+/** A route destination: `default` or a network; host bits are cleared as the kernel requires. */
+export const parseDestination = (value: string, field: string): Cidr | 'default' => {
+  if (value === 'default') return 'default';
+  const c = parseCidr(value.includes('/') ? value : `${value}/${value.includes(':') ? 128 : 32}`, field);
+  const [address] = c.network.split('/') as [string];
+  return { ...c, address, text: c.network } as Cidr;
+};
+
+export const parseIp = (value: string, field: string, opts: { family?: Family } = {}): IpAddr => {
+  const v = value.trim();
+  const a = v.includes('/') ? undefined : parseAny(v);
+  if (!a) throw badInput('E_BAD_ADDRESS', field, value, 'not an IP address', `write a plain address without prefix, e.g. ${v.includes(':') ? '2001:db8::1' : '192.0.2.1'}`);
+  const family: Family = a instanceof Address4 ? 4 : 6;
+  if (opts.family !== undefined && family !== opts.family)
+    throw badInput('E_FAMILY', field, value, `${familyName(family)} address where ${familyName(opts.family)} was asked`, `give an ${familyName(opts.family)} address`);
+  return { family, address: a.correctForm() } as IpAddr;
+};
+
+/** True when `ip` lies inside the subnet of `cidr` (so it is reachable without an on-link route). */
+export const inSubnet = (cidr: Cidr, ip: IpAddr): boolean => {
+  if (cidr.family !== ip.family) return false;
+  return cidr.family === 4
+    ? new Address4(ip.address).isInSubnet(new Address4(cidr.network))
+    : new Address6(ip.address).isInSubnet(new Address6(cidr.network));
+};
+
+export const broadcastOf = (c: Cidr): string =>
+  c.family === 4 ? new Address4(c.network).endAddress().correctForm() : new Address6(c.network).endAddress().correctForm();
+
+/** The n-th address of the subnet (n=1 is the first host). */
+export const nthHost = (c: Cidr, n: number): string => {
+  if (c.family === 4) {
+    const start = new Address4(c.network).startAddress().bigInt();
+    return Address4.fromBigInt(start + BigInt(n)).correctForm();
+  }
+  const start = new Address6(c.network).startAddress().bigInt();
+  return Address6.fromBigInt(start + BigInt(n)).correctForm();
+};
+
+export const familyOf = (address: string): Family => (address.includes(':') ? 6 : 4);
+
+export const sameAddress = (a: string, b: string): boolean => {
+  const x = parseAny(a);
+  const y = parseAny(b);
+  return x !== undefined && y !== undefined && x.correctForm() === y.correctForm() && familyOf(a) === familyOf(b);
+};
+
+/** Canonical form of an address string printed by `ip` (so comparisons never differ by notation). */
+export const canonicalAddress = (address: string): string => parseAny(address)?.correctForm() ?? address;

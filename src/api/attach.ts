@@ -1,0 +1,66 @@
+import type { AttachRequest } from '../model/attachment.js';
+import type { AttachInput, DetachInput, PairInput } from '../model/input.js';
+import { parseAttachInput, parseDetachInput, parsePairInput } from '../model/input.js';
+import { HOST } from '../model/netns.js';
+import { targetSpecText } from '../model/target.js';
+import type { AttachPlanOptions } from '../plan/attach.js';
+import { planAttach } from '../plan/attach.js';
+import { planDetach } from '../plan/detach.js';
+import type { Outcome, RunOptions } from './engine.js';
+import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
+
+export interface AttachOptions extends RunOptions, AttachPlanOptions {}
+
+/**
+ * Add an interface to a running container or namespace.
+ * @example
+ * await attach({ target: 'web', bridge: 'br-lab', ip: '192.0.2.10/24', gateway: '192.0.2.1' });
+ */
+export const attach = async (input: AttachInput | PairInput, opts: AttachOptions = {}): Promise<Outcome> => {
+  const req = 'a' in input ? parsePairInput(input) : parseAttachInput(input);
+  return attachRequests([req], opts, `pipefitter ${'a' in input ? 'link' : 'attach'} ${targetSpecText(req.target)}`);
+};
+
+/** Attach several typed requests in one plan (one observation, one apply, all or nothing). */
+export const attachRequests = async (reqs: readonly AttachRequest[], opts: AttachOptions = {}, title = 'pipefitter attach'): Promise<Outcome> => {
+  requireRoot();
+  const runner = runnerOf(opts);
+  const specs = reqs.flatMap((r) => (r.link.kind === 'pair' ? [r.target, r.link.peer] : [r.target]));
+  const resolved = await resolveAll(specs, runner, opts.docker);
+  let k = 0;
+  const atts = reqs.map((r) => {
+    const target = resolved[k++]!;
+    if (r.link.kind === 'pair') {
+      const peer = resolved[k++]!;
+      return { target, iface: r.iface, link: { ...r.link, peer } };
+    }
+    return { target, iface: r.iface, link: r.link };
+  });
+  return runPipeline(
+    { targets: resolved, extraNamespaces: [HOST], plan: (observed) => planAttach(atts, observed, opts), title },
+    runner,
+    opts,
+  );
+};
+
+/**
+ * Remove an interface that pipefitter made (and the bridge it made, once unused).
+ * @example await detach({ target: 'web', ifname: 'eth1' });
+ */
+export const detach = async (input: DetachInput, opts: RunOptions = {}): Promise<Outcome> => {
+  const req = parseDetachInput(input);
+  requireRoot();
+  const runner = runnerOf(opts);
+  const [target] = await resolveAll([req.target], runner, opts.docker);
+  const t = target!;
+  return runPipeline(
+    {
+      targets: [t],
+      extraNamespaces: [HOST],
+      plan: (observed) => planDetach({ target: t, ifname: req.ifname, force: req.force }, observed),
+      title: `pipefitter detach ${targetSpecText(req.target)} --ifname ${req.ifname}`,
+    },
+    runner,
+    opts,
+  );
+};

@@ -1,0 +1,74 @@
+/**
+ * The one pipeline every entry point uses: resolve targets, observe each namespace once,
+ * plan, then either render the plan (dry run) or re-check the targets and apply it.
+ * Everything that can refuse happens before the first mutation.
+ */
+import { refuse } from '../errors.js';
+import type { ApplyHooks, ApplyReport } from '../exec/apply.js';
+import { applyPlan } from '../exec/apply.js';
+import { renderScript } from '../exec/render.js';
+import type { Runner } from '../exec/runner.js';
+import { createRunner } from '../exec/runner.js';
+import type { NetnsRef } from '../model/netns.js';
+import type { ObservedState } from '../model/observed.js';
+import type { Plan } from '../model/step.js';
+import type { ResolvedTarget, TargetSpec } from '../model/target.js';
+import { observe } from '../observe/snapshot.js';
+import type { DockerEndpoint } from '../targets/docker.js';
+import { recheckTarget, resolveTarget } from '../targets/resolve.js';
+
+/** Options every operation takes. */
+export interface RunOptions {
+  /** Print the plan as a shell script instead of changing anything. @default false */
+  readonly dryRun?: boolean | undefined;
+  /** Runs the commands; tests may pass a counting one. @default createRunner() */
+  readonly runner?: Runner | undefined;
+  /** Executor hooks (tests inject failures with beforeStep). */
+  readonly hooks?: ApplyHooks | undefined;
+  /** Docker Engine endpoint. @default from DOCKER_HOST, else unix:///var/run/docker.sock */
+  readonly docker?: DockerEndpoint | undefined;
+}
+
+export interface Outcome {
+  readonly plan: Plan;
+  /** The dry-run script (also set for real runs: what was, or would be, run). */
+  readonly script: string;
+  readonly applied: boolean;
+  readonly report?: ApplyReport | undefined;
+  readonly targets: readonly ResolvedTarget[];
+  /** Processes spawned in total (observation included). */
+  readonly processes: number;
+}
+
+export const requireRoot = (): void => {
+  if (process.geteuid?.() !== 0)
+    throw refuse('E_NOT_ROOT', 'pipefitter', 'must run as root', 'run it with sudo (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN to enter namespaces)');
+};
+
+export const resolveAll = async (specs: readonly TargetSpec[], runner: Runner, docker?: DockerEndpoint): Promise<ResolvedTarget[]> =>
+  Promise.all(specs.map((s) => resolveTarget(s, { runner, docker })));
+
+export interface PipelineInput {
+  readonly targets: readonly ResolvedTarget[];
+  /** Namespaces to observe besides the targets' (the host, usually). */
+  readonly extraNamespaces: readonly NetnsRef[];
+  readonly plan: (observed: ObservedState) => Plan;
+  readonly title: string;
+}
+
+export const runPipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions): Promise<Outcome> => {
+  const spawned0 = runner.spawned;
+  const observed = await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)]);
+  const plan = input.plan(observed);
+  const script = renderScript(plan, { title: input.title });
+  if (opts.dryRun || plan.steps.length === 0)
+    return { plan, script, applied: false, targets: input.targets, processes: runner.spawned - spawned0 };
+  const report = await applyPlan(plan, {
+    runner,
+    hooks: opts.hooks,
+    guards: input.targets.map((t) => () => recheckTarget(t)),
+  });
+  return { plan, script, applied: true, report, targets: input.targets, processes: runner.spawned - spawned0 };
+};
+
+export const runnerOf = (opts: RunOptions): Runner => opts.runner ?? createRunner();

@@ -1,0 +1,83 @@
+import type { Command } from 'commander';
+import { attach } from '../../api/attach.js';
+import type { AttachInput } from '../../model/input.js';
+import { globalFlags, printOutcome } from '../output.js';
+
+export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
+
+interface AttachFlags {
+  ifname?: string;
+  bridge?: string;
+  macvlan?: string;
+  ipvlan?: string;
+  vlan?: string;
+  vlanId?: string;
+  phys?: string;
+  mode?: string;
+  ipvlanFlag?: string;
+  ip: string[];
+  gateway: string[];
+  route: string[];
+  mac?: string;
+  mtu?: string;
+  bridgeIp: string[];
+  createBridge: boolean;
+  hostIfname?: string;
+  announce: boolean;
+  replace?: boolean;
+  force?: boolean;
+  dryRun?: boolean;
+}
+
+export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
+  target,
+  ifname: f.ifname,
+  bridge: f.bridge,
+  macvlan: f.macvlan,
+  ipvlan: f.ipvlan,
+  vlan: f.vlan,
+  vlanId: f.vlanId,
+  phys: f.phys,
+  mode: f.mode,
+  ipvlanFlag: f.ipvlanFlag,
+  ip: f.ip,
+  gateway: f.gateway,
+  route: f.route,
+  mac: f.mac,
+  mtu: f.mtu,
+  bridgeIp: f.bridgeIp.length ? f.bridgeIp : undefined,
+  createBridge: f.createBridge,
+  hostIfname: f.hostIfname,
+  announce: f.announce,
+});
+
+export const registerAttach = (program: Command): void => {
+  program
+    .command('attach <target>')
+    .description('add an interface to a running container or namespace')
+    .option('-i, --ifname <name>', 'interface name inside', 'eth1')
+    .option('--bridge <name>', 'veth into this Linux bridge (created if missing)')
+    .option('--macvlan <hostif>', 'macvlan on this host interface')
+    .option('--ipvlan <hostif>', 'ipvlan on this host interface')
+    .option('--vlan <hostif>', '802.1Q VLAN interface on this host interface (with --vlan-id)')
+    .option('--vlan-id <n>', 'VLAN id 1-4094')
+    .option('--phys <hostif>', 'move this host interface in')
+    .option('--mode <mode>', 'macvlan mode (bridge|private|vepa|passthru) or ipvlan mode (l2|l3|l3s)')
+    .option('--ipvlan-flag <flag>', 'ipvlan flag (bridge|private|vepa)')
+    .option('--ip <cidr>', 'address with prefix, IPv4 or IPv6 (repeatable)', collect, [])
+    .option('--gateway <ip>', 'default gateway; replaces the default route of its family (repeatable, one per family)', collect, [])
+    .option('--route <dst:via>', 'extra route, e.g. 198.51.100.0/24:192.0.2.254 (repeatable)', collect, [])
+    .option('--mac <mac>', 'MAC address inside')
+    .option('--mtu <n>', 'MTU (default: the host link\'s)')
+    .option('--bridge-ip <cidr>', 'address for the bridge itself (repeatable)', collect, [])
+    .option('--no-create-bridge', 'fail when the bridge does not exist')
+    .option('--host-ifname <name>', 'name of the host-side veth')
+    .option('--no-announce', 'do not send gratuitous ARP / unsolicited NA')
+    .option('--replace', 'replace an interface of the same name that has other settings')
+    .option('--force', 'allow moving a host interface that carries the default route')
+    .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
+    .action(async (target: string, flags: AttachFlags, cmd: Command) => {
+      const o = await attach(toAttachInput(target, flags), { dryRun: flags.dryRun, replace: flags.replace, force: flags.force });
+      printOutcome('attach', o, { ...globalFlags(cmd), dryRun: flags.dryRun }, `${o.targets[0]?.label ?? target} ${flags.ifname ?? 'eth1'}`);
+    });
+};

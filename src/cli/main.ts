@@ -1,0 +1,73 @@
+/** The pipefitter command line: commander parses, the library acts, output prints, exit code is set. */
+import { Command, CommanderError } from 'commander';
+import { EXIT, PipefitterError } from '../errors.js';
+import { printError } from './output.js';
+import { registerAttach } from './commands/attach.js';
+import { registerDetach } from './commands/detach.js';
+import { registerLink } from './commands/link.js';
+import { registerShow } from './commands/show.js';
+
+export const VERSION = '0.1.0';
+
+export const buildProgram = (): Command => {
+  const program = new Command('pipefitter')
+    .description('Plumb extra network interfaces into running containers and namespaces')
+    .version(VERSION)
+    .option('--json', 'print machine-readable JSON on stdout')
+    .option('-q, --quiet', 'print nothing on success')
+    .showHelpAfterError('(run pipefitter --help for usage)')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  registerAttach(program);
+  registerLink(program);
+  registerDetach(program);
+  registerShow(program);
+  program.addHelpText(
+    'after',
+    `
+Targets: a Docker container name or ID (docker:NAME), podman:NAME, pid:N, netns:NAME, or a
+namespace file path (/run/netns/NAME, /proc/N/ns/net). A bare name is a Docker container, else
+a named netns.
+
+Examples:
+  pipefitter attach web --bridge br-lab --ip 192.0.2.10/24 --gateway 192.0.2.1
+  pipefitter attach pid:4242 --macvlan eth3 --mode bridge --ip 198.51.100.7/24 --ifname lan0
+  pipefitter attach netns:r1 --phys enp5s0f1 --ifname wan0 --ip 203.0.113.2/30
+  pipefitter link web:eth2 db:eth2 --ip 192.0.2.21/30 --peer-ip 192.0.2.22/30
+  pipefitter detach web --ifname eth1
+  pipefitter show web --json
+  pipefitter attach web --bridge br-lab --ip 192.0.2.10/24 --dry-run   # print the commands
+
+Exit codes: 0 done or nothing to do, 1 a step failed (everything undone),
+2 bad input (nothing touched), 3 the rollback failed (leftovers printed).`,
+  );
+  return program;
+};
+
+export const main = async (argv: readonly string[]): Promise<number> => {
+  const program = buildProgram();
+  const wantsJson = argv.includes('--json');
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
+      if (wantsJson) printError(new PipefitterError({ code: 'E_USAGE', message: e.message.replace(/^error: /, '') }), { json: true });
+      return EXIT.usage;
+    }
+    return printError(e, { json: wantsJson });
+  }
+};
+
+/** The bin entry: run with process.argv and set the exit code. */
+export const run = (): void => {
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.exitCode = printError(e, {});
+    },
+  );
+};

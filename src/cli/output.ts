@@ -1,0 +1,83 @@
+/** Human and --json output: data on stdout, diagnostics on stderr. */
+import type { Command } from 'commander';
+import type { Outcome } from '../api/engine.js';
+import { enterArgv, spellArgs } from '../exec/enter.js';
+import { shellJoin } from '../exec/quote.js';
+import { hostNetnsPath } from '../exec/runner.js';
+import { netnsKey } from '../model/netns.js';
+import type { ShowView } from '../model/view.js';
+import { exitCodeFor, formatError, isPipefitterError } from '../errors.js';
+
+export interface GlobalFlags {
+  readonly json?: boolean;
+  readonly quiet?: boolean;
+}
+
+/** The root program's flags, from any subcommand. */
+export const globalFlags = (cmd: Command): GlobalFlags => {
+  let c = cmd;
+  while (c.parent) c = c.parent;
+  return c.opts<GlobalFlags>();
+};
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+
+export const outcomeJson = (verb: string, o: Outcome, dryRun: boolean): Record<string, unknown> => ({
+  ok: true,
+  action: verb,
+  dryRun,
+  changed: o.applied,
+  targets: o.targets.map((t) => ({ target: t.label, id: t.id, netns: netnsKey(t.netns) })),
+  steps: o.plan.steps.map((s) => ({
+    id: s.id,
+    netns: netnsKey(s.netns),
+    describes: s.describes,
+    command: shellJoin(enterArgv(s.netns, spellArgs(s.argv, hostNetnsPath()))),
+  })),
+  noops: o.plan.noops,
+  notes: o.plan.notes,
+  processes: o.processes,
+  durationMs: o.report ? Math.round(o.report.durationMs * 10) / 10 : 0,
+  ...(dryRun ? { script: o.script } : {}),
+});
+
+export const printOutcome = (verb: string, o: Outcome, flags: GlobalFlags & { dryRun?: boolean }, summary: string): void => {
+  const dryRun = flags.dryRun === true;
+  if (flags.json) return out(JSON.stringify(outcomeJson(verb, o, dryRun), null, 2));
+  if (dryRun) {
+    out(o.script);
+    return;
+  }
+  if (flags.quiet) return;
+  if (!o.applied) {
+    out(`nothing to do: ${summary} is already in place`);
+    for (const n of o.plan.noops) err(`  ${n}`);
+    return;
+  }
+  const r = o.report;
+  out(`${verb === 'detach' ? 'detached' : verb === 'link' ? 'linked' : 'attached'}: ${summary} (${o.plan.steps.length} steps, ${o.processes} processes, ${r ? r.durationMs.toFixed(0) : '?'} ms)`);
+  for (const n of o.plan.notes) err(`note: ${n}`);
+};
+
+export const printShow = (v: ShowView, flags: GlobalFlags): void => {
+  if (flags.json) return out(JSON.stringify(v, null, 2));
+  out(`${v.target} (${v.netns})`);
+  for (const i of v.interfaces) {
+    const owner = i.managed ? `  [pipefitter: ${i.owner?.kind ?? '?'}${i.owner?.bridge ? ` on ${i.owner.bridge}` : i.owner?.parent ? ` on ${i.owner.parent}` : ''}${i.hostSide ? `, host side ${i.hostSide.name}` : ''}]` : '';
+    out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${i.up ? 'UP  ' : 'DOWN'} mtu ${i.mtu} ${i.mac}${owner}`);
+    for (const a of i.addresses) out(`      ${a.address}/${a.prefix}${a.scope !== 'global' ? ` (${a.scope})` : ''}`);
+  }
+  if (v.routes.length) out('  routes:');
+  for (const r of v.routes) out(`    ${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.metric ? ` metric ${r.metric}` : ''}`);
+};
+
+/** Print an error the CLI's way and return the exit code. */
+export const printError = (e: unknown, flags: GlobalFlags): number => {
+  const code = exitCodeFor(e);
+  if (flags.json) {
+    const body = isPipefitterError(e) ? e.toJSON() : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+    out(JSON.stringify({ ok: false, error: body }, null, 2));
+  } else err(formatError(e));
+  return code;
+};

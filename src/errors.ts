@@ -1,0 +1,191 @@
+/**
+ * The one error type of pipefitter. Every refusal and every failure is a PipefitterError
+ * with a stable `code`; the CLI maps the code to an exit status (see EXIT_CODES).
+ */
+
+export type ErrorCode =
+  // refused before the first mutation: nothing touched, exit 2
+  | 'E_USAGE'
+  | 'E_BAD_CIDR'
+  | 'E_BAD_ADDRESS'
+  | 'E_BAD_ROUTE'
+  | 'E_NAME_TOO_LONG'
+  | 'E_BAD_NAME'
+  | 'E_MTU_RANGE'
+  | 'E_BAD_MAC'
+  | 'E_BAD_VALUE'
+  | 'E_FAMILY'
+  | 'E_NO_HOST_IF'
+  | 'E_TARGET_NOT_FOUND'
+  | 'E_TARGET_STOPPED'
+  | 'E_TARGET_AMBIGUOUS'
+  | 'E_TARGET_CHANGED'
+  | 'E_CONFLICT'
+  | 'E_NOT_OWNED'
+  | 'E_RECIPE'
+  | 'E_NOT_ROOT'
+  | 'E_KIND_UNSUPPORTED'
+  | 'E_TOOL_MISSING'
+  // a step failed and everything done was undone, exit 1
+  | 'E_STEP_FAILED'
+  | 'E_INTERRUPTED'
+  | 'E_INTERNAL'
+  // rollback itself failed, exit 3
+  | 'E_ROLLBACK_FAILED';
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, rollbackFailed: 3, interrupted: 130 } as const;
+
+/** Why a command failed, classified once from its stderr (exec/runner.ts). */
+export type FailureReason = 'not-found' | 'exists' | 'busy' | 'perm' | 'unsupported' | 'tool-missing' | 'timeout' | 'other';
+
+export interface StepFailureInfo {
+  readonly step: string;
+  readonly netns: string;
+  readonly command: string;
+  readonly exitCode: number | undefined;
+  readonly stderr: string;
+  readonly reason: FailureReason;
+}
+
+export interface PipefitterErrorFields {
+  readonly code: ErrorCode;
+  readonly message: string;
+  readonly field?: string | undefined;
+  readonly value?: string | undefined;
+  readonly hint?: string | undefined;
+  readonly failure?: StepFailureInfo | undefined;
+  /** Steps undone by the rollback (failure codes only). */
+  readonly rolledBack?: number | undefined;
+  /** Undo commands that could not be run (E_ROLLBACK_FAILED only). */
+  readonly leftovers?: readonly string[] | undefined;
+  readonly cause?: unknown;
+}
+
+const brand = Symbol.for('pipefitter.error');
+
+export class PipefitterError extends Error {
+  readonly code: ErrorCode;
+  readonly field: string | undefined;
+  readonly value: string | undefined;
+  readonly hint: string | undefined;
+  readonly failure: StepFailureInfo | undefined;
+  readonly rolledBack: number | undefined;
+  readonly leftovers: readonly string[] | undefined;
+  readonly [brand] = true;
+
+  constructor(f: PipefitterErrorFields) {
+    super(f.message, f.cause === undefined ? undefined : { cause: f.cause });
+    this.code = f.code;
+    this.field = f.field;
+    this.value = f.value;
+    this.hint = f.hint;
+    this.failure = f.failure;
+    this.rolledBack = f.rolledBack;
+    this.leftovers = f.leftovers;
+  }
+
+  /** The plain object printed by `--json`. */
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      message: this.message,
+      field: this.field,
+      value: this.value,
+      hint: this.hint,
+      step: this.failure?.step,
+      netns: this.failure?.netns,
+      command: this.failure?.command,
+      exitCode: this.failure?.exitCode,
+      stderr: this.failure?.stderr,
+      reason: this.failure?.reason,
+      rolledBack: this.rolledBack,
+      leftovers: this.leftovers,
+    };
+  }
+}
+PipefitterError.prototype.name = 'PipefitterError';
+
+export const isPipefitterError = (e: unknown): e is PipefitterError =>
+  typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[brand] === true;
+
+const quoteValue = (v: string): string => JSON.stringify(v);
+
+/**
+ * Input that cannot be used. The message reads `<field> "<value>": <problem>`.
+ * @example badInput('E_BAD_CIDR', '--ip', '192.0.2.10', 'prefix length missing', 'write it with a prefix, e.g. 192.0.2.10/24')
+ */
+export const badInput = (
+  code: ErrorCode,
+  field: string,
+  value: string | undefined,
+  problem: string,
+  hint?: string,
+): PipefitterError =>
+  new PipefitterError({
+    code,
+    field,
+    value,
+    hint,
+    message: value === undefined ? `${field}: ${problem}` : `${field} ${quoteValue(value)}: ${problem}`,
+  });
+
+/** A refusal about an object rather than a flag: `<subject>: <problem>`. */
+export const refuse = (code: ErrorCode, subject: string, problem: string, hint?: string): PipefitterError =>
+  new PipefitterError({ code, hint, message: `${subject}: ${problem}` });
+
+export const exitCodeFor = (e: unknown): number => {
+  if (!isPipefitterError(e)) return EXIT.failed;
+  switch (e.code) {
+    case 'E_STEP_FAILED':
+    case 'E_INTERNAL':
+      return EXIT.failed;
+    case 'E_INTERRUPTED':
+      return EXIT.interrupted;
+    case 'E_ROLLBACK_FAILED':
+      return EXIT.rollbackFailed;
+    case 'E_USAGE':
+    case 'E_BAD_CIDR':
+    case 'E_BAD_ADDRESS':
+    case 'E_BAD_ROUTE':
+    case 'E_NAME_TOO_LONG':
+    case 'E_BAD_NAME':
+    case 'E_MTU_RANGE':
+    case 'E_BAD_MAC':
+    case 'E_BAD_VALUE':
+    case 'E_FAMILY':
+    case 'E_NO_HOST_IF':
+    case 'E_TARGET_NOT_FOUND':
+    case 'E_TARGET_STOPPED':
+    case 'E_TARGET_AMBIGUOUS':
+    case 'E_TARGET_CHANGED':
+    case 'E_CONFLICT':
+    case 'E_NOT_OWNED':
+    case 'E_RECIPE':
+    case 'E_NOT_ROOT':
+    case 'E_KIND_UNSUPPORTED':
+    case 'E_TOOL_MISSING':
+      return EXIT.usage;
+    default: {
+      const never: never = e.code;
+      return never;
+    }
+  }
+};
+
+/** Human text for stderr: one message line, then indented detail lines. */
+export const formatError = (e: unknown): string => {
+  if (!isPipefitterError(e)) {
+    const err = e instanceof Error ? e : new Error(String(e));
+    return `pipefitter: internal error: ${err.message}\n${err.stack ?? ''}\n  please report this at the project's issue tracker`;
+  }
+  const lines = [`pipefitter: ${e.message}`];
+  if (e.failure) lines.push(`  command: ${e.failure.command}`);
+  if (e.hint) lines.push(`  hint: ${e.hint}`);
+  if (e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED')
+    lines.push(`  rolled back: ${e.rolledBack ?? 0} step(s) undone, host and container are as before`);
+  if (e.code === 'E_ROLLBACK_FAILED') {
+    lines.push('  rollback failed; these undo commands did not complete:');
+    for (const l of e.leftovers ?? []) lines.push(`    ${l}`);
+  }
+  return lines.join('\n');
+};

@@ -1,0 +1,202 @@
+/**
+ * The executor: runs a plan's steps, one process per run of steps in the same namespace,
+ * keeps a journal of what ran, and on any failure (or SIGINT) runs the undos of the journal
+ * in reverse. This is the only place that undoes anything.
+ */
+import { PipefitterError } from '../errors.js';
+import type { FailureReason, StepFailureInfo } from '../errors.js';
+import { netnsKey } from '../model/netns.js';
+import type { Command, Plan, Step } from '../model/step.js';
+import { batchInput, batchable, groupCommands, parseBatchFailures } from './batch.js';
+import { enterArgv, spellArgs } from './enter.js';
+import { hintFor } from './hints.js';
+import { shellJoin } from './quote.js';
+import type { Runner } from './runner.js';
+import { classifyStderr, hostNetnsPath } from './runner.js';
+
+export interface ApplyHooks {
+  /** Called before each step runs; throwing aborts there and rolls back (tests inject failures with it). */
+  beforeStep?(step: Step, index: number): void | Promise<void>;
+  /** Called after each step is known to have run. */
+  afterStep?(step: Step, index: number): void;
+}
+
+export interface ApplyOptions {
+  readonly runner: Runner;
+  readonly hooks?: ApplyHooks | undefined;
+  /** Checks run right before the first mutation (e.g. the target is still the same namespace). */
+  readonly guards?: readonly (() => Promise<void>)[] | undefined;
+}
+
+export interface ApplyReport {
+  readonly applied: readonly Step[];
+  readonly processes: number;
+  readonly durationMs: number;
+}
+
+interface Outcome {
+  readonly ran: number;
+  readonly failure?: { readonly info: StepFailureInfo; readonly message: string } | undefined;
+}
+
+const commandText = (c: Command): string => shellJoin(enterArgv(c.netns, spellArgs(c.argv, hostNetnsPath())));
+
+/** Run a group of commands (same namespace) as one process; report how many succeeded. */
+const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outcome> => {
+  const first = group[0];
+  if (!first) return { ran: 0 };
+  if (group.length === 1 || !batchable(first)) {
+    const r = await runner.run(first.argv, { netns: first.netns });
+    if (!r.failed) return { ran: 1 };
+    return { ran: 0, failure: { info: info(first, r.command, r.exitCode, r.stderr, r.reason ?? 'other'), message: firstLine(r.stderr) } };
+  }
+  const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
+  const r = await runner.run(['ip', '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
+  if (!r.failed) return { ran: group.length };
+  const f = parseBatchFailures(r.stderr)[0];
+  const idx = f?.index ?? 0;
+  const failed = group[idx] ?? first;
+  const stderr = f?.message ?? r.stderr;
+  return {
+    ran: idx,
+    failure: { info: info(failed, commandText(failed), r.exitCode, stderr, r.reason === 'tool-missing' ? 'tool-missing' : classifyStderr(stderr)), message: firstLine(stderr) },
+  };
+};
+
+const firstLine = (s: string): string => s.trim().split('\n')[0] ?? '';
+
+const info = (c: Command, command: string, exitCode: number | undefined, stderr: string, reason: FailureReason): StepFailureInfo => ({
+  step: c.describes,
+  netns: netnsKey(c.netns),
+  command,
+  exitCode,
+  stderr: stderr.trim(),
+  reason,
+});
+
+/**
+ * Apply a plan: all or nothing.
+ * @example await applyPlan(plan, { runner: createRunner() })
+ */
+export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyReport> => {
+  const started = performance.now();
+  const spawnedBefore = opts.runner.spawned;
+  for (const g of opts.guards ?? []) await g();
+
+  const done: Step[] = [];
+  let interrupted = false;
+  const onSigint = (): void => {
+    interrupted = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    let index = 0;
+    for (const group of groupCommands(plan.steps)) {
+      let cut = group.length;
+      let hookError: unknown;
+      for (let i = 0; i < group.length; i++) {
+        const step = group[i] as Step;
+        try {
+          await opts.hooks?.beforeStep?.(step, index + i);
+        } catch (e) {
+          cut = i;
+          hookError = e;
+          break;
+        }
+      }
+      const todo = group.slice(0, cut);
+      const out = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
+      for (let i = 0; i < out.ran; i++) {
+        const s = todo[i] as Step;
+        done.push(s);
+        opts.hooks?.afterStep?.(s, index + i);
+      }
+      index += group.length;
+      if (out.failure) {
+        const f = out.failure;
+        throw await rollBack(opts.runner, done, (undone) =>
+          new PipefitterError({
+            code: 'E_STEP_FAILED',
+            message: `${f.info.step} in ${f.info.netns}: ${f.message || 'failed'}`,
+            hint: hintFor(f.info.reason, f.info.step),
+            failure: f.info,
+            rolledBack: undone,
+          }),
+        );
+      }
+      if (hookError !== undefined)
+        throw await rollBack(opts.runner, done, (undone) =>
+          new PipefitterError({
+            code: 'E_STEP_FAILED',
+            message: `stopped before ${(group[cut] as Step).describes}: ${hookError instanceof Error ? hookError.message : String(hookError)}`,
+            rolledBack: undone,
+            cause: hookError,
+          }),
+        );
+      if (interrupted)
+        throw await rollBack(opts.runner, done, (undone) =>
+          new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
+        );
+    }
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+  return { applied: done, processes: opts.runner.spawned - spawnedBefore, durationMs: performance.now() - started };
+};
+
+/**
+ * Undo `done` in reverse. Undos that find their object already gone count as done. Returns the
+ * error to throw: the original one, or E_ROLLBACK_FAILED naming what could not be undone.
+ */
+export const rollBack = async (
+  runner: Runner,
+  done: readonly Step[],
+  original: (undone: number) => PipefitterError,
+): Promise<PipefitterError> => {
+  const leftovers: string[] = [];
+  const undos: Command[] = [];
+  for (const s of [...done].reverse()) {
+    if (s.undo === 'covered') continue;
+    if (s.undo === 'irreversible') {
+      leftovers.push(`(cannot be undone) ${s.describes}: ${commandText(s)}`);
+      continue;
+    }
+    undos.push(s.undo);
+  }
+  for (const group of groupCommands(undos)) {
+    // Rollback goes on past a failed line (-force) so that one stuck object does not strand the rest.
+    const first = group[0] as Command;
+    if (group.length === 1 || !batchable(first)) {
+      for (const c of group) {
+        const r = await runner.run(c.argv, { netns: c.netns });
+        if (r.failed && r.reason !== 'not-found') leftovers.push(`${c.describes}: ${r.command}: ${firstLine(r.stderr)}`);
+      }
+      continue;
+    }
+    const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
+    const r = await runner.run(['ip', '-force', '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
+    if (!r.failed) continue;
+    const failures = parseBatchFailures(r.stderr);
+    if (failures.length === 0) leftovers.push(`${group.map((c) => commandText(c)).join('; ')}: ${firstLine(r.stderr)}`);
+    for (const f of failures) {
+      if (classifyStderr(f.message) === 'not-found') continue;
+      const c = group[f.index];
+      if (c) leftovers.push(`${c.describes}: ${commandText(c)}: ${firstLine(f.message)}`);
+    }
+  }
+  const undone = done.length;
+  const err = original(undone);
+  if (leftovers.length === 0) return err;
+  return new PipefitterError({
+    code: 'E_ROLLBACK_FAILED',
+    message: `${err.message}; the rollback did not complete`,
+    hint: 'remove what is listed below by hand; `pipefitter show` lists what pipefitter made',
+    failure: err.failure,
+    rolledBack: undone - leftovers.length,
+    leftovers,
+    cause: err,
+  });
+};
+
+export const describeGroups = (plan: Plan): number => groupCommands(plan.steps).length;
+export { netnsKey };

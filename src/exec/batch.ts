@@ -1,0 +1,52 @@
+/**
+ * Consecutive `ip` commands for one namespace go to one `ip -batch -` process (never -force
+ * going forward: it stops at the first failure and says which line). ip's batch reader splits
+ * lines on blanks and cuts at "#", so a command whose arguments hold such characters runs alone.
+ */
+import type { Command } from '../model/step.js';
+import { netnsKey } from '../model/netns.js';
+
+const BATCH_UNSAFE = /[\s#"'\\]/;
+
+export const batchable = (c: Command): boolean =>
+  c.argv[0] === 'ip' && c.argv.length > 1 && c.argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)));
+
+/** Split commands into runs that can share one process: same namespace, all batchable. */
+export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => {
+  const groups: T[][] = [];
+  let cur: T[] = [];
+  for (const it of items) {
+    const prev = cur[cur.length - 1];
+    if (prev && batchable(prev) && batchable(it) && netnsKey(prev.netns) === netnsKey(it.netns)) {
+      cur.push(it);
+      continue;
+    }
+    if (cur.length) groups.push(cur);
+    cur = [it];
+  }
+  if (cur.length) groups.push(cur);
+  return groups;
+};
+
+/** The stdin of `ip -batch -` for already-spelled argvs (each starting with "ip"). */
+export const batchInput = (argvs: readonly (readonly string[])[]): string => argvs.map((a) => a.slice(1).join(' ')).join('\n') + '\n';
+
+export interface BatchFailure {
+  /** 0-based index of the failed line. */
+  readonly index: number;
+  readonly message: string;
+}
+
+/** Parse ip's "Command failed -:N" lines; each message is the stderr text printed before it. */
+export const parseBatchFailures = (stderr: string): BatchFailure[] => {
+  const out: BatchFailure[] = [];
+  let pending: string[] = [];
+  for (const line of stderr.split('\n')) {
+    const m = /^Command failed -:(\d+)\s*$/.exec(line);
+    if (m) {
+      out.push({ index: Number(m[1]) - 1, message: pending.join('\n').trim() });
+      pending = [];
+    } else if (line.trim()) pending.push(line);
+  }
+  return out;
+};

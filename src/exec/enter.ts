@@ -1,0 +1,35 @@
+/** How a command reaches its namespace, and how a namespace is spelled as an argument. */
+import type { NetnsRef } from '../model/netns.js';
+import { netnsPath } from '../model/netns.js';
+import type { Arg } from '../model/step.js';
+
+/**
+ * The argv that runs `argv` inside `ns`: `ip -n NAME …` for a named namespace (ip enters it
+ * itself), `nsenter --net=PATH -- …` otherwise. One process either way.
+ */
+export const enterArgv = (ns: NetnsRef, argv: readonly string[]): string[] => {
+  if (ns.kind === 'host') return [...argv];
+  if (ns.kind === 'name' && argv[0] === 'ip') return ['ip', '-n', ns.name, ...argv.slice(1)];
+  return ['nsenter', `--net=${netnsPath(ns) ?? ''}`, '--', ...argv];
+};
+
+/**
+ * A namespace as the argument of `ip link add|set … netns X`. ip takes a name under /run/netns,
+ * a PID, or (when it contains "/") a path. The host is this very process's namespace, spelled
+ * through our own PID at run time and through the shell's `$$` in a rendered script.
+ */
+export const spellNetnsArg = (ns: NetnsRef, hostPath: string): string => {
+  switch (ns.kind) {
+    case 'host':
+      return hostPath;
+    case 'name':
+      return ns.name;
+    case 'pid':
+      return String(ns.pid);
+    case 'path':
+      return ns.path;
+  }
+};
+
+export const spellArgs = (argv: readonly Arg[], hostPath: string): string[] =>
+  argv.map((a) => (typeof a === 'string' ? a : spellNetnsArg(a.netns, hostPath)));

@@ -1,0 +1,36 @@
+/** Advice for a failure, chosen by its classified reason and what the step was doing. */
+import type { FailureReason } from '../errors.js';
+
+const KERNEL_OPTION: readonly [RegExp, string][] = [
+  [/macvlan/, 'CONFIG_MACVLAN (module macvlan)'],
+  [/ipvlan/, 'CONFIG_IPVLAN (module ipvlan)'],
+  [/\bvlan\b/, 'CONFIG_VLAN_8021Q (module 8021q)'],
+  [/vxlan/, 'CONFIG_VXLAN (module vxlan)'],
+  [/bridge/, 'CONFIG_BRIDGE (module bridge)'],
+  [/veth/, 'CONFIG_VETH (module veth)'],
+];
+
+export const hintFor = (reason: FailureReason, step: string): string | undefined => {
+  switch (reason) {
+    case 'perm':
+      return 'run as root (pipefitter needs CAP_NET_ADMIN and CAP_SYS_ADMIN)';
+    case 'exists':
+      return 'something of that name appeared meanwhile; run `pipefitter show` and retry, or pass --replace';
+    case 'busy':
+      return 'the device is in use (e.g. already a bridge port or a passthru parent); free it first';
+    case 'unsupported': {
+      const opt = KERNEL_OPTION.find(([re]) => re.test(step))?.[1];
+      return opt
+        ? `this kernel lacks ${opt}; load the module or use a kernel that has it (\`pipefitter doctor\` lists what is supported)`
+        : 'this kernel or tool does not support it; `pipefitter doctor` lists what is supported';
+    }
+    case 'not-found':
+      return 'an interface or namespace it needs is gone; check the target is still running and the host interface exists';
+    case 'tool-missing':
+      return 'install iproute2 and util-linux (ip, nsenter) and procps (sysctl)';
+    case 'timeout':
+      return 'the command did not finish in time; check that the namespace is not stuck';
+    case 'other':
+      return undefined;
+  }
+};

@@ -1,0 +1,26 @@
+/**
+ * pipefitter as a library: the same operations as the CLI, typed.
+ *
+ * @example
+ * import { attach, detach, show } from 'pipefitter';
+ * await attach({ target: 'web', bridge: 'br-lab', ip: '192.0.2.10/24', gateway: '192.0.2.1' });
+ * console.log((await show('web')).interfaces.map((i) => i.name));
+ * await detach({ target: 'web', ifname: 'eth1' });
+ */
+export { attach, attachRequests, detach } from './api/attach.js';
+export type { AttachOptions } from './api/attach.js';
+export { show } from './api/show.js';
+export type { AddressView, InterfaceView, RouteView, ShowView } from './api/show.js';
+export type { Outcome, RunOptions } from './api/engine.js';
+export type { AttachInput, DetachInput, PairInput, IfaceInput } from './model/input.js';
+export { parseAttachInput, parseDetachInput, parsePairInput } from './model/input.js';
+export { PipefitterError, isPipefitterError, exitCodeFor, formatError, EXIT } from './errors.js';
+export type { ErrorCode, FailureReason } from './errors.js';
+export { renderScript } from './exec/render.js';
+export { applyPlan } from './exec/apply.js';
+export type { ApplyHooks, ApplyReport } from './exec/apply.js';
+export { createRunner } from './exec/runner.js';
+export type { Runner, RunResult } from './exec/runner.js';
+export type { Plan, Step, Command, Arg } from './model/step.js';
+export type { NetnsRef } from './model/netns.js';
+export type { TargetSpec, ResolvedTarget } from './model/target.js';

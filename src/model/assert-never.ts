@@ -1,0 +1,3 @@
+export const assertNever = (x: never, what = 'value'): never => {
+  throw new Error(`internal: unhandled ${what}: ${JSON.stringify(x)}`);
+};

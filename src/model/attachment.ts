@@ -1,0 +1,40 @@
+import type { Cidr } from '../addr.js';
+import type { IfName } from '../names.js';
+import type { IpvlanFlag, IpvlanMode, MacvlanMode, VlanId } from '../values.js';
+import type { IfaceSpec } from './iface.js';
+import type { ResolvedTarget, TargetSpec } from './target.js';
+
+/** How the interface is joined to the outside: what the user asked for, one variant per way. */
+export type LinkIntent<T = ResolvedTarget> =
+  | {
+      readonly kind: 'bridge';
+      readonly bridge: IfName;
+      /** Create the bridge when it does not exist. @default true */
+      readonly create: boolean;
+      /** Addresses for the bridge itself (added when missing). */
+      readonly bridgeAddrs: readonly Cidr[];
+      /** Host-side veth name; default generated (pipework's v<ifname>pl<pid> or a hash). */
+      readonly hostIfname?: IfName | undefined;
+    }
+  | { readonly kind: 'macvlan'; readonly parent: IfName; readonly mode: MacvlanMode }
+  | { readonly kind: 'ipvlan'; readonly parent: IfName; readonly mode: IpvlanMode; readonly flag: IpvlanFlag }
+  | { readonly kind: 'vlan'; readonly parent: IfName; readonly vlanId: VlanId }
+  | { readonly kind: 'phys'; readonly device: IfName }
+  | { readonly kind: 'pair'; readonly peer: T; readonly peerIface: IfaceSpec };
+
+export type LinkKind = LinkIntent['kind'];
+
+export interface Attachment<T = ResolvedTarget> {
+  readonly target: T;
+  readonly iface: IfaceSpec;
+  readonly link: LinkIntent<T>;
+}
+
+export type AttachRequest = Attachment<TargetSpec>;
+
+export interface DetachRequest<T = TargetSpec> {
+  readonly target: T;
+  readonly ifname: IfName;
+  /** Remove it even when pipefitter did not make it. @default false */
+  readonly force: boolean;
+}

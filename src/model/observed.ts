@@ -1,0 +1,54 @@
+/** What is: read from the kernel with `ip -j`, never used as input for a desired state. */
+
+export interface ObservedAddr {
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly prefix: number;
+  readonly scope: string;
+}
+
+export interface ObservedLink {
+  readonly ifindex: number;
+  readonly name: string;
+  /** `ip`'s info_kind: veth, bridge, macvlan, vlan, ipvlan, vxlan…; undefined for plain devices. */
+  readonly kind?: string | undefined;
+  readonly master?: string | undefined;
+  readonly up: boolean;
+  readonly operstate: string;
+  readonly mtu: number;
+  readonly mac: string;
+  readonly alias?: string | undefined;
+  /** Parent device name when it is in the same namespace (macvlan, vlan, ipvlan). */
+  readonly parent?: string | undefined;
+  /** Set when the peer/parent lives in another namespace. */
+  readonly linkNetnsid?: number | undefined;
+  readonly macvlanMode?: string | undefined;
+  readonly ipvlanMode?: string | undefined;
+  readonly vlanId?: number | undefined;
+  readonly addrs: readonly ObservedAddr[];
+}
+
+export interface ObservedRoute {
+  readonly family: 4 | 6;
+  readonly dst: string;
+  readonly gateway?: string | undefined;
+  readonly dev?: string | undefined;
+  readonly protocol?: string | undefined;
+  readonly scope?: string | undefined;
+  readonly metric?: number | undefined;
+  readonly prefsrc?: string | undefined;
+  readonly onlink: boolean;
+  readonly type: string;
+}
+
+export interface NetnsState {
+  readonly links: readonly ObservedLink[];
+  /** Main-table routes only. */
+  readonly routes: readonly ObservedRoute[];
+}
+
+/** Observed state of every namespace a plan touches, keyed by netnsKey(). */
+export type ObservedState = ReadonlyMap<string, NetnsState>;
+
+export const findLink = (s: NetnsState | undefined, name: string): ObservedLink | undefined =>
+  s?.links.find((l) => l.name === name);

@@ -1,0 +1,76 @@
+/**
+ * Ownership tags. pipefitter marks what it makes with the link alias (IFLA_IFALIAS, up to 255
+ * bytes), so that `show`, `detach` and recipes can tell its links from anyone else's, even
+ * after the container was restarted or the recipe file changed. The tag is plain text:
+ * `pf1:` followed by URL-encoded fields, e.g. `pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab`.
+ */
+
+export const TAG_PREFIX = 'pf1:';
+export const ALIAS_MAX_BYTES = 255;
+
+export type TagKind = 'bridge' | 'veth' | 'veth-host' | 'macvlan' | 'ipvlan' | 'vlan' | 'phys' | 'pair';
+
+export interface OwnerTag {
+  readonly kind: TagKind;
+  /** Target identity (ResolvedTarget.id) the interface belongs to. */
+  readonly target?: string | undefined;
+  /** Container-side interface name. */
+  readonly ifname?: string | undefined;
+  /** Bridge the host side is a port of. */
+  readonly bridge?: string | undefined;
+  /** Host parent of a macvlan, ipvlan or vlan link. */
+  readonly parent?: string | undefined;
+  /** Original name of a moved physical device. */
+  readonly origName?: string | undefined;
+  /** Alias the physical device had before it was tagged. */
+  readonly prevAlias?: string | undefined;
+  /** Default routes replaced by the attachment, restored on detach: "via@dev" per family. */
+  readonly prevDefault4?: string | undefined;
+  readonly prevDefault6?: string | undefined;
+  /** The peer of a container-to-container pair: target id and ifname. */
+  readonly peer?: string | undefined;
+  readonly peerIfname?: string | undefined;
+  /** Recipe that owns it (recipes). */
+  readonly recipe?: string | undefined;
+}
+
+const KEYS: Record<Exclude<keyof OwnerTag, 'kind'>, string> = {
+  target: 't',
+  ifname: 'i',
+  bridge: 'b',
+  parent: 'l',
+  origName: 'o',
+  prevAlias: 'pa',
+  prevDefault4: 'd4',
+  prevDefault6: 'd6',
+  peer: 'p',
+  peerIfname: 'pi',
+  recipe: 'r',
+};
+
+const KINDS: readonly TagKind[] = ['bridge', 'veth', 'veth-host', 'macvlan', 'ipvlan', 'vlan', 'phys', 'pair'];
+
+export const encodeTag = (tag: OwnerTag): string => {
+  const p = new URLSearchParams();
+  p.set('k', tag.kind);
+  for (const [field, key] of Object.entries(KEYS) as [keyof typeof KEYS, string][]) {
+    const v = tag[field];
+    if (v !== undefined) p.set(key, v);
+  }
+  return TAG_PREFIX + p.toString();
+};
+
+export const decodeTag = (alias: string | undefined): OwnerTag | undefined => {
+  if (alias === undefined || !alias.startsWith(TAG_PREFIX)) return undefined;
+  const p = new URLSearchParams(alias.slice(TAG_PREFIX.length));
+  const kind = p.get('k') as TagKind | null;
+  if (kind === null || !KINDS.includes(kind)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [field, key] of Object.entries(KEYS)) {
+    const v = p.get(key);
+    if (v !== null) out[field] = v;
+  }
+  return { kind, ...out };
+};
+
+export const tagFits = (tag: OwnerTag): boolean => Buffer.byteLength(encodeTag(tag), 'utf8') <= ALIAS_MAX_BYTES;

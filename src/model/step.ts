@@ -1,0 +1,39 @@
+import type { NetnsRef } from './netns.js';
+
+/**
+ * One argv element. A namespace appears as an argument when a link is created in, or moved to,
+ * another namespace (`ip link add … netns X`); the executor and the script renderer spell it.
+ */
+export type Arg = string | { readonly netns: NetnsRef };
+
+export interface Command {
+  readonly netns: NetnsRef;
+  readonly argv: readonly Arg[];
+  readonly describes: string;
+}
+
+export interface Step extends Command {
+  /** Stable id, unique within a plan, e.g. "host:link-add:vеth1pl42". */
+  readonly id: string;
+  /**
+   * How to take the step back. `covered` means an earlier step's undo removes its effect too
+   * (an address on a link the same plan created); `irreversible` steps are ordered last.
+   */
+  readonly undo: Command | 'covered' | 'irreversible';
+}
+
+export interface Plan {
+  readonly steps: readonly Step[];
+  /** What was already in place and is left as it is. */
+  readonly noops: readonly string[];
+  /** Things the user should know, e.g. that a gateway change replaces Docker's default route. */
+  readonly notes: readonly string[];
+}
+
+export const emptyPlan: Plan = { steps: [], noops: [], notes: [] };
+
+export const concatPlans = (plans: readonly Plan[]): Plan => ({
+  steps: plans.flatMap((p) => p.steps),
+  noops: plans.flatMap((p) => p.noops),
+  notes: plans.flatMap((p) => p.notes),
+});

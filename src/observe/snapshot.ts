@@ -1,0 +1,46 @@
+/**
+ * Observe each namespace once: one `ip -d -j -batch -` process reads links with their
+ * addresses and the routing table together.
+ */
+import { PipefitterError } from '../errors.js';
+import type { NetnsRef } from '../model/netns.js';
+import { netnsKey } from '../model/netns.js';
+import type { NetnsState, ObservedState } from '../model/observed.js';
+import type { Runner } from '../exec/runner.js';
+import { decodeLinks, decodeRoutes } from './ip-json.js';
+
+const QUERIES = 'addr show\nroute show table all\n';
+
+export const observeNetns = async (runner: Runner, ns: NetnsRef): Promise<NetnsState> => {
+  const r = await runner.run(['ip', '-d', '-j', '-batch', '-'], { netns: ns, input: QUERIES });
+  if (r.failed)
+    throw new PipefitterError({
+      code: r.reason === 'tool-missing' ? 'E_TOOL_MISSING' : r.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
+      message: `cannot read the state of ${netnsKey(ns)}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
+      hint:
+        r.reason === 'tool-missing'
+          ? 'install iproute2 (ip) and util-linux (nsenter)'
+          : r.reason === 'perm'
+            ? 'run as root'
+            : 'check that the target is still running',
+    });
+  const [links = '', routes = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  return { links: decodeLinks(links), routes: decodeRoutes(routes) };
+};
+
+/** Observe several namespaces (each once), a few at a time. */
+export const observe = async (runner: Runner, namespaces: readonly NetnsRef[], concurrency = 8): Promise<ObservedState> => {
+  const unique = new Map<string, NetnsRef>();
+  for (const ns of namespaces) unique.set(netnsKey(ns), ns);
+  const entries = [...unique.entries()];
+  const out = new Map<string, NetnsState>();
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < entries.length) {
+      const [key, ns] = entries[next++] as [string, NetnsRef];
+      out.set(key, await observeNetns(runner, ns));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
+  return out;
+};

@@ -1,0 +1,151 @@
+/**
+ * The planner's working copy of the world: observed state plus the effect of every step
+ * planned so far, so that two attachments sharing a bridge create it once, and a later
+ * step knows whether the link it touches is new (its undo is then `covered`).
+ */
+import type { NetnsRef } from '../model/netns.js';
+import { netnsKey } from '../model/netns.js';
+import type { NetnsState, ObservedLink, ObservedRoute, ObservedState } from '../model/observed.js';
+import type { Plan, Step } from '../model/step.js';
+import type { Phase } from './phases.js';
+import { PHASE } from './phases.js';
+
+export interface ProjectedLink extends ObservedLink {
+  /** Made by this plan: steps on it need no undo of their own. */
+  readonly planned: boolean;
+}
+
+interface ProjectedNetns {
+  links: Map<string, ProjectedLink>;
+  routes: ObservedRoute[];
+  observed: boolean;
+}
+
+export class PlanContext {
+  /** The phase steps pushed now belong to (see phases.ts). */
+  phase: Phase = PHASE.link;
+  readonly steps: Step[] = [];
+  private readonly phases: Phase[] = [];
+  readonly noops: string[] = [];
+  readonly notes: string[] = [];
+  private readonly spaces = new Map<string, ProjectedNetns>();
+  private readonly ids = new Map<string, number>();
+
+  constructor(observed: ObservedState) {
+    for (const [key, state] of observed) this.spaces.set(key, fromObserved(state));
+  }
+
+  private space(ns: NetnsRef): ProjectedNetns {
+    const key = netnsKey(ns);
+    let s = this.spaces.get(key);
+    if (!s) {
+      s = { links: new Map(), routes: [], observed: false };
+      this.spaces.set(key, s);
+    }
+    return s;
+  }
+
+  /** False when the namespace was never observed (a planner bug or a missing target). */
+  isObserved(ns: NetnsRef): boolean {
+    return this.space(ns).observed;
+  }
+
+  link(ns: NetnsRef, name: string): ProjectedLink | undefined {
+    return this.space(ns).links.get(name);
+  }
+
+  links(ns: NetnsRef): ProjectedLink[] {
+    return [...this.space(ns).links.values()];
+  }
+
+  routes(ns: NetnsRef): readonly ObservedRoute[] {
+    return this.space(ns).routes;
+  }
+
+  putLink(ns: NetnsRef, l: ProjectedLink): void {
+    this.space(ns).links.set(l.name, l);
+  }
+
+  dropLink(ns: NetnsRef, name: string): void {
+    const s = this.space(ns);
+    s.links.delete(name);
+    s.routes = s.routes.filter((r) => r.dev !== name);
+  }
+
+  renameLink(ns: NetnsRef, from: string, to: string): void {
+    const s = this.space(ns);
+    const l = s.links.get(from);
+    if (!l) return;
+    s.links.delete(from);
+    s.links.set(to, { ...l, name: to });
+  }
+
+  updateLink(ns: NetnsRef, name: string, patch: Partial<ProjectedLink>): void {
+    const s = this.space(ns);
+    const l = s.links.get(name);
+    if (l) s.links.set(name, { ...l, ...patch });
+  }
+
+  addRoute(ns: NetnsRef, r: ObservedRoute): void {
+    this.space(ns).routes.push(r);
+  }
+
+  removeRoute(ns: NetnsRef, r: ObservedRoute): void {
+    const s = this.space(ns);
+    s.routes = s.routes.filter((x) => x !== r);
+  }
+
+  /** Ids are unique within a plan: a second step with the same base id gets a suffix. */
+  id(base: string): string {
+    const n = this.ids.get(base) ?? 0;
+    this.ids.set(base, n + 1);
+    return n === 0 ? base : `${base}#${n + 1}`;
+  }
+
+  push(step: Step, phase: Phase = this.phase): void {
+    this.steps.push({ ...step, id: this.id(step.id) });
+    this.phases.push(phase);
+  }
+
+  /** The plan: steps ordered by phase, then grouped by namespace in order of first appearance. */
+  finish(): Plan {
+    const firstSeen = new Map<string, number>();
+    const order = this.steps.map((s, i) => {
+      const key = netnsKey(s.netns);
+      if (!firstSeen.has(key)) firstSeen.set(key, i);
+      return { s, i, phase: this.phases[i] ?? PHASE.link, ns: firstSeen.get(key) ?? i };
+    });
+    order.sort((a, b) => a.phase - b.phase || a.ns - b.ns || a.i - b.i);
+    return { steps: order.map((o) => o.s), noops: [...this.noops], notes: [...new Set(this.notes)] };
+  }
+}
+
+const fromObserved = (s: NetnsState): ProjectedNetns => ({
+  links: new Map(s.links.map((l) => [l.name, { ...l, planned: false }])),
+  routes: [...s.routes],
+  observed: true,
+});
+
+/** A link as it will be once a creating step has run. */
+export const plannedLink = (p: {
+  name: string;
+  kind?: string | undefined;
+  master?: string | undefined;
+  mtu?: number | undefined;
+  mac?: string | undefined;
+  alias?: string | undefined;
+  parent?: string | undefined;
+}): ProjectedLink => ({
+  ifindex: 0,
+  name: p.name,
+  kind: p.kind,
+  master: p.master,
+  up: false,
+  operstate: 'DOWN',
+  mtu: p.mtu ?? 1500,
+  mac: p.mac ?? '',
+  alias: p.alias,
+  parent: p.parent,
+  addrs: [],
+  planned: true,
+});

@@ -1,0 +1,127 @@
+/** detach: remove exactly what attach made, from ownership tags and observed state. */
+import { refuse } from '../errors.js';
+import type { DetachRequest } from '../model/attachment.js';
+import { HOST } from '../model/netns.js';
+import { decodeTag } from '../model/owner.js';
+import type { ObservedRoute, ObservedState } from '../model/observed.js';
+import type { Plan } from '../model/step.js';
+import type { ResolvedTarget } from '../model/target.js';
+import { parseIp } from '../addr.js';
+import { hostSideName, isIfName } from '../names.js';
+import {
+  linkDel,
+  linkRename,
+  linkRenameCmd,
+  linkSetAlias,
+  linkSetAliasCmd,
+  linkSetDown,
+  linkSetNetns,
+  linkSetUpCmd,
+  routeReplace,
+  routeReplaceCmd,
+  wantedRoute,
+} from './commands.js';
+import type { PlanContext, ProjectedLink } from './context.js';
+import { PlanContext as Context } from './context.js';
+import { defaultRoutes } from './iface.js';
+import { PHASE } from './phases.js';
+
+export interface DetachPlanOptions {
+  /** Remove the interface even when pipefitter did not make it. @default false */
+  readonly force?: boolean;
+}
+
+interface RemoveOptions extends DetachPlanOptions {
+  /** Phase of the removal steps: `inside` for detach, `prepare` when a replacement follows. */
+  readonly phase?: typeof PHASE.inside | typeof PHASE.prepare;
+  /** Keep a pipefitter-made bridge even when its last port goes (a replacement will use it). */
+  readonly keepBridge?: boolean;
+}
+
+/**
+ * Plan the removal of one interface. A missing interface plans nothing (detach twice is fine).
+ * @example planDetach({ target, ifname, force: false }, observed).steps
+ */
+export const planDetach = (req: DetachRequest<ResolvedTarget>, observed: ObservedState): Plan => {
+  const ctx = new Context(observed);
+  const l = ctx.link(req.target.netns, req.ifname);
+  if (!l) {
+    ctx.noops.push(`${req.target.label}: no interface "${req.ifname}"; nothing to remove`);
+    return ctx.finish();
+  }
+  planRemoveIface(ctx, req.target, l, { force: req.force });
+  return ctx.finish();
+};
+
+/** Put back the default routes the attachment replaced, while its own route still exists. */
+const restoreDefaults = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, prev: Record<4 | 6, string | undefined>): void => {
+  for (const family of [4, 6] as const) {
+    const saved = prev[family];
+    if (saved === undefined) continue;
+    const at = saved.lastIndexOf('@');
+    const via = saved.slice(0, at);
+    const dev = saved.slice(at + 1);
+    const ours = defaultRoutes(ctx.routes(t.netns), family).find((r) => r.dev === l.name);
+    if (!ours || !ctx.link(t.netns, dev)) continue;
+    const back: ObservedRoute = wantedRoute({
+      dst: 'default',
+      via: via ? parseIp(via, 'saved default route') : undefined,
+      dev,
+      onlink: false,
+      family,
+      metric: ours.metric,
+    });
+    ctx.push(routeReplace(t.netns, back, routeReplaceCmd(t.netns, ours)));
+    ctx.removeRoute(t.netns, ours);
+    ctx.addRoute(t.netns, back);
+  }
+};
+
+export const planRemoveIface = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, opts: RemoveOptions): void => {
+  const ns = t.netns;
+  const tag = decodeTag(l.alias);
+  if (!tag && !opts.force)
+    throw refuse(
+      'E_NOT_OWNED',
+      `${t.label}: interface "${l.name}"`,
+      'was not made by pipefitter',
+      'pipefitter only removes what it made; pass --force to remove it anyway',
+    );
+  ctx.phase = opts.phase ?? PHASE.inside;
+  if (tag) restoreDefaults(ctx, t, l, { 4: tag.prevDefault4, 6: tag.prevDefault6 });
+
+  if (tag?.kind === 'phys' && tag.origName !== undefined) {
+    // A physical device goes home under its own name, down, with its old alias.
+    const orig = tag.origName;
+    if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
+    if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
+    ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
+    ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
+    ctx.dropLink(ns, l.name);
+    ctx.phase = PHASE.link;
+    return;
+  }
+
+  // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and routes.
+  ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
+  ctx.dropLink(ns, l.name);
+  if (tag?.kind === 'pair' && tag.peer !== undefined) ctx.notes.push(`${t.label}: the peer end ${tag.peer}:${tag.peerIfname ?? '?'} goes with it`);
+
+  if (tag?.kind === 'veth' && tag.bridge !== undefined) {
+    const hostName = ctx.links(HOST).find((h) => {
+      const ht = decodeTag(h.alias);
+      return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
+    })?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
+    if (hostName !== undefined) ctx.dropLink(HOST, hostName);
+    const br = ctx.link(HOST, tag.bridge);
+    const ports = ctx.links(HOST).filter((h) => h.master === tag.bridge);
+    if (br && !opts.keepBridge && decodeTag(br.alias)?.kind === 'bridge' && ports.length === 0) {
+      // pipefitter made this bridge and its last port is going: take the bridge too.
+      ctx.phase = PHASE.finish;
+      ctx.push(linkDel(HOST, tag.bridge, `link-del:${tag.bridge}`));
+      ctx.dropLink(HOST, tag.bridge);
+      ctx.notes.push(`bridge "${tag.bridge}" was made by pipefitter and has no ports left; it is removed`);
+    }
+  }
+  ctx.phase = PHASE.link;
+};

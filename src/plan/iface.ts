@@ -1,0 +1,102 @@
+/** Container-side steps: announce, addresses, link up, routes and gateways. */
+import { inSubnet, sameAddress } from '../addr.js';
+import type { IfaceSpec } from '../model/iface.js';
+import type { NetnsRef } from '../model/netns.js';
+import type { ObservedRoute } from '../model/observed.js';
+import type { Command } from '../model/step.js';
+import {
+  addrAdd,
+  addrDelCmd,
+  announceEnable,
+  describeRoute,
+  linkSetDownCmd,
+  linkSetUp,
+  routeAdd,
+  routeAddCmd,
+  routeDel,
+  routeDelCmd,
+  wantedRoute,
+} from './commands.js';
+import type { PlanContext } from './context.js';
+
+export interface InsideParams {
+  readonly ns: NetnsRef;
+  readonly label: string;
+  /** The interface's final name inside. */
+  readonly dev: string;
+  readonly iface: IfaceSpec;
+  /** The link was made by this plan: its undo removes everything below. */
+  readonly created: boolean;
+}
+
+export const sameRoute = (a: ObservedRoute, b: ObservedRoute): boolean =>
+  a.family === b.family &&
+  a.dst === b.dst &&
+  (a.dev ?? '') === (b.dev ?? '') &&
+  (a.gateway === undefined ? b.gateway === undefined : b.gateway !== undefined && sameAddress(a.gateway, b.gateway)) &&
+  (a.metric ?? 0) === (b.metric ?? 0);
+
+/** The default routes of a family, as observed or projected. */
+export const defaultRoutes = (routes: readonly ObservedRoute[], family: 4 | 6): ObservedRoute[] =>
+  routes.filter((r) => r.dst === 'default' && r.family === family && r.type === 'unicast');
+
+/** True when the gateway needs an on-link route: none of the interface's subnets holds it. */
+export const needsOnlink = (iface: IfaceSpec, gw: NonNullable<IfaceSpec['gateways'][number]>): boolean =>
+  !iface.addrs.some((a) => inSubnet(a, gw));
+
+/** Plan the inside of an interface (its link already exists or is planned). */
+export const planInside = (ctx: PlanContext, p: InsideParams): void => {
+  const { ns, dev, iface, created, label } = p;
+  const link = ctx.link(ns, dev);
+  const undoIfKept = (c: Command): Command | 'covered' => (created ? 'covered' : c);
+
+  const families = new Set(iface.addrs.map((a) => a.family));
+  const missing = iface.addrs.filter((a) => !link?.addrs.some((o) => o.prefix === a.prefix && sameAddress(o.address, a.address)));
+  if (iface.announce && missing.length > 0 && !link?.up) ctx.push({ ...announceEnable(ns, dev, families) });
+
+  for (const a of missing) ctx.push(addrAdd(ns, dev, a, undoIfKept(addrDelCmd(ns, dev, a.text))));
+  if (missing.length === 0 && iface.addrs.length > 0) ctx.noops.push(`${label}: ${dev} already has ${iface.addrs.map((a) => a.text).join(', ')}`);
+  if (link) ctx.updateLink(ns, dev, { addrs: [...link.addrs, ...missing.map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, scope: 'global' }))] });
+
+  if (!link?.up) {
+    ctx.push(linkSetUp(ns, dev, undoIfKept(linkSetDownCmd(ns, dev))));
+    ctx.updateLink(ns, dev, { up: true });
+  }
+
+  for (const r of iface.routes) {
+    const onlink = r.via !== undefined && !iface.addrs.some((a) => r.via !== undefined && inSubnet(a, r.via));
+    const want = wantedRoute({ dst: r.dst, via: r.via, dev, metric: r.metric, onlink });
+    const existing = ctx.routes(ns).filter((o) => o.family === want.family && o.dst === want.dst && (o.metric ?? 0) === (want.metric ?? 0));
+    if (existing.some((o) => sameRoute(o, want))) {
+      ctx.noops.push(`${label}: route ${describeRoute(want)} already there`);
+      continue;
+    }
+    for (const o of existing) {
+      // A different route to the same destination would make `route add` fail; take it out, put it back on undo.
+      ctx.push(routeDel(ns, o, routeAddCmd(ns, o)));
+      ctx.removeRoute(ns, o);
+      ctx.notes.push(`${label}: route ${describeRoute(o)} is replaced by ${describeRoute(want)}`);
+    }
+    ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
+    ctx.addRoute(ns, want);
+  }
+
+  for (const gw of iface.gateways) {
+    const want = wantedRoute({ dst: 'default', via: gw, dev, onlink: needsOnlink(iface, gw) });
+    const current = defaultRoutes(ctx.routes(ns), gw.family);
+    if (current.length === 1 && current[0] !== undefined && sameRoute({ ...current[0], metric: want.metric }, want)) {
+      ctx.noops.push(`${label}: default route via ${gw.address} dev ${dev} already there`);
+      continue;
+    }
+    for (const o of current) {
+      ctx.push(routeDel(ns, o, routeAddCmd(ns, o)));
+      ctx.removeRoute(ns, o);
+      ctx.notes.push(
+        `${label}: the default route ${describeRoute(o)} is replaced by one via ${gw.address} dev ${dev}` +
+          (o.dev !== dev ? ` (ports published through ${o.dev} stop answering; detach restores it)` : ''),
+      );
+    }
+    ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
+    ctx.addRoute(ns, want);
+  }
+};

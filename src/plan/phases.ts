@@ -1,0 +1,8 @@
+/**
+ * Steps are planned attachment by attachment and then ordered by phase: host preparation
+ * (bridges), links created in or moved into namespaces, configuration inside each namespace,
+ * and host clean-up last. Within a phase, steps of one namespace stay together and in planned
+ * order, so the executor sends each namespace one batch.
+ */
+export const PHASE = { prepare: 10, link: 20, inside: 30, finish: 40 } as const;
+export type Phase = (typeof PHASE)[keyof typeof PHASE];

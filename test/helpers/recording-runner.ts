@@ -1,0 +1,61 @@
+/**
+ * The only fake in the suite: a Runner that records what it is asked to run and fails on the
+ * k-th call or on a chosen batch line. Used by executor unit tests; integration tests never use it.
+ */
+import type { NetnsRef } from '../../src/model/netns.js';
+import { netnsKey } from '../../src/model/netns.js';
+import type { Arg } from '../../src/model/step.js';
+import type { RunOptions, RunResult, Runner } from '../../src/exec/runner.js';
+import { classifyStderr } from '../../src/exec/runner.js';
+
+export interface Recorded {
+  readonly netns: string;
+  readonly argv: string[];
+  readonly input?: string | undefined;
+}
+
+export class RecordingRunner implements Runner {
+  readonly calls: Recorded[] = [];
+  /** Lines (over all batches and single commands, in order) that were "run" successfully. */
+  readonly lines: string[] = [];
+  private count = 0;
+  private failed = false;
+
+  constructor(
+    /** Fail when this line (0-based, counted over every command line) is reached. */
+    private readonly failAtLine?: number,
+    private readonly stderr = 'RTNETLINK answers: Operation not permitted',
+  ) {}
+
+  get spawned(): number {
+    return this.count;
+  }
+
+  async run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult> {
+    this.count++;
+    const flat = argv.map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns as NetnsRef)}>`));
+    this.calls.push({ netns: netnsKey(opts.netns), argv: flat, input: opts.input });
+    const isBatch = flat.includes('-batch');
+    // Batch lines are recorded with their "ip" so that both shapes read the same.
+    const lines = isBatch ? (opts.input ?? '').trim().split('\n').map((l) => `ip ${l}`) : [flat.join(' ')];
+    const force = flat.includes('-force');
+    let stderr = '';
+    for (let i = 0; i < lines.length; i++) {
+      if (!this.failed && this.failAtLine !== undefined && this.lines.length === this.failAtLine && !force) {
+        this.failed = true;
+        stderr = `${this.stderr}\n${isBatch ? `Command failed -:${i + 1}\n` : ''}`;
+        return {
+          command: flat.join(' '),
+          exitCode: 1,
+          stdout: '',
+          stderr,
+          failed: true,
+          reason: classifyStderr(stderr),
+        };
+      }
+      this.lines.push(`${netnsKey(opts.netns)}: ${lines[i]}`);
+    }
+    await Promise.resolve();
+    return { command: flat.join(' '), exitCode: 0, stdout: '', stderr: '', failed: false, reason: undefined };
+  }
+}
