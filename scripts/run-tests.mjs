@@ -66,12 +66,14 @@ if (!needsRoot || !isRoot) {
   process.exit(p.exitCode ?? 1);
 }
 
-const sandbox = `pf-sbx-${randomBytes(3).toString('hex')}`;
+// Every namespace a test makes is named pf-<run id>-…, so this run cleans up only its own.
+const runId = randomBytes(3).toString('hex');
+const sandbox = `pf-${runId}-sandbox`;
 await $`ip netns add ${sandbox}`;
 let code = 1;
 try {
   await $`ip -n ${sandbox} link set lo up`;
-  const env = { ...process.env, PF_SANDBOX: sandbox, PF_REPO: root };
+  const env = { ...process.env, PF_SANDBOX: sandbox, PF_RUN_ID: runId, PF_REPO: root };
   const p = await $({ stdio: 'inherit', nothrow: true, env })`nsenter --net=/run/netns/${sandbox} -- node ${nodeArgs}`;
   code = p.exitCode ?? 1;
 } finally {
@@ -79,7 +81,7 @@ try {
   const left = (await $`ip netns list`).stdout
     .split('\n')
     .map((l) => l.split(' ')[0])
-    .filter((n) => n && n.startsWith(`pf-`) && n !== sandbox);
+    .filter((n) => n && n.startsWith(`pf-${runId}-`) && n !== sandbox);
   for (const n of left) await $({ nothrow: true })`ip netns del ${n}`;
   await $({ nothrow: true })`ip netns del ${sandbox}`;
   if (left.length) {

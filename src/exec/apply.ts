@@ -30,6 +30,8 @@ export interface ApplyOptions {
 
 export interface ApplyReport {
   readonly applied: readonly Step[];
+  /** Best-effort steps that failed, and other things worth telling. */
+  readonly notes: readonly string[];
   readonly processes: number;
   readonly durationMs: number;
 }
@@ -84,6 +86,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   for (const g of opts.guards ?? []) await g();
 
   const done: Step[] = [];
+  const notes: string[] = [];
   let interrupted = false;
   const onSigint = (): void => {
     interrupted = true;
@@ -105,7 +108,12 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
         }
       }
       const todo = group.slice(0, cut);
-      const out = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
+      let out: Outcome = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
+      if (out.failure && todo.length === 1 && (todo[0] as Step).bestEffort) {
+        // Announcements and the like: a failure is worth a note, not a rollback.
+        notes.push(`${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing`);
+        out = { ran: 1 };
+      }
       for (let i = 0; i < out.ran; i++) {
         const s = todo[i] as Step;
         done.push(s);
@@ -141,7 +149,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   } finally {
     process.off('SIGINT', onSigint);
   }
-  return { applied: done, processes: opts.runner.spawned - spawnedBefore, durationMs: performance.now() - started };
+  return { applied: done, notes, processes: opts.runner.spawned - spawnedBefore, durationMs: performance.now() - started };
 };
 
 /**

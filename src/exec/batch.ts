@@ -8,7 +8,8 @@ import { netnsKey } from '../model/netns.js';
 
 const BATCH_UNSAFE = /[\s#"'\\]/;
 
-export const batchable = (c: Command): boolean =>
+export const batchable = (c: Command & { bestEffort?: boolean | undefined }): boolean =>
+  c.bestEffort !== true &&
   c.argv[0] === 'ip' && c.argv.length > 1 && c.argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)));
 
 /** Split commands into runs that can share one process: same namespace, all batchable. */

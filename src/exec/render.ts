@@ -10,7 +10,7 @@ import { shellJoin } from './quote.js';
 
 const HOST_IN_SCRIPT = '/proc/__PF_SHELL_PID__/ns/net';
 
-const line = (argv: readonly string[]): string => shellJoin(argv).replaceAll(HOST_IN_SCRIPT, '"/proc/$$/ns/net"');
+const line = (argv: readonly string[]): string => shellJoin(argv).replaceAll(HOST_IN_SCRIPT, () => '"/proc/$$/ns/net"');
 
 export interface RenderOptions {
   /** First comment line, e.g. the command that produced the plan. */
@@ -29,7 +29,8 @@ export const renderScript = (plan: Plan, opts: RenderOptions = {}): string => {
     if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
     else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
     else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(s.undo.argv, HOST_IN_SCRIPT)))}`);
-    out.push(line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))));
+    // A best-effort step (an announcement) may fail without stopping the script.
+    out.push(line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))) + (s.bestEffort ? ' || true' : ''));
   });
   return out.join('\n') + '\n';
 };

@@ -40,7 +40,7 @@ export interface Runner {
 /** Classify a failure from stderr; callers branch on this, never on message text. */
 export const classifyStderr = (stderr: string): FailureReason => {
   const s = stderr;
-  if (/File exists|already exists|Address already in use/i.test(s)) return 'exists';
+  if (/File exists|already exists|already assigned|Address already in use/i.test(s)) return 'exists';
   if (/Device or resource busy|Resource busy/i.test(s)) return 'busy';
   if (/Operation not permitted|Permission denied|must be root/i.test(s)) return 'perm';
   if (/Operation not supported|Unknown device type|not supported|Protocol not supported|Unknown link kind|Address family not supported/i.test(s))

@@ -24,6 +24,10 @@ export interface OwnerTag {
   readonly origName?: string | undefined;
   /** Alias the physical device had before it was tagged. */
   readonly prevAlias?: string | undefined;
+  /** MTU, MAC and up state of a physical device before it moved in, restored when it goes home. */
+  readonly origMtu?: string | undefined;
+  readonly origMac?: string | undefined;
+  readonly origUp?: string | undefined;
   /** Default routes replaced by the attachment, restored on detach: "via@dev" per family. */
   readonly prevDefault4?: string | undefined;
   readonly prevDefault6?: string | undefined;
@@ -41,6 +45,9 @@ const KEYS: Record<Exclude<keyof OwnerTag, 'kind'>, string> = {
   parent: 'l',
   origName: 'o',
   prevAlias: 'pa',
+  origMtu: 'om',
+  origMac: 'oa',
+  origUp: 'ou',
   prevDefault4: 'd4',
   prevDefault6: 'd6',
   peer: 'p',

@@ -20,6 +20,8 @@ export interface Step extends Command {
    * (an address on a link the same plan created); `irreversible` steps are ordered last.
    */
   readonly undo: Command | 'covered' | 'irreversible';
+  /** A failure is reported as a note and does not stop or roll back the plan (announcements). */
+  readonly bestEffort?: boolean | undefined;
 }
 
 export interface Plan {

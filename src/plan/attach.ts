@@ -30,6 +30,7 @@ import {
   linkSetUp,
   addrAdd,
   addrDelCmd,
+  routeArgs,
 } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context, plannedLink } from './context.js';
@@ -166,10 +167,12 @@ const repairExisting = (ctx: PlanContext, a: Attachment, l: ProjectedLink): void
     }
   }
   ctx.phase = PHASE.inside;
-  planInside(ctx, { ns: t.netns, label: t.label, dev: l.name, iface: a.iface, created: false });
+  for (const s of planInside(ctx, { ns: t.netns, label: t.label, dev: l.name, iface: a.iface, created: false })) ctx.push(s);
   if (a.link.kind === 'pair') {
     const peer = ctx.link(a.link.peer.netns, a.link.peerIface.ifname);
-    if (peer) planInside(ctx, { ns: a.link.peer.netns, label: a.link.peer.label, dev: peer.name, iface: a.link.peerIface, created: false });
+    if (peer)
+      for (const s of planInside(ctx, { ns: a.link.peer.netns, label: a.link.peer.label, dev: peer.name, iface: a.link.peerIface, created: false }))
+        ctx.push(s);
   }
   ctx.noops.push(`${t.label}: ${a.iface.ifname} is in place`);
 };
@@ -211,12 +214,13 @@ const hostParent = (ctx: PlanContext, parent: string, label: string): ProjectedL
   return p;
 };
 
+/** The default routes a gateway replaces, remembered in the tag as `ip route` arguments. */
 const prevDefaults = (ctx: PlanContext, a: Attachment): Pick<OwnerTag, 'prevDefault4' | 'prevDefault6'> => {
   const out: { prevDefault4?: string; prevDefault6?: string } = {};
   for (const gw of a.iface.gateways) {
-    const old = defaultRoutes(ctx.routes(a.target.netns), gw.family).find((r) => r.dev !== a.iface.ifname);
-    if (old?.dev === undefined) continue;
-    const v = `${old.gateway ?? ''}@${old.dev}`;
+    const old = defaultRoutes(ctx.routes(a.target.netns), gw.family).filter((r) => r.dev !== a.iface.ifname);
+    if (old.length === 0) continue;
+    const v = old.map((r) => routeArgs(r).slice(1).join(' ')).join(';');
     if (gw.family === 4) out.prevDefault4 = v;
     else out.prevDefault6 = v;
   }
@@ -303,7 +307,18 @@ const createAttachment = (ctx: PlanContext, a: Attachment, opts: AttachPlanOptio
       if (link.device !== ifname && ctx.link(ns, link.device))
         throw refuse('E_CONFLICT', `${t.label}`, `already has an interface named "${link.device}", so the host's cannot move in`, 'rename one of them first');
       const prevAlias = dev.alias ?? '';
-      const tag = checkTag({ kind: 'phys', origName: link.device, ...(prevAlias ? { prevAlias } : {}), ...baseTag }, t.label);
+      const tag = checkTag(
+        {
+          kind: 'phys',
+          origName: link.device,
+          ...(prevAlias ? { prevAlias } : {}),
+          ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: String(dev.mtu) } : {}),
+          ...(a.iface.mac !== undefined && a.iface.mac !== dev.mac ? { origMac: dev.mac } : {}),
+          ...(dev.up ? { origUp: '1' } : {}),
+          ...baseTag,
+        },
+        t.label,
+      );
       ctx.phase = PHASE.link;
       // Moving takes the device down; doing it as its own step lets a rollback bring it back up.
       if (dev.up) ctx.push(linkSetDown(HOST, link.device, linkSetUpCmd(HOST, link.device)), PHASE.prepare);
@@ -315,7 +330,7 @@ const createAttachment = (ctx: PlanContext, a: Attachment, opts: AttachPlanOptio
       ctx.push(linkSetAlias(ns, ifname, tag, linkSetAliasCmd(ns, ifname, prevAlias)));
       if (a.iface.mac !== undefined && a.iface.mac !== dev.mac) ctx.push(linkSetMac(ns, ifname, a.iface.mac, linkSetMacCmd(ns, ifname, dev.mac)));
       if (a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu) ctx.push(linkSetMtu(ns, ifname, a.iface.mtu, linkSetMtuCmd(ns, ifname, dev.mtu)));
-      planInside(ctx, { ns, label: t.label, dev: ifname, iface: a.iface, created: false });
+      for (const s of planInside(ctx, { ns, label: t.label, dev: ifname, iface: a.iface, created: false })) ctx.push(s);
       return;
     }
     case 'pair': {
@@ -351,9 +366,10 @@ const insideNew = (ctx: PlanContext, a: Attachment, tag: string, mtu: number | u
   const kind = a.link.kind === 'bridge' || a.link.kind === 'pair' ? 'veth' : a.link.kind;
   ctx.putLink(ns, plannedLink({ name: a.iface.ifname, kind, mtu, mac: a.iface.mac, alias: tag }));
   ctx.phase = PHASE.inside;
-  planInside(ctx, { ns, label: a.target.label, dev: a.iface.ifname, iface: a.iface, created: true });
-  // Last, so that the announce step (not an `ip` command) comes first and the rest is one batch.
+  const announcements = planInside(ctx, { ns, label: a.target.label, dev: a.iface.ifname, iface: a.iface, created: true });
+  // Tag in the same batch as the configuration; announcements run last, each in its own process.
   ctx.push(linkSetAlias(ns, a.iface.ifname, tag, 'covered'));
+  for (const s of announcements) ctx.push(s);
 };
 
 export type { ResolvedTarget };

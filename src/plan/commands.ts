@@ -223,21 +223,30 @@ export const wantedRoute = (p: { dst: Cidr | 'default'; via?: IpAddr | undefined
 export const routeFamily = (dst: string): 4 | 6 => familyOf(dst === 'default' ? '0.0.0.0' : dst);
 
 /**
- * sysctl -q -e -w net/ipv4/conf/NAME/arp_notify=1 net/ipv6/conf/NAME/ndisc_notify=1
- * With these set before the link comes up, the kernel itself announces the addresses
- * (gratuitous ARP on NETDEV_UP, unsolicited NA when DAD completes); nothing waits for it.
+ * sysctl -q -e -w net/ipv6/conf/NAME/ndisc_notify=1
+ * With this set, the kernel sends an unsolicited neighbour advertisement for each IPv6
+ * address as it is added (addresses are added with nodad, after the link is up and the
+ * bridge port forwards, so the advertisement is not lost).
  */
-export const announceEnable = (netns: NetnsRef, dev: string, families: ReadonlySet<4 | 6>): Step => ({
+export const announceEnable = (netns: NetnsRef, dev: string): Step => ({
   id: `announce:${dev}`,
   netns,
-  argv: [
-    'sysctl',
-    '-q',
-    '-e',
-    '-w',
-    ...(families.has(4) ? [`net/ipv4/conf/${dev}/arp_notify=1`] : []),
-    ...(families.has(6) ? [`net/ipv6/conf/${dev}/ndisc_notify=1`] : []),
-  ],
-  describes: `announce the addresses of "${dev}" when it comes up (gratuitous ARP / unsolicited NA)`,
+  argv: ['sysctl', '-q', '-e', '-w', `net/ipv6/conf/${dev}/ndisc_notify=1`],
+  describes: `announce the IPv6 addresses of "${dev}" (unsolicited NA)`,
   undo: 'covered',
+});
+
+/**
+ * arping -q -U -c 1 -w 0 -i NAME -S ADDR ADDR   (Thomas Habets' arping, Debian package "arping")
+ * One unsolicited ARP, no waiting for replies (pipework's `arping -c 1` cost a second).
+ * It runs after the link is up in its own process: by then a bridge port forwards, which it
+ * does not yet at the instant the link comes up (the bridge learns carrier asynchronously).
+ */
+export const arpAnnounce = (netns: NetnsRef, dev: string, address: string): Step => ({
+  id: `arping:${dev}:${address}`,
+  netns,
+  argv: ['arping', '-q', '-U', '-c', '1', '-w', '0', '-i', dev, '-S', address, address],
+  describes: `announce ${address} on "${dev}" (gratuitous ARP)`,
+  undo: 'covered',
+  bestEffort: true,
 });

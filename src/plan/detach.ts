@@ -3,10 +3,9 @@ import { refuse } from '../errors.js';
 import type { DetachRequest } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
 import { decodeTag } from '../model/owner.js';
-import type { ObservedRoute, ObservedState } from '../model/observed.js';
+import type { ObservedState } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
-import { parseIp } from '../addr.js';
 import { hostSideName, isIfName } from '../names.js';
 import {
   linkDel,
@@ -15,11 +14,15 @@ import {
   linkSetAlias,
   linkSetAliasCmd,
   linkSetDown,
+  linkSetDownCmd,
+  linkSetMac,
+  linkSetMacCmd,
+  linkSetMtu,
+  linkSetMtuCmd,
   linkSetNetns,
+  linkSetUp,
   linkSetUpCmd,
-  routeReplace,
   routeReplaceCmd,
-  wantedRoute,
 } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
@@ -53,27 +56,40 @@ export const planDetach = (req: DetachRequest<ResolvedTarget>, observed: Observe
   return ctx.finish();
 };
 
-/** Put back the default routes the attachment replaced, while its own route still exists. */
+/**
+ * Put back the default routes the attachment replaced (saved in its tag as `ip route`
+ * arguments), while its own default route still exists: one of the same metric is swapped
+ * in with `replace`, others are added.
+ */
 const restoreDefaults = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, prev: Record<4 | 6, string | undefined>): void => {
   for (const family of [4, 6] as const) {
     const saved = prev[family];
     if (saved === undefined) continue;
-    const at = saved.lastIndexOf('@');
-    const via = saved.slice(0, at);
-    const dev = saved.slice(at + 1);
     const ours = defaultRoutes(ctx.routes(t.netns), family).find((r) => r.dev === l.name);
-    if (!ours || !ctx.link(t.netns, dev)) continue;
-    const back: ObservedRoute = wantedRoute({
-      dst: 'default',
-      via: via ? parseIp(via, 'saved default route') : undefined,
-      dev,
-      onlink: false,
-      family,
-      metric: ours.metric,
-    });
-    ctx.push(routeReplace(t.netns, back, routeReplaceCmd(t.netns, ours)));
-    ctx.removeRoute(t.netns, ours);
-    ctx.addRoute(t.netns, back);
+    const oursMetric = ours?.metric ?? (family === 6 ? 1024 : 0);
+    let replaced = false;
+    for (const text of saved.split(';')) {
+      const args = text.split(' ').filter((x) => x !== '');
+      const dev = args[args.indexOf('dev') + 1];
+      if (!args.includes('dev') || dev === undefined || !ctx.link(t.netns, dev) || dev === l.name) continue;
+      const metricAt = args.indexOf('metric');
+      const metric = metricAt >= 0 ? Number(args[metricAt + 1]) : family === 6 ? 1024 : 0;
+      const dst = family === 6 ? '::/0' : 'default';
+      const describes = `restore the default route ${args.join(' ')}`;
+      if (ours && !replaced && metric === oursMetric) {
+        replaced = true;
+        ctx.push({ id: `route-restore:${family}`, netns: t.netns, argv: ['ip', 'route', 'replace', dst, ...args], describes, undo: routeReplaceCmd(t.netns, ours) });
+      } else {
+        ctx.push({
+          id: `route-restore:${family}`,
+          netns: t.netns,
+          argv: ['ip', 'route', 'add', dst, ...args],
+          describes,
+          undo: { netns: t.netns, argv: ['ip', 'route', 'del', dst, ...args], describes: `remove the default route ${args.join(' ')}` },
+        });
+      }
+    }
+    if (ours && replaced) ctx.removeRoute(t.netns, ours);
   }
 };
 
@@ -96,8 +112,11 @@ export const planRemoveIface = (ctx: PlanContext, t: ResolvedTarget, l: Projecte
     if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
     if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
     ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
+    if (tag.origMtu !== undefined) ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
+    if (tag.origMac !== undefined) ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
     ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
     ctx.dropLink(ns, l.name);
+    if (tag.origUp === '1') ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
     ctx.phase = PHASE.link;
     return;
   }

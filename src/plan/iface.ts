@@ -3,11 +3,12 @@ import { inSubnet, sameAddress } from '../addr.js';
 import type { IfaceSpec } from '../model/iface.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { ObservedRoute } from '../model/observed.js';
-import type { Command } from '../model/step.js';
+import type { Command, Step } from '../model/step.js';
 import {
   addrAdd,
   addrDelCmd,
   announceEnable,
+  arpAnnounce,
   describeRoute,
   linkSetDownCmd,
   linkSetUp,
@@ -44,24 +45,36 @@ export const defaultRoutes = (routes: readonly ObservedRoute[], family: 4 | 6): 
 export const needsOnlink = (iface: IfaceSpec, gw: NonNullable<IfaceSpec['gateways'][number]>): boolean =>
   !iface.addrs.some((a) => inSubnet(a, gw));
 
-/** Plan the inside of an interface (its link already exists or is planned). */
-export const planInside = (ctx: PlanContext, p: InsideParams): void => {
+/**
+ * Plan the inside of an interface (its link already exists or is planned). Returns the
+ * announcement steps, which the caller pushes last (after its own tagging step).
+ */
+export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
   const { ns, dev, iface, created, label } = p;
+  const announcements: Step[] = [];
   const link = ctx.link(ns, dev);
   const undoIfKept = (c: Command): Command | 'covered' => (created ? 'covered' : c);
 
-  const families = new Set(iface.addrs.map((a) => a.family));
   const missing = iface.addrs.filter((a) => !link?.addrs.some((o) => o.prefix === a.prefix && sameAddress(o.address, a.address)));
-  if (iface.announce && missing.length > 0 && !link?.up) ctx.push({ ...announceEnable(ns, dev, families) });
-
-  for (const a of missing) ctx.push(addrAdd(ns, dev, a, undoIfKept(addrDelCmd(ns, dev, a.text))));
   if (missing.length === 0 && iface.addrs.length > 0) ctx.noops.push(`${label}: ${dev} already has ${iface.addrs.map((a) => a.text).join(', ')}`);
-  if (link) ctx.updateLink(ns, dev, { addrs: [...link.addrs, ...missing.map((a) => ({ family: a.family, address: a.address, prefix: a.prefix, scope: 'global' }))] });
+  const addAddr = (a: (typeof missing)[number]): void => {
+    ctx.push(addrAdd(ns, dev, a, undoIfKept(addrDelCmd(ns, dev, a.text))));
+    const cur = ctx.link(ns, dev);
+    if (cur) ctx.updateLink(ns, dev, { addrs: [...cur.addrs, { family: a.family, address: a.address, prefix: a.prefix, scope: 'global' }] });
+  };
 
-  if (!link?.up) {
+  // IPv4 addresses, then up; IPv6 addresses after a separate process (the announce step) so
+  // that their unsolicited NA leaves once the link is up and a bridge port forwards.
+  for (const a of missing.filter((x) => x.family === 4)) addAddr(a);
+  const wasUp = link?.up === true;
+  if (!wasUp) {
     ctx.push(linkSetUp(ns, dev, undoIfKept(linkSetDownCmd(ns, dev))));
     ctx.updateLink(ns, dev, { up: true });
   }
+  const v6 = missing.filter((x) => x.family === 6);
+  if (iface.announce && v6.length > 0 && !wasUp) ctx.push(announceEnable(ns, dev));
+  for (const a of v6) addAddr(a);
+  if (iface.announce && !wasUp) for (const a of missing.filter((x) => x.family === 4)) announcements.push(arpAnnounce(ns, dev, a.address));
 
   for (const r of iface.routes) {
     const onlink = r.via !== undefined && !iface.addrs.some((a) => r.via !== undefined && inSubnet(a, r.via));
@@ -92,11 +105,12 @@ export const planInside = (ctx: PlanContext, p: InsideParams): void => {
       ctx.push(routeDel(ns, o, routeAddCmd(ns, o)));
       ctx.removeRoute(ns, o);
       ctx.notes.push(
-        `${label}: the default route ${describeRoute(o)} is replaced by one via ${gw.address} dev ${dev}` +
+        `${label}: the default route${o.gateway ? ` via ${o.gateway}` : ''}${o.dev ? ` dev ${o.dev}` : ''} is replaced by one via ${gw.address} dev ${dev}` +
           (o.dev !== dev ? ` (ports published through ${o.dev} stop answering; detach restores it)` : ''),
       );
     }
     ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }
+  return announcements;
 };

@@ -8,7 +8,8 @@
  * Reads go through /proc/sys/net and `ip`/`iptables-save` run from this process, so they see
  * this process's netns. Never call restore in the machine's own namespace.
  */
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -31,23 +32,22 @@ export const listLinks = async (): Promise<string[]> => {
   return (JSON.parse(stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
 };
 
+// Synchronous on purpose: ~600 tiny /proc reads cost ~20 ms this way and ~200 ms through the
+// libuv thread pool.
 const readSysctls = async (): Promise<Map<string, string>> => {
   const out = new Map<string, string>();
-  const entries = await readdir(SYS, { recursive: true });
-  await Promise.all(
-    entries.map(async (rel) => {
-      const p = join(SYS, rel);
-      try {
-        const s = await stat(p);
-        // Read-only entries (counters such as nf_conntrack_count) cannot be restored: skip them.
-        if (!s.isFile() || (s.mode & 0o200) === 0 || (s.mode & 0o400) === 0) return;
-        out.set(rel, (await readFile(p, 'utf8')).trim());
-      } catch {
-        // write-only (route/flush) or vanished with its device: not state
-      }
-    }),
-  );
-  return new Map([...out].sort(([a], [b]) => a.localeCompare(b)));
+  for (const rel of readdirSync(SYS, { recursive: true, encoding: 'utf8' }).sort()) {
+    const p = join(SYS, rel);
+    try {
+      const s = statSync(p);
+      // Read-only entries (counters such as nf_conntrack_count) cannot be restored: skip them.
+      if (!s.isFile() || (s.mode & 0o200) === 0 || (s.mode & 0o400) === 0) continue;
+      out.set(rel, readFileSync(p, 'utf8').trim());
+    } catch {
+      // write-only (route/flush), refused (stable_secret) or gone with its device: not state
+    }
+  }
+  return Promise.resolve(out);
 };
 
 /** `iptables-save` split by table, without comments and counters. */

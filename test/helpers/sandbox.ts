@@ -36,15 +36,23 @@ export interface Container {
   readonly netnsPath: string;
 }
 
+/** The run's id (scripts/run-tests.mjs); every namespace a test makes starts with pf-<run id>-. */
+export const runId = process.env.PF_RUN_ID ?? 'norun';
+
 export class Sandbox {
   readonly id = randomBytes(3).toString('hex');
   private readonly namespaces: string[] = [];
   private readonly procs: ResultPromise[] = [];
   private baseline: Set<string> | undefined;
 
-  /** A name unique to this test, e.g. pf-1a2b3c-r1. */
+  /** A name unique to this test, e.g. pf-1a2b3c-r1 (short enough for an interface name). */
   name(suffix: string): string {
     return `pf-${this.id}-${suffix}`;
+  }
+
+  /** A namespace name: pf-<run id>-<test id>-<suffix>. */
+  nsName(suffix: string): string {
+    return `pf-${runId}-${this.id}-${suffix}`;
   }
 
   async start(): Promise<this> {
@@ -54,7 +62,7 @@ export class Sandbox {
 
   /** A named namespace (ip netns add) with lo up. */
   async netns(suffix: string): Promise<string> {
-    const name = this.name(suffix);
+    const name = this.nsName(suffix);
     await execa('ip', ['netns', 'add', name]);
     this.namespaces.push(name);
     await execa('ip', ['-n', name, 'link', 'set', 'lo', 'up']);

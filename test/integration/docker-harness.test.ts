@@ -5,17 +5,12 @@ import { access, readdir, readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { dockerAvailable, harnessProcesses, startDocker } from '../helpers/docker.js';
+import { dockerSkipReason, harnessProcesses, startDocker } from '../helpers/docker.js';
 import { cgroupDirs, mountsUnder } from '../helpers/daemon-leftovers.js';
 import { captureNetnsState, diffNetnsState } from '../helpers/netns-state.js';
 
-const skipReason = async (): Promise<string | undefined> => {
-  if (process.getuid?.() !== 0) return 'needs root (uid 0)';
-  if (!process.env.PF_SANDBOX) return 'PF_SANDBOX unset: run through scripts/run-tests.mjs';
-  const a = await dockerAvailable();
-  return a.ok ? undefined : a.reason;
-};
-const skip = await skipReason();
+// Root, PF_SANDBOX set and this process inside that netns, dockerd and friends, static busybox.
+const skip = await dockerSkipReason();
 if (skip) console.log(`# docker harness self-test skipped: ${skip}`);
 
 interface IpAddr {
@@ -106,6 +101,10 @@ void test(
     assert.equal(stopped.State.Running, false);
     assert.equal(stopped.State.Status, 'exited');
     await docker.stopContainer(a.name); // already stopped: fine
+    const again = await docker.start(a.name);
+    assert.notEqual(again.pid, a.pid, 'a restarted container has a new pid');
+    assert.equal(again.id, a.id);
+    await docker.stopContainer(a.name);
     await docker.remove(none.name);
     await docker.remove(none.name); // already gone: fine
 

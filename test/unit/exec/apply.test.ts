@@ -25,11 +25,11 @@ test('batches: one process per run of ip steps in the same namespace', async () 
   const runner = new RecordingRunner();
   const report = await applyPlan(p, { runner });
   assert.equal(report.applied.length, p.steps.length);
-  // host batch, sysctl alone, container batch
+  // host batch, container batch, the announcement alone
   assert.deepEqual(runner.calls.map((c) => [c.netns, c.argv.slice(0, 3).join(' ')]), [
     ['host', 'ip -batch -'],
-    ['netns:r1', 'sysctl -q -e'],
     ['netns:r1', 'ip -batch -'],
+    ['netns:r1', 'arping -q -U'],
   ]);
   assert.equal(report.processes, 3);
 });
@@ -37,6 +37,7 @@ test('batches: one process per run of ip steps in the same namespace', async () 
 test('a failure at every line rolls back exactly the steps that ran, in reverse', async () => {
   const p = plan();
   for (let k = 0; k < p.steps.length; k++) {
+    if (p.steps[k]!.bestEffort) continue;
     const runner = new RecordingRunner(k);
     await assert.rejects(applyPlan(p, { runner }), (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && e.rolledBack === k);
     const ran = p.steps.slice(0, k);
@@ -59,6 +60,14 @@ test('a hook that throws before step k stops there and rolls back', async () => 
     );
     assert.deepEqual(runner.lines.slice(0, k).map((l) => l.split(': ')[1]), p.steps.slice(0, k).map((s) => spellArgs(s.argv, 'host').join(' ')));
   }
+});
+
+test('a failed best-effort step (the announcement) is a note, not a rollback', async () => {
+  const p = plan();
+  const k = p.steps.findIndex((s) => s.bestEffort);
+  const report = await applyPlan(p, { runner: new RecordingRunner(k, 'arping: command not found') });
+  assert.equal(report.applied.length, p.steps.length);
+  assert.match(report.notes.join('\n'), /did not work/);
 });
 
 test('guards run before anything and can refuse', async () => {

@@ -27,12 +27,13 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
     'host: ip link set br-lab up',
     `host: ip link add ${p.steps[3]!.argv[3] as string} type veth peer name eth1 netns <netns:r1>`,
     `host: ip link set ${p.steps[3]!.argv[3] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
-    'netns:r1: sysctl -q -e -w net/ipv4/conf/eth1/arp_notify=1',
     'netns:r1: ip addr add 192.0.2.10/24 dev eth1',
     'netns:r1: ip link set eth1 up',
     'netns:r1: ip route add default via 192.0.2.1 dev eth1',
     'netns:r1: ip link set eth1 alias pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab',
+    'netns:r1: arping -q -U -c 1 -w 0 -i eth1 -S 192.0.2.10 192.0.2.10',
   ]);
+  assert.equal(p.steps.at(-1)!.bestEffort, true, 'the announcement may fail without a rollback');
   // everything after the first creation of each object is covered by its undo
   assert.deepEqual(
     p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : s.undo.argv.join(' '))),
@@ -61,11 +62,15 @@ test('macvlan is born inside the target with MTU of its parent; IPv6 skips DAD',
     [att(r1, { macvlan: 'eth3', mode: 'bridge', ip: ['198.51.100.7/24', '2001:db8::7/64'], ifname: 'lan0', mac: '02:00:00:00:00:10' })],
     observed(host, [r1, nsState()]),
   );
-  assert.deepEqual(lines(p).slice(0, 4), [
+  // IPv4 first, then up, then (in a later process) IPv6 with its unsolicited NA enabled
+  assert.deepEqual(lines(p), [
     'host: ip link add lan0 link eth3 mtu 9000 address 02:00:00:00:00:10 netns <netns:r1> type macvlan mode bridge',
-    'netns:r1: sysctl -q -e -w net/ipv4/conf/lan0/arp_notify=1 net/ipv6/conf/lan0/ndisc_notify=1',
     'netns:r1: ip addr add 198.51.100.7/24 dev lan0',
+    'netns:r1: ip link set lan0 up',
+    'netns:r1: sysctl -q -e -w net/ipv6/conf/lan0/ndisc_notify=1',
     'netns:r1: ip addr add 2001:db8::7/64 dev lan0 nodad',
+    'netns:r1: ip link set lan0 alias pf1:k=macvlan&t=netns%3Ar1&i=lan0&l=eth3',
+    'netns:r1: arping -q -U -c 1 -w 0 -i lan0 -S 198.51.100.7 198.51.100.7',
   ]);
   const undo = p.steps[0]!.undo;
   assert.ok(typeof undo !== 'string');
@@ -90,7 +95,7 @@ test('gateway outside the subnet gets onlink; replacing a default route restores
   assert.equal(del.undo.argv.join(' '), 'ip route add default via 172.17.0.1 dev eth0');
   assert.ok(p.notes.some((n) => /ports published through eth0/.test(n)));
   // the replaced route is remembered in the tag so detach can put it back
-  assert.ok(l.some((x) => x.includes('d4=172.17.0.1%40eth0')));
+  assert.ok(l.some((x) => x.includes('d4=via+172.17.0.1+dev+eth0')));
 });
 
 test('idempotent: a plan against the state it produces is empty', () => {
@@ -108,6 +113,7 @@ test('idempotent: a plan against the state it produces is empty', () => {
   const drift = nsState([nic('eth1', { kind: 'veth', alias: tag })], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })]);
   const p2 = planAttach([a], observed(host, [r1, drift]));
   assert.deepEqual(lines(p2), ['netns:r1: ip addr add 192.0.2.10/24 dev eth1']);
+  assert.ok(!p2.steps.some((s) => s.argv[0] === 'arping'), 'no announcement for a link that was already up');
   assert.equal(typeof p2.steps[0]!.undo === 'string' ? 'x' : p2.steps[0]!.undo.argv.join(' '), 'ip addr del 192.0.2.10/24 dev eth1');
 });
 
@@ -152,12 +158,12 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
     'host: ip link set enp5s0f1 down',
     'host: ip link set enp5s0f1 netns <netns:r1>',
     'netns:r1: ip link set enp5s0f1 name wan0',
-    'netns:r1: ip link set wan0 alias pf1:k=phys&t=netns%3Ar1&i=wan0&o=enp5s0f1&pa=uplink+to+rack+3',
-    'netns:r1: sysctl -q -e -w net/ipv4/conf/wan0/arp_notify=1',
+    'netns:r1: ip link set wan0 alias pf1:k=phys&t=netns%3Ar1&i=wan0&o=enp5s0f1&pa=uplink+to+rack+3&ou=1',
     'netns:r1: ip addr add 203.0.113.2/30 dev wan0',
     'netns:r1: ip link set wan0 up',
+    'netns:r1: arping -q -U -c 1 -w 0 -i wan0 -S 203.0.113.2 203.0.113.2',
   ]);
-  assert.ok(p.steps.filter((s) => s.id !== 'announce:wan0').every((s) => typeof s.undo !== 'string'), 'nothing is covered for a device we did not create');
+  assert.ok(p.steps.filter((s) => !s.bestEffort).every((s) => typeof s.undo !== 'string'), 'nothing is covered for a device we did not create');
   // moving the host's uplink is refused without --force
   const uplink = nsState([nic('eth0')], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth0' })]);
   assert.throws(() => planAttach([att(r1, { phys: 'eth0' })], observed(uplink, [r1, nsState()])), (e: unknown) => isPipefitterError(e) && /default route/.test(e.message));
@@ -182,7 +188,7 @@ test('VLAN and ipvlan kinds plan like macvlan (kernel tests run in the VM lane)'
 });
 
 test('detach: removes exactly what attach made; the bridge goes with its last port', () => {
-  const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1', prevDefault4: '172.17.0.1@eth0' });
+  const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1', prevDefault4: 'via 172.17.0.1 dev eth0' });
   const host = nsState([nic('br-lab', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }) }), nic('h1', { kind: 'veth', master: 'br-lab', alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1' }) })]);
   const inside = nsState([nic('eth0', { kind: 'veth' }), nic('eth1', { kind: 'veth', alias: tag })], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })]);
   const ifname = parseAttachInput({ target: 'x', bridge: 'b' }).iface.ifname;
