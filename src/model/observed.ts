@@ -41,10 +41,28 @@ export interface ObservedRoute {
   readonly type: string;
 }
 
+/**
+ * What decides whether bridged traffic reaches iptables and is dropped there: with br_netfilter
+ * on (bridge-nf-call-ip[6]tables=1) frames crossing any bridge traverse the FORWARD chain, and
+ * Docker sets its policy to DROP, silently cutting containers on other bridges apart.
+ */
+export interface FirewallState {
+  readonly brNetfilter: Readonly<Record<4 | 6, boolean>>;
+  readonly forwardDrop: Readonly<Record<4 | 6, boolean>>;
+  /** Docker's chain for user rules exists (rules there survive Docker restarts). */
+  readonly dockerUser: Readonly<Record<4 | 6, boolean>>;
+  /** pipefitter's own accept rules, by bridge. */
+  readonly bridgeRules: readonly { readonly family: 4 | 6; readonly chain: string; readonly bridge: string }[];
+  /** Set when iptables could not be read (not installed): nothing can be checked. */
+  readonly unknown?: string | undefined;
+}
+
 export interface NetnsState {
   readonly links: readonly ObservedLink[];
   /** Main-table routes only. */
   readonly routes: readonly ObservedRoute[];
+  /** Observed for the host only. */
+  readonly firewall?: FirewallState | undefined;
 }
 
 /** Observed state of every namespace a plan touches, keyed by netnsKey(). */

@@ -8,6 +8,7 @@ import { netnsKey } from '../model/netns.js';
 import type { NetnsState, ObservedState } from '../model/observed.js';
 import type { Runner } from '../exec/runner.js';
 import { decodeLinks, decodeRoutes } from './ip-json.js';
+import { observeFirewall } from './firewall.js';
 
 const QUERIES = 'addr show\nroute show table all\n';
 
@@ -25,7 +26,8 @@ export const observeNetns = async (runner: Runner, ns: NetnsRef): Promise<NetnsS
             : 'check that the target is still running',
     });
   const [links = '', routes = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
-  return { links: decodeLinks(links), routes: decodeRoutes(routes) };
+  const firewall = ns.kind === 'host' ? await observeFirewall(runner) : undefined;
+  return { links: decodeLinks(links), routes: decodeRoutes(routes), firewall };
 };
 
 /** Observe several namespaces (each once), a few at a time. */

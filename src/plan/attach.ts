@@ -37,6 +37,7 @@ import { PlanContext as Context, plannedLink } from './context.js';
 import { planRemoveIface } from './detach.js';
 import { defaultRoutes, planInside } from './iface.js';
 import { PHASE } from './phases.js';
+import { planBridgeFirewall } from './firewall.js';
 import { sameAddress } from '../addr.js';
 
 export interface AttachPlanOptions {
@@ -192,6 +193,7 @@ const ensureBridge = (ctx: PlanContext, link: Extract<LinkIntent, { kind: 'bridg
       ctx.push(addrAdd(HOST, link.bridge, c, br.planned ? 'covered' : addrDelCmd(HOST, link.bridge, c.text)));
       ctx.updateLink(HOST, link.bridge, { addrs: [...br.addrs, { family: c.family, address: c.address, prefix: c.prefix, scope: 'global' }] });
     }
+    planBridgeFirewall(ctx, HOST, link.bridge, decodeTag(br.alias)?.kind === 'bridge', label);
     return ctx.link(HOST, link.bridge) ?? br;
   }
   if (!link.create)
@@ -204,6 +206,7 @@ const ensureBridge = (ctx: PlanContext, link: Extract<LinkIntent, { kind: 'bridg
   ctx.push(linkSetUp(HOST, link.bridge, 'covered'));
   ctx.updateLink(HOST, link.bridge, { up: true, addrs: link.bridgeAddrs.map((c) => ({ family: c.family, address: c.address, prefix: c.prefix, scope: 'global' })) });
   ctx.notes.push(`${label}: bridge "${link.bridge}" does not exist and is created`);
+  planBridgeFirewall(ctx, HOST, link.bridge, true, label);
   return ctx.link(HOST, link.bridge) as ProjectedLink;
 };
 

@@ -5,7 +5,7 @@
  */
 import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
-import type { NetnsState, ObservedLink, ObservedRoute, ObservedState } from '../model/observed.js';
+import type { FirewallState, NetnsState, ObservedLink, ObservedRoute, ObservedState } from '../model/observed.js';
 import type { Plan, Step } from '../model/step.js';
 import type { Phase } from './phases.js';
 import { PHASE } from './phases.js';
@@ -19,6 +19,7 @@ interface ProjectedNetns {
   links: Map<string, ProjectedLink>;
   routes: ObservedRoute[];
   observed: boolean;
+  firewall?: FirewallState | undefined;
 }
 
 export class PlanContext {
@@ -60,6 +61,14 @@ export class PlanContext {
 
   routes(ns: NetnsRef): readonly ObservedRoute[] {
     return this.space(ns).routes;
+  }
+
+  firewall(ns: NetnsRef): FirewallState | undefined {
+    return this.space(ns).firewall;
+  }
+
+  setFirewall(ns: NetnsRef, f: FirewallState): void {
+    this.space(ns).firewall = f;
   }
 
   putLink(ns: NetnsRef, l: ProjectedLink): void {
@@ -124,6 +133,7 @@ const fromObserved = (s: NetnsState): ProjectedNetns => ({
   links: new Map(s.links.map((l) => [l.name, { ...l, planned: false }])),
   routes: [...s.routes],
   observed: true,
+  firewall: s.firewall,
 });
 
 /** A link as it will be once a creating step has run. */

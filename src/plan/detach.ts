@@ -28,6 +28,7 @@ import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
 import { PHASE } from './phases.js';
+import { planBridgeFirewallRemoval } from './firewall.js';
 
 export interface DetachPlanOptions {
   /** Remove the interface even when pipefitter did not make it. @default false */
@@ -137,6 +138,7 @@ export const planRemoveIface = (ctx: PlanContext, t: ResolvedTarget, l: Projecte
     if (br && !opts.keepBridge && decodeTag(br.alias)?.kind === 'bridge' && ports.length === 0) {
       // pipefitter made this bridge and its last port is going: take the bridge too.
       ctx.phase = PHASE.finish;
+      planBridgeFirewallRemoval(ctx, HOST, tag.bridge);
       ctx.push(linkDel(HOST, tag.bridge, `link-del:${tag.bridge}`));
       ctx.dropLink(HOST, tag.bridge);
       ctx.notes.push(`bridge "${tag.bridge}" was made by pipefitter and has no ports left; it is removed`);

@@ -1,0 +1,59 @@
+/**
+ * Bridges and br_netfilter. When bridged frames go through iptables (bridge-nf-call-iptables=1)
+ * and the FORWARD policy drops (Docker sets it so), containers on a bridge Docker does not
+ * know cannot reach each other. For a bridge pipefitter made, it inserts one tagged accept
+ * rule for traffic within the bridge (in DOCKER-USER when Docker has it, which Docker keeps
+ * first); for a bridge it only uses, it says what to run.
+ */
+import type { NetnsRef } from '../model/netns.js';
+import type { Step } from '../model/step.js';
+import type { PlanContext } from './context.js';
+
+const TAG = 'pf1:bridge=';
+
+const ruleSpec = (chain: string, bridge: string): string[] => [chain, '-i', bridge, '-o', bridge, '-m', 'comment', '--comment', `${TAG}${bridge}`, '-j', 'ACCEPT'];
+const tool = (family: 4 | 6): string => (family === 4 ? 'iptables' : 'ip6tables');
+
+export const planBridgeFirewall = (ctx: PlanContext, host: NetnsRef, bridge: string, owned: boolean, label: string): void => {
+  const fw = ctx.firewall(host);
+  if (!fw) return;
+  for (const family of [4, 6] as const) {
+    if (!fw.brNetfilter[family] || !fw.forwardDrop[family]) continue;
+    if (fw.bridgeRules.some((r) => r.family === family && r.bridge === bridge)) continue;
+    const chain = fw.dockerUser[family] ? 'DOCKER-USER' : 'FORWARD';
+    const spec = ruleSpec(chain, bridge);
+    if (!owned) {
+      ctx.notes.push(
+        `${label}: frames on bridge "${bridge}" pass through ${tool(family)} (br_netfilter) and its FORWARD policy drops them; ` +
+          `if its ports cannot reach each other, run: ${tool(family)} -I ${spec.join(' ')}`,
+      );
+      continue;
+    }
+    const step: Step = {
+      id: `fw-accept:${family}:${bridge}`,
+      netns: host,
+      argv: [tool(family), '-w', '-I', ...spec],
+      describes: `let traffic within bridge "${bridge}" through ${tool(family)}'s FORWARD DROP (br_netfilter is on)`,
+      undo: { netns: host, argv: [tool(family), '-w', '-D', ...spec], describes: `remove the ${tool(family)} accept rule for "${bridge}"` },
+    };
+    ctx.push(step);
+    ctx.setFirewall(host, { ...fw, bridgeRules: [...fw.bridgeRules, { family, chain, bridge }] });
+  }
+};
+
+/** The accept rules of a bridge that goes away. */
+export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, bridge: string): void => {
+  const fw = ctx.firewall(host);
+  if (!fw) return;
+  for (const r of fw.bridgeRules.filter((x) => x.bridge === bridge)) {
+    const spec = ruleSpec(r.chain, bridge);
+    ctx.push({
+      id: `fw-remove:${r.family}:${bridge}`,
+      netns: host,
+      argv: [tool(r.family), '-w', '-D', ...spec],
+      describes: `remove the ${tool(r.family)} accept rule for "${bridge}"`,
+      undo: { netns: host, argv: [tool(r.family), '-w', '-I', ...spec], describes: `put back the ${tool(r.family)} accept rule for "${bridge}"` },
+    });
+  }
+  ctx.setFirewall(host, { ...fw, bridgeRules: fw.bridgeRules.filter((x) => x.bridge !== bridge) });
+};
