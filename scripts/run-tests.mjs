@@ -68,6 +68,9 @@ if (!needsRoot || !isRoot) {
 
 // Every namespace a test makes is named pf-<run id>-…, so this run cleans up only its own.
 const runId = randomBytes(3).toString('hex');
+// The machine's own links, before: the run must not add any (everything belongs in the sandbox).
+const hostLinks = async () => JSON.parse((await $`ip -j link show`).stdout).map((l) => l.ifname).sort();
+const hostBefore = await hostLinks();
 const sandbox = `pf-${runId}-sandbox`;
 await $`ip netns add ${sandbox}`;
 let code = 1;
@@ -86,6 +89,11 @@ try {
   await $({ nothrow: true })`ip netns del ${sandbox}`;
   if (left.length) {
     console.error(`# leaked namespaces removed after the run: ${left.join(' ')}`);
+    code ||= 1;
+  }
+  const added = (await hostLinks()).filter((l) => !hostBefore.includes(l));
+  if (added.length) {
+    console.error(`# the machine's own namespace gained links during the run: ${added.join(' ')}`);
     code ||= 1;
   }
 }

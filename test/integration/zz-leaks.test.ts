@@ -1,0 +1,53 @@
+/**
+ * Runs last (scripts/run-tests.mjs orders it so): nothing the suite made may remain — no
+ * namespaces, no links in the sandbox, no processes in it, no temporary files, no daemons.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, readlink, stat } from 'node:fs/promises';
+import { execa } from 'execa';
+import { runId, sandboxName, sandboxSkipReason } from '../helpers/sandbox.js';
+import { sweepStaleHarnesses } from '../helpers/docker.js';
+
+const skip = await sandboxSkipReason();
+
+test('no namespaces, links, processes or files are left behind', { skip }, async () => {
+  const namespaces = (await execa('ip', ['netns', 'list'])).stdout
+    .split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => n.startsWith(`pf-${runId}-`) && n !== sandboxName);
+  assert.deepEqual(namespaces, [], 'namespaces made by tests');
+
+  const links = (JSON.parse((await execa('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname);
+  assert.deepEqual(links, ['lo'], 'links in the sandbox');
+
+  // Every process in the sandbox's namespace other than this one and its ancestors is a leak.
+  const mine = (await stat('/proc/self/ns/net')).ino;
+  const ancestors = new Set<number>();
+  for (let pid = process.pid; pid > 1; ) {
+    ancestors.add(pid);
+    const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    pid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+  }
+  const strays: string[] = [];
+  for (const e of await readdir('/proc')) {
+    const pid = Number(e);
+    if (!Number.isInteger(pid) || ancestors.has(pid)) continue;
+    const ns = await stat(`/proc/${pid}/ns/net`).catch(() => undefined);
+    if (ns?.ino !== mine) continue;
+    const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '?')).trim();
+    const exe = await readlink(`/proc/${pid}/exe`).catch(() => '?');
+    // children of this very process (execa's, for the ps below) are not leaks
+    const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    const ppid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1] ?? 0);
+    if (ppid === process.pid) continue;
+    strays.push(`${pid} ${comm} (${exe})`);
+  }
+  assert.deepEqual(strays, [], 'processes left in the sandbox');
+
+  const tmp = (await readdir('/tmp')).filter((f) => f.startsWith('pf-'));
+  assert.deepEqual(tmp, [], 'temporary files');
+  const state = await readdir('/run/pipefitter').catch(() => []);
+  assert.deepEqual(state, [], 'pipefitter state');
+  assert.deepEqual(await sweepStaleHarnesses(), [], 'docker harness leftovers');
+});
