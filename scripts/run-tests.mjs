@@ -21,7 +21,8 @@ const find = async (dir) => {
   if (!(await fs.pathExists(dir))) return [];
   const out = [];
   for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (e.isFile() && e.name.endsWith('.test.ts')) out.push(path.relative(root, path.join(e.parentPath ?? e.path, e.name)));
+    if (e.isFile() && e.name.endsWith('.test.ts'))
+      out.push(path.relative(root, path.join(e.parentPath ?? e.path, e.name)));
   }
   return out.sort();
 };
@@ -55,21 +56,36 @@ switch (mode) {
 }
 const needsRoot = files.some((f) => f.startsWith('test/integration/') || f.startsWith('test/vm/'));
 
-const nodeArgs = ['--import', 'tsx', '--import', './test/setup.ts', '--test', '--test-concurrency=1', ...extra, ...files];
+const nodeArgs = [
+  '--import',
+  'tsx',
+  '--import',
+  './test/setup.ts',
+  '--test',
+  '--test-concurrency=1',
+  ...extra,
+  ...files,
+];
 
 if (!needsRoot || !isRoot) {
   if (needsRoot) {
     console.log('# integration tests skipped: they need root (uid 0) to make network namespaces');
     files = files.filter((f) => f.startsWith('test/unit/'));
   }
-  const p = await $({ stdio: 'inherit', nothrow: true })`node ${nodeArgs.filter((a) => !a.startsWith('test/') || files.includes(a))}`;
+  const p = await $({
+    stdio: 'inherit',
+    nothrow: true,
+  })`node ${nodeArgs.filter((a) => !a.startsWith('test/') || files.includes(a))}`;
   process.exit(p.exitCode ?? 1);
 }
 
 // Every namespace a test makes is named pf-<run id>-…, so this run cleans up only its own.
 const runId = randomBytes(3).toString('hex');
 // The machine's own links, before: the run must not add any (everything belongs in the sandbox).
-const hostLinks = async () => JSON.parse((await $`ip -j link show`).stdout).map((l) => l.ifname).sort();
+const hostLinks = async () =>
+  JSON.parse((await $`ip -j link show`).stdout)
+    .map((l) => l.ifname)
+    .sort();
 const hostBefore = await hostLinks();
 const sandbox = `pf-${runId}-sandbox`;
 await $`ip netns add ${sandbox}`;
@@ -77,7 +93,11 @@ let code = 1;
 try {
   await $`ip -n ${sandbox} link set lo up`;
   const env = { ...process.env, PF_SANDBOX: sandbox, PF_RUN_ID: runId, PF_REPO: root };
-  const p = await $({ stdio: 'inherit', nothrow: true, env })`nsenter --net=/run/netns/${sandbox} -- node ${nodeArgs}`;
+  const p = await $({
+    stdio: 'inherit',
+    nothrow: true,
+    env,
+  })`nsenter --net=/run/netns/${sandbox} -- node ${nodeArgs}`;
   code = p.exitCode ?? 1;
 } finally {
   // Anything a crashed test left behind is removed here, and the run is failed for it.

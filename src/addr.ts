@@ -37,8 +37,16 @@ const parseAny = (text: string): Address4 | Address6 | undefined => {
 const makeCidr = (a: Address4 | Address6, prefix: number): Cidr => {
   const family: Family = a instanceof Address4 ? 4 : 6;
   const address = a.correctForm();
-  const start = (family === 4 ? new Address4(`${address}/${prefix}`) : new Address6(`${address}/${prefix}`)).startAddress();
-  return { family, address, prefix, text: `${address}/${prefix}`, network: `${start.correctForm()}/${prefix}` } as Cidr;
+  const start = (
+    family === 4 ? new Address4(`${address}/${prefix}`) : new Address6(`${address}/${prefix}`)
+  ).startAddress();
+  return {
+    family,
+    address,
+    prefix,
+    text: `${address}/${prefix}`,
+    network: `${start.correctForm()}/${prefix}`,
+  } as Cidr;
 };
 
 const familyName = (f: Family): string => (f === 4 ? 'IPv4' : 'IPv6');
@@ -53,19 +61,50 @@ export const parseCidr = (value: string, field: string, opts: { family?: Family 
   if (slash < 0) {
     const bare = parseAny(v);
     if (bare)
-      throw badInput('E_BAD_CIDR', field, value, 'prefix length missing', `add a prefix, e.g. ${v}/${bare instanceof Address4 ? 24 : 64}`);
-    throw badInput('E_BAD_CIDR', field, value, 'not an IP address with a prefix', `write it as address/prefix, e.g. ${exampleFor(v)}`);
+      throw badInput(
+        'E_BAD_CIDR',
+        field,
+        value,
+        'prefix length missing',
+        `add a prefix, e.g. ${v}/${bare instanceof Address4 ? 24 : 64}`,
+      );
+    throw badInput(
+      'E_BAD_CIDR',
+      field,
+      value,
+      'not an IP address with a prefix',
+      `write it as address/prefix, e.g. ${exampleFor(v)}`,
+    );
   }
   const addrText = v.slice(0, slash);
   const prefixText = v.slice(slash + 1);
   const a = parseAny(addrText);
-  if (!a) throw badInput('E_BAD_CIDR', field, value, `"${addrText}" is not an IPv4 or IPv6 address`, `write it as address/prefix, e.g. ${exampleFor(v)}`);
+  if (!a)
+    throw badInput(
+      'E_BAD_CIDR',
+      field,
+      value,
+      `"${addrText}" is not an IPv4 or IPv6 address`,
+      `write it as address/prefix, e.g. ${exampleFor(v)}`,
+    );
   const max = a instanceof Address4 ? 32 : 128;
   if (!/^\d{1,3}$/.test(prefixText) || Number(prefixText) > max)
-    throw badInput('E_BAD_CIDR', field, value, `prefix length must be 0-${max}`, `e.g. ${addrText}/${max === 32 ? 24 : 64}`);
+    throw badInput(
+      'E_BAD_CIDR',
+      field,
+      value,
+      `prefix length must be 0-${max}`,
+      `e.g. ${addrText}/${max === 32 ? 24 : 64}`,
+    );
   const cidr = makeCidr(a, Number(prefixText));
   if (opts.family !== undefined && cidr.family !== opts.family)
-    throw badInput('E_FAMILY', field, value, `${familyName(cidr.family)} address where ${familyName(opts.family)} was asked`, `give an ${familyName(opts.family)} address, e.g. ${opts.family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`);
+    throw badInput(
+      'E_FAMILY',
+      field,
+      value,
+      `${familyName(cidr.family)} address where ${familyName(opts.family)} was asked`,
+      `give an ${familyName(opts.family)} address, e.g. ${opts.family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`,
+    );
   return cidr;
 };
 
@@ -73,14 +112,40 @@ export const parseCidr = (value: string, field: string, opts: { family?: Family 
 export const parseHostCidr = (value: string, field: string, opts: { family?: Family } = {}): Cidr => {
   const c = parseCidr(value, field, opts);
   const a = c.family === 4 ? new Address4(c.address) : new Address6(c.address);
-  if (a.isMulticast()) throw badInput('E_BAD_CIDR', field, value, 'multicast address cannot be an interface address', `use a unicast address, e.g. ${exampleFor(value)}`);
+  if (a.isMulticast())
+    throw badInput(
+      'E_BAD_CIDR',
+      field,
+      value,
+      'multicast address cannot be an interface address',
+      `use a unicast address, e.g. ${exampleFor(value)}`,
+    );
   if (c.family === 4 && c.prefix < 31) {
     if (`${c.address}/${c.prefix}` === c.network)
-      throw badInput('E_BAD_CIDR', field, value, `this is the network address of ${c.network}, not a host address`, `pick a host in the subnet, e.g. ${nthHost(c, 10)}/${c.prefix}`);
+      throw badInput(
+        'E_BAD_CIDR',
+        field,
+        value,
+        `this is the network address of ${c.network}, not a host address`,
+        `pick a host in the subnet, e.g. ${nthHost(c, 10)}/${c.prefix}`,
+      );
     if (c.address === broadcastOf(c))
-      throw badInput('E_BAD_CIDR', field, value, `this is the broadcast address of ${c.network}`, `pick a host in the subnet, e.g. ${nthHost(c, 10)}/${c.prefix}`);
+      throw badInput(
+        'E_BAD_CIDR',
+        field,
+        value,
+        `this is the broadcast address of ${c.network}`,
+        `pick a host in the subnet, e.g. ${nthHost(c, 10)}/${c.prefix}`,
+      );
   }
-  if (c.family === 6 && c.address === '::') throw badInput('E_BAD_CIDR', field, value, 'the unspecified address cannot be an interface address', 'e.g. 2001:db8::10/64');
+  if (c.family === 6 && c.address === '::')
+    throw badInput(
+      'E_BAD_CIDR',
+      field,
+      value,
+      'the unspecified address cannot be an interface address',
+      'e.g. 2001:db8::10/64',
+    );
   return c;
 };
 
@@ -89,16 +154,29 @@ export const parseDestination = (value: string, field: string): Cidr | 'default'
   if (value === 'default') return 'default';
   const c = parseCidr(value.includes('/') ? value : `${value}/${value.includes(':') ? 128 : 32}`, field);
   const [address] = c.network.split('/') as [string];
-  return { ...c, address, text: c.network } as Cidr;
+  return { ...c, address, text: c.network };
 };
 
 export const parseIp = (value: string, field: string, opts: { family?: Family } = {}): IpAddr => {
   const v = value.trim();
   const a = v.includes('/') ? undefined : parseAny(v);
-  if (!a) throw badInput('E_BAD_ADDRESS', field, value, 'not an IP address', `write a plain address without prefix, e.g. ${v.includes(':') ? '2001:db8::1' : '192.0.2.1'}`);
+  if (!a)
+    throw badInput(
+      'E_BAD_ADDRESS',
+      field,
+      value,
+      'not an IP address',
+      `write a plain address without prefix, e.g. ${v.includes(':') ? '2001:db8::1' : '192.0.2.1'}`,
+    );
   const family: Family = a instanceof Address4 ? 4 : 6;
   if (opts.family !== undefined && family !== opts.family)
-    throw badInput('E_FAMILY', field, value, `${familyName(family)} address where ${familyName(opts.family)} was asked`, `give an ${familyName(opts.family)} address`);
+    throw badInput(
+      'E_FAMILY',
+      field,
+      value,
+      `${familyName(family)} address where ${familyName(opts.family)} was asked`,
+      `give an ${familyName(opts.family)} address`,
+    );
   return { family, address: a.correctForm() } as IpAddr;
 };
 
@@ -111,7 +189,9 @@ export const inSubnet = (cidr: Cidr, ip: IpAddr): boolean => {
 };
 
 export const broadcastOf = (c: Cidr): string =>
-  c.family === 4 ? new Address4(c.network).endAddress().correctForm() : new Address6(c.network).endAddress().correctForm();
+  c.family === 4
+    ? new Address4(c.network).endAddress().correctForm()
+    : new Address6(c.network).endAddress().correctForm();
 
 /** The n-th address of the subnet (n=1 is the first host). */
 export const nthHost = (c: Cidr, n: number): string => {
@@ -128,7 +208,9 @@ export const familyOf = (address: string): Family => (address.includes(':') ? 6 
 export const sameAddress = (a: string, b: string): boolean => {
   const x = parseAny(a);
   const y = parseAny(b);
-  return x !== undefined && y !== undefined && x.correctForm() === y.correctForm() && familyOf(a) === familyOf(b);
+  return (
+    x !== undefined && y !== undefined && x.correctForm() === y.correctForm() && familyOf(a) === familyOf(b)
+  );
 };
 
 /** Canonical form of an address string printed by `ip` (so comparisons never differ by notation). */

@@ -36,7 +36,8 @@ export type ErrorCode =
 export const EXIT = { ok: 0, failed: 1, usage: 2, rollbackFailed: 3, interrupted: 130 } as const;
 
 /** Why a command failed, classified once from its stderr (exec/runner.ts). */
-export type FailureReason = 'not-found' | 'exists' | 'busy' | 'perm' | 'unsupported' | 'tool-missing' | 'timeout' | 'other';
+export type FailureReason =
+  'not-found' | 'exists' | 'busy' | 'perm' | 'unsupported' | 'tool-missing' | 'timeout' | 'other';
 
 export interface StepFailureInfo {
   readonly step: string;

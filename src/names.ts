@@ -17,7 +17,8 @@ const problemOf = (name: string): { code: 'E_NAME_TOO_LONG' | 'E_BAD_NAME'; prob
       code: 'E_NAME_TOO_LONG',
       problem: `interface name is ${bytes} bytes; the kernel allows at most ${IFNAME_MAX_BYTES}`,
     };
-  if (name === '.' || name === '..') return { code: 'E_BAD_NAME', problem: 'interface name cannot be "." or ".."' };
+  if (name === '.' || name === '..')
+    return { code: 'E_BAD_NAME', problem: 'interface name cannot be "." or ".."' };
   // eslint-disable-next-line no-control-regex
   const bad = /[/:\s\u0000]/.exec(name);
   if (bad) {
@@ -69,7 +70,10 @@ export const shortHash = (input: string, length = 8): string => {
  * pipework's `v<ifname>pl<pid>` when the target has a PID and it fits (so pipework users find
  * their links where they expect them); otherwise `pf` + a hash of the target identity and ifname.
  */
-export const hostSideName = (target: { readonly id: string; readonly pid?: number | undefined }, ifname: IfName): IfName => {
+export const hostSideName = (
+  target: { readonly id: string; readonly pid?: number | undefined },
+  ifname: IfName,
+): IfName => {
   if (target.pid !== undefined) {
     const pipework = `v${ifname}pl${target.pid}`;
     if (isIfName(pipework)) return pipework;

@@ -18,11 +18,19 @@ export interface AttachOptions extends RunOptions, AttachPlanOptions {}
  */
 export const attach = async (input: AttachInput | PairInput, opts: AttachOptions = {}): Promise<Outcome> => {
   const req = 'a' in input ? parsePairInput(input) : parseAttachInput(input);
-  return attachRequests([req], opts, `pipefitter ${'a' in input ? 'link' : 'attach'} ${targetSpecText(req.target)}`);
+  return attachRequests(
+    [req],
+    opts,
+    `pipefitter ${'a' in input ? 'link' : 'attach'} ${targetSpecText(req.target)}`,
+  );
 };
 
 /** Attach several typed requests in one plan (one observation, one apply, all or nothing). */
-export const attachRequests = async (reqs: readonly AttachRequest[], opts: AttachOptions = {}, title = 'pipefitter attach'): Promise<Outcome> => {
+export const attachRequests = async (
+  reqs: readonly AttachRequest[],
+  opts: AttachOptions = {},
+  title = 'pipefitter attach',
+): Promise<Outcome> => {
   requireRoot();
   const runner = runnerOf(opts);
   const specs = reqs.flatMap((r) => (r.link.kind === 'pair' ? [r.target, r.link.peer] : [r.target]));
@@ -37,7 +45,12 @@ export const attachRequests = async (reqs: readonly AttachRequest[], opts: Attac
     return { target, iface: r.iface, link: r.link };
   });
   return runPipeline(
-    { targets: resolved, extraNamespaces: [HOST], plan: (observed) => planAttach(atts, observed, opts), title },
+    {
+      targets: resolved,
+      extraNamespaces: [HOST],
+      plan: (observed) => planAttach(atts, observed, opts),
+      title,
+    },
     runner,
     opts,
   );

@@ -42,11 +42,19 @@ export interface Outcome {
 
 export const requireRoot = (): void => {
   if (process.geteuid?.() !== 0)
-    throw refuse('E_NOT_ROOT', 'pipefitter', 'must run as root', 'run it with sudo (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN to enter namespaces)');
+    throw refuse(
+      'E_NOT_ROOT',
+      'pipefitter',
+      'must run as root',
+      'run it with sudo (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN to enter namespaces)',
+    );
 };
 
-export const resolveAll = async (specs: readonly TargetSpec[], runner: Runner, docker?: DockerEndpoint): Promise<ResolvedTarget[]> =>
-  Promise.all(specs.map((s) => resolveTarget(s, { runner, docker })));
+export const resolveAll = async (
+  specs: readonly TargetSpec[],
+  runner: Runner,
+  docker?: DockerEndpoint,
+): Promise<ResolvedTarget[]> => Promise.all(specs.map((s) => resolveTarget(s, { runner, docker })));
 
 export interface PipelineInput {
   readonly targets: readonly ResolvedTarget[];
@@ -56,7 +64,11 @@ export interface PipelineInput {
   readonly title: string;
 }
 
-export const runPipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions): Promise<Outcome> => {
+export const runPipeline = async (
+  input: PipelineInput,
+  runner: Runner,
+  opts: RunOptions,
+): Promise<Outcome> => {
   const spawned0 = runner.spawned;
   const observed = await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)]);
   const plan = input.plan(observed);
@@ -68,7 +80,14 @@ export const runPipeline = async (input: PipelineInput, runner: Runner, opts: Ru
     hooks: opts.hooks,
     guards: input.targets.map((t) => () => recheckTarget(t)),
   });
-  return { plan, script, applied: true, report, targets: input.targets, processes: runner.spawned - spawned0 };
+  return {
+    plan,
+    script,
+    applied: true,
+    report,
+    targets: input.targets,
+    processes: runner.spawned - spawned0,
+  };
 };
 
 export const runnerOf = (opts: RunOptions): Runner => opts.runner ?? createRunner();

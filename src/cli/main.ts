@@ -52,8 +52,16 @@ export const main = async (argv: readonly string[]): Promise<number> => {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return EXIT.ok;
-      if (wantsJson) printError(new PipefitterError({ code: 'E_USAGE', message: e.message.replace(/^error: /, '') }), { json: true });
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      )
+        return EXIT.ok;
+      if (wantsJson)
+        printError(new PipefitterError({ code: 'E_USAGE', message: e.message.replace(/^error: /, '') }), {
+          json: true,
+        });
       return EXIT.usage;
     }
     return printError(e, { json: wantsJson });

@@ -42,7 +42,12 @@ export const outcomeJson = (verb: string, o: Outcome, dryRun: boolean): Record<s
   ...(dryRun ? { script: o.script } : {}),
 });
 
-export const printOutcome = (verb: string, o: Outcome, flags: GlobalFlags & { dryRun?: boolean }, summary: string): void => {
+export const printOutcome = (
+  verb: string,
+  o: Outcome,
+  flags: GlobalFlags & { dryRun?: boolean },
+  summary: string,
+): void => {
   const dryRun = flags.dryRun === true;
   if (flags.json) return out(JSON.stringify(outcomeJson(verb, o, dryRun), null, 2));
   if (dryRun) {
@@ -56,7 +61,9 @@ export const printOutcome = (verb: string, o: Outcome, flags: GlobalFlags & { dr
     return;
   }
   const r = o.report;
-  out(`${verb === 'detach' ? 'detached' : verb === 'link' ? 'linked' : 'attached'}: ${summary} (${o.plan.steps.length} steps, ${o.processes} processes, ${r ? r.durationMs.toFixed(0) : '?'} ms)`);
+  out(
+    `${verb === 'detach' ? 'detached' : verb === 'link' ? 'linked' : 'attached'}: ${summary} (${o.plan.steps.length} steps, ${o.processes} processes, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
+  );
   for (const n of o.plan.notes) err(`note: ${n}`);
 };
 
@@ -64,19 +71,27 @@ export const printShow = (v: ShowView, flags: GlobalFlags): void => {
   if (flags.json) return out(JSON.stringify(v, null, 2));
   out(`${v.target} (${v.netns})`);
   for (const i of v.interfaces) {
-    const owner = i.managed ? `  [pipefitter: ${i.owner?.kind ?? '?'}${i.owner?.bridge ? ` on ${i.owner.bridge}` : i.owner?.parent ? ` on ${i.owner.parent}` : ''}${i.hostSide ? `, host side ${i.hostSide.name}` : ''}]` : '';
+    const owner = i.managed
+      ? `  [pipefitter: ${i.owner?.kind ?? '?'}${i.owner?.bridge ? ` on ${i.owner.bridge}` : i.owner?.parent ? ` on ${i.owner.parent}` : ''}${i.hostSide ? `, host side ${i.hostSide.name}` : ''}]`
+      : '';
     out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${i.up ? 'UP  ' : 'DOWN'} mtu ${i.mtu} ${i.mac}${owner}`);
-    for (const a of i.addresses) out(`      ${a.address}/${a.prefix}${a.scope !== 'global' ? ` (${a.scope})` : ''}`);
+    for (const a of i.addresses)
+      out(`      ${a.address}/${a.prefix}${a.scope !== 'global' ? ` (${a.scope})` : ''}`);
   }
   if (v.routes.length) out('  routes:');
-  for (const r of v.routes) out(`    ${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.metric ? ` metric ${r.metric}` : ''}`);
+  for (const r of v.routes)
+    out(
+      `    ${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.metric ? ` metric ${r.metric}` : ''}`,
+    );
 };
 
 /** Print an error the CLI's way and return the exit code. */
 export const printError = (e: unknown, flags: GlobalFlags): number => {
   const code = exitCodeFor(e);
   if (flags.json) {
-    const body = isPipefitterError(e) ? e.toJSON() : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
+    const body = isPipefitterError(e)
+      ? e.toJSON()
+      : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
     out(JSON.stringify({ ok: false, error: body }, null, 2));
   } else err(formatError(e));
   return code;

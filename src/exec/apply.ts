@@ -50,7 +50,13 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
   if (group.length === 1 || !batchable(first)) {
     const r = await runner.run(first.argv, { netns: first.netns });
     if (!r.failed) return { ran: 1 };
-    return { ran: 0, failure: { info: info(first, r.command, r.exitCode, r.stderr, r.reason ?? 'other'), message: firstLine(r.stderr) } };
+    return {
+      ran: 0,
+      failure: {
+        info: info(first, r.command, r.exitCode, r.stderr, r.reason ?? 'other'),
+        message: firstLine(r.stderr),
+      },
+    };
   }
   const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
   const r = await runner.run(['ip', '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
@@ -61,13 +67,28 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
   const stderr = f?.message ?? r.stderr;
   return {
     ran: idx,
-    failure: { info: info(failed, commandText(failed), r.exitCode, stderr, r.reason === 'tool-missing' ? 'tool-missing' : classifyStderr(stderr)), message: firstLine(stderr) },
+    failure: {
+      info: info(
+        failed,
+        commandText(failed),
+        r.exitCode,
+        stderr,
+        r.reason === 'tool-missing' ? 'tool-missing' : classifyStderr(stderr),
+      ),
+      message: firstLine(stderr),
+    },
   };
 };
 
 const firstLine = (s: string): string => s.trim().split('\n')[0] ?? '';
 
-const info = (c: Command, command: string, exitCode: number | undefined, stderr: string, reason: FailureReason): StepFailureInfo => ({
+const info = (
+  c: Command,
+  command: string,
+  exitCode: number | undefined,
+  stderr: string,
+  reason: FailureReason,
+): StepFailureInfo => ({
   step: c.describes,
   netns: netnsKey(c.netns),
   command,
@@ -111,7 +132,9 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       let out: Outcome = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
       if (out.failure && todo.length === 1 && (todo[0] as Step).bestEffort) {
         // Announcements and the like: a failure is worth a note, not a rollback.
-        notes.push(`${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing`);
+        notes.push(
+          `${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing`,
+        );
         out = { ran: 1 };
       }
       for (let i = 0; i < out.ran; i++) {
@@ -122,34 +145,48 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       index += group.length;
       if (out.failure) {
         const f = out.failure;
-        throw await rollBack(opts.runner, done, (undone) =>
-          new PipefitterError({
-            code: 'E_STEP_FAILED',
-            message: `${f.info.step} in ${f.info.netns}: ${f.message || 'failed'}`,
-            hint: hintFor(f.info.reason, f.info.step),
-            failure: f.info,
-            rolledBack: undone,
-          }),
+        throw await rollBack(
+          opts.runner,
+          done,
+          (undone) =>
+            new PipefitterError({
+              code: 'E_STEP_FAILED',
+              message: `${f.info.step} in ${f.info.netns}: ${f.message || 'failed'}`,
+              hint: hintFor(f.info.reason, f.info.step),
+              failure: f.info,
+              rolledBack: undone,
+            }),
         );
       }
       if (hookError !== undefined)
-        throw await rollBack(opts.runner, done, (undone) =>
-          new PipefitterError({
-            code: 'E_STEP_FAILED',
-            message: `stopped before ${(group[cut] as Step).describes}: ${hookError instanceof Error ? hookError.message : String(hookError)}`,
-            rolledBack: undone,
-            cause: hookError,
-          }),
+        throw await rollBack(
+          opts.runner,
+          done,
+          (undone) =>
+            new PipefitterError({
+              code: 'E_STEP_FAILED',
+              message: `stopped before ${(group[cut] as Step).describes}: ${hookError instanceof Error ? hookError.message : typeof hookError === 'string' ? hookError : 'a hook refused'}`,
+              rolledBack: undone,
+              cause: hookError,
+            }),
         );
       if (interrupted)
-        throw await rollBack(opts.runner, done, (undone) =>
-          new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
+        throw await rollBack(
+          opts.runner,
+          done,
+          (undone) =>
+            new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
         );
     }
   } finally {
     process.off('SIGINT', onSigint);
   }
-  return { applied: done, notes, processes: opts.runner.spawned - spawnedBefore, durationMs: performance.now() - started };
+  return {
+    applied: done,
+    notes,
+    processes: opts.runner.spawned - spawnedBefore,
+    durationMs: performance.now() - started,
+  };
 };
 
 /**
@@ -177,15 +214,20 @@ export const rollBack = async (
     if (group.length === 1 || !batchable(first)) {
       for (const c of group) {
         const r = await runner.run(c.argv, { netns: c.netns });
-        if (r.failed && r.reason !== 'not-found') leftovers.push(`${c.describes}: ${r.command}: ${firstLine(r.stderr)}`);
+        if (r.failed && r.reason !== 'not-found')
+          leftovers.push(`${c.describes}: ${r.command}: ${firstLine(r.stderr)}`);
       }
       continue;
     }
     const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-    const r = await runner.run(['ip', '-force', '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
+    const r = await runner.run(['ip', '-force', '-batch', '-'], {
+      netns: first.netns,
+      input: batchInput(spelled),
+    });
     if (!r.failed) continue;
     const failures = parseBatchFailures(r.stderr);
-    if (failures.length === 0) leftovers.push(`${group.map((c) => commandText(c)).join('; ')}: ${firstLine(r.stderr)}`);
+    if (failures.length === 0)
+      leftovers.push(`${group.map((c) => commandText(c)).join('; ')}: ${firstLine(r.stderr)}`);
     for (const f of failures) {
       if (classifyStderr(f.message) === 'not-found') continue;
       const c = group[f.index];

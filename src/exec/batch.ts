@@ -10,7 +10,9 @@ const BATCH_UNSAFE = /[\s#"'\\]/;
 
 export const batchable = (c: Command & { bestEffort?: boolean | undefined }): boolean =>
   c.bestEffort !== true &&
-  c.argv[0] === 'ip' && c.argv.length > 1 && c.argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)));
+  c.argv[0] === 'ip' &&
+  c.argv.length > 1 &&
+  c.argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)));
 
 /** Split commands into runs that can share one process: same namespace, all batchable. */
 export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => {
@@ -30,7 +32,8 @@ export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => 
 };
 
 /** The stdin of `ip -batch -` for already-spelled argvs (each starting with "ip"). */
-export const batchInput = (argvs: readonly (readonly string[])[]): string => argvs.map((a) => a.slice(1).join(' ')).join('\n') + '\n';
+export const batchInput = (argvs: readonly (readonly string[])[]): string =>
+  argvs.map((a) => a.slice(1).join(' ')).join('\n') + '\n';
 
 export interface BatchFailure {
   /** 0-based index of the failed line. */

@@ -43,9 +43,17 @@ export const classifyStderr = (stderr: string): FailureReason => {
   if (/File exists|already exists|already assigned|Address already in use/i.test(s)) return 'exists';
   if (/Device or resource busy|Resource busy/i.test(s)) return 'busy';
   if (/Operation not permitted|Permission denied|must be root/i.test(s)) return 'perm';
-  if (/Operation not supported|Unknown device type|not supported|Protocol not supported|Unknown link kind|Address family not supported/i.test(s))
+  if (
+    /Operation not supported|Unknown device type|not supported|Protocol not supported|Unknown link kind|Address family not supported/i.test(
+      s,
+    )
+  )
     return 'unsupported';
-  if (/Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|not found|No such file|Invalid argument.*netns|Nexthop device is not up/i.test(s))
+  if (
+    /Cannot find device|does not exist|No such device|No such process|Cannot assign requested address|not found|No such file|Invalid argument.*netns|Nexthop device is not up/i.test(
+      s,
+    )
+  )
     return 'not-found';
   return 'other';
 };
@@ -65,10 +73,24 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
       const command = shellJoin(full);
       spawned++;
       if (opts.detached) {
-        const child = execa(file, args, { detached: true, stdio: 'ignore', cleanup: false, env: opts.env, extendEnv: true });
+        const child = execa(file, args, {
+          detached: true,
+          stdio: 'ignore',
+          cleanup: false,
+          env: opts.env,
+          extendEnv: true,
+        });
         child.unref();
         child.catch(() => undefined);
-        return { command, exitCode: undefined, stdout: '', stderr: '', failed: false, reason: undefined, pid: child.pid };
+        return {
+          command,
+          exitCode: undefined,
+          stdout: '',
+          stderr: '',
+          failed: false,
+          reason: undefined,
+          pid: child.pid,
+        };
       }
       const r = await execa(file, args, {
         input: opts.input,
@@ -80,7 +102,8 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
       });
       const stdout = String(r.stdout ?? '');
       const stderr = String(r.stderr ?? '');
-      if (!r.failed) return { command, exitCode: r.exitCode, stdout, stderr, failed: false, reason: undefined };
+      if (!r.failed)
+        return { command, exitCode: r.exitCode, stdout, stderr, failed: false, reason: undefined };
       const code = (r as { code?: string }).code;
       const reason: FailureReason =
         code === 'ENOENT' ? 'tool-missing' : r.timedOut ? 'timeout' : classifyStderr(stderr);

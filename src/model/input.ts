@@ -8,7 +8,15 @@ import { badInput } from '../errors.js';
 import type { IfName } from '../names.js';
 import { parseIfName } from '../names.js';
 import type { MacvlanMode } from '../values.js';
-import { IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES, parseChoice, parseMac, parseMtu, parseVlanId } from '../values.js';
+import {
+  IPVLAN_FLAGS,
+  IPVLAN_MODES,
+  MACVLAN_MODES,
+  parseChoice,
+  parseMac,
+  parseMtu,
+  parseVlanId,
+} from '../values.js';
 import type { AttachRequest, DetachRequest, LinkIntent } from './attachment.js';
 import type { IfaceSpec, RouteSpec } from './iface.js';
 import { DEFAULT_IFNAME } from './iface.js';
@@ -93,11 +101,24 @@ const parseRoute = (text: string, field: string): RouteSpec => {
       via = m[2];
     }
   }
-  if (dst === '') throw badInput('E_BAD_ROUTE', field, text, 'route destination missing', 'write DST:VIA, e.g. 198.51.100.0/24:192.0.2.254');
+  if (dst === '')
+    throw badInput(
+      'E_BAD_ROUTE',
+      field,
+      text,
+      'route destination missing',
+      'write DST:VIA, e.g. 198.51.100.0/24:192.0.2.254',
+    );
   const d = parseDestination(dst, field);
   const v = via === undefined || via === '' ? undefined : parseIp(via, field);
   if (v && d !== 'default' && v.family !== d.family)
-    throw badInput('E_FAMILY', field, text, 'destination and gateway are of different IP families', 'use an IPv4 gateway for an IPv4 destination, IPv6 for IPv6');
+    throw badInput(
+      'E_FAMILY',
+      field,
+      text,
+      'destination and gateway are of different IP families',
+      'use an IPv4 gateway for an IPv4 destination, IPv6 for IPv6',
+    );
   return { dst: d, via: v };
 };
 
@@ -106,9 +127,21 @@ const parseGateways = (values: readonly string[], field: string, addrs: readonly
   for (const g of values) {
     const ip = parseIp(g, field);
     if (out.some((o) => o.family === ip.family))
-      throw badInput('E_BAD_VALUE', field, g, `a second IPv${ip.family} gateway`, 'give at most one gateway per IP family');
+      throw badInput(
+        'E_BAD_VALUE',
+        field,
+        g,
+        `a second IPv${ip.family} gateway`,
+        'give at most one gateway per IP family',
+      );
     if (!addrs.some((a) => a.family === ip.family))
-      throw badInput('E_FAMILY', field, g, `IPv${ip.family} gateway but no IPv${ip.family} address on the interface`, `add an IPv${ip.family} address with --ip, or drop the gateway`);
+      throw badInput(
+        'E_FAMILY',
+        field,
+        g,
+        `IPv${ip.family} gateway but no IPv${ip.family} address on the interface`,
+        `add an IPv${ip.family} address with --ip, or drop the gateway`,
+      );
     out.push(ip);
   }
   return out;
@@ -119,12 +152,19 @@ export const parseIface = (i: IfaceInput, prefix = ''): IfaceSpec => {
   const addrs = many(i.ip).map((a) => parseHostCidr(a, f('ip')));
   const seen = new Set<string>();
   for (const a of addrs) {
-    if (seen.has(a.text)) throw badInput('E_BAD_VALUE', f('ip'), a.text, 'given twice', 'list each address once');
+    if (seen.has(a.text))
+      throw badInput('E_BAD_VALUE', f('ip'), a.text, 'given twice', 'list each address once');
     seen.add(a.text);
   }
   const mtu = i.mtu === undefined ? undefined : parseMtu(i.mtu, f('mtu'));
   if (mtu !== undefined && mtu < 1280 && addrs.some((a) => a.family === 6))
-    throw badInput('E_MTU_RANGE', f('mtu'), String(mtu), 'IPv6 needs an MTU of at least 1280', 'raise the MTU to 1280 or more, or drop the IPv6 address');
+    throw badInput(
+      'E_MTU_RANGE',
+      f('mtu'),
+      String(mtu),
+      'IPv6 needs an MTU of at least 1280',
+      'raise the MTU to 1280 or more, or drop the IPv6 address',
+    );
   return {
     ifname: parseIfName(i.ifname ?? DEFAULT_IFNAME, f('ifname')),
     mac: i.mac === undefined ? undefined : parseMac(i.mac, f('mac')),
@@ -164,9 +204,20 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       bridgeAddrs: many(input.bridgeIp).map((a) => parseHostCidr(a, '--bridge-ip')),
       hostIfname: input.hostIfname === undefined ? undefined : host(input.hostIfname, '--host-ifname'),
     };
-    if (input.mode !== undefined) throw badInput('E_USAGE', '--mode', input.mode, 'only applies to --macvlan and --ipvlan', 'drop --mode');
+    if (input.mode !== undefined)
+      throw badInput(
+        'E_USAGE',
+        '--mode',
+        input.mode,
+        'only applies to --macvlan and --ipvlan',
+        'drop --mode',
+      );
   } else if (input.macvlan !== undefined) {
-    link = { kind: 'macvlan', parent: host(input.macvlan, '--macvlan'), mode: parseChoice<MacvlanMode>(input.mode ?? 'bridge', MACVLAN_MODES, '--mode', 'macvlan mode') };
+    link = {
+      kind: 'macvlan',
+      parent: host(input.macvlan, '--macvlan'),
+      mode: parseChoice<MacvlanMode>(input.mode ?? 'bridge', MACVLAN_MODES, '--mode', 'macvlan mode'),
+    };
   } else if (input.ipvlan !== undefined) {
     link = {
       kind: 'ipvlan',
@@ -175,13 +226,24 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       flag: parseChoice(input.ipvlanFlag ?? 'bridge', IPVLAN_FLAGS, '--ipvlan-flag', 'ipvlan flag'),
     };
   } else if (input.vlan !== undefined) {
-    if (input.vlanId === undefined) throw badInput('E_USAGE', '--vlan-id', undefined, 'required with --vlan', 'add --vlan-id N (1-4094)');
-    link = { kind: 'vlan', parent: host(input.vlan, '--vlan'), vlanId: parseVlanId(input.vlanId, '--vlan-id') };
+    if (input.vlanId === undefined)
+      throw badInput('E_USAGE', '--vlan-id', undefined, 'required with --vlan', 'add --vlan-id N (1-4094)');
+    link = {
+      kind: 'vlan',
+      parent: host(input.vlan, '--vlan'),
+      vlanId: parseVlanId(input.vlanId, '--vlan-id'),
+    };
   } else {
     link = { kind: 'phys', device: host(input.phys as string, '--phys') };
   }
   if (link.kind !== 'bridge' && (input.bridgeIp !== undefined || input.hostIfname !== undefined))
-    throw badInput('E_USAGE', input.bridgeIp !== undefined ? '--bridge-ip' : '--host-ifname', undefined, 'only applies to --bridge', 'drop it');
+    throw badInput(
+      'E_USAGE',
+      input.bridgeIp !== undefined ? '--bridge-ip' : '--host-ifname',
+      undefined,
+      'only applies to --bridge',
+      'drop it',
+    );
   return { target, iface, link };
 };
 
@@ -189,16 +251,33 @@ const splitEnd = (text: string, field: string): { target: TargetSpec; ifname: st
   // TARGET:IFNAME, where TARGET may itself be scheme:value (docker:web:eth2, pid:42:eth2)
   const i = text.lastIndexOf(':');
   const schemes = ['pid', 'netns', 'docker', 'podman'];
-  if (i <= 0 || schemes.includes(text.slice(0, i))) return { target: parseTargetSpec(text, field), ifname: DEFAULT_IFNAME };
+  if (i <= 0 || schemes.includes(text.slice(0, i)))
+    return { target: parseTargetSpec(text, field), ifname: DEFAULT_IFNAME };
   return { target: parseTargetSpec(text.slice(0, i), field), ifname: text.slice(i + 1) };
 };
 
 export const parsePairInput = (input: PairInput): AttachRequest => {
   const a = splitEnd(input.a, 'first end');
   const b = splitEnd(input.b, 'second end');
-  const iface = parseIface({ ifname: a.ifname, ip: input.ip, gateway: input.gateway, route: input.route, mtu: input.mtu, mac: input.mac, announce: input.announce });
+  const iface = parseIface({
+    ifname: a.ifname,
+    ip: input.ip,
+    gateway: input.gateway,
+    route: input.route,
+    mtu: input.mtu,
+    mac: input.mac,
+    announce: input.announce,
+  });
   const peerIface = parseIface(
-    { ifname: b.ifname, ip: input.peerIp, gateway: input.peerGateway, route: input.peerRoute, mtu: input.mtu, mac: input.peerMac, announce: input.announce },
+    {
+      ifname: b.ifname,
+      ip: input.peerIp,
+      gateway: input.peerGateway,
+      route: input.peerRoute,
+      mtu: input.mtu,
+      mac: input.peerMac,
+      announce: input.announce,
+    },
     'peer-',
   );
   return { target: a.target, iface, link: { kind: 'pair', peer: b.target, peerIface } };

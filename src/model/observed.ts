@@ -52,7 +52,11 @@ export interface FirewallState {
   /** Docker's chain for user rules exists (rules there survive Docker restarts). */
   readonly dockerUser: Readonly<Record<4 | 6, boolean>>;
   /** pipefitter's own accept rules, by bridge. */
-  readonly bridgeRules: readonly { readonly family: 4 | 6; readonly chain: string; readonly bridge: string }[];
+  readonly bridgeRules: readonly {
+    readonly family: 4 | 6;
+    readonly chain: string;
+    readonly bridge: string;
+  }[];
   /** Set when iptables could not be read (not installed): nothing can be checked. */
   readonly unknown?: string | undefined;
 }

@@ -55,7 +55,16 @@ const KEYS: Record<Exclude<keyof OwnerTag, 'kind'>, string> = {
   recipe: 'r',
 };
 
-const KINDS: readonly TagKind[] = ['bridge', 'veth', 'veth-host', 'macvlan', 'ipvlan', 'vlan', 'phys', 'pair'];
+const KINDS: readonly TagKind[] = [
+  'bridge',
+  'veth',
+  'veth-host',
+  'macvlan',
+  'ipvlan',
+  'vlan',
+  'phys',
+  'pair',
+];
 
 export const encodeTag = (tag: OwnerTag): string => {
   const p = new URLSearchParams();
@@ -80,4 +89,5 @@ export const decodeTag = (alias: string | undefined): OwnerTag | undefined => {
   return { kind, ...out };
 };
 
-export const tagFits = (tag: OwnerTag): boolean => Buffer.byteLength(encodeTag(tag), 'utf8') <= ALIAS_MAX_BYTES;
+export const tagFits = (tag: OwnerTag): boolean =>
+  Buffer.byteLength(encodeTag(tag), 'utf8') <= ALIAS_MAX_BYTES;

@@ -50,14 +50,17 @@ export const parseTargetSpec = (text: string, field = 'target'): TargetSpec => {
   const fail = (problem: string, hint: string): never => {
     throw badInput('E_BAD_VALUE', field, text, problem, hint);
   };
-  if (text === '') return fail('empty target', 'name a container, pid:N, netns:NAME or a namespace file path');
-  if (/[\s\0]/.test(text)) return fail('a target cannot contain whitespace', 'give a container name or ID, pid:N or netns:NAME');
+  if (text === '')
+    return fail('empty target', 'name a container, pid:N, netns:NAME or a namespace file path');
+  if (/[\s\0]/.test(text))
+    return fail('a target cannot contain whitespace', 'give a container name or ID, pid:N or netns:NAME');
   const colon = text.indexOf(':');
   const scheme = colon > 0 ? text.slice(0, colon) : '';
   const rest = colon > 0 ? text.slice(colon + 1) : text;
   switch (scheme) {
     case 'pid': {
-      if (!/^[1-9]\d{0,9}$/.test(rest)) return fail('not a process id', 'write pid:N with N > 0, e.g. pid:4242');
+      if (!/^[1-9]\d{0,9}$/.test(rest))
+        return fail('not a process id', 'write pid:N with N > 0, e.g. pid:4242');
       return { kind: 'pid', pid: Number(rest) };
     }
     case 'netns':
@@ -66,13 +69,17 @@ export const parseTargetSpec = (text: string, field = 'target'): TargetSpec => {
       return { kind: 'netns', name: rest };
     case 'docker':
     case 'podman':
-      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(rest)) return fail(`not a ${scheme} container name or ID`, `e.g. ${scheme}:web`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(rest))
+        return fail(`not a ${scheme} container name or ID`, `e.g. ${scheme}:web`);
       return { kind: scheme, ref: rest };
     default:
       break;
   }
   if (text.startsWith('/') || text.startsWith('./')) return { kind: 'path', path: text };
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(text))
-    return fail('not a container name, pid:N, netns:NAME or path', 'e.g. web, docker:web, pid:4242, netns:r1 or /run/netns/r1');
+    return fail(
+      'not a container name, pid:N, netns:NAME or path',
+      'e.g. web, docker:web, pid:4242, netns:r1 or /run/netns/r1',
+    );
   return { kind: 'bare', name: text };
 };

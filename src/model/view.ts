@@ -44,22 +44,35 @@ export interface ShowView {
 export const buildView = (t: ResolvedTarget, s: NetnsState, host: NetnsState | undefined): ShowView => ({
   target: t.label,
   id: t.id,
-  netns: t.netns.kind === 'name' ? t.netns.name : t.netns.kind === 'pid' ? `/proc/${t.netns.pid}/ns/net` : t.netns.kind === 'path' ? t.netns.path : 'host',
+  netns:
+    t.netns.kind === 'name'
+      ? t.netns.name
+      : t.netns.kind === 'pid'
+        ? `/proc/${t.netns.pid}/ns/net`
+        : t.netns.kind === 'path'
+          ? t.netns.path
+          : 'host',
   interfaces: s.links.map((l) => {
     const owner = decodeTag(l.alias);
-    const hostLink = owner?.kind === 'veth'
-      ? host?.links.find((h) => {
-          const ht = decodeTag(h.alias);
-          return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
-        })
-      : undefined;
+    const hostLink =
+      owner?.kind === 'veth'
+        ? host?.links.find((h) => {
+            const ht = decodeTag(h.alias);
+            return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
+          })
+        : undefined;
     return {
       name: l.name,
       kind: l.kind ?? (l.name === 'lo' ? 'loopback' : 'device'),
       up: l.up,
       mtu: l.mtu,
       mac: l.mac,
-      addresses: l.addrs.map((a) => ({ address: a.address, prefix: a.prefix, family: a.family, scope: a.scope })),
+      addresses: l.addrs.map((a) => ({
+        address: a.address,
+        prefix: a.prefix,
+        family: a.family,
+        scope: a.scope,
+      })),
       managed: owner !== undefined,
       owner,
       hostSide: hostLink ? { name: hostLink.name, bridge: hostLink.master } : undefined,

@@ -15,7 +15,10 @@ const sysctlOn = async (name: string): Promise<boolean> => {
 export const BRIDGE_RULE_TAG = 'pf1:bridge=';
 
 /** Parse `iptables -S` output for what matters here. */
-export const parseIptablesS = (text: string, family: 4 | 6): Pick<FirewallState, 'bridgeRules'> & { drop: boolean; dockerUser: boolean } => {
+export const parseIptablesS = (
+  text: string,
+  family: 4 | 6,
+): Pick<FirewallState, 'bridgeRules'> & { drop: boolean; dockerUser: boolean } => {
   const lines = text.split('\n');
   const rules: FirewallState['bridgeRules'][number][] = [];
   for (const l of lines) {
@@ -30,14 +33,23 @@ export const parseIptablesS = (text: string, family: 4 | 6): Pick<FirewallState,
 };
 
 export const observeFirewall = async (runner: Runner): Promise<FirewallState> => {
-  const [v4, v6] = await Promise.all([sysctlOn('bridge-nf-call-iptables'), sysctlOn('bridge-nf-call-ip6tables')]);
+  const [v4, v6] = await Promise.all([
+    sysctlOn('bridge-nf-call-iptables'),
+    sysctlOn('bridge-nf-call-ip6tables'),
+  ]);
   const brNetfilter = { 4: v4, 6: v6 };
   const none = { 4: false, 6: false };
   if (!v4 && !v6) return { brNetfilter, forwardDrop: none, dockerUser: none, bridgeRules: [] };
   const read = async (family: 4 | 6) => {
     if (!brNetfilter[family]) return { drop: false, dockerUser: false, bridgeRules: [], failed: undefined };
     const r = await runner.run([family === 4 ? 'iptables' : 'ip6tables', '-w', '-S'], { netns: HOST });
-    if (r.failed) return { drop: false, dockerUser: false, bridgeRules: [], failed: r.stderr.trim().split('\n')[0] ?? 'failed' };
+    if (r.failed)
+      return {
+        drop: false,
+        dockerUser: false,
+        bridgeRules: [],
+        failed: r.stderr.trim().split('\n')[0] ?? 'failed',
+      };
     return { ...parseIptablesS(r.stdout, family), failed: undefined };
   };
   const [a, b] = await Promise.all([read(4), read(6)]);

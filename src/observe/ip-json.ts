@@ -32,7 +32,12 @@ const decodeAddr = (v: Json): ObservedAddr | undefined => {
   const local = str(o.local);
   const prefix = num(o.prefixlen);
   if ((fam !== 'inet' && fam !== 'inet6') || local === undefined || prefix === undefined) return undefined;
-  return { family: fam === 'inet' ? 4 : 6, address: canonicalAddress(local), prefix, scope: str(o.scope) ?? 'global' };
+  return {
+    family: fam === 'inet' ? 4 : 6,
+    address: canonicalAddress(local),
+    prefix,
+    scope: str(o.scope) ?? 'global',
+  };
 };
 
 export const decodeLink = (v: Json): ObservedLink | undefined => {
@@ -80,7 +85,12 @@ export const decodeRoutes = (text: string): ObservedRoute[] => {
     const table = str(o.table);
     if (table !== undefined && table !== 'main') continue;
     const gateway = str(o.gateway);
-    const family: 4 | 6 = dst.includes(':') || (gateway?.includes(':') ?? false) ? 6 : dst === 'default' && str(o.pref) !== undefined ? 6 : 4;
+    const family: 4 | 6 =
+      dst.includes(':') || (gateway?.includes(':') ?? false)
+        ? 6
+        : dst === 'default' && str(o.pref) !== undefined
+          ? 6
+          : 4;
     out.push({
       family,
       dst: dst === 'default' ? 'default' : canonicalPrefix(dst),

@@ -16,7 +16,12 @@ export const observeNetns = async (runner: Runner, ns: NetnsRef): Promise<NetnsS
   const r = await runner.run(['ip', '-d', '-j', '-batch', '-'], { netns: ns, input: QUERIES });
   if (r.failed)
     throw new PipefitterError({
-      code: r.reason === 'tool-missing' ? 'E_TOOL_MISSING' : r.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
+      code:
+        r.reason === 'tool-missing'
+          ? 'E_TOOL_MISSING'
+          : r.reason === 'perm'
+            ? 'E_NOT_ROOT'
+            : 'E_TARGET_NOT_FOUND',
       message: `cannot read the state of ${netnsKey(ns)}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
       hint:
         r.reason === 'tool-missing'
@@ -31,7 +36,11 @@ export const observeNetns = async (runner: Runner, ns: NetnsRef): Promise<NetnsS
 };
 
 /** Observe several namespaces (each once), a few at a time. */
-export const observe = async (runner: Runner, namespaces: readonly NetnsRef[], concurrency = 8): Promise<ObservedState> => {
+export const observe = async (
+  runner: Runner,
+  namespaces: readonly NetnsRef[],
+  concurrency = 8,
+): Promise<ObservedState> => {
   const unique = new Map<string, NetnsRef>();
   for (const ns of namespaces) unique.set(netnsKey(ns), ns);
   const entries = [...unique.entries()];

@@ -9,7 +9,11 @@ import type { ObservedRoute } from '../model/observed.js';
 import type { Arg, Command, Step } from '../model/step.js';
 
 type Undo = Step['undo'];
-const cmd = (netns: NetnsRef, argv: readonly Arg[], describes: string): Command => ({ netns, argv, describes });
+const cmd = (netns: NetnsRef, argv: readonly Arg[], describes: string): Command => ({
+  netns,
+  argv,
+  describes,
+});
 
 /** ip link del NAME */
 export const linkDel = (netns: NetnsRef, name: string, id: string, undo: Undo = 'irreversible'): Step => ({
@@ -114,7 +118,13 @@ export const linkRenameCmd = (netns: NetnsRef, from: string, to: string): Comman
   cmd(netns, ['ip', 'link', 'set', from, 'name', to], `rename "${from}" back to "${to}"`);
 
 /** ip link set NAME netns TARGET */
-export const linkSetNetns = (netns: NetnsRef, name: string, to: NetnsRef, toLabel: string, undo: Undo): Step => ({
+export const linkSetNetns = (
+  netns: NetnsRef,
+  name: string,
+  to: NetnsRef,
+  toLabel: string,
+  undo: Undo,
+): Step => ({
   id: `link-netns:${name}`,
   netns,
   argv: ['ip', 'link', 'set', name, 'netns', { netns: to }],
@@ -158,7 +168,8 @@ export const routeArgs = (r: ObservedRoute): string[] => {
   if (r.dev !== undefined) a.push('dev', r.dev);
   if (r.protocol !== undefined && r.protocol !== 'boot') a.push('proto', r.protocol);
   if (r.scope !== undefined && r.scope !== 'global' && r.scope !== 'universe') a.push('scope', r.scope);
-  if (r.metric !== undefined && r.metric !== 0 && !(r.family === 6 && r.metric === 1024)) a.push('metric', String(r.metric));
+  if (r.metric !== undefined && r.metric !== 0 && !(r.family === 6 && r.metric === 1024))
+    a.push('metric', String(r.metric));
   if (r.prefsrc !== undefined) a.push('src', r.prefsrc);
   if (r.onlink) a.push('onlink');
   return a;
@@ -205,7 +216,14 @@ export const routeDel = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step =>
 });
 
 /** A route value as the planner wants it, shaped like an observed one. */
-export const wantedRoute = (p: { dst: Cidr | 'default'; via?: IpAddr | undefined; dev: string; metric?: number | undefined; onlink: boolean; family?: 4 | 6 }): ObservedRoute => {
+export const wantedRoute = (p: {
+  dst: Cidr | 'default';
+  via?: IpAddr | undefined;
+  dev: string;
+  metric?: number | undefined;
+  onlink: boolean;
+  family?: 4 | 6;
+}): ObservedRoute => {
   const family = p.dst === 'default' ? (p.via?.family ?? p.family ?? 4) : p.dst.family;
   // The kernel gives IPv6 routes metric 1024 when none is set; say so, so comparisons match what is observed.
   const metric = p.metric ?? (family === 6 ? 1024 : undefined);

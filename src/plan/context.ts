@@ -5,7 +5,13 @@
  */
 import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
-import type { FirewallState, NetnsState, ObservedLink, ObservedRoute, ObservedState } from '../model/observed.js';
+import type {
+  FirewallState,
+  NetnsState,
+  ObservedLink,
+  ObservedRoute,
+  ObservedState,
+} from '../model/observed.js';
 import type { Plan, Step } from '../model/step.js';
 import type { Phase } from './phases.js';
 import { PHASE } from './phases.js';

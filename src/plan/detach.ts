@@ -62,7 +62,12 @@ export const planDetach = (req: DetachRequest<ResolvedTarget>, observed: Observe
  * arguments), while its own default route still exists: one of the same metric is swapped
  * in with `replace`, others are added.
  */
-const restoreDefaults = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, prev: Record<4 | 6, string | undefined>): void => {
+const restoreDefaults = (
+  ctx: PlanContext,
+  t: ResolvedTarget,
+  l: ProjectedLink,
+  prev: Record<4 | 6, string | undefined>,
+): void => {
   for (const family of [4, 6] as const) {
     const saved = prev[family];
     if (saved === undefined) continue;
@@ -79,14 +84,24 @@ const restoreDefaults = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, 
       const describes = `restore the default route ${args.join(' ')}`;
       if (ours && !replaced && metric === oursMetric) {
         replaced = true;
-        ctx.push({ id: `route-restore:${family}`, netns: t.netns, argv: ['ip', 'route', 'replace', dst, ...args], describes, undo: routeReplaceCmd(t.netns, ours) });
+        ctx.push({
+          id: `route-restore:${family}`,
+          netns: t.netns,
+          argv: ['ip', 'route', 'replace', dst, ...args],
+          describes,
+          undo: routeReplaceCmd(t.netns, ours),
+        });
       } else {
         ctx.push({
           id: `route-restore:${family}`,
           netns: t.netns,
           argv: ['ip', 'route', 'add', dst, ...args],
           describes,
-          undo: { netns: t.netns, argv: ['ip', 'route', 'del', dst, ...args], describes: `remove the default route ${args.join(' ')}` },
+          undo: {
+            netns: t.netns,
+            argv: ['ip', 'route', 'del', dst, ...args],
+            describes: `remove the default route ${args.join(' ')}`,
+          },
         });
       }
     }
@@ -94,7 +109,12 @@ const restoreDefaults = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, 
   }
 };
 
-export const planRemoveIface = (ctx: PlanContext, t: ResolvedTarget, l: ProjectedLink, opts: RemoveOptions): void => {
+export const planRemoveIface = (
+  ctx: PlanContext,
+  t: ResolvedTarget,
+  l: ProjectedLink,
+  opts: RemoveOptions,
+): void => {
   const ns = t.netns;
   const tag = decodeTag(l.alias);
   if (!tag && !opts.force)
@@ -113,8 +133,10 @@ export const planRemoveIface = (ctx: PlanContext, t: ResolvedTarget, l: Projecte
     if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
     if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
     ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
-    if (tag.origMtu !== undefined) ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
-    if (tag.origMac !== undefined) ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
+    if (tag.origMtu !== undefined)
+      ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
+    if (tag.origMac !== undefined)
+      ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
     ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
     ctx.dropLink(ns, l.name);
     if (tag.origUp === '1') ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
@@ -125,13 +147,15 @@ export const planRemoveIface = (ctx: PlanContext, t: ResolvedTarget, l: Projecte
   // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and routes.
   ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
   ctx.dropLink(ns, l.name);
-  if (tag?.kind === 'pair' && tag.peer !== undefined) ctx.notes.push(`${t.label}: the peer end ${tag.peer}:${tag.peerIfname ?? '?'} goes with it`);
+  if (tag?.kind === 'pair' && tag.peer !== undefined)
+    ctx.notes.push(`${t.label}: the peer end ${tag.peer}:${tag.peerIfname ?? '?'} goes with it`);
 
   if (tag?.kind === 'veth' && tag.bridge !== undefined) {
-    const hostName = ctx.links(HOST).find((h) => {
-      const ht = decodeTag(h.alias);
-      return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
-    })?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
+    const hostName =
+      ctx.links(HOST).find((h) => {
+        const ht = decodeTag(h.alias);
+        return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
+      })?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
     if (hostName !== undefined) ctx.dropLink(HOST, hostName);
     const br = ctx.link(HOST, tag.bridge);
     const ports = ctx.links(HOST).filter((h) => h.master === tag.bridge);

@@ -11,10 +11,28 @@ import type { PlanContext } from './context.js';
 
 const TAG = 'pf1:bridge=';
 
-const ruleSpec = (chain: string, bridge: string): string[] => [chain, '-i', bridge, '-o', bridge, '-m', 'comment', '--comment', `${TAG}${bridge}`, '-j', 'ACCEPT'];
+const ruleSpec = (chain: string, bridge: string): string[] => [
+  chain,
+  '-i',
+  bridge,
+  '-o',
+  bridge,
+  '-m',
+  'comment',
+  '--comment',
+  `${TAG}${bridge}`,
+  '-j',
+  'ACCEPT',
+];
 const tool = (family: 4 | 6): string => (family === 4 ? 'iptables' : 'ip6tables');
 
-export const planBridgeFirewall = (ctx: PlanContext, host: NetnsRef, bridge: string, owned: boolean, label: string): void => {
+export const planBridgeFirewall = (
+  ctx: PlanContext,
+  host: NetnsRef,
+  bridge: string,
+  owned: boolean,
+  label: string,
+): void => {
   const fw = ctx.firewall(host);
   if (!fw) return;
   for (const family of [4, 6] as const) {
@@ -34,7 +52,11 @@ export const planBridgeFirewall = (ctx: PlanContext, host: NetnsRef, bridge: str
       netns: host,
       argv: [tool(family), '-w', '-I', ...spec],
       describes: `let traffic within bridge "${bridge}" through ${tool(family)}'s FORWARD DROP (br_netfilter is on)`,
-      undo: { netns: host, argv: [tool(family), '-w', '-D', ...spec], describes: `remove the ${tool(family)} accept rule for "${bridge}"` },
+      undo: {
+        netns: host,
+        argv: [tool(family), '-w', '-D', ...spec],
+        describes: `remove the ${tool(family)} accept rule for "${bridge}"`,
+      },
     };
     ctx.push(step);
     ctx.setFirewall(host, { ...fw, bridgeRules: [...fw.bridgeRules, { family, chain, bridge }] });
@@ -52,7 +74,11 @@ export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, brid
       netns: host,
       argv: [tool(r.family), '-w', '-D', ...spec],
       describes: `remove the ${tool(r.family)} accept rule for "${bridge}"`,
-      undo: { netns: host, argv: [tool(r.family), '-w', '-I', ...spec], describes: `put back the ${tool(r.family)} accept rule for "${bridge}"` },
+      undo: {
+        netns: host,
+        argv: [tool(r.family), '-w', '-I', ...spec],
+        describes: `put back the ${tool(r.family)} accept rule for "${bridge}"`,
+      },
     });
   }
   ctx.setFirewall(host, { ...fw, bridgeRules: fw.bridgeRules.filter((x) => x.bridge !== bridge) });

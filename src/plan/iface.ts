@@ -34,7 +34,9 @@ export const sameRoute = (a: ObservedRoute, b: ObservedRoute): boolean =>
   a.family === b.family &&
   a.dst === b.dst &&
   (a.dev ?? '') === (b.dev ?? '') &&
-  (a.gateway === undefined ? b.gateway === undefined : b.gateway !== undefined && sameAddress(a.gateway, b.gateway)) &&
+  (a.gateway === undefined
+    ? b.gateway === undefined
+    : b.gateway !== undefined && sameAddress(a.gateway, b.gateway)) &&
   (a.metric ?? 0) === (b.metric ?? 0);
 
 /** The default routes of a family, as observed or projected. */
@@ -55,12 +57,18 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
   const link = ctx.link(ns, dev);
   const undoIfKept = (c: Command): Command | 'covered' => (created ? 'covered' : c);
 
-  const missing = iface.addrs.filter((a) => !link?.addrs.some((o) => o.prefix === a.prefix && sameAddress(o.address, a.address)));
-  if (missing.length === 0 && iface.addrs.length > 0) ctx.noops.push(`${label}: ${dev} already has ${iface.addrs.map((a) => a.text).join(', ')}`);
+  const missing = iface.addrs.filter(
+    (a) => !link?.addrs.some((o) => o.prefix === a.prefix && sameAddress(o.address, a.address)),
+  );
+  if (missing.length === 0 && iface.addrs.length > 0)
+    ctx.noops.push(`${label}: ${dev} already has ${iface.addrs.map((a) => a.text).join(', ')}`);
   const addAddr = (a: (typeof missing)[number]): void => {
     ctx.push(addrAdd(ns, dev, a, undoIfKept(addrDelCmd(ns, dev, a.text))));
     const cur = ctx.link(ns, dev);
-    if (cur) ctx.updateLink(ns, dev, { addrs: [...cur.addrs, { family: a.family, address: a.address, prefix: a.prefix, scope: 'global' }] });
+    if (cur)
+      ctx.updateLink(ns, dev, {
+        addrs: [...cur.addrs, { family: a.family, address: a.address, prefix: a.prefix, scope: 'global' }],
+      });
   };
 
   // IPv4 addresses, then up; IPv6 addresses after a separate process (the announce step) so
@@ -74,12 +82,18 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
   const v6 = missing.filter((x) => x.family === 6);
   if (iface.announce && v6.length > 0 && !wasUp) ctx.push(announceEnable(ns, dev));
   for (const a of v6) addAddr(a);
-  if (iface.announce && !wasUp) for (const a of missing.filter((x) => x.family === 4)) announcements.push(arpAnnounce(ns, dev, a.address));
+  if (iface.announce && !wasUp)
+    for (const a of missing.filter((x) => x.family === 4))
+      announcements.push(arpAnnounce(ns, dev, a.address));
 
   for (const r of iface.routes) {
     const onlink = r.via !== undefined && !iface.addrs.some((a) => r.via !== undefined && inSubnet(a, r.via));
     const want = wantedRoute({ dst: r.dst, via: r.via, dev, metric: r.metric, onlink });
-    const existing = ctx.routes(ns).filter((o) => o.family === want.family && o.dst === want.dst && (o.metric ?? 0) === (want.metric ?? 0));
+    const existing = ctx
+      .routes(ns)
+      .filter(
+        (o) => o.family === want.family && o.dst === want.dst && (o.metric ?? 0) === (want.metric ?? 0),
+      );
     if (existing.some((o) => sameRoute(o, want))) {
       ctx.noops.push(`${label}: route ${describeRoute(want)} already there`);
       continue;
@@ -97,7 +111,11 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
   for (const gw of iface.gateways) {
     const want = wantedRoute({ dst: 'default', via: gw, dev, onlink: needsOnlink(iface, gw) });
     const current = defaultRoutes(ctx.routes(ns), gw.family);
-    if (current.length === 1 && current[0] !== undefined && sameRoute({ ...current[0], metric: want.metric }, want)) {
+    if (
+      current.length === 1 &&
+      current[0] !== undefined &&
+      sameRoute({ ...current[0], metric: want.metric }, want)
+    ) {
       ctx.noops.push(`${label}: default route via ${gw.address} dev ${dev} already there`);
       continue;
     }

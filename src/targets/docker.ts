@@ -36,7 +36,15 @@ type Reply = { status: number; body: string } | { error: NodeJS.ErrnoException }
 const get = (ep: DockerEndpoint, path: string, timeoutMs = 5000): Promise<Reply> =>
   new Promise((resolve) => {
     const req = request(
-      { socketPath: ep.socketPath, host: ep.host, port: ep.port, path, method: 'GET', timeout: timeoutMs, headers: { Host: 'docker' } },
+      {
+        socketPath: ep.socketPath,
+        host: ep.host,
+        port: ep.port,
+        path,
+        method: 'GET',
+        timeout: timeoutMs,
+        headers: { Host: 'docker' },
+      },
       (res) => {
         let body = '';
         res.setEncoding('utf8');
@@ -68,7 +76,11 @@ export const inspectContainer = async (
   if (r.status === 404) return /multiple|ambiguous/i.test(r.body) ? 'ambiguous' : undefined;
   if (r.status !== 200) {
     if (/multiple/i.test(r.body)) return 'ambiguous';
-    throw refuse('E_TARGET_NOT_FOUND', `docker:${ref}`, `Docker answered ${r.status}: ${r.body.trim().slice(0, 200)}`);
+    throw refuse(
+      'E_TARGET_NOT_FOUND',
+      `docker:${ref}`,
+      `Docker answered ${r.status}: ${r.body.trim().slice(0, 200)}`,
+    );
   }
   let j: unknown;
   try {
@@ -76,7 +88,11 @@ export const inspectContainer = async (
   } catch {
     throw refuse('E_TARGET_NOT_FOUND', `docker:${ref}`, 'Docker sent a reply that is not JSON');
   }
-  const o = j as { Id?: unknown; Name?: unknown; State?: { Running?: unknown; Paused?: unknown; Pid?: unknown } };
+  const o = j as {
+    Id?: unknown;
+    Name?: unknown;
+    State?: { Running?: unknown; Paused?: unknown; Pid?: unknown };
+  };
   return {
     id: typeof o.Id === 'string' ? o.Id : ref,
     name: typeof o.Name === 'string' ? o.Name.replace(/^\//, '') : ref,

@@ -17,30 +17,64 @@ export interface ResolveOptions {
   readonly docker?: DockerEndpoint | undefined;
 }
 
-const notFound = (label: string, problem: string, hint: string): Error => refuse('E_TARGET_NOT_FOUND', label, problem, hint);
+const notFound = (label: string, problem: string, hint: string): Error =>
+  refuse('E_TARGET_NOT_FOUND', label, problem, hint);
 
 const withIdentity = async (t: Omit<ResolvedTarget, 'nsIdentity'>): Promise<ResolvedTarget> => {
   const path = netnsPath(t.netns) ?? '';
   const id = await nsIdentity(path);
-  if (id === undefined) throw notFound(t.label, `${path} is not a network namespace`, 'check that the container or namespace is still there');
+  if (id === undefined)
+    throw notFound(
+      t.label,
+      `${path} is not a network namespace`,
+      'check that the container or namespace is still there',
+    );
   if (id === (await ownNsIdentity()))
-    throw refuse('E_CONFLICT', t.label, "shares pipefitter's own network namespace (the host's)", 'name a container with its own network namespace; for the host itself use ip directly');
+    throw refuse(
+      'E_CONFLICT',
+      t.label,
+      "shares pipefitter's own network namespace (the host's)",
+      'name a container with its own network namespace; for the host itself use ip directly',
+    );
   return { ...t, nsIdentity: id };
 };
 
 const fromPid = (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> =>
   withIdentity({ spec, id, label, netns: { kind: 'pid', pid }, pid });
 
-const fromDocker = async (spec: TargetSpec, ref: string, required: boolean, opts: ResolveOptions): Promise<ResolvedTarget | undefined> => {
+const fromDocker = async (
+  spec: TargetSpec,
+  ref: string,
+  required: boolean,
+  opts: ResolveOptions,
+): Promise<ResolvedTarget | undefined> => {
   const c = await inspectContainer(ref, { required, endpoint: opts.docker });
   const label = `docker:${ref}`;
   if (c === 'unreachable' || c === undefined) {
     if (!required) return undefined;
     throw notFound(label, 'no such container', 'list containers with `docker ps`');
   }
-  if (c === 'ambiguous') throw refuse('E_TARGET_AMBIGUOUS', label, 'matches more than one container', 'give more characters of the ID, or the full name');
-  if (!c.running) throw refuse('E_TARGET_STOPPED', label, 'container is not running', `start it first (docker start ${c.name})`);
-  if (c.pid <= 0) throw refuse('E_TARGET_STOPPED', label, 'container is still starting (PID 0)', 'retry in a moment, or wait for it to be running');
+  if (c === 'ambiguous')
+    throw refuse(
+      'E_TARGET_AMBIGUOUS',
+      label,
+      'matches more than one container',
+      'give more characters of the ID, or the full name',
+    );
+  if (!c.running)
+    throw refuse(
+      'E_TARGET_STOPPED',
+      label,
+      'container is not running',
+      `start it first (docker start ${c.name})`,
+    );
+  if (c.pid <= 0)
+    throw refuse(
+      'E_TARGET_STOPPED',
+      label,
+      'container is still starting (PID 0)',
+      'retry in a moment, or wait for it to be running',
+    );
   return fromPid(spec, c.pid, `docker:${c.name}`, `docker:${c.id}`);
 };
 
@@ -49,14 +83,37 @@ const fromNetnsName = (spec: TargetSpec, name: string): Promise<ResolvedTarget> 
 
 const fromPodman = async (spec: TargetSpec, ref: string, opts: ResolveOptions): Promise<ResolvedTarget> => {
   const label = `podman:${ref}`;
-  const r = await opts.runner.run(['podman', 'container', 'inspect', '--format', '{{.Id}} {{.State.Running}} {{.State.Pid}} {{.Name}}', ref], { netns: HOST });
+  const r = await opts.runner.run(
+    [
+      'podman',
+      'container',
+      'inspect',
+      '--format',
+      '{{.Id}} {{.State.Running}} {{.State.Pid}} {{.Name}}',
+      ref,
+    ],
+    { netns: HOST },
+  );
   if (r.failed) {
-    if (r.reason === 'tool-missing') throw refuse('E_TOOL_MISSING', label, 'podman is not installed', 'install podman, or name the target by pid:N');
+    if (r.reason === 'tool-missing')
+      throw refuse(
+        'E_TOOL_MISSING',
+        label,
+        'podman is not installed',
+        'install podman, or name the target by pid:N',
+      );
     throw notFound(label, 'no such container', 'list containers with `podman ps`');
   }
   const [id = ref, running, pid, name = ref] = r.stdout.trim().split(' ');
-  if (running !== 'true') throw refuse('E_TARGET_STOPPED', label, 'container is not running', `start it first (podman start ${name})`);
-  if (!pid || Number(pid) <= 0) throw refuse('E_TARGET_STOPPED', label, 'container is still starting (PID 0)', 'retry in a moment');
+  if (running !== 'true')
+    throw refuse(
+      'E_TARGET_STOPPED',
+      label,
+      'container is not running',
+      `start it first (podman start ${name})`,
+    );
+  if (!pid || Number(pid) <= 0)
+    throw refuse('E_TARGET_STOPPED', label, 'container is still starting (PID 0)', 'retry in a moment');
   return fromPid(spec, Number(pid), `podman:${name}`, `podman:${id}`);
 };
 
@@ -74,13 +131,26 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
     }
     case 'netns': {
       if ((await nsIdentity(`${NETNS_RUN_DIR}/${spec.name}`)) === undefined)
-        throw notFound(`netns:${spec.name}`, `no such namespace in ${NETNS_RUN_DIR}`, 'list them with `ip netns list`');
+        throw notFound(
+          `netns:${spec.name}`,
+          `no such namespace in ${NETNS_RUN_DIR}`,
+          'list them with `ip netns list`',
+        );
       return fromNetnsName(spec, spec.name);
     }
     case 'path': {
       if ((await nsIdentity(spec.path)) === undefined)
-        throw notFound(spec.path, 'not a network namespace file', 'give /proc/PID/ns/net or a bind-mounted namespace such as /run/netns/NAME');
-      return withIdentity({ spec, id: `path:${spec.path}`, label: spec.path, netns: { kind: 'path', path: spec.path } });
+        throw notFound(
+          spec.path,
+          'not a network namespace file',
+          'give /proc/PID/ns/net or a bind-mounted namespace such as /run/netns/NAME',
+        );
+      return withIdentity({
+        spec,
+        id: `path:${spec.path}`,
+        label: spec.path,
+        netns: { kind: 'path', path: spec.path },
+      });
     }
     case 'docker':
       return (await fromDocker(spec, spec.ref, true, opts)) as ResolvedTarget;
@@ -95,10 +165,19 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
       const isDocker = docker !== undefined && !(docker instanceof Error);
       const dockerRefused = docker instanceof Error;
       if ((isDocker || dockerRefused) && netnsId !== undefined)
-        throw refuse('E_TARGET_AMBIGUOUS', spec.name, 'is both a Docker container and a named network namespace', `say which: docker:${spec.name} or netns:${spec.name}`);
+        throw refuse(
+          'E_TARGET_AMBIGUOUS',
+          spec.name,
+          'is both a Docker container and a named network namespace',
+          `say which: docker:${spec.name} or netns:${spec.name}`,
+        );
       if (isDocker) return docker as ResolvedTarget;
       if (netnsId !== undefined) return fromNetnsName(spec, spec.name);
-      throw notFound(spec.name, 'no running Docker container and no network namespace of that name', 'check `docker ps` and `ip netns list`, or write pid:N');
+      throw notFound(
+        spec.name,
+        'no running Docker container and no network namespace of that name',
+        'check `docker ps` and `ip netns list`, or write pid:N',
+      );
     }
   }
 };
@@ -106,9 +185,20 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
 /** Right before the first mutation: is every target still the namespace that was observed? */
 export const recheckTarget = async (t: ResolvedTarget): Promise<void> => {
   const now = await nsIdentity(netnsPath(t.netns) ?? '');
-  if (now === undefined) throw refuse('E_TARGET_STOPPED', t.label, 'went away before anything was changed', 'start it again and retry');
+  if (now === undefined)
+    throw refuse(
+      'E_TARGET_STOPPED',
+      t.label,
+      'went away before anything was changed',
+      'start it again and retry',
+    );
   if (t.nsIdentity !== undefined && now !== t.nsIdentity)
-    throw refuse('E_TARGET_CHANGED', t.label, 'now has another network namespace (restarted?); nothing was changed', 'retry');
+    throw refuse(
+      'E_TARGET_CHANGED',
+      t.label,
+      'now has another network namespace (restarted?); nothing was changed',
+      'retry',
+    );
 };
 
 export { targetSpecText };

@@ -13,7 +13,8 @@ export interface CliResult {
 }
 
 export const cli = async (args: string[], env: Record<string, string> = {}): Promise<CliResult> => {
-  if (!existsSync(resolve(ROOT, 'dist/cli/main.js'))) throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
+  if (!existsSync(resolve(ROOT, 'dist/cli/main.js')))
+    throw new Error('dist/ is missing: run `npm run build` first (npm test does)');
   const r = await execa('node', [BIN, ...args], { reject: false, env });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 };

@@ -4,7 +4,15 @@ import type { ResolvedTarget } from '../../src/model/target.js';
 import type { Arg, Plan } from '../../src/model/step.js';
 import { netnsKey } from '../../src/model/netns.js';
 
-export const lo: ObservedLink = { ifindex: 1, name: 'lo', up: true, operstate: 'UNKNOWN', mtu: 65536, mac: '00:00:00:00:00:00', addrs: [] };
+export const lo: ObservedLink = {
+  ifindex: 1,
+  name: 'lo',
+  up: true,
+  operstate: 'UNKNOWN',
+  mtu: 65536,
+  mac: '00:00:00:00:00:00',
+  addrs: [],
+};
 
 export const nic = (name: string, p: Partial<ObservedLink> = {}): ObservedLink => ({
   ifindex: 10,
@@ -17,9 +25,17 @@ export const nic = (name: string, p: Partial<ObservedLink> = {}): ObservedLink =
   ...p,
 });
 
-export const route = (p: Partial<ObservedRoute> & { dst: string }): ObservedRoute => ({ family: 4, onlink: false, type: 'unicast', ...p });
+export const route = (p: Partial<ObservedRoute> & { dst: string }): ObservedRoute => ({
+  family: 4,
+  onlink: false,
+  type: 'unicast',
+  ...p,
+});
 
-export const nsState = (links: ObservedLink[] = [], routes: ObservedRoute[] = []): NetnsState => ({ links: [lo, ...links], routes });
+export const nsState = (links: ObservedLink[] = [], routes: ObservedRoute[] = []): NetnsState => ({
+  links: [lo, ...links],
+  routes,
+});
 
 export const netnsTarget = (name: string): ResolvedTarget => ({
   spec: { kind: 'netns', name },
@@ -41,5 +57,9 @@ export const observed = (host: NetnsState, ...others: [ResolvedTarget, NetnsStat
 
 const spell = (a: Arg): string => (typeof a === 'string' ? a : `<${netnsKey(a.netns)}>`);
 
+/** An argv as text, namespaces spelled <netns:NAME>. */
+export const text = (argv: readonly Arg[]): string => argv.map(spell).join(' ');
+
 /** "netns: argv" lines of a plan, for exact comparisons. */
-export const lines = (p: Plan): string[] => p.steps.map((s) => `${netnsKey(s.netns)}: ${s.argv.map(spell).join(' ')}`);
+export const lines = (p: Plan): string[] =>
+  p.steps.map((s) => `${netnsKey(s.netns)}: ${s.argv.map(spell).join(' ')}`);

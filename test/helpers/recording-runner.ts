@@ -2,7 +2,6 @@
  * The only fake in the suite: a Runner that records what it is asked to run and fails on the
  * k-th call or on a chosen batch line. Used by executor unit tests; integration tests never use it.
  */
-import type { NetnsRef } from '../../src/model/netns.js';
 import { netnsKey } from '../../src/model/netns.js';
 import type { Arg } from '../../src/model/step.js';
 import type { RunOptions, RunResult, Runner } from '../../src/exec/runner.js';
@@ -33,11 +32,16 @@ export class RecordingRunner implements Runner {
 
   async run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult> {
     this.count++;
-    const flat = argv.map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns as NetnsRef)}>`));
+    const flat = argv.map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns)}>`));
     this.calls.push({ netns: netnsKey(opts.netns), argv: flat, input: opts.input });
     const isBatch = flat.includes('-batch');
     // Batch lines are recorded with their "ip" so that both shapes read the same.
-    const lines = isBatch ? (opts.input ?? '').trim().split('\n').map((l) => `ip ${l}`) : [flat.join(' ')];
+    const lines = isBatch
+      ? (opts.input ?? '')
+          .trim()
+          .split('\n')
+          .map((l) => `ip ${l}`)
+      : [flat.join(' ')];
     const force = flat.includes('-force');
     let stderr = '';
     for (let i = 0; i < lines.length; i++) {

@@ -11,7 +11,8 @@ import { isPipefitterError } from '../../src/errors.js';
 import type { Ns, NsState } from './read-back.js';
 import { readState } from './read-back.js';
 
-export const snapshot = async (spaces: readonly Ns[]): Promise<NsState[]> => Promise.all(spaces.map((s) => readState(s)));
+export const snapshot = async (spaces: readonly Ns[]): Promise<NsState[]> =>
+  Promise.all(spaces.map((s) => readState(s)));
 
 export interface RoundTrip {
   readonly input: AttachInput | PairInput;
@@ -33,10 +34,20 @@ export const roundTrip = async (rt: RoundTrip): Promise<{ steps: number }> => {
 
   for (let k = 0; k < n; k++) {
     await assert.rejects(
-      attach(rt.input, { hooks: { beforeStep: (_s, i) => { if (i === k) throw new Error(`injected failure before step ${k + 1}`); } } }),
+      attach(rt.input, {
+        hooks: {
+          beforeStep: (_s, i) => {
+            if (i === k) throw new Error(`injected failure before step ${k + 1}`);
+          },
+        },
+      }),
       (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && e.rolledBack === k,
     );
-    assert.deepEqual(await snapshot(rt.spaces), before, `state after a failure before step ${k + 1} of ${n} equals the state before`);
+    assert.deepEqual(
+      await snapshot(rt.spaces),
+      before,
+      `state after a failure before step ${k + 1} of ${n} equals the state before`,
+    );
   }
 
   const out = await attach(rt.input);

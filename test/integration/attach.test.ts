@@ -16,7 +16,15 @@ test('veth into a new bridge (pid target): round trip, ping across, pipework hos
     // b is on the bridge first, so a's attach adopts it and detach must leave it
     await attach({ target: `pid:${b.pid}`, bridge: br, ip: '192.0.2.11/24' });
     await roundTrip({
-      input: { target: `pid:${a.pid}`, bridge: br, ip: ['192.0.2.10/24', '2001:db8::10/64'], gateway: '192.0.2.1', mtu: 1400, mac: '02:00:00:00:00:10', route: '198.51.100.0/24:192.0.2.254' },
+      input: {
+        target: `pid:${a.pid}`,
+        bridge: br,
+        ip: ['192.0.2.10/24', '2001:db8::10/64'],
+        gateway: '192.0.2.1',
+        mtu: 1400,
+        mac: '02:00:00:00:00:10',
+        route: '198.51.100.0/24:192.0.2.254',
+      },
       spaces: ['sandbox', { pid: a.pid }, { pid: b.pid }],
       detach: [{ target: `pid:${a.pid}`, ifname: 'eth1' }],
       check: async ([host, inside]) => {
@@ -24,7 +32,10 @@ test('veth into a new bridge (pid target): round trip, ping across, pipework hos
         assert.equal(h?.master, br);
         assert.equal(h?.mtu, 1400);
         const e = link(inside!, 'eth1');
-        assert.deepEqual(e?.addrs.filter((x) => !x.startsWith('fe80')), ['192.0.2.10/24', '2001:db8::10/64']);
+        assert.deepEqual(
+          e?.addrs.filter((x) => !x.startsWith('fe80')),
+          ['192.0.2.10/24', '2001:db8::10/64'],
+        );
         assert.equal(e?.mac, '02:00:00:00:00:10');
         assert.equal(e?.up, true);
         const rs = routes(inside!);
@@ -34,7 +45,11 @@ test('veth into a new bridge (pid target): round trip, ping across, pipework hos
       },
     });
     await detach({ target: `pid:${b.pid}` });
-    assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge pipefitter made goes with its last port');
+    assert.equal(
+      link(await readState('sandbox'), br),
+      undefined,
+      'the bridge pipefitter made goes with its last port',
+    );
   }));
 
 test('macvlan on a host NIC (named netns targets): round trip, two macvlans reach each other', (t) =>
@@ -50,7 +65,10 @@ test('macvlan on a host NIC (named netns targets): round trip, two macvlans reac
       check: async ([, inside]) => {
         const l = link(inside!, 'lan0');
         assert.equal(l?.kind, 'macvlan');
-        assert.deepEqual(l?.addrs.filter((x) => !x.startsWith('fe80')), ['198.51.100.7/24']);
+        assert.deepEqual(
+          l?.addrs.filter((x) => !x.startsWith('fe80')),
+          ['198.51.100.7/24'],
+        );
         assert.ok(await ping({ netns: n1 }, '198.51.100.8'));
       },
     });
@@ -69,7 +87,10 @@ test('moving a host interface in (--phys): round trip; it comes home under its n
         assert.equal(link(host!, nic), undefined);
         const l = link(inside!, 'wan0');
         assert.equal(l?.mtu, 1400);
-        assert.deepEqual(l?.addrs.filter((x) => !x.startsWith('fe80')), ['203.0.113.2/30']);
+        assert.deepEqual(
+          l?.addrs.filter((x) => !x.startsWith('fe80')),
+          ['203.0.113.2/30'],
+        );
       },
     });
   }));
@@ -104,12 +125,26 @@ test('a real failure in the middle of a batch rolls back to the exact state befo
         {
           hooks: {
             beforeStep: async (s) => {
-              if (s.argv[1] === 'addr') await execa('nsenter', [`--net=/proc/${a.pid}/ns/net`, 'ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'eth1']);
+              if (s.argv[1] === 'addr')
+                await execa('nsenter', [
+                  `--net=/proc/${a.pid}/ns/net`,
+                  'ip',
+                  'addr',
+                  'add',
+                  '192.0.2.10/24',
+                  'dev',
+                  'eth1',
+                ]);
             },
           },
         },
       ),
-      (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && e.failure?.reason === 'exists' && /already assigned|File exists/.test(e.message) && (e.rolledBack ?? 0) > 0,
+      (e: unknown) =>
+        isPipefitterError(e) &&
+        e.code === 'E_STEP_FAILED' &&
+        e.failure?.reason === 'exists' &&
+        /already assigned|File exists/.test(e.message) &&
+        (e.rolledBack ?? 0) > 0,
     );
     assert.deepEqual(await snapshot(spaces), before);
   }));
@@ -121,13 +156,33 @@ test('conflicts: same ifname with other settings is refused (nothing changes) un
     await attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.10/24' });
     const spaces = ['sandbox', { pid: a.pid }] as const;
     const before = await snapshot(spaces);
-    await assert.rejects(attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.20/24' }), (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT');
+    await assert.rejects(
+      attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.20/24' }),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT',
+    );
     assert.deepEqual(await snapshot(spaces), before);
     await attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.20/24' }, { replace: true });
-    assert.deepEqual(link(await readState({ pid: a.pid }), 'eth1')?.addrs.filter((x) => !x.startsWith('fe80')), ['192.0.2.20/24']);
+    assert.deepEqual(
+      link(await readState({ pid: a.pid }), 'eth1')?.addrs.filter((x) => !x.startsWith('fe80')),
+      ['192.0.2.20/24'],
+    );
     // a foreign interface is not removed by detach
-    await execa('nsenter', [`--net=/proc/${a.pid}/ns/net`, 'ip', 'link', 'add', 'eth7', 'type', 'veth', 'peer', 'name', 'eth8']);
-    await assert.rejects(detach({ target: `pid:${a.pid}`, ifname: 'eth7' }), (e: unknown) => isPipefitterError(e) && e.code === 'E_NOT_OWNED');
+    await execa('nsenter', [
+      `--net=/proc/${a.pid}/ns/net`,
+      'ip',
+      'link',
+      'add',
+      'eth7',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth8',
+    ]);
+    await assert.rejects(
+      detach({ target: `pid:${a.pid}`, ifname: 'eth7' }),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_NOT_OWNED',
+    );
     await detach({ target: `pid:${a.pid}` });
   }));
 
@@ -137,15 +192,49 @@ test('the gateway replaces the default route; detach puts the old one back', (t)
     const ns = { pid: a.pid };
     const enter = ['nsenter', `--net=/proc/${a.pid}/ns/net`, '--'];
     // a Docker-like eth0 with its default route
-    await execa(enter[0]!, [...enter.slice(1), 'ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p']);
+    await execa(enter[0]!, [
+      ...enter.slice(1),
+      'ip',
+      'link',
+      'add',
+      'eth0',
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0p',
+    ]);
     await execa(enter[0]!, [...enter.slice(1), 'ip', 'addr', 'add', '203.0.113.5/24', 'dev', 'eth0']);
     await execa(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'eth0', 'up']);
-    await execa(enter[0]!, [...enter.slice(1), 'ip', 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'eth0', 'onlink']);
+    await execa(enter[0]!, [
+      ...enter.slice(1),
+      'ip',
+      'route',
+      'add',
+      'default',
+      'via',
+      '203.0.113.1',
+      'dev',
+      'eth0',
+      'onlink',
+    ]);
     const before = await readState(ns);
-    const out = await attach({ target: `pid:${a.pid}`, bridge: sb.name('gw').slice(0, 15), ip: '192.0.2.10/24', gateway: '192.0.2.1' });
-    assert.ok(out.plan.notes.some((n) => /default route via 203\.0\.113\.1 dev eth0 is replaced/.test(n)), 'says what a gateway change does');
+    const out = await attach({
+      target: `pid:${a.pid}`,
+      bridge: sb.name('gw').slice(0, 15),
+      ip: '192.0.2.10/24',
+      gateway: '192.0.2.1',
+    });
+    assert.ok(
+      out.plan.notes.some((n) => /default route via 203\.0\.113\.1 dev eth0 is replaced/.test(n)),
+      'says what a gateway change does',
+    );
     const defaults = routes(await readState(ns)).filter((r) => r.dst === 'default');
-    assert.deepEqual(defaults.map((r) => [r.gateway, r.dev]), [['192.0.2.1', 'eth1']], 'exactly one default route');
+    assert.deepEqual(
+      defaults.map((r) => [r.gateway, r.dev]),
+      [['192.0.2.1', 'eth1']],
+      'exactly one default route',
+    );
     await detach({ target: `pid:${a.pid}` });
     assert.deepEqual(await readState(ns), before);
   }));
@@ -156,13 +245,22 @@ test('gratuitous ARP: a neighbour learns the new address without waiting or aski
     const b = await sb.container();
     const br = sb.name('ga').slice(0, 15);
     await attach({ target: `pid:${b.pid}`, bridge: br, ip: '192.0.2.11/24' });
-    await execa('nsenter', [`--net=/proc/${b.pid}/ns/net`, 'sysctl', '-q', '-w', 'net.ipv4.conf.eth1.arp_accept=1']);
+    await execa('nsenter', [
+      `--net=/proc/${b.pid}/ns/net`,
+      'sysctl',
+      '-q',
+      '-w',
+      'net.ipv4.conf.eth1.arp_accept=1',
+    ]);
     const started = performance.now();
     await attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.10/24', mac: '02:00:00:00:0a:0a' });
     const took = performance.now() - started;
     let entry: unknown;
     for (let i = 0; i < 50 && !entry; i++) {
-      const neigh = JSON.parse((await execa('nsenter', [`--net=/proc/${b.pid}/ns/net`, 'ip', '-j', 'neigh', 'show', 'dev', 'eth1'])).stdout) as { dst: string; lladdr?: string }[];
+      const neigh = JSON.parse(
+        (await execa('nsenter', [`--net=/proc/${b.pid}/ns/net`, 'ip', '-j', 'neigh', 'show', 'dev', 'eth1']))
+          .stdout,
+      ) as { dst: string; lladdr?: string }[];
       entry = neigh.find((n) => n.dst === '192.0.2.10' && n.lladdr === '02:00:00:00:0a:0a');
       if (!entry) await new Promise((r) => setTimeout(r, 20));
     }
@@ -172,10 +270,15 @@ test('gratuitous ARP: a neighbour learns the new address without waiting or aski
     await detach({ target: `pid:${b.pid}` });
   }));
 
-test('show: interfaces, addresses, routes, and which are pipefitter\'s', (t) =>
+test("show: interfaces, addresses, routes, and which are pipefitter's", (t) =>
   withSandbox(t, async (sb) => {
     const n = await sb.netns('sh');
-    await attach({ target: `netns:${n}`, bridge: sb.name('sh').slice(0, 15), ip: '192.0.2.10/24', gateway: '192.0.2.1' });
+    await attach({
+      target: `netns:${n}`,
+      bridge: sb.name('sh').slice(0, 15),
+      ip: '192.0.2.10/24',
+      gateway: '192.0.2.1',
+    });
     const v = await show(`netns:${n}`);
     const e = v.interfaces.find((i) => i.name === 'eth1');
     assert.equal(e?.managed, true);
@@ -190,12 +293,25 @@ test('targets: path, bare netns name, unknown and gone ones', (t) =>
   withSandbox(t, async (sb) => {
     const n = await sb.netns('tg');
     const br = sb.name('tg').slice(0, 15);
-    const byPath = await attach({ target: `/run/netns/${n}`, bridge: br, ip: '192.0.2.10/24' }, { dryRun: true });
+    const byPath = await attach(
+      { target: `/run/netns/${n}`, bridge: br, ip: '192.0.2.10/24' },
+      { dryRun: true },
+    );
     assert.ok(byPath.plan.steps.length > 0);
-    const bare = await attach({ target: n, bridge: br, ip: '192.0.2.10/24' }, { dryRun: true, docker: { socketPath: '/nonexistent/docker.sock', text: 'none' } });
+    const bare = await attach(
+      { target: n, bridge: br, ip: '192.0.2.10/24' },
+      { dryRun: true, docker: { socketPath: '/nonexistent/docker.sock', text: 'none' } },
+    );
     assert.equal(bare.targets[0]?.label, `netns:${n}`);
     for (const target of ['netns:pf-nope', 'pid:999999', '/tmp', 'pf-no-such-thing'])
-      await assert.rejects(attach({ target, bridge: br }, { docker: { socketPath: '/nonexistent/docker.sock', text: 'none' } }), (e: unknown) => isPipefitterError(e) && e.code === 'E_TARGET_NOT_FOUND', target);
+      await assert.rejects(
+        attach({ target, bridge: br }, { docker: { socketPath: '/nonexistent/docker.sock', text: 'none' } }),
+        (e: unknown) => isPipefitterError(e) && e.code === 'E_TARGET_NOT_FOUND',
+        target,
+      );
     // the host's own namespace is refused as a target
-    await assert.rejects(attach({ target: `pid:${process.pid}`, bridge: br }), (e: unknown) => isPipefitterError(e) && /own network namespace/.test(e.message));
+    await assert.rejects(
+      attach({ target: `pid:${process.pid}`, bridge: br }),
+      (e: unknown) => isPipefitterError(e) && /own network namespace/.test(e.message),
+    );
   }));

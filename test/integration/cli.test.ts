@@ -12,19 +12,35 @@ const NO_DOCKER = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
 test('exit 0, --json that parses, and a second run that changes nothing', (t) =>
   withSandbox(t, async (sb) => {
     const n = await sb.netns('c0');
-    const args = ['attach', `netns:${n}`, '--bridge', sb.name('c0'), '--ip', '192.0.2.10/24', '--gateway', '192.0.2.1'];
+    const args = [
+      'attach',
+      `netns:${n}`,
+      '--bridge',
+      sb.name('c0'),
+      '--ip',
+      '192.0.2.10/24',
+      '--gateway',
+      '192.0.2.1',
+    ];
     const first = await cli([...args, '--json']);
     assert.equal(first.code, 0, first.stderr);
     const j = JSON.parse(first.stdout) as { ok: boolean; changed: boolean; steps: { command: string }[] };
     assert.equal(j.ok, true);
     assert.equal(j.changed, true);
-    assert.ok(j.steps.some((s) => s.command.includes('ip -n') && s.command.includes('addr add 192.0.2.10/24')));
+    assert.ok(
+      j.steps.some((s) => s.command.includes('ip -n') && s.command.includes('addr add 192.0.2.10/24')),
+    );
     const second = await cli(args);
     assert.equal(second.code, 0);
     assert.match(second.stdout, /nothing to do/);
     const showJson = await cli(['show', `netns:${n}`, '--json']);
     assert.equal(showJson.code, 0);
-    assert.equal((JSON.parse(showJson.stdout) as { interfaces: { name: string; managed: boolean }[] }).interfaces.find((i) => i.name === 'eth1')?.managed, true);
+    assert.equal(
+      (JSON.parse(showJson.stdout) as { interfaces: { name: string; managed: boolean }[] }).interfaces.find(
+        (i) => i.name === 'eth1',
+      )?.managed,
+      true,
+    );
     const d = await cli(['detach', `netns:${n}`]);
     assert.equal(d.code, 0);
     assert.match(d.stdout, /^detached/);
@@ -39,7 +55,10 @@ test('bad input: exit 2, the field and the fix on stderr, nothing touched', (t) 
     const spaces = ['sandbox', { netns: n }] as const;
     const before = await snapshot(spaces);
     const cases: [string[], RegExp][] = [
-      [['--ip', '192.0.2.10'], /--ip "192\.0\.2\.10": prefix length missing\n {2}hint: add a prefix, e\.g\. 192\.0\.2\.10\/24/],
+      [
+        ['--ip', '192.0.2.10'],
+        /--ip "192\.0\.2\.10": prefix length missing\n {2}hint: add a prefix, e\.g\. 192\.0\.2\.10\/24/,
+      ],
       [['--ip', '192.0.2.10/24', '--gateway', '2001:db8::1'], /--gateway .*IPv6 gateway but no IPv6 address/],
       [['--ifname', 'averyveryverylongname'], /at most 15/],
       [['--ifname', 'eth/1'], /contains "\/"/],
@@ -57,10 +76,16 @@ test('bad input: exit 2, the field and the fix on stderr, nothing touched', (t) 
     assert.match(missing.stderr, /host interface "pfnosuchnic": not found/);
     const unknown = await cli(['attach', 'pf-no-such-container', '--bridge', 'br0'], NO_DOCKER);
     assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /pf-no-such-container: no running Docker container and no network namespace/);
+    assert.match(
+      unknown.stderr,
+      /pf-no-such-container: no running Docker container and no network namespace/,
+    );
     const json = await cli(['attach', `netns:${n}`, '--bridge', 'br0', '--ip', 'nonsense', '--json']);
     assert.equal(json.code, 2);
-    const err = JSON.parse(json.stdout) as { ok: boolean; error: { code: string; field: string; hint: string } };
+    const err = JSON.parse(json.stdout) as {
+      ok: boolean;
+      error: { code: string; field: string; hint: string };
+    };
     assert.deepEqual([err.ok, err.error.code, err.error.field], [false, 'E_BAD_CIDR', '--ip']);
     assert.deepEqual(await snapshot(spaces), before);
   }));
@@ -98,7 +123,24 @@ test('--dry-run prints a script and touches nothing; that script, run in a fresh
     const n1 = await sb.netns('d1');
     const n2 = await sb.netns('d2');
     const br = sb.name('d');
-    const attachArgs = (n: string, ip: string): string[] => ['attach', `netns:${n}`, '--bridge', br, '--ip', ip, '--ip', '2001:db8::10/64', '--gateway', '192.0.2.1', '--mac', '02:00:00:00:00:10', '--mtu', '1400', '--route', '198.51.100.0/24:192.0.2.254'];
+    const attachArgs = (n: string, ip: string): string[] => [
+      'attach',
+      `netns:${n}`,
+      '--bridge',
+      br,
+      '--ip',
+      ip,
+      '--ip',
+      '2001:db8::10/64',
+      '--gateway',
+      '192.0.2.1',
+      '--mac',
+      '02:00:00:00:00:10',
+      '--mtu',
+      '1400',
+      '--route',
+      '198.51.100.0/24:192.0.2.254',
+    ];
     const spaces = ['sandbox', { netns: n1 }] as const;
     const before = await snapshot(spaces);
     const dry = await cli([...attachArgs(n1, '192.0.2.10/24'), '--dry-run']);
@@ -118,11 +160,20 @@ test('--dry-run prints a script and touches nothing; that script, run in a fresh
     const fromScript = await snapshot(spaces);
     // veth MACs on the host side are random and so are the link-local addresses made from them
     const norm = (s: Awaited<ReturnType<typeof snapshot>>) =>
-      JSON.stringify(s, (k, v: unknown) => (k === 'mac' ? undefined : Array.isArray(v) ? v.filter((x) => typeof x !== 'string' || !/fe80::|"fe80::\/64"/.test(x)) : v));
+      JSON.stringify(s, (k, v: unknown) =>
+        k === 'mac'
+          ? undefined
+          : Array.isArray(v)
+            ? v.filter((x) => typeof x !== 'string' || !/fe80::|"fe80::\/64"/.test(x))
+            : v,
+      );
     assert.equal(norm(fromScript), norm(real));
     void n2;
     assert.equal((await cli(['detach', `netns:${n1}`])).code, 0);
-    assert.deepEqual((await readState('sandbox')).links.map((l) => l.name), before[0]!.links.map((l) => l.name));
+    assert.deepEqual(
+      (await readState('sandbox')).links.map((l) => l.name),
+      before[0]!.links.map((l) => l.name),
+    );
   }));
 
 test('--help shows both verbs and examples; unknown options are usage errors', async () => {

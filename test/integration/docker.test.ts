@@ -50,34 +50,63 @@ test('attach to containers by bare name and docker:ID, ping across the bridge, d
     await attach({ target: `docker:${db.id.slice(0, 12)}`, bridge: br, ip: '192.0.2.11/24' });
     const host = await readState('sandbox');
     assert.equal(link(host, `veth1pl${web.pid}`)?.master, br, 'pipework host-side name');
-    assert.deepEqual(link(await readState({ pid: web.pid }), 'eth1')?.addrs.filter((x) => !x.startsWith('fe80')), ['192.0.2.10/24']);
+    assert.deepEqual(
+      link(await readState({ pid: web.pid }), 'eth1')?.addrs.filter((x) => !x.startsWith('fe80')),
+      ['192.0.2.10/24'],
+    );
     // Docker set FORWARD to DROP and br_netfilter is on: without pipefitter's accept rule this ping is lost.
     assert.ok(await ping({ pid: web.pid }, '192.0.2.11'));
     const rules = (await execa('iptables', ['-S', 'DOCKER-USER'])).stdout;
     assert.match(rules, new RegExp(`-i ${br} -o ${br} .*pf1:bridge=${br}.* -j ACCEPT`));
     // Docker's own eth0 and default route are untouched without --gateway
     const r = routes(await readState({ pid: web.pid })).filter((x) => x.dst === 'default');
-    assert.deepEqual(r.map((x) => x.dev), ['eth0']);
+    assert.deepEqual(
+      r.map((x) => x.dev),
+      ['eth0'],
+    );
     const v = await show(web.name);
-    assert.deepEqual(v.interfaces.filter((i) => i.managed).map((i) => i.name), ['eth1']);
-    assert.equal((await attach({ target: web.name, bridge: br, ip: '192.0.2.10/24' })).applied, false, 'idempotent');
+    assert.deepEqual(
+      v.interfaces.filter((i) => i.managed).map((i) => i.name),
+      ['eth1'],
+    );
+    assert.equal(
+      (await attach({ target: web.name, bridge: br, ip: '192.0.2.10/24' })).applied,
+      false,
+      'idempotent',
+    );
     await detach({ target: web.name });
     await detach({ target: db.name });
     assert.deepEqual(await snapshot(spaces), before);
-    assert.doesNotMatch((await execa('iptables', ['-S', 'DOCKER-USER'])).stdout, new RegExp(br), 'the accept rule goes with the bridge');
-  }));
+    assert.doesNotMatch(
+      (await execa('iptables', ['-S', 'DOCKER-USER'])).stdout,
+      new RegExp(br),
+      'the accept rule goes with the bridge',
+    );
+  }),
+);
 
 test("--gateway replaces Docker's default route and says so; detach restores it", { skip }, (t) =>
   withSandbox(t, async (sb) => {
     const web = await d().run(sb.name('gw'));
     const before = await readState({ pid: web.pid });
-    const out = await attach({ target: web.name, bridge: sb.name('gw').slice(0, 15), ip: '198.51.100.10/24', gateway: '198.51.100.1' });
-    assert.ok(out.plan.notes.some((n) => /dev eth0 is replaced/.test(n) && /ports published through eth0/.test(n)));
+    const out = await attach({
+      target: web.name,
+      bridge: sb.name('gw').slice(0, 15),
+      ip: '198.51.100.10/24',
+      gateway: '198.51.100.1',
+    });
+    assert.ok(
+      out.plan.notes.some((n) => /dev eth0 is replaced/.test(n) && /ports published through eth0/.test(n)),
+    );
     const defaults = routes(await readState({ pid: web.pid })).filter((x) => x.dst === 'default');
-    assert.deepEqual(defaults.map((x) => [x.gateway, x.dev]), [['198.51.100.1', 'eth1']]);
+    assert.deepEqual(
+      defaults.map((x) => [x.gateway, x.dev]),
+      [['198.51.100.1', 'eth1']],
+    );
     await detach({ target: web.name });
     assert.deepEqual(await readState({ pid: web.pid }), before);
-  }));
+  }),
+);
 
 test('a stopped container, an unknown one, and one that restarted', { skip }, (t) =>
   withSandbox(t, async (sb) => {
@@ -85,8 +114,15 @@ test('a stopped container, an unknown one, and one that restarted', { skip }, (t
     const br = sb.name('st').slice(0, 15);
     await attach({ target: c.name, bridge: br, ip: '192.0.2.10/24' });
     await d().stopContainer(c.name);
-    await assert.rejects(attach({ target: c.name, bridge: br }), (e: unknown) => isPipefitterError(e) && e.code === 'E_TARGET_STOPPED' && /docker start/.test(e.hint ?? ''));
-    await assert.rejects(attach({ target: `docker:${sb.name('nope')}`, bridge: br }), (e: unknown) => isPipefitterError(e) && e.code === 'E_TARGET_NOT_FOUND');
+    await assert.rejects(
+      attach({ target: c.name, bridge: br }),
+      (e: unknown) =>
+        isPipefitterError(e) && e.code === 'E_TARGET_STOPPED' && /docker start/.test(e.hint ?? ''),
+    );
+    await assert.rejects(
+      attach({ target: `docker:${sb.name('nope')}`, bridge: br }),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_TARGET_NOT_FOUND',
+    );
     // After a restart the interface is gone with the old namespace; attach puts it back.
     const again = await d().start(c.name);
     assert.equal(link(await readState({ pid: again.pid }), 'eth1'), undefined);
@@ -94,43 +130,49 @@ test('a stopped container, an unknown one, and one that restarted', { skip }, (t
     await attach({ target: c.name, bridge: br, ip: '192.0.2.10/24' });
     assert.ok(link(await readState({ pid: again.pid }), 'eth1'));
     await detach({ target: c.name });
-  }));
+  }),
+);
 
-test('the target is resolved again right before acting: a restart in between changes nothing', { skip }, (t) =>
-  withSandbox(t, async (sb) => {
-    const c = await d().run(sb.name('rr'));
-    const br = sb.name('rr').slice(0, 15);
-    // A runner that restarts the container as soon as its namespace has been observed, so the
-    // restart falls between observation and the first change.
-    const real = createRunner();
-    let restarted = false;
-    const mutations: string[] = [];
-    const runner: Runner = {
-      get spawned() {
-        return real.spawned;
-      },
-      async run(argv, o) {
-        const observing = argv.includes('-S') || (o.input ?? '').startsWith('addr show');
-        if (!observing) mutations.push(argv.join(' '));
-        const r = await real.run(argv, o);
-        if (!restarted && o.netns.kind === 'pid' && o.netns.pid === c.pid) {
-          restarted = true;
-          await d().stopContainer(c.name);
-          await d().start(c.name);
-        }
-        return r;
-      },
-    };
-    await assert.rejects(
-      attach({ target: c.name, bridge: br, ip: '192.0.2.10/24' }, { runner }),
-      (e: unknown) => isPipefitterError(e) && (e.code === 'E_TARGET_CHANGED' || e.code === 'E_TARGET_STOPPED'),
-    );
-    assert.ok(restarted);
-    assert.deepEqual(mutations, [], 'nothing ran after the observations');
-    const host = await readState('sandbox');
-    assert.equal(link(host, br), undefined, 'no bridge was made');
-    assert.ok(!host.links.some((l) => l.name.startsWith('veth1pl')), 'no host-side veth was made');
-  }));
+test(
+  'the target is resolved again right before acting: a restart in between changes nothing',
+  { skip },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const c = await d().run(sb.name('rr'));
+      const br = sb.name('rr').slice(0, 15);
+      // A runner that restarts the container as soon as its namespace has been observed, so the
+      // restart falls between observation and the first change.
+      const real = createRunner();
+      let restarted = false;
+      const mutations: string[] = [];
+      const runner: Runner = {
+        get spawned() {
+          return real.spawned;
+        },
+        async run(argv, o) {
+          const observing = argv.includes('-S') || (o.input ?? '').startsWith('addr show');
+          if (!observing) mutations.push(argv.map((a) => (typeof a === 'string' ? a : '<netns>')).join(' '));
+          const r = await real.run(argv, o);
+          if (!restarted && o.netns.kind === 'pid' && o.netns.pid === c.pid) {
+            restarted = true;
+            await d().stopContainer(c.name);
+            await d().start(c.name);
+          }
+          return r;
+        },
+      };
+      await assert.rejects(
+        attach({ target: c.name, bridge: br, ip: '192.0.2.10/24' }, { runner }),
+        (e: unknown) =>
+          isPipefitterError(e) && (e.code === 'E_TARGET_CHANGED' || e.code === 'E_TARGET_STOPPED'),
+      );
+      assert.ok(restarted);
+      assert.deepEqual(mutations, [], 'nothing ran after the observations');
+      const host = await readState('sandbox');
+      assert.equal(link(host, br), undefined, 'no bridge was made');
+      assert.ok(!host.links.some((l) => l.name.startsWith('veth1pl')), 'no host-side veth was made');
+    }),
+);
 
 test('macvlan into a Docker container, reachable from a second macvlan container', { skip }, (t) =>
   withSandbox(t, async (sb) => {
@@ -140,8 +182,17 @@ test('macvlan into a Docker container, reachable from a second macvlan container
     await attach({ target: a.name, macvlan: nic, ip: '203.0.113.20/24', ifname: 'lan0' });
     await attach({ target: b.name, macvlan: nic, ip: '203.0.113.21/24', ifname: 'lan0' });
     assert.ok(await ping({ pid: a.pid }, '203.0.113.21'));
-    const { stdout } = await execa('nsenter', [`--net=/proc/${a.pid}/ns/net`, '--', 'ip', '-br', 'addr', 'show', 'lan0']);
+    const { stdout } = await execa('nsenter', [
+      `--net=/proc/${a.pid}/ns/net`,
+      '--',
+      'ip',
+      '-br',
+      'addr',
+      'show',
+      'lan0',
+    ]);
     assert.match(stdout, /203\.0\.113\.20\/24/);
     await detach({ target: a.name, ifname: 'lan0' });
     await detach({ target: b.name, ifname: 'lan0' });
-  }));
+  }),
+);

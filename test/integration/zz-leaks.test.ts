@@ -18,13 +18,15 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
     .filter((n) => n.startsWith(`pf-${runId}-`) && n !== sandboxName);
   assert.deepEqual(namespaces, [], 'namespaces made by tests');
 
-  const links = (JSON.parse((await execa('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[]).map((l) => l.ifname);
+  const links = (JSON.parse((await execa('ip', ['-j', 'link', 'show'])).stdout) as { ifname: string }[]).map(
+    (l) => l.ifname,
+  );
   assert.deepEqual(links, ['lo'], 'links in the sandbox');
 
   // Every process in the sandbox's namespace other than this one and its ancestors is a leak.
   const mine = (await stat('/proc/self/ns/net')).ino;
   const ancestors = new Set<number>();
-  for (let pid = process.pid; pid > 1; ) {
+  for (let pid = process.pid; pid > 1;) {
     ancestors.add(pid);
     const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
     pid = Number(st.slice(st.lastIndexOf(')') + 2).split(' ')[1] ?? 0);

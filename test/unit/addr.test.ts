@@ -15,9 +15,15 @@ const err = (fn: () => unknown) => {
 
 test('cidr: IPv4 and IPv6 with canonical forms', () => {
   const a = parseCidr('192.0.2.10/24', '--ip');
-  assert.deepEqual([a.family, a.address, a.prefix, a.text, a.network], [4, '192.0.2.10', 24, '192.0.2.10/24', '192.0.2.0/24']);
+  assert.deepEqual(
+    [a.family, a.address, a.prefix, a.text, a.network],
+    [4, '192.0.2.10', 24, '192.0.2.10/24', '192.0.2.0/24'],
+  );
   const b = parseCidr('2001:DB8:0::10/64', '--ip');
-  assert.deepEqual([b.family, b.address, b.text, b.network], [6, '2001:db8::10', '2001:db8::10/64', '2001:db8::/64']);
+  assert.deepEqual(
+    [b.family, b.address, b.text, b.network],
+    [6, '2001:db8::10', '2001:db8::10/64', '2001:db8::/64'],
+  );
 });
 
 test('cidr: a missing prefix says how to add one', () => {
@@ -29,7 +35,16 @@ test('cidr: a missing prefix says how to add one', () => {
 });
 
 test('cidr: bad input at the boundaries', () => {
-  for (const bad of ['192.0.2.300/24', '192.0.2.1/33', '192.0.2.1/-1', '2001:db8::1/129', 'x/24', '192.0.2.1/', '/24', '192.0.2.1/2a'])
+  for (const bad of [
+    '192.0.2.300/24',
+    '192.0.2.1/33',
+    '192.0.2.1/-1',
+    '2001:db8::1/129',
+    'x/24',
+    '192.0.2.1/',
+    '/24',
+    '192.0.2.1/2a',
+  ])
     assert.equal(err(() => parseCidr(bad, '--ip')).code, 'E_BAD_CIDR', bad);
   assert.equal(parseCidr('192.0.2.1/32', 'f').prefix, 32);
   assert.equal(parseCidr('0.0.0.0/0', 'f').prefix, 0);

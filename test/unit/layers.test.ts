@@ -10,16 +10,30 @@ const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' })
   .map((f) => f.replaceAll('\\', '/'));
 
 const importsOf = (file: string): string[] =>
-  [...readFileSync(join(SRC, file), 'utf8').matchAll(/^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm)].map(
-    (m) => (m[1] ?? m[2] ?? m[3]) as string,
-  );
+  [
+    ...readFileSync(join(SRC, file), 'utf8').matchAll(
+      /^\s*(?:import|export)[^'"]*?from\s+['"]([^'"]+)['"]|^\s*import\s+['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/gm,
+    ),
+  ].map((m) => (m[1] ?? m[2] ?? m[3]) as string);
 
 const target = (file: string, spec: string): string | undefined =>
-  spec.startsWith('.') ? relative(SRC, resolve(dirname(join(SRC, file)), spec)).replace(/\.js$/, '.ts') : undefined;
+  spec.startsWith('.')
+    ? relative(SRC, resolve(dirname(join(SRC, file)), spec)).replace(/\.js$/, '.ts')
+    : undefined;
 
 const PURE = /^(model\/|plan\/|compat\/|names\.ts$|addr\.ts$|values\.ts$|errors\.ts$)/;
 const EFFECTS = /^(exec\/|observe\/|targets\/|ipam\/store)/;
-const IO_MODULES = new Set(['execa', 'zx', 'node:fs', 'node:fs/promises', 'node:net', 'node:http', 'node:https', 'node:child_process', 'node:dgram']);
+const IO_MODULES = new Set([
+  'execa',
+  'zx',
+  'node:fs',
+  'node:fs/promises',
+  'node:net',
+  'node:http',
+  'node:https',
+  'node:child_process',
+  'node:dgram',
+]);
 
 test('pure layers import no I/O and no effect layer', () => {
   const bad: string[] = [];
@@ -39,13 +53,21 @@ test('execa only in exec/runner.ts; child_process nowhere; exec/ does not import
       if (s === 'node:child_process' || s === 'child_process') bad.push(`${f} -> child_process`);
       const t = target(f, s);
       if (f.startsWith('exec/') && t?.startsWith('plan/')) bad.push(`${f} -> ${s}`);
-      if (t?.startsWith('cli/') && !f.startsWith('cli/')) bad.push(`${f} -> ${s} (only the CLI imports cli/)`);
+      if (t?.startsWith('cli/') && !f.startsWith('cli/'))
+        bad.push(`${f} -> ${s} (only the CLI imports cli/)`);
     }
   assert.deepEqual(bad, []);
 });
 
 test('no import cycles under src/', () => {
-  const graph = new Map(files.map((f) => [f, importsOf(f).map((s) => target(f, s)).filter((t): t is string => t !== undefined && files.includes(t))]));
+  const graph = new Map(
+    files.map((f) => [
+      f,
+      importsOf(f)
+        .map((s) => target(f, s))
+        .filter((t): t is string => t !== undefined && files.includes(t)),
+    ]),
+  );
   const state = new Map<string, 'visiting' | 'done'>();
   const cycles: string[] = [];
   const visit = (f: string, path: string[]): void => {

@@ -15,15 +15,40 @@ const code = (fn: () => unknown): string | undefined => {
 test('interface names: 1-15 bytes accepted at the boundary', () => {
   assert.equal(parseIfName('e', 'f'), 'e');
   assert.equal(parseIfName('a'.repeat(15), 'f'), 'a'.repeat(15));
-  assert.equal(code(() => parseIfName('a'.repeat(16), '--ifname')), 'E_NAME_TOO_LONG');
-  assert.equal(code(() => parseIfName('', '--ifname')), 'E_BAD_NAME');
+  assert.equal(
+    code(() => parseIfName('a'.repeat(16), '--ifname')),
+    'E_NAME_TOO_LONG',
+  );
+  assert.equal(
+    code(() => parseIfName('', '--ifname')),
+    'E_BAD_NAME',
+  );
   // bytes, not characters: 8 two-byte characters are 16 bytes
-  assert.equal(code(() => parseIfName('é'.repeat(8), '--ifname')), 'E_NAME_TOO_LONG');
+  assert.equal(
+    code(() => parseIfName('é'.repeat(8), '--ifname')),
+    'E_NAME_TOO_LONG',
+  );
 });
 
 test('interface names: the kernel and shell specials are refused with the field named', () => {
-  for (const bad of ['eth/1', 'eth:1', 'eth 1', 'eth\t1', 'a\u0000b', '.', '..', 'eth1;touch', '$(x)', '-x', 'a`b`']) {
-    assert.equal(code(() => parseIfName(bad, '--ifname')), 'E_BAD_NAME', bad);
+  for (const bad of [
+    'eth/1',
+    'eth:1',
+    'eth 1',
+    'eth\t1',
+    'a\u0000b',
+    '.',
+    '..',
+    'eth1;touch',
+    '$(x)',
+    '-x',
+    'a`b`',
+  ]) {
+    assert.equal(
+      code(() => parseIfName(bad, '--ifname')),
+      'E_BAD_NAME',
+      bad,
+    );
   }
   try {
     parseIfName('eth1;touch /tmp/x', '--ifname');

@@ -65,10 +65,15 @@ export const registerAttach = (program: Command): void => {
     .option('--mode <mode>', 'macvlan mode (bridge|private|vepa|passthru) or ipvlan mode (l2|l3|l3s)')
     .option('--ipvlan-flag <flag>', 'ipvlan flag (bridge|private|vepa)')
     .option('--ip <cidr>', 'address with prefix, IPv4 or IPv6 (repeatable)', collect, [])
-    .option('--gateway <ip>', 'default gateway; replaces the default route of its family (repeatable, one per family)', collect, [])
+    .option(
+      '--gateway <ip>',
+      'default gateway; replaces the default route of its family (repeatable, one per family)',
+      collect,
+      [],
+    )
     .option('--route <dst:via>', 'extra route, e.g. 198.51.100.0/24:192.0.2.254 (repeatable)', collect, [])
     .option('--mac <mac>', 'MAC address inside')
-    .option('--mtu <n>', 'MTU (default: the host link\'s)')
+    .option('--mtu <n>', "MTU (default: the host link's)")
     .option('--bridge-ip <cidr>', 'address for the bridge itself (repeatable)', collect, [])
     .option('--no-create-bridge', 'fail when the bridge does not exist')
     .option('--host-ifname <name>', 'name of the host-side veth')
@@ -77,7 +82,16 @@ export const registerAttach = (program: Command): void => {
     .option('--force', 'allow moving a host interface that carries the default route')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
     .action(async (target: string, flags: AttachFlags, cmd: Command) => {
-      const o = await attach(toAttachInput(target, flags), { dryRun: flags.dryRun, replace: flags.replace, force: flags.force });
-      printOutcome('attach', o, { ...globalFlags(cmd), dryRun: flags.dryRun }, `${o.targets[0]?.label ?? target} ${flags.ifname ?? 'eth1'}`);
+      const o = await attach(toAttachInput(target, flags), {
+        dryRun: flags.dryRun,
+        replace: flags.replace,
+        force: flags.force,
+      });
+      printOutcome(
+        'attach',
+        o,
+        { ...globalFlags(cmd), dryRun: flags.dryRun },
+        `${o.targets[0]?.label ?? target} ${flags.ifname ?? 'eth1'}`,
+      );
     });
 };

@@ -9,13 +9,16 @@ export const registerDetach = (program: Command): void => {
     .option('-i, --ifname <name>', 'interface name inside', 'eth1')
     .option('--force', 'remove it even if pipefitter did not make it')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
-    .action(async (target: string, f: { ifname: string; force?: boolean; dryRun?: boolean }, cmd: Command) => {
-      const o = await detach({ target, ifname: f.ifname, force: f.force }, { dryRun: f.dryRun });
-      const g = globalFlags(cmd);
-      if (!o.applied && !f.dryRun && !g.json) {
-        if (!g.quiet) process.stdout.write(`nothing to do: ${o.targets[0]?.label ?? target} has no "${f.ifname}"\n`);
-        return;
-      }
-      printOutcome('detach', o, { ...g, dryRun: f.dryRun }, `${o.targets[0]?.label ?? target} ${f.ifname}`);
-    });
+    .action(
+      async (target: string, f: { ifname: string; force?: boolean; dryRun?: boolean }, cmd: Command) => {
+        const o = await detach({ target, ifname: f.ifname, force: f.force }, { dryRun: f.dryRun });
+        const g = globalFlags(cmd);
+        if (!o.applied && !f.dryRun && !g.json) {
+          if (!g.quiet)
+            process.stdout.write(`nothing to do: ${o.targets[0]?.label ?? target} has no "${f.ifname}"\n`);
+          return;
+        }
+        printOutcome('detach', o, { ...g, dryRun: f.dryRun }, `${o.targets[0]?.label ?? target} ${f.ifname}`);
+      },
+    );
 };

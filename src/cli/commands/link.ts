@@ -36,7 +36,20 @@ export const registerLink = (program: Command): void => {
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
     .action(async (a: string, b: string, f: LinkFlags, cmd: Command) => {
       const o = await attach(
-        { a, b, ip: f.ip, peerIp: f.peerIp, gateway: f.gateway, peerGateway: f.peerGateway, route: f.route, peerRoute: f.peerRoute, mtu: f.mtu, mac: f.mac, peerMac: f.peerMac, announce: f.announce },
+        {
+          a,
+          b,
+          ip: f.ip,
+          peerIp: f.peerIp,
+          gateway: f.gateway,
+          peerGateway: f.peerGateway,
+          route: f.route,
+          peerRoute: f.peerRoute,
+          mtu: f.mtu,
+          mac: f.mac,
+          peerMac: f.peerMac,
+          announce: f.announce,
+        },
         { dryRun: f.dryRun, replace: f.replace },
       );
       printOutcome('link', o, { ...globalFlags(cmd), dryRun: f.dryRun }, `${a} <-> ${b}`);

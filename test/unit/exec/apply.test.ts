@@ -7,16 +7,25 @@ import { parseAttachInput } from '../../../src/model/input.js';
 import type { Plan } from '../../../src/model/step.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import { RecordingRunner } from '../../helpers/recording-runner.js';
-import { netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
+import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
 // A plan with real undos (an adopted bridge that is down, a replaced default route) and covered ones.
 const plan = (): Plan => {
-  const req = parseAttachInput({ target: 'x', bridge: 'br0', ip: '192.0.2.10/24', gateway: '192.0.2.1', bridgeIp: '192.0.2.254/24' });
+  const req = parseAttachInput({
+    target: 'x',
+    bridge: 'br0',
+    ip: '192.0.2.10/24',
+    gateway: '192.0.2.1',
+    bridgeIp: '192.0.2.254/24',
+  });
   if (req.link.kind === 'pair') throw new Error();
   return planAttach(
     [{ target: r1, iface: req.iface, link: req.link }],
-    observed(nsState([nic('br0', { kind: 'bridge', up: false })]), [r1, nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })])]),
+    observed(nsState([nic('br0', { kind: 'bridge', up: false })]), [
+      r1,
+      nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })]),
+    ]),
   );
 };
 
@@ -26,11 +35,14 @@ test('batches: one process per run of ip steps in the same namespace', async () 
   const report = await applyPlan(p, { runner });
   assert.equal(report.applied.length, p.steps.length);
   // host batch, container batch, the announcement alone
-  assert.deepEqual(runner.calls.map((c) => [c.netns, c.argv.slice(0, 3).join(' ')]), [
-    ['host', 'ip -batch -'],
-    ['netns:r1', 'ip -batch -'],
-    ['netns:r1', 'arping -q -U'],
-  ]);
+  assert.deepEqual(
+    runner.calls.map((c) => [c.netns, c.argv.slice(0, 3).join(' ')]),
+    [
+      ['host', 'ip -batch -'],
+      ['netns:r1', 'ip -batch -'],
+      ['netns:r1', 'arping -q -U'],
+    ],
+  );
   assert.equal(report.processes, 3);
 });
 
@@ -39,12 +51,19 @@ test('a failure at every line rolls back exactly the steps that ran, in reverse'
   for (let k = 0; k < p.steps.length; k++) {
     if (p.steps[k]!.bestEffort) continue;
     const runner = new RecordingRunner(k);
-    await assert.rejects(applyPlan(p, { runner }), (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && e.rolledBack === k);
+    await assert.rejects(
+      applyPlan(p, { runner }),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && e.rolledBack === k,
+    );
     const ran = p.steps.slice(0, k);
     const expectedUndos = ran
       .slice()
       .reverse()
-      .flatMap((s) => (typeof s.undo === 'string' ? [] : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${s.undo.argv.join(' ')}`]));
+      .flatMap((s) =>
+        typeof s.undo === 'string'
+          ? []
+          : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(s.undo.argv)}`],
+      );
     // runner.lines = the k forward lines, then the undo lines
     assert.deepEqual(runner.lines.slice(k), expectedUndos, `k=${k}`);
   }
@@ -55,10 +74,20 @@ test('a hook that throws before step k stops there and rolls back', async () => 
   for (let k = 0; k < p.steps.length; k++) {
     const runner = new RecordingRunner();
     await assert.rejects(
-      applyPlan(p, { runner, hooks: { beforeStep: (_s, i) => { if (i === k) throw new Error('injected'); } } }),
+      applyPlan(p, {
+        runner,
+        hooks: {
+          beforeStep: (_s, i) => {
+            if (i === k) throw new Error('injected');
+          },
+        },
+      }),
       (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && /injected/.test(e.message),
     );
-    assert.deepEqual(runner.lines.slice(0, k).map((l) => l.split(': ')[1]), p.steps.slice(0, k).map((s) => spellArgs(s.argv, 'host').join(' ')));
+    assert.deepEqual(
+      runner.lines.slice(0, k).map((l) => l.split(': ')[1]),
+      p.steps.slice(0, k).map((s) => spellArgs(s.argv, 'host').join(' ')),
+    );
   }
 });
 
@@ -72,19 +101,40 @@ test('a failed best-effort step (the announcement) is a note, not a rollback', a
 
 test('guards run before anything and can refuse', async () => {
   const runner = new RecordingRunner();
-  await assert.rejects(applyPlan(plan(), { runner, guards: [() => Promise.reject(new Error('target changed'))] }), /target changed/);
+  await assert.rejects(
+    applyPlan(plan(), { runner, guards: [() => Promise.reject(new Error('target changed'))] }),
+    /target changed/,
+  );
   assert.equal(runner.calls.length, 0);
 });
 
 test('an irreversible step that ran makes a failed rollback exit 3 with the leftovers named', async () => {
   const p: Plan = {
     steps: [
-      { id: 'a', netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'x'], describes: 'delete "x"', undo: 'irreversible' },
-      { id: 'b', netns: { kind: 'host' }, argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'], describes: 'create bridge "y"', undo: { netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'y'], describes: 'delete "y"' } },
+      {
+        id: 'a',
+        netns: { kind: 'host' },
+        argv: ['ip', 'link', 'del', 'x'],
+        describes: 'delete "x"',
+        undo: 'irreversible',
+      },
+      {
+        id: 'b',
+        netns: { kind: 'host' },
+        argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'],
+        describes: 'create bridge "y"',
+        undo: { netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'y'], describes: 'delete "y"' },
+      },
     ],
     noops: [],
     notes: [],
   };
   const runner = new RecordingRunner(1);
-  await assert.rejects(applyPlan(p, { runner }), (e: unknown) => isPipefitterError(e) && e.code === 'E_ROLLBACK_FAILED' && (e.leftovers ?? []).some((l) => l.includes('ip link del x')));
+  await assert.rejects(
+    applyPlan(p, { runner }),
+    (e: unknown) =>
+      isPipefitterError(e) &&
+      e.code === 'E_ROLLBACK_FAILED' &&
+      (e.leftovers ?? []).some((l) => l.includes('ip link del x')),
+  );
 });

@@ -5,7 +5,9 @@ import { parseTargetSpec } from '../../../src/model/target.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import type { AttachInput } from '../../../src/model/input.js';
 
-const refused = (input: AttachInput): { code: string; field?: string | undefined; hint?: string | undefined; message: string } => {
+const refused = (
+  input: AttachInput,
+): { code: string; field?: string | undefined; hint?: string | undefined; message: string } => {
   try {
     parseAttachInput(input);
   } catch (e) {
@@ -22,7 +24,12 @@ test('targets: every spelling', () => {
   assert.deepEqual(parseTargetSpec('podman:web'), { kind: 'podman', ref: 'web' });
   assert.deepEqual(parseTargetSpec('/run/netns/r1'), { kind: 'path', path: '/run/netns/r1' });
   assert.deepEqual(parseTargetSpec('web'), { kind: 'bare', name: 'web' });
-  for (const bad of ['pid:0', 'pid:x', 'netns:../x', 'web;rm', '', 'docker:-x']) assert.throws(() => parseTargetSpec(bad), (e: unknown) => isPipefitterError(e) && e.code === 'E_BAD_VALUE', bad);
+  for (const bad of ['pid:0', 'pid:x', 'netns:../x', 'web;rm', '', 'docker:-x'])
+    assert.throws(
+      () => parseTargetSpec(bad),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_BAD_VALUE',
+      bad,
+    );
 });
 
 test('a full attach request', () => {
@@ -37,11 +44,14 @@ test('a full attach request', () => {
   });
   assert.equal(r.iface.ifname, 'eth1');
   assert.equal(r.iface.mtu, 1400);
-  assert.deepEqual(r.iface.routes.map((x) => [x.dst === 'default' ? 'default' : x.dst.text, x.via?.address]), [
-    ['198.51.100.0/24', '192.0.2.254'],
-    ['2001:db8:1::/48', '2001:db8::1'],
-    ['203.0.113.0/24', undefined],
-  ]);
+  assert.deepEqual(
+    r.iface.routes.map((x) => [x.dst === 'default' ? 'default' : x.dst.text, x.via?.address]),
+    [
+      ['198.51.100.0/24', '192.0.2.254'],
+      ['2001:db8:1::/48', '2001:db8::1'],
+      ['203.0.113.0/24', undefined],
+    ],
+  );
   assert.equal(r.link.kind, 'bridge');
 });
 
@@ -56,10 +66,18 @@ test('bad input names the field and says the fix (table)', () => {
     [{ target: 'web', bridge: 'br0', mtu: 1000, ip: '2001:db8::1/64' }, 'E_MTU_RANGE', '--mtu'],
     [{ target: 'web', bridge: 'br0', mac: '01:00:5e:00:00:01' }, 'E_BAD_MAC', '--mac'],
     [{ target: 'web', bridge: 'br0', ip: '192.0.2.10/24', gateway: '2001:db8::1' }, 'E_FAMILY', '--gateway'],
-    [{ target: 'web', bridge: 'br0', ip: '192.0.2.10/24', gateway: ['192.0.2.1', '192.0.2.2'] }, 'E_BAD_VALUE', '--gateway'],
+    [
+      { target: 'web', bridge: 'br0', ip: '192.0.2.10/24', gateway: ['192.0.2.1', '192.0.2.2'] },
+      'E_BAD_VALUE',
+      '--gateway',
+    ],
     [{ target: 'web', bridge: 'br0', route: '198.51.100.0/24:2001:db8::1' }, 'E_FAMILY', '--route'],
     [{ target: 'web' }, 'E_USAGE', '--bridge|--macvlan|--ipvlan|--vlan|--phys'],
-    [{ target: 'web', bridge: 'br0', macvlan: 'eth0' }, 'E_USAGE', '--bridge|--macvlan|--ipvlan|--vlan|--phys'],
+    [
+      { target: 'web', bridge: 'br0', macvlan: 'eth0' },
+      'E_USAGE',
+      '--bridge|--macvlan|--ipvlan|--vlan|--phys',
+    ],
     [{ target: 'web', macvlan: 'eth0', mode: 'weird' }, 'E_BAD_VALUE', '--mode'],
     [{ target: 'web', vlan: 'eth0' }, 'E_USAGE', '--vlan-id'],
     [{ target: 'web', vlan: 'eth0', vlanId: 4095 }, 'E_BAD_VALUE', '--vlan-id'],
@@ -76,7 +94,12 @@ test('bad input names the field and says the fix (table)', () => {
 });
 
 test('pairs: A:IF B:IF with scheme prefixes', () => {
-  const r = parsePairInput({ a: 'docker:web:eth2', b: 'pid:42:eth3', ip: '192.0.2.21/30', peerIp: '192.0.2.22/30' });
+  const r = parsePairInput({
+    a: 'docker:web:eth2',
+    b: 'pid:42:eth3',
+    ip: '192.0.2.21/30',
+    peerIp: '192.0.2.22/30',
+  });
   assert.deepEqual(r.target, { kind: 'docker', ref: 'web' });
   assert.equal(r.iface.ifname, 'eth2');
   assert.ok(r.link.kind === 'pair' && r.link.peerIface.ifname === 'eth3' && r.link.peer.kind === 'pid');

@@ -5,14 +5,18 @@ import { decodeLinks, decodeRoutes } from '../../../src/observe/ip-json.js';
 import { decodeTag } from '../../../src/model/owner.js';
 
 // Captured with `ip -d -j addr show` / `ip -d -j route show table all` (iproute2 6.1.0, Linux 6.x).
-const fx = (name: string): string => readFileSync(new URL(`../../fixtures/ip-json/iproute2-6.1.0/${name}`, import.meta.url), 'utf8');
+const fx = (name: string): string =>
+  readFileSync(new URL(`../../fixtures/ip-json/iproute2-6.1.0/${name}`, import.meta.url), 'utf8');
 
 test('host: a pipefitter bridge and its tagged port', () => {
   const links = decodeLinks(fx('host-addr.json'));
   const br = links.find((l) => l.name === 'br-lab');
   assert.equal(br?.kind, 'bridge');
   assert.equal(decodeTag(br?.alias)?.kind, 'bridge');
-  assert.deepEqual(br?.addrs.filter((a) => a.scope === 'global').map((a) => `${a.address}/${a.prefix}`), ['192.0.2.1/24']);
+  assert.deepEqual(
+    br?.addrs.filter((a) => a.scope === 'global').map((a) => `${a.address}/${a.prefix}`),
+    ['192.0.2.1/24'],
+  );
   const port = links.find((l) => l.master === 'br-lab');
   assert.equal(port?.kind, 'veth');
   assert.equal(decodeTag(port?.alias)?.kind, 'veth-host');
@@ -31,7 +35,10 @@ test('container: veth with both families, routes of the main table only', () => 
   const routes = decodeRoutes(fx('veth-container-route.json'));
   assert.ok(routes.every((r) => r.type !== 'local' && r.type !== 'broadcast'));
   const def = routes.filter((r) => r.dst === 'default');
-  assert.deepEqual(def.map((r) => [r.family, r.gateway, r.dev]), [[4, '192.0.2.1', 'eth1']]);
+  assert.deepEqual(
+    def.map((r) => [r.family, r.gateway, r.dev]),
+    [[4, '192.0.2.1', 'eth1']],
+  );
   const extra = routes.find((r) => r.dst === '198.51.100.0/24');
   assert.equal(extra?.gateway, '192.0.2.254');
 });

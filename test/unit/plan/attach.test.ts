@@ -8,7 +8,16 @@ import type { ResolvedTarget } from '../../../src/model/target.js';
 import { encodeTag } from '../../../src/model/owner.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import type { AttachInput } from '../../../src/model/input.js';
-import { lines, netnsTarget, nic, nsState, observed, pidTarget, route } from '../../helpers/plan-fixtures.js';
+import {
+  lines,
+  text,
+  netnsTarget,
+  nic,
+  nsState,
+  observed,
+  pidTarget,
+  route,
+} from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
 const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
@@ -18,7 +27,10 @@ const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment 
 };
 
 test('veth into a new bridge: exact commands, host first, one run per namespace', () => {
-  const p = planAttach([att(r1, { bridge: 'br-lab', ip: ['192.0.2.10/24'], gateway: '192.0.2.1' })], observed(nsState(), [r1, nsState()]));
+  const p = planAttach(
+    [att(r1, { bridge: 'br-lab', ip: ['192.0.2.10/24'], gateway: '192.0.2.1' })],
+    observed(nsState(), [r1, nsState()]),
+  );
   const host = 'pf' as const;
   void host;
   assert.deepEqual(lines(p), [
@@ -36,8 +48,19 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
   assert.equal(p.steps.at(-1)!.bestEffort, true, 'the announcement may fail without a rollback');
   // everything after the first creation of each object is covered by its undo
   assert.deepEqual(
-    p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : s.undo.argv.join(' '))),
-    ['ip link del br-lab', 'covered', 'covered', `ip link del ${p.steps[3]!.argv[3] as string}`, 'covered', 'covered', 'covered', 'covered', 'covered', 'covered'],
+    p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : text(s.undo.argv))),
+    [
+      'ip link del br-lab',
+      'covered',
+      'covered',
+      `ip link del ${p.steps[3]!.argv[3] as string}`,
+      'covered',
+      'covered',
+      'covered',
+      'covered',
+      'covered',
+      'covered',
+    ],
   );
 });
 
@@ -45,21 +68,35 @@ test('pid targets get pipework host names and the bridge MTU', () => {
   const t = pidTarget(4242);
   const host = nsState([nic('br-lab', { kind: 'bridge', mtu: 1450 })]);
   const p = planAttach([att(t, { bridge: 'br-lab', ip: '192.0.2.10/24' })], observed(host, [t, nsState()]));
-  assert.equal(lines(p)[0], 'host: ip link add veth1pl4242 mtu 1450 type veth peer name eth1 mtu 1450 netns <pid:4242>');
+  assert.equal(
+    lines(p)[0],
+    'host: ip link add veth1pl4242 mtu 1450 type veth peer name eth1 mtu 1450 netns <pid:4242>',
+  );
 });
 
 test('an existing bridge is adopted, not tagged, and its down state is undone on rollback', () => {
   const host = nsState([nic('br-lab', { kind: 'bridge', up: false })]);
   const p = planAttach([att(r1, { bridge: 'br-lab' })], observed(host, [r1, nsState()]));
   assert.equal(lines(p)[0], 'host: ip link set br-lab up');
-  assert.deepEqual(p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && p.steps[0]!.undo.argv, ['ip', 'link', 'set', 'br-lab', 'down']);
+  assert.deepEqual(
+    p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && p.steps[0]!.undo.argv,
+    ['ip', 'link', 'set', 'br-lab', 'down'],
+  );
   assert.ok(!lines(p).some((l) => l.includes('alias pf1:k=bridge')));
 });
 
 test('macvlan is born inside the target with MTU of its parent; IPv6 skips DAD', () => {
   const host = nsState([nic('eth3', { mtu: 9000 })]);
   const p = planAttach(
-    [att(r1, { macvlan: 'eth3', mode: 'bridge', ip: ['198.51.100.7/24', '2001:db8::7/64'], ifname: 'lan0', mac: '02:00:00:00:00:10' })],
+    [
+      att(r1, {
+        macvlan: 'eth3',
+        mode: 'bridge',
+        ip: ['198.51.100.7/24', '2001:db8::7/64'],
+        ifname: 'lan0',
+        mac: '02:00:00:00:00:10',
+      }),
+    ],
     observed(host, [r1, nsState()]),
   );
   // IPv4 first, then up, then (in a later process) IPv6 with its unsolicited NA enabled
@@ -85,14 +122,20 @@ test('a missing parent is E_NO_HOST_IF before anything is planned', () => {
 });
 
 test('gateway outside the subnet gets onlink; replacing a default route restores it on undo', () => {
-  const inside = nsState([nic('eth0', { kind: 'veth' })], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })]);
-  const p = planAttach([att(r1, { bridge: 'br0', ip: '192.0.2.10/30', gateway: '192.0.2.100' })], observed(nsState([nic('br0', { kind: 'bridge' })]), [r1, inside]));
+  const inside = nsState(
+    [nic('eth0', { kind: 'veth' })],
+    [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })],
+  );
+  const p = planAttach(
+    [att(r1, { bridge: 'br0', ip: '192.0.2.10/30', gateway: '192.0.2.100' })],
+    observed(nsState([nic('br0', { kind: 'bridge' })]), [r1, inside]),
+  );
   const l = lines(p);
   assert.ok(l.includes('netns:r1: ip route del default via 172.17.0.1 dev eth0'));
   assert.ok(l.includes('netns:r1: ip route add default via 192.0.2.100 dev eth1 onlink'));
-  const del = p.steps.find((s) => s.argv.join(' ') === 'ip route del default via 172.17.0.1 dev eth0')!;
+  const del = p.steps.find((s) => text(s.argv) === 'ip route del default via 172.17.0.1 dev eth0')!;
   assert.ok(typeof del.undo !== 'string');
-  assert.equal(del.undo.argv.join(' '), 'ip route add default via 172.17.0.1 dev eth0');
+  assert.equal(text(del.undo.argv), 'ip route add default via 172.17.0.1 dev eth0');
   assert.ok(p.notes.some((n) => /ports published through eth0/.test(n)));
   // the replaced route is remembered in the tag so detach can put it back
   assert.ok(l.some((x) => x.includes('d4=via+172.17.0.1+dev+eth0')));
@@ -100,9 +143,22 @@ test('gateway outside the subnet gets onlink; replacing a default route restores
 
 test('idempotent: a plan against the state it produces is empty', () => {
   const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
-  const host = nsState([nic('br-lab', { kind: 'bridge' }), nic('pfhost', { kind: 'veth', master: 'br-lab', alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1', bridge: 'br-lab' }) })]);
+  const host = nsState([
+    nic('br-lab', { kind: 'bridge' }),
+    nic('pfhost', {
+      kind: 'veth',
+      master: 'br-lab',
+      alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1', bridge: 'br-lab' }),
+    }),
+  ]);
   const inside = nsState(
-    [nic('eth1', { kind: 'veth', alias: tag, addrs: [{ family: 4, address: '192.0.2.10', prefix: 24, scope: 'global' }] })],
+    [
+      nic('eth1', {
+        kind: 'veth',
+        alias: tag,
+        addrs: [{ family: 4, address: '192.0.2.10', prefix: 24, scope: 'global' }],
+      }),
+    ],
     [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })],
   );
   const a = att(r1, { bridge: 'br-lab', ip: '192.0.2.10/24', gateway: '192.0.2.1', hostIfname: 'pfhost' });
@@ -110,25 +166,47 @@ test('idempotent: a plan against the state it produces is empty', () => {
   assert.deepEqual(p.steps, []);
   assert.ok(p.noops.length > 0);
   // and a drifted state (address removed by hand) plans only the repair
-  const drift = nsState([nic('eth1', { kind: 'veth', alias: tag })], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })]);
+  const drift = nsState(
+    [nic('eth1', { kind: 'veth', alias: tag })],
+    [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })],
+  );
   const p2 = planAttach([a], observed(host, [r1, drift]));
   assert.deepEqual(lines(p2), ['netns:r1: ip addr add 192.0.2.10/24 dev eth1']);
   assert.ok(!p2.steps.some((s) => s.argv[0] === 'arping'), 'no announcement for a link that was already up');
-  assert.equal(typeof p2.steps[0]!.undo === 'string' ? 'x' : p2.steps[0]!.undo.argv.join(' '), 'ip addr del 192.0.2.10/24 dev eth1');
+  assert.equal(
+    typeof p2.steps[0]!.undo === 'string' ? 'x' : text(p2.steps[0]!.undo.argv),
+    'ip addr del 192.0.2.10/24 dev eth1',
+  );
 });
 
 test('same ifname with other settings is a conflict unless --replace', () => {
   const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
-  const inside = nsState([nic('eth1', { kind: 'veth', alias: tag, addrs: [{ family: 4, address: '192.0.2.11', prefix: 24, scope: 'global' }] })]);
+  const inside = nsState([
+    nic('eth1', {
+      kind: 'veth',
+      alias: tag,
+      addrs: [{ family: 4, address: '192.0.2.11', prefix: 24, scope: 'global' }],
+    }),
+  ]);
   const host = nsState([nic('br-lab', { kind: 'bridge' })]);
   const a = att(r1, { bridge: 'br-lab', ip: '192.0.2.10/24' });
-  assert.throws(() => planAttach([a], observed(host, [r1, inside])), (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT' && /192\.0\.2\.11\/24/.test(e.message) && /--replace/.test(e.hint ?? ''));
+  assert.throws(
+    () => planAttach([a], observed(host, [r1, inside])),
+    (e: unknown) =>
+      isPipefitterError(e) &&
+      e.code === 'E_CONFLICT' &&
+      /192\.0\.2\.11\/24/.test(e.message) &&
+      /--replace/.test(e.hint ?? ''),
+  );
   const p = planAttach([a], observed(host, [r1, inside]), { replace: true });
   assert.equal(lines(p)[0], 'netns:r1: ip link del eth1');
   assert.equal(p.steps[0]!.undo, 'irreversible');
   // someone else's eth1
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
-  assert.throws(() => planAttach([a], observed(host, [r1, foreign])), (e: unknown) => isPipefitterError(e) && /not made by pipefitter/.test(e.message));
+  assert.throws(
+    () => planAttach([a], observed(host, [r1, foreign])),
+    (e: unknown) => isPipefitterError(e) && /not made by pipefitter/.test(e.message),
+  );
 });
 
 test('a host interface of the bridge name that is not a bridge is a conflict', () => {
@@ -146,14 +224,22 @@ test('two attachments sharing a new bridge create it once', () => {
   );
   assert.equal(lines(p).filter((l) => l === 'host: ip link add br-lab type bridge').length, 1);
   // host steps first, then each namespace's steps together
-  const order = p.steps.map((s) => (s.netns.kind === 'host' ? 'host' : s.netns.kind === 'name' ? s.netns.name : '?'));
+  const order = p.steps.map((s) =>
+    s.netns.kind === 'host' ? 'host' : s.netns.kind === 'name' ? s.netns.name : '?',
+  );
   assert.deepEqual([...new Set(order)], ['host', 'r1', 'r2']);
   assert.equal(order.lastIndexOf('host') < order.indexOf('r1'), true);
 });
 
 test('physical device: moved, renamed, configured; every step has a real undo', () => {
-  const host = nsState([nic('enp5s0f1', { alias: 'uplink to rack 3' })], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth0' })]);
-  const p = planAttach([att(r1, { phys: 'enp5s0f1', ifname: 'wan0', ip: '203.0.113.2/30' })], observed(host, [r1, nsState()]));
+  const host = nsState(
+    [nic('enp5s0f1', { alias: 'uplink to rack 3' })],
+    [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth0' })],
+  );
+  const p = planAttach(
+    [att(r1, { phys: 'enp5s0f1', ifname: 'wan0', ip: '203.0.113.2/30' })],
+    observed(host, [r1, nsState()]),
+  );
   assert.deepEqual(lines(p), [
     'host: ip link set enp5s0f1 down',
     'host: ip link set enp5s0f1 netns <netns:r1>',
@@ -163,59 +249,131 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
     'netns:r1: ip link set wan0 up',
     'netns:r1: arping -q -U -c 1 -w 0 -i wan0 -S 203.0.113.2 203.0.113.2',
   ]);
-  assert.ok(p.steps.filter((s) => !s.bestEffort).every((s) => typeof s.undo !== 'string'), 'nothing is covered for a device we did not create');
+  assert.ok(
+    p.steps.filter((s) => !s.bestEffort).every((s) => typeof s.undo !== 'string'),
+    'nothing is covered for a device we did not create',
+  );
   // moving the host's uplink is refused without --force
   const uplink = nsState([nic('eth0')], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth0' })]);
-  assert.throws(() => planAttach([att(r1, { phys: 'eth0' })], observed(uplink, [r1, nsState()])), (e: unknown) => isPipefitterError(e) && /default route/.test(e.message));
+  assert.throws(
+    () => planAttach([att(r1, { phys: 'eth0' })], observed(uplink, [r1, nsState()])),
+    (e: unknown) => isPipefitterError(e) && /default route/.test(e.message),
+  );
 });
 
 test('pair: one command from the host makes both ends inside their namespaces', () => {
   const r2 = netnsTarget('r2');
-  const req = parsePairInput({ a: 'netns:r1:eth2', b: 'netns:r2:eth2', ip: '192.0.2.21/30', peerIp: '192.0.2.22/30' });
+  const req = parsePairInput({
+    a: 'netns:r1:eth2',
+    b: 'netns:r2:eth2',
+    ip: '192.0.2.21/30',
+    peerIp: '192.0.2.22/30',
+  });
   if (req.link.kind !== 'pair') throw new Error('pair');
-  const p = planAttach([{ target: r1, iface: req.iface, link: { ...req.link, peer: r2 } }], observed(nsState(), [r1, nsState()], [r2, nsState()]));
-  assert.equal(lines(p)[0], 'host: ip link add eth2 netns <netns:r1> type veth peer name eth2 netns <netns:r2>');
+  const p = planAttach(
+    [{ target: r1, iface: req.iface, link: { ...req.link, peer: r2 } }],
+    observed(nsState(), [r1, nsState()], [r2, nsState()]),
+  );
+  assert.equal(
+    lines(p)[0],
+    'host: ip link add eth2 netns <netns:r1> type veth peer name eth2 netns <netns:r2>',
+  );
   assert.ok(lines(p).includes('netns:r2: ip addr add 192.0.2.22/30 dev eth2'));
 });
 
 test('VLAN and ipvlan kinds plan like macvlan (kernel tests run in the VM lane)', () => {
   const host = nsState([nic('eth3')]);
-  const v = planAttach([att(r1, { vlan: 'eth3', vlanId: 10, ifname: 'stor0' })], observed(host, [r1, nsState()]));
+  const v = planAttach(
+    [att(r1, { vlan: 'eth3', vlanId: 10, ifname: 'stor0' })],
+    observed(host, [r1, nsState()]),
+  );
   assert.equal(lines(v)[0], 'host: ip link add stor0 link eth3 mtu 1500 netns <netns:r1> type vlan id 10');
-  const i = planAttach([att(r1, { ipvlan: 'eth3', mode: 'l3', ifname: 'ipv0' })], observed(host, [r1, nsState()]));
-  assert.equal(lines(i)[0], 'host: ip link add ipv0 link eth3 mtu 1500 netns <netns:r1> type ipvlan mode l3 bridge');
-  assert.throws(() => planAttach([att(r1, { ipvlan: 'eth3', mac: '02:00:00:00:00:01' })], observed(host, [r1, nsState()])), (e: unknown) => isPipefitterError(e) && e.code === 'E_BAD_VALUE');
+  const i = planAttach(
+    [att(r1, { ipvlan: 'eth3', mode: 'l3', ifname: 'ipv0' })],
+    observed(host, [r1, nsState()]),
+  );
+  assert.equal(
+    lines(i)[0],
+    'host: ip link add ipv0 link eth3 mtu 1500 netns <netns:r1> type ipvlan mode l3 bridge',
+  );
+  assert.throws(
+    () =>
+      planAttach([att(r1, { ipvlan: 'eth3', mac: '02:00:00:00:00:01' })], observed(host, [r1, nsState()])),
+    (e: unknown) => isPipefitterError(e) && e.code === 'E_BAD_VALUE',
+  );
 });
 
 test('detach: removes exactly what attach made; the bridge goes with its last port', () => {
-  const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1', prevDefault4: 'via 172.17.0.1 dev eth0' });
-  const host = nsState([nic('br-lab', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }) }), nic('h1', { kind: 'veth', master: 'br-lab', alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1' }) })]);
-  const inside = nsState([nic('eth0', { kind: 'veth' }), nic('eth1', { kind: 'veth', alias: tag })], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })]);
+  const tag = encodeTag({
+    kind: 'veth',
+    bridge: 'br-lab',
+    target: 'netns:r1',
+    ifname: 'eth1',
+    prevDefault4: 'via 172.17.0.1 dev eth0',
+  });
+  const host = nsState([
+    nic('br-lab', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }) }),
+    nic('h1', {
+      kind: 'veth',
+      master: 'br-lab',
+      alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1' }),
+    }),
+  ]);
+  const inside = nsState(
+    [nic('eth0', { kind: 'veth' }), nic('eth1', { kind: 'veth', alias: tag })],
+    [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })],
+  );
   const ifname = parseAttachInput({ target: 'x', bridge: 'b' }).iface.ifname;
   const p = planDetach({ target: r1, ifname, force: false }, observed(host, [r1, inside]));
-  assert.deepEqual(lines(p), ['netns:r1: ip route replace default via 172.17.0.1 dev eth0', 'netns:r1: ip link del eth1', 'host: ip link del br-lab']);
+  assert.deepEqual(lines(p), [
+    'netns:r1: ip route replace default via 172.17.0.1 dev eth0',
+    'netns:r1: ip link del eth1',
+    'host: ip link del br-lab',
+  ]);
   // a bridge with other ports stays; a bridge pipefitter did not make stays
   const shared = nsState([...host.links.slice(1), nic('other', { master: 'br-lab' })]);
-  assert.deepEqual(lines(planDetach({ target: r1, ifname, force: false }, observed(shared, [r1, inside]))).at(-1), 'netns:r1: ip link del eth1');
+  assert.deepEqual(
+    lines(planDetach({ target: r1, ifname, force: false }, observed(shared, [r1, inside]))).at(-1),
+    'netns:r1: ip link del eth1',
+  );
   // not ours: refused unless forced; missing: nothing to do
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
-  assert.throws(() => planDetach({ target: r1, ifname, force: false }, observed(host, [r1, foreign])), (e: unknown) => isPipefitterError(e) && e.code === 'E_NOT_OWNED');
-  assert.deepEqual(planDetach({ target: r1, ifname, force: false }, observed(host, [r1, nsState()])).steps, []);
+  assert.throws(
+    () => planDetach({ target: r1, ifname, force: false }, observed(host, [r1, foreign])),
+    (e: unknown) => isPipefitterError(e) && e.code === 'E_NOT_OWNED',
+  );
+  assert.deepEqual(
+    planDetach({ target: r1, ifname, force: false }, observed(host, [r1, nsState()])).steps,
+    [],
+  );
 });
 
 test('detach of a physical device sends it home under its own name with its old alias', () => {
-  const tag = encodeTag({ kind: 'phys', target: 'netns:r1', ifname: 'wan0', origName: 'enp5s0f1', prevAlias: 'rack 3' });
+  const tag = encodeTag({
+    kind: 'phys',
+    target: 'netns:r1',
+    ifname: 'wan0',
+    origName: 'enp5s0f1',
+    prevAlias: 'rack 3',
+  });
   const inside = nsState([nic('wan0', { alias: tag })]);
   const ifname = parseAttachInput({ target: 'x', bridge: 'b', ifname: 'wan0' }).iface.ifname;
-  assert.deepEqual(lines(planDetach({ target: r1, ifname, force: false }, observed(nsState(), [r1, inside]))), [
-    'netns:r1: ip link set wan0 down',
-    'netns:r1: ip link set wan0 name enp5s0f1',
-    'netns:r1: ip link set enp5s0f1 alias rack 3',
-    'netns:r1: ip link set enp5s0f1 netns <host>',
-  ]);
+  assert.deepEqual(
+    lines(planDetach({ target: r1, ifname, force: false }, observed(nsState(), [r1, inside]))),
+    [
+      'netns:r1: ip link set wan0 down',
+      'netns:r1: ip link set wan0 name enp5s0f1',
+      'netns:r1: ip link set enp5s0f1 alias rack 3',
+      'netns:r1: ip link set enp5s0f1 netns <host>',
+    ],
+  );
 });
 
 test('planning is deterministic', () => {
-  const mk = () => planAttach([att(r1, { bridge: 'br-lab', ip: ['192.0.2.10/24', '2001:db8::10/64'] })], observed(nsState(), [r1, nsState()]));
+  const mk = () =>
+    planAttach(
+      [att(r1, { bridge: 'br-lab', ip: ['192.0.2.10/24', '2001:db8::10/64'] })],
+      observed(nsState(), [r1, nsState()]),
+    );
   assert.deepEqual(mk(), mk());
 });
