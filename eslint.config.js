@@ -90,4 +90,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },
+  {
+    // The bootstrap runs before npm dependencies exist, so it spawns with node's own module.
+    files: ['scripts/ensure.mjs'],
+    rules: { 'no-restricted-imports': 'off' },
+  },
 );

@@ -62,6 +62,8 @@ export interface PipelineInput {
   readonly extraNamespaces: readonly NetnsRef[];
   readonly plan: (observed: ObservedState) => Plan;
   readonly title: string;
+  /** The plan may touch bridges, so the host's br_netfilter/iptables state matters. @default true */
+  readonly firewall?: boolean | undefined;
 }
 
 export const runPipeline = async (
@@ -70,7 +72,9 @@ export const runPipeline = async (
   opts: RunOptions,
 ): Promise<Outcome> => {
   const spawned0 = runner.spawned;
-  const observed = await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)]);
+  const observed = await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)], {
+    firewall: input.firewall,
+  });
   const plan = input.plan(observed);
   const script = renderScript(plan, { title: input.title });
   if (opts.dryRun || plan.steps.length === 0)

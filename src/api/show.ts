@@ -18,6 +18,6 @@ export const show = async (target: string, opts: RunOptions = {}): Promise<ShowV
   requireRoot();
   const runner = runnerOf(opts);
   const [t] = await resolveAll([spec], runner, opts.docker);
-  const observed = await observe(runner, [t!.netns, HOST]);
+  const observed = await observe(runner, [t!.netns, HOST], { firewall: false });
   return buildView(t!, observed.get(netnsKey(t!.netns))!, observed.get('host'));
 };

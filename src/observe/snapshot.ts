@@ -12,7 +12,11 @@ import { observeFirewall } from './firewall.js';
 
 const QUERIES = 'addr show\nroute show table all\n';
 
-export const observeNetns = async (runner: Runner, ns: NetnsRef): Promise<NetnsState> => {
+export const observeNetns = async (
+  runner: Runner,
+  ns: NetnsRef,
+  opts: ObserveOptions = {},
+): Promise<NetnsState> => {
   const r = await runner.run(['ip', '-d', '-j', '-batch', '-'], { netns: ns, input: QUERIES });
   if (r.failed)
     throw new PipefitterError({
@@ -31,16 +35,24 @@ export const observeNetns = async (runner: Runner, ns: NetnsRef): Promise<NetnsS
             : 'check that the target is still running',
     });
   const [links = '', routes = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
-  const firewall = ns.kind === 'host' ? await observeFirewall(runner) : undefined;
+  const firewall = ns.kind === 'host' && opts.firewall !== false ? await observeFirewall(runner) : undefined;
   return { links: decodeLinks(links), routes: decodeRoutes(routes), firewall };
 };
+
+export interface ObserveOptions {
+  /** Read br_netfilter and iptables for the host (only bridges need it). @default true */
+  readonly firewall?: boolean | undefined;
+  /** Namespaces observed at once. @default 8 */
+  readonly concurrency?: number | undefined;
+}
 
 /** Observe several namespaces (each once), a few at a time. */
 export const observe = async (
   runner: Runner,
   namespaces: readonly NetnsRef[],
-  concurrency = 8,
+  opts: ObserveOptions = {},
 ): Promise<ObservedState> => {
+  const concurrency = opts.concurrency ?? 8;
   const unique = new Map<string, NetnsRef>();
   for (const ns of namespaces) unique.set(netnsKey(ns), ns);
   const entries = [...unique.entries()];
@@ -49,7 +61,7 @@ export const observe = async (
   const worker = async (): Promise<void> => {
     while (next < entries.length) {
       const [key, ns] = entries[next++] as [string, NetnsRef];
-      out.set(key, await observeNetns(runner, ns));
+      out.set(key, await observeNetns(runner, ns, opts));
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, entries.length) }, worker));
