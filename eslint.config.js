@@ -23,7 +23,7 @@ const pureForbidden = {
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', '.cache/', 'bench/out/', 'test/fixtures/', 'test/vm/', 'scripts/vm/'],
+    ignores: ['dist/', 'node_modules/', '.cache/', 'bench/out/', 'test/fixtures/'],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

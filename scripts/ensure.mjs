@@ -31,7 +31,8 @@ const NEEDS = {
     'qemu-system-x86_64': 'qemu-system-x86',
     'dpkg-deb': 'dpkg',
     depmod: 'kmod',
-    cpio: 'cpio',
+    xz: 'xz-utils',
+    'ovs-vswitchd': 'openvswitch-switch',
   },
 };
 

@@ -35,6 +35,9 @@ const integration = (await find('test/integration')).sort((a, b) => {
   return la - lb || a.localeCompare(b);
 });
 
+// The kernel VM lane's tests (run inside the VM by `npm run test:vm`), never part of `all`.
+const vm = await find('test/vm');
+
 const isRoot = process.getuid?.() === 0;
 let files;
 switch (mode) {
@@ -47,11 +50,14 @@ switch (mode) {
   case 'all':
     files = [...unit, ...integration];
     break;
+  case 'vm':
+    files = vm;
+    break;
   case 'files':
     files = extra.splice(0);
     break;
   default:
-    console.error(`run-tests: unknown mode "${mode}"; use unit, integration, all or files`);
+    console.error(`run-tests: unknown mode "${mode}"; use unit, integration, all, vm or files`);
     process.exit(2);
 }
 const needsRoot = files.some((f) => f.startsWith('test/integration/') || f.startsWith('test/vm/'));

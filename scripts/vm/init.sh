@@ -32,10 +32,14 @@ die() {
 
 KVER=$(uname -r)
 mark stage modules "$(cut -d' ' -f1 /proc/uptime)"
-# Modules in dependency order, one path (relative to /lib/modules/$KVER) a line.
-while read -r m; do
+# Tunnel drivers (ip_gre, ipip, sit, ...) add fallback devices (gre0, gretap0, ...) to every
+# network namespace; 2 = to none, so a namespace holds only what a test made.
+echo 2 >/proc/sys/net/core/fb_tunnels_only_for_init_net
+# Modules in dependency order: a path relative to /lib/modules/$KVER, then parameters, a line.
+while read -r m params; do
   [ -n "$m" ] || continue
-  insmod "/lib/modules/$KVER/$m" 2>/tmp/insmod.err || {
+  # shellcheck disable=SC2086 # parameters are separate words
+  insmod "/lib/modules/$KVER/$m" $params 2>/tmp/insmod.err || {
     grep -q 'File exists' /tmp/insmod.err || echo "pf-vm init: insmod $m: $(cat /tmp/insmod.err)"
   }
 done </etc/pf-modules
@@ -44,7 +48,7 @@ mark stage mount "$(cut -d' ' -f1 /proc/uptime)"
 mkdir -p /job /mnt/root
 mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 pfjob /job || die "cannot mount the job share"
 [ -f /job/conf ] || die "no /job/conf"
-# conf sets PF_9P_CACHE, PF_MODDIR, PF_TTY, PF_TMP_SIZE, PF_OVERLAY (written by run.mjs).
+# conf sets PF_9P_CACHE, PF_MODDIR, PF_TTY, PF_TMP_SIZE, PF_OVERLAY, PF_REPO_MOUNT (run.mjs).
 . /job/conf
 
 mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000,cache=$PF_9P_CACHE,ro" hostroot /mnt/root ||
@@ -57,6 +61,10 @@ mount -t tmpfs -o mode=755 tmpfs "$R/run" || die "tmpfs /run"
 for d in var/tmp var/log; do
   [ -d "$R/$d" ] && [ ! -L "$R/$d" ] && mount -t tmpfs -o mode=1777 tmpfs "$R/$d"
 done
+# An empty home: the host's dotfiles stay out. They also cost: bash sources ~/.bashrc when its
+# stdin is a socket (as under node's spawn), and a pyenv or nvm setup there runs dozens of
+# processes for every zx $`...` call, seconds each under TCG.
+mount -t tmpfs -o mode=700 tmpfs "$R/root"
 # /var/run and /var/lock are symlinks into /run on Debian; if not, give them their own tmpfs.
 for d in var/run var/lock; do
   [ -d "$R/$d" ] && [ ! -L "$R/$d" ] && mount -t tmpfs -o mode=755 tmpfs "$R/$d"
@@ -65,7 +73,7 @@ done
 # Writable views that keep the host's content (daemons keep state and config here: Open vSwitch
 # in /etc/openvswitch and /var/lib/openvswitch, dockerd in /var/lib/docker and /etc/docker):
 # an overlay whose upper layer is in RAM. Without overlayfs fall back to an empty tmpfs for
-# /var/lib and /root and leave /etc read-only.
+# /var/lib and leave /etc read-only.
 mkdir -p /ovl
 mount -t tmpfs -o mode=755 tmpfs /ovl
 for d in $PF_OVERLAY; do
@@ -89,6 +97,13 @@ ln -sf pts/ptmx "$R/dev/ptmx" 2>/dev/null
 mount -t tmpfs -o mode=1777 tmpfs "$R/dev/shm"
 mount -t mqueue mqueue "$R/dev/mqueue" 2>/dev/null
 ln -sf /proc/self/fd "$R/dev/fd" 2>/dev/null
+
+# The repository, when it lives under one of the directories above (run.mjs shares it apart).
+if [ -n "$PF_REPO_MOUNT" ]; then
+  mkdir -p "$R$PF_REPO_MOUNT"
+  mount -t 9p -o "trans=virtio,version=9p2000.L,msize=512000,cache=$PF_9P_CACHE,ro" pfrepo "$R$PF_REPO_MOUNT" ||
+    die "cannot mount the repository share"
+fi
 
 # This kernel's modules, for modprobe and autoload inside: the host's /lib/modules has none for it.
 if [ -n "$PF_MODDIR" ] && [ -d "$R$PF_MODDIR" ]; then

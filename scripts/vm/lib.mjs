@@ -1,7 +1,8 @@
 // Kernel cache, module resolver and initramfs builder for the VM test lane (scripts/vm/run.mjs).
 import { $, fs, path } from 'zx';
+import { Buffer } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { bootModules, testModules } from './modules.mjs';
+import { bootModules, moduleParams, testModules } from './modules.mjs';
 
 export const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 export const cacheRoot = path.join(repoRoot, '.cache', 'vm');
@@ -12,7 +13,9 @@ export const readPin = async () => {
   const pin = await fs.readJson(path.join(here, 'kernel.json'));
   for (const k of ['package', 'version', 'release']) {
     if (typeof pin[k] !== 'string' || !/^[A-Za-z0-9.+~:-]+$/.test(pin[k])) {
-      throw new Error(`scripts/vm/kernel.json: "${k}" must be a package-name-like string, got ${JSON.stringify(pin[k])}`);
+      throw new Error(
+        `scripts/vm/kernel.json: "${k}" must be a package-name-like string, got ${JSON.stringify(pin[k])}`,
+      );
     }
   }
   return pin;
@@ -62,14 +65,27 @@ export const ensureKernel = async ({ log = console.error } = {}) => {
     await $({ quiet: true })`dpkg-deb -x ${path.join(tmp, deb)} ${x}`;
     const vmlinuz = path.join(x, 'boot', `vmlinuz-${pin.release}`);
     if (!(await fs.pathExists(vmlinuz))) {
-      throw new Error(`${deb} has no boot/vmlinuz-${pin.release}: does "release" in scripts/vm/kernel.json match the package?`);
+      throw new Error(
+        `${deb} has no boot/vmlinuz-${pin.release}: does "release" in scripts/vm/kernel.json match the package?`,
+      );
     }
     await $({ quiet: true })`depmod -b ${x} ${pin.release}`;
     await fs.remove(path.join(x, 'usr')); // documentation only
     await fs.writeFile(path.join(x, '.complete'), `${spec}\n`);
     await fs.remove(dir);
     await fs.move(x, dir);
-    log(`# vm: kernel ${pin.release} cached in ${path.relative(repoRoot, dir)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+    // Older pins and abandoned extractions: hundreds of MB each.
+    for (const e of await fs.readdir(cacheRoot)) {
+      const p = path.join(cacheRoot, e);
+      const stale =
+        e.startsWith('.fetch-') && p !== tmp && Date.now() - (await fs.stat(p)).mtimeMs > 3_600_000;
+      if (stale || (!e.startsWith('.') && p !== dir && (await fs.pathExists(path.join(p, '.complete'))))) {
+        await fs.remove(p);
+      }
+    }
+    log(
+      `# vm: kernel ${pin.release} cached in ${path.relative(repoRoot, dir)} (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+    );
   } finally {
     await fs.remove(tmp);
   }
@@ -108,7 +124,11 @@ export const ensureVmlinux = async ({ dir, pin }) => {
   return out;
 };
 
-const modName = (s) => path.basename(s).replace(/\.ko(\.[a-z]+)?$/, '').replaceAll('-', '_');
+const modName = (s) =>
+  path
+    .basename(s)
+    .replace(/\.ko(\.[a-z]+)?$/, '')
+    .replaceAll('-', '_');
 
 /**
  * Resolves module names to .ko paths (relative to lib/modules/<release>) in load order:
@@ -123,7 +143,10 @@ export const resolveModules = async (modDir, roots) => {
     byName.set(modName(m[1]), { path: m[1], deps: m[2].split(/\s+/).filter(Boolean).map(modName) });
   }
   const builtin = new Set(
-    (await fs.readFile(path.join(modDir, 'modules.builtin'), 'utf8')).split('\n').filter(Boolean).map(modName),
+    (await fs.readFile(path.join(modDir, 'modules.builtin'), 'utf8'))
+      .split('\n')
+      .filter(Boolean)
+      .map(modName),
   );
   const softPre = new Map();
   const softFile = path.join(modDir, 'modules.softdep');
@@ -182,9 +205,32 @@ class Cpio {
   ino = 1;
   add(name, mode, data = Buffer.alloc(0), { rdevMajor = 0, rdevMinor = 0 } = {}) {
     const nameBuf = Buffer.from(`${name}\0`);
-    const fields = [this.ino++, mode, 0, 0, mode & 0o040000 ? 2 : 1, 0, data.length, 0, 0, rdevMajor, rdevMinor, nameBuf.length, 0];
-    const header = Buffer.from(`070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`, 'ascii');
-    this.chunks.push(header, nameBuf, Buffer.alloc(pad4(header.length + nameBuf.length)), data, Buffer.alloc(pad4(data.length)));
+    const fields = [
+      this.ino++,
+      mode,
+      0,
+      0,
+      mode & 0o040000 ? 2 : 1,
+      0,
+      data.length,
+      0,
+      0,
+      rdevMajor,
+      rdevMinor,
+      nameBuf.length,
+      0,
+    ];
+    const header = Buffer.from(
+      `070701${fields.map((f) => f.toString(16).padStart(8, '0')).join('')}`,
+      'ascii',
+    );
+    this.chunks.push(
+      header,
+      nameBuf,
+      Buffer.alloc(pad4(header.length + nameBuf.length)),
+      data,
+      Buffer.alloc(pad4(data.length)),
+    );
   }
   dir(name) {
     this.add(name, 0o040755);
@@ -233,7 +279,7 @@ export const ensureInitramfs = async ({ dir, pin }, { log = console.error } = {}
   const bbStat = await fs.stat(BUSYBOX);
   const key = createHash('sha256')
     .update(init)
-    .update(order.join('\n'))
+    .update(JSON.stringify([order, moduleParams]))
     .update(`${bbStat.size}:${bbStat.mtimeMs}`)
     .update(await fs.readFile(path.join(here, 'lib.mjs')))
     .digest('hex')
@@ -243,14 +289,31 @@ export const ensureInitramfs = async ({ dir, pin }, { log = console.error } = {}
 
   const t0 = Date.now();
   const c = new Cpio();
-  for (const d of ['bin', 'sbin', 'usr', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'mnt', 'lib', 'lib/modules', `lib/modules/${pin.release}`]) c.dir(d);
+  for (const d of [
+    'bin',
+    'sbin',
+    'usr',
+    'usr/bin',
+    'usr/sbin',
+    'etc',
+    'proc',
+    'sys',
+    'dev',
+    'tmp',
+    'mnt',
+    'lib',
+    'lib/modules',
+    `lib/modules/${pin.release}`,
+  ])
+    c.dir(d);
   c.chr('dev/console', 5, 1);
   c.chr('dev/null', 1, 3);
   c.file('bin/busybox', await fs.readFile(BUSYBOX), true);
   const applets = (await $({ quiet: true })`${BUSYBOX} --list-full`).stdout.split('\n').filter(Boolean);
   for (const a of applets) if (a !== 'bin/busybox') c.symlink(a, '/bin/busybox');
   c.file('init', init, true);
-  c.file('etc/pf-modules', Buffer.from(order.map((m) => `${m}\n`).join('')));
+  const params = (m) => moduleParams[modName(m)] ?? '';
+  c.file('etc/pf-modules', Buffer.from(order.map((m) => `${m} ${params(m)}\n`).join('')));
   const madeDirs = new Set();
   for (const m of order) {
     const parts = path.dirname(m).split('/');
@@ -264,13 +327,17 @@ export const ensureInitramfs = async ({ dir, pin }, { log = console.error } = {}
     c.file(`lib/modules/${pin.release}/${m}`, await fs.readFile(path.join(modDir, m)));
   }
   for (const f of await fs.readdir(modDir)) {
-    if (f.startsWith('modules.')) c.file(`lib/modules/${pin.release}/${f}`, await fs.readFile(path.join(modDir, f)));
+    if (f.startsWith('modules.'))
+      c.file(`lib/modules/${pin.release}/${f}`, await fs.readFile(path.join(modDir, f)));
   }
-  for (const f of await fs.readdir(dir)) if (/^initramfs-.*\.cpio$/.test(f)) await fs.remove(path.join(dir, f));
+  for (const f of await fs.readdir(dir))
+    if (/^initramfs-.*\.cpio$/.test(f)) await fs.remove(path.join(dir, f));
   const tmp = `${out}.${process.pid}.tmp`;
   await fs.writeFile(tmp, c.finish());
   await fs.rename(tmp, out);
   const size = (await fs.stat(out)).size;
-  log(`# vm: initramfs built: ${order.length} modules, ${(size / 1048576).toFixed(1)} MiB (${Date.now() - t0} ms)`);
+  log(
+    `# vm: initramfs built: ${order.length} modules, ${(size / 1048576).toFixed(1)} MiB (${Date.now() - t0} ms)`,
+  );
   return { initramfs: out, modules: order, builtin, built: true };
 };

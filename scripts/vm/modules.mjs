@@ -70,3 +70,13 @@ export const testModules = [
   'xt_multiport',
   'xt_physdev',
 ];
+
+/**
+ * Module parameters. Several drivers make example devices when loaded (dummy0, bond0, ifb0 and
+ * ifb1); the VM starts without them so that a namespace holds only what a test made.
+ */
+export const moduleParams = {
+  dummy: 'numdummies=0',
+  bonding: 'max_bonds=0',
+  ifb: 'numifbs=0',
+};

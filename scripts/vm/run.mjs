@@ -11,19 +11,23 @@
 //   --cwd DIR        working directory in the guest (default: the repository root)
 //   --env NAME[=V]   pass one more environment variable (repeatable)
 //   --9p-cache MODE  cache= option of the 9p root mount (default loose)
+//   --cpu MODEL      qemu CPU model (default max)
 //   --verbose        show the kernel's boot messages and qemu's command line
 //   --prepare        only fetch the kernel and build the initramfs
+// Environment: PF_VM_TIMEOUT (seconds), PF_VM_BZIMAGE=1 (boot the bzImage, not the extracted ELF).
 //
 // How it works, and what the guest looks like: scripts/vm/README.md.
 import { $, fs, path, os } from 'zx';
-import { spawn } from 'node:child_process';
+import { execa } from 'execa';
 import { randomBytes } from 'node:crypto';
 import { ensureInitramfs, ensureKernel, ensureVmlinux, repoRoot } from './lib.mjs';
 
 $.verbose = false;
 
 const usage = (msg) => {
-  console.error(`run.mjs: ${msg}\nusage: node scripts/vm/run.mjs [--timeout SEC] [--mem MIB] [--smp N] [--cwd DIR] [--env NAME[=VALUE]] [--9p-cache MODE] [--verbose] [--prepare] [--] <command...>`);
+  console.error(
+    `run.mjs: ${msg}\nusage: node scripts/vm/run.mjs [--timeout SEC] [--mem MIB] [--smp N] [--cwd DIR] [--env NAME[=VALUE]] [--9p-cache MODE] [--cpu MODEL] [--verbose] [--prepare] [--] <command...>`,
+  );
   process.exit(2);
 };
 
@@ -34,6 +38,7 @@ const opts = {
   cwd: repoRoot,
   env: [],
   cache: 'loose',
+  cpu: 'max',
   verbose: false,
   prepare: false,
 };
@@ -50,13 +55,15 @@ while (argv.length) {
   else if (a === '--cwd') opts.cwd = path.resolve(val());
   else if (a === '--env') opts.env.push(val());
   else if (a === '--9p-cache') opts.cache = val();
+  else if (a === '--cpu') opts.cpu = val();
   else if (a === '--verbose') opts.verbose = true;
   else if (a === '--prepare') opts.prepare = true;
   else if (a.startsWith('--')) usage(`unknown option ${a}`);
   else command = [a, ...argv.splice(0)];
 }
 if (!(opts.timeout > 0)) usage('--timeout must be a positive number of seconds');
-if (!['loose', 'mmap', 'none', 'fscache'].includes(opts.cache)) usage('--9p-cache must be loose, mmap, none or fscache');
+if (!['loose', 'mmap', 'none', 'fscache'].includes(opts.cache))
+  usage('--9p-cache must be loose, mmap, none or fscache');
 if (!opts.prepare && command.length === 0) usage('no command given');
 
 const t0 = Date.now();
@@ -73,10 +80,27 @@ if (opts.prepare) {
 const { pin, dir } = kernel;
 const tPrepared = Date.now();
 
-// The guest mounts its own tmpfs on /tmp and /run: a working directory there would be empty.
-if (/^\/(tmp|run|var\/tmp|proc|sys|dev)(\/|$)/.test(opts.cwd)) {
-  usage(`--cwd ${opts.cwd}: the guest has its own /tmp, /run, /var/tmp, /proc, /sys and /dev; use a directory elsewhere`);
+// The guest mounts its own empty file systems on these (scripts/vm/init.sh): what the host has
+// there is not visible inside. A repository there (a CI clone in /tmp, say) is shared on its own.
+const masked = [
+  '/tmp',
+  '/run',
+  '/var/tmp',
+  '/var/log',
+  '/var/run',
+  '/var/lock',
+  '/root',
+  '/proc',
+  '/sys',
+  '/dev',
+];
+const under = (p, d) => p === d || p.startsWith(`${d}/`);
+const repoMasked = masked.some((d) => under(repoRoot, d));
+if (masked.some((d) => under(opts.cwd, d)) && !(repoMasked && under(opts.cwd, repoRoot))) {
+  usage(`--cwd ${opts.cwd}: the guest has its own ${masked.join(', ')}; use a directory elsewhere`);
 }
+if (/[\s'"\\]/.test(repoRoot))
+  usage(`the repository path ${JSON.stringify(repoRoot)} has a space or quote: 9p shares cannot name it`);
 
 // --- the job: a share only this run uses, holding the init's settings and the command ---
 const q = (s) => `'${String(s).replaceAll("'", `'\\''`)}'`;
@@ -88,7 +112,8 @@ const env = {
   PF_VM_KERNEL: pin.release,
 };
 const passThrough = /^(PF_|PIPEFITTER_)|^(LANG|LC_ALL|TZ|CI|NODE_OPTIONS|NO_COLOR|FORCE_COLOR|DEBUG)$/;
-for (const [k, v] of Object.entries(process.env)) if (passThrough.test(k) && !(k in env) && v !== undefined) env[k] = v;
+for (const [k, v] of Object.entries(process.env))
+  if (passThrough.test(k) && !(k in env) && v !== undefined) env[k] = v;
 if (isTty && process.env.TERM) env.TERM = process.env.TERM;
 for (const e of opts.env) {
   const i = e.indexOf('=');
@@ -109,7 +134,8 @@ await fs.writeFile(
     `PF_MODDIR=${q(modDir)}`,
     `PF_TTY=${isTty ? 1 : 0}`,
     `PF_TMP_SIZE=${q(`${Math.max(256, Math.floor(opts.mem / 2))}m`)}`,
-    `PF_OVERLAY=${q('etc var/lib root')}`,
+    `PF_OVERLAY=${q('etc var/lib')}`,
+    `PF_REPO_MOUNT=${repoMasked ? q(repoRoot) : "''"}`,
     '',
   ].join('\n'),
 );
@@ -132,18 +158,18 @@ const append = [
   '8250.nr_uarts=1',
   `pf.nonce=${nonce}`,
 ].join(' ');
+// prettier-ignore
 const qemuArgs = [
-  '-nodefaults',
-  '-no-user-config',
+  '-nodefaults', '-no-user-config',
   '-machine', 'pc',
   '-accel', 'tcg,thread=multi',
-  '-cpu', 'max',
+  '-cpu', opts.cpu,
   '-smp', String(opts.smp),
   '-m', String(opts.mem),
   '-display', 'none',
   '-chardev', 'stdio,id=console,signal=off',
   '-serial', 'chardev:console',
-  '-nic', 'none',
+  '-nic', 'none', // no uplink: the guest's only network is what the tests make
   '-no-reboot',
   '-kernel', vmlinux ?? path.join(dir, 'boot', `vmlinuz-${pin.release}`),
   '-initrd', initramfs,
@@ -151,35 +177,44 @@ const qemuArgs = [
   '-device', 'virtio-rng-pci',
   '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
   '-virtfs', `local,path=${jobDir},mount_tag=pfjob,security_model=none`,
+  ...(repoMasked ? ['-virtfs', `local,path=${repoRoot},mount_tag=pfrepo,security_model=none,readonly=on,multidevs=remap`] : []),
 ];
 if (opts.verbose) note(`qemu-system-x86_64 ${qemuArgs.map((a) => (/[\s']/.test(a) ? q(a) : a)).join(' ')}`);
 
 // --- boot, stream the console, watch for the markers ---
-const qemu = spawn('qemu-system-x86_64', qemuArgs, { stdio: ['pipe', 'pipe', 'inherit'] });
+// stdin is a pipe nobody writes to: qemu leaves the terminal alone and the guest reads nothing.
+const qemu = execa('qemu-system-x86_64', qemuArgs, {
+  stdin: 'pipe',
+  stdout: 'pipe',
+  stderr: 'inherit',
+  buffer: false,
+  reject: false,
+});
 const tBoot = Date.now();
 let tStart;
 let tEnd;
 let guestStart;
-let guestEnd;
 let markerRc;
+const stages = []; // [name, guest uptime] from init's "stage" markers
 let phase = 'boot'; // boot -> job -> done
 let pending = '';
-const startRe = new RegExp(`PF-VM:${nonce}:start (\\S+)`);
-const exitRe = new RegExp(`PF-VM:${nonce}:exit (\\d+) ?(\\S*)`);
+const markerRe = new RegExp(`PF-VM:${nonce}:(start|exit|stage) ?(\\S*) ?(\\S*)`);
 const onLine = (line) => {
-  const s = startRe.exec(line);
-  if (s) {
-    phase = 'job';
-    tStart = Date.now();
-    guestStart = Number(s[1]);
+  const m = markerRe.exec(line);
+  if (m?.[1] === 'stage') {
+    stages.push([m[2], Number(m[3])]);
     return;
   }
-  const e = exitRe.exec(line);
-  if (e) {
+  if (m?.[1] === 'start') {
+    phase = 'job';
+    tStart = Date.now();
+    guestStart = Number(m[2]);
+    return;
+  }
+  if (m?.[1] === 'exit') {
     phase = 'done';
     tEnd = Date.now();
-    markerRc = Number(e[1]);
-    guestEnd = Number(e[2]);
+    markerRc = Number(m[2]);
     return;
   }
   // Boot chatter goes to stderr so stdout carries the command's output only; after the exit
@@ -188,8 +223,9 @@ const onLine = (line) => {
   else if (phase === 'boot') process.stderr.write(`${line}\n`);
   else if (opts.verbose) process.stderr.write(`${line}\n`);
 };
+qemu.stdout.setEncoding('utf8'); // a character split across reads stays whole
 qemu.stdout.on('data', (chunk) => {
-  pending += chunk.toString('utf8').replace(/\r+\n/g, '\n');
+  pending += chunk.replace(/\r+\n/g, '\n');
   let i;
   while ((i = pending.indexOf('\n')) >= 0) {
     onLine(pending.slice(0, i));
@@ -206,7 +242,8 @@ const kill = (why) => {
 const timer = setTimeout(() => kill(`timed out after ${opts.timeout} s`), opts.timeout * 1000);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => kill(`interrupted by ${sig}`));
 
-const [qemuCode, qemuSignal] = await new Promise((resolve) => qemu.on('close', (c, s) => resolve([c, s])));
+const result = await qemu;
+const [qemuCode, qemuSignal] = [result.exitCode, result.signal];
 clearTimeout(timer);
 if (pending) onLine(pending);
 
@@ -221,11 +258,20 @@ if (killedFor) {
   note(`VM killed: ${killedFor}`);
   rc = killedFor.startsWith('timed out') ? 124 : 130;
 } else if (rc === undefined || Number.isNaN(rc)) {
-  note(`the VM stopped without reporting an exit code (qemu exit ${qemuCode ?? qemuSignal}, ${phase === 'boot' ? 'during boot' : 'during the command'})`);
+  note(
+    `the VM stopped without reporting an exit code (qemu exit ${qemuCode ?? qemuSignal}, ${phase === 'boot' ? 'during boot' : 'during the command'})`,
+  );
   rc = 125;
 }
 const parts = [`prepare ${secs(tPrepared - t0)}`];
-if (tStart) parts.push(`boot ${secs(tStart - tBoot)} (guest uptime ${guestStart.toFixed(1)} s at start)`);
+if (tStart) {
+  // Guest uptime at each stage of init: kernel until the module loading, then mounts.
+  const marks = [...stages, ['start', guestStart]];
+  const detail = marks.map(
+    (m, i) => `${i ? marks[i - 1][0] : 'kernel'} ${(m[1] - (i ? marks[i - 1][1] : 0)).toFixed(1)}`,
+  );
+  parts.push(`boot ${secs(tStart - tBoot)} (guest: ${detail.join(', ')})`);
+}
 if (tStart && tEnd) parts.push(`command ${secs(tEnd - tStart)}`);
 parts.push(`total ${secs(tDone - t0)}`);
 note(`${parts.join(', ')}; exit ${rc}`);
