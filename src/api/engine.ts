@@ -64,6 +64,8 @@ export interface PipelineInput {
   readonly title: string;
   /** The plan may touch bridges, so the host's br_netfilter/iptables state matters. @default true */
   readonly firewall?: boolean | undefined;
+  /** Observe the namespaces first (a pass-through command needs no observation). @default true */
+  readonly observe?: boolean | undefined;
 }
 
 export const runPipeline = async (
@@ -72,9 +74,12 @@ export const runPipeline = async (
   opts: RunOptions,
 ): Promise<Outcome> => {
   const spawned0 = runner.spawned;
-  const observed = await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)], {
-    firewall: input.firewall,
-  });
+  const observed =
+    input.observe === false
+      ? new Map()
+      : await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)], {
+          firewall: input.firewall,
+        });
   const plan = input.plan(observed);
   const script = renderScript(plan, { title: input.title });
   if (opts.dryRun || plan.steps.length === 0)

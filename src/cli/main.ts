@@ -6,6 +6,8 @@ import { registerAttach } from './commands/attach.js';
 import { registerDetach } from './commands/detach.js';
 import { registerLink } from './commands/link.js';
 import { registerShow } from './commands/show.js';
+import { registerWait } from './commands/wait.js';
+import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
 
 export const VERSION = '0.1.0';
 
@@ -22,12 +24,18 @@ export const buildProgram = (): Command => {
   registerLink(program);
   registerDetach(program);
   registerShow(program);
+  registerWait(program);
   program.addHelpText(
     'after',
     `
 Targets: a Docker container name or ID (docker:NAME), podman:NAME, pid:N, netns:NAME, or a
 namespace file path (/run/netns/NAME, /proc/N/ns/net). A bare name is a Docker container, else
 a named netns.
+
+pipework's syntax works too (pipefitter help compat maps each form):
+  pipefitter br1 web 192.0.2.10/24@192.0.2.1
+  pipefitter eth3 -i lan0 web 198.51.100.7/24
+  pipefitter route web add 198.51.100.0/24 via 192.0.2.254
 
 Examples:
   pipefitter attach web --bridge br-lab --ip 192.0.2.10/24 --gateway 192.0.2.1
@@ -48,6 +56,15 @@ export const main = async (argv: readonly string[]): Promise<number> => {
   const program = buildProgram();
   const wantsJson = argv.includes('--json');
   try {
+    if (argv[0] === 'help' && argv[1] === 'compat') {
+      process.stdout.write(COMPAT_HELP);
+      return EXIT.ok;
+    }
+    const commands = new Set([...program.commands.map((c) => c.name()), 'help']);
+    if (isPipeworkForm(argv, commands)) {
+      await runCompat(argv);
+      return EXIT.ok;
+    }
     await program.parseAsync([...argv], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {

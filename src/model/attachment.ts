@@ -1,6 +1,6 @@
 import type { Cidr } from '../addr.js';
 import type { IfName } from '../names.js';
-import type { IpvlanFlag, IpvlanMode, MacvlanMode, VlanId } from '../values.js';
+import type { IpvlanFlag, IpvlanMode, Mac, MacvlanMode, VlanId } from '../values.js';
 import type { IfaceSpec } from './iface.js';
 import type { ResolvedTarget, TargetSpec } from './target.js';
 
@@ -15,12 +15,32 @@ export type LinkIntent<T = ResolvedTarget> =
       readonly bridgeAddrs: readonly Cidr[];
       /** Host-side veth name; default generated (pipework's v<ifname>pl<pid> or a hash). */
       readonly hostIfname?: IfName | undefined;
+      /** Make the port an untagged member of this VLAN (bridge VLAN filtering). */
+      readonly vlan?: VlanId | undefined;
     }
-  | { readonly kind: 'macvlan'; readonly parent: IfName; readonly mode: MacvlanMode }
+  | {
+      readonly kind: 'macvlan';
+      readonly parent: IfName;
+      readonly mode: MacvlanMode;
+      /** Put the macvlan on PARENT.VLAN, an 802.1Q sub-interface made (and shared) as needed. */
+      readonly vlan?: VlanId | undefined;
+    }
   | { readonly kind: 'ipvlan'; readonly parent: IfName; readonly mode: IpvlanMode; readonly flag: IpvlanFlag }
   | { readonly kind: 'vlan'; readonly parent: IfName; readonly vlanId: VlanId }
   | { readonly kind: 'phys'; readonly device: IfName }
-  | { readonly kind: 'pair'; readonly peer: T; readonly peerIface: IfaceSpec };
+  | { readonly kind: 'pair'; readonly peer: T; readonly peerIface: IfaceSpec }
+  /**
+   * pipework's first argument: what it means depends on the host (an existing bridge: veth into
+   * it; another interface: macvlan on it, or the interface itself with directPhys; a missing
+   * name starting with "br": a new bridge). The planner decides from the observed host.
+   */
+  | {
+      readonly kind: 'auto';
+      readonly host: { readonly name: IfName } | { readonly mac: Mac };
+      readonly directPhys: boolean;
+      readonly vlan?: VlanId | undefined;
+      readonly hostIfname?: IfName | undefined;
+    };
 
 export type LinkKind = LinkIntent['kind'];
 
@@ -37,4 +57,12 @@ export interface DetachRequest<T = TargetSpec> {
   readonly ifname: IfName;
   /** Remove it even when pipefitter did not make it. @default false */
   readonly force: boolean;
+}
+
+/** A link intent after pipework's "auto" rule was applied by the planner. */
+export type ConcreteLink<T = ResolvedTarget> = Exclude<LinkIntent<T>, { kind: 'auto' }>;
+export interface ConcreteAttachment<T = ResolvedTarget> {
+  readonly target: T;
+  readonly iface: IfaceSpec;
+  readonly link: ConcreteLink<T>;
 }

@@ -1,6 +1,6 @@
 /** attach: Attachment[] × observed state → steps, per link kind. */
 import { refuse } from '../errors.js';
-import type { Attachment, LinkIntent } from '../model/attachment.js';
+import type { Attachment, ConcreteAttachment, ConcreteLink, LinkIntent } from '../model/attachment.js';
 import { assertNever } from '../model/assert-never.js';
 import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
@@ -37,6 +37,7 @@ import { PlanContext as Context, plannedLink } from './context.js';
 import { planRemoveIface } from './detach.js';
 import { defaultRoutes, planInside } from './iface.js';
 import { PHASE } from './phases.js';
+import { resolveAuto } from './auto.js';
 import { planBridgeFirewall } from './firewall.js';
 import { sameAddress } from '../addr.js';
 
@@ -47,7 +48,7 @@ export interface AttachPlanOptions {
   readonly force?: boolean;
 }
 
-const tagKindOf = (l: LinkIntent): TagKind => (l.kind === 'bridge' ? 'veth' : l.kind);
+const tagKindOf = (l: ConcreteLink): TagKind => (l.kind === 'bridge' ? 'veth' : l.kind);
 
 /**
  * Plan attachments against observed state.
@@ -63,7 +64,8 @@ export const planAttach = (
   return ctx.finish();
 };
 
-export const planAttachment = (ctx: PlanContext, a: Attachment, opts: AttachPlanOptions): void => {
+export const planAttachment = (ctx: PlanContext, given: Attachment, opts: AttachPlanOptions): void => {
+  const a = resolveAuto(ctx, given);
   const t = a.target;
   const ns = t.netns;
   const ifname = a.iface.ifname;
@@ -127,7 +129,7 @@ export const planAttachment = (ctx: PlanContext, a: Attachment, opts: AttachPlan
 };
 
 /** Undefined when the existing interface is this attachment already (maybe with drift to repair). */
-const compareExisting = (ctx: PlanContext, a: Attachment, l: ProjectedLink): string | undefined => {
+const compareExisting = (ctx: PlanContext, a: ConcreteAttachment, l: ProjectedLink): string | undefined => {
   const tag = decodeTag(l.alias);
   if (!tag) return 'it was not made by pipefitter';
   if (tag.target !== a.target.id || tag.ifname !== a.iface.ifname)
@@ -182,7 +184,7 @@ const compareExisting = (ctx: PlanContext, a: Attachment, l: ProjectedLink): str
 };
 
 /** The interface is ours and matches: put back what drifted (addresses, routes, bridge port, up). */
-const repairExisting = (ctx: PlanContext, a: Attachment, l: ProjectedLink): void => {
+const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: ProjectedLink): void => {
   const t = a.target;
   if (a.link.kind === 'bridge') {
     ctx.phase = PHASE.prepare;
@@ -327,7 +329,7 @@ const linkArgs = (mtu: number | undefined, mac: string | undefined): string[] =>
   ...(mac !== undefined ? ['address', mac] : []),
 ];
 
-const createAttachment = (ctx: PlanContext, a: Attachment, opts: AttachPlanOptions): void => {
+const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
   const t = a.target;
   const ns = t.netns;
   const ifname = a.iface.ifname;
@@ -538,7 +540,7 @@ const createAttachment = (ctx: PlanContext, a: Attachment, opts: AttachPlanOptio
 };
 
 /** The inside of a link this plan just made: tag, then address/up/routes with covered undos. */
-const insideNew = (ctx: PlanContext, a: Attachment, tag: string, mtu: number | undefined): void => {
+const insideNew = (ctx: PlanContext, a: ConcreteAttachment, tag: string, mtu: number | undefined): void => {
   const ns: NetnsRef = a.target.netns;
   const kind = a.link.kind === 'bridge' || a.link.kind === 'pair' ? 'veth' : a.link.kind;
   ctx.putLink(ns, plannedLink({ name: a.iface.ifname, kind, mtu, mac: a.iface.mac, alias: tag }));

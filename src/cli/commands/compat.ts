@@ -1,0 +1,79 @@
+import { runPipework } from '../../api/compat.js';
+import { waitForInterface } from '../../api/wait.js';
+import { parsePipework, PIPEWORK_SYNTAX } from '../../compat/pipework.js';
+import { printOutcome } from '../output.js';
+import type { GlobalFlags } from '../output.js';
+
+/** Our own flags, accepted anywhere in a pipework-style command line. */
+const OWN_FLAGS = new Set(['--json', '--quiet', '-q', '--dry-run', '--replace']);
+
+/** Is this command line a pipework form rather than one of pipefitter's subcommands? */
+export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<string>): boolean => {
+  const first = argv.find((a) => !OWN_FLAGS.has(a));
+  if (first === undefined) return false;
+  if (first === '--wait' || first === '--direct-phys') return true;
+  if (first === 'route' || first === 'rule' || first === 'tc') return true;
+  return !first.startsWith('-') && !commands.has(first);
+};
+
+export const runCompat = async (argv: readonly string[]): Promise<void> => {
+  // Only before the route/rule/tc word may our flags stand (their tail belongs to ip or tc).
+  const words = [...argv];
+  const flags: GlobalFlags & { dryRun?: boolean; replace?: boolean } = {};
+  const rest: string[] = [];
+  let passthroughTail = false;
+  for (const w of words) {
+    if (!passthroughTail && OWN_FLAGS.has(w)) {
+      if (w === '--json') Object.assign(flags, { json: true });
+      else if (w === '--quiet' || w === '-q') Object.assign(flags, { quiet: true });
+      else if (w === '--dry-run') Object.assign(flags, { dryRun: true });
+      else Object.assign(flags, { replace: true });
+      continue;
+    }
+    if (rest.length === 0 && (w === 'route' || w === 'rule' || w === 'tc')) passthroughTail = true;
+    rest.push(w);
+  }
+  const cmd = parsePipework(rest);
+  if (cmd.kind === 'wait') {
+    await waitForInterface({ ifname: cmd.ifname });
+    return;
+  }
+  const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace });
+  const summary =
+    cmd.kind === 'attach'
+      ? `${o.targets[0]?.label ?? ''} ${cmd.request.iface.ifname}`
+      : `${cmd.kind} in ${o.targets[0]?.label ?? ''}`;
+  printOutcome(cmd.kind === 'attach' ? 'attach' : cmd.kind, o, flags, summary);
+};
+
+export const COMPAT_HELP = `pipework forms (run verbatim as "pipefitter <same arguments>") and their explicit equivalents:
+
+  pipefitter br1 web 192.0.2.10/24@192.0.2.1
+      = pipefitter attach web --bridge br1 --ip 192.0.2.10/24 --gateway 192.0.2.1
+        (an existing bridge, or a missing name starting with "br": veth into the bridge, made if missing;
+         the host side is named v<ifname>pl<pid> as pipework did, or -l NAME)
+  pipefitter eth3 -i lan0 web 198.51.100.7/24 02:00:00:00:00:07
+      = pipefitter attach web --macvlan eth3 --mode bridge --ifname lan0 --ip 198.51.100.7/24 --mac 02:00:00:00:00:07
+        (an existing non-bridge interface: macvlan on it)
+  pipefitter eth3 web 198.51.100.7/24 U:web@10
+      = macvlan on eth3.10 (made if missing, shared), MAC derived from the seed "web" as pipework did
+  pipefitter mac:02:aa:bb:cc:dd:ee web 192.0.2.10/24
+      = the host interface with that MAC
+  pipefitter -a 6 ...            the address must be IPv6 (default: either)
+  pipefitter br1 web dhcp | udhcpc[-f][:opts] | dhclient[-f][:opts] | dhcpcd[:opts]
+      = pipefitter attach web --bridge br1 --dhcp CLIENT [--dhcp-foreground] [--dhcp-option OPT...]
+  pipefitter --direct-phys eth2 web 203.0.113.2/30
+      = pipefitter attach web --phys eth2 --ip 203.0.113.2/30
+  pipefitter route web add 198.51.100.0/24 via 192.0.2.254     ip route … inside web
+  pipefitter rule web add from 192.0.2.10 table 100             ip rule … inside web
+  pipefitter tc web qdisc add dev eth1 root tbf rate 1mbit burst 32kbit latency 400ms
+  pipefitter --wait [-i eth1]
+      = pipefitter wait -i eth1 (inside the container: returns once eth1 is up and configured)
+
+Full syntax:
+${PIPEWORK_SYNTAX.map((l) => `  ${l}`).join('\n')}
+
+Unlike pipework: bad input exits 2 with the field and the fix, and nothing is touched; a failed
+step rolls everything back; re-running is harmless; "detach" undoes; DHCP clients run in a private
+mount namespace and never rewrite the host's /etc/resolv.conf; VLANs on Linux bridge ports work.
+`;

@@ -1,0 +1,16 @@
+import type { Command } from 'commander';
+import { waitForInterface } from '../../api/wait.js';
+
+export const registerWait = (program: Command): void => {
+  program
+    .command('wait [target]')
+    .description(
+      'wait until an interface is up and configured (default: in the namespace pipefitter runs in)',
+    )
+    .option('-i, --ifname <name>', 'interface name', 'eth1')
+    .option('--timeout <seconds>', 'give up after this long (0: never)', '0')
+    .option('--any', 'also accept an interface pipefitter did not make')
+    .action(async (target: string | undefined, f: { ifname: string; timeout: string; any?: boolean }) => {
+      await waitForInterface({ target, ifname: f.ifname, timeoutMs: Number(f.timeout) * 1000, any: f.any });
+    });
+};
