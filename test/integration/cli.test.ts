@@ -93,7 +93,7 @@ test('bad input: exit 2, the field and the fix on stderr, nothing touched', (t) 
 test('names never reach a shell: "eth1;touch /tmp/…" is refused and nothing runs', (t) =>
   withSandbox(t, async (sb) => {
     const n = await sb.netns('c3');
-    const marker = `/tmp/${sb.name('marker')}`;
+    const marker = `/tmp/${sb.nsName('marker')}`;
     for (const flag of ['--ifname', '--bridge', '--host-ifname']) {
       const r = await cli(['attach', `netns:${n}`, '--bridge', 'br0', flag, `eth1;touch ${marker}`]);
       assert.equal(r.code, 2, r.stderr);

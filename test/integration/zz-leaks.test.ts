@@ -47,7 +47,8 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
   }
   assert.deepEqual(strays, [], 'processes left in the sandbox');
 
-  const tmp = (await readdir('/tmp')).filter((f) => f.startsWith('pf-'));
+  // Tests name their temporary files pf-<run id>-…; the Docker harness's are swept below.
+  const tmp = (await readdir('/tmp')).filter((f) => f.startsWith(`pf-${runId}-`));
   assert.deepEqual(tmp, [], 'temporary files');
   const state = await readdir('/run/pipefitter').catch(() => []);
   assert.deepEqual(state, [], 'pipefitter state');
