@@ -1,0 +1,257 @@
+/** A new attachment, per link kind: links born where they will live, then the inside. */
+import { refuse } from '../errors.js';
+import type { ConcreteAttachment } from '../model/attachment.js';
+import { assertNever } from '../model/assert-never.js';
+import type { NetnsRef } from '../model/netns.js';
+import { HOST } from '../model/netns.js';
+import { hostSideName } from '../names.js';
+import {
+  linkDelCmd,
+  linkRename,
+  linkRenameCmd,
+  linkSetAlias,
+  linkSetAliasCmd,
+  linkSetDown,
+  linkSetUpCmd,
+  linkSetMac,
+  linkSetMacCmd,
+  linkSetMtu,
+  linkSetMtuCmd,
+  linkSetNetns,
+  linkSetNetnsCmd,
+} from './commands.js';
+import type { PlanContext } from './context.js';
+import { plannedLink } from './context.js';
+import { defaultRoutes, planInside } from './iface.js';
+import { PHASE } from './phases.js';
+import { ensureBridge } from './bridge.js';
+import type { AttachPlanOptions } from './options.js';
+import { checkTag, hostParent, linkArgs, prevDefaults } from './tags.js';
+
+export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
+  const t = a.target;
+  const ns = t.netns;
+  const ifname = a.iface.ifname;
+  const link = a.link;
+  const baseTag = { target: t.id, ifname, ...prevDefaults(ctx, a) };
+  switch (link.kind) {
+    case 'bridge': {
+      ctx.phase = PHASE.prepare;
+      const br = ensureBridge(ctx, link, t.label);
+      const hostName = link.hostIfname ?? hostSideName(t, ifname);
+      if (ctx.link(HOST, hostName))
+        throw refuse(
+          'E_CONFLICT',
+          `host interface "${hostName}"`,
+          `already exists (the host side of ${t.label}:${ifname} would take that name)`,
+          'remove it, or name the host side with --host-ifname',
+        );
+      const mtu = a.iface.mtu ?? (br.planned ? undefined : br.mtu);
+      const tag = checkTag({ kind: 'veth', bridge: link.bridge, ...baseTag }, t.label);
+      const hostTag = checkTag({ kind: 'veth-host', bridge: link.bridge, target: t.id, ifname }, t.label);
+      ctx.phase = PHASE.link;
+      ctx.push({
+        id: `link-add:${hostName}`,
+        netns: HOST,
+        argv: [
+          'ip',
+          'link',
+          'add',
+          hostName,
+          ...linkArgs(mtu, undefined),
+          'type',
+          'veth',
+          'peer',
+          'name',
+          ifname,
+          ...linkArgs(mtu, a.iface.mac),
+          'netns',
+          { netns: ns },
+        ],
+        describes: `create veth "${hostName}" with its peer "${ifname}" inside ${t.label}`,
+        undo: linkDelCmd(HOST, hostName),
+      });
+      ctx.push({
+        id: `link-set:${hostName}`,
+        netns: HOST,
+        argv: ['ip', 'link', 'set', hostName, 'master', link.bridge, 'alias', hostTag, 'up'],
+        describes: `make "${hostName}" a port of "${link.bridge}", tag it and bring it up`,
+        undo: 'covered',
+      });
+      ctx.putLink(HOST, {
+        ...plannedLink({ name: hostName, kind: 'veth', master: link.bridge, mtu, alias: hostTag }),
+        up: true,
+      });
+      insideNew(ctx, a, tag, mtu);
+      return;
+    }
+    case 'macvlan':
+    case 'ipvlan':
+    case 'vlan': {
+      const parent = hostParent(ctx, link.parent, t.label);
+      const mtu = a.iface.mtu ?? parent.mtu;
+      const typeArgs =
+        link.kind === 'macvlan'
+          ? ['type', 'macvlan', 'mode', link.mode]
+          : link.kind === 'ipvlan'
+            ? ['type', 'ipvlan', 'mode', link.mode, link.flag]
+            : ['type', 'vlan', 'id', String(link.vlanId)];
+      if (link.kind === 'ipvlan' && a.iface.mac !== undefined)
+        throw refuse(
+          'E_BAD_VALUE',
+          `${t.label}: ${ifname}`,
+          "an ipvlan link shares its parent's MAC and cannot have its own",
+          'leave out --mac, or use macvlan',
+        );
+      const tag = checkTag({ kind: link.kind, parent: link.parent, ...baseTag }, t.label);
+      ctx.phase = PHASE.link;
+      // Born inside the target (ip link add … netns): no move, and the parent stays on the host.
+      ctx.push({
+        id: `link-add:${ifname}`,
+        netns: HOST,
+        argv: [
+          'ip',
+          'link',
+          'add',
+          ifname,
+          'link',
+          link.parent,
+          ...linkArgs(mtu, a.iface.mac),
+          'netns',
+          { netns: ns },
+          ...typeArgs,
+        ],
+        describes: `create ${link.kind} "${ifname}" on ${link.parent} inside ${t.label}`,
+        undo: linkDelCmd(ns, ifname),
+      });
+      insideNew(ctx, a, tag, mtu);
+      return;
+    }
+    case 'phys': {
+      const dev = hostParent(ctx, link.device, t.label);
+      if (dev.master !== undefined)
+        throw refuse(
+          'E_CONFLICT',
+          `host interface "${link.device}"`,
+          `is a port of "${dev.master}"`,
+          `take it out first (ip link set ${link.device} nomaster)`,
+        );
+      if (
+        !opts.force &&
+        defaultRoutes(ctx.routes(HOST), 4)
+          .concat(defaultRoutes(ctx.routes(HOST), 6))
+          .some((r) => r.dev === link.device)
+      )
+        throw refuse(
+          'E_CONFLICT',
+          `host interface "${link.device}"`,
+          "carries the host's default route; moving it cuts the host off",
+          'pick another interface, or pass --force if that is intended',
+        );
+      if (link.device !== ifname && ctx.link(ns, link.device))
+        throw refuse(
+          'E_CONFLICT',
+          `${t.label}`,
+          `already has an interface named "${link.device}", so the host's cannot move in`,
+          'rename one of them first',
+        );
+      const prevAlias = dev.alias ?? '';
+      const tag = checkTag(
+        {
+          kind: 'phys',
+          origName: link.device,
+          ...(prevAlias ? { prevAlias } : {}),
+          ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: String(dev.mtu) } : {}),
+          ...(a.iface.mac !== undefined && a.iface.mac !== dev.mac ? { origMac: dev.mac } : {}),
+          ...(dev.up ? { origUp: '1' } : {}),
+          ...baseTag,
+        },
+        t.label,
+      );
+      ctx.phase = PHASE.link;
+      // Moving takes the device down; doing it as its own step lets a rollback bring it back up.
+      if (dev.up) ctx.push(linkSetDown(HOST, link.device, linkSetUpCmd(HOST, link.device)), PHASE.prepare);
+      ctx.push(
+        linkSetNetns(HOST, link.device, ns, t.label, linkSetNetnsCmd(ns, link.device, HOST, 'the host')),
+      );
+      ctx.dropLink(HOST, link.device);
+      ctx.phase = PHASE.inside;
+      if (link.device !== ifname)
+        ctx.push(linkRename(ns, link.device, ifname, linkRenameCmd(ns, ifname, link.device)));
+      ctx.putLink(ns, { ...dev, name: ifname, up: false, addrs: [], planned: false });
+      ctx.push(linkSetAlias(ns, ifname, tag, linkSetAliasCmd(ns, ifname, prevAlias)));
+      if (a.iface.mac !== undefined && a.iface.mac !== dev.mac)
+        ctx.push(linkSetMac(ns, ifname, a.iface.mac, linkSetMacCmd(ns, ifname, dev.mac)));
+      if (a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu)
+        ctx.push(linkSetMtu(ns, ifname, a.iface.mtu, linkSetMtuCmd(ns, ifname, dev.mtu)));
+      for (const s of planInside(ctx, { ns, label: t.label, dev: ifname, iface: a.iface, created: false }))
+        ctx.push(s);
+      return;
+    }
+    case 'pair': {
+      const peer = link.peer;
+      const tagA = checkTag(
+        { kind: 'pair', peer: peer.id, peerIfname: link.peerIface.ifname, ...baseTag },
+        t.label,
+      );
+      const tagB = checkTag(
+        {
+          kind: 'pair',
+          target: peer.id,
+          ifname: link.peerIface.ifname,
+          peer: t.id,
+          peerIfname: ifname,
+          ...prevDefaults(ctx, { target: peer, iface: link.peerIface, link }),
+        },
+        peer.label,
+      );
+      ctx.phase = PHASE.link;
+      ctx.push({
+        id: `link-add:${ifname}`,
+        netns: HOST,
+        argv: [
+          'ip',
+          'link',
+          'add',
+          ifname,
+          ...linkArgs(a.iface.mtu, a.iface.mac),
+          'netns',
+          { netns: ns },
+          'type',
+          'veth',
+          'peer',
+          'name',
+          link.peerIface.ifname,
+          ...linkArgs(link.peerIface.mtu ?? a.iface.mtu, link.peerIface.mac),
+          'netns',
+          { netns: peer.netns },
+        ],
+        describes: `create veth pair ${t.label}:${ifname} <-> ${peer.label}:${link.peerIface.ifname}`,
+        undo: linkDelCmd(ns, ifname),
+      });
+      insideNew(ctx, a, tagA, a.iface.mtu);
+      insideNew(ctx, { target: peer, iface: link.peerIface, link }, tagB, link.peerIface.mtu ?? a.iface.mtu);
+      return;
+    }
+    default:
+      assertNever(link, 'link kind');
+  }
+};
+
+/** The inside of a link this plan just made: tag, then address/up/routes with covered undos. */
+const insideNew = (ctx: PlanContext, a: ConcreteAttachment, tag: string, mtu: number | undefined): void => {
+  const ns: NetnsRef = a.target.netns;
+  const kind = a.link.kind === 'bridge' || a.link.kind === 'pair' ? 'veth' : a.link.kind;
+  ctx.putLink(ns, plannedLink({ name: a.iface.ifname, kind, mtu, mac: a.iface.mac, alias: tag }));
+  ctx.phase = PHASE.inside;
+  const announcements = planInside(ctx, {
+    ns,
+    label: a.target.label,
+    dev: a.iface.ifname,
+    iface: a.iface,
+    created: true,
+  });
+  // Tag in the same batch as the configuration; announcements run last, each in its own process.
+  ctx.push(linkSetAlias(ns, a.iface.ifname, tag, 'covered'));
+  for (const s of announcements) ctx.push(s);
+};

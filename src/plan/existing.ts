@@ -1,0 +1,120 @@
+/** An interface of the asked-for name exists: is it this attachment (repair drift), or a conflict? */
+import type { ConcreteAttachment } from '../model/attachment.js';
+import { assertNever } from '../model/assert-never.js';
+import { HOST } from '../model/netns.js';
+import { decodeTag } from '../model/owner.js';
+import { hostSideName } from '../names.js';
+import { linkSetDownCmd, linkSetMaster, linkSetUp } from './commands.js';
+import type { PlanContext, ProjectedLink } from './context.js';
+import { planInside } from './iface.js';
+import { PHASE } from './phases.js';
+import { sameAddress } from '../addr.js';
+import { ensureBridge } from './bridge.js';
+import { tagKindOf } from './tags.js';
+
+/** Undefined when the existing interface is this attachment already (maybe with drift to repair). */
+export const compareExisting = (
+  ctx: PlanContext,
+  a: ConcreteAttachment,
+  l: ProjectedLink,
+): string | undefined => {
+  const tag = decodeTag(l.alias);
+  if (!tag) return 'it was not made by pipefitter';
+  if (tag.target !== a.target.id || tag.ifname !== a.iface.ifname)
+    return 'pipefitter made it for another target';
+  const kind = tagKindOf(a.link);
+  if (tag.kind !== kind) return `it is a ${tag.kind} link, asked for ${kind}`;
+  const link = a.link;
+  switch (link.kind) {
+    case 'bridge':
+      if (tag.bridge !== link.bridge)
+        return `it is a port of bridge ${tag.bridge ?? '?'}, asked for ${link.bridge}`;
+      break;
+    case 'macvlan':
+      if (tag.parent !== link.parent) return `its parent is ${tag.parent ?? '?'}, asked for ${link.parent}`;
+      if (l.macvlanMode !== undefined && l.macvlanMode !== link.mode)
+        return `its mode is ${l.macvlanMode}, asked for ${link.mode}`;
+      break;
+    case 'ipvlan':
+      if (tag.parent !== link.parent) return `its parent is ${tag.parent ?? '?'}, asked for ${link.parent}`;
+      if (l.ipvlanMode !== undefined && l.ipvlanMode !== link.mode)
+        return `its mode is ${l.ipvlanMode}, asked for ${link.mode}`;
+      break;
+    case 'vlan':
+      if (tag.parent !== link.parent) return `its parent is ${tag.parent ?? '?'}, asked for ${link.parent}`;
+      if (l.vlanId !== undefined && l.vlanId !== link.vlanId)
+        return `its VLAN id is ${l.vlanId}, asked for ${link.vlanId}`;
+      break;
+    case 'phys':
+      if (tag.origName !== link.device)
+        return `it is host interface ${tag.origName ?? '?'}, asked for ${link.device}`;
+      break;
+    case 'pair':
+      if (tag.peer !== link.peer.id || tag.peerIfname !== link.peerIface.ifname)
+        return `its peer is ${tag.peer ?? '?'}:${tag.peerIfname ?? '?'}, asked for ${link.peer.label}:${link.peerIface.ifname}`;
+      break;
+    default:
+      return assertNever(link, 'link kind');
+  }
+  if (a.iface.mac !== undefined && l.mac !== a.iface.mac)
+    return `its MAC is ${l.mac}, asked for ${a.iface.mac}`;
+  if (a.iface.mtu !== undefined && l.mtu !== a.iface.mtu)
+    return `its MTU is ${l.mtu}, asked for ${a.iface.mtu}`;
+  const extra = l.addrs.filter(
+    (o) =>
+      o.scope === 'global' &&
+      !a.iface.addrs.some((w) => w.prefix === o.prefix && sameAddress(w.address, o.address)),
+  );
+  if (extra.length > 0)
+    return `it has ${extra.map((o) => `${o.address}/${o.prefix}`).join(', ')}, which was not asked for`;
+  void ctx;
+  return undefined;
+};
+
+/** The interface is ours and matches: put back what drifted (addresses, routes, bridge port, up). */
+export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: ProjectedLink): void => {
+  const t = a.target;
+  if (a.link.kind === 'bridge') {
+    ctx.phase = PHASE.prepare;
+    ensureBridge(ctx, a.link, t.label);
+    const hostName = a.link.hostIfname ?? hostSideName(t, a.iface.ifname);
+    const h = ctx.link(HOST, hostName);
+    ctx.phase = PHASE.link;
+    if (h && h.master !== a.link.bridge) {
+      ctx.push(
+        linkSetMaster(HOST, hostName, a.link.bridge, {
+          netns: HOST,
+          argv: ['ip', 'link', 'set', hostName, 'nomaster'],
+          describes: `take "${hostName}" out of "${a.link.bridge}"`,
+        }),
+      );
+      ctx.updateLink(HOST, hostName, { master: a.link.bridge });
+    }
+    if (h && !h.up) {
+      ctx.push(linkSetUp(HOST, hostName, linkSetDownCmd(HOST, hostName)));
+      ctx.updateLink(HOST, hostName, { up: true });
+    }
+  }
+  ctx.phase = PHASE.inside;
+  for (const s of planInside(ctx, {
+    ns: t.netns,
+    label: t.label,
+    dev: l.name,
+    iface: a.iface,
+    created: false,
+  }))
+    ctx.push(s);
+  if (a.link.kind === 'pair') {
+    const peer = ctx.link(a.link.peer.netns, a.link.peerIface.ifname);
+    if (peer)
+      for (const s of planInside(ctx, {
+        ns: a.link.peer.netns,
+        label: a.link.peer.label,
+        dev: peer.name,
+        iface: a.link.peerIface,
+        created: false,
+      }))
+        ctx.push(s);
+  }
+  ctx.noops.push(`${t.label}: ${a.iface.ifname} is in place`);
+};

@@ -1,0 +1,7 @@
+/** Options of attach planning. */
+export interface AttachPlanOptions {
+  /** Replace an interface of the same name that has other settings (or is not pipefitter's). @default false */
+  readonly replace?: boolean;
+  /** Allow moving a host interface that carries the host's default route. @default false */
+  readonly force?: boolean;
+}

@@ -1,0 +1,56 @@
+/** Ownership tags as the planner writes them, and the host parents links hang off. */
+import { refuse } from '../errors.js';
+import type { Attachment, ConcreteLink } from '../model/attachment.js';
+import { HOST } from '../model/netns.js';
+import type { OwnerTag, TagKind } from '../model/owner.js';
+import { encodeTag, tagFits } from '../model/owner.js';
+import { routeArgs } from './commands.js';
+import type { PlanContext, ProjectedLink } from './context.js';
+import { defaultRoutes } from './iface.js';
+
+export const tagKindOf = (l: ConcreteLink): TagKind => (l.kind === 'bridge' ? 'veth' : l.kind);
+
+export const hostParent = (ctx: PlanContext, parent: string, label: string): ProjectedLink => {
+  const p = ctx.link(HOST, parent);
+  if (!p)
+    throw refuse(
+      'E_NO_HOST_IF',
+      `host interface "${parent}"`,
+      'not found',
+      'list the host interfaces with `ip link` and give one of them',
+    );
+  void label;
+  return p;
+};
+
+/** The default routes a gateway replaces, remembered in the tag as `ip route` arguments. */
+export const prevDefaults = (
+  ctx: PlanContext,
+  a: Attachment,
+): Pick<OwnerTag, 'prevDefault4' | 'prevDefault6'> => {
+  const out: { prevDefault4?: string; prevDefault6?: string } = {};
+  for (const gw of a.iface.gateways) {
+    const old = defaultRoutes(ctx.routes(a.target.netns), gw.family).filter((r) => r.dev !== a.iface.ifname);
+    if (old.length === 0) continue;
+    const v = old.map((r) => routeArgs(r).slice(1).join(' ')).join(';');
+    if (gw.family === 4) out.prevDefault4 = v;
+    else out.prevDefault6 = v;
+  }
+  return out;
+};
+
+export const checkTag = (tag: OwnerTag, label: string): string => {
+  if (!tagFits(tag))
+    throw refuse(
+      'E_BAD_VALUE',
+      label,
+      'the ownership tag does not fit in a link alias (255 bytes)',
+      'use shorter names',
+    );
+  return encodeTag(tag);
+};
+
+export const linkArgs = (mtu: number | undefined, mac: string | undefined): string[] => [
+  ...(mtu !== undefined ? ['mtu', String(mtu)] : []),
+  ...(mac !== undefined ? ['address', mac] : []),
+];
