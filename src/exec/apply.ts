@@ -59,7 +59,8 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
     };
   }
   const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-  const r = await runner.run(['ip', '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
+  const tool = first.argv[0] as string;
+  const r = await runner.run([tool, '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
   if (!r.failed) return { ran: group.length };
   const f = parseBatchFailures(r.stderr)[0];
   const idx = f?.index ?? 0;
@@ -220,7 +221,7 @@ export const rollBack = async (
       continue;
     }
     const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-    const r = await runner.run(['ip', '-force', '-batch', '-'], {
+    const r = await runner.run([first.argv[0] as string, '-force', '-batch', '-'], {
       netns: first.netns,
       input: batchInput(spelled),
     });

@@ -1,16 +1,20 @@
 /**
- * Consecutive `ip` commands for one namespace go to one `ip -batch -` process (never -force
- * going forward: it stops at the first failure and says which line). ip's batch reader splits
- * lines on blanks and cuts at "#", so a command whose arguments hold such characters runs alone.
+ * Consecutive `ip` (or `bridge`) commands for one namespace go to one `ip -batch -` (or
+ * `bridge -batch -`) process — never -force going forward: it stops at the first failure and
+ * says which line. The batch reader splits lines on blanks and cuts at "#", so a command whose
+ * arguments hold such characters runs alone.
  */
 import type { Command } from '../model/step.js';
 import { netnsKey } from '../model/netns.js';
 
 const BATCH_UNSAFE = /[\s#"'\\]/;
 
+const BATCH_TOOLS = new Set(['ip', 'bridge']);
+
 export const batchable = (c: Command & { bestEffort?: boolean | undefined }): boolean =>
   c.bestEffort !== true &&
-  c.argv[0] === 'ip' &&
+  typeof c.argv[0] === 'string' &&
+  BATCH_TOOLS.has(c.argv[0]) &&
   c.argv.length > 1 &&
   c.argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)));
 
@@ -20,7 +24,13 @@ export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => 
   let cur: T[] = [];
   for (const it of items) {
     const prev = cur[cur.length - 1];
-    if (prev && batchable(prev) && batchable(it) && netnsKey(prev.netns) === netnsKey(it.netns)) {
+    if (
+      prev &&
+      batchable(prev) &&
+      batchable(it) &&
+      prev.argv[0] === it.argv[0] &&
+      netnsKey(prev.netns) === netnsKey(it.netns)
+    ) {
       cur.push(it);
       continue;
     }
@@ -31,7 +41,7 @@ export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => 
   return groups;
 };
 
-/** The stdin of `ip -batch -` for already-spelled argvs (each starting with "ip"). */
+/** The stdin of `ip -batch -` for already-spelled argvs (each starting with the tool's name). */
 export const batchInput = (argvs: readonly (readonly string[])[]): string =>
   argvs.map((a) => a.slice(1).join(' ')).join('\n') + '\n';
 

@@ -4,12 +4,14 @@ import { netnsPath } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
 
 /**
- * The argv that runs `argv` inside `ns`: `ip -n NAME …` for a named namespace (ip enters it
- * itself), `nsenter --net=PATH -- …` otherwise. One process either way.
+ * The argv that runs `argv` inside `ns`: `ip -n NAME …` (or `bridge -n NAME …`) for a named
+ * namespace (the tool enters it itself), `nsenter --net=PATH -- …` otherwise. One process either way.
  */
 export const enterArgv = (ns: NetnsRef, argv: readonly string[]): string[] => {
   if (ns.kind === 'host') return [...argv];
-  if (ns.kind === 'name' && argv[0] === 'ip') return ['ip', '-n', ns.name, ...argv.slice(1)];
+  // ip and bridge enter a named namespace themselves (-n NAME).
+  if (ns.kind === 'name' && (argv[0] === 'ip' || argv[0] === 'bridge'))
+    return [argv[0], '-n', ns.name, ...argv.slice(1)];
   return ['nsenter', `--net=${netnsPath(ns) ?? ''}`, '--', ...argv];
 };
 

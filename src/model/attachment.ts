@@ -15,8 +15,10 @@ export type LinkIntent<T = ResolvedTarget> =
       readonly bridgeAddrs: readonly Cidr[];
       /** Host-side veth name; default generated (pipework's v<ifname>pl<pid> or a hash). */
       readonly hostIfname?: IfName | undefined;
-      /** Make the port an untagged member of this VLAN (bridge VLAN filtering). */
+      /** Access port: untagged member of this VLAN, its PVID (bridge VLAN filtering). */
       readonly vlan?: VlanId | undefined;
+      /** Trunk port: tagged member of these VLANs. */
+      readonly trunk?: readonly VlanId[] | undefined;
     }
   | {
       readonly kind: 'macvlan';
@@ -25,8 +27,21 @@ export type LinkIntent<T = ResolvedTarget> =
       /** Put the macvlan on PARENT.VLAN, an 802.1Q sub-interface made (and shared) as needed. */
       readonly vlan?: VlanId | undefined;
     }
-  | { readonly kind: 'ipvlan'; readonly parent: IfName; readonly mode: IpvlanMode; readonly flag: IpvlanFlag }
-  | { readonly kind: 'vlan'; readonly parent: IfName; readonly vlanId: VlanId }
+  | {
+      readonly kind: 'ipvlan';
+      readonly parent: IfName;
+      readonly mode: IpvlanMode;
+      readonly flag: IpvlanFlag;
+      /** Put the ipvlan on PARENT.VLAN, made (and shared) as needed. */
+      readonly vlan?: VlanId | undefined;
+    }
+  | {
+      readonly kind: 'vlan';
+      readonly parent: IfName;
+      readonly vlanId: VlanId;
+      /** Where the parent is: a host NIC (default) or an interface inside the target, e.g. a trunk. */
+      readonly parentIn?: 'host' | 'target' | undefined;
+    }
   | { readonly kind: 'phys'; readonly device: IfName }
   | { readonly kind: 'pair'; readonly peer: T; readonly peerIface: IfaceSpec }
   /**

@@ -55,7 +55,15 @@ export interface AttachInput extends IfaceInput {
   readonly mode?: string | undefined;
   /** ipvlan flag (bridge, private, vepa). @default "bridge" */
   readonly ipvlanFlag?: string | undefined;
+  /**
+   * With --vlan: the VLAN id of the new interface. With --bridge: the port's access VLAN.
+   * With --macvlan/--ipvlan: put the link on PARENT.VLAN (made and shared as needed).
+   */
   readonly vlanId?: string | number | undefined;
+  /** With --bridge: VLANs the port carries tagged, e.g. "10,20". */
+  readonly trunk?: string | readonly (string | number)[] | undefined;
+  /** With --vlan: the parent is an interface inside the target (e.g. a trunk), not a host NIC. @default false */
+  readonly inside?: boolean | undefined;
   /** Create the bridge when missing. @default true */
   readonly createBridge?: boolean | undefined;
   readonly bridgeIp?: Many;
@@ -195,6 +203,13 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
     );
   const iface = parseIface(input);
   const host = (v: string, field: string): IfName => parseIfName(v, field);
+  const vid = input.vlanId === undefined ? undefined : parseVlanId(input.vlanId, '--vlan-id');
+  const trunk =
+    input.trunk === undefined
+      ? []
+      : (typeof input.trunk === 'string' ? input.trunk.split(',') : input.trunk).map((v) =>
+          parseVlanId(typeof v === 'number' ? v : v.trim(), '--trunk'),
+        );
   let link: LinkIntent<TargetSpec>;
   if (input.bridge !== undefined) {
     link = {
@@ -203,6 +218,8 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       create: input.createBridge ?? true,
       bridgeAddrs: many(input.bridgeIp).map((a) => parseHostCidr(a, '--bridge-ip')),
       hostIfname: input.hostIfname === undefined ? undefined : host(input.hostIfname, '--host-ifname'),
+      vlan: vid,
+      trunk,
     };
     if (input.mode !== undefined)
       throw badInput(
@@ -217,6 +234,7 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       kind: 'macvlan',
       parent: host(input.macvlan, '--macvlan'),
       mode: parseChoice<MacvlanMode>(input.mode ?? 'bridge', MACVLAN_MODES, '--mode', 'macvlan mode'),
+      vlan: vid,
     };
   } else if (input.ipvlan !== undefined) {
     link = {
@@ -224,6 +242,7 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       parent: host(input.ipvlan, '--ipvlan'),
       mode: parseChoice(input.mode ?? 'l2', IPVLAN_MODES, '--mode', 'ipvlan mode'),
       flag: parseChoice(input.ipvlanFlag ?? 'bridge', IPVLAN_FLAGS, '--ipvlan-flag', 'ipvlan flag'),
+      vlan: vid,
     };
   } else if (input.vlan !== undefined) {
     if (input.vlanId === undefined)
@@ -232,10 +251,23 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       kind: 'vlan',
       parent: host(input.vlan, '--vlan'),
       vlanId: parseVlanId(input.vlanId, '--vlan-id'),
+      parentIn: input.inside ? 'target' : 'host',
     };
   } else {
     link = { kind: 'phys', device: host(input.phys as string, '--phys') };
+    if (vid !== undefined)
+      throw badInput(
+        'E_USAGE',
+        '--vlan-id',
+        String(vid),
+        'does not apply to --phys',
+        'drop --vlan-id, or use --vlan',
+      );
   }
+  if (trunk.length && link.kind !== 'bridge')
+    throw badInput('E_USAGE', '--trunk', undefined, 'only applies to --bridge', 'drop --trunk');
+  if (input.inside && link.kind !== 'vlan')
+    throw badInput('E_USAGE', '--inside', undefined, 'only applies to --vlan', 'drop --inside');
   if (link.kind !== 'bridge' && (input.bridgeIp !== undefined || input.hostIfname !== undefined))
     throw badInput(
       'E_USAGE',

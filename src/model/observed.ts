@@ -25,6 +25,8 @@ export interface ObservedLink {
   readonly macvlanMode?: string | undefined;
   readonly ipvlanMode?: string | undefined;
   readonly vlanId?: number | undefined;
+  /** For a bridge: is VLAN filtering on? */
+  readonly vlanFiltering?: boolean | undefined;
   readonly addrs: readonly ObservedAddr[];
 }
 

@@ -8,7 +8,8 @@
 export const TAG_PREFIX = 'pf1:';
 export const ALIAS_MAX_BYTES = 255;
 
-export type TagKind = 'bridge' | 'veth' | 'veth-host' | 'macvlan' | 'ipvlan' | 'vlan' | 'phys' | 'pair';
+export type TagKind =
+  'bridge' | 'veth' | 'veth-host' | 'macvlan' | 'ipvlan' | 'vlan' | 'phys' | 'pair' | 'vlan-shared';
 
 export interface OwnerTag {
   readonly kind: TagKind;
@@ -34,6 +35,11 @@ export interface OwnerTag {
   /** The peer of a container-to-container pair: target id and ifname. */
   readonly peer?: string | undefined;
   readonly peerIfname?: string | undefined;
+  /** Access VLAN and trunk VLANs of a bridge port ("10", "10.20"). */
+  readonly vlan?: string | undefined;
+  readonly trunk?: string | undefined;
+  /** Users of a shared VLAN sub-interface: short hashes joined by ".", or "*" when too many to list. */
+  readonly users?: string | undefined;
   /** Recipe that owns it (recipes). */
   readonly recipe?: string | undefined;
 }
@@ -52,6 +58,9 @@ const KEYS: Record<Exclude<keyof OwnerTag, 'kind'>, string> = {
   prevDefault6: 'd6',
   peer: 'p',
   peerIfname: 'pi',
+  vlan: 'v',
+  trunk: 'tr',
+  users: 'u',
   recipe: 'r',
 };
 
@@ -64,6 +73,7 @@ const KINDS: readonly TagKind[] = [
   'vlan',
   'phys',
   'pair',
+  'vlan-shared',
 ];
 
 export const encodeTag = (tag: OwnerTag): string => {

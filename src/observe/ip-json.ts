@@ -64,6 +64,7 @@ export const decodeLink = (v: Json): ObservedLink | undefined => {
     macvlanMode: info?.info_kind === 'macvlan' ? str(data?.mode) : undefined,
     ipvlanMode: info?.info_kind === 'ipvlan' ? str(data?.mode) : undefined,
     vlanId: info?.info_kind === 'vlan' ? num(data?.id) : undefined,
+    vlanFiltering: info?.info_kind === 'bridge' ? num(data?.vlan_filtering) === 1 : undefined,
     addrs: arr(o.addr_info)
       .map(decodeAddr)
       .filter((a): a is ObservedAddr => a !== undefined),

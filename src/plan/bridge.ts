@@ -3,7 +3,17 @@ import { refuse } from '../errors.js';
 import type { LinkIntent } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
 import { decodeTag, encodeTag } from '../model/owner.js';
-import { linkAddBridge, linkSetAlias, linkSetDownCmd, linkSetUp, addrAdd, addrDelCmd } from './commands.js';
+import {
+  bridgeSetVlanFiltering,
+  bridgeVlanAdd,
+  bridgeVlanDel,
+  linkAddBridge,
+  linkSetAlias,
+  linkSetDownCmd,
+  linkSetUp,
+  addrAdd,
+  addrDelCmd,
+} from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { plannedLink } from './context.js';
 import { planBridgeFirewall } from './firewall.js';
@@ -35,7 +45,27 @@ export const ensureBridge = (
         addrs: [...br.addrs, { family: c.family, address: c.address, prefix: c.prefix, scope: 'global' }],
       });
     }
-    planBridgeFirewall(ctx, HOST, link.bridge, decodeTag(br.alias)?.kind === 'bridge', label);
+    const ours = decodeTag(br.alias)?.kind === 'bridge';
+    if (wantsFiltering(link) && !br.vlanFiltering) {
+      // Turning filtering on changes the bridge for every port; only on a bridge pipefitter made.
+      if (!ours && !br.planned)
+        throw refuse(
+          'E_CONFLICT',
+          `bridge "${link.bridge}"`,
+          'has VLAN filtering off, and pipefitter did not make it',
+          `turn it on yourself (ip link set ${link.bridge} type bridge vlan_filtering 1), then retry`,
+        );
+      ctx.push(
+        bridgeSetVlanFiltering(
+          HOST,
+          link.bridge,
+          true,
+          br.planned ? 'covered' : bridgeSetVlanFilteringCmd(link.bridge, false),
+        ),
+      );
+      ctx.updateLink(HOST, link.bridge, { vlanFiltering: true });
+    }
+    planBridgeFirewall(ctx, HOST, link.bridge, ours, label);
     return ctx.link(HOST, link.bridge) ?? br;
   }
   if (!link.create)
@@ -46,9 +76,21 @@ export const ensureBridge = (
       'create it, or leave out --no-create-bridge',
     );
   const alias = encodeTag({ kind: 'bridge' });
-  ctx.push(linkAddBridge(HOST, link.bridge));
+  const filtering = wantsFiltering(link);
+  ctx.push(
+    filtering
+      ? {
+          ...linkAddBridge(HOST, link.bridge),
+          argv: ['ip', 'link', 'add', link.bridge, 'type', 'bridge', 'vlan_filtering', '1'],
+          describes: `create bridge "${link.bridge}" with VLAN filtering`,
+        }
+      : linkAddBridge(HOST, link.bridge),
+  );
   ctx.push(linkSetAlias(HOST, link.bridge, alias, 'covered'));
-  ctx.putLink(HOST, plannedLink({ name: link.bridge, kind: 'bridge', alias }));
+  ctx.putLink(HOST, {
+    ...plannedLink({ name: link.bridge, kind: 'bridge', alias }),
+    vlanFiltering: filtering,
+  });
   for (const c of link.bridgeAddrs) ctx.push(addrAdd(HOST, link.bridge, c, 'covered'));
   ctx.push(linkSetUp(HOST, link.bridge, 'covered'));
   ctx.updateLink(HOST, link.bridge, {
@@ -63,4 +105,28 @@ export const ensureBridge = (
   ctx.notes.push(`${label}: bridge "${link.bridge}" does not exist and is created`);
   planBridgeFirewall(ctx, HOST, link.bridge, true, label);
   return ctx.link(HOST, link.bridge) as ProjectedLink;
+};
+
+const wantsFiltering = (link: Extract<LinkIntent, { kind: 'bridge' }>): boolean =>
+  link.vlan !== undefined || (link.trunk ?? []).length > 0;
+
+const bridgeSetVlanFilteringCmd = (bridge: string, on: boolean) => {
+  const s = bridgeSetVlanFiltering(HOST, bridge, on, 'covered');
+  return { netns: s.netns, argv: s.argv, describes: s.describes };
+};
+
+/**
+ * A new bridge port's VLANs: access (PVID, untagged) and/or tagged trunk VLANs. The kernel puts
+ * every new port in VLAN 1 untagged (default_pvid); an access port of another VLAN leaves it.
+ */
+export const planPortVlans = (
+  ctx: PlanContext,
+  port: string,
+  access: number | undefined,
+  trunk: readonly number[],
+): void => {
+  if (access === undefined && trunk.length === 0) return;
+  if (access !== undefined) ctx.push(bridgeVlanAdd(HOST, port, access, true, 'covered'));
+  for (const v of trunk) if (v !== access) ctx.push(bridgeVlanAdd(HOST, port, v, false, 'covered'));
+  if (access !== 1 && !trunk.includes(1)) ctx.push(bridgeVlanDel(HOST, port, 1, 'covered'));
 };

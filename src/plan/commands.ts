@@ -268,3 +268,66 @@ export const arpAnnounce = (netns: NetnsRef, dev: string, address: string): Step
   undo: 'covered',
   bestEffort: true,
 });
+
+/** ip link add link PARENT name NAME [mtu N] type vlan id VID */
+export const linkAddVlan = (
+  netns: NetnsRef,
+  parent: string,
+  name: string,
+  vid: number,
+  mtu: number | undefined,
+): Step => ({
+  id: `link-add:${name}`,
+  netns,
+  argv: [
+    'ip',
+    'link',
+    'add',
+    'link',
+    parent,
+    'name',
+    name,
+    ...(mtu !== undefined ? ['mtu', String(mtu)] : []),
+    'type',
+    'vlan',
+    'id',
+    String(vid),
+  ],
+  describes: `create VLAN ${vid} interface "${name}" on ${parent}`,
+  undo: linkDelCmd(netns, name),
+});
+
+/** ip link set BRIDGE type bridge vlan_filtering 0|1 */
+export const bridgeSetVlanFiltering = (netns: NetnsRef, bridge: string, on: boolean, undo: Undo): Step => ({
+  id: `bridge-vlan-filtering:${bridge}`,
+  netns,
+  argv: ['ip', 'link', 'set', bridge, 'type', 'bridge', 'vlan_filtering', on ? '1' : '0'],
+  describes: `turn VLAN filtering ${on ? 'on' : 'off'} on bridge "${bridge}"`,
+  undo,
+});
+
+/** bridge vlan add dev PORT vid VID [pvid untagged] */
+export const bridgeVlanAdd = (
+  netns: NetnsRef,
+  port: string,
+  vid: number,
+  access: boolean,
+  undo: Undo,
+): Step => ({
+  id: `bridge-vlan-add:${port}:${vid}`,
+  netns,
+  argv: ['bridge', 'vlan', 'add', 'dev', port, 'vid', String(vid), ...(access ? ['pvid', 'untagged'] : [])],
+  describes: access
+    ? `make "${port}" an access port of VLAN ${vid}`
+    : `let VLAN ${vid} through "${port}" tagged`,
+  undo,
+});
+
+/** bridge vlan del dev PORT vid VID */
+export const bridgeVlanDel = (netns: NetnsRef, port: string, vid: number, undo: Undo): Step => ({
+  id: `bridge-vlan-del:${port}:${vid}`,
+  netns,
+  argv: ['bridge', 'vlan', 'del', 'dev', port, 'vid', String(vid)],
+  describes: `take "${port}" out of VLAN ${vid}`,
+  undo,
+});

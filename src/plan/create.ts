@@ -24,9 +24,10 @@ import type { PlanContext } from './context.js';
 import { plannedLink } from './context.js';
 import { defaultRoutes, planInside } from './iface.js';
 import { PHASE } from './phases.js';
-import { ensureBridge } from './bridge.js';
+import { ensureBridge, planPortVlans } from './bridge.js';
 import type { AttachPlanOptions } from './options.js';
 import { checkTag, hostParent, linkArgs, prevDefaults } from './tags.js';
+import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
 
 export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
   const t = a.target;
@@ -47,7 +48,12 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           'remove it, or name the host side with --host-ifname',
         );
       const mtu = a.iface.mtu ?? (br.planned ? undefined : br.mtu);
-      const tag = checkTag({ kind: 'veth', bridge: link.bridge, ...baseTag }, t.label);
+      const trunk = [...new Set(link.trunk ?? [])].sort((x, y) => x - y);
+      const vlanTag = {
+        ...(link.vlan !== undefined ? { vlan: String(link.vlan) } : {}),
+        ...(trunk.length ? { trunk: trunk.join('.') } : {}),
+      };
+      const tag = checkTag({ kind: 'veth', bridge: link.bridge, ...vlanTag, ...baseTag }, t.label);
       const hostTag = checkTag({ kind: 'veth-host', bridge: link.bridge, target: t.id, ifname }, t.label);
       ctx.phase = PHASE.link;
       ctx.push({
@@ -82,20 +88,13 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         ...plannedLink({ name: hostName, kind: 'veth', master: link.bridge, mtu, alias: hostTag }),
         up: true,
       });
+      planPortVlans(ctx, hostName, link.vlan, trunk);
       insideNew(ctx, a, tag, mtu);
       return;
     }
     case 'macvlan':
     case 'ipvlan':
     case 'vlan': {
-      const parent = hostParent(ctx, link.parent, t.label);
-      const mtu = a.iface.mtu ?? parent.mtu;
-      const typeArgs =
-        link.kind === 'macvlan'
-          ? ['type', 'macvlan', 'mode', link.mode]
-          : link.kind === 'ipvlan'
-            ? ['type', 'ipvlan', 'mode', link.mode, link.flag]
-            : ['type', 'vlan', 'id', String(link.vlanId)];
       if (link.kind === 'ipvlan' && a.iface.mac !== undefined)
         throw refuse(
           'E_BAD_VALUE',
@@ -103,27 +102,76 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           "an ipvlan link shares its parent's MAC and cannot have its own",
           'leave out --mac, or use macvlan',
         );
-      const tag = checkTag({ kind: link.kind, parent: link.parent, ...baseTag }, t.label);
+      const inside = link.kind === 'vlan' && link.parentIn === 'target';
+      // pipework's "@VLAN" on a host NIC: the link goes on PARENT.VLAN, made and shared as needed.
+      const sharedVid = link.kind === 'vlan' ? undefined : link.vlan;
+      const parentName =
+        sharedVid === undefined
+          ? link.parent
+          : ensureSharedVlan(ctx, link.parent, sharedVid, vlanUserKey(t.id, ifname), t.label);
+      const parent = inside ? ctx.link(ns, parentName) : hostParent(ctx, parentName, t.label);
+      if (!parent)
+        throw refuse(
+          'E_NO_HOST_IF',
+          `${t.label}: interface "${parentName}"`,
+          'not found inside the target',
+          'attach the trunk first, then the VLAN on it',
+        );
+      const mtu = a.iface.mtu ?? parent.mtu;
+      const typeArgs =
+        link.kind === 'macvlan'
+          ? ['type', 'macvlan', 'mode', link.mode]
+          : link.kind === 'ipvlan'
+            ? ['type', 'ipvlan', 'mode', link.mode, link.flag]
+            : ['type', 'vlan', 'id', String(link.vlanId)];
+      const tag = checkTag(
+        { kind: link.kind, parent: parentName, ...(inside ? { vlan: 'inside' } : {}), ...baseTag },
+        t.label,
+      );
       ctx.phase = PHASE.link;
-      // Born inside the target (ip link add … netns): no move, and the parent stays on the host.
-      ctx.push({
-        id: `link-add:${ifname}`,
-        netns: HOST,
-        argv: [
-          'ip',
-          'link',
-          'add',
-          ifname,
-          'link',
-          link.parent,
-          ...linkArgs(mtu, a.iface.mac),
-          'netns',
-          { netns: ns },
-          ...typeArgs,
-        ],
-        describes: `create ${link.kind} "${ifname}" on ${link.parent} inside ${t.label}`,
-        undo: linkDelCmd(ns, ifname),
-      });
+      if (inside) {
+        // A VLAN of a trunk the container already has: made inside, on the inside parent.
+        ctx.push(
+          {
+            id: `link-add:${ifname}`,
+            netns: ns,
+            argv: [
+              'ip',
+              'link',
+              'add',
+              'link',
+              parentName,
+              'name',
+              ifname,
+              ...linkArgs(mtu, a.iface.mac),
+              ...typeArgs,
+            ],
+            describes: `create VLAN ${link.kind === 'vlan' ? link.vlanId : ''} interface "${ifname}" on ${parentName} inside ${t.label}`,
+            undo: linkDelCmd(ns, ifname),
+          },
+          PHASE.inside,
+        );
+      } else {
+        // Born inside the target (ip link add … netns): no move, and the parent stays on the host.
+        ctx.push({
+          id: `link-add:${ifname}`,
+          netns: HOST,
+          argv: [
+            'ip',
+            'link',
+            'add',
+            ifname,
+            'link',
+            parentName,
+            ...linkArgs(mtu, a.iface.mac),
+            'netns',
+            { netns: ns },
+            ...typeArgs,
+          ],
+          describes: `create ${link.kind} "${ifname}" on ${parentName} inside ${t.label}`,
+          undo: linkDelCmd(ns, ifname),
+        });
+      }
       insideNew(ctx, a, tag, mtu);
       return;
     }

@@ -28,6 +28,7 @@ import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
 import { PHASE } from './phases.js';
+import { releaseSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { planBridgeFirewallRemoval } from './firewall.js';
 
 export interface DetachPlanOptions {
@@ -147,6 +148,8 @@ export const planRemoveIface = (
   // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and routes.
   ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
   ctx.dropLink(ns, l.name);
+  if ((tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') && tag.parent !== undefined)
+    releaseSharedVlan(ctx, tag.parent, vlanUserKey(t.id, l.name));
   if (tag?.kind === 'pair' && tag.peer !== undefined)
     ctx.notes.push(`${t.label}: the peer end ${tag.peer}:${tag.peerIfname ?? '?'} goes with it`);
 

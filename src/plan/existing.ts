@@ -30,16 +30,20 @@ export const compareExisting = (
       if (tag.bridge !== link.bridge)
         return `it is a port of bridge ${tag.bridge ?? '?'}, asked for ${link.bridge}`;
       break;
-    case 'macvlan':
-      if (tag.parent !== link.parent) return `its parent is ${tag.parent ?? '?'}, asked for ${link.parent}`;
+    case 'macvlan': {
+      const parent = link.vlan === undefined ? link.parent : `${link.parent}.${link.vlan}`;
+      if (tag.parent !== parent) return `its parent is ${tag.parent ?? '?'}, asked for ${parent}`;
       if (l.macvlanMode !== undefined && l.macvlanMode !== link.mode)
         return `its mode is ${l.macvlanMode}, asked for ${link.mode}`;
       break;
-    case 'ipvlan':
-      if (tag.parent !== link.parent) return `its parent is ${tag.parent ?? '?'}, asked for ${link.parent}`;
+    }
+    case 'ipvlan': {
+      const parent = link.vlan === undefined ? link.parent : `${link.parent}.${link.vlan}`;
+      if (tag.parent !== parent) return `its parent is ${tag.parent ?? '?'}, asked for ${parent}`;
       if (l.ipvlanMode !== undefined && l.ipvlanMode !== link.mode)
         return `its mode is ${l.ipvlanMode}, asked for ${link.mode}`;
       break;
+    }
     case 'vlan':
       if (tag.parent !== link.parent) return `its parent is ${tag.parent ?? '?'}, asked for ${link.parent}`;
       if (l.vlanId !== undefined && l.vlanId !== link.vlanId)

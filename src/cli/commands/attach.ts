@@ -12,6 +12,8 @@ interface AttachFlags {
   ipvlan?: string;
   vlan?: string;
   vlanId?: string;
+  trunk?: string;
+  inside?: boolean;
   phys?: string;
   mode?: string;
   ipvlanFlag?: string;
@@ -37,6 +39,8 @@ export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
   ipvlan: f.ipvlan,
   vlan: f.vlan,
   vlanId: f.vlanId,
+  trunk: f.trunk,
+  inside: f.inside,
   phys: f.phys,
   mode: f.mode,
   ipvlanFlag: f.ipvlanFlag,
@@ -60,7 +64,12 @@ export const registerAttach = (program: Command): void => {
     .option('--macvlan <hostif>', 'macvlan on this host interface')
     .option('--ipvlan <hostif>', 'ipvlan on this host interface')
     .option('--vlan <hostif>', '802.1Q VLAN interface on this host interface (with --vlan-id)')
-    .option('--vlan-id <n>', 'VLAN id 1-4094')
+    .option(
+      '--vlan-id <n>',
+      'VLAN 1-4094: the --vlan id; the access VLAN of a --bridge port; --macvlan/--ipvlan on PARENT.N',
+    )
+    .option('--trunk <list>', 'with --bridge: VLANs the port carries tagged, e.g. 10,20')
+    .option('--inside', 'with --vlan: the parent is an interface inside the target (a trunk)')
     .option('--phys <hostif>', 'move this host interface in')
     .option('--mode <mode>', 'macvlan mode (bridge|private|vepa|passthru) or ipvlan mode (l2|l3|l3s)')
     .option('--ipvlan-flag <flag>', 'ipvlan flag (bridge|private|vepa)')

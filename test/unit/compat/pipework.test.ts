@@ -14,12 +14,35 @@ const attach = (argv: string[]) => {
 test('every pipework form parses into the same request an explicit command would make', () => {
   const r = attach(['br1', 'web', '192.0.2.10/24@192.0.2.1']);
   assert.deepEqual(r.target, { kind: 'bare', name: 'web' });
-  assert.deepEqual(r.link, { kind: 'auto', host: { name: 'br1' }, directPhys: false, vlan: undefined, hostIfname: undefined });
+  assert.deepEqual(r.link, {
+    kind: 'auto',
+    host: { name: 'br1' },
+    directPhys: false,
+    vlan: undefined,
+    hostIfname: undefined,
+  });
   assert.equal(r.iface.ifname, 'eth1');
-  assert.deepEqual(r.iface.addrs.map((a) => a.text), ['192.0.2.10/24']);
-  assert.deepEqual(r.iface.gateways.map((g) => g.address), ['192.0.2.1']);
+  assert.deepEqual(
+    r.iface.addrs.map((a) => a.text),
+    ['192.0.2.10/24'],
+  );
+  assert.deepEqual(
+    r.iface.gateways.map((g) => g.address),
+    ['192.0.2.1'],
+  );
 
-  const full = attach(['eth3', '-i', 'lan0', '-l', 'hostlan0', '-a', '4', 'docker:web', '198.51.100.7/24', '02:00:00:00:00:07@10']);
+  const full = attach([
+    'eth3',
+    '-i',
+    'lan0',
+    '-l',
+    'hostlan0',
+    '-a',
+    '4',
+    'docker:web',
+    '198.51.100.7/24',
+    '02:00:00:00:00:07@10',
+  ]);
   assert.equal(full.iface.ifname, 'lan0');
   assert.equal(full.iface.mac, '02:00:00:00:00:07');
   assert.ok(full.link.kind === 'auto' && full.link.vlan === 10 && full.link.hostIfname === 'hostlan0');
@@ -34,7 +57,11 @@ test('every pipework form parses into the same request an explicit command would
   // echo web | md5sum = 64d42024f1a7…, so pipework made 02:64:d4:20:24:f1
   assert.equal(seeded.iface.mac, '02:64:d4:20:24:f1');
   assert.equal(seededMac('web'), '02:64:d4:20:24:f1');
-  assert.equal(attach(['br1', 'web', '192.0.2.10/24', '@20']).link.kind === 'auto' && attach(['br1', 'web', '192.0.2.10/24', '@20']).iface.mac, undefined);
+  assert.equal(
+    attach(['br1', 'web', '192.0.2.10/24', '@20']).link.kind === 'auto' &&
+      attach(['br1', 'web', '192.0.2.10/24', '@20']).iface.mac,
+    undefined,
+  );
 
   const direct = attach(['--direct-phys', 'eth2', 'web', '203.0.113.2/30']);
   assert.ok(direct.link.kind === 'auto' && direct.link.directPhys);
@@ -68,7 +95,22 @@ test('route, rule, tc and --wait', () => {
     args: ['add', '198.51.100.0/24', 'via', '192.0.2.254'],
   });
   assert.equal(parsePipework(['rule', 'pid:42', 'add', 'from', '192.0.2.10', 'table', '100']).kind, 'rule');
-  const tc = parsePipework(['tc', 'web', 'qdisc', 'add', 'dev', 'eth1', 'root', 'tbf', 'rate', '1mbit', 'burst', '32kbit', 'latency', '400ms']);
+  const tc = parsePipework([
+    'tc',
+    'web',
+    'qdisc',
+    'add',
+    'dev',
+    'eth1',
+    'root',
+    'tbf',
+    'rate',
+    '1mbit',
+    'burst',
+    '32kbit',
+    'latency',
+    '400ms',
+  ]);
   assert.ok(tc.kind === 'tc' && tc.args.length === 12);
   assert.deepEqual(parsePipework(['--wait']), { kind: 'wait', ifname: 'eth1' });
   assert.deepEqual(parsePipework(['--wait', '-i', 'eth2']), { kind: 'wait', ifname: 'eth2' });

@@ -1,0 +1,152 @@
+/**
+ * pipework's `eth0 … @10`: a macvlan (or ipvlan) on PARENT.VLAN, an 802.1Q sub-interface made
+ * once and shared by every container on that VLAN. The sub-interface records its users in its
+ * tag (short hashes of target and ifname); the last user's detach removes it. A sub-interface
+ * pipefitter did not make is used as it is and never removed.
+ */
+import { refuse } from '../errors.js';
+import { HOST } from '../model/netns.js';
+import { decodeTag, encodeTag, tagFits } from '../model/owner.js';
+import { isIfName, shortHash } from '../names.js';
+import type { VlanId } from '../values.js';
+import {
+  linkAddVlan,
+  linkDel,
+  linkSetAlias,
+  linkSetAliasCmd,
+  linkSetDownCmd,
+  linkSetUp,
+} from './commands.js';
+import type { PlanContext } from './context.js';
+import { plannedLink } from './context.js';
+import { PHASE } from './phases.js';
+
+const MANY = '*';
+
+export const vlanUserKey = (targetId: string, ifname: string): string =>
+  shortHash(`${targetId}/${ifname}`, 8);
+
+const usersOf = (alias: string | undefined): string[] | typeof MANY => {
+  const u = decodeTag(alias)?.users ?? '';
+  return u === MANY ? MANY : u.split('.').filter((x) => x !== '');
+};
+
+const tagWith = (users: string[] | typeof MANY): string => {
+  const t = encodeTag({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') });
+  return tagFits({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') })
+    ? t
+    : encodeTag({ kind: 'vlan-shared', users: MANY });
+};
+
+/** The name of PARENT.VLAN; it must fit the kernel's 15 bytes. */
+export const subName = (parent: string, vid: VlanId, label: string): string => {
+  const name = `${parent}.${vid}`;
+  if (!isIfName(name))
+    throw refuse(
+      'E_NAME_TOO_LONG',
+      label,
+      `the VLAN sub-interface "${name}" would be longer than 15 bytes`,
+      `rename the host interface or make ${parent}.${vid} yourself under a shorter name`,
+    );
+  return name;
+};
+
+/** Make sure PARENT.VLAN exists and counts this user; returns its name. */
+export const ensureSharedVlan = (
+  ctx: PlanContext,
+  parent: string,
+  vid: VlanId,
+  user: string,
+  label: string,
+): string => {
+  const name = subName(parent, vid, label);
+  const phase = ctx.phase;
+  ctx.phase = PHASE.prepare;
+  const sub = ctx.link(HOST, name);
+  if (sub) {
+    if (
+      sub.kind !== 'vlan' ||
+      (sub.vlanId !== undefined && sub.vlanId !== vid) ||
+      (sub.parent !== undefined && sub.parent !== parent)
+    )
+      throw refuse(
+        'E_CONFLICT',
+        `host interface "${name}"`,
+        `exists but is not VLAN ${vid} on ${parent}`,
+        'remove or rename it',
+      );
+    const tag = decodeTag(sub.alias);
+    if (tag?.kind === 'vlan-shared') {
+      const users = usersOf(sub.alias);
+      if (users !== MANY && !users.includes(user)) {
+        const next = tagWith([...users, user]);
+        ctx.push(
+          linkSetAlias(
+            HOST,
+            name,
+            next,
+            sub.planned ? 'covered' : linkSetAliasCmd(HOST, name, sub.alias ?? ''),
+          ),
+        );
+        ctx.updateLink(HOST, name, { alias: next });
+      }
+    }
+    if (!sub.up) {
+      ctx.push(linkSetUp(HOST, name, sub.planned ? 'covered' : linkSetDownCmd(HOST, name)));
+      ctx.updateLink(HOST, name, { up: true });
+    }
+    ctx.phase = phase;
+    return name;
+  }
+  const p = ctx.link(HOST, parent);
+  if (!p)
+    throw refuse(
+      'E_NO_HOST_IF',
+      `host interface "${parent}"`,
+      'not found',
+      'list the host interfaces with `ip link` and give one of them',
+    );
+  if (!p.up) {
+    ctx.push(linkSetUp(HOST, parent, p.planned ? 'covered' : linkSetDownCmd(HOST, parent)));
+    ctx.updateLink(HOST, parent, { up: true });
+  }
+  const alias = tagWith([user]);
+  ctx.push(linkAddVlan(HOST, parent, name, vid, p.mtu));
+  ctx.push({
+    ...linkSetAlias(HOST, name, alias, 'covered'),
+    argv: ['ip', 'link', 'set', name, 'alias', alias, 'up'],
+    describes: `tag "${name}" as pipefitter's (shared) and bring it up`,
+  });
+  ctx.putLink(HOST, {
+    ...plannedLink({ name, kind: 'vlan', alias, mtu: p.mtu, parent }),
+    vlanId: vid,
+    up: true,
+  });
+  ctx.notes.push(
+    `${label}: VLAN ${vid} sub-interface "${name}" is made on ${parent} (shared; removed with its last user)`,
+  );
+  ctx.phase = phase;
+  return name;
+};
+
+/** A user of PARENT.VLAN goes: drop it from the tag, and the sub-interface with the last one. */
+export const releaseSharedVlan = (ctx: PlanContext, name: string, user: string): void => {
+  const sub = ctx.link(HOST, name);
+  const tag = decodeTag(sub?.alias);
+  if (!sub || tag?.kind !== 'vlan-shared') return;
+  const users = usersOf(sub.alias);
+  if (users === MANY) return;
+  const left = users.filter((u) => u !== user);
+  const phase = ctx.phase;
+  ctx.phase = PHASE.finish;
+  if (left.length === 0) {
+    ctx.push(linkDel(HOST, name, `link-del:${name}`));
+    ctx.dropLink(HOST, name);
+    ctx.notes.push(`VLAN sub-interface "${name}" has no users left; it is removed`);
+  } else if (left.length !== users.length) {
+    const next = tagWith(left);
+    ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, sub.alias ?? '')));
+    ctx.updateLink(HOST, name, { alias: next });
+  }
+  ctx.phase = phase;
+};

@@ -1,0 +1,117 @@
+/**
+ * A throwaway dnsmasq DHCP server for the DHCP tests, in the CURRENT network namespace (the
+ * test sandbox: it refuses to start anywhere else). It serves DHCP only (`--port=0`: no DNS
+ * server) on one interface, reads no configuration of this machine (`--conf-file=/dev/null`,
+ * no /etc/hosts, no resolv.conf) and keeps its pid file, lease file and log in its own
+ * directory, /tmp/pf-dnsmasq-XXXXXX, which `stop()` removes.
+ *
+ * `--no-ping`: by default dnsmasq pings an address before offering it and, meanwhile, its
+ * first offers to a new client do not arrive: about 3 s lost per fresh client. The tests
+ * need no such check.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { execa } from 'execa';
+import { sandboxSkipReason } from './sandbox.js';
+
+export interface DnsmasqOptions {
+  /** The interface to serve on; it must have an IPv4 address in the range's subnet. */
+  iface: string;
+  /** First and last address to lease. */
+  range: readonly [string, string];
+  /** Option 3; by default dnsmasq sends its own address on `iface`. */
+  router?: string;
+  /** Option 6; by default none (there is no DNS server). */
+  dns?: readonly string[];
+  /** dnsmasq's syntax, e.g. '2m' (its minimum), '1h'. Default '2m'. */
+  leaseTime?: string;
+}
+
+export interface Dnsmasq {
+  readonly dir: string;
+  readonly pid: number;
+  /** The lease file: one line per lease, `expiry mac ip hostname client-id`. */
+  leases(): Promise<string>;
+  /** dnsmasq's log (`--log-dhcp`: every packet, with the options a client sent). */
+  log(): Promise<string>;
+  /** Stop it (SIGTERM, SIGKILL after 2 s) and remove its directory. Idempotent. */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Is some socket in this network namespace bound to UDP port 67? */
+const dhcpPortBound = async (): Promise<boolean> => {
+  const udp = await readFile('/proc/self/net/udp', 'utf8').catch(() => '');
+  return udp.split('\n').some((l) => /^\s*\d+:\s+[0-9A-F]{8}:0043\s/.test(l));
+};
+
+export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
+  const refused = await sandboxSkipReason();
+  if (refused) throw new Error(`dnsmasq is only started inside the test sandbox: ${refused}`);
+  if (await dhcpPortBound()) throw new Error('UDP port 67 is already bound in this namespace');
+
+  const dir = await mkdtemp('/tmp/pf-dnsmasq-');
+  const args = [
+    '--conf-file=/dev/null',
+    '--keep-in-foreground',
+    '--no-resolv',
+    '--no-hosts',
+    '--port=0',
+    '--bind-interfaces',
+    `--interface=${o.iface}`,
+    '--except-interface=lo',
+    '--dhcp-authoritative',
+    '--no-ping',
+    `--dhcp-range=${o.range[0]},${o.range[1]},${o.leaseTime ?? '2m'}`,
+    `--dhcp-leasefile=${dir}/leases`,
+    `--pid-file=${dir}/pid`,
+    `--log-facility=${dir}/log`,
+    '--log-dhcp',
+  ];
+  if (o.router !== undefined) args.push(`--dhcp-option=option:router,${o.router}`);
+  if (o.dns?.length) args.push(`--dhcp-option=option:dns-server,${o.dns.join(',')}`);
+
+  const proc = execa('dnsmasq', args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' });
+  let exited = false;
+  const done = proc.then((r) => {
+    exited = true;
+    return r;
+  });
+  const pid = proc.pid;
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (!stopped) {
+      stopped = true;
+      if (!exited) {
+        proc.kill('SIGTERM');
+        const killer = setTimeout(() => proc.kill('SIGKILL'), 2000);
+        await done;
+        clearTimeout(killer);
+      }
+    }
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  // Ready when its DHCP socket is bound (the pid file alone comes earlier).
+  for (let i = 0; ; i++) {
+    if (exited || pid === undefined) {
+      const r = await done;
+      await stop();
+      throw new Error(`dnsmasq exited at start (${String(r.exitCode)}): ${String(r.stderr).trim()}`);
+    }
+    if (await dhcpPortBound()) break;
+    if (i >= 100) {
+      await stop();
+      throw new Error('dnsmasq did not bind UDP port 67 within 5 s');
+    }
+    await sleep(50);
+  }
+
+  return {
+    dir,
+    pid,
+    leases: () => readFile(`${dir}/leases`, 'utf8').catch(() => ''),
+    log: () => readFile(`${dir}/log`, 'utf8').catch(() => ''),
+    stop,
+  };
+};

@@ -1,0 +1,414 @@
+/**
+ * libexec/pipefitter-dhcp against the real clients (udhcpc, dhclient, dhcpcd) and a real
+ * DHCP server (dnsmasq), all inside the test sandbox: a bridge with the server, and a
+ * "container" (named netns) plugged into it with a veth. Each client gets a lease, the address
+ * and the one default route are read back with `ip -j`, and the host's /etc/resolv.conf must
+ * not change by a byte nor in its mtime. A client missing on this machine skips its tests.
+ */
+import { test } from 'node:test';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { access, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { execa } from 'execa';
+import { startDnsmasq } from '../helpers/dnsmasq.js';
+import type { Dnsmasq } from '../helpers/dnsmasq.js';
+import { link, readState, routes } from '../helpers/read-back.js';
+import { withSandbox } from '../helpers/sandbox.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+
+const repo = path.resolve(import.meta.dirname, '../..');
+const runner = path.join(repo, 'libexec/pipefitter-dhcp');
+const clients = ['udhcpc', 'dhclient', 'dhcpcd'] as const;
+type Client = (typeof clients)[number];
+
+const onPath = async (bin: string): Promise<boolean> => {
+  for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
+    if (
+      await access(path.join(dir, bin)).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  }
+  return false;
+};
+// udhcpc: the runner falls back to busybox's applet; only that path's tests check `comm`.
+const missing = async (c: Client): Promise<string | false> =>
+  (await onPath(c)) || (c === 'udhcpc' && (await onPath('busybox')))
+    ? false
+    : `${c} is not installed (Debian: ${c === 'udhcpc' ? 'udhcpc' : c === 'dhclient' ? 'isc-dhcp-client' : 'dhcpcd-base'})`;
+const skips = Object.fromEntries(
+  await Promise.all(clients.map(async (c) => [c, await missing(c)])),
+) as Record<Client, string | false>;
+for (const c of clients) if (skips[c]) console.log(`# skipping the ${c} tests: ${skips[c]}`);
+
+const RANGE = ['192.0.2.100', '192.0.2.150'] as const;
+const inRange = (a: string): boolean => {
+  const last = Number(a.split('.')[3]);
+  return a.startsWith('192.0.2.') && last >= 100 && last <= 150;
+};
+
+/** The host's /etc/resolv.conf: content, mtime, inode. (Tests share the host's mount namespace.) */
+const resolvConf = async (): Promise<{ bytes: string; mtimeMs: number; ino: number }> => {
+  const [bytes, s] = await Promise.all([readFile('/etc/resolv.conf', 'latin1'), stat('/etc/resolv.conf')]);
+  return { bytes, mtimeMs: s.mtimeMs, ino: s.ino };
+};
+
+/** PIDs of the live processes in network namespace file `nsPath` (zombies have none). */
+const procsIn = async (nsPath: string): Promise<string[]> => {
+  const want = await stat(nsPath);
+  const out: string[] = [];
+  for (const e of await readdir('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    const s = await stat(`/proc/${e}/ns/net`).catch(() => undefined);
+    if (s && s.ino === want.ino && s.dev === want.dev) {
+      const comm = (await readFile(`/proc/${e}/comm`, 'utf8').catch(() => '?')).trim();
+      out.push(`${e} ${comm}`);
+    }
+  }
+  return out;
+};
+
+const alive = async (pid: number): Promise<boolean> => {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  const state = st.slice(st.lastIndexOf(')') + 2, st.lastIndexOf(')') + 3);
+  return state !== '' && state !== 'Z' && state !== 'X';
+};
+
+const readLease = async (state: string): Promise<Record<string, string>> =>
+  Object.fromEntries(
+    (await readFile(path.join(state, 'lease.env'), 'utf8'))
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+
+interface Lan {
+  br: string;
+  server: Dnsmasq;
+  /** A "container": a named netns with eth1, whose veth peer is a port of the bridge. */
+  container(suffix: string): Promise<string>;
+}
+
+/** A bridge 192.0.2.1/24 in the sandbox with dnsmasq serving 192.0.2.100-150 on it. */
+const makeLan = async (t: TestContext, sb: Sandbox): Promise<Lan> => {
+  const br = sb.name('br');
+  await execa('ip', ['link', 'add', br, 'type', 'bridge']);
+  await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', br]);
+  await execa('ip', ['link', 'set', br, 'up']);
+  const server = await startDnsmasq({ iface: br, range: RANGE, dns: ['192.0.2.53', '192.0.2.54'] });
+  t.after(() => server.stop());
+  return {
+    br,
+    server,
+    container: async (suffix) => {
+      const ns = await sb.netns(suffix);
+      const host = sb.name(`h${suffix}`);
+      await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns]);
+      await execa('ip', ['link', 'set', host, 'master', br, 'up']);
+      return ns;
+    },
+  };
+};
+
+/** A state directory path under /tmp/pf-*, removed (client stopped first) after the test. */
+const stateDir = (t: TestContext): string => {
+  const dir = `/tmp/pf-dhcp-${randomBytes(4).toString('hex')}`;
+  t.after(async () => {
+    await execa(runner, ['stop', dir], { reject: false });
+    await rm(dir, { recursive: true, force: true });
+  });
+  return dir;
+};
+
+/** `pipefitter-dhcp run` as pipefitter starts it: container netns, private mount namespace. */
+const run = (
+  ns: string,
+  args: { state: string; client: string; fg: 0 | 1; host?: string; opts?: string[]; timeout?: number },
+) =>
+  execa(
+    'nsenter',
+    [
+      `--net=/run/netns/${ns}`,
+      '--',
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      '--',
+      runner,
+      'run',
+      args.state,
+      args.client,
+      'eth1',
+      String(args.fg),
+      args.host ?? 'testhost',
+      ...(args.opts ?? []),
+    ],
+    {
+      reject: false,
+      timeout: 60_000,
+      env: args.timeout ? { PIPEFITTER_DHCP_TIMEOUT: String(args.timeout) } : {},
+    },
+  );
+
+/** eth1 has one address from the range, and there is exactly one default route, via the bridge. */
+const assertLeased = async (ns: string): Promise<string> => {
+  const s = await readState({ netns: ns });
+  const v4 = (link(s, 'eth1')?.addrs ?? []).filter((a) => !a.includes(':'));
+  assert.equal(v4.length, 1, `one IPv4 address on eth1: ${v4.join(' ')}`);
+  const [addr, prefix] = (v4[0] as string).split('/');
+  assert.ok(inRange(addr as string), `${String(addr)} is in ${RANGE.join('-')}`);
+  assert.equal(prefix, '24');
+  assert.equal(link(s, 'eth1')?.up, true);
+  const defaults = routes(s).filter((r) => r.dst === 'default');
+  assert.equal(defaults.length, 1, `exactly one default route: ${JSON.stringify(defaults)}`);
+  assert.equal(defaults[0]?.gateway, '192.0.2.1');
+  assert.equal(defaults[0]?.dev, 'eth1');
+  return v4[0] as string;
+};
+
+/** A default route as 'GATEWAY DEV METRIC'. */
+const defaultRoute = (r: Record<string, unknown>): string =>
+  `${r.gateway as string} ${r.dev as string} ${typeof r.metric === 'number' ? r.metric : 0}`;
+
+/** dnsmasq writes its lease file right after the ACK; give it a moment. */
+const leaseLine = async (server: Dnsmasq, ip: string): Promise<string> => {
+  for (let i = 0; i < 40; i++) {
+    const line = (await server.leases()).split('\n').find((l) => l.split(' ')[2] === ip);
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return '';
+};
+
+for (const client of clients) {
+  test(
+    `${client}: one lease; address and one default route; no client left; host resolv.conf untouched`,
+    {
+      skip: skips[client],
+    },
+    (t) =>
+      withSandbox(t, async (sb) => {
+        const lan = await makeLan(t, sb);
+        const ns = await lan.container('c');
+        const state = stateDir(t);
+        const before = await resolvConf();
+        const t0 = Date.now();
+        const r = await run(ns, { state, client, fg: 0, host: `pf-${client}` });
+        t.diagnostic(`${client}: lease in ${Date.now() - t0} ms`);
+        assert.equal(r.exitCode, 0, `exit 0; stderr: ${r.stderr}`);
+
+        const cidr = await assertLeased(ns);
+        const lease = await readLease(state);
+        assert.equal(lease.ip, cidr);
+        assert.equal(lease.router, '192.0.2.1');
+        assert.equal(lease.dns, '192.0.2.53 192.0.2.54');
+        assert.equal(lease.lease, '120');
+        assert.equal(lease.client, client);
+        assert.equal(lease.iface, 'eth1');
+        // the hostname argument reached the server (option 12)
+        const line = await leaseLine(lan.server, cidr.split('/')[0] as string);
+        assert.equal(line.split(' ')[3], `pf-${client}`, `dnsmasq's lease: ${line}`);
+
+        assert.deepEqual(await resolvConf(), before, "the host's /etc/resolv.conf is untouched");
+        assert.equal(await readFile(path.join(state, 'resolv.conf'), 'utf8'), '', 'the private one too');
+        assert.deepEqual(await procsIn(`/run/netns/${ns}`), [], 'no client left in the container');
+        await assert.rejects(access(path.join(state, 'client.pid')), 'no client tracked');
+
+        // stop with no client: removes the state, and again is fine
+        assert.equal((await execa(runner, ['stop', state])).exitCode, 0);
+        await assert.rejects(access(state));
+        assert.equal((await execa(runner, ['stop', state])).exitCode, 0);
+      }),
+  );
+
+  test(
+    `${client} foreground: stays in the container's namespace, replaces and restores a metric-0 default route; stop kills it`,
+    {
+      skip: skips[client],
+    },
+    (t) =>
+      withSandbox(t, async (sb) => {
+        const lan = await makeLan(t, sb);
+        const ns = await lan.container('f');
+        // Docker's eth0 and its default route (metric 0), and one of another metric
+        await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'e0peer']);
+        await execa('ip', ['-n', ns, 'link', 'set', 'e0peer', 'up']);
+        await execa('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+        await execa('ip', ['-n', ns, 'addr', 'add', '172.17.0.2/16', 'dev', 'eth0']);
+        await execa('ip', ['-n', ns, 'route', 'add', 'default', 'via', '172.17.0.1']);
+        await execa('ip', ['-n', ns, 'route', 'add', 'default', 'via', '172.17.0.1', 'metric', '50']);
+        const state = stateDir(t);
+        const before = await resolvConf();
+
+        const r = await run(ns, { state, client, fg: 1 });
+        assert.equal(r.exitCode, 0, `exit 0; stderr: ${r.stderr}`);
+        const pid = Number((await readFile(path.join(state, 'client.pid'), 'utf8')).trim());
+        assert.ok(await alive(pid), `client ${pid} runs`);
+        const comm = (await readFile(`/proc/${pid}/comm`, 'utf8')).trim();
+        assert.ok(comm === client || comm === 'busybox', `pid ${pid} is ${client}, not ${comm}`);
+        const [its, container, mine, itsMnt, myMnt] = await Promise.all([
+          stat(`/proc/${pid}/ns/net`),
+          stat(`/run/netns/${ns}`),
+          stat('/proc/self/ns/net'),
+          readlink(`/proc/${pid}/ns/mnt`),
+          readlink('/proc/self/ns/mnt'),
+        ]);
+        assert.equal(its.ino, container.ino, "the client is in the container's network namespace");
+        assert.notEqual(its.ino, mine.ino);
+        assert.notEqual(itsMnt, myMnt, 'the client is in a mount namespace of its own');
+
+        const s = await readState({ netns: ns });
+        const defaults = routes(s).filter((x) => x.dst === 'default');
+        assert.deepEqual(
+          defaults.map(defaultRoute).sort(),
+          ['172.17.0.1 eth0 50', '192.0.2.1 eth1 0'],
+          'the metric-0 default route is replaced, the metric-50 one stays',
+        );
+        const lease = await readLease(state);
+        assert.equal(lease.default_before, 'default via 172.17.0.1 dev eth0');
+        assert.ok(inRange((lease.ip ?? '').split('/')[0] ?? ''), lease.ip);
+
+        const t0 = Date.now();
+        assert.equal((await execa(runner, ['stop', state])).exitCode, 0);
+        t.diagnostic(`${client}: stop in ${Date.now() - t0} ms`);
+        assert.equal(await alive(pid), false, 'the client is gone');
+        await assert.rejects(access(state), 'the state directory is removed');
+        assert.deepEqual(await procsIn(`/run/netns/${ns}`), []);
+        // stopping releases the lease (dhclient through `dhclient -r`): address gone, route back
+        const after = await readState({ netns: ns });
+        assert.deepEqual(
+          (link(after, 'eth1')?.addrs ?? []).filter((a) => !a.includes(':')),
+          [],
+          'the leased address is removed with the release',
+        );
+        assert.deepEqual(
+          routes(after)
+            .filter((x) => x.dst === 'default')
+            .map(defaultRoute)
+            .sort(),
+          ['172.17.0.1 eth0 0', '172.17.0.1 eth0 50'],
+          "Docker's default route is back",
+        );
+        assert.match(await lan.server.log(), /DHCPRELEASE/);
+        assert.deepEqual(await resolvConf(), before, "the host's /etc/resolv.conf is untouched");
+      }),
+  );
+
+  test(
+    `${client}: no server: non-zero exit within the timeout, nothing left running`,
+    {
+      skip: skips[client],
+    },
+    (t) =>
+      withSandbox(t, async (sb) => {
+        // a container whose eth1 leads to a bridge with no DHCP server on it
+        const br = sb.name('nb');
+        await execa('ip', ['link', 'add', br, 'type', 'bridge']);
+        await execa('ip', ['link', 'set', br, 'up']);
+        const ns = await sb.netns('n');
+        const host = sb.name('hn');
+        await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns]);
+        await execa('ip', ['link', 'set', host, 'master', br, 'up']);
+        const state = stateDir(t);
+        for (const fg of [0, 1] as const) {
+          const t0 = Date.now();
+          const r = await run(ns, { state, client, fg, timeout: 2 });
+          const took = Date.now() - t0;
+          t.diagnostic(`${client} fg=${fg}: failed in ${took} ms`);
+          assert.equal(r.exitCode, 1, `exit 1; stderr: ${r.stderr}`);
+          assert.equal(r.stderr.split('\n').length, 1, `one line: ${r.stderr}`);
+          assert.match(r.stderr, new RegExp(`^pipefitter-dhcp: ${client} got no lease on eth1`));
+          assert.ok(took < 6000, `gave up after ${took} ms (timeout 2 s)`);
+          assert.deepEqual(await procsIn(`/run/netns/${ns}`), [], 'no client left');
+          await assert.rejects(access(path.join(state, 'client.pid')));
+          const s = await readState({ netns: ns });
+          assert.deepEqual(
+            (link(s, 'eth1')?.addrs ?? []).filter((a) => !a.includes(':')),
+            [],
+          );
+          assert.deepEqual(
+            routes(s).filter((x) => x.dst === 'default'),
+            [],
+          );
+        }
+      }),
+  );
+}
+
+test(
+  'client options pass through: udhcpc -V and dhcpcd -i (vendor class), udhcpc -x hostname',
+  {
+    skip: skips.udhcpc && skips.dhcpcd ? 'neither udhcpc nor dhcpcd is installed' : false,
+  },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const lan = await makeLan(t, sb);
+      const cases: [Client, string[]][] = [
+        ['udhcpc', ['-V', 'pf-vendor-u', '-x', 'hostname:pf-opt-host']],
+        ['dhcpcd', ['-i', 'pf-vendor-d']],
+      ];
+      for (const [client, opts] of cases) {
+        if (skips[client]) continue;
+        const ns = await lan.container(client.slice(0, 2));
+        const state = stateDir(t);
+        // empty HOSTNAME: pipefitter-dhcp sends none itself
+        const r = await run(ns, { state, client, fg: 0, host: '', opts });
+        assert.equal(r.exitCode, 0, `${client}: exit 0; stderr: ${r.stderr}`);
+        await assertLeased(ns);
+        const vendor = opts[1] as string;
+        assert.match(
+          await lan.server.log(),
+          new RegExp(`vendor class: ${vendor}`),
+          `${client} sent ${vendor}`,
+        );
+        if (client === 'udhcpc') {
+          const ip = (await readLease(state)).ip?.split('/')[0] ?? '';
+          assert.equal((await leaseLine(lan.server, ip)).split(' ')[3], 'pf-opt-host');
+        }
+      }
+    }),
+);
+
+test('the runner refuses what would take the client off its script, files or interface', async (t) => {
+  const state = stateDir(t);
+  const cases: [string, string[]][] = [
+    ['udhcpc', ['-s', '/bin/true']],
+    ['udhcpc', ['-p/tmp/x.pid']],
+    ['dhclient', ['-sf', '/bin/true']],
+    ['dhclient', ['-lf', '/tmp/x']],
+    ['dhcpcd', ['--script=/bin/true']],
+    ['dhcpcd', ['-f', '/etc/dhcpcd.conf']],
+  ];
+  for (const [client, opts] of cases) {
+    const r = await execa(runner, ['run', state, client, 'eth1', '0', 'h', ...opts], { reject: false });
+    // 2: refused before anything (3 when the client is not even installed)
+    assert.ok(r.exitCode === 2 || r.exitCode === 3, `${client} ${opts.join(' ')}: ${r.exitCode} ${r.stderr}`);
+    if (r.exitCode === 2) assert.match(r.stderr, /is set by pipefitter-dhcp itself/);
+  }
+  for (const bad of [
+    ['run', 'relative/dir', 'udhcpc', 'eth1', '0', 'h'],
+    ['run', state, 'udhcpc', 'eth1', '2', 'h'],
+    ['run', state, 'udhcpc', 'a/b', '0', 'h'],
+    ['run', state, 'udhcpc', 'eth1', '0', 'bad host'],
+    ['run', state, 'pump', 'eth1', '0', 'h'],
+    ['stop'],
+    ['nonsense'],
+  ]) {
+    const r = await execa(runner, bad, { reject: false });
+    assert.equal(r.exitCode, 2, `${bad.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.split('\n').length, 1);
+  }
+  await assert.rejects(access(state), 'nothing was made');
+});
+
+test('`which` names the first installed of udhcpc, dhclient, dhcpcd', async () => {
+  const r = await execa(runner, ['which'], { reject: false });
+  const first = clients.find((c) => !skips[c]);
+  if (first === undefined) assert.equal(r.exitCode, 1);
+  else assert.equal(r.stdout, first);
+});

@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planAttach } from '../../../src/plan/attach.js';
+import { planDetach } from '../../../src/plan/detach.js';
+import { parseAttachInput } from '../../../src/model/input.js';
+import type { AttachInput } from '../../../src/model/input.js';
+import type { Attachment } from '../../../src/model/attachment.js';
+import type { ResolvedTarget } from '../../../src/model/target.js';
+import { decodeTag, encodeTag } from '../../../src/model/owner.js';
+import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
+import { isPipefitterError } from '../../../src/errors.js';
+import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+
+const r1 = netnsTarget('r1');
+const r2 = netnsTarget('r2');
+const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
+  const req = parseAttachInput({ target: 'x', ...input });
+  if (req.link.kind === 'pair') throw new Error('no pairs here');
+  return { target: t, iface: req.iface, link: req.link };
+};
+
+test('macvlan on PARENT.VLAN: the sub-interface is made once, shared, and counts its users', () => {
+  const host = nsState([nic('eth3')]);
+  const p = planAttach(
+    [
+      att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.7/24' }),
+      att(r2, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.8/24' }),
+    ],
+    observed(host, [r1, nsState()], [r2, nsState()]),
+  );
+  const l = lines(p);
+  assert.equal(l.filter((x) => x.startsWith('host: ip link add link eth3 name eth3.10')).length, 1);
+  assert.ok(l.includes('host: ip link add link eth3 name eth3.10 mtu 1500 type vlan id 10'));
+  assert.ok(
+    l.includes('host: ip link add eth1 link eth3.10 mtu 1500 netns <netns:r1> type macvlan mode bridge'),
+  );
+  // the second user updates the tag in the same plan (covered: the sub-interface is new)
+  const aliases = p.steps
+    .filter((s) => s.argv[4] === 'alias' && s.argv[3] === 'eth3.10')
+    .map((s) => decodeTag(s.argv[5] as string)?.users);
+  assert.deepEqual(aliases, [
+    vlanUserKey('netns:r1', 'eth1'),
+    `${vlanUserKey('netns:r1', 'eth1')}.${vlanUserKey('netns:r2', 'eth1')}`,
+  ]);
+});
+
+test('the last user of a shared sub-interface takes it along on detach; others leave it', () => {
+  const u1 = vlanUserKey('netns:r1', 'eth1');
+  const u2 = vlanUserKey('netns:r2', 'eth1');
+  const sub = (users: string) =>
+    nic('eth3.10', {
+      kind: 'vlan',
+      vlanId: 10,
+      parent: 'eth3',
+      alias: encodeTag({ kind: 'vlan-shared', users }),
+    });
+  const mine = nsState([
+    nic('eth1', {
+      kind: 'macvlan',
+      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3.10' }),
+    }),
+  ]);
+  const ifname = parseAttachInput({ target: 'x', bridge: 'b' }).iface.ifname;
+  const last = planDetach(
+    { target: r1, ifname, force: false },
+    observed(nsState([nic('eth3'), sub(u1)]), [r1, mine]),
+  );
+  assert.deepEqual(lines(last), ['netns:r1: ip link del eth1', 'host: ip link del eth3.10']);
+  const shared = planDetach(
+    { target: r1, ifname, force: false },
+    observed(nsState([nic('eth3'), sub(`${u1}.${u2}`)]), [r1, mine]),
+  );
+  assert.deepEqual(lines(shared), [
+    'netns:r1: ip link del eth1',
+    `host: ip link set eth3.10 alias pf1:k=vlan-shared&u=${u2}`,
+  ]);
+  // a sub-interface pipefitter did not make is never removed
+  const foreign = planDetach(
+    { target: r1, ifname, force: false },
+    observed(nsState([nic('eth3'), nic('eth3.10', { kind: 'vlan', vlanId: 10 })]), [r1, mine]),
+  );
+  assert.deepEqual(lines(foreign), ['netns:r1: ip link del eth1']);
+});
+
+test('an existing PARENT.VLAN of another VLAN is a conflict; a too-long name is refused', () => {
+  const host = nsState([nic('eth3'), nic('eth3.10', { kind: 'vlan', vlanId: 20, parent: 'eth3' })]);
+  assert.throws(
+    () => planAttach([att(r1, { macvlan: 'eth3', vlanId: 10 })], observed(host, [r1, nsState()])),
+    (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT',
+  );
+  const long = nsState([nic('enp5s0f1np1')]);
+  assert.throws(
+    () => planAttach([att(r1, { macvlan: 'enp5s0f1np1', vlanId: 4000 })], observed(long, [r1, nsState()])),
+    (e: unknown) => isPipefitterError(e) && e.code === 'E_NAME_TOO_LONG',
+  );
+});
+
+test('bridge VLANs: a new bridge filters; access port leaves VLAN 1; trunk ports carry tagged VLANs', () => {
+  const access = planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(nsState(), [r1, nsState()]));
+  const l = lines(access);
+  assert.equal(l[0], 'host: ip link add br-v type bridge vlan_filtering 1');
+  const port = access.steps[3]!.argv[3] as string;
+  assert.ok(l.includes(`host: bridge vlan add dev ${port} vid 10 pvid untagged`));
+  assert.ok(l.includes(`host: bridge vlan del dev ${port} vid 1`));
+  const trunk = planAttach(
+    [att(r1, { bridge: 'br-v', trunk: '20,10' })],
+    observed(nsState(), [r1, nsState()]),
+  );
+  const lt = lines(trunk).filter((x) => x.startsWith('host: bridge vlan'));
+  assert.deepEqual(
+    lt.map((x) => x.replace(/dev \S+/, 'dev P')),
+    [
+      'host: bridge vlan add dev P vid 10',
+      'host: bridge vlan add dev P vid 20',
+      'host: bridge vlan del dev P vid 1',
+    ],
+  );
+  // the port's VLANs are part of its identity: asking again with another VLAN is a conflict
+  const tag = decodeTag(
+    trunk.steps.find((s) => s.netns.kind === 'name' && s.argv[4] === 'alias')!.argv[5] as string,
+  );
+  assert.equal(tag?.trunk, '10.20');
+});
+
+test("bridge VLANs on an existing bridge: turned on for pipefitter's own, refused for someone else's", () => {
+  const own = nsState([
+    nic('br-v', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }), vlanFiltering: false }),
+  ]);
+  const p = planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(own, [r1, nsState()]));
+  assert.equal(lines(p)[0], 'host: ip link set br-v type bridge vlan_filtering 1');
+  const s0 = p.steps[0]!;
+  assert.ok(
+    typeof s0.undo !== 'string' && s0.undo.argv.join(' ') === 'ip link set br-v type bridge vlan_filtering 0',
+  );
+  const foreign = nsState([nic('br-v', { kind: 'bridge', vlanFiltering: false })]);
+  assert.throws(
+    () => planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(foreign, [r1, nsState()])),
+    (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT' && /vlan_filtering 1/.test(e.hint ?? ''),
+  );
+  const filtering = nsState([nic('br-v', { kind: 'bridge', vlanFiltering: true })]);
+  assert.ok(
+    !lines(planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(filtering, [r1, nsState()]))).some(
+      (x) => x.includes('vlan_filtering'),
+    ),
+  );
+});
+
+test('a VLAN interface inside the target on a trunk it already has', () => {
+  const inside = nsState([nic('eth1', { kind: 'veth' })]);
+  const p = planAttach(
+    [att(r1, { vlan: 'eth1', vlanId: 10, inside: true, ifname: 'eth1.10', ip: '192.0.2.10/24' })],
+    observed(nsState(), [r1, inside]),
+  );
+  assert.equal(lines(p)[0], 'netns:r1: ip link add link eth1 name eth1.10 mtu 1500 type vlan id 10');
+  assert.throws(
+    () =>
+      planAttach([att(r1, { vlan: 'eth9', vlanId: 10, inside: true })], observed(nsState(), [r1, nsState()])),
+    (e: unknown) => isPipefitterError(e) && e.code === 'E_NO_HOST_IF',
+  );
+});
