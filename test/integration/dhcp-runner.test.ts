@@ -57,6 +57,19 @@ const resolvConf = async (): Promise<{ bytes: string; mtimeMs: number; ino: numb
   return { bytes, mtimeMs: s.mtimeMs, ino: s.ino };
 };
 
+/**
+ * The host paths a DHCP client, its stock scripts or mount(8) would write: whether each
+ * exists, and what is in it. (/run/mount is libmount's, made by a `mount` without -n.)
+ */
+const hostPaths = async (): Promise<Record<string, string>> => {
+  const out: Record<string, string> = {};
+  for (const p of ['/run/dhcpcd', '/run/mount', '/var/lib/dhcpcd', '/var/lib/dhcp', '/etc/dhcp']) {
+    const entries = await readdir(p).catch(() => undefined);
+    out[p] = entries === undefined ? 'missing' : entries.sort().join(' ');
+  }
+  return out;
+};
+
 /** PIDs of the live processes in network namespace file `nsPath` (zombies have none). */
 const procsIn = async (nsPath: string): Promise<string[]> => {
   const want = await stat(nsPath);
@@ -197,6 +210,7 @@ for (const client of clients) {
         const ns = await lan.container('c');
         const state = stateDir(t);
         const before = await resolvConf();
+        const paths = await hostPaths();
         const t0 = Date.now();
         const r = await run(ns, { state, client, fg: 0, host: `pf-${client}` });
         t.diagnostic(`${client}: lease in ${Date.now() - t0} ms`);
@@ -216,6 +230,7 @@ for (const client of clients) {
 
         assert.deepEqual(await resolvConf(), before, "the host's /etc/resolv.conf is untouched");
         assert.equal(await readFile(path.join(state, 'resolv.conf'), 'utf8'), '', 'the private one too');
+        assert.deepEqual(await hostPaths(), paths, "no client file on the host's file systems");
         assert.deepEqual(await procsIn(`/run/netns/${ns}`), [], 'no client left in the container');
         await assert.rejects(access(path.join(state, 'client.pid')), 'no client tracked');
 
@@ -339,6 +354,44 @@ for (const client of clients) {
       }),
   );
 }
+
+test(
+  'dhcpcd with its state under /run: /run/dhcpcd is private, and not made on the host',
+  {
+    skip: skips.dhcpcd,
+  },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const lan = await makeLan(t, sb);
+      const ns = await lan.container('r');
+      // pipefitter keeps its state under /run; covering /run must not lose it
+      const top = `/run/pf-dhcp-${randomBytes(4).toString('hex')}`;
+      const state = `${top}/eth1`;
+      t.after(async () => {
+        await execa(runner, ['stop', state], { reject: false });
+        await rm(top, { recursive: true, force: true });
+      });
+      const paths = await hostPaths();
+      const r = await run(ns, { state, client: 'dhcpcd', fg: 1 });
+      assert.equal(r.exitCode, 0, `exit 0; stderr: ${r.stderr}`);
+      await assertLeased(ns);
+      const pid = Number((await readFile(path.join(state, 'client.pid'), 'utf8')).trim());
+      // in the client's view: its own /run/dhcpcd with its pid file and sockets, and the state dir
+      const inside = await execa('nsenter', [
+        `--mount=/proc/${pid}/ns/mnt`,
+        '--',
+        'ls',
+        '/run/dhcpcd',
+        state,
+      ]);
+      assert.match(inside.stdout, /eth1-4\.pid/);
+      assert.match(inside.stdout, /lease\.env/);
+      assert.deepEqual(await hostPaths(), paths, 'the host has no /run/dhcpcd of ours');
+      assert.equal((await execa(runner, ['stop', state])).exitCode, 0);
+      assert.equal(await alive(pid), false);
+      await assert.rejects(access(state));
+    }),
+);
 
 test(
   'client options pass through: udhcpc -V and dhcpcd -i (vendor class), udhcpc -x hostname',

@@ -9,7 +9,7 @@ import type { ResolvedTarget } from '../../../src/model/target.js';
 import { decodeTag, encodeTag } from '../../../src/model/owner.js';
 import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
 import { isPipefitterError } from '../../../src/errors.js';
-import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+import { lines, netnsTarget, nic, nsState, observed, text } from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
