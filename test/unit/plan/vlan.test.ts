@@ -130,7 +130,7 @@ test("bridge VLANs on an existing bridge: turned on for pipefitter's own, refuse
   assert.equal(lines(p)[0], 'host: ip link set br-v type bridge vlan_filtering 1');
   const s0 = p.steps[0]!;
   assert.ok(
-    typeof s0.undo !== 'string' && s0.undo.argv.join(' ') === 'ip link set br-v type bridge vlan_filtering 0',
+    typeof s0.undo !== 'string' && text(s0.undo.argv) === 'ip link set br-v type bridge vlan_filtering 0',
   );
   const foreign = nsState([nic('br-v', { kind: 'bridge', vlanFiltering: false })]);
   assert.throws(
