@@ -9,33 +9,32 @@ import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { access, readdir, readFile, readlink, rm, stat } from 'node:fs/promises';
+import { access, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
 import type { Dnsmasq } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
-import { withSandbox } from '../helpers/sandbox.js';
+import { sandboxSkipReason, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const runner = path.join(repo, 'libexec/pipefitter-dhcp');
+const eventScript = path.join(repo, 'libexec/pipefitter-dhcp-event');
 const clients = ['udhcpc', 'dhclient', 'dhcpcd'] as const;
 type Client = (typeof clients)[number];
 
+const exists = (p: string): Promise<boolean> =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
 const onPath = async (bin: string): Promise<boolean> => {
-  for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin']) {
-    if (
-      await access(path.join(dir, bin)).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  }
+  for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'])
+    if (await exists(path.join(dir, bin))) return true;
   return false;
 };
-// udhcpc: the runner falls back to busybox's applet; only that path's tests check `comm`.
+// udhcpc may also be busybox's applet (the runner falls back to `busybox udhcpc`)
 const missing = async (c: Client): Promise<string | false> =>
   (await onPath(c)) || (c === 'udhcpc' && (await onPath('busybox')))
     ? false
@@ -427,37 +426,174 @@ test(
     }),
 );
 
-test('the runner refuses what would take the client off its script, files or interface', async (t) => {
-  const state = stateDir(t);
-  const cases: [string, string[]][] = [
-    ['udhcpc', ['-s', '/bin/true']],
-    ['udhcpc', ['-p/tmp/x.pid']],
-    ['dhclient', ['-sf', '/bin/true']],
-    ['dhclient', ['-lf', '/tmp/x']],
-    ['dhcpcd', ['--script=/bin/true']],
-    ['dhcpcd', ['-f', '/etc/dhcpcd.conf']],
-  ];
-  for (const [client, opts] of cases) {
-    const r = await execa(runner, ['run', state, client, 'eth1', '0', 'h', ...opts], { reject: false });
-    // 2: refused before anything (3 when the client is not even installed)
-    assert.ok(r.exitCode === 2 || r.exitCode === 3, `${client} ${opts.join(' ')}: ${r.exitCode} ${r.stderr}`);
-    if (r.exitCode === 2) assert.match(r.stderr, /is set by pipefitter-dhcp itself/);
-  }
-  for (const bad of [
-    ['run', 'relative/dir', 'udhcpc', 'eth1', '0', 'h'],
-    ['run', state, 'udhcpc', 'eth1', '2', 'h'],
-    ['run', state, 'udhcpc', 'a/b', '0', 'h'],
-    ['run', state, 'udhcpc', 'eth1', '0', 'bad host'],
-    ['run', state, 'pump', 'eth1', '0', 'h'],
-    ['stop'],
-    ['nonsense'],
-  ]) {
-    const r = await execa(runner, bad, { reject: false });
-    assert.equal(r.exitCode, 2, `${bad.join(' ')}: ${r.stderr}`);
-    assert.equal(r.stderr.split('\n').length, 1);
-  }
-  await assert.rejects(access(state), 'nothing was made');
-});
+// Refused before anything starts; still only in the sandbox, in case a refusal ever fails.
+const outsideSandbox = await sandboxSkipReason();
+
+test(
+  'the runner refuses what would take the client off its script, files or interface',
+  { skip: outsideSandbox },
+  async (t) => {
+    const state = stateDir(t);
+    const cases: [string, string[]][] = [
+      ['udhcpc', ['-s', '/bin/true']],
+      ['udhcpc', ['-p/tmp/x.pid']],
+      ['dhclient', ['-sf', '/bin/true']],
+      ['dhclient', ['-lf', '/tmp/x']],
+      ['dhcpcd', ['--script=/bin/true']],
+      ['dhcpcd', ['-f', '/etc/dhcpcd.conf']],
+    ];
+    for (const [client, opts] of cases) {
+      const r = await execa(runner, ['run', state, client, 'eth1', '0', 'h', ...opts], { reject: false });
+      // 2: refused before anything (3 when the client is not even installed)
+      assert.ok(
+        r.exitCode === 2 || r.exitCode === 3,
+        `${client} ${opts.join(' ')}: ${r.exitCode} ${r.stderr}`,
+      );
+      if (r.exitCode === 2) assert.match(r.stderr, /is set by pipefitter-dhcp itself/);
+    }
+    for (const bad of [
+      ['run', 'relative/dir', 'udhcpc', 'eth1', '0', 'h'],
+      ['run', state, 'udhcpc', 'eth1', '2', 'h'],
+      ['run', state, 'udhcpc', 'a/b', '0', 'h'],
+      ['run', state, 'udhcpc', 'eth1', '0', 'bad host'],
+      ['run', state, 'pump', 'eth1', '0', 'h'],
+      ['stop'],
+      ['nonsense'],
+    ]) {
+      const r = await execa(runner, bad, { reject: false });
+      assert.equal(r.exitCode, 2, `${bad.join(' ')}: ${r.stderr}`);
+      assert.equal(r.stderr.split('\n').length, 1);
+    }
+    await assert.rejects(access(state), 'nothing was made');
+
+    // stop removes only a directory `run` made (or an empty one)
+    const foreign = await mkdtemp('/tmp/pf-foreign-');
+    t.after(() => rm(foreign, { recursive: true, force: true }));
+    await writeFile(path.join(foreign, 'keep'), 'x');
+    const r = await execa(runner, ['stop', foreign], { reject: false });
+    assert.equal(r.exitCode, 2, r.stderr);
+    assert.match(r.stderr, /not a pipefitter-dhcp state directory; left alone/);
+    await access(path.join(foreign, 'keep'));
+  },
+);
+
+test('the event script: a renewal with a new address drops the old one; deconfig removes only its own', (t) =>
+  withSandbox(t, async (sb) => {
+    // no client and no server: the events are fed by hand, as each client would
+    const ns = await sb.netns('e');
+    await execa('ip', ['-n', ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'e1peer']);
+    await execa('ip', ['-n', ns, 'link', 'set', 'e1peer', 'up']);
+    await execa('ip', ['-n', ns, 'addr', 'add', '198.51.100.9/24', 'dev', 'eth1']); // not the lease's
+    const state = stateDir(t);
+    await execa('mkdir', ['-p', state]);
+    const before = await resolvConf();
+    const event = async (client: string, env: Record<string, string>, arg?: string) => {
+      await execa('sh', ['-c', 'printf "%s\\n" "$1" > "$2/client"', 'sh', client, state]);
+      return execa('nsenter', [`--net=/run/netns/${ns}`, '--', eventScript, ...(arg ? [arg] : [])], {
+        reject: false,
+        extendEnv: false,
+        env: {
+          PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+          PIPEFITTER_DHCP_STATE: state,
+          interface: 'eth1',
+          ...env,
+        },
+      });
+    };
+    const v4 = async () =>
+      (link(await readState({ netns: ns }), 'eth1')?.addrs ?? []).filter((a) => !a.includes(':')).sort();
+    const defaults = async () => routes(await readState({ netns: ns })).filter((r) => r.dst === 'default');
+
+    // udhcpc, prefix from the dotted mask (no `mask` variable)
+    const u = {
+      ip: '192.0.2.120',
+      subnet: '255.255.255.0',
+      router: '192.0.2.1',
+      dns: '192.0.2.53',
+      lease: '60',
+    };
+    assert.equal((await event('udhcpc', u, 'bound')).exitCode, 0);
+    assert.deepEqual(await v4(), ['192.0.2.120/24', '198.51.100.9/24']);
+    assert.equal((await readLease(state)).ip, '192.0.2.120/24');
+    const renew = { ...u, ip: '192.0.2.121', subnet: '255.255.254.0' };
+    assert.equal((await event('udhcpc', renew, 'renew')).exitCode, 0);
+    assert.deepEqual(await v4(), ['192.0.2.121/23', '198.51.100.9/24'], 'the old leased address is gone');
+    assert.equal((await defaults()).length, 1);
+    assert.equal((await event('udhcpc', {}, 'deconfig')).exitCode, 0);
+    assert.deepEqual(await v4(), ['198.51.100.9/24'], 'only the leased address is removed');
+    assert.deepEqual(await defaults(), []);
+    await assert.rejects(access(path.join(state, 'lease.env')));
+
+    // dhclient-script protocol (reason=…), a /25 from its mask
+    const d = {
+      reason: 'BOUND',
+      new_ip_address: '192.0.2.130',
+      new_subnet_mask: '255.255.255.128',
+      new_routers: '192.0.2.1 192.0.2.2',
+      new_domain_name_servers: '192.0.2.53 192.0.2.54',
+      new_dhcp_lease_time: '600',
+    };
+    assert.equal((await event('dhclient', d)).exitCode, 0);
+    assert.deepEqual(await v4(), ['192.0.2.130/25', '198.51.100.9/24']);
+    const lease = await readLease(state);
+    assert.equal(lease.router, '192.0.2.1', 'the first router');
+    assert.equal(lease.dns, '192.0.2.53 192.0.2.54');
+    assert.equal((await event('dhclient', { reason: 'EXPIRE' })).exitCode, 0);
+    assert.deepEqual(await v4(), ['198.51.100.9/24']);
+
+    // dhcpcd: the prefix from new_subnet_cidr
+    const c = {
+      reason: 'BOUND',
+      new_ip_address: '192.0.2.140',
+      new_subnet_cidr: '26',
+      new_routers: '192.0.2.1',
+    };
+    assert.equal((await event('dhcpcd', c)).exitCode, 0);
+    assert.deepEqual(await v4(), ['192.0.2.140/26', '198.51.100.9/24']);
+    assert.equal((await event('dhcpcd', { reason: 'STOP' })).exitCode, 0);
+    assert.deepEqual(await v4(), ['198.51.100.9/24']);
+
+    // values from the network are checked, never run: nothing is configured from them
+    for (const bad of [
+      { ip: '192.0.2.150; touch /tmp/pf-pwned', subnet: '255.255.255.0' },
+      { ip: '192.0.2.150', subnet: '255.0.255.0' },
+      { ip: '300.0.2.150', subnet: '255.255.255.0' },
+    ]) {
+      assert.notEqual((await event('udhcpc', bad, 'bound')).exitCode, 0, JSON.stringify(bad));
+      assert.deepEqual(await v4(), ['198.51.100.9/24']);
+    }
+    await assert.rejects(access('/tmp/pf-pwned'));
+    // without the state variable it refuses, whatever the event
+    const r = await execa('nsenter', [`--net=/run/netns/${ns}`, '--', eventScript, 'bound'], {
+      reject: false,
+      extendEnv: false,
+      env: { PATH: '/usr/bin:/bin', ip: '192.0.2.150', subnet: '255.255.255.0', interface: 'eth1' },
+    });
+    assert.equal(r.exitCode, 1);
+    assert.match(r.stderr, /PIPEFITTER_DHCP_STATE/);
+    assert.deepEqual(await resolvConf(), before);
+  }));
+
+test("`dhcp` is the first installed client; the caller's own network namespace is refused", (t) =>
+  withSandbox(t, async (sb) => {
+    const first = clients.find((c) => !skips[c]);
+    if (first === undefined) {
+      t.skip('no DHCP client installed');
+      return;
+    }
+    const lan = await makeLan(t, sb);
+    const ns = await lan.container('a');
+    const state = stateDir(t);
+    const r = await run(ns, { state, client: 'dhcp', fg: 0 });
+    assert.equal(r.exitCode, 0, r.stderr);
+    assert.equal((await readLease(state)).client, first);
+    await assertLeased(ns);
+
+    // started straight from this process (the sandbox's namespace), not through nsenter --net=
+    const own = await execa(runner, ['run', stateDir(t), 'dhcp', 'lo', '0', 'h'], { reject: false });
+    assert.equal(own.exitCode, 2, own.stderr);
+    assert.match(own.stderr, /refusing to run in the caller's \(the host's\) network namespace/);
+  }));
 
 test('`which` names the first installed of udhcpc, dhclient, dhcpcd', async () => {
   const r = await execa(runner, ['which'], { reject: false });

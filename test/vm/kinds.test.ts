@@ -1,0 +1,169 @@
+/**
+ * pipefitter's link kinds that this machine's kernel lacks, run in the kernel VM lane
+ * (npm run test:vm): 802.1Q VLAN, ipvlan, macvlan on a shared PARENT.VLAN, bridge VLAN
+ * filtering (access and trunk ports, the case pipework refused), a VLAN inside a container on
+ * its trunk. Same round trip as the host's integration tests: dry run, a failure before every
+ * step, apply, apply again, detach twice — all read back with ip -j.
+ */
+import assert from 'node:assert/strict';
+import { release } from 'node:os';
+import { test } from 'node:test';
+import { execa } from 'execa';
+import { attach, detach } from '../../src/api/attach.js';
+import { link, ping, readState } from '../helpers/read-back.js';
+import { roundTrip } from '../helpers/round-trip.js';
+import { sandboxSkipReason, withSandbox } from '../helpers/sandbox.js';
+
+const skipReason = async (): Promise<string | undefined> => {
+  if (process.env.PF_VM !== '1')
+    return 'runs in the kernel VM lane only (npm run test:vm): this kernel lacks 8021q, ipvlan and bridge VLAN filtering';
+  if (process.env.PF_VM_KERNEL && release() !== process.env.PF_VM_KERNEL)
+    return `not the VM kernel (${release()})`;
+  return sandboxSkipReason();
+};
+const skip = await skipReason();
+if (skip) console.log(`# vm kinds skipped: ${skip}`);
+
+const bridgeVlans = async (port: string): Promise<{ vlan: number; flags?: string[] }[]> => {
+  const j = JSON.parse((await execa('bridge', ['-j', 'vlan', 'show', 'dev', port])).stdout) as {
+    ifname: string;
+    vlans: { vlan: number; flags?: string[] }[];
+  }[];
+  return j[0]?.vlans ?? [];
+};
+
+test('vlan: an 802.1Q interface on a host NIC, born inside the target', { skip, timeout: 300_000 }, (t) =>
+  withSandbox(t, async (sb) => {
+    const nic = await sb.hostNic('v');
+    const n = await sb.netns('v1');
+    await roundTrip({
+      input: { target: `netns:${n}`, vlan: nic, vlanId: 10, ifname: 'stor0', ip: '198.51.100.10/24' },
+      spaces: ['sandbox', { netns: n }],
+      detach: [{ target: `netns:${n}`, ifname: 'stor0' }],
+      injectFailures: false, // the same executor path as macvlan, covered on the host
+      check: ([, inside]) => {
+        const l = link(inside!, 'stor0');
+        assert.equal(l?.kind, 'vlan');
+        assert.deepEqual(
+          l?.addrs.filter((x) => !x.startsWith('fe80')),
+          ['198.51.100.10/24'],
+        );
+      },
+    });
+  }),
+);
+
+test(
+  'ipvlan l2 and l3: round trip; two ipvlan containers reach each other',
+  { skip, timeout: 300_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const nic = await sb.hostNic('i');
+      const [a, b] = [await sb.netns('i1'), await sb.netns('i2')];
+      await attach({ target: `netns:${b}`, ipvlan: nic, mode: 'l2', ip: '198.51.100.21/24' });
+      await roundTrip({
+        input: { target: `netns:${a}`, ipvlan: nic, mode: 'l2', ip: '198.51.100.20/24' },
+        spaces: ['sandbox', { netns: a }],
+        detach: [{ target: `netns:${a}`, ifname: 'eth1' }],
+        injectFailures: false,
+        check: async ([, inside]) => {
+          assert.equal(link(inside!, 'eth1')?.kind, 'ipvlan');
+          assert.ok(await ping({ netns: a }, '198.51.100.21'));
+        },
+      });
+      await detach({ target: `netns:${b}` });
+      const l3 = await attach({ target: `netns:${a}`, ipvlan: nic, mode: 'l3', ip: '198.51.100.30/24' });
+      assert.ok(l3.applied);
+      const j = JSON.parse((await execa('ip', ['-n', a, '-j', '-d', 'link', 'show', 'eth1'])).stdout) as {
+        linkinfo: { info_data: { mode: string } };
+      }[];
+      assert.equal(j[0]?.linkinfo.info_data.mode, 'l3');
+      await detach({ target: `netns:${a}` });
+    }),
+);
+
+test(
+  "pipework's eth … @10: macvlan on a shared PARENT.10, made once, removed with its last user",
+  { skip, timeout: 300_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const nic = await sb.hostNic('s');
+      const [a, b] = [await sb.netns('s1'), await sb.netns('s2')];
+      const sub = `${nic}.10`;
+      await roundTrip({
+        input: { target: `netns:${a}`, macvlan: nic, vlanId: 10, ip: '198.51.100.40/24' },
+        spaces: ['sandbox', { netns: a }],
+        detach: [{ target: `netns:${a}`, ifname: 'eth1' }],
+        check: ([host]) => assert.equal(link(host!, sub)?.kind, 'vlan'),
+      });
+      await attach({ target: `netns:${a}`, macvlan: nic, vlanId: 10, ip: '198.51.100.40/24' });
+      await attach({ target: `netns:${b}`, macvlan: nic, vlanId: 10, ip: '198.51.100.41/24' });
+      assert.ok(await ping({ netns: a }, '198.51.100.41'), 'two containers on VLAN 10 reach each other');
+      await detach({ target: `netns:${a}` });
+      assert.ok(link(await readState('sandbox'), sub), 'still used by b');
+      await detach({ target: `netns:${b}` });
+      assert.equal(link(await readState('sandbox'), sub), undefined, 'gone with its last user');
+    }),
+);
+
+test(
+  'bridge VLAN filtering: same VLAN reaches, other VLAN does not; trunk + VLAN inside the container',
+  { skip, timeout: 300_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const br = sb.name('vb').slice(0, 15);
+      const [a, b, c, d] = [
+        await sb.netns('b1'),
+        await sb.netns('b2'),
+        await sb.netns('b3'),
+        await sb.netns('b4'),
+      ];
+      await roundTrip({
+        input: { target: `netns:${a}`, bridge: br, vlanId: 10, ip: '192.0.2.10/24' },
+        spaces: ['sandbox', { netns: a }],
+        detach: [{ target: `netns:${a}`, ifname: 'eth1' }],
+        check: async ([host]) => {
+          const port = host!.links.find((l) => l.master === br)!.name;
+          const v = await bridgeVlans(port);
+          assert.deepEqual(
+            v.map((x) => [x.vlan, (x.flags ?? []).sort().join(',')]),
+            [[10, 'Egress Untagged,PVID']],
+          );
+        },
+      });
+      await attach({ target: `netns:${a}`, bridge: br, vlanId: 10, ip: '192.0.2.10/24' });
+      await attach({ target: `netns:${b}`, bridge: br, vlanId: 10, ip: '192.0.2.11/24' });
+      await attach({ target: `netns:${c}`, bridge: br, vlanId: 20, ip: '192.0.2.12/24' });
+      assert.ok(await ping({ netns: a }, '192.0.2.11'), 'same VLAN');
+      assert.equal(await ping({ netns: a }, '192.0.2.12'), false, 'another VLAN');
+      // d has a trunk carrying 10 and 20, and VLAN interfaces inside on it
+      await attach({ target: `netns:${d}`, bridge: br, trunk: '10,20' });
+      await attach({
+        target: `netns:${d}`,
+        vlan: 'eth1',
+        inside: true,
+        vlanId: 10,
+        ifname: 'eth1.10',
+        ip: '192.0.2.13/24',
+      });
+      await attach({
+        target: `netns:${d}`,
+        vlan: 'eth1',
+        inside: true,
+        vlanId: 20,
+        ifname: 'eth1.20',
+        ip: '198.51.100.13/24',
+      });
+      assert.ok(await ping({ netns: d }, '192.0.2.10'), 'trunk to VLAN 10');
+      for (const [ns, ifname] of [
+        [d, 'eth1.10'],
+        [d, 'eth1.20'],
+        [d, 'eth1'],
+        [a, 'eth1'],
+        [b, 'eth1'],
+        [c, 'eth1'],
+      ] as const)
+        await detach({ target: `netns:${ns}`, ifname });
+      assert.equal(link(await readState('sandbox'), br), undefined);
+    }),
+);
