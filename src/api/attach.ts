@@ -6,6 +6,8 @@ import { targetSpecText } from '../model/target.js';
 import type { AttachPlanOptions } from '../plan/attach.js';
 import { planAttach } from '../plan/attach.js';
 import { planDetach } from '../plan/detach.js';
+import { dhcpStateDir } from '../plan/dhcp.js';
+import { readLease } from '../observe/lease.js';
 import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
 
@@ -44,16 +46,27 @@ export const attachRequests = async (
     }
     return { target, iface: r.iface, link: r.link };
   });
-  return runPipeline(
+  const out = await runPipeline(
     {
       targets: resolved,
       extraNamespaces: [HOST],
       plan: (observed) => planAttach(atts, observed, opts),
       title,
+      // The host's br_netfilter and iptables matter only when a bridge may be involved.
+      firewall: atts.some((a) => a.link.kind === 'bridge' || a.link.kind === 'auto'),
     },
     runner,
     opts,
   );
+  if (!out.applied) return out;
+  // Report what the DHCP clients got.
+  const leases = [];
+  for (const a of atts) {
+    if (!a.iface.dhcp) continue;
+    const lease = await readLease(dhcpStateDir(a.target.id, a.iface.ifname));
+    if (lease) leases.push({ target: a.target.label, ifname: a.iface.ifname, lease });
+  }
+  return leases.length ? { ...out, leases } : out;
 };
 
 /**

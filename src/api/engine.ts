@@ -14,6 +14,7 @@ import type { ObservedState } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget, TargetSpec } from '../model/target.js';
 import { observe } from '../observe/snapshot.js';
+import type { Lease } from '../observe/lease.js';
 import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 
@@ -38,6 +39,9 @@ export interface Outcome {
   readonly targets: readonly ResolvedTarget[];
   /** Processes spawned in total (observation included). */
   readonly processes: number;
+  /** Leases that DHCP clients got during this run. */
+  readonly leases?:
+    readonly { readonly target: string; readonly ifname: string; readonly lease: Lease }[] | undefined;
 }
 
 export const requireRoot = (): void => {

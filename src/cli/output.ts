@@ -38,6 +38,7 @@ export const outcomeJson = (verb: string, o: Outcome, dryRun: boolean): Record<s
   noops: o.plan.noops,
   notes: o.plan.notes,
   processes: o.processes,
+  leases: o.leases ?? [],
   durationMs: o.report ? Math.round(o.report.durationMs * 10) / 10 : 0,
   ...(dryRun ? { script: o.script } : {}),
 });
@@ -64,7 +65,12 @@ export const printOutcome = (
   out(
     `${verb === 'detach' ? 'detached' : verb === 'link' ? 'linked' : 'attached'}: ${summary} (${o.plan.steps.length} steps, ${o.processes} processes, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
   );
+  for (const l of o.leases ?? [])
+    out(
+      `  ${l.target} ${l.ifname}: leased ${l.lease.ip}${l.lease.router ? `, router ${l.lease.router}` : ''}${l.lease.dns.length ? `, dns ${l.lease.dns.join(' ')}` : ''}`,
+    );
   for (const n of o.plan.notes) err(`note: ${n}`);
+  for (const n of o.report?.notes ?? []) err(`note: ${n}`);
 };
 
 export const printShow = (v: ShowView, flags: GlobalFlags): void => {

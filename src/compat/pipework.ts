@@ -71,7 +71,10 @@ const parseDhcp = (text: string, guest: string): DhcpSpec | undefined => {
   // pipework passes :opts to the client word-split by the shell; the same split here (on blanks),
   // but as argv elements, never through a shell.
   const options = m[3] ? m[3].split(/\s+/).filter((o) => o !== '') : [];
-  return { client, foreground: m[2] === '-f', options, hostname: guest, dns: false };
+  // pipework sent the container's name as the hostname; a pid:N or a path is no host name.
+  const name = guest.replace(/^(docker|podman|netns):/, '');
+  const hostname = /^[A-Za-z0-9][A-Za-z0-9.-]{0,62}$/.test(name) ? name : undefined;
+  return { client, foreground: m[2] === '-f', options, hostname, dns: false };
 };
 
 /**

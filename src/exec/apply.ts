@@ -146,6 +146,8 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       index += group.length;
       if (out.failure) {
         const f = out.failure;
+        const failed = todo[out.ran];
+        if (failed?.undoOnFailure) done.push(failed);
         throw await rollBack(
           opts.runner,
           done,

@@ -18,8 +18,8 @@ import {
   parseVlanId,
 } from '../values.js';
 import type { AttachRequest, DetachRequest, LinkIntent } from './attachment.js';
-import type { IfaceSpec, RouteSpec } from './iface.js';
-import { DEFAULT_IFNAME } from './iface.js';
+import type { DhcpClient, DhcpSpec, IfaceSpec, RouteSpec } from './iface.js';
+import { DEFAULT_IFNAME, DHCP_CLIENTS } from './iface.js';
 import type { TargetSpec } from './target.js';
 import { parseTargetSpec } from './target.js';
 
@@ -41,6 +41,16 @@ export interface IfaceInput {
   readonly mtu?: string | number | undefined;
   /** Announce addresses with gratuitous ARP / unsolicited NA when the link comes up. @default true */
   readonly announce?: boolean | undefined;
+  /** Address by DHCP: true or "dhcp" (the first installed client), "udhcpc", "dhclient", "dhcpcd". */
+  readonly dhcp?: boolean | string | undefined;
+  /** Keep the DHCP client running to renew the lease; detach stops it. @default false */
+  readonly dhcpForeground?: boolean | undefined;
+  /** Options passed to the DHCP client as they are. */
+  readonly dhcpOption?: Many;
+  /** Hostname sent with the DHCP request. @default none */
+  readonly dhcpHostname?: string | undefined;
+  /** Write the lease's DNS servers into the container's resolv.conf. @default false */
+  readonly dhcpDns?: boolean | undefined;
 }
 
 /** What `pipefitter attach` takes. Exactly one of bridge, macvlan, ipvlan, vlan, phys. */
@@ -173,7 +183,42 @@ export const parseIface = (i: IfaceInput, prefix = ''): IfaceSpec => {
       'IPv6 needs an MTU of at least 1280',
       'raise the MTU to 1280 or more, or drop the IPv6 address',
     );
+  let dhcp: DhcpSpec | undefined;
+  if (i.dhcp !== undefined && i.dhcp !== false) {
+    const client = parseChoice<DhcpClient>(
+      i.dhcp === true ? 'dhcp' : i.dhcp,
+      DHCP_CLIENTS,
+      f('dhcp'),
+      'DHCP client',
+    );
+    if (addrs.length || many(i.gateway).length)
+      throw badInput(
+        'E_USAGE',
+        f('dhcp'),
+        client,
+        'DHCP gives the address and gateway; --ip and --gateway cannot be added',
+        'drop --ip/--gateway, or drop --dhcp',
+      );
+    const hostname = i.dhcpHostname;
+    if (hostname !== undefined && !/^[A-Za-z0-9][A-Za-z0-9.-]{0,252}$/.test(hostname))
+      throw badInput(
+        'E_BAD_VALUE',
+        f('dhcp-hostname'),
+        hostname,
+        'not a host name',
+        'use letters, digits, "-" and "."',
+      );
+    dhcp = {
+      client,
+      foreground: i.dhcpForeground ?? false,
+      options: many(i.dhcpOption),
+      hostname,
+      dns: i.dhcpDns ?? false,
+    };
+  } else if (i.dhcpForeground || many(i.dhcpOption).length || i.dhcpHostname !== undefined || i.dhcpDns)
+    throw badInput('E_USAGE', f('dhcp'), undefined, 'the --dhcp-* options need --dhcp', 'add --dhcp');
   return {
+    dhcp,
     ifname: parseIfName(i.ifname ?? DEFAULT_IFNAME, f('ifname')),
     mac: i.mac === undefined ? undefined : parseMac(i.mac, f('mac')),
     mtu,

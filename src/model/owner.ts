@@ -40,6 +40,8 @@ export interface OwnerTag {
   readonly trunk?: string | undefined;
   /** Users of a shared VLAN sub-interface: short hashes joined by ".", or "*" when too many to list. */
   readonly users?: string | undefined;
+  /** Addressed by DHCP ("1"): detach stops the client. */
+  readonly dhcp?: string | undefined;
   /** Recipe that owns it (recipes). */
   readonly recipe?: string | undefined;
 }
@@ -61,6 +63,7 @@ const KEYS: Record<Exclude<keyof OwnerTag, 'kind'>, string> = {
   vlan: 'v',
   trunk: 'tr',
   users: 'u',
+  dhcp: 'dh',
   recipe: 'r',
 };
 

@@ -22,6 +22,11 @@ export interface Step extends Command {
   readonly undo: Command | 'covered' | 'irreversible';
   /** A failure is reported as a note and does not stop or roll back the plan (announcements). */
   readonly bestEffort?: boolean | undefined;
+  /**
+   * The step can fail half-way (a DHCP client that got no lease leaves its state behind): when it
+   * fails, its own undo — which must not mind running for nothing — runs first in the rollback.
+   */
+  readonly undoOnFailure?: boolean | undefined;
 }
 
 export interface Plan {

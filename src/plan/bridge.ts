@@ -81,7 +81,7 @@ export const ensureBridge = (
     filtering
       ? {
           ...linkAddBridge(HOST, link.bridge),
-          argv: ['ip', 'link', 'add', link.bridge, 'type', 'bridge', 'vlan_filtering', '1'],
+          argv: ['ip', 'link', 'add', 'name', link.bridge, 'type', 'bridge', 'vlan_filtering', '1'],
           describes: `create bridge "${link.bridge}" with VLAN filtering`,
         }
       : linkAddBridge(HOST, link.bridge),

@@ -19,19 +19,19 @@ const cmd = (netns: NetnsRef, argv: readonly Arg[], describes: string): Command 
 export const linkDel = (netns: NetnsRef, name: string, id: string, undo: Undo = 'irreversible'): Step => ({
   id,
   netns,
-  argv: ['ip', 'link', 'del', name],
+  argv: ['ip', 'link', 'del', 'dev', name],
   describes: `delete "${name}"`,
   undo,
 });
 
 export const linkDelCmd = (netns: NetnsRef, name: string): Command =>
-  cmd(netns, ['ip', 'link', 'del', name], `delete "${name}"`);
+  cmd(netns, ['ip', 'link', 'del', 'dev', name], `delete "${name}"`);
 
 /** ip link add NAME type bridge */
 export const linkAddBridge = (netns: NetnsRef, name: string): Step => ({
   id: `link-add:${name}`,
   netns,
-  argv: ['ip', 'link', 'add', name, 'type', 'bridge'],
+  argv: ['ip', 'link', 'add', 'name', name, 'type', 'bridge'],
   describes: `create bridge "${name}"`,
   undo: linkDelCmd(netns, name),
 });
@@ -40,7 +40,7 @@ export const linkAddBridge = (netns: NetnsRef, name: string): Step => ({
 export const linkSetUp = (netns: NetnsRef, name: string, undo: Undo): Step => ({
   id: `link-up:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'up'],
+  argv: ['ip', 'link', 'set', 'dev', name, 'up'],
   describes: `bring "${name}" up`,
   undo,
 });
@@ -49,34 +49,34 @@ export const linkSetUp = (netns: NetnsRef, name: string, undo: Undo): Step => ({
 export const linkSetDown = (netns: NetnsRef, name: string, undo: Undo): Step => ({
   id: `link-down:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'down'],
+  argv: ['ip', 'link', 'set', 'dev', name, 'down'],
   describes: `bring "${name}" down`,
   undo,
 });
 
 export const linkSetUpCmd = (netns: NetnsRef, name: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', name, 'up'], `bring "${name}" back up`);
+  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'up'], `bring "${name}" back up`);
 
 export const linkSetDownCmd = (netns: NetnsRef, name: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', name, 'down'], `bring "${name}" down`);
+  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'down'], `bring "${name}" down`);
 
 /** ip link set NAME alias TEXT (an empty TEXT clears it) */
 export const linkSetAlias = (netns: NetnsRef, name: string, alias: string, undo: Undo): Step => ({
   id: `link-alias:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'alias', alias],
+  argv: ['ip', 'link', 'set', 'dev', name, 'alias', alias],
   describes: alias ? `tag "${name}" as pipefitter's` : `clear the tag of "${name}"`,
   undo,
 });
 
 export const linkSetAliasCmd = (netns: NetnsRef, name: string, alias: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', name, 'alias', alias], `restore the alias of "${name}"`);
+  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'alias', alias], `restore the alias of "${name}"`);
 
 /** ip link set NAME master BRIDGE */
 export const linkSetMaster = (netns: NetnsRef, name: string, bridge: string, undo: Undo): Step => ({
   id: `link-master:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'master', bridge],
+  argv: ['ip', 'link', 'set', 'dev', name, 'master', bridge],
   describes: `make "${name}" a port of bridge "${bridge}"`,
   undo,
 });
@@ -85,37 +85,41 @@ export const linkSetMaster = (netns: NetnsRef, name: string, bridge: string, und
 export const linkSetMtu = (netns: NetnsRef, name: string, mtu: number, undo: Undo): Step => ({
   id: `link-mtu:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'mtu', String(mtu)],
+  argv: ['ip', 'link', 'set', 'dev', name, 'mtu', String(mtu)],
   describes: `set the MTU of "${name}" to ${mtu}`,
   undo,
 });
 
 export const linkSetMtuCmd = (netns: NetnsRef, name: string, mtu: number): Command =>
-  cmd(netns, ['ip', 'link', 'set', name, 'mtu', String(mtu)], `restore the MTU of "${name}" to ${mtu}`);
+  cmd(
+    netns,
+    ['ip', 'link', 'set', 'dev', name, 'mtu', String(mtu)],
+    `restore the MTU of "${name}" to ${mtu}`,
+  );
 
 /** ip link set NAME address MAC */
 export const linkSetMac = (netns: NetnsRef, name: string, mac: string, undo: Undo): Step => ({
   id: `link-mac:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'address', mac],
+  argv: ['ip', 'link', 'set', 'dev', name, 'address', mac],
   describes: `set the MAC of "${name}" to ${mac}`,
   undo,
 });
 
 export const linkSetMacCmd = (netns: NetnsRef, name: string, mac: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', name, 'address', mac], `restore the MAC of "${name}" to ${mac}`);
+  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'address', mac], `restore the MAC of "${name}" to ${mac}`);
 
 /** ip link set NAME name NEW */
 export const linkRename = (netns: NetnsRef, from: string, to: string, undo: Undo): Step => ({
   id: `link-rename:${from}`,
   netns,
-  argv: ['ip', 'link', 'set', from, 'name', to],
+  argv: ['ip', 'link', 'set', 'dev', from, 'name', to],
   describes: `rename "${from}" to "${to}"`,
   undo,
 });
 
 export const linkRenameCmd = (netns: NetnsRef, from: string, to: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', from, 'name', to], `rename "${from}" back to "${to}"`);
+  cmd(netns, ['ip', 'link', 'set', 'dev', from, 'name', to], `rename "${from}" back to "${to}"`);
 
 /** ip link set NAME netns TARGET */
 export const linkSetNetns = (
@@ -127,13 +131,13 @@ export const linkSetNetns = (
 ): Step => ({
   id: `link-netns:${name}`,
   netns,
-  argv: ['ip', 'link', 'set', name, 'netns', { netns: to }],
+  argv: ['ip', 'link', 'set', 'dev', name, 'netns', { netns: to }],
   describes: `move "${name}" into ${toLabel}`,
   undo,
 });
 
 export const linkSetNetnsCmd = (netns: NetnsRef, name: string, to: NetnsRef, toLabel: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', name, 'netns', { netns: to }], `move "${name}" back to ${toLabel}`);
+  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'netns', { netns: to }], `move "${name}" back to ${toLabel}`);
 
 const ipv6Extra = (c: Cidr): string[] =>
   // The operator assigned the address; skipping DAD makes it usable at once (no 1-2 s tentative wait).
@@ -301,7 +305,7 @@ export const linkAddVlan = (
 export const bridgeSetVlanFiltering = (netns: NetnsRef, bridge: string, on: boolean, undo: Undo): Step => ({
   id: `bridge-vlan-filtering:${bridge}`,
   netns,
-  argv: ['ip', 'link', 'set', bridge, 'type', 'bridge', 'vlan_filtering', on ? '1' : '0'],
+  argv: ['ip', 'link', 'set', 'dev', bridge, 'type', 'bridge', 'vlan_filtering', on ? '1' : '0'],
   describes: `turn VLAN filtering ${on ? 'on' : 'off'} on bridge "${bridge}"`,
   undo,
 });

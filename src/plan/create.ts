@@ -34,7 +34,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
   const ns = t.netns;
   const ifname = a.iface.ifname;
   const link = a.link;
-  const baseTag = { target: t.id, ifname, ...prevDefaults(ctx, a) };
+  const baseTag = { target: t.id, ifname, ...(a.iface.dhcp ? { dhcp: '1' } : {}), ...prevDefaults(ctx, a) };
   switch (link.kind) {
     case 'bridge': {
       ctx.phase = PHASE.prepare;
@@ -63,6 +63,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           'ip',
           'link',
           'add',
+          'name',
           hostName,
           ...linkArgs(mtu, undefined),
           'type',
@@ -80,7 +81,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
       ctx.push({
         id: `link-set:${hostName}`,
         netns: HOST,
-        argv: ['ip', 'link', 'set', hostName, 'master', link.bridge, 'alias', hostTag, 'up'],
+        argv: ['ip', 'link', 'set', 'dev', hostName, 'master', link.bridge, 'alias', hostTag, 'up'],
         describes: `make "${hostName}" a port of "${link.bridge}", tag it and bring it up`,
         undo: 'covered',
       });
@@ -160,6 +161,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
             'ip',
             'link',
             'add',
+            'name',
             ifname,
             'link',
             parentName,
@@ -232,7 +234,15 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         ctx.push(linkSetMac(ns, ifname, a.iface.mac, linkSetMacCmd(ns, ifname, dev.mac)));
       if (a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu)
         ctx.push(linkSetMtu(ns, ifname, a.iface.mtu, linkSetMtuCmd(ns, ifname, dev.mtu)));
-      for (const s of planInside(ctx, { ns, label: t.label, dev: ifname, iface: a.iface, created: false }))
+      for (const s of planInside(ctx, {
+        ns,
+        label: t.label,
+        targetId: t.id,
+        ownMounts: t.ownMounts,
+        dev: ifname,
+        iface: a.iface,
+        created: false,
+      }))
         ctx.push(s);
       return;
     }
@@ -261,6 +271,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           'ip',
           'link',
           'add',
+          'name',
           ifname,
           ...linkArgs(a.iface.mtu, a.iface.mac),
           'netns',
@@ -295,6 +306,8 @@ const insideNew = (ctx: PlanContext, a: ConcreteAttachment, tag: string, mtu: nu
   const announcements = planInside(ctx, {
     ns,
     label: a.target.label,
+    targetId: a.target.id,
+    ownMounts: a.target.ownMounts,
     dev: a.iface.ifname,
     iface: a.iface,
     created: true,

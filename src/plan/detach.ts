@@ -28,6 +28,7 @@ import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
 import { PHASE } from './phases.js';
+import { dhcpStop } from './dhcp.js';
 import { releaseSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { planBridgeFirewallRemoval } from './firewall.js';
 
@@ -127,6 +128,9 @@ export const planRemoveIface = (
     );
   ctx.phase = opts.phase ?? PHASE.inside;
   if (tag) restoreDefaults(ctx, t, l, { 4: tag.prevDefault4, 6: tag.prevDefault6 });
+  // A DHCP client (kept running, or its state from a one-shot lease) goes before its link.
+  if (tag?.dhcp === '1')
+    ctx.push({ id: `dhcp-stop:${l.name}`, ...dhcpStop(t.netns, t.id, l.name), undo: 'irreversible' });
 
   if (tag?.kind === 'phys' && tag.origName !== undefined) {
     // A physical device goes home under its own name, down, with its old alias.

@@ -64,11 +64,16 @@ export const compareExisting = (
     return `its MAC is ${l.mac}, asked for ${a.iface.mac}`;
   if (a.iface.mtu !== undefined && l.mtu !== a.iface.mtu)
     return `its MTU is ${l.mtu}, asked for ${a.iface.mtu}`;
-  const extra = l.addrs.filter(
-    (o) =>
-      o.scope === 'global' &&
-      !a.iface.addrs.some((w) => w.prefix === o.prefix && sameAddress(w.address, o.address)),
-  );
+  if ((tag.dhcp === '1') !== (a.iface.dhcp !== undefined))
+    return tag.dhcp === '1' ? 'it is addressed by DHCP' : 'it has static addresses';
+  // A DHCP client owns the addresses of its interface.
+  const extra = a.iface.dhcp
+    ? []
+    : l.addrs.filter(
+        (o) =>
+          o.scope === 'global' &&
+          !a.iface.addrs.some((w) => w.prefix === o.prefix && sameAddress(w.address, o.address)),
+      );
   if (extra.length > 0)
     return `it has ${extra.map((o) => `${o.address}/${o.prefix}`).join(', ')}, which was not asked for`;
   void ctx;
@@ -88,7 +93,7 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
       ctx.push(
         linkSetMaster(HOST, hostName, a.link.bridge, {
           netns: HOST,
-          argv: ['ip', 'link', 'set', hostName, 'nomaster'],
+          argv: ['ip', 'link', 'set', 'dev', hostName, 'nomaster'],
           describes: `take "${hostName}" out of "${a.link.bridge}"`,
         }),
       );
@@ -103,6 +108,8 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
   for (const s of planInside(ctx, {
     ns: t.netns,
     label: t.label,
+    targetId: t.id,
+    ownMounts: t.ownMounts,
     dev: l.name,
     iface: a.iface,
     created: false,
@@ -114,6 +121,8 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
       for (const s of planInside(ctx, {
         ns: a.link.peer.netns,
         label: a.link.peer.label,
+        targetId: a.link.peer.id,
+        ownMounts: a.link.peer.ownMounts,
         dev: peer.name,
         iface: a.link.peerIface,
         created: false,

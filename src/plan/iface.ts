@@ -19,6 +19,7 @@ import {
   wantedRoute,
 } from './commands.js';
 import type { PlanContext } from './context.js';
+import { planDhcp } from './dhcp.js';
 
 export interface InsideParams {
   readonly ns: NetnsRef;
@@ -28,6 +29,10 @@ export interface InsideParams {
   readonly iface: IfaceSpec;
   /** The link was made by this plan: its undo removes everything below. */
   readonly created: boolean;
+  /** Identity of the target (DHCP state is kept per target and interface). */
+  readonly targetId: string;
+  /** The target has its own file system (for --dhcp-dns). */
+  readonly ownMounts?: boolean | undefined;
 }
 
 export const sameRoute = (a: ObservedRoute, b: ObservedRoute): boolean =>
@@ -79,6 +84,17 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
     ctx.push(linkSetUp(ns, dev, undoIfKept(linkSetDownCmd(ns, dev))));
     ctx.updateLink(ns, dev, { up: true });
   }
+  // DHCP: the client configures the address and default route itself, once the link is up.
+  if (iface.dhcp && !wasUp)
+    for (const s of planDhcp({
+      ns,
+      targetId: p.targetId,
+      label,
+      dev,
+      spec: iface.dhcp,
+      ownMounts: p.ownMounts === true,
+    }))
+      ctx.push(s);
   const v6 = missing.filter((x) => x.family === 6);
   if (iface.announce && v6.length > 0 && !wasUp) ctx.push(announceEnable(ns, dev));
   for (const a of v6) addAddr(a);

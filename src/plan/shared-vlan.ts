@@ -114,7 +114,7 @@ export const ensureSharedVlan = (
   ctx.push(linkAddVlan(HOST, parent, name, vid, p.mtu));
   ctx.push({
     ...linkSetAlias(HOST, name, alias, 'covered'),
-    argv: ['ip', 'link', 'set', name, 'alias', alias, 'up'],
+    argv: ['ip', 'link', 'set', 'dev', name, 'alias', alias, 'up'],
     describes: `tag "${name}" as pipefitter's (shared) and bring it up`,
   });
   ctx.putLink(HOST, {

@@ -29,11 +29,16 @@ export const prevDefaults = (
   a: Attachment,
 ): Pick<OwnerTag, 'prevDefault4' | 'prevDefault6'> => {
   const out: { prevDefault4?: string; prevDefault6?: string } = {};
-  for (const gw of a.iface.gateways) {
-    const old = defaultRoutes(ctx.routes(a.target.netns), gw.family).filter((r) => r.dev !== a.iface.ifname);
+  // A DHCP lease with a router replaces the IPv4 default route too.
+  const families = new Set<4 | 6>([
+    ...a.iface.gateways.map((g) => g.family),
+    ...(a.iface.dhcp ? [4 as const] : []),
+  ]);
+  for (const family of families) {
+    const old = defaultRoutes(ctx.routes(a.target.netns), family).filter((r) => r.dev !== a.iface.ifname);
     if (old.length === 0) continue;
     const v = old.map((r) => routeArgs(r).slice(1).join(' ')).join(';');
-    if (gw.family === 4) out.prevDefault4 = v;
+    if (family === 4) out.prevDefault4 = v;
     else out.prevDefault6 = v;
   }
   return out;

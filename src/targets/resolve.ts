@@ -2,6 +2,7 @@
  * Turn a target spec into a namespace handle, and check again right before acting that it
  * still is the same namespace (a restarted container has a new one; a reused PID too).
  */
+import { stat } from 'node:fs/promises';
 import { refuse } from '../errors.js';
 import { NETNS_RUN_DIR, netnsPath } from '../model/netns.js';
 import type { ResolvedTarget, TargetSpec } from '../model/target.js';
@@ -39,8 +40,14 @@ const withIdentity = async (t: Omit<ResolvedTarget, 'nsIdentity'>): Promise<Reso
   return { ...t, nsIdentity: id };
 };
 
-const fromPid = (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> =>
-  withIdentity({ spec, id, label, netns: { kind: 'pid', pid }, pid });
+const fromPid = async (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> => {
+  const [mine, theirs] = await Promise.all([
+    stat('/proc/self/ns/mnt').catch(() => undefined),
+    stat(`/proc/${pid}/ns/mnt`).catch(() => undefined),
+  ]);
+  const ownMounts = mine !== undefined && theirs !== undefined && mine.ino !== theirs.ino;
+  return withIdentity({ spec, id, label, netns: { kind: 'pid', pid }, pid, ownMounts });
+};
 
 const fromDocker = async (
   spec: TargetSpec,

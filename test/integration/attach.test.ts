@@ -77,7 +77,7 @@ test('macvlan on a host NIC (named netns targets): round trip, two macvlans reac
 test('moving a host interface in (--phys): round trip; it comes home under its name, up, with its alias', (t) =>
   withSandbox(t, async (sb) => {
     const nic = await sb.hostNic('p');
-    await execa('ip', ['link', 'set', nic, 'alias', 'rack 3 uplink', 'mtu', '1450']);
+    await execa('ip', ['link', 'set', 'dev', nic, 'alias', 'rack 3 uplink', 'mtu', '1450']);
     const n1 = await sb.netns('p1');
     await roundTrip({
       input: { target: `netns:${n1}`, phys: nic, ifname: 'wan0', ip: '203.0.113.2/30', mtu: 1400 },
@@ -205,7 +205,7 @@ test('the gateway replaces the default route; detach puts the old one back', (t)
       'eth0p',
     ]);
     await execa(enter[0]!, [...enter.slice(1), 'ip', 'addr', 'add', '203.0.113.5/24', 'dev', 'eth0']);
-    await execa(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'eth0', 'up']);
+    await execa(enter[0]!, [...enter.slice(1), 'ip', 'link', 'set', 'dev', 'eth0', 'up']);
     await execa(enter[0]!, [
       ...enter.slice(1),
       'ip',

@@ -113,7 +113,7 @@ test('a step the kernel refuses: exit 1, rolled back, the command and stderr sho
     const r = await cli(['attach', `netns:${n}`, '--macvlan', 'lo', '--ip', '192.0.2.10/24']);
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /^pipefitter: create macvlan "eth1" on lo inside netns:\S+ in host: \S/);
-    assert.match(r.stderr, /command: ip link add eth1 link lo /);
+    assert.match(r.stderr, /command: ip link add name eth1 link lo /);
     assert.match(r.stderr, /rolled back/);
     assert.deepEqual(await snapshot(spaces), before);
   }));
@@ -154,7 +154,7 @@ test('--dry-run prints a script and touches nothing; that script, run in a fresh
     assert.equal((await cli(['detach', `netns:${n1}`])).code, 0);
     await execa('ip', ['netns', 'del', n1]);
     await execa('ip', ['netns', 'add', n1]);
-    await execa('ip', ['-n', n1, 'link', 'set', 'lo', 'up']);
+    await execa('ip', ['-n', n1, 'link', 'set', 'dev', 'lo', 'up']);
     const script = await execa('sh', ['-c', dry.stdout], { reject: false });
     assert.equal(script.exitCode, 0, script.stderr);
     const fromScript = await snapshot(spaces);

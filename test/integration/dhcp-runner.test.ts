@@ -110,7 +110,7 @@ const makeLan = async (t: TestContext, sb: Sandbox): Promise<Lan> => {
   const br = sb.name('br');
   await execa('ip', ['link', 'add', br, 'type', 'bridge']);
   await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', br]);
-  await execa('ip', ['link', 'set', br, 'up']);
+  await execa('ip', ['link', 'set', 'dev', br, 'up']);
   const server = await startDnsmasq({ iface: br, range: RANGE, dns: ['192.0.2.53', '192.0.2.54'] });
   t.after(() => server.stop());
   return {
@@ -120,7 +120,7 @@ const makeLan = async (t: TestContext, sb: Sandbox): Promise<Lan> => {
       const ns = await sb.netns(suffix);
       const host = sb.name(`h${suffix}`);
       await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns]);
-      await execa('ip', ['link', 'set', host, 'master', br, 'up']);
+      await execa('ip', ['link', 'set', 'dev', host, 'master', br, 'up']);
       return ns;
     },
   };
@@ -251,8 +251,8 @@ for (const client of clients) {
         const ns = await lan.container('f');
         // Docker's eth0 and its default route (metric 0), and one of another metric
         await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'e0peer']);
-        await execa('ip', ['-n', ns, 'link', 'set', 'e0peer', 'up']);
-        await execa('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+        await execa('ip', ['-n', ns, 'link', 'set', 'dev', 'e0peer', 'up']);
+        await execa('ip', ['-n', ns, 'link', 'set', 'dev', 'eth0', 'up']);
         await execa('ip', ['-n', ns, 'addr', 'add', '172.17.0.2/16', 'dev', 'eth0']);
         await execa('ip', ['-n', ns, 'route', 'add', 'default', 'via', '172.17.0.1']);
         await execa('ip', ['-n', ns, 'route', 'add', 'default', 'via', '172.17.0.1', 'metric', '50']);
@@ -323,11 +323,11 @@ for (const client of clients) {
         // a container whose eth1 leads to a bridge with no DHCP server on it
         const br = sb.name('nb');
         await execa('ip', ['link', 'add', br, 'type', 'bridge']);
-        await execa('ip', ['link', 'set', br, 'up']);
+        await execa('ip', ['link', 'set', 'dev', br, 'up']);
         const ns = await sb.netns('n');
         const host = sb.name('hn');
         await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns]);
-        await execa('ip', ['link', 'set', host, 'master', br, 'up']);
+        await execa('ip', ['link', 'set', 'dev', host, 'master', br, 'up']);
         const state = stateDir(t);
         for (const fg of [0, 1] as const) {
           const t0 = Date.now();
@@ -482,7 +482,7 @@ test('the event script: a renewal with a new address drops the old one; deconfig
     // no client and no server: the events are fed by hand, as each client would
     const ns = await sb.netns('e');
     await execa('ip', ['-n', ns, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'e1peer']);
-    await execa('ip', ['-n', ns, 'link', 'set', 'e1peer', 'up']);
+    await execa('ip', ['-n', ns, 'link', 'set', 'dev', 'e1peer', 'up']);
     await execa('ip', ['-n', ns, 'addr', 'add', '198.51.100.9/24', 'dev', 'eth1']); // not the lease's
     const state = stateDir(t);
     await execa('mkdir', ['-p', state]);

@@ -26,6 +26,11 @@ interface AttachFlags {
   createBridge: boolean;
   hostIfname?: string;
   announce: boolean;
+  dhcp?: string | boolean;
+  dhcpForeground?: boolean;
+  dhcpOption: string[];
+  dhcpHostname?: string;
+  dhcpDns?: boolean;
   replace?: boolean;
   force?: boolean;
   dryRun?: boolean;
@@ -53,6 +58,11 @@ export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
   createBridge: f.createBridge,
   hostIfname: f.hostIfname,
   announce: f.announce,
+  dhcp: f.dhcp,
+  dhcpForeground: f.dhcpForeground,
+  dhcpOption: f.dhcpOption,
+  dhcpHostname: f.dhcpHostname,
+  dhcpDns: f.dhcpDns,
 });
 
 export const registerAttach = (program: Command): void => {
@@ -87,6 +97,11 @@ export const registerAttach = (program: Command): void => {
     .option('--no-create-bridge', 'fail when the bridge does not exist')
     .option('--host-ifname <name>', 'name of the host-side veth')
     .option('--no-announce', 'do not send gratuitous ARP / unsolicited NA')
+    .option('--dhcp [client]', 'address by DHCP: dhcp (first installed), udhcpc, dhclient or dhcpcd')
+    .option('--dhcp-foreground', 'keep the DHCP client running (renews the lease; detach stops it)')
+    .option('--dhcp-option <opt>', 'pass this option to the DHCP client (repeatable)', collect, [])
+    .option('--dhcp-hostname <name>', 'host name to send with the DHCP request')
+    .option('--dhcp-dns', "write the lease's DNS servers into the container's resolv.conf")
     .option('--replace', 'replace an interface of the same name that has other settings')
     .option('--force', 'allow moving a host interface that carries the default route')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')

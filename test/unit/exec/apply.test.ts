@@ -114,7 +114,7 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
       {
         id: 'a',
         netns: { kind: 'host' },
-        argv: ['ip', 'link', 'del', 'x'],
+        argv: ['ip', 'link', 'del', 'dev', 'x'],
         describes: 'delete "x"',
         undo: 'irreversible',
       },
@@ -123,7 +123,7 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
         netns: { kind: 'host' },
         argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'],
         describes: 'create bridge "y"',
-        undo: { netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'y'], describes: 'delete "y"' },
+        undo: { netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'dev', 'y'], describes: 'delete "y"' },
       },
     ],
     noops: [],
@@ -135,6 +135,6 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
     (e: unknown) =>
       isPipefitterError(e) &&
       e.code === 'E_ROLLBACK_FAILED' &&
-      (e.leftovers ?? []).some((l) => l.includes('ip link del x')),
+      (e.leftovers ?? []).some((l) => l.includes('ip link del dev x')),
   );
 });

@@ -13,7 +13,7 @@ const c = (ns: string, ...argv: string[]): Command => ({
 test('groups: same namespace and all ip commands share a process', () => {
   const g = groupCommands([
     c('host', 'ip', 'link', 'add', 'a'),
-    c('host', 'ip', 'link', 'set', 'a', 'up'),
+    c('host', 'ip', 'link', 'set', 'dev', 'a', 'up'),
     c('r1', 'sysctl', '-w', 'x=1'),
     c('r1', 'ip', 'addr', 'add'),
     c('r1', 'ip', 'link'),
@@ -26,10 +26,13 @@ test('groups: same namespace and all ip commands share a process', () => {
 });
 
 test('arguments ip -batch would split or cut run alone', () => {
-  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'x', 'alias', 'has space')), false);
-  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'x', 'alias', 'a#b')), false);
-  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'x', 'alias', '')), false);
-  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'x', 'alias', 'pf1:k=veth&t=netns%3Ar1')), true);
+  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'dev', 'x', 'alias', 'has space')), false);
+  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'dev', 'x', 'alias', 'a#b')), false);
+  assert.equal(batchable(c('host', 'ip', 'link', 'set', 'dev', 'x', 'alias', '')), false);
+  assert.equal(
+    batchable(c('host', 'ip', 'link', 'set', 'dev', 'x', 'alias', 'pf1:k=veth&t=netns%3Ar1')),
+    true,
+  );
   assert.equal(
     batchInput([
       ['ip', 'link', 'add', 'a'],

@@ -54,7 +54,7 @@ test('dry run of a physical device detach names the host through the shell PID',
   );
   assert.match(
     s,
-    /nsenter --net=\/proc\/4242\/ns\/net -- ip link set enp5s0f1 netns "\/proc\/\$\$\/ns\/net"\n/,
+    /nsenter --net=\/proc\/4242\/ns\/net -- ip link set dev enp5s0f1 netns "\/proc\/\$\$\/ns\/net"\n/,
   );
   golden('detach-phys.sh', s);
 });

@@ -34,15 +34,15 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
   const host = 'pf' as const;
   void host;
   assert.deepEqual(lines(p), [
-    'host: ip link add br-lab type bridge',
-    'host: ip link set br-lab alias pf1:k=bridge',
-    'host: ip link set br-lab up',
-    `host: ip link add ${p.steps[3]!.argv[3] as string} type veth peer name eth1 netns <netns:r1>`,
-    `host: ip link set ${p.steps[3]!.argv[3] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
+    'host: ip link add name br-lab type bridge',
+    'host: ip link set dev br-lab alias pf1:k=bridge',
+    'host: ip link set dev br-lab up',
+    `host: ip link add name ${p.steps[3]!.argv[4] as string} type veth peer name eth1 netns <netns:r1>`,
+    `host: ip link set dev ${p.steps[3]!.argv[4] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
     'netns:r1: ip addr add 192.0.2.10/24 dev eth1',
-    'netns:r1: ip link set eth1 up',
+    'netns:r1: ip link set dev eth1 up',
     'netns:r1: ip route add default via 192.0.2.1 dev eth1',
-    'netns:r1: ip link set eth1 alias pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab',
+    'netns:r1: ip link set dev eth1 alias pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab',
     'netns:r1: arping -q -U -c 1 -w 0 -i eth1 -S 192.0.2.10 192.0.2.10',
   ]);
   assert.equal(p.steps.at(-1)!.bestEffort, true, 'the announcement may fail without a rollback');
@@ -50,10 +50,10 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
   assert.deepEqual(
     p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : text(s.undo.argv))),
     [
-      'ip link del br-lab',
+      'ip link del dev br-lab',
       'covered',
       'covered',
-      `ip link del ${p.steps[3]!.argv[3] as string}`,
+      `ip link del dev ${p.steps[3]!.argv[4] as string}`,
       'covered',
       'covered',
       'covered',
@@ -70,17 +70,17 @@ test('pid targets get pipework host names and the bridge MTU', () => {
   const p = planAttach([att(t, { bridge: 'br-lab', ip: '192.0.2.10/24' })], observed(host, [t, nsState()]));
   assert.equal(
     lines(p)[0],
-    'host: ip link add veth1pl4242 mtu 1450 type veth peer name eth1 mtu 1450 netns <pid:4242>',
+    'host: ip link add name veth1pl4242 mtu 1450 type veth peer name eth1 mtu 1450 netns <pid:4242>',
   );
 });
 
 test('an existing bridge is adopted, not tagged, and its down state is undone on rollback', () => {
   const host = nsState([nic('br-lab', { kind: 'bridge', up: false })]);
   const p = planAttach([att(r1, { bridge: 'br-lab' })], observed(host, [r1, nsState()]));
-  assert.equal(lines(p)[0], 'host: ip link set br-lab up');
+  assert.equal(lines(p)[0], 'host: ip link set dev br-lab up');
   assert.deepEqual(
     p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && p.steps[0]!.undo.argv,
-    ['ip', 'link', 'set', 'br-lab', 'down'],
+    ['ip', 'link', 'set', 'dev', 'br-lab', 'down'],
   );
   assert.ok(!lines(p).some((l) => l.includes('alias pf1:k=bridge')));
 });
@@ -101,12 +101,12 @@ test('macvlan is born inside the target with MTU of its parent; IPv6 skips DAD',
   );
   // IPv4 first, then up, then (in a later process) IPv6 with its unsolicited NA enabled
   assert.deepEqual(lines(p), [
-    'host: ip link add lan0 link eth3 mtu 9000 address 02:00:00:00:00:10 netns <netns:r1> type macvlan mode bridge',
+    'host: ip link add name lan0 link eth3 mtu 9000 address 02:00:00:00:00:10 netns <netns:r1> type macvlan mode bridge',
     'netns:r1: ip addr add 198.51.100.7/24 dev lan0',
-    'netns:r1: ip link set lan0 up',
+    'netns:r1: ip link set dev lan0 up',
     'netns:r1: sysctl -q -e -w net/ipv6/conf/lan0/ndisc_notify=1',
     'netns:r1: ip addr add 2001:db8::7/64 dev lan0 nodad',
-    'netns:r1: ip link set lan0 alias pf1:k=macvlan&t=netns%3Ar1&i=lan0&l=eth3',
+    'netns:r1: ip link set dev lan0 alias pf1:k=macvlan&t=netns%3Ar1&i=lan0&l=eth3',
     'netns:r1: arping -q -U -c 1 -w 0 -i lan0 -S 198.51.100.7 198.51.100.7',
   ]);
   const undo = p.steps[0]!.undo;
@@ -199,7 +199,7 @@ test('same ifname with other settings is a conflict unless --replace', () => {
       /--replace/.test(e.hint ?? ''),
   );
   const p = planAttach([a], observed(host, [r1, inside]), { replace: true });
-  assert.equal(lines(p)[0], 'netns:r1: ip link del eth1');
+  assert.equal(lines(p)[0], 'netns:r1: ip link del dev eth1');
   assert.equal(p.steps[0]!.undo, 'irreversible');
   // someone else's eth1
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
@@ -222,7 +222,7 @@ test('two attachments sharing a new bridge create it once', () => {
     [att(r1, { bridge: 'br-lab', ip: '192.0.2.10/24' }), att(r2, { bridge: 'br-lab', ip: '192.0.2.11/24' })],
     observed(nsState(), [r1, nsState()], [r2, nsState()]),
   );
-  assert.equal(lines(p).filter((l) => l === 'host: ip link add br-lab type bridge').length, 1);
+  assert.equal(lines(p).filter((l) => l === 'host: ip link add name br-lab type bridge').length, 1);
   // host steps first, then each namespace's steps together
   const order = p.steps.map((s) =>
     s.netns.kind === 'host' ? 'host' : s.netns.kind === 'name' ? s.netns.name : '?',
@@ -241,12 +241,12 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
     observed(host, [r1, nsState()]),
   );
   assert.deepEqual(lines(p), [
-    'host: ip link set enp5s0f1 down',
-    'host: ip link set enp5s0f1 netns <netns:r1>',
-    'netns:r1: ip link set enp5s0f1 name wan0',
-    'netns:r1: ip link set wan0 alias pf1:k=phys&t=netns%3Ar1&i=wan0&o=enp5s0f1&pa=uplink+to+rack+3&ou=1',
+    'host: ip link set dev enp5s0f1 down',
+    'host: ip link set dev enp5s0f1 netns <netns:r1>',
+    'netns:r1: ip link set dev enp5s0f1 name wan0',
+    'netns:r1: ip link set dev wan0 alias pf1:k=phys&t=netns%3Ar1&i=wan0&o=enp5s0f1&pa=uplink+to+rack+3&ou=1',
     'netns:r1: ip addr add 203.0.113.2/30 dev wan0',
-    'netns:r1: ip link set wan0 up',
+    'netns:r1: ip link set dev wan0 up',
     'netns:r1: arping -q -U -c 1 -w 0 -i wan0 -S 203.0.113.2 203.0.113.2',
   ]);
   assert.ok(
@@ -276,7 +276,7 @@ test('pair: one command from the host makes both ends inside their namespaces', 
   );
   assert.equal(
     lines(p)[0],
-    'host: ip link add eth2 netns <netns:r1> type veth peer name eth2 netns <netns:r2>',
+    'host: ip link add name eth2 netns <netns:r1> type veth peer name eth2 netns <netns:r2>',
   );
   assert.ok(lines(p).includes('netns:r2: ip addr add 192.0.2.22/30 dev eth2'));
 });
@@ -287,14 +287,17 @@ test('VLAN and ipvlan kinds plan like macvlan (kernel tests run in the VM lane)'
     [att(r1, { vlan: 'eth3', vlanId: 10, ifname: 'stor0' })],
     observed(host, [r1, nsState()]),
   );
-  assert.equal(lines(v)[0], 'host: ip link add stor0 link eth3 mtu 1500 netns <netns:r1> type vlan id 10');
+  assert.equal(
+    lines(v)[0],
+    'host: ip link add name stor0 link eth3 mtu 1500 netns <netns:r1> type vlan id 10',
+  );
   const i = planAttach(
     [att(r1, { ipvlan: 'eth3', mode: 'l3', ifname: 'ipv0' })],
     observed(host, [r1, nsState()]),
   );
   assert.equal(
     lines(i)[0],
-    'host: ip link add ipv0 link eth3 mtu 1500 netns <netns:r1> type ipvlan mode l3 bridge',
+    'host: ip link add name ipv0 link eth3 mtu 1500 netns <netns:r1> type ipvlan mode l3 bridge',
   );
   assert.throws(
     () =>
@@ -327,14 +330,14 @@ test('detach: removes exactly what attach made; the bridge goes with its last po
   const p = planDetach({ target: r1, ifname, force: false }, observed(host, [r1, inside]));
   assert.deepEqual(lines(p), [
     'netns:r1: ip route replace default via 172.17.0.1 dev eth0',
-    'netns:r1: ip link del eth1',
-    'host: ip link del br-lab',
+    'netns:r1: ip link del dev eth1',
+    'host: ip link del dev br-lab',
   ]);
   // a bridge with other ports stays; a bridge pipefitter did not make stays
   const shared = nsState([...host.links.slice(1), nic('other', { master: 'br-lab' })]);
   assert.deepEqual(
     lines(planDetach({ target: r1, ifname, force: false }, observed(shared, [r1, inside]))).at(-1),
-    'netns:r1: ip link del eth1',
+    'netns:r1: ip link del dev eth1',
   );
   // not ours: refused unless forced; missing: nothing to do
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
@@ -361,10 +364,10 @@ test('detach of a physical device sends it home under its own name with its old 
   assert.deepEqual(
     lines(planDetach({ target: r1, ifname, force: false }, observed(nsState(), [r1, inside]))),
     [
-      'netns:r1: ip link set wan0 down',
-      'netns:r1: ip link set wan0 name enp5s0f1',
-      'netns:r1: ip link set enp5s0f1 alias rack 3',
-      'netns:r1: ip link set enp5s0f1 netns <host>',
+      'netns:r1: ip link set dev wan0 down',
+      'netns:r1: ip link set dev wan0 name enp5s0f1',
+      'netns:r1: ip link set dev enp5s0f1 alias rack 3',
+      'netns:r1: ip link set dev enp5s0f1 netns <host>',
     ],
   );
 });

@@ -32,12 +32,12 @@ test('macvlan on PARENT.VLAN: the sub-interface is made once, shared, and counts
   assert.equal(l.filter((x) => x.startsWith('host: ip link add link eth3 name eth3.10')).length, 1);
   assert.ok(l.includes('host: ip link add link eth3 name eth3.10 mtu 1500 type vlan id 10'));
   assert.ok(
-    l.includes('host: ip link add eth1 link eth3.10 mtu 1500 netns <netns:r1> type macvlan mode bridge'),
+    l.includes('host: ip link add name eth1 link eth3.10 mtu 1500 netns <netns:r1> type macvlan mode bridge'),
   );
   // the second user updates the tag in the same plan (covered: the sub-interface is new)
   const aliases = p.steps
-    .filter((s) => s.argv[4] === 'alias' && s.argv[3] === 'eth3.10')
-    .map((s) => decodeTag(s.argv[5] as string)?.users);
+    .filter((s) => s.argv[5] === 'alias' && s.argv[4] === 'eth3.10')
+    .map((s) => decodeTag(s.argv[6] as string)?.users);
   assert.deepEqual(aliases, [
     vlanUserKey('netns:r1', 'eth1'),
     `${vlanUserKey('netns:r1', 'eth1')}.${vlanUserKey('netns:r2', 'eth1')}`,
@@ -65,21 +65,21 @@ test('the last user of a shared sub-interface takes it along on detach; others l
     { target: r1, ifname, force: false },
     observed(nsState([nic('eth3'), sub(u1)]), [r1, mine]),
   );
-  assert.deepEqual(lines(last), ['netns:r1: ip link del eth1', 'host: ip link del eth3.10']);
+  assert.deepEqual(lines(last), ['netns:r1: ip link del dev eth1', 'host: ip link del dev eth3.10']);
   const shared = planDetach(
     { target: r1, ifname, force: false },
     observed(nsState([nic('eth3'), sub(`${u1}.${u2}`)]), [r1, mine]),
   );
   assert.deepEqual(lines(shared), [
-    'netns:r1: ip link del eth1',
-    `host: ip link set eth3.10 alias pf1:k=vlan-shared&u=${u2}`,
+    'netns:r1: ip link del dev eth1',
+    `host: ip link set dev eth3.10 alias pf1:k=vlan-shared&u=${u2}`,
   ]);
   // a sub-interface pipefitter did not make is never removed
   const foreign = planDetach(
     { target: r1, ifname, force: false },
     observed(nsState([nic('eth3'), nic('eth3.10', { kind: 'vlan', vlanId: 10 })]), [r1, mine]),
   );
-  assert.deepEqual(lines(foreign), ['netns:r1: ip link del eth1']);
+  assert.deepEqual(lines(foreign), ['netns:r1: ip link del dev eth1']);
 });
 
 test('an existing PARENT.VLAN of another VLAN is a conflict; a too-long name is refused', () => {
@@ -98,8 +98,8 @@ test('an existing PARENT.VLAN of another VLAN is a conflict; a too-long name is 
 test('bridge VLANs: a new bridge filters; access port leaves VLAN 1; trunk ports carry tagged VLANs', () => {
   const access = planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(nsState(), [r1, nsState()]));
   const l = lines(access);
-  assert.equal(l[0], 'host: ip link add br-v type bridge vlan_filtering 1');
-  const port = access.steps[3]!.argv[3] as string;
+  assert.equal(l[0], 'host: ip link add name br-v type bridge vlan_filtering 1');
+  const port = access.steps[3]!.argv[4] as string;
   assert.ok(l.includes(`host: bridge vlan add dev ${port} vid 10 pvid untagged`));
   assert.ok(l.includes(`host: bridge vlan del dev ${port} vid 1`));
   const trunk = planAttach(
@@ -117,7 +117,7 @@ test('bridge VLANs: a new bridge filters; access port leaves VLAN 1; trunk ports
   );
   // the port's VLANs are part of its identity: asking again with another VLAN is a conflict
   const tag = decodeTag(
-    trunk.steps.find((s) => s.netns.kind === 'name' && s.argv[4] === 'alias')!.argv[5] as string,
+    trunk.steps.find((s) => s.netns.kind === 'name' && s.argv[5] === 'alias')!.argv[6] as string,
   );
   assert.equal(tag?.trunk, '10.20');
 });
@@ -127,10 +127,10 @@ test("bridge VLANs on an existing bridge: turned on for pipefitter's own, refuse
     nic('br-v', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }), vlanFiltering: false }),
   ]);
   const p = planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(own, [r1, nsState()]));
-  assert.equal(lines(p)[0], 'host: ip link set br-v type bridge vlan_filtering 1');
+  assert.equal(lines(p)[0], 'host: ip link set dev br-v type bridge vlan_filtering 1');
   const s0 = p.steps[0]!;
   assert.ok(
-    typeof s0.undo !== 'string' && text(s0.undo.argv) === 'ip link set br-v type bridge vlan_filtering 0',
+    typeof s0.undo !== 'string' && text(s0.undo.argv) === 'ip link set dev br-v type bridge vlan_filtering 0',
   );
   const foreign = nsState([nic('br-v', { kind: 'bridge', vlanFiltering: false })]);
   assert.throws(
