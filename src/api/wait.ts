@@ -37,7 +37,7 @@ export const waitForInterface = async (opts: WaitOptions = {}): Promise<{ waited
   }
   const started = performance.now();
   for (;;) {
-    const r = await runner.run(['ip', '-j', 'addr', 'show', 'dev', ifname], { netns });
+    const r = await runner.run(['ip', '-d', '-j', 'addr', 'show', 'dev', ifname], { netns });
     if (!r.failed) {
       const l = decodeLinks(r.stdout)[0];
       const carrier = l !== undefined && l.up && l.operstate !== 'DOWN' && l.operstate !== 'LOWERLAYERDOWN';

@@ -245,16 +245,24 @@ export const wantedRoute = (p: {
 export const routeFamily = (dst: string): 4 | 6 => familyOf(dst === 'default' ? '0.0.0.0' : dst);
 
 /**
- * sysctl -q -e -w net/ipv6/conf/NAME/ndisc_notify=1
- * With this set, the kernel sends an unsolicited neighbour advertisement for each IPv6
- * address as it is added (addresses are added with nodad, after the link is up and the
- * bridge port forwards, so the advertisement is not lost).
+ * sysctl -q -e -w net/ipv6/conf/NAME/disable_ipv6=0 [net/ipv6/conf/NAME/ndisc_notify=1]
+ * IPv6 on for this interface only (Docker turns it off in its containers, and a new interface
+ * inherits that), and, when announcing, the kernel's unsolicited neighbour advertisement for
+ * each IPv6 address as it is added (added with nodad, after the link is up and a bridge port
+ * forwards, so it is not lost).
  */
-export const announceEnable = (netns: NetnsRef, dev: string): Step => ({
-  id: `announce:${dev}`,
+export const ipv6Enable = (netns: NetnsRef, dev: string, announce: boolean): Step => ({
+  id: `ipv6:${dev}`,
   netns,
-  argv: ['sysctl', '-q', '-e', '-w', `net/ipv6/conf/${dev}/ndisc_notify=1`],
-  describes: `announce the IPv6 addresses of "${dev}" (unsolicited NA)`,
+  argv: [
+    'sysctl',
+    '-q',
+    '-e',
+    '-w',
+    `net/ipv6/conf/${dev}/disable_ipv6=0`,
+    ...(announce ? [`net/ipv6/conf/${dev}/ndisc_notify=1`] : []),
+  ],
+  describes: `turn IPv6 on for "${dev}"${announce ? ' and announce its addresses (unsolicited NA)' : ''}`,
   undo: 'covered',
 });
 

@@ -7,7 +7,7 @@ import type { Command, Step } from '../model/step.js';
 import {
   addrAdd,
   addrDelCmd,
-  announceEnable,
+  ipv6Enable,
   arpAnnounce,
   describeRoute,
   linkSetDownCmd,
@@ -96,7 +96,7 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
     }))
       ctx.push(s);
   const v6 = missing.filter((x) => x.family === 6);
-  if (iface.announce && v6.length > 0 && !wasUp) ctx.push(announceEnable(ns, dev));
+  if (v6.length > 0) ctx.push(ipv6Enable(ns, dev, iface.announce && !wasUp));
   for (const a of v6) addAddr(a);
   if (iface.announce && !wasUp)
     for (const a of missing.filter((x) => x.family === 4))
