@@ -13,6 +13,7 @@ import { attach, detach } from '../../src/api/attach.js';
 import { link, ping, readState } from '../helpers/read-back.js';
 import { roundTrip } from '../helpers/round-trip.js';
 import { sandboxSkipReason, withSandbox } from '../helpers/sandbox.js';
+import { cli } from '../helpers/cli.js';
 
 const skipReason = async (): Promise<string | undefined> => {
   if (process.env.PF_VM !== '1')
@@ -95,6 +96,8 @@ test(
         spaces: ['sandbox', { netns: a }],
         detach: [{ target: `netns:${a}`, ifname: 'eth1' }],
         check: ([host]) => assert.equal(link(host!, sub)?.kind, 'vlan'),
+      // the same executor and rollback as the bridge VLAN round trip below; TCG time is dear
+      injectFailures: false,
       });
       await attach({ target: `netns:${a}`, macvlan: nic, vlanId: 10, ip: '198.51.100.40/24' });
       await attach({ target: `netns:${b}`, macvlan: nic, vlanId: 10, ip: '198.51.100.41/24' });
@@ -165,5 +168,30 @@ test(
       ] as const)
         await detach({ target: `netns:${ns}`, ifname });
       assert.equal(link(await readState('sandbox'), br), undefined);
+    }),
+);
+
+test(
+  "pipework's @VLAN forms, verbatim: macvlan on NIC.10, and a port of VLAN 10 on a Linux bridge (which pipework refused)",
+  { skip, timeout: 300_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const nic = await sb.hostNic('w');
+      const br = `br${sb.id}`;
+      const [a, b, c] = [await sb.netns('w1'), await sb.netns('w2'), await sb.netns('w3')];
+      assert.equal((await cli([nic, `netns:${a}`, '198.51.100.50/24', '@10'])).code, 0);
+      assert.equal(link(await readState('sandbox'), `${nic}.10`)?.kind, 'vlan');
+      assert.equal((await cli([br, `netns:${b}`, '192.0.2.50/24', '@10'])).code, 0);
+      assert.equal((await cli([br, `netns:${c}`, '192.0.2.51/24', '02:00:00:00:00:51@10'])).code, 0);
+      assert.ok(await ping({ netns: b }, '192.0.2.51'));
+      const port = (await readState('sandbox')).links.find((l) => l.master === br)!.name;
+      assert.deepEqual(
+        (await bridgeVlans(port)).map((v) => v.vlan),
+        [10],
+      );
+      for (const n of [a, b, c]) assert.equal((await cli(['detach', `netns:${n}`])).code, 0);
+      const host = await readState('sandbox');
+      assert.equal(link(host, `${nic}.10`), undefined);
+      assert.equal(link(host, br), undefined);
     }),
 );
