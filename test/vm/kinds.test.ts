@@ -96,8 +96,8 @@ test(
         spaces: ['sandbox', { netns: a }],
         detach: [{ target: `netns:${a}`, ifname: 'eth1' }],
         check: ([host]) => assert.equal(link(host!, sub)?.kind, 'vlan'),
-      // the same executor and rollback as the bridge VLAN round trip below; TCG time is dear
-      injectFailures: false,
+        // the same executor and rollback as the bridge VLAN round trip below; TCG time is dear
+        injectFailures: false,
       });
       await attach({ target: `netns:${a}`, macvlan: nic, vlanId: 10, ip: '198.51.100.40/24' });
       await attach({ target: `netns:${b}`, macvlan: nic, vlanId: 10, ip: '198.51.100.41/24' });
