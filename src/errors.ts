@@ -48,6 +48,17 @@ export interface StepFailureInfo {
   readonly reason: FailureReason;
 }
 
+/** One located problem in a recipe. */
+export interface RecipeIssue {
+  readonly file: string;
+  readonly line: number;
+  readonly col: number;
+  /** e.g. containers.web.interfaces.eth1.address */
+  readonly path: string;
+  readonly message: string;
+  readonly hint?: string | undefined;
+}
+
 export interface PipefitterErrorFields {
   readonly code: ErrorCode;
   readonly message: string;
@@ -59,6 +70,8 @@ export interface PipefitterErrorFields {
   readonly rolledBack?: number | undefined;
   /** Undo commands that could not be run (E_ROLLBACK_FAILED only). */
   readonly leftovers?: readonly string[] | undefined;
+  /** Every problem found in a recipe (E_RECIPE). */
+  readonly issues?: readonly RecipeIssue[] | undefined;
   readonly cause?: unknown;
 }
 
@@ -72,6 +85,7 @@ export class PipefitterError extends Error {
   readonly failure: StepFailureInfo | undefined;
   readonly rolledBack: number | undefined;
   readonly leftovers: readonly string[] | undefined;
+  readonly issues: readonly RecipeIssue[] | undefined;
   readonly [brand] = true;
 
   constructor(f: PipefitterErrorFields) {
@@ -83,6 +97,7 @@ export class PipefitterError extends Error {
     this.failure = f.failure;
     this.rolledBack = f.rolledBack;
     this.leftovers = f.leftovers;
+    this.issues = f.issues;
   }
 
   /** The plain object printed by `--json`. */
@@ -101,6 +116,7 @@ export class PipefitterError extends Error {
       reason: this.failure?.reason,
       rolledBack: this.rolledBack,
       leftovers: this.leftovers,
+      issues: this.issues,
     };
   }
 }
@@ -184,6 +200,11 @@ export const formatError = (e: unknown): string => {
   if (e.hint) lines.push(`  hint: ${e.hint}`);
   if (e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED')
     lines.push(`  rolled back: ${e.rolledBack ?? 0} step(s) undone, host and container are as before`);
+  if (e.issues && e.issues.length > 1)
+    for (const i of e.issues.slice(1))
+      lines.push(
+        `  ${i.file}:${i.line}:${i.col}: ${i.path ? `${i.path}: ` : ''}${i.message}${i.hint ? ` (${i.hint})` : ''}`,
+      );
   if (e.code === 'E_ROLLBACK_FAILED') {
     lines.push('  rollback failed; these undo commands did not complete:');
     for (const l of e.leftovers ?? []) lines.push(`    ${l}`);

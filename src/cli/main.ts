@@ -7,6 +7,7 @@ import { registerDetach } from './commands/detach.js';
 import { registerLink } from './commands/link.js';
 import { registerShow } from './commands/show.js';
 import { registerWait } from './commands/wait.js';
+import { registerRecipe } from './commands/recipe.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
 
 export const VERSION = '0.1.0';
@@ -25,6 +26,7 @@ export const buildProgram = (): Command => {
   registerDetach(program);
   registerShow(program);
   registerWait(program);
+  registerRecipe(program);
   program.addHelpText(
     'after',
     `

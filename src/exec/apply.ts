@@ -48,7 +48,7 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
   const first = group[0];
   if (!first) return { ran: 0 };
   if (group.length === 1 || !batchable(first)) {
-    const r = await runner.run(first.argv, { netns: first.netns });
+    const r = await runner.run(first.argv, { netns: first.netns, input: first.input });
     if (!r.failed) return { ran: 1 };
     return {
       ran: 0,
@@ -216,7 +216,7 @@ export const rollBack = async (
     const first = group[0] as Command;
     if (group.length === 1 || !batchable(first)) {
       for (const c of group) {
-        const r = await runner.run(c.argv, { netns: c.netns });
+        const r = await runner.run(c.argv, { netns: c.netns, input: c.input });
         if (r.failed && r.reason !== 'not-found')
           leftovers.push(`${c.describes}: ${r.command}: ${firstLine(r.stderr)}`);
       }

@@ -13,6 +13,7 @@ const BATCH_TOOLS = new Set(['ip', 'bridge']);
 
 export const batchable = (c: Command & { bestEffort?: boolean | undefined }): boolean =>
   c.bestEffort !== true &&
+  c.input === undefined &&
   typeof c.argv[0] === 'string' &&
   BATCH_TOOLS.has(c.argv[0]) &&
   c.argv.length > 1 &&

@@ -35,7 +35,12 @@ export const renderScript = (plan: Plan, opts: RenderOptions = {}): string => {
     else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
     else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(s.undo.argv, HOST_IN_SCRIPT)))}`);
     // A best-effort step (an announcement) may fail without stopping the script.
-    out.push(line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))) + (s.bestEffort ? ' || true' : ''));
+    const cmd =
+      line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))) + (s.bestEffort ? ' || true' : '');
+    // stdin as a quoted here-document: the shell expands nothing in it
+    if (s.input !== undefined)
+      out.push(`${cmd} <<'PIPEFITTER_EOF'`, s.input.replace(/\n$/, ''), 'PIPEFITTER_EOF');
+    else out.push(cmd);
   });
   return out.join('\n') + '\n';
 };

@@ -13,12 +13,16 @@ export type LinkIntent<T = ResolvedTarget> =
       readonly create: boolean;
       /** Addresses for the bridge itself (added when missing). */
       readonly bridgeAddrs: readonly Cidr[];
+      /** MTU of a bridge made by this attachment. */
+      readonly bridgeMtu?: number | undefined;
       /** Host-side veth name; default generated (pipework's v<ifname>pl<pid> or a hash). */
       readonly hostIfname?: IfName | undefined;
       /** Access port: untagged member of this VLAN, its PVID (bridge VLAN filtering). */
       readonly vlan?: VlanId | undefined;
       /** Trunk port: tagged member of these VLANs. */
       readonly trunk?: readonly VlanId[] | undefined;
+      /** Make the bridge with VLAN filtering on even without a VLAN on this port. */
+      readonly vlanFiltering?: boolean | undefined;
     }
   | {
       readonly kind: 'macvlan';
@@ -63,6 +67,8 @@ export interface Attachment<T = ResolvedTarget> {
   readonly target: T;
   readonly iface: IfaceSpec;
   readonly link: LinkIntent<T>;
+  /** The recipe that owns it (recorded in its tags); none for a CLI attach. */
+  readonly owner?: string | undefined;
 }
 
 export type AttachRequest = Attachment<TargetSpec>;
@@ -80,4 +86,5 @@ export interface ConcreteAttachment<T = ResolvedTarget> {
   readonly target: T;
   readonly iface: IfaceSpec;
   readonly link: ConcreteLink<T>;
+  readonly owner?: string | undefined;
 }

@@ -69,6 +69,8 @@ export interface NetnsState {
   readonly routes: readonly ObservedRoute[];
   /** Observed for the host only. */
   readonly firewall?: FirewallState | undefined;
+  /** net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding (from `ip netconf`). */
+  readonly forwarding?: Readonly<Record<4 | 6, boolean>> | undefined;
 }
 
 /** Observed state of every namespace a plan touches, keyed by netnsKey(). */

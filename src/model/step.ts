@@ -10,6 +10,8 @@ export interface Command {
   readonly netns: NetnsRef;
   readonly argv: readonly Arg[];
   readonly describes: string;
+  /** Standard input (e.g. an nftables ruleset for `nft -f -`). */
+  readonly input?: string | undefined;
 }
 
 export interface Step extends Command {

@@ -114,3 +114,15 @@ const canonicalPrefix = (dst: string): string => {
   const addr = canonicalAddress(a);
   return p === undefined ? `${addr}/${addr.includes(':') ? 128 : 32}` : `${addr}/${p}`;
 };
+
+/** `ip -j netconf show`: is forwarding on for "all", per family? */
+export const decodeForwarding = (text: string): Record<4 | 6, boolean> => {
+  const out = { 4: false, 6: false };
+  for (const v of parseJsonArray(text, 'ip netconf show')) {
+    const o = obj(v);
+    if (o?.interface !== 'all') continue;
+    if (o.family === 'inet') out[4] = o.forwarding === true;
+    if (o.family === 'inet6') out[6] = o.forwarding === true;
+  }
+  return out;
+};

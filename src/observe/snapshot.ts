@@ -7,10 +7,10 @@ import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
 import type { NetnsState, ObservedState } from '../model/observed.js';
 import type { Runner } from '../exec/runner.js';
-import { decodeLinks, decodeRoutes } from './ip-json.js';
+import { decodeForwarding, decodeLinks, decodeRoutes } from './ip-json.js';
 import { observeFirewall } from './firewall.js';
 
-const QUERIES = 'addr show\nroute show table all\n';
+const QUERIES = 'addr show\nroute show table all\nnetconf show\n';
 
 export const observeNetns = async (
   runner: Runner,
@@ -34,9 +34,14 @@ export const observeNetns = async (
             ? 'run as root'
             : 'check that the target is still running',
     });
-  const [links = '', routes = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  const [links = '', routes = '', netconf = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
   const firewall = ns.kind === 'host' && opts.firewall !== false ? await observeFirewall(runner) : undefined;
-  return { links: decodeLinks(links), routes: decodeRoutes(routes), firewall };
+  return {
+    links: decodeLinks(links),
+    routes: decodeRoutes(routes),
+    firewall,
+    forwarding: decodeForwarding(netconf),
+  };
 };
 
 export interface ObserveOptions {

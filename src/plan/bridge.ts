@@ -11,6 +11,7 @@ import {
   linkSetAlias,
   linkSetDownCmd,
   linkSetUp,
+  linkSetMtu,
   addrAdd,
   addrDelCmd,
 } from './commands.js';
@@ -24,6 +25,7 @@ export const ensureBridge = (
   ctx: PlanContext,
   link: Extract<LinkIntent, { kind: 'bridge' }>,
   label: string,
+  owner?: string,
 ): ProjectedLink => {
   const br = ctx.link(HOST, link.bridge);
   if (br) {
@@ -75,7 +77,7 @@ export const ensureBridge = (
       'does not exist on the host',
       'create it, or leave out --no-create-bridge',
     );
-  const alias = encodeTag({ kind: 'bridge' });
+  const alias = encodeTag({ kind: 'bridge', ...(owner ? { recipe: owner } : {}) });
   const filtering = wantsFiltering(link);
   ctx.push(
     filtering
@@ -91,6 +93,7 @@ export const ensureBridge = (
     ...plannedLink({ name: link.bridge, kind: 'bridge', alias }),
     vlanFiltering: filtering,
   });
+  if (link.bridgeMtu !== undefined) ctx.push(linkSetMtu(HOST, link.bridge, link.bridgeMtu, 'covered'));
   for (const c of link.bridgeAddrs) ctx.push(addrAdd(HOST, link.bridge, c, 'covered'));
   ctx.push(linkSetUp(HOST, link.bridge, 'covered'));
   ctx.updateLink(HOST, link.bridge, {
@@ -108,7 +111,7 @@ export const ensureBridge = (
 };
 
 const wantsFiltering = (link: Extract<LinkIntent, { kind: 'bridge' }>): boolean =>
-  link.vlan !== undefined || (link.trunk ?? []).length > 0;
+  link.vlanFiltering === true || link.vlan !== undefined || (link.trunk ?? []).length > 0;
 
 const bridgeSetVlanFilteringCmd = (bridge: string, on: boolean) => {
   const s = bridgeSetVlanFiltering(HOST, bridge, on, 'covered');

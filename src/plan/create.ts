@@ -34,11 +34,17 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
   const ns = t.netns;
   const ifname = a.iface.ifname;
   const link = a.link;
-  const baseTag = { target: t.id, ifname, ...(a.iface.dhcp ? { dhcp: '1' } : {}), ...prevDefaults(ctx, a) };
+  const baseTag = {
+    target: t.id,
+    ifname,
+    ...(a.owner ? { recipe: a.owner } : {}),
+    ...(a.iface.dhcp ? { dhcp: '1' } : {}),
+    ...prevDefaults(ctx, a),
+  };
   switch (link.kind) {
     case 'bridge': {
       ctx.phase = PHASE.prepare;
-      const br = ensureBridge(ctx, link, t.label);
+      const br = ensureBridge(ctx, link, t.label, a.owner);
       const hostName = link.hostIfname ?? hostSideName(t, ifname);
       if (ctx.link(HOST, hostName))
         throw refuse(
@@ -54,7 +60,16 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         ...(trunk.length ? { trunk: trunk.join('.') } : {}),
       };
       const tag = checkTag({ kind: 'veth', bridge: link.bridge, ...vlanTag, ...baseTag }, t.label);
-      const hostTag = checkTag({ kind: 'veth-host', bridge: link.bridge, target: t.id, ifname }, t.label);
+      const hostTag = checkTag(
+        {
+          kind: 'veth-host',
+          bridge: link.bridge,
+          target: t.id,
+          ifname,
+          ...(a.owner ? { recipe: a.owner } : {}),
+        },
+        t.label,
+      );
       ctx.phase = PHASE.link;
       ctx.push({
         id: `link-add:${hostName}`,

@@ -22,6 +22,10 @@ export const compareExisting = (
   if (!tag) return 'it was not made by pipefitter';
   if (tag.target !== a.target.id || tag.ifname !== a.iface.ifname)
     return 'pipefitter made it for another target';
+  if ((tag.recipe ?? '') !== (a.owner ?? ''))
+    return tag.recipe
+      ? `it belongs to recipe "${tag.recipe}"`
+      : 'it was made by `pipefitter attach`, not by this recipe';
   const kind = tagKindOf(a.link);
   if (tag.kind !== kind) return `it is a ${tag.kind} link, asked for ${kind}`;
   const link = a.link;
@@ -85,7 +89,7 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
   const t = a.target;
   if (a.link.kind === 'bridge') {
     ctx.phase = PHASE.prepare;
-    ensureBridge(ctx, a.link, t.label);
+    ensureBridge(ctx, a.link, t.label, a.owner);
     const hostName = a.link.hostIfname ?? hostSideName(t, a.iface.ifname);
     const h = ctx.link(HOST, hostName);
     ctx.phase = PHASE.link;

@@ -1,0 +1,384 @@
+/**
+ * Recipes: plan, apply, status and destroy a topology file. The same pipeline as attach —
+ * resolve every target, observe every namespace once, plan the whole difference, apply it all
+ * or nothing — plus IPAM for `auto` addresses and the recipe's state (what it made).
+ */
+import type { Cidr } from '../addr.js';
+import { parseCidr } from '../addr.js';
+import { isPipefitterError, refuse } from '../errors.js';
+import type { ApplyHooks } from '../exec/apply.js';
+import { applyPlan } from '../exec/apply.js';
+import { renderScript } from '../exec/render.js';
+import type { Runner } from '../exec/runner.js';
+import { allocate as allocateInPool, parsePool } from '../ipam/pool.js';
+import type { IpamStore } from '../ipam/store.js';
+import { openFileStore } from '../ipam/store.js';
+import { HOST, netnsKey } from '../model/netns.js';
+import type { Recipe } from '../model/recipe.js';
+import { ipamKey, poolId } from '../model/recipe.js';
+import type { Plan, Step } from '../model/step.js';
+import type { ResolvedTarget } from '../model/target.js';
+import { parseTargetSpec, targetSpecText } from '../model/target.js';
+import { observeNat } from '../observe/nft.js';
+import { observe } from '../observe/snapshot.js';
+import { planRecipe } from '../plan/recipe.js';
+import type { LoadOptions } from '../recipe/load.js';
+import { loadRecipe } from '../recipe/load.js';
+import { readRecipeState, removeRecipeState, writeRecipeState } from '../state/recipes.js';
+import { recheckTarget, resolveTarget } from '../targets/resolve.js';
+import type { RunOptions } from './engine.js';
+import { requireRoot, runnerOf } from './engine.js';
+
+export interface RecipeOptions extends RunOptions, LoadOptions {
+  /** Leave out containers that are not running instead of refusing. @default false */
+  readonly skipMissing?: boolean | undefined;
+  /** Replace interfaces of the same name with other settings. @default false */
+  readonly replace?: boolean | undefined;
+  /** Where `auto` addresses are kept. @default the file store under /var/lib/pipefitter/ipam */
+  readonly ipam?: IpamStore | undefined;
+  /** Called after each step (progress on long applies). */
+  readonly onStep?: ((step: Step, index: number) => void) | undefined;
+}
+
+export interface RecipeReport {
+  readonly recipe: string;
+  readonly plan: Plan;
+  readonly script: string;
+  readonly applied: boolean;
+  /** Containers that are not running (left out with skipMissing). */
+  readonly missing: readonly {
+    readonly container: string;
+    readonly target: string;
+    readonly reason: string;
+  }[];
+  /** Addresses given to `auto` interfaces. */
+  readonly addresses: readonly { readonly key: string; readonly address: string }[];
+  readonly processes: number;
+  readonly durationMs?: number | undefined;
+}
+
+interface Prepared {
+  readonly recipe: Recipe;
+  readonly runner: Runner;
+  readonly targets: Map<string, ResolvedTarget>;
+  readonly create: string[];
+  readonly missing: { container: string; target: string; reason: string }[];
+  readonly former: ResolvedTarget[];
+  readonly dropNamespaces: readonly string[];
+  /** Targets where forwarding was turned on by the recipe and is no longer wanted. */
+  readonly unforward: readonly ResolvedTarget[];
+  readonly spawned0: number;
+}
+
+const NOT_THERE = new Set(['E_TARGET_NOT_FOUND', 'E_TARGET_STOPPED']);
+
+const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> => {
+  requireRoot();
+  const runner = runnerOf(opts);
+  const spawned0 = runner.spawned;
+  const targets = new Map<string, ResolvedTarget>();
+  const create: string[] = [];
+  const missing: Prepared['missing'] = [];
+  await Promise.all(
+    recipe.containers.map(async (c) => {
+      try {
+        targets.set(c.name, await resolveTarget(c.target, { runner, docker: opts.docker }));
+      } catch (e) {
+        if (!isPipefitterError(e) || !NOT_THERE.has(e.code)) throw e;
+        if (c.create && c.target.kind === 'netns') {
+          create.push(c.target.name);
+          targets.set(c.name, {
+            spec: c.target,
+            id: `netns:${c.target.name}`,
+            label: `netns:${c.target.name}`,
+            netns: { kind: 'name', name: c.target.name },
+          });
+        } else missing.push({ container: c.name, target: targetSpecText(c.target), reason: e.message });
+      }
+    }),
+  );
+  const state = await readRecipeState(recipe.name);
+  const current = new Set([...targets.values()].map((t) => t.id));
+  const former: ResolvedTarget[] = [];
+  for (const t of state?.targets ?? []) {
+    if (current.has(t.id)) continue;
+    try {
+      former.push(await resolveTarget(parseTargetSpec(t.spec), { runner, docker: opts.docker }));
+    } catch {
+      // gone: its interfaces went with its namespace
+    }
+  }
+  const wantedNs = new Set(
+    recipe.containers
+      .filter((c) => c.create && c.target.kind === 'netns')
+      .map((c) => (c.target.kind === 'netns' ? c.target.name : '')),
+  );
+  const dropNamespaces = (state?.createdNamespaces ?? []).filter((n) => !wantedNs.has(n));
+  const forwarders = new Set(
+    recipe.containers.filter((c) => c.forwarding).map((c) => targets.get(c.name)?.id),
+  );
+  const unforward = [...targets.values(), ...former].filter(
+    (t) => (state?.forwarding ?? []).includes(t.id) && !forwarders.has(t.id),
+  );
+  return { recipe, runner, targets, create, missing, former, dropNamespaces, unforward, spawned0 };
+};
+
+/** `auto` addresses: the existing allocation of each key, or (apply) a new one, or (plan) the one it would get. */
+const autoAddresses = async (
+  recipe: Recipe,
+  present: ReadonlySet<string>,
+  store: IpamStore,
+  persist: boolean,
+): Promise<{ auto: Map<string, Cidr>; created: string[] }> => {
+  const reqs = recipe.containers.flatMap((c) =>
+    present.has(c.name)
+      ? c.interfaces
+          .filter((i) => i.addressing.kind === 'auto')
+          .map((i) => {
+            const net = recipe.networks.find((n) => n.name === i.network)!;
+            // the gateway and the static addresses of the same network are never handed out
+            const reserved = [
+              ...(net.gateway ? [net.gateway.address] : []),
+              ...recipe.containers.flatMap((x) =>
+                x.interfaces
+                  .filter((y) => y.network === net.name && y.addressing.kind === 'static')
+                  .flatMap((y) =>
+                    y.addressing.kind === 'static' ? y.addressing.addrs.map((a) => a.address) : [],
+                  ),
+              ),
+            ];
+            return {
+              poolId: poolId(recipe.name, net.name),
+              pool: parsePool(net.pool!, `networks.${net.name}.pool`, net.subnet, reserved),
+              key: ipamKey(recipe.name, c.name, i.ifname),
+            };
+          })
+      : [],
+  );
+  const auto = new Map<string, Cidr>();
+  if (reqs.length === 0) return { auto, created: [] };
+  const before = new Map((await store.list()).map((a) => [a.key, a.address]));
+  if (persist) {
+    const got = await store.allocateMany(reqs.map(({ poolId: p, pool, key }) => ({ poolId: p, pool, key })));
+    got.forEach((a) => auto.set(a.key, parseCidr(a.address, a.key)));
+    return { auto, created: got.filter((a) => !before.has(a.key)).map((a) => a.key) };
+  }
+  const taken = new Set([...before.values()].map((a) => a.split('/')[0]!));
+  for (const r of reqs) {
+    const had = before.get(r.key);
+    const address = had ?? allocateInPool(r.pool, taken);
+    if (!address) throw refuse('E_RECIPE', `networks pool ${r.poolId}`, 'is full', 'make the pool larger');
+    const cidr = had ? parseCidr(had, r.key) : parseCidr(`${address}/${r.pool.prefix}`, r.key);
+    taken.add(cidr.address);
+    auto.set(r.key, cidr);
+  }
+  return { auto, created: [] };
+};
+
+const planFor = async (
+  p: Prepared,
+  auto: Map<string, Cidr>,
+  opts: RecipeOptions,
+  empty = false,
+): Promise<Plan> => {
+  const namespaces = [
+    HOST,
+    ...[...p.targets.values()]
+      .filter((t) => !p.create.includes(t.netns.kind === 'name' ? t.netns.name : ''))
+      .map((t) => t.netns),
+    ...p.former.map((t) => t.netns),
+  ];
+  const [observed, nat] = await Promise.all([
+    observe(p.runner, namespaces),
+    observeNat(p.runner, p.recipe.name),
+  ]);
+  const recipe: Recipe = empty
+    ? { ...p.recipe, bridges: [], networks: [], containers: [], links: [] }
+    : p.recipe;
+  return planRecipe({
+    recipe,
+    targets: empty ? new Map() : p.targets,
+    create: empty ? [] : p.create,
+    dropNamespaces: p.dropNamespaces,
+    former: empty
+      ? [...p.targets.values(), ...p.former].filter((t) => observed.has(netnsKey(t.netns)))
+      : p.former,
+    auto,
+    observed,
+    nat,
+    options: { replace: opts.replace },
+    unforward: p.unforward.filter(
+      (t) => !(t.netns.kind === 'name' && p.dropNamespaces.includes(t.netns.name)),
+    ),
+  });
+};
+
+const load = (file: string | Recipe, opts: RecipeOptions): Promise<Recipe> =>
+  typeof file === 'string' ? loadRecipe(file, opts) : Promise.resolve(file);
+
+/**
+ * What `apply` would change, per container and bridge; nothing is touched.
+ * @example (await plan('recipes/router.yaml')).plan.steps.map((s) => s.describes)
+ */
+export const plan = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
+  const recipe = await load(file, opts);
+  const p = await prepare(recipe, opts);
+  const { auto } = await autoAddresses(
+    recipe,
+    new Set(p.targets.keys()),
+    opts.ipam ?? openFileStore(),
+    false,
+  );
+  const pl = await planFor(p, auto, opts);
+  return report(p, pl, false, auto);
+};
+
+const report = (
+  p: Prepared,
+  pl: Plan,
+  applied: boolean,
+  auto: Map<string, Cidr>,
+  durationMs?: number,
+): RecipeReport => ({
+  recipe: p.recipe.name,
+  plan: pl,
+  script: renderScript(pl, { title: `pipefitter apply ${p.recipe.file}` }),
+  applied,
+  missing: p.missing,
+  addresses: [...auto].map(([key, c]) => ({ key, address: c.text })),
+  processes: p.runner.spawned - p.spawned0,
+  durationMs,
+});
+
+/**
+ * Make the machine match the recipe: all or nothing; a second apply changes nothing.
+ * @example await apply('recipes/shared-bridge-nat.yaml', { set: { prefix: 'lab-' } })
+ */
+export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
+  const recipe = await load(file, opts);
+  const p = await prepare(recipe, opts);
+  if (p.missing.length && !opts.skipMissing)
+    throw refuse(
+      'E_TARGET_STOPPED',
+      `recipe "${recipe.name}"`,
+      `${p.missing.length === 1 ? 'a container is' : 'containers are'} not running: ${p.missing.map((m) => `${m.container} (${m.target})`).join(', ')}`,
+      'start them, or pass --skip-missing to apply the rest',
+    );
+  if (opts.dryRun) return plan(recipe, opts);
+  const store = opts.ipam ?? openFileStore();
+  const { auto, created } = await autoAddresses(recipe, new Set(p.targets.keys()), store, true);
+  try {
+    const pl = await planFor(p, auto, opts);
+    const state = await readRecipeState(recipe.name);
+    const rep = pl.steps.length
+      ? await applyPlan(pl, {
+          runner: p.runner,
+          hooks: { ...opts.hooks, ...(opts.onStep ? { afterStep: opts.onStep } : {}) },
+          guards: [...p.targets.values(), ...p.former]
+            .filter((t) => t.nsIdentity !== undefined)
+            .map((t) => () => recheckTarget(t)),
+        })
+      : undefined;
+    const present = [...p.targets.values()];
+    const nsMade = new Set(
+      [...(state?.createdNamespaces ?? []), ...p.create].filter((n) => !p.dropNamespaces.includes(n)),
+    );
+    const natOn = pl.steps.some((s) => s.id === 'ip-forward');
+    await writeRecipeState({
+      version: 1,
+      name: recipe.name,
+      file: recipe.file,
+      targets: present.map((t) => ({ id: t.id, spec: targetSpecText(t.spec) })),
+      createdNamespaces: [...nsMade],
+      forwarding: recipe.containers
+        .filter((c) => c.forwarding && p.targets.has(c.name))
+        .map((c) => p.targets.get(c.name)!.id),
+      ipForwardWasOff: state?.ipForwardWasOff || natOn,
+      appliedAt: new Date().toISOString(),
+    });
+    // auto addresses of interfaces the recipe no longer has go back to their pool
+    const keep = new Set(auto.keys());
+    await store.releaseWhere(
+      (a) => a.key.startsWith(`${recipe.name}/`) && !keep.has(a.key) && present.length > 0,
+    );
+    return report(p, pl, pl.steps.length > 0, auto, rep?.durationMs);
+  } catch (e) {
+    for (const k of created) await store.release(k);
+    throw e;
+  }
+};
+
+export interface Drift {
+  readonly where: string;
+  readonly what: string;
+}
+
+export interface StatusReport {
+  readonly recipe: string;
+  readonly inSync: boolean;
+  readonly drift: readonly Drift[];
+  readonly missing: RecipeReport['missing'];
+}
+
+/**
+ * In sync or drifted, with each difference (what `apply` would do to repair it).
+ * @example (await status('lab.yaml')).drift
+ */
+export const status = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<StatusReport> => {
+  const r = await plan(file, opts);
+  const drift = r.plan.steps
+    .filter((s) => !s.bestEffort)
+    .map((s) => ({ where: netnsKey(s.netns), what: s.describes }));
+  return {
+    recipe: r.recipe,
+    inSync: drift.length === 0 && r.missing.length === 0,
+    drift,
+    missing: r.missing,
+  };
+};
+
+/**
+ * Remove everything the recipe made, and nothing else — also after the file changed.
+ * @example await destroy('recipes/router.yaml')
+ */
+export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
+  const recipe = await load(file, opts);
+  const p = await prepare(
+    { ...recipe, containers: recipe.containers.map((c) => ({ ...c, create: false })) },
+    opts,
+  );
+  const state = await readRecipeState(recipe.name);
+  const everyone = [...p.targets.values(), ...p.former];
+  const pq: Prepared = {
+    ...p,
+    dropNamespaces: state?.createdNamespaces ?? [],
+    missing: [],
+    unforward: everyone.filter((t) => (state?.forwarding ?? []).includes(t.id)),
+  };
+  const pl0 = await planFor(pq, new Map(), opts, true);
+  // IPv4 forwarding back off, when the recipe's NAT turned it on
+  const pl: Plan = state?.ipForwardWasOff
+    ? {
+        ...pl0,
+        steps: [
+          ...pl0.steps,
+          {
+            id: 'ip-forward-off',
+            netns: HOST,
+            argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
+            describes: 'turn IPv4 forwarding back off (the recipe turned it on)',
+            undo: {
+              netns: HOST,
+              argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+              describes: 'turn IPv4 forwarding on again',
+            },
+          },
+        ],
+      }
+    : pl0;
+  if (opts.dryRun) return report(pq, pl, false, new Map());
+  const rep = pl.steps.length ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks }) : undefined;
+  await removeRecipeState(recipe.name);
+  await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
+  return report(pq, pl, pl.steps.length > 0, new Map(), rep?.durationMs);
+};

@@ -1,0 +1,195 @@
+import type { Command } from 'commander';
+import type { RecipeOptions, RecipeReport, StatusReport } from '../../api/recipe.js';
+import { apply, destroy, plan, status } from '../../api/recipe.js';
+import { badInput } from '../../errors.js';
+import { HOST, netnsKey } from '../../model/netns.js';
+import { createRunner } from '../../exec/runner.js';
+import { renderGraph } from '../../recipe/graph.js';
+import { loadRecipe } from '../../recipe/load.js';
+import { globalFlags } from '../output.js';
+import { collect } from './attach.js';
+
+interface RecipeFlags {
+  set: string[];
+  skipMissing?: boolean;
+  replace?: boolean;
+  dryRun?: boolean;
+}
+
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+
+export const parseSets = (sets: readonly string[]): Record<string, string> => {
+  const o: Record<string, string> = {};
+  for (const s of sets) {
+    const eq = s.indexOf('=');
+    if (eq <= 0) throw badInput('E_USAGE', '--set', s, 'not NAME=VALUE', 'e.g. --set prefix=lab-');
+    o[s.slice(0, eq)] = s.slice(eq + 1);
+  }
+  return o;
+};
+
+const options = (f: RecipeFlags): RecipeOptions => ({
+  set: parseSets(f.set),
+  skipMissing: f.skipMissing,
+  replace: f.replace,
+  dryRun: f.dryRun,
+});
+
+/** Steps grouped per namespace, for humans. */
+const printSteps = (r: RecipeReport, verb: string): void => {
+  let last = '';
+  for (const s of r.plan.steps) {
+    const where = netnsKey(s.netns);
+    if (where !== last) out(`  ${where}:`);
+    last = where;
+    out(`    ${verb === 'plan' ? '+' : '✓'} ${s.describes}`);
+  }
+};
+
+const printReport = (r: RecipeReport, verb: 'plan' | 'apply' | 'destroy', cmd: Command): void => {
+  const g = globalFlags(cmd);
+  if (g.json)
+    return out(
+      JSON.stringify(
+        {
+          ok: true,
+          action: verb,
+          recipe: r.recipe,
+          changed: r.applied,
+          steps: r.plan.steps.map((s) => ({ netns: netnsKey(s.netns), describes: s.describes })),
+          notes: r.plan.notes,
+          missing: r.missing,
+          addresses: r.addresses,
+          processes: r.processes,
+          durationMs: r.durationMs,
+        },
+        null,
+        2,
+      ),
+    );
+  for (const m of r.missing)
+    err(
+      `not running: ${m.container} (${m.target}) — ${verb === 'plan' ? 'apply will refuse unless --skip-missing' : 'left out'}`,
+    );
+  if (r.plan.steps.length === 0) return out(`${r.recipe}: no changes`);
+  if (g.quiet) return;
+  out(
+    `${r.recipe}: ${verb === 'plan' ? `${r.plan.steps.length} changes` : verb === 'apply' ? `applied ${r.plan.steps.length} changes` : `removed (${r.plan.steps.length} steps)`}${r.durationMs ? ` in ${r.durationMs.toFixed(0)} ms` : ''}, ${r.processes} processes`,
+  );
+  if (verb === 'plan') printSteps(r, verb);
+  for (const a of r.addresses) out(`  ${a.key}: ${a.address}`);
+  for (const n of r.plan.notes) err(`note: ${n}`);
+};
+
+const progress = (cmd: Command) => {
+  const g = globalFlags(cmd);
+  let n = 0;
+  return g.json || g.quiet || !process.stderr.isTTY
+    ? undefined
+    : () => void (++n % 25 === 0 && err(`  … ${n} steps done`));
+};
+
+const withRecipeFlags = (c: Command): Command =>
+  c.option('--set <name=value>', 'a value for ${name} in the recipe (repeatable)', collect, []);
+
+export const registerRecipe = (program: Command): void => {
+  withRecipeFlags(
+    program
+      .command('plan <recipe>')
+      .description('what apply would change, per container and bridge; nothing is touched'),
+  )
+    .option('--skip-missing', 'leave out containers that are not running')
+    .action(async (file: string, f: RecipeFlags, cmd: Command) =>
+      printReport(await plan(file, options(f)), 'plan', cmd),
+    );
+
+  withRecipeFlags(
+    program
+      .command('apply <recipe>')
+      .description('make the machine match the recipe (all or nothing; again: no changes)'),
+  )
+    .option('--skip-missing', 'leave out containers that are not running instead of refusing')
+    .option('--replace', 'replace interfaces of the same name that have other settings')
+    .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
+    .action(async (file: string, f: RecipeFlags, cmd: Command) => {
+      const r = await apply(file, { ...options(f), onStep: progress(cmd) });
+      if (f.dryRun && !globalFlags(cmd).json) return out(r.script);
+      printReport(r, 'apply', cmd);
+    });
+
+  withRecipeFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
+    .option('--skip-missing', 'do not count containers that are not running')
+    .action(async (file: string, f: RecipeFlags, cmd: Command) => {
+      const s: StatusReport = await status(file, options(f));
+      if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, ...s }, null, 2));
+      out(`${s.recipe}: ${s.inSync ? 'in sync' : 'drifted'}`);
+      for (const d of s.drift) out(`  ${d.where}: ${d.what}`);
+      for (const m of s.missing) out(`  not running: ${m.container} (${m.target})`);
+    });
+
+  withRecipeFlags(
+    program.command('destroy <recipe>').description('remove everything the recipe made, and nothing else'),
+  )
+    .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
+    .action(async (file: string, f: RecipeFlags, cmd: Command) => {
+      const r = await destroy(file, options(f));
+      if (f.dryRun && !globalFlags(cmd).json) return out(r.script);
+      printReport(r, 'destroy', cmd);
+    });
+
+  withRecipeFlags(
+    program
+      .command('validate <recipe>')
+      .description('check the recipe (schema and cross-references); needs no root'),
+  ).action(async (file: string, f: RecipeFlags, cmd: Command) => {
+    const r = await loadRecipe(file, { set: parseSets(f.set) });
+    if (globalFlags(cmd).json)
+      return out(
+        JSON.stringify(
+          {
+            ok: true,
+            recipe: r.name,
+            containers: r.containers.length,
+            networks: r.networks.length,
+            bridges: r.bridges.length,
+            links: r.links.length,
+          },
+          null,
+          2,
+        ),
+      );
+    out(
+      `${file}: valid (recipe "${r.name}": ${r.containers.length} containers, ${r.networks.length} networks, ${r.bridges.length} bridges, ${r.links.length} links)`,
+    );
+  });
+
+  withRecipeFlags(
+    program
+      .command('graph <recipe>')
+      .description('draw the topology')
+      .option('--format <fmt>', 'mermaid, dot, or svg (needs Graphviz)', 'mermaid'),
+  ).action(async (file: string, f: RecipeFlags & { format: string }) => {
+    const r = await loadRecipe(file, { set: parseSets(f.set) });
+    if (f.format === 'mermaid' || f.format === 'dot') return out(renderGraph(r, f.format));
+    if (f.format !== 'svg')
+      throw badInput(
+        'E_BAD_VALUE',
+        '--format',
+        f.format,
+        'unknown graph format',
+        'use one of: mermaid, dot, svg',
+      );
+    // Graphviz renders dot to SVG; it is a well-kept renderer when installed.
+    const dot = await createRunner().run(['dot', '-Tsvg'], { netns: HOST, input: renderGraph(r, 'dot') });
+    if (dot.failed)
+      throw badInput(
+        'E_TOOL_MISSING',
+        '--format',
+        'svg',
+        dot.reason === 'tool-missing' ? 'needs Graphviz (dot)' : dot.stderr.trim(),
+        'apt-get install graphviz, or use --format dot',
+      );
+    out(dot.stdout);
+  });
+};

@@ -1,0 +1,55 @@
+/**
+ * What a recipe made, kept between runs so that `apply` can prune and `destroy` can remove
+ * exactly it — even after the recipe file changed: the targets it touched and the namespaces
+ * it created. Links themselves carry their owner in their tags; this file only finds them.
+ */
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { PipefitterError } from '../errors.js';
+
+export interface RecipeState {
+  readonly version: 1;
+  readonly name: string;
+  readonly file: string;
+  /** Every target the recipe touched: identity and how to find it again. */
+  readonly targets: readonly { readonly id: string; readonly spec: string }[];
+  readonly createdNamespaces: readonly string[];
+  /** Targets (ids) where the recipe turned forwarding on. */
+  readonly forwarding?: readonly string[] | undefined;
+  /** IPv4 forwarding was off before the recipe's NAT turned it on. */
+  readonly ipForwardWasOff?: boolean | undefined;
+  readonly appliedAt: string;
+}
+
+export const stateRoot = (): string => process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter';
+const fileOf = (name: string): string => `${stateRoot()}/recipes/${name}.json`;
+
+export const readRecipeState = async (name: string): Promise<RecipeState | undefined> => {
+  let text: string;
+  try {
+    text = await readFile(fileOf(name), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const s = JSON.parse(text) as RecipeState;
+    if (s.version !== 1 || s.name !== name) throw new Error('not a version 1 state of this recipe');
+    return s;
+  } catch (e) {
+    throw new PipefitterError({
+      code: 'E_RECIPE',
+      message: `${fileOf(name)}: unreadable recipe state (${(e as Error).message})`,
+      hint: 'move it away; `pipefitter destroy` then finds what it can from the tags',
+    });
+  }
+};
+
+export const writeRecipeState = async (s: RecipeState): Promise<void> => {
+  await mkdir(`${stateRoot()}/recipes`, { recursive: true, mode: 0o700 });
+  const tmp = `${fileOf(s.name)}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmp, fileOf(s.name));
+};
+
+export const removeRecipeState = async (name: string): Promise<void> => {
+  await rm(fileOf(name), { force: true });
+};

@@ -1,0 +1,154 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseCidr } from '../../../src/addr.js';
+import { isPipefitterError } from '../../../src/errors.js';
+import type { Pool } from '../../../src/ipam/pool.js';
+import { addressToCidr, allocate, inPool, parsePool, poolSize } from '../../../src/ipam/pool.js';
+
+const F = 'networks.lan.pool';
+const net = (text: string) => parseCidr(text, 'subnet');
+
+const err = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    if (isPipefitterError(e)) return e;
+    throw e;
+  }
+  throw new Error('did not throw');
+};
+
+/** Every address the pool hands out, in order, by allocating until it is full. */
+const drain = (pool: Pool, limit = 300): string[] => {
+  const taken = new Set<string>();
+  for (let i = 0; i < limit; i++) {
+    const a = allocate(pool, taken);
+    if (a === undefined) return [...taken];
+    taken.add(a);
+  }
+  throw new Error('pool did not fill up');
+};
+
+test('range: inclusive, inside the subnet, lowest first', () => {
+  const p = parsePool('192.0.2.100-192.0.2.103', F, net('192.0.2.0/24'));
+  assert.deepEqual([p.family, p.prefix, p.text, poolSize(p)], [4, 24, '192.0.2.100-192.0.2.103', 4n]);
+  assert.deepEqual(drain(p), ['192.0.2.100', '192.0.2.101', '192.0.2.102', '192.0.2.103']);
+  assert.equal(addressToCidr(p, '192.0.2.100'), '192.0.2.100/24');
+});
+
+test('cidr /30: network and broadcast are excluded', () => {
+  const p = parsePool('192.0.2.4/30', F);
+  assert.equal(p.prefix, 30);
+  assert.deepEqual(drain(p), ['192.0.2.5', '192.0.2.6']);
+  assert.equal(inPool(p, '192.0.2.4'), false);
+  assert.equal(inPool(p, '192.0.2.7/30'), false);
+});
+
+test('cidr /31 and /32: every address is a host (RFC 3021)', () => {
+  assert.deepEqual(drain(parsePool('192.0.2.8/31', F)), ['192.0.2.8', '192.0.2.9']);
+  const one = parsePool('192.0.2.9/32', F);
+  assert.deepEqual([drain(one), one.prefix], [['192.0.2.9'], 32]);
+});
+
+test('a range over a whole subnet skips its network and broadcast; a /25 pool in a /24 keeps .128', () => {
+  const p = parsePool('192.0.2.0-192.0.2.255', F, net('192.0.2.0/24'));
+  assert.equal(poolSize(p), 254n);
+  assert.equal(allocate(p, new Set()), '192.0.2.1');
+  const half = parsePool('192.0.2.128/25', F, net('192.0.2.0/24'));
+  assert.deepEqual([half.prefix, poolSize(half), allocate(half, new Set())], [24, 127n, '192.0.2.128']);
+  assert.equal(inPool(half, '192.0.2.255'), false);
+});
+
+test('reserved addresses (the gateway) are never handed out', () => {
+  const p = parsePool('192.0.2.0/29', F, undefined, ['192.0.2.1', '192.0.2.3/29', '2001:db8::1']);
+  assert.deepEqual(drain(p), ['192.0.2.2', '192.0.2.4', '192.0.2.5', '192.0.2.6']);
+});
+
+test('full pool: undefined; other pools and families in `taken` do not count', () => {
+  const p = parsePool('192.0.2.10-192.0.2.11', F, net('192.0.2.0/24'));
+  assert.equal(allocate(p, new Set(['192.0.2.10/24', '192.0.2.11'])), undefined);
+  assert.equal(allocate(p, new Set(['192.0.2.10/24', '10.0.0.11', '2001:db8::b'])), '192.0.2.11');
+});
+
+test('hint: a previous address is reused when free, else the lowest free one', () => {
+  const p = parsePool('192.0.2.100-192.0.2.199', F, net('192.0.2.0/24'));
+  assert.equal(allocate(p, new Set(), '192.0.2.150/24'), '192.0.2.150');
+  assert.equal(allocate(p, new Set(['192.0.2.150']), '192.0.2.150'), '192.0.2.100');
+  assert.equal(allocate(p, new Set(), '192.0.2.50'), '192.0.2.100', 'outside the pool');
+  assert.equal(allocate(p, new Set(), 'garbage'), '192.0.2.100');
+});
+
+test('IPv6: a /64 is never enumerated; the subnet-router anycast address is skipped', () => {
+  const p = parsePool('2001:DB8::/64', F);
+  assert.deepEqual([p.family, p.prefix, p.text, poolSize(p)], [6, 64, '2001:db8::/64', 2n ** 64n - 1n]);
+  const started = performance.now();
+  const taken = new Set(['2001:db8::1', '2001:db8::2/64']);
+  assert.equal(allocate(p, taken), '2001:db8::3');
+  assert.ok(performance.now() - started < 50);
+  assert.equal(addressToCidr(p, '2001:0db8::3'), '2001:db8::3/64');
+  const top = parsePool(
+    '2001:db8::ffff:ffff:ffff:fffe-2001:db8::ffff:ffff:ffff:ffff',
+    F,
+    net('2001:db8::/64'),
+  );
+  assert.deepEqual(drain(top), ['2001:db8::ffff:ffff:ffff:fffe', '2001:db8::ffff:ffff:ffff:ffff']);
+});
+
+test('IPv6 range with a gateway, and the /127 point-to-point case', () => {
+  const p = parsePool('2001:db8::-2001:db8::3', F, net('2001:db8::/64'), ['2001:db8::1']);
+  assert.deepEqual(drain(p), ['2001:db8::2', '2001:db8::3']);
+  assert.deepEqual(drain(parsePool('2001:db8::/127', F)), ['2001:db8::', '2001:db8::1']);
+});
+
+test('refusals name the field and value and say the fix', () => {
+  const cases: [string, string | undefined, string, string][] = [
+    ['192.0.2.200-192.0.2.100', '192.0.2.0/24', 'E_BAD_VALUE', 'the range is reversed'],
+    ['192.0.2.1-2001:db8::1', '192.0.2.0/24', 'E_BAD_VALUE', 'the range mixes IPv4 and IPv6'],
+    [
+      '192.0.2.250-192.0.3.5',
+      '192.0.2.0/24',
+      'E_BAD_VALUE',
+      'the pool reaches outside the subnet 192.0.2.0/24',
+    ],
+    ['192.0.2.0/23', '192.0.2.0/24', 'E_BAD_VALUE', 'the pool reaches outside the subnet 192.0.2.0/24'],
+    ['2001:db8::/64', '192.0.2.0/24', 'E_BAD_VALUE', 'IPv6 pool in the IPv4 subnet 192.0.2.0/24'],
+    ['192.0.2.1-192.0.2.x', '192.0.2.0/24', 'E_BAD_VALUE', '"192.0.2.x" is not an IP address without prefix'],
+    ['192.0.2.1-192.0.2.2-192.0.2.3', '192.0.2.0/24', 'E_BAD_VALUE', 'a range has exactly one "-"'],
+    [
+      '192.0.2.1-192.0.2.9',
+      undefined,
+      'E_BAD_VALUE',
+      "a range needs the network's subnet for the prefix length",
+    ],
+    ['192.0.2.7', '192.0.2.0/24', 'E_BAD_VALUE', 'not an address range or a CIDR'],
+    ['192.0.2.130/25', undefined, 'E_BAD_CIDR', 'host bits are set'],
+    ['192.0.2.0/33', undefined, 'E_BAD_CIDR', 'prefix length must be 0-32'],
+    ['192.0.2.0/32', '192.0.2.0/24', 'E_BAD_VALUE', 'no usable address is left'],
+  ];
+  for (const [text, subnet, code, problem] of cases) {
+    const e = err(() => parsePool(text, F, subnet === undefined ? undefined : net(subnet)));
+    assert.equal(e.code, code, text);
+    assert.equal(e.field, F, text);
+    assert.equal(e.value, text, text);
+    assert.ok(e.message.startsWith(`${F} "${text}": ${problem}`), `${text}: ${e.message}`);
+    assert.ok(e.hint, `${text}: a hint`);
+  }
+  assert.equal(err(() => parsePool('192.0.2.130/25', F)).hint, 'write the network: 192.0.2.128/25');
+  assert.equal(
+    err(() => parsePool('192.0.2.9-192.0.2.1', F, net('192.0.2.0/24'))).hint,
+    'write the lower address first: 192.0.2.1-192.0.2.9',
+  );
+});
+
+test('deterministic: the same inputs give the same address', () => {
+  const p = parsePool('10.1.0.0/16', F, undefined, ['10.1.0.1']);
+  const taken = new Set(['10.1.0.2', '10.1.0.4']);
+  assert.deepEqual(
+    [
+      allocate(p, taken),
+      allocate(p, taken),
+      allocate(parsePool('10.1.0.0/16', F, undefined, ['10.1.0.1']), taken),
+    ],
+    ['10.1.0.3', '10.1.0.3', '10.1.0.3'],
+  );
+});
