@@ -6,7 +6,6 @@
 import type { Cidr } from '../addr.js';
 import { parseCidr } from '../addr.js';
 import { isPipefitterError, refuse } from '../errors.js';
-import type { ApplyHooks } from '../exec/apply.js';
 import { applyPlan } from '../exec/apply.js';
 import { renderScript } from '../exec/render.js';
 import type { Runner } from '../exec/runner.js';
