@@ -94,11 +94,19 @@ const hostLinks = async () =>
     .sort();
 const hostBefore = await hostLinks();
 const sandbox = `pf-${runId}-sandbox`;
+const stateDir = `/tmp/pf-${runId}-state`;
 await $`ip netns add ${sandbox}`;
 let code = 1;
 try {
   await $`ip -n ${sandbox} link set lo up`;
-  const env = { ...process.env, PF_SANDBOX: sandbox, PF_RUN_ID: runId, PF_REPO: root };
+  // pipefitter's persistent state (recipes, IPAM) goes to a directory of this run, never the machine's
+  const env = {
+    ...process.env,
+    PF_SANDBOX: sandbox,
+    PF_RUN_ID: runId,
+    PF_REPO: root,
+    PIPEFITTER_STATE_DIR: stateDir,
+  };
   const p = await $({
     stdio: 'inherit',
     nothrow: true,
@@ -113,6 +121,7 @@ try {
     .filter((n) => n && n.startsWith(`pf-${runId}-`) && n !== sandbox);
   for (const n of left) await $({ nothrow: true })`ip netns del ${n}`;
   await $({ nothrow: true })`ip netns del ${sandbox}`;
+  await fs.remove(stateDir);
   if (left.length) {
     console.error(`# leaked namespaces removed after the run: ${left.join(' ')}`);
     code ||= 1;

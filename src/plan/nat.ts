@@ -52,7 +52,7 @@ export const natRules = (bridges: readonly NatBridge[]): string | undefined => {
   return (
     chain('postrouting', 'postrouting', 'srcnat', post) +
     (pre.length
-      ? chain('prerouting', 'prerouting', 'dstnat', pre) + chain('output', 'output', 'dstnat', pre)
+      ? chain('prerouting', 'prerouting', 'dstnat', pre) + chain('output', 'output', '-100', pre)
       : '')
   );
 };

@@ -100,7 +100,14 @@ export class Sandbox {
   async cleanup(): Promise<void> {
     for (const p of this.procs) p.kill('SIGKILL');
     await Promise.all(this.procs.map((p) => p.catch(() => undefined)));
-    for (const n of this.namespaces) await execa('ip', ['netns', 'del', n], { reject: false });
+    // its own, and any a recipe under test made with this test's prefix
+    const { stdout } = await execa('ip', ['netns', 'list'], { reject: false });
+    const named = stdout
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith(`pf-${runId}-${this.id}-`));
+    for (const n of new Set([...this.namespaces, ...named]))
+      await execa('ip', ['netns', 'del', n], { reject: false });
     if (this.baseline) {
       for (const l of await hostLinks())
         if (!this.baseline.has(l)) await execa('ip', ['link', 'del', l], { reject: false });

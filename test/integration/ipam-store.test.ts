@@ -179,6 +179,36 @@ test('a stale lock (its owner died) is taken over; a live one times out naming t
   );
 });
 
+test('a pipefitter killed while holding the lock (SIGKILL) stalls others only until the lock is stale', async (t) => {
+  const dir = await tempDir(t);
+  const lockPath = `${dir}/allocations.lock`;
+  // a process that takes the lock the way the store does, says so, and then hangs
+  const holder = execa(
+    process.execPath,
+    [
+      '-e',
+      `require('proper-lockfile').lock(process.argv[1], { realpath: false, lockfilePath: process.argv[2], stale: 2000 })
+         .then(() => { console.log('locked'); setInterval(() => {}, 1000); });`,
+      `${dir}/allocations.json`,
+      lockPath,
+    ],
+    { cwd: repo, reject: false, buffer: false, stderr: 'inherit' },
+  );
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.once('data', () => resolve());
+    void holder.then((r) => reject(new Error(`the lock holder exited early (exit code ${r.exitCode})`)));
+  });
+  holder.kill('SIGKILL');
+  await holder;
+  assert.ok((await stat(lockPath)).isDirectory(), 'the dead holder left its lock');
+  const started = performance.now();
+  const a = await openFileStore(dir, { staleMs: 2000 }).allocate('p', parsePool('192.0.2.0/30', 'pool'), 'k');
+  const waited = performance.now() - started;
+  assert.equal(a.address, '192.0.2.1/30');
+  assert.ok(waited < 4000, `waited ${waited} ms`);
+  t.diagnostic(`took over a killed holder's lock after ${waited.toFixed(0)} ms (stale after 2000 ms)`);
+});
+
 interface Outcome {
   ok: boolean;
   code?: string;

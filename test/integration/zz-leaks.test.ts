@@ -48,7 +48,9 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
   assert.deepEqual(strays, [], 'processes left in the sandbox');
 
   // Tests name their temporary files pf-<run id>-…; the Docker harness's are swept below.
-  const tmp = (await readdir('/tmp')).filter((f) => f.startsWith(`pf-${runId}-`));
+  const tmp = (await readdir('/tmp')).filter(
+    (f) => f.startsWith(`pf-${runId}-`) && f !== `pf-${runId}-state`,
+  );
   assert.deepEqual(tmp, [], 'temporary files');
   // pipefitter's state directories may stay; nothing may be left in them
   const state = (
@@ -60,4 +62,11 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
     'pipefitter state',
   );
   assert.deepEqual(await sweepStaleHarnesses(), [], 'docker harness leftovers');
+  // recipes destroyed: no recipe state and no address still allocated
+  const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
+  assert.deepEqual(await readdir(`${stateDir}/recipes`).catch(() => []), [], 'recipe state');
+  const ipam = JSON.parse(
+    await readFile(`${stateDir}/ipam/allocations.json`, 'utf8').catch(() => '{"allocations":[]}'),
+  ) as { allocations: unknown[] };
+  assert.deepEqual(ipam.allocations, [], 'IPAM allocations');
 });
