@@ -6,11 +6,14 @@ import { $ } from 'zx';
 import { apply, attach, destroy, detach, show } from 'pipefitter';
 
 $.verbose = true;
-const ns = ['zxlab-a', 'zxlab-b'];
+// names: ZXLAB_PREFIX (namespaces) and ZXLAB_SHORT (bridges, 15 bytes at most) may be set
+const prefix = process.env.ZXLAB_PREFIX ?? 'zxlab';
+const short = process.env.ZXLAB_SHORT ?? 'zxlab';
+const ns = [`${prefix}-a`, `${prefix}-b`];
 for (const n of ns) await $`ip netns add ${n}`;
 try {
   for (const [i, n] of ns.entries())
-    await attach({ target: `netns:${n}`, bridge: 'zxlab-br', ip: `192.0.2.${10 + i}/24` });
+    await attach({ target: `netns:${n}`, bridge: `${short}-br`, ip: `192.0.2.${10 + i}/24` });
   console.log((await show(`netns:${ns[0]}`)).interfaces.filter((i) => i.managed));
   await $`ip netns exec ${ns[0]} ping -c 1 192.0.2.11`;
   for (const n of ns) await detach({ target: `netns:${n}` });

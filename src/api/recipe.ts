@@ -9,7 +9,7 @@ import { isPipefitterError, refuse } from '../errors.js';
 import { applyPlan } from '../exec/apply.js';
 import { renderScript } from '../exec/render.js';
 import type { Runner } from '../exec/runner.js';
-import { allocate as allocateInPool, parsePool } from '../ipam/pool.js';
+import { addressToCidr, allocate as allocateInPool, inPool, parsePool } from '../ipam/pool.js';
 import type { IpamStore } from '../ipam/store.js';
 import { openFileStore } from '../ipam/store.js';
 import { HOST, netnsKey } from '../model/netns.js';
@@ -138,6 +138,9 @@ const autoAddresses = async (
             // the gateway and the static addresses of the same network are never handed out
             const reserved = [
               ...(net.gateway ? [net.gateway.address] : []),
+              ...(net.kind === 'bridge'
+                ? (recipe.bridges.find((b) => b.name === net.bridge)?.addrs ?? []).map((a) => a.address)
+                : []),
               ...recipe.containers.flatMap((x) =>
                 x.interfaces
                   .filter((y) => y.network === net.name && y.addressing.kind === 'static')
@@ -164,9 +167,22 @@ const autoAddresses = async (
   }
   const taken = new Set([...before.values()].map((a) => a.split('/')[0]!));
   for (const r of reqs) {
-    const had = before.get(r.key);
+    const prev = before.get(r.key);
+    // as allocateMany does: a key keeps its address while that is still in its (maybe changed) pool
+    const had =
+      prev !== undefined &&
+      inPool(r.pool, prev.split('/')[0]!) &&
+      prev === addressToCidr(r.pool, prev.split('/')[0]!)
+        ? prev
+        : undefined;
     const address = had ?? allocateInPool(r.pool, taken);
-    if (!address) throw refuse('E_RECIPE', `networks pool ${r.poolId}`, 'is full', 'make the pool larger');
+    if (!address)
+      throw refuse(
+        'E_CONFLICT',
+        `IPAM pool ${r.poolId} (${r.pool.text})`,
+        'pool full',
+        'make the pool larger, or free addresses with `pipefitter ipam release` or `gc`',
+      );
     const cidr = had ? parseCidr(had, r.key) : parseCidr(`${address}/${r.pool.prefix}`, r.key);
     taken.add(cidr.address);
     auto.set(r.key, cidr);
@@ -302,7 +318,8 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
     );
     return report(p, pl, pl.steps.length > 0, auto, rep?.durationMs);
   } catch (e) {
-    for (const k of created) await store.release(k);
+    const fresh = new Set(created);
+    await store.releaseWhere((a) => fresh.has(a.key));
     throw e;
   }
 };

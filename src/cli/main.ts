@@ -8,6 +8,7 @@ import { registerLink } from './commands/link.js';
 import { registerShow } from './commands/show.js';
 import { registerWait } from './commands/wait.js';
 import { registerRecipe } from './commands/recipe.js';
+import { registerIpam } from './commands/ipam.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
 
 export const VERSION = '0.1.0';
@@ -27,6 +28,7 @@ export const buildProgram = (): Command => {
   registerShow(program);
   registerWait(program);
   registerRecipe(program);
+  registerIpam(program);
   program.addHelpText(
     'after',
     `

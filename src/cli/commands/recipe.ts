@@ -82,12 +82,11 @@ const printReport = (r: RecipeReport, verb: 'plan' | 'apply' | 'destroy', cmd: C
   for (const n of r.plan.notes) err(`note: ${n}`);
 };
 
+/** Progress on long applies: a line on stderr every 25 steps. */
 const progress = (cmd: Command) => {
   const g = globalFlags(cmd);
   let n = 0;
-  return g.json || g.quiet || !process.stderr.isTTY
-    ? undefined
-    : () => void (++n % 25 === 0 && err(`  … ${n} steps done`));
+  return g.json || g.quiet ? undefined : () => void (++n % 25 === 0 && err(`  … ${n} steps done`));
 };
 
 const withRecipeFlags = (c: Command): Command =>
