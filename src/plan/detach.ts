@@ -152,6 +152,8 @@ export const planRemoveIface = (
   // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and routes.
   ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
   ctx.dropLink(ns, l.name);
+  // the kernel deletes the links stacked on it in the same namespace (VLANs of a trunk) too
+  for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);
   if ((tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') && tag.parent !== undefined)
     releaseSharedVlan(ctx, tag.parent, vlanUserKey(t.id, l.name));
   if (tag?.kind === 'pair' && tag.peer !== undefined)

@@ -243,7 +243,12 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
   const everyTarget = [...input.targets.values(), ...input.former];
   for (const t of everyTarget) {
     if (input.create.includes(t.netns.kind === 'name' ? t.netns.name : '')) continue;
-    for (const l of ctx.links(t.netns)) {
+    // links on a parent inside the same namespace (VLANs on a trunk) first: deleting the parent takes them along
+    const links = [...ctx.links(t.netns)].sort(
+      (x, y) => Number(y.parent !== undefined) - Number(x.parent !== undefined),
+    );
+    for (const l of links) {
+      if (!ctx.link(t.netns, l.name)) continue;
       const tag = decodeTag(l.alias);
       if (
         tag?.recipe !== r.name ||

@@ -195,3 +195,35 @@ test(
       assert.equal(link(host, br), undefined);
     }),
 );
+
+test(
+  'recipe: the VLAN trunk lab (router on a stick) — apply, again, status, drift, repair, destroy',
+  { skip, timeout: 600_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const set = ['--set', `ns=pf-${process.env.PF_RUN_ID ?? 'x'}-${sb.id}`, '--set', `p=v${sb.id}`];
+      const ns = `pf-${process.env.PF_RUN_ID ?? 'x'}-${sb.id}`;
+      const before = await readState('sandbox');
+      assert.equal((await cli(['apply', 'recipes/vlan-trunk.yaml', ...set])).code, 0);
+      assert.ok(
+        await ping({ netns: `${ns}-h10` }, '198.51.100.10'),
+        'VLAN 10 reaches VLAN 20 through the router',
+      );
+      assert.match((await cli(['apply', 'recipes/vlan-trunk.yaml', ...set])).stdout, /no changes/);
+      await execa('ip', ['-n', `${ns}-rtr`, 'link', 'del', 'dev', 'eth1.20']);
+      const st = JSON.parse((await cli(['status', 'recipes/vlan-trunk.yaml', ...set, '--json'])).stdout) as {
+        inSync: boolean;
+        drift: { what: string }[];
+      };
+      assert.equal(st.inSync, false);
+      assert.ok(
+        st.drift.some((d) => /create VLAN 20 interface "eth1\.20"/.test(d.what)),
+        JSON.stringify(st.drift),
+      );
+      assert.equal((await cli(['apply', 'recipes/vlan-trunk.yaml', ...set])).code, 0);
+      assert.ok(await ping({ netns: `${ns}-h10` }, '198.51.100.10'));
+      const gone = await cli(['destroy', 'recipes/vlan-trunk.yaml', ...set]);
+    assert.equal(gone.code, 0, gone.stderr);
+      assert.deepEqual(await readState('sandbox'), before);
+    }),
+);

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { attach } from '../../api/attach.js';
 import type { AttachInput } from '../../model/input.js';
 import { globalFlags, printOutcome } from '../output.js';
 
@@ -106,6 +105,7 @@ export const registerAttach = (program: Command): void => {
     .option('--force', 'allow moving a host interface that carries the default route')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
     .action(async (target: string, flags: AttachFlags, cmd: Command) => {
+      const { attach } = await import('../../api/attach.js');
       const o = await attach(toAttachInput(target, flags), {
         dryRun: flags.dryRun,
         replace: flags.replace,

@@ -1,5 +1,3 @@
-import { runPipework } from '../../api/compat.js';
-import { waitForInterface } from '../../api/wait.js';
 import { parsePipework, PIPEWORK_SYNTAX } from '../../compat/pipework.js';
 import { printOutcome } from '../output.js';
 import type { GlobalFlags } from '../output.js';
@@ -35,9 +33,11 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
   }
   const cmd = parsePipework(rest);
   if (cmd.kind === 'wait') {
+    const { waitForInterface } = await import('../../api/wait.js');
     await waitForInterface({ ifname: cmd.ifname });
     return;
   }
+  const { runPipework } = await import('../../api/compat.js');
   const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace });
   const summary =
     cmd.kind === 'attach'

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { detach } from '../../api/attach.js';
 import { globalFlags, printOutcome } from '../output.js';
 
 export const registerDetach = (program: Command): void => {
@@ -11,6 +10,7 @@ export const registerDetach = (program: Command): void => {
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
     .action(
       async (target: string, f: { ifname: string; force?: boolean; dryRun?: boolean }, cmd: Command) => {
+        const { detach } = await import('../../api/attach.js');
         const o = await detach({ target, ifname: f.ifname, force: f.force }, { dryRun: f.dryRun });
         const g = globalFlags(cmd);
         if (!o.applied && !f.dryRun && !g.json) {

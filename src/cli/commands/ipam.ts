@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { openFileStore } from '../../ipam/store.js';
+const store = async () => (await import('../../ipam/store.js')).openFileStore();
 import { readdir } from 'node:fs/promises';
 import { readRecipeState, stateRoot } from '../../state/recipes.js';
 import { badInput } from '../../errors.js';
@@ -23,7 +23,7 @@ export const registerIpam = (program: Command): void => {
     .command('ls')
     .description('list allocations')
     .action(async (_f: unknown, cmd: Command) => {
-      const list = await openFileStore().list();
+      const list = await (await store()).list();
       if (globalFlags(cmd).json) return out(JSON.stringify(list, null, 2));
       if (list.length === 0) return out('no allocations');
       for (const a of list) out(`${a.address.padEnd(22)} ${a.key.padEnd(30)} ${a.pool}  ${a.created}`);
@@ -41,11 +41,11 @@ export const registerIpam = (program: Command): void => {
           'give a KEY or --recipe NAME',
           'see `pipefitter ipam ls` for keys',
         );
-      const store = openFileStore();
+      const s = await store();
       const gone =
         key !== undefined
-          ? [await store.release(key)].filter((x) => x !== undefined)
-          : await store.releaseWhere((a) => a.key.startsWith(`${f.recipe!}/`));
+          ? [await s.release(key)].filter((x) => x !== undefined)
+          : await s.releaseWhere((a) => a.key.startsWith(`${f.recipe!}/`));
       if (globalFlags(cmd).json) return out(JSON.stringify(gone, null, 2));
       out(
         gone.length ? gone.map((a) => `released ${a.address} (${a.key})`).join('\n') : 'nothing to release',
@@ -56,7 +56,7 @@ export const registerIpam = (program: Command): void => {
     .description('release the addresses of recipes that no longer exist (destroyed, or state lost)')
     .action(async (_f: unknown, cmd: Command) => {
       const live = await liveRecipes();
-      const gone = await openFileStore().releaseWhere((a) => !live.has(a.key.split('/')[0] ?? ''));
+      const gone = await (await store()).releaseWhere((a) => !live.has(a.key.split('/')[0] ?? ''));
       if (globalFlags(cmd).json) return out(JSON.stringify(gone, null, 2));
       out(
         gone.length ? gone.map((a) => `released ${a.address} (${a.key})`).join('\n') : 'nothing to collect',

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { attach } from '../../api/attach.js';
 import { globalFlags, printOutcome } from '../output.js';
 import { collect } from './attach.js';
 
@@ -35,6 +34,7 @@ export const registerLink = (program: Command): void => {
     .option('--replace', 'replace interfaces of the same names')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
     .action(async (a: string, b: string, f: LinkFlags, cmd: Command) => {
+      const { attach } = await import('../../api/attach.js');
       const o = await attach(
         {
           a,

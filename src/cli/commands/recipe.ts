@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import type { RecipeOptions, RecipeReport, StatusReport } from '../../api/recipe.js';
-import { apply, destroy, plan, status } from '../../api/recipe.js';
+
+// The recipe machinery (YAML, schema, IPAM) loads only for the commands that use it.
+const recipes = () => import('../../api/recipe.js');
+const loader = () => import('../../recipe/load.js');
 import { badInput } from '../../errors.js';
 import { HOST, netnsKey } from '../../model/netns.js';
-import { createRunner } from '../../exec/runner.js';
-import { renderGraph } from '../../recipe/graph.js';
-import { loadRecipe } from '../../recipe/load.js';
 import { globalFlags } from '../output.js';
 import { collect } from './attach.js';
 
@@ -100,7 +100,7 @@ export const registerRecipe = (program: Command): void => {
   )
     .option('--skip-missing', 'leave out containers that are not running')
     .action(async (file: string, f: RecipeFlags, cmd: Command) =>
-      printReport(await plan(file, options(f)), 'plan', cmd),
+      printReport(await (await recipes()).plan(file, options(f)), 'plan', cmd),
     );
 
   withRecipeFlags(
@@ -112,7 +112,7 @@ export const registerRecipe = (program: Command): void => {
     .option('--replace', 'replace interfaces of the same name that have other settings')
     .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
-      const r = await apply(file, { ...options(f), onStep: progress(cmd) });
+      const r = await (await recipes()).apply(file, { ...options(f), onStep: progress(cmd) });
       if (f.dryRun && !globalFlags(cmd).json) return out(r.script);
       printReport(r, 'apply', cmd);
     });
@@ -120,7 +120,7 @@ export const registerRecipe = (program: Command): void => {
   withRecipeFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
     .option('--skip-missing', 'do not count containers that are not running')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
-      const s: StatusReport = await status(file, options(f));
+      const s: StatusReport = await (await recipes()).status(file, options(f));
       if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, ...s }, null, 2));
       out(`${s.recipe}: ${s.inSync ? 'in sync' : 'drifted'}`);
       for (const d of s.drift) out(`  ${d.where}: ${d.what}`);
@@ -132,7 +132,7 @@ export const registerRecipe = (program: Command): void => {
   )
     .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
-      const r = await destroy(file, options(f));
+      const r = await (await recipes()).destroy(file, options(f));
       if (f.dryRun && !globalFlags(cmd).json) return out(r.script);
       printReport(r, 'destroy', cmd);
     });
@@ -142,7 +142,7 @@ export const registerRecipe = (program: Command): void => {
       .command('validate <recipe>')
       .description('check the recipe (schema and cross-references); needs no root'),
   ).action(async (file: string, f: RecipeFlags, cmd: Command) => {
-    const r = await loadRecipe(file, { set: parseSets(f.set) });
+    const r = await (await loader()).loadRecipe(file, { set: parseSets(f.set) });
     if (globalFlags(cmd).json)
       return out(
         JSON.stringify(
@@ -169,7 +169,8 @@ export const registerRecipe = (program: Command): void => {
       .description('draw the topology')
       .option('--format <fmt>', 'mermaid, dot, or svg (needs Graphviz)', 'mermaid'),
   ).action(async (file: string, f: RecipeFlags & { format: string }) => {
-    const r = await loadRecipe(file, { set: parseSets(f.set) });
+    const r = await (await loader()).loadRecipe(file, { set: parseSets(f.set) });
+    const { renderGraph } = await import('../../recipe/graph.js');
     if (f.format === 'mermaid' || f.format === 'dot') return out(renderGraph(r, f.format));
     if (f.format !== 'svg')
       throw badInput(
@@ -180,6 +181,7 @@ export const registerRecipe = (program: Command): void => {
         'use one of: mermaid, dot, svg',
       );
     // Graphviz renders dot to SVG; it is a well-kept renderer when installed.
+    const { createRunner } = await import('../../exec/runner.js');
     const dot = await createRunner().run(['dot', '-Tsvg'], { netns: HOST, input: renderGraph(r, 'dot') });
     if (dot.failed)
       throw badInput(

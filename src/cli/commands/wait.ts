@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { waitForInterface } from '../../api/wait.js';
 
 export const registerWait = (program: Command): void => {
   program
@@ -11,6 +10,7 @@ export const registerWait = (program: Command): void => {
     .option('--timeout <seconds>', 'give up after this long (0: never)', '0')
     .option('--any', 'also accept an interface pipefitter did not make')
     .action(async (target: string | undefined, f: { ifname: string; timeout: string; any?: boolean }) => {
+      const { waitForInterface } = await import('../../api/wait.js');
       await waitForInterface({ target, ifname: f.ifname, timeoutMs: Number(f.timeout) * 1000, any: f.any });
     });
 };

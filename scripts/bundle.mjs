@@ -1,0 +1,27 @@
+#!/usr/bin/env node
+// Bundles the CLI into dist/cli-bundle/ (esbuild, ESM with code splitting): one file to load
+// at start-up instead of hundreds, and the recipe machinery (YAML, schema, IPAM) in chunks that
+// load only for the commands that use them. bin/pipefitter.js runs it. The library entry
+// (dist/index.js, with types) stays tsc's output.
+import { rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+rmSync('dist/cli-bundle', { recursive: true, force: true });
+
+await build({
+  entryPoints: { pipefitter: 'src/cli/main.ts' },
+  outdir: 'dist/cli-bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  minifyWhitespace: true,
+  sourcemap: false,
+  logLevel: 'warning',
+  define: { __PF_BUNDLED__: 'true' },
+  // proper-lockfile and its deps are CommonJS and call require(); give the ESM bundle one
+  banner: {
+    js: "import { createRequire as __pfRequire } from 'node:module'; const require = __pfRequire(import.meta.url);",
+  },
+});
