@@ -223,7 +223,7 @@ test(
       assert.equal((await cli(['apply', 'recipes/vlan-trunk.yaml', ...set])).code, 0);
       assert.ok(await ping({ netns: `${ns}-h10` }, '198.51.100.10'));
       const gone = await cli(['destroy', 'recipes/vlan-trunk.yaml', ...set]);
-    assert.equal(gone.code, 0, gone.stderr);
+      assert.equal(gone.code, 0, gone.stderr);
       assert.deepEqual(await readState('sandbox'), before);
     }),
 );

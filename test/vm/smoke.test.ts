@@ -40,70 +40,11 @@ const link = async (name: string, ns?: string): Promise<LinkInfo> => {
   return links[0] as LinkInfo;
 };
 
-// busybox's ping: busybox-static is on every machine that runs this lane (the initramfs needs it).
-const ping = (ns: string, addr: string) =>
-  execa('nsenter', [`--net=/run/netns/${ns}`, '--', 'busybox', 'ping', '-c', '1', '-W', '2', addr], {
-    reject: false,
-  });
-
 void test('vm: runs on the VM kernel, not this machine kernel', { skip }, () => {
   assert.equal(release(), process.env.PF_VM_KERNEL);
 });
 
-void test(
-  'vm: VLAN sub-interfaces talk through a VLAN-filtering bridge',
-  { skip, timeout: 120_000 },
-  async (t) => {
-    const sb = await new Sandbox().start();
-    t.after(() => sb.cleanup());
-    const br = sb.name('br');
-    const [a, b] = [await sb.netns('a'), await sb.netns('b')];
-    const hostEnd = { [a]: sb.name('va'), [b]: sb.name('vb') };
-
-    await ip('link', 'add', br, 'type', 'bridge', 'vlan_filtering', '1');
-    await ip('link', 'set', br, 'up');
-    for (const [i, ns] of [a, b].entries()) {
-      const h = hostEnd[ns] as string;
-      // Created where it lives: the peer goes straight into the namespace.
-      await ip('link', 'add', h, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns);
-      await ip('link', 'set', h, 'master', br, 'up');
-      await execa('bridge', ['vlan', 'add', 'dev', h, 'vid', '10']);
-      await ip('-n', ns, 'link', 'set', 'eth0', 'up');
-      await ip('-n', ns, 'link', 'add', 'link', 'eth0', 'name', 'eth0.10', 'type', 'vlan', 'id', '10');
-      await ip('-n', ns, 'addr', 'add', `198.51.100.${i + 1}/24`, 'dev', 'eth0.10');
-      await ip('-n', ns, 'link', 'set', 'eth0.10', 'up');
-    }
-
-    const bridge = await link(br);
-    assert.equal(bridge.linkinfo?.info_kind, 'bridge');
-    assert.equal(bridge.linkinfo?.info_data?.vlan_filtering, 1);
-    const port = await link(hostEnd[a] as string);
-    assert.equal(port.linkinfo?.info_kind, 'veth');
-    assert.equal(port.linkinfo?.info_slave_kind, 'bridge');
-    assert.equal(port.master, br);
-    const vlan = await link('eth0.10', a);
-    assert.equal(vlan.linkinfo?.info_kind, 'vlan');
-    assert.equal(vlan.linkinfo?.info_data?.id, 10);
-    assert.equal(vlan.linkinfo?.info_data?.protocol, '802.1Q');
-    const vids = JSON.parse(
-      (await execa('bridge', ['-j', 'vlan', 'show', 'dev', hostEnd[a] as string])).stdout,
-    ) as {
-      vlans: { vlan: number }[];
-    }[];
-    assert.ok(
-      vids[0]?.vlans.some((v) => v.vlan === 10),
-      `vid 10 on ${hostEnd[a]}: ${JSON.stringify(vids)}`,
-    );
-
-    const ok = await ping(a, '198.51.100.2');
-    assert.equal(ok.exitCode, 0, `ping over VLAN 10 failed:\n${ok.stdout}\n${ok.stderr}`);
-    // The bridge really filters: without vid 10 on one port the same ping is dropped.
-    await execa('bridge', ['vlan', 'del', 'dev', hostEnd[b] as string, 'vid', '10']);
-    await ip('-n', a, 'neigh', 'flush', 'all');
-    const dropped = await ping(a, '198.51.100.2');
-    assert.notEqual(dropped.exitCode, 0, 'ping crossed a bridge port that is not in VLAN 10');
-  },
-);
+// VLAN sub-interfaces and bridge VLAN filtering are exercised through pipefitter in kinds.test.ts.
 
 void test('vm: ipvlan (l2), macvlan and dummy links', { skip, timeout: 60_000 }, async (t) => {
   const sb = await new Sandbox().start();
