@@ -14,6 +14,7 @@ import type { ObservedState } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget, TargetSpec } from '../model/target.js';
 import { observe } from '../observe/snapshot.js';
+import { preflight } from './preflight.js';
 import type { Lease } from '../observe/lease.js';
 import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
@@ -84,7 +85,9 @@ export const runPipeline = async (
       : await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)], {
           firewall: input.firewall,
         });
-  const plan = input.plan(observed);
+  const planned = input.plan(observed);
+  const notes = await preflight(planned, runner, opts.dryRun === true);
+  const plan = notes.length ? { ...planned, notes: [...planned.notes, ...notes] } : planned;
   const script = renderScript(plan, { title: input.title });
   if (opts.dryRun || plan.steps.length === 0)
     return { plan, script, applied: false, targets: input.targets, processes: runner.spawned - spawned0 };

@@ -27,6 +27,7 @@ import { readRecipeState, removeRecipeState, writeRecipeState } from '../state/r
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import type { RunOptions } from './engine.js';
 import { requireRoot, runnerOf } from './engine.js';
+import { preflight } from './preflight.js';
 
 export interface RecipeOptions extends RunOptions, LoadOptions {
   /** Leave out containers that are not running instead of refusing. @default false */
@@ -244,7 +245,9 @@ export const plan = async (file: string | Recipe, opts: RecipeOptions = {}): Pro
     opts.ipam ?? openFileStore(),
     false,
   );
-  const pl = await planFor(p, auto, opts);
+  const planned = await planFor(p, auto, opts);
+  const notes = await preflight(planned, p.runner, true);
+  const pl = notes.length ? { ...planned, notes: [...planned.notes, ...notes] } : planned;
   return report(p, pl, false, auto);
 };
 
@@ -284,6 +287,7 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
   const { auto, created } = await autoAddresses(recipe, new Set(p.targets.keys()), store, true);
   try {
     const pl = await planFor(p, auto, opts);
+    await preflight(pl, p.runner, false);
     const state = await readRecipeState(recipe.name);
     const rep = pl.steps.length
       ? await applyPlan(pl, {

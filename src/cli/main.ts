@@ -9,6 +9,7 @@ import { registerShow } from './commands/show.js';
 import { registerWait } from './commands/wait.js';
 import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
+import { registerDoctor } from './commands/doctor.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
 
 export const VERSION = '0.1.0';
@@ -29,6 +30,7 @@ export const buildProgram = (): Command => {
   registerWait(program);
   registerRecipe(program);
   registerIpam(program);
+  registerDoctor(program);
   program.addHelpText(
     'after',
     `

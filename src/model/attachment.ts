@@ -23,6 +23,8 @@ export type LinkIntent<T = ResolvedTarget> =
       readonly trunk?: readonly VlanId[] | undefined;
       /** Make the bridge with VLAN filtering on even without a VLAN on this port. */
       readonly vlanFiltering?: boolean | undefined;
+      /** An Open vSwitch bridge rather than a Linux one (VLANs are port tags and trunks). */
+      readonly ovs?: boolean | undefined;
     }
   | {
       readonly kind: 'macvlan';

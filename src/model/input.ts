@@ -57,6 +57,8 @@ export interface IfaceInput {
 export interface AttachInput extends IfaceInput {
   readonly target: string;
   readonly bridge?: string | undefined;
+  /** An Open vSwitch bridge (made when missing); --vlan-id tags the port, --trunk makes it a trunk. */
+  readonly ovs?: string | undefined;
   readonly macvlan?: string | undefined;
   readonly ipvlan?: string | undefined;
   readonly vlan?: string | undefined;
@@ -229,7 +231,7 @@ export const parseIface = (i: IfaceInput, prefix = ''): IfaceSpec => {
   };
 };
 
-const LINK_FLAGS = ['bridge', 'macvlan', 'ipvlan', 'vlan', 'phys'] as const;
+const LINK_FLAGS = ['bridge', 'ovs', 'macvlan', 'ipvlan', 'vlan', 'phys'] as const;
 
 /**
  * Parse `attach` input into a typed request (throws PipefitterError naming the field).
@@ -241,7 +243,7 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
   if (given.length !== 1)
     throw badInput(
       'E_USAGE',
-      '--bridge|--macvlan|--ipvlan|--vlan|--phys',
+      '--bridge|--ovs|--macvlan|--ipvlan|--vlan|--phys',
       given.length ? given.map((g) => `--${g}`).join(' ') : undefined,
       given.length ? 'only one way of attaching can be given' : 'say how to attach',
       'give exactly one, e.g. --bridge br-lab or --macvlan eth3',
@@ -256,10 +258,12 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
           parseVlanId(typeof v === 'number' ? v : v.trim(), '--trunk'),
         );
   let link: LinkIntent<TargetSpec>;
-  if (input.bridge !== undefined) {
+  if (input.bridge !== undefined || input.ovs !== undefined) {
+    const ovs = input.ovs !== undefined;
     link = {
       kind: 'bridge',
-      bridge: host(input.bridge, '--bridge'),
+      ovs,
+      bridge: host((input.bridge ?? input.ovs) as string, ovs ? '--ovs' : '--bridge'),
       create: input.createBridge ?? true,
       bridgeAddrs: many(input.bridgeIp).map((a) => parseHostCidr(a, '--bridge-ip')),
       hostIfname: input.hostIfname === undefined ? undefined : host(input.hostIfname, '--host-ifname'),
@@ -313,6 +317,14 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
     throw badInput('E_USAGE', '--trunk', undefined, 'only applies to --bridge', 'drop --trunk');
   if (input.inside && link.kind !== 'vlan')
     throw badInput('E_USAGE', '--inside', undefined, 'only applies to --vlan', 'drop --inside');
+  if (link.kind === 'bridge' && link.ovs && input.bridgeIp !== undefined)
+    throw badInput(
+      'E_USAGE',
+      '--bridge-ip',
+      undefined,
+      'applies to Linux bridges',
+      'drop it, or give the address to the OVS bridge with ovs-vsctl/ip',
+    );
   if (link.kind !== 'bridge' && (input.bridgeIp !== undefined || input.hostIfname !== undefined))
     throw badInput(
       'E_USAGE',

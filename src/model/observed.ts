@@ -69,6 +69,8 @@ export interface NetnsState {
   readonly routes: readonly ObservedRoute[];
   /** Observed for the host only. */
   readonly firewall?: FirewallState | undefined;
+  /** Open vSwitch bridges and their ports (host only, when OVS runs). */
+  readonly ovs?: ReadonlyMap<string, readonly string[]> | undefined;
   /** net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding (from `ip netconf`). */
   readonly forwarding?: Readonly<Record<4 | 6, boolean>> | undefined;
 }

@@ -9,6 +9,7 @@ import type { NetnsState, ObservedState } from '../model/observed.js';
 import type { Runner } from '../exec/runner.js';
 import { decodeForwarding, decodeLinks, decodeRoutes } from './ip-json.js';
 import { observeFirewall } from './firewall.js';
+import { observeOvs } from './ovs.js';
 
 const QUERIES = 'addr show\nroute show table all\nnetconf show\n';
 
@@ -36,11 +37,18 @@ export const observeNetns = async (
     });
   const [links = '', routes = '', netconf = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
   const firewall = ns.kind === 'host' && opts.firewall !== false ? await observeFirewall(runner) : undefined;
+  const decoded = decodeLinks(links);
+  // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
+  const ovs =
+    ns.kind === 'host' && decoded.some((l) => l.kind === 'openvswitch')
+      ? await observeOvs(runner)
+      : undefined;
   return {
-    links: decodeLinks(links),
+    links: decoded,
     routes: decodeRoutes(routes),
     firewall,
     forwarding: decodeForwarding(netconf),
+    ovs,
   };
 };
 

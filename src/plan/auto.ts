@@ -27,13 +27,27 @@ export const resolveAuto = (ctx: PlanContext, a: Attachment): ConcreteAttachment
   } else name = l.host.name;
   const ifname = name as typeof a.iface.ifname;
   const existing = ctx.link(HOST, name);
-  if (existing?.kind === 'openvswitch' || (!existing && name.startsWith('ovs')))
-    throw refuse(
-      'E_KIND_UNSUPPORTED',
-      `host interface "${name}"`,
-      'Open vSwitch bridges are not supported yet',
-      'use a Linux bridge (a name starting with "br")',
-    );
+  if (existing?.kind === 'openvswitch' || (!existing && name.startsWith('ovs'))) {
+    if (l.directPhys)
+      throw refuse(
+        'E_CONFLICT',
+        `host interface "${name}"`,
+        'is an Open vSwitch bridge; --direct-phys moves a physical interface',
+        'drop --direct-phys',
+      );
+    return {
+      ...a,
+      link: {
+        kind: 'bridge',
+        bridge: ifname,
+        create: true,
+        bridgeAddrs: [],
+        hostIfname: l.hostIfname,
+        vlan: l.vlan,
+        ovs: true,
+      },
+    };
+  }
   if (existing?.kind === 'bridge' || (!existing && name.startsWith('br'))) {
     if (l.directPhys)
       throw refuse(

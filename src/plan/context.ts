@@ -26,6 +26,7 @@ interface ProjectedNetns {
   routes: ObservedRoute[];
   observed: boolean;
   firewall?: FirewallState | undefined;
+  ovs?: Map<string, string[]> | undefined;
 }
 
 export class PlanContext {
@@ -71,6 +72,18 @@ export class PlanContext {
 
   firewall(ns: NetnsRef): FirewallState | undefined {
     return this.space(ns).firewall;
+  }
+
+  /** Ports of an Open vSwitch bridge (undefined when OVS was not observed). */
+  ovsPorts(ns: NetnsRef, bridge: string): string[] | undefined {
+    return this.space(ns).ovs?.get(bridge);
+  }
+
+  setOvsPorts(ns: NetnsRef, bridge: string, ports: string[] | undefined): void {
+    const s = this.space(ns);
+    s.ovs ??= new Map();
+    if (ports === undefined) s.ovs.delete(bridge);
+    else s.ovs.set(bridge, ports);
   }
 
   setFirewall(ns: NetnsRef, f: FirewallState): void {
@@ -140,6 +153,7 @@ const fromObserved = (s: NetnsState): ProjectedNetns => ({
   routes: [...s.routes],
   observed: true,
   firewall: s.firewall,
+  ovs: s.ovs ? new Map([...s.ovs].map(([k, v]) => [k, [...v]])) : undefined,
 });
 
 /** A link as it will be once a creating step has run. */

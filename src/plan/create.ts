@@ -25,6 +25,7 @@ import { plannedLink } from './context.js';
 import { defaultRoutes, planInside } from './iface.js';
 import { PHASE } from './phases.js';
 import { ensureBridge, planPortVlans } from './bridge.js';
+import { ensureOvsBridge, ovsAddPort } from './ovs.js';
 import type { AttachPlanOptions } from './options.js';
 import { checkTag, hostParent, linkArgs, prevDefaults } from './tags.js';
 import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
@@ -44,7 +45,9 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
   switch (link.kind) {
     case 'bridge': {
       ctx.phase = PHASE.prepare;
-      const br = ensureBridge(ctx, link, t.label, a.owner);
+      const br = link.ovs
+        ? ensureOvsBridge(ctx, link.bridge, a.owner, t.label)
+        : ensureBridge(ctx, link, t.label, a.owner);
       const hostName = link.hostIfname ?? hostSideName(t, ifname);
       if (ctx.link(HOST, hostName))
         throw refuse(
@@ -59,7 +62,10 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         ...(link.vlan !== undefined ? { vlan: String(link.vlan) } : {}),
         ...(trunk.length ? { trunk: trunk.join('.') } : {}),
       };
-      const tag = checkTag({ kind: 'veth', bridge: link.bridge, ...vlanTag, ...baseTag }, t.label);
+      const tag = checkTag(
+        { kind: 'veth', bridge: link.bridge, ...(link.ovs ? { parent: 'ovs' } : {}), ...vlanTag, ...baseTag },
+        t.label,
+      );
       const hostTag = checkTag(
         {
           kind: 'veth-host',
@@ -93,18 +99,36 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         describes: `create veth "${hostName}" with its peer "${ifname}" inside ${t.label}`,
         undo: linkDelCmd(HOST, hostName),
       });
-      ctx.push({
-        id: `link-set:${hostName}`,
-        netns: HOST,
-        argv: ['ip', 'link', 'set', 'dev', hostName, 'master', link.bridge, 'alias', hostTag, 'up'],
-        describes: `make "${hostName}" a port of "${link.bridge}", tag it and bring it up`,
-        undo: 'covered',
-      });
+      if (link.ovs) {
+        // an OVS port: the switch takes it (its kernel master is ovs-system), with its VLANs as tags
+        ctx.push({
+          id: `link-set:${hostName}`,
+          netns: HOST,
+          argv: ['ip', 'link', 'set', 'dev', hostName, 'alias', hostTag, 'up'],
+          describes: `tag "${hostName}" and bring it up`,
+          undo: 'covered',
+        });
+        ctx.push(ovsAddPort(link.bridge, hostName, link.vlan, trunk));
+        ctx.setOvsPorts(HOST, link.bridge, [...(ctx.ovsPorts(HOST, link.bridge) ?? []), hostName]);
+      } else
+        ctx.push({
+          id: `link-set:${hostName}`,
+          netns: HOST,
+          argv: ['ip', 'link', 'set', 'dev', hostName, 'master', link.bridge, 'alias', hostTag, 'up'],
+          describes: `make "${hostName}" a port of "${link.bridge}", tag it and bring it up`,
+          undo: 'covered',
+        });
       ctx.putLink(HOST, {
-        ...plannedLink({ name: hostName, kind: 'veth', master: link.bridge, mtu, alias: hostTag }),
+        ...plannedLink({
+          name: hostName,
+          kind: 'veth',
+          master: link.ovs ? 'ovs-system' : link.bridge,
+          mtu,
+          alias: hostTag,
+        }),
         up: true,
       });
-      planPortVlans(ctx, hostName, link.vlan, trunk);
+      if (!link.ovs) planPortVlans(ctx, hostName, link.vlan, trunk);
       insideNew(ctx, a, tag, mtu);
       return;
     }

@@ -28,6 +28,7 @@ import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
 import { PHASE } from './phases.js';
+import { planOvsPortRemoval } from './ovs.js';
 import { dhcpStop } from './dhcp.js';
 import { releaseSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { planBridgeFirewallRemoval } from './firewall.js';
@@ -166,6 +167,11 @@ export const planRemoveIface = (
         return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
       })?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
     if (hostName !== undefined) ctx.dropLink(HOST, hostName);
+    if (tag.parent === 'ovs') {
+      if (hostName !== undefined) planOvsPortRemoval(ctx, tag.bridge, hostName, opts.keepBridge === true);
+      ctx.phase = PHASE.link;
+      return;
+    }
     const br = ctx.link(HOST, tag.bridge);
     const ports = ctx.links(HOST).filter((h) => h.master === tag.bridge);
     if (br && !opts.keepBridge && decodeTag(br.alias)?.kind === 'bridge' && ports.length === 0) {

@@ -10,6 +10,7 @@ import { planInside } from './iface.js';
 import { PHASE } from './phases.js';
 import { sameAddress } from '../addr.js';
 import { ensureBridge } from './bridge.js';
+import { ensureOvsBridge } from './ovs.js';
 import { tagKindOf } from './tags.js';
 
 /** Undefined when the existing interface is this attachment already (maybe with drift to repair). */
@@ -33,6 +34,12 @@ export const compareExisting = (
     case 'bridge':
       if (tag.bridge !== link.bridge)
         return `it is a port of bridge ${tag.bridge ?? '?'}, asked for ${link.bridge}`;
+      if ((tag.parent === 'ovs') !== (link.ovs === true))
+        return `it is a port of ${tag.parent === 'ovs' ? 'an Open vSwitch' : 'a Linux'} bridge`;
+      if ((tag.vlan ?? '') !== (link.vlan === undefined ? '' : String(link.vlan)))
+        return `its access VLAN is ${tag.vlan ?? 'none'}, asked for ${link.vlan ?? 'none'}`;
+      if ((tag.trunk ?? '') !== [...new Set(link.trunk ?? [])].sort((x, y) => x - y).join('.'))
+        return `its trunk VLANs are ${tag.trunk ?? 'none'}, asked for ${(link.trunk ?? []).join(',') || 'none'}`;
       break;
     case 'macvlan': {
       const parent = link.vlan === undefined ? link.parent : `${link.parent}.${link.vlan}`;
@@ -89,11 +96,12 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
   const t = a.target;
   if (a.link.kind === 'bridge') {
     ctx.phase = PHASE.prepare;
-    ensureBridge(ctx, a.link, t.label, a.owner);
+    if (a.link.ovs) ensureOvsBridge(ctx, a.link.bridge, a.owner, t.label);
+    else ensureBridge(ctx, a.link, t.label, a.owner);
     const hostName = a.link.hostIfname ?? hostSideName(t, a.iface.ifname);
     const h = ctx.link(HOST, hostName);
     ctx.phase = PHASE.link;
-    if (h && h.master !== a.link.bridge) {
+    if (h && !a.link.ovs && h.master !== a.link.bridge) {
       ctx.push(
         linkSetMaster(HOST, hostName, a.link.bridge, {
           netns: HOST,

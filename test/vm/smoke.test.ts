@@ -3,9 +3,7 @@
 // Open vSwitch. Runs only inside the VM (scripts/vm/init.sh runs the command with PF_VM=1), in
 // the sandbox namespace that scripts/run-tests.mjs makes there; elsewhere it is skipped.
 import * as assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { release, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { release } from 'node:os';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import { sandboxSkipReason, Sandbox } from '../helpers/sandbox.js';
@@ -74,94 +72,4 @@ void test('vm: ipvlan (l2), macvlan and dummy links', { skip, timeout: 60_000 },
   assert.equal(mv.linkinfo?.info_data?.mode, 'bridge');
 });
 
-/** ovsdb-server and ovs-vswitchd with every file in `dir`; stop() ends both and the datapath. */
-const startOvs = async (dir: string) => {
-  const env = {
-    OVS_RUNDIR: dir,
-    OVS_LOGDIR: dir,
-    OVS_DBDIR: dir,
-    OVS_SYSCONFDIR: dir,
-    OVS_PKGDATADIR: '/usr/share/openvswitch',
-  };
-  const db = `unix:${dir}/db.sock`;
-  const run = (cmd: string, args: string[]) => execa(cmd, args, { env, timeout: 60_000 });
-  await run('ovsdb-tool', ['create', `${dir}/conf.db`, '/usr/share/openvswitch/vswitch.ovsschema']);
-  const daemon = (name: string) => [
-    '--detach',
-    '--no-chdir',
-    `--pidfile=${dir}/${name}.pid`,
-    `--log-file=${dir}/${name}.log`,
-    `--unixctl=${dir}/${name}.ctl`,
-  ];
-  const stop = async () => {
-    await run('ovs-appctl', ['-t', `${dir}/ovs-vswitchd.ctl`, 'exit', '--cleanup']).catch(() => undefined);
-    await run('ovs-appctl', ['-t', `${dir}/ovsdb-server.ctl`, 'exit']).catch(() => undefined);
-    for (const name of ['ovs-vswitchd', 'ovsdb-server']) {
-      const pid = Number((await readFile(`${dir}/${name}.pid`, 'utf8').catch(() => '')).trim());
-      if (pid > 0) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-    // The kernel datapath outlives the daemon unless removed.
-    await execa('ovs-dpctl', ['del-dp', 'ovs-system'], { reject: false });
-  };
-  try {
-    await run('ovsdb-server', [`${dir}/conf.db`, `--remote=punix:${dir}/db.sock`, ...daemon('ovsdb-server')]);
-    await run('ovs-vsctl', [`--db=${db}`, '--no-wait', 'init']);
-    await run('ovs-vswitchd', [db, ...daemon('ovs-vswitchd')]);
-  } catch (e) {
-    await stop();
-    throw e;
-  }
-  const vsctl = async (...args: string[]) =>
-    (await run('ovs-vsctl', [`--db=${db}`, '--timeout=30', ...args])).stdout;
-  return { vsctl, stop };
-};
-
-// Like the other tests that need a tool (scripts/ensure.mjs installs it in CI): skip, saying why.
-const ovsSkip =
-  skip ??
-  ((await execa('sh', ['-c', 'command -v ovsdb-server && command -v ovs-vswitchd'], { reject: false }))
-    .exitCode === 0
-    ? undefined
-    : 'Open vSwitch is not installed (apt-get install openvswitch-switch)');
-if (ovsSkip && !skip) console.log(`# vm Open vSwitch test skipped: ${ovsSkip}`);
-
-void test(
-  'vm: Open vSwitch bridge with a VLAN-tagged port',
-  { skip: ovsSkip, timeout: 180_000 },
-  async (t) => {
-    const sb = await new Sandbox().start();
-    const dir = await mkdtemp(join(tmpdir(), 'pf-ovs-'));
-    const started: { ovs?: Awaited<ReturnType<typeof startOvs>> } = {};
-    t.after(async () => {
-      await started.ovs?.stop();
-      await sb.cleanup();
-      await rm(dir, { recursive: true, force: true });
-    });
-    const ovs = (started.ovs = await startOvs(dir));
-    const br = sb.name('ob');
-    const port = sb.name('op');
-    await ovs.vsctl('add-br', br);
-    await ovs.vsctl('add-port', br, port, 'tag=10', '--', 'set', 'interface', port, 'type=internal');
-
-    assert.equal((await ovs.vsctl('get', 'port', port, 'tag')).trim(), '10');
-    assert.deepEqual((await ovs.vsctl('list-ports', br)).trim().split('\n'), [port]);
-    const l = await link(port);
-    assert.equal(l.linkinfo?.info_kind, 'openvswitch', JSON.stringify(l));
-    assert.equal((await link(br)).linkinfo?.info_kind, 'openvswitch');
-    // The port is in the kernel datapath, not only in the database.
-    const dp = (await execa('ovs-dpctl', ['show'])).stdout;
-    assert.match(dp, new RegExp(`port \\d+: ${port} \\(internal\\)`), dp);
-
-    await ovs.vsctl('del-port', br, port);
-    assert.equal((await ovs.vsctl('list-ports', br)).trim(), '');
-    await ovs.vsctl('del-br', br);
-    const left = await execa('ip', ['link', 'show', 'dev', port], { reject: false });
-    assert.notEqual(left.exitCode, 0, `${port} still exists after del-port`);
-  },
-);
+// Open vSwitch through pipefitter (ports, tags, removal) is tested in kinds.test.ts.

@@ -7,6 +7,7 @@ export const collect = (v: string, prev: string[] = []): string[] => [...prev, v
 interface AttachFlags {
   ifname?: string;
   bridge?: string;
+  ovs?: string;
   macvlan?: string;
   ipvlan?: string;
   vlan?: string;
@@ -39,6 +40,7 @@ export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
   target,
   ifname: f.ifname,
   bridge: f.bridge,
+  ovs: f.ovs,
   macvlan: f.macvlan,
   ipvlan: f.ipvlan,
   vlan: f.vlan,
@@ -70,6 +72,7 @@ export const registerAttach = (program: Command): void => {
     .description('add an interface to a running container or namespace')
     .option('-i, --ifname <name>', 'interface name inside', 'eth1')
     .option('--bridge <name>', 'veth into this Linux bridge (created if missing)')
+    .option('--ovs <bridge>', 'veth into this Open vSwitch bridge (created if missing)')
     .option('--macvlan <hostif>', 'macvlan on this host interface')
     .option('--ipvlan <hostif>', 'ipvlan on this host interface')
     .option('--vlan <hostif>', '802.1Q VLAN interface on this host interface (with --vlan-id)')

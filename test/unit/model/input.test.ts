@@ -72,11 +72,11 @@ test('bad input names the field and says the fix (table)', () => {
       '--gateway',
     ],
     [{ target: 'web', bridge: 'br0', route: '198.51.100.0/24:2001:db8::1' }, 'E_FAMILY', '--route'],
-    [{ target: 'web' }, 'E_USAGE', '--bridge|--macvlan|--ipvlan|--vlan|--phys'],
+    [{ target: 'web' }, 'E_USAGE', '--bridge|--ovs|--macvlan|--ipvlan|--vlan|--phys'],
     [
       { target: 'web', bridge: 'br0', macvlan: 'eth0' },
       'E_USAGE',
-      '--bridge|--macvlan|--ipvlan|--vlan|--phys',
+      '--bridge|--ovs|--macvlan|--ipvlan|--vlan|--phys',
     ],
     [{ target: 'web', macvlan: 'eth0', mode: 'weird' }, 'E_BAD_VALUE', '--mode'],
     [{ target: 'web', vlan: 'eth0' }, 'E_USAGE', '--vlan-id'],

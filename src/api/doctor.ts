@@ -1,0 +1,123 @@
+/**
+ * What this machine can do: kernel features (probed in a throwaway namespace), Open vSwitch,
+ * packet filtering, and the tools pipefitter calls — each missing one with its fix.
+ */
+import { access } from 'node:fs/promises';
+import { FEATURES } from '../model/features.js';
+import { HOST } from '../model/netns.js';
+import { fixFor, openvswitchModule, probeKernel } from '../observe/kernel.js';
+import type { RunOptions } from './engine.js';
+import { runnerOf } from './engine.js';
+
+export interface DoctorItem {
+  readonly id: string;
+  readonly what: string;
+  readonly ok: boolean;
+  /** Needed for pipefitter to work at all, or only for some commands. */
+  readonly required: boolean;
+  readonly detail?: string | undefined;
+  readonly fix?: string | undefined;
+}
+
+export interface DoctorReport {
+  readonly kernel: string;
+  readonly items: readonly DoctorItem[];
+}
+
+const TOOLS: readonly { cmd: string; pkg: string; required: boolean; for: string }[] = [
+  { cmd: 'ip', pkg: 'iproute2', required: true, for: 'everything' },
+  { cmd: 'bridge', pkg: 'iproute2', required: false, for: 'bridge VLANs' },
+  { cmd: 'tc', pkg: 'iproute2', required: false, for: 'pipefitter tc' },
+  { cmd: 'nsenter', pkg: 'util-linux', required: true, for: 'entering containers' },
+  { cmd: 'unshare', pkg: 'util-linux', required: true, for: 'DHCP and feature probes' },
+  { cmd: 'sysctl', pkg: 'procps', required: true, for: 'IPv6 per interface, forwarding' },
+  { cmd: 'arping', pkg: 'arping', required: false, for: 'gratuitous ARP' },
+  { cmd: 'nft', pkg: 'nftables', required: false, for: 'recipe NAT and published ports' },
+  { cmd: 'iptables', pkg: 'iptables', required: false, for: 'bridges next to Docker (br_netfilter)' },
+  { cmd: 'udhcpc', pkg: 'udhcpc', required: false, for: 'DHCP' },
+  { cmd: 'dhclient', pkg: 'isc-dhcp-client', required: false, for: 'DHCP' },
+  { cmd: 'dhcpcd', pkg: 'dhcpcd-base', required: false, for: 'DHCP' },
+  { cmd: 'ovs-vsctl', pkg: 'openvswitch-switch', required: false, for: 'Open vSwitch bridges' },
+  { cmd: 'podman', pkg: 'podman', required: false, for: 'podman: targets' },
+];
+
+const onPath = async (cmd: string): Promise<boolean> => {
+  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
+    .split(':')
+    .concat(['/usr/sbin', '/sbin']))
+    if (
+      await access(`${dir}/${cmd}`).then(
+        () => true,
+        () => false,
+      )
+    )
+      return true;
+  return false;
+};
+
+export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
+  const runner = runnerOf(opts);
+  const [probe, ovs, kernel] = await Promise.all([
+    probeKernel(runner),
+    openvswitchModule(),
+    runner.run(['uname', '-r'], { netns: HOST }),
+  ]);
+  const items: DoctorItem[] = FEATURES.map((f) => {
+    const ok = probe.supported.get(f.id);
+    return {
+      id: f.id,
+      what: f.what,
+      ok: ok === true,
+      required: f.id === 'veth' || f.id === 'bridge',
+      detail: ok === undefined ? (probe.error ?? 'not checked') : undefined,
+      fix: ok === true ? undefined : fixFor(f),
+    };
+  });
+  items.push({
+    id: 'openvswitch',
+    what: 'Open vSwitch (kernel datapath)',
+    ok: ovs !== 'missing',
+    required: false,
+    detail: ovs,
+    fix: ovs === 'missing' ? 'the kernel needs CONFIG_OPENVSWITCH (module openvswitch)' : undefined,
+  });
+  const nft = await runner.run(['unshare', '--net', '--', 'nft', 'add', 'table', 'ip', 'pfprobe'], {
+    netns: HOST,
+  });
+  items.push({
+    id: 'nftables',
+    what: 'nftables',
+    ok: !nft.failed,
+    required: false,
+    detail: nft.failed ? nft.stderr.trim().split('\n')[0] : undefined,
+    fix: nft.failed
+      ? nft.reason === 'tool-missing'
+        ? 'apt-get install nftables'
+        : 'the kernel needs CONFIG_NF_TABLES'
+      : undefined,
+  });
+  const ipt = await runner.run(['unshare', '--net', '--', 'iptables', '-w', '-S'], { netns: HOST });
+  items.push({
+    id: 'iptables',
+    what: 'iptables',
+    ok: !ipt.failed,
+    required: false,
+    detail: ipt.failed ? ipt.stderr.trim().split('\n')[0] : undefined,
+    fix: ipt.failed
+      ? ipt.reason === 'tool-missing'
+        ? 'apt-get install iptables'
+        : 'the kernel needs CONFIG_IP_NF_IPTABLES or nft_compat'
+      : undefined,
+  });
+  for (const t of TOOLS) {
+    const ok = await onPath(t.cmd);
+    items.push({
+      id: `tool:${t.cmd}`,
+      what: `${t.cmd} (${t.for})`,
+      ok,
+      required: t.required,
+      fix: ok ? undefined : `apt-get install ${t.pkg}`,
+    });
+  }
+  return { kernel: kernel.stdout.trim(), items };
+};

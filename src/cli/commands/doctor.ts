@@ -1,0 +1,22 @@
+import type { Command } from 'commander';
+import { globalFlags } from '../output.js';
+
+export const registerDoctor = (program: Command): void => {
+  program
+    .command('doctor')
+    .description('which link kinds and features this kernel supports, and which tools are here')
+    .action(async (_f: unknown, cmd: Command) => {
+      const { doctor } = await import('../../api/doctor.js');
+      const r = await doctor();
+      if (globalFlags(cmd).json) {
+        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        return;
+      }
+      process.stdout.write(`kernel ${r.kernel}\n`);
+      for (const i of r.items)
+        process.stdout.write(
+          `  ${i.ok ? 'ok     ' : i.required ? 'MISSING' : 'missing'}  ${i.what}${i.detail && !i.ok ? ` (${i.detail})` : ''}${i.fix ? `\n           fix: ${i.fix}` : ''}\n`,
+        );
+      if (r.items.some((i) => i.required && !i.ok)) process.exitCode = 1;
+    });
+};

@@ -1,0 +1,131 @@
+/**
+ * Kernel features pipefitter may need, how to probe each in a throwaway namespace, and the fix
+ * when one is missing. Pure data plus the scan of a plan for what it needs.
+ */
+import type { Plan } from './step.js';
+
+export interface Feature {
+  readonly id: string;
+  readonly what: string;
+  /** Kernel configuration option and module that provide it. */
+  readonly option: string;
+  readonly module?: string | undefined;
+  /** `ip` batch lines that succeed only with the feature (run after the base lines). */
+  readonly ipProbe?: readonly string[] | undefined;
+  /** `tc` batch lines, on lo. */
+  readonly tcProbe?: readonly string[] | undefined;
+}
+
+/**
+ * Lines every probe runs first: a veth pair and a bridge to hang the others on, and a second
+ * pair for ipvlan (a parent takes macvlan or ipvlan children, not both).
+ */
+export const PROBE_BASE = [
+  'link add pfp0 type veth peer name pfp1',
+  'link add pfb0 type bridge',
+  'link add pfq0 type veth peer name pfq1',
+] as const;
+
+export const FEATURES: readonly Feature[] = [
+  { id: 'veth', what: 'veth pairs', option: 'CONFIG_VETH', module: 'veth' },
+  { id: 'bridge', what: 'Linux bridges', option: 'CONFIG_BRIDGE', module: 'bridge' },
+  {
+    id: 'macvlan',
+    what: 'macvlan',
+    option: 'CONFIG_MACVLAN',
+    module: 'macvlan',
+    ipProbe: ['link add pfm0 link pfp0 type macvlan mode bridge'],
+  },
+  {
+    id: 'ipvlan',
+    what: 'ipvlan',
+    option: 'CONFIG_IPVLAN',
+    module: 'ipvlan',
+    ipProbe: ['link add pfi0 link pfq0 type ipvlan mode l2'],
+  },
+  {
+    id: 'vlan',
+    what: '802.1Q VLAN interfaces',
+    option: 'CONFIG_VLAN_8021Q',
+    module: '8021q',
+    ipProbe: ['link add pfv0 link pfp0 type vlan id 10'],
+  },
+  {
+    id: 'bridge-vlan',
+    what: 'bridge VLAN filtering',
+    option: 'CONFIG_BRIDGE_VLAN_FILTERING',
+    module: 'bridge',
+    ipProbe: ['link set pfb0 type bridge vlan_filtering 1'],
+  },
+  {
+    id: 'vxlan',
+    what: 'VXLAN',
+    option: 'CONFIG_VXLAN',
+    module: 'vxlan',
+    ipProbe: ['link add pfx0 type vxlan id 42 dstport 4789'],
+  },
+  {
+    id: 'dummy',
+    what: 'dummy interfaces',
+    option: 'CONFIG_DUMMY',
+    module: 'dummy',
+    ipProbe: ['link add pfd0 type dummy'],
+  },
+  { id: 'tun', what: 'TUN/TAP', option: 'CONFIG_TUN', module: 'tun', ipProbe: ['tuntap add pft0 mode tap'] },
+  {
+    id: 'tbf',
+    what: 'tc qdisc tbf',
+    option: 'CONFIG_NET_SCH_TBF',
+    module: 'sch_tbf',
+    tcProbe: ['qdisc replace dev lo root tbf rate 1mbit burst 32kbit latency 400ms'],
+  },
+  {
+    id: 'htb',
+    what: 'tc qdisc htb',
+    option: 'CONFIG_NET_SCH_HTB',
+    module: 'sch_htb',
+    tcProbe: ['qdisc replace dev lo root handle 1: htb'],
+  },
+  {
+    id: 'netem',
+    what: 'tc qdisc netem',
+    option: 'CONFIG_NET_SCH_NETEM',
+    module: 'sch_netem',
+    tcProbe: ['qdisc replace dev lo root netem delay 1ms'],
+  },
+  {
+    id: 'ingress',
+    what: 'tc ingress qdisc',
+    option: 'CONFIG_NET_SCH_INGRESS',
+    module: 'sch_ingress',
+    tcProbe: ['qdisc add dev lo ingress'],
+  },
+];
+
+export const featureById = (id: string): Feature | undefined => FEATURES.find((f) => f.id === id);
+
+const KIND_FEATURE: Readonly<Record<string, string>> = {
+  macvlan: 'macvlan',
+  ipvlan: 'ipvlan',
+  vlan: 'vlan',
+  vxlan: 'vxlan',
+  dummy: 'dummy',
+};
+
+/** Kernel features a plan's steps need (only the ones not every kernel has are looked for). */
+export const requiredFeatures = (plan: Plan): Set<string> => {
+  const out = new Set<string>();
+  for (const s of plan.steps) {
+    const a = s.argv.map((x) => (typeof x === 'string' ? x : ''));
+    const t = a.indexOf('type');
+    if (a[0] === 'ip' && a[1] === 'link' && a[2] === 'add' && t > 0) {
+      const f = KIND_FEATURE[a[t + 1] ?? ''];
+      if (f) out.add(f);
+      if (a.includes('vlan_filtering') && a[a.indexOf('vlan_filtering') + 1] === '1') out.add('bridge-vlan');
+    }
+    if (a[0] === 'ip' && a.includes('vlan_filtering') && a[a.indexOf('vlan_filtering') + 1] === '1')
+      out.add('bridge-vlan');
+    if (a[0] === 'bridge' && a[1] === 'vlan') out.add('bridge-vlan');
+  }
+  return out;
+};

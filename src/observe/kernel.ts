@@ -1,0 +1,69 @@
+/**
+ * What this kernel supports, probed in a throwaway network namespace (`unshare --net`): the
+ * links made there vanish with it, so probing changes nothing. One `ip -force -batch -` for
+ * every link kind (each failed line names a missing feature), one `tc` batch for qdiscs.
+ */
+import { access, readFile } from 'node:fs/promises';
+import { HOST } from '../model/netns.js';
+import type { Feature } from '../model/features.js';
+import { FEATURES, PROBE_BASE } from '../model/features.js';
+import { parseBatchFailures } from '../exec/batch.js';
+import type { Runner } from '../exec/runner.js';
+
+export interface ProbeResult {
+  readonly supported: ReadonlyMap<string, boolean>;
+  /** Set when the probe itself could not run (not root, no unshare). */
+  readonly error?: string | undefined;
+}
+
+const probeBatch = async (
+  runner: Runner,
+  tool: 'ip' | 'tc',
+  lines: readonly { id: string; line: string }[],
+): Promise<Map<string, boolean> | string> => {
+  const out = new Map<string, boolean>();
+  if (lines.length === 0) return out;
+  const r = await runner.run(['unshare', '--net', '--', tool, '-force', '-batch', '-'], {
+    netns: HOST,
+    input: lines.map((l) => l.line).join('\n') + '\n',
+  });
+  if (r.failed && r.reason === 'tool-missing') return `${tool} or unshare is not installed`;
+  if (r.failed && r.reason === 'perm') return 'probing needs root';
+  const failed = new Set(parseBatchFailures(r.stderr).map((f) => lines[f.index]?.id));
+  for (const l of lines) out.set(l.id, out.get(l.id) !== false && !failed.has(l.id));
+  return out;
+};
+
+/**
+ * Probe the given features (all when omitted).
+ * @example (await probeKernel(runner, ['vlan'])).supported.get('vlan')
+ */
+export const probeKernel = async (runner: Runner, ids?: readonly string[]): Promise<ProbeResult> => {
+  const wanted = FEATURES.filter((f) => !ids || ids.includes(f.id));
+  const ipLines = [
+    ...PROBE_BASE.map((line, i) => ({ id: i === 1 ? 'bridge' : 'veth', line })),
+    ...wanted.flatMap((f) => (f.ipProbe ?? []).map((line) => ({ id: f.id, line }))),
+  ];
+  const tcLines = wanted.flatMap((f) => (f.tcProbe ?? []).map((line) => ({ id: f.id, line })));
+  const [ip, tc] = await Promise.all([probeBatch(runner, 'ip', ipLines), probeBatch(runner, 'tc', tcLines)]);
+  if (typeof ip === 'string') return { supported: new Map(), error: ip };
+  const supported = new Map([...ip, ...(typeof tc === 'string' ? [] : tc)]);
+  return { supported: new Map([...supported].filter(([id]) => wanted.some((f) => f.id === id))) };
+};
+
+/** Open vSwitch: the kernel module is loaded, or there is one to load. */
+export const openvswitchModule = async (): Promise<'loaded' | 'loadable' | 'missing'> => {
+  if (
+    await access('/sys/module/openvswitch').then(
+      () => true,
+      () => false,
+    )
+  )
+    return 'loaded';
+  const release = (await readFile('/proc/sys/kernel/osrelease', 'utf8').catch(() => '')).trim();
+  const dep = await readFile(`/lib/modules/${release}/modules.dep`, 'utf8').catch(() => '');
+  return /\/openvswitch\.ko/.test(dep) ? 'loadable' : 'missing';
+};
+
+export const fixFor = (f: Feature): string =>
+  `the kernel needs ${f.option}${f.module ? ` (module ${f.module}: modprobe ${f.module})` : ''}; use a kernel built with it`;
