@@ -7,7 +7,7 @@ import { PipefitterError } from '../errors.js';
 import type { FailureReason, StepFailureInfo } from '../errors.js';
 import { netnsKey } from '../model/netns.js';
 import type { Command, Plan, Step } from '../model/step.js';
-import { batchInput, batchable, groupCommands, parseBatchFailures } from './batch.js';
+import { batchInput, batchable, groupCommands, parseBatchFailures, schedule, waves } from './batch.js';
 import { enterArgv, spellArgs } from './enter.js';
 import { hintFor } from './hints.js';
 import { shellJoin } from './quote.js';
@@ -36,6 +36,9 @@ export interface ApplyReport {
   readonly durationMs: number;
 }
 
+/** Groups run side by side at most (2 cores: spawning is the cost, and it overlaps with the children's work). */
+const PARALLEL = 4;
+
 interface Outcome {
   readonly ran: number;
   readonly failure?: { readonly info: StepFailureInfo; readonly message: string } | undefined;
@@ -48,7 +51,8 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
   const first = group[0];
   if (!first) return { ran: 0 };
   if (group.length === 1 || !batchable(first)) {
-    const r = await runner.run(first.argv, { netns: first.netns, input: first.input });
+    const detached = (first as Partial<Step>).detached === true;
+    const r = await runner.run(first.argv, { netns: first.netns, input: first.input, detached });
     if (!r.failed) return { ran: 1 };
     return {
       ran: 0,
@@ -116,38 +120,55 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   process.on('SIGINT', onSigint);
   try {
     let index = 0;
-    for (const group of groupCommands(plan.steps)) {
-      let cut = group.length;
+    // Without a beforeStep hook, groups in disjoint namespaces run side by side (see waves()).
+    for (const wave of waves(schedule(plan.steps), opts.hooks?.beforeStep ? 1 : PARALLEL)) {
+      let cut = wave.length === 1 ? (wave[0] as Step[]).length : 0;
       let hookError: unknown;
-      for (let i = 0; i < group.length; i++) {
-        const step = group[i] as Step;
-        try {
-          await opts.hooks?.beforeStep?.(step, index + i);
-        } catch (e) {
-          cut = i;
-          hookError = e;
-          break;
+      if (wave.length === 1) {
+        const group = wave[0] as Step[];
+        for (let i = 0; i < group.length; i++) {
+          try {
+            await opts.hooks?.beforeStep?.(group[i] as Step, index + i);
+          } catch (e) {
+            cut = i;
+            hookError = e;
+            break;
+          }
         }
       }
-      const todo = group.slice(0, cut);
-      let out: Outcome = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
-      if (out.failure && todo.length === 1 && (todo[0] as Step).bestEffort) {
-        // Announcements and the like: a failure is worth a note, not a rollback.
-        notes.push(
-          `${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing`,
-        );
-        out = { ran: 1 };
-      }
-      for (let i = 0; i < out.ran; i++) {
-        const s = todo[i] as Step;
-        done.push(s);
-        opts.hooks?.afterStep?.(s, index + i);
-      }
-      index += group.length;
-      if (out.failure) {
-        const f = out.failure;
-        const failed = todo[out.ran];
-        if (failed?.undoOnFailure) done.push(failed);
+      const todos = wave.length === 1 ? [(wave[0] as Step[]).slice(0, cut)] : wave;
+      const outcomes = await Promise.all(
+        todos.map(async (todo): Promise<Outcome> => {
+          const out = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
+          if (out.failure && todo.length === 1 && (todo[0] as Step).bestEffort) {
+            // Announcements and the like: a failure is worth a note, not a rollback.
+            notes.push(
+              `${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing`,
+            );
+            return { ran: 1 };
+          }
+          return out;
+        }),
+      );
+      let failed: { readonly out: Outcome; readonly todo: readonly Step[] } | undefined;
+      outcomes.forEach((out, g) => {
+        const todo = todos[g] as Step[];
+        for (let i = 0; i < out.ran; i++) {
+          const s = todo[i] as Step;
+          done.push(s);
+          opts.hooks?.afterStep?.(s, index + i);
+        }
+        index += (wave[g] as Step[]).length;
+        if (out.failure && !failed) failed = { out, todo };
+      });
+      for (const { out, todo } of outcomes.flatMap((out, g) =>
+        out.failure && (todos[g] as Step[])[out.ran]?.undoOnFailure
+          ? [{ out, todo: todos[g] as Step[] }]
+          : [],
+      ))
+        done.push(todo[out.ran] as Step);
+      if (failed?.out.failure) {
+        const f = failed.out.failure;
         throw await rollBack(
           opts.runner,
           done,
@@ -168,7 +189,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
           (undone) =>
             new PipefitterError({
               code: 'E_STEP_FAILED',
-              message: `stopped before ${(group[cut] as Step).describes}: ${hookError instanceof Error ? hookError.message : typeof hookError === 'string' ? hookError : 'a hook refused'}`,
+              message: `stopped before ${((wave[0] as Step[])[cut] as Step).describes}: ${hookError instanceof Error ? hookError.message : typeof hookError === 'string' ? hookError : 'a hook refused'}`,
               rolledBack: undone,
               cause: hookError,
             }),
@@ -251,5 +272,5 @@ export const rollBack = async (
   });
 };
 
-export const describeGroups = (plan: Plan): number => groupCommands(plan.steps).length;
+export const describeGroups = (plan: Plan): number => schedule(plan.steps).length;
 export { netnsKey };

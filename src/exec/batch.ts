@@ -4,7 +4,7 @@
  * says which line. The batch reader splits lines on blanks and cuts at "#", so a command whose
  * arguments hold such characters runs alone.
  */
-import type { Command } from '../model/step.js';
+import type { Command, Step } from '../model/step.js';
 import { netnsKey } from '../model/netns.js';
 
 const BATCH_UNSAFE = /[\s#"'\\]/;
@@ -40,6 +40,95 @@ export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => 
   }
   if (cur.length) groups.push(cur);
   return groups;
+};
+
+/** The namespaces a command reads or changes: where it runs, and any it names as an argument. */
+export const touches = (c: Command): Set<string> => {
+  const out = new Set([netnsKey(c.netns)]);
+  for (const a of c.argv) if (typeof a !== 'string') out.add(netnsKey(a.netns));
+  for (const ns of c.affects ?? []) out.add(netnsKey(ns));
+  return out;
+};
+
+interface Slot<T> {
+  readonly steps: T[];
+  readonly touched: Set<string>;
+  irreversible: boolean;
+  reversible: boolean;
+}
+
+const isIrreversible = (c: Command): boolean => (c as Partial<Step>).undo === 'irreversible';
+
+/**
+ * The order the executor runs a plan in, as groups that each take one process. A command may
+ * run earlier than the plan lists it when nothing between shares a namespace with it: commands
+ * in different namespaces commute. That lets the host-side work of many containers share one
+ * `ip -batch` and each container's own configuration share another, whatever order the planner
+ * emitted them in. Commands that share a namespace keep their order, and a step that cannot be
+ * undone never runs before a step listed ahead of it (a later failure could not roll it back).
+ */
+export const schedule = <T extends Command>(items: readonly T[]): T[][] => {
+  const slots: Slot<T>[] = [];
+  for (const it of items) {
+    const t = touches(it);
+    const irr = isIrreversible(it);
+    let after = -1;
+    for (let i = slots.length - 1; i >= 0; i--) {
+      const s = slots[i] as Slot<T>;
+      if ((irr ? s.reversible : s.irreversible) || [...t].some((k) => s.touched.has(k))) {
+        after = i;
+        break;
+      }
+    }
+    let slot: Slot<T> | undefined;
+    if (batchable(it))
+      for (let i = Math.max(after, 0); i < slots.length; i++) {
+        const s = slots[i] as Slot<T>;
+        const head = s.steps[0] as T;
+        if (batchable(head) && head.argv[0] === it.argv[0] && netnsKey(head.netns) === netnsKey(it.netns)) {
+          slot = s;
+          break;
+        }
+      }
+    if (!slot) {
+      slot = { steps: [], touched: new Set(), irreversible: false, reversible: false };
+      slots.push(slot);
+    }
+    slot.steps.push(it);
+    for (const k of t) slot.touched.add(k);
+    if (irr) slot.irreversible = true;
+    else slot.reversible = true;
+  }
+  return slots.map((s) => s.steps);
+};
+
+/**
+ * Scheduled groups cut into waves whose groups may run at the same time: each touches
+ * namespaces no other group of its wave touches, and none holds a step that cannot be undone
+ * (those run alone, in order). A wave holds at most `width` groups.
+ */
+export const waves = <T extends Command>(groups: readonly T[][], width: number): T[][][] => {
+  const out: T[][][] = [];
+  let cur: T[][] = [];
+  let used = new Set<string>();
+  for (const g of groups) {
+    const t = new Set(g.flatMap((c) => [...touches(c)]));
+    const alone = g.some(isIrreversible);
+    if (cur.length > 0 && (alone || cur.length >= width || [...t].some((k) => used.has(k)))) {
+      out.push(cur);
+      cur = [];
+      used = new Set();
+    }
+    cur.push(g);
+    for (const k of t) used.add(k);
+    if (alone) {
+      out.push(cur);
+      cur = [];
+      used = new Set();
+    }
+  }
+  if (cur.length) out.push(cur);
+  return out;
 };
 
 /** The stdin of `ip -batch -` for already-spelled argvs (each starting with the tool's name). */

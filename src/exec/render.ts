@@ -5,6 +5,7 @@
  * a command may name as a destination, is spelled through the shell's own PID.
  */
 import type { Plan } from '../model/step.js';
+import { schedule } from './batch.js';
 import { enterArgv, spellArgs } from './enter.js';
 import { shellJoin } from './quote.js';
 
@@ -28,19 +29,24 @@ export const renderScript = (plan: Plan, opts: RenderOptions = {}): string => {
   for (const n of plan.noops) out.push(`# already in place: ${n}`);
   out.push('set -eu');
   if (plan.steps.length === 0) out.push(': nothing to do');
-  plan.steps.forEach((s, i) => {
-    out.push('');
-    out.push(`# ${i + 1}. ${s.describes}`);
-    if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
-    else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
-    else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(s.undo.argv, HOST_IN_SCRIPT)))}`);
-    // A best-effort step (an announcement) may fail without stopping the script.
-    const cmd =
-      line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))) + (s.bestEffort ? ' || true' : '');
-    // stdin as a quoted here-document: the shell expands nothing in it
-    if (s.input !== undefined)
-      out.push(`${cmd} <<'PIPEFITTER_EOF'`, s.input.replace(/\n$/, ''), 'PIPEFITTER_EOF');
-    else out.push(cmd);
-  });
+  // In the order the executor runs them (see schedule()).
+  schedule(plan.steps)
+    .flat()
+    .forEach((s, i) => {
+      out.push('');
+      out.push(`# ${i + 1}. ${s.describes}`);
+      if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
+      else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
+      else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(s.undo.argv, HOST_IN_SCRIPT)))}`);
+      // A best-effort step (an announcement) may fail without stopping the script; a detached
+      // one runs in the background.
+      const cmd =
+        line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))) +
+        (s.detached ? ' >/dev/null 2>&1 &' : s.bestEffort ? ' || true' : '');
+      // stdin as a quoted here-document: the shell expands nothing in it
+      if (s.input !== undefined)
+        out.push(`${cmd} <<'PIPEFITTER_EOF'`, s.input.replace(/\n$/, ''), 'PIPEFITTER_EOF');
+      else out.push(cmd);
+    });
   return out.join('\n') + '\n';
 };

@@ -73,6 +73,14 @@ export interface NetnsState {
   readonly ovs?: ReadonlyMap<string, readonly string[]> | undefined;
   /** net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding (from `ip netconf`). */
   readonly forwarding?: Readonly<Record<4 | 6, boolean>> | undefined;
+  /** Neighbour cache entries with a MAC address (who could hold a stale one). */
+  readonly neighbours?: readonly ObservedNeighbour[] | undefined;
+}
+
+/** A neighbour (ARP/NDP) cache entry that still names a MAC address. */
+export interface ObservedNeighbour {
+  readonly address: string;
+  readonly dev: string;
 }
 
 /** Observed state of every namespace a plan touches, keyed by netnsKey(). */

@@ -12,6 +12,11 @@ export interface Command {
   readonly describes: string;
   /** Standard input (e.g. an nftables ruleset for `nft -f -`). */
   readonly input?: string | undefined;
+  /**
+   * Namespaces it makes or removes by name (`ip netns add NAME`), besides the one it runs in and
+   * those its arguments name: the executor keeps it ordered with every step there.
+   */
+  readonly affects?: readonly NetnsRef[] | undefined;
 }
 
 export interface Step extends Command {
@@ -24,6 +29,8 @@ export interface Step extends Command {
   readonly undo: Command | 'covered' | 'irreversible';
   /** A failure is reported as a note and does not stop or roll back the plan (announcements). */
   readonly bestEffort?: boolean | undefined;
+  /** Started and not waited for (a best-effort announcement: its outcome changes nothing here). */
+  readonly detached?: boolean | undefined;
   /**
    * The step can fail half-way (a DHCP client that got no lease leaves its state behind): when it
    * fails, its own undo — which must not mind running for nothing — runs first in the rollback.

@@ -3,7 +3,7 @@
  * becomes typed values or is dropped; nothing downstream sees `any`.
  */
 import { canonicalAddress } from '../addr.js';
-import type { ObservedAddr, ObservedLink, ObservedRoute } from '../model/observed.js';
+import type { ObservedAddr, ObservedLink, ObservedNeighbour, ObservedRoute } from '../model/observed.js';
 
 type Json = unknown;
 const obj = (v: Json): Record<string, Json> | undefined =>
@@ -123,6 +123,22 @@ export const decodeForwarding = (text: string): Record<4 | 6, boolean> => {
     if (o?.interface !== 'all') continue;
     if (o.family === 'inet') out[4] = o.forwarding === true;
     if (o.family === 'inet6') out[6] = o.forwarding === true;
+  }
+  return out;
+};
+
+/**
+ * `ip -j neigh show`: entries that hold a MAC address. FAILED and INCOMPLETE ones hold none, so
+ * no one would send to a stale address through them.
+ */
+export const decodeNeighbours = (text: string): ObservedNeighbour[] => {
+  const out: ObservedNeighbour[] = [];
+  for (const v of parseJsonArray(text, 'ip neigh show')) {
+    const o = obj(v);
+    const address = str(o?.dst);
+    const dev = str(o?.dev);
+    if (!o || address === undefined || dev === undefined || str(o.lladdr) === undefined) continue;
+    out.push({ address, dev });
   }
   return out;
 };

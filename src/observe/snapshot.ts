@@ -1,17 +1,17 @@
 /**
  * Observe each namespace once: one `ip -d -j -batch -` process reads links with their
- * addresses and the routing table together.
+ * addresses, the routing table, forwarding and the neighbour cache together.
  */
 import { PipefitterError } from '../errors.js';
 import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
 import type { NetnsState, ObservedState } from '../model/observed.js';
 import type { Runner } from '../exec/runner.js';
-import { decodeForwarding, decodeLinks, decodeRoutes } from './ip-json.js';
+import { decodeForwarding, decodeLinks, decodeNeighbours, decodeRoutes } from './ip-json.js';
 import { observeFirewall } from './firewall.js';
 import { observeOvs } from './ovs.js';
 
-const QUERIES = 'addr show\nroute show table all\nnetconf show\n';
+const QUERIES = 'addr show\nroute show table all\nnetconf show\nneigh show\n';
 
 export const observeNetns = async (
   runner: Runner,
@@ -35,7 +35,9 @@ export const observeNetns = async (
             ? 'run as root'
             : 'check that the target is still running',
     });
-  const [links = '', routes = '', netconf = ''] = r.stdout.split('\n').filter((l) => l.trim() !== '');
+  const [links = '', routes = '', netconf = '', neigh = ''] = r.stdout
+    .split('\n')
+    .filter((l) => l.trim() !== '');
   const firewall = ns.kind === 'host' && opts.firewall !== false ? await observeFirewall(runner) : undefined;
   const decoded = decodeLinks(links);
   // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
@@ -48,6 +50,7 @@ export const observeNetns = async (
     routes: decodeRoutes(routes),
     firewall,
     forwarding: decodeForwarding(netconf),
+    neighbours: decodeNeighbours(neigh),
     ovs,
   };
 };

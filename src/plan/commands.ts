@@ -268,7 +268,8 @@ export const ipv6Enable = (netns: NetnsRef, dev: string, announce: boolean): Ste
 
 /**
  * arping -q -U -c 1 -w 0 -i NAME -S ADDR ADDR   (Thomas Habets' arping, Debian package "arping")
- * One unsolicited ARP, no waiting for replies (pipework's `arping -c 1` cost a second).
+ * One unsolicited ARP, started and not waited for (pipework's `arping -c 1` cost a second). An
+ * unsolicited ARP gets no reply, so this arping exits 1 even when the packet left: nothing reads it.
  * It runs after the link is up in its own process: by then a bridge port forwards, which it
  * does not yet at the instant the link comes up (the bridge learns carrier asynchronously).
  */
@@ -279,6 +280,7 @@ export const arpAnnounce = (netns: NetnsRef, dev: string, address: string): Step
   describes: `announce ${address} on "${dev}" (gratuitous ARP)`,
   undo: 'covered',
   bestEffort: true,
+  detached: true,
 });
 
 /** ip link add link PARENT name NAME [mtu N] type vlan id VID */

@@ -3,12 +3,14 @@
  * planned so far, so that two attachments sharing a bridge create it once, and a later
  * step knows whether the link it touches is new (its undo is then `covered`).
  */
+import { sameAddress } from '../addr.js';
 import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
 import type {
   FirewallState,
   NetnsState,
   ObservedLink,
+  ObservedNeighbour,
   ObservedRoute,
   ObservedState,
 } from '../model/observed.js';
@@ -27,6 +29,7 @@ interface ProjectedNetns {
   observed: boolean;
   firewall?: FirewallState | undefined;
   ovs?: Map<string, string[]> | undefined;
+  neighbours: readonly ObservedNeighbour[];
 }
 
 export class PlanContext {
@@ -47,7 +50,7 @@ export class PlanContext {
     const key = netnsKey(ns);
     let s = this.spaces.get(key);
     if (!s) {
-      s = { links: new Map(), routes: [], observed: false };
+      s = { links: new Map(), routes: [], observed: false, neighbours: [] };
       this.spaces.set(key, s);
     }
     return s;
@@ -64,6 +67,11 @@ export class PlanContext {
 
   links(ns: NetnsRef): ProjectedLink[] {
     return [...this.space(ns).links.values()];
+  }
+
+  /** Does a neighbour cache entry on `dev` (as observed) hold a MAC address for `address`? */
+  knowsNeighbour(ns: NetnsRef, dev: string, address: string): boolean {
+    return this.space(ns).neighbours.some((n) => n.dev === dev && sameAddress(n.address, address));
   }
 
   routes(ns: NetnsRef): readonly ObservedRoute[] {
@@ -154,6 +162,7 @@ const fromObserved = (s: NetnsState): ProjectedNetns => ({
   observed: true,
   firewall: s.firewall,
   ovs: s.ovs ? new Map([...s.ovs].map(([k, v]) => [k, [...v]])) : undefined,
+  neighbours: s.neighbours ?? [],
 });
 
 /** A link as it will be once a creating step has run. */

@@ -129,7 +129,21 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         up: true,
       });
       if (!link.ovs) planPortVlans(ctx, hostName, link.vlan, trunk);
-      insideNew(ctx, a, tag, mtu);
+      // Who could hold one of its addresses with a stale MAC? A port that was there before this
+      // plan (its namespace's cache), or the host's own cache on the bridge. A bridge made now,
+      // or one whose every port is new, has no one to tell: no gratuitous ARP, no process.
+      const oldPorts =
+        !br.planned &&
+        ctx
+          .links(HOST)
+          .some((l) => !l.planned && (l.master === link.bridge || (link.ovs && l.master === 'ovs-system')));
+      insideNew(
+        ctx,
+        a,
+        tag,
+        mtu,
+        (addr) => oldPorts || (!br.planned && ctx.knowsNeighbour(HOST, link.bridge, addr)),
+      );
       return;
     }
     case 'macvlan':
@@ -327,8 +341,15 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         describes: `create veth pair ${t.label}:${ifname} <-> ${peer.label}:${link.peerIface.ifname}`,
         undo: linkDelCmd(ns, ifname),
       });
-      insideNew(ctx, a, tagA, a.iface.mtu);
-      insideNew(ctx, { target: peer, iface: link.peerIface, link }, tagB, link.peerIface.mtu ?? a.iface.mtu);
+      // both ends are new: no cache anywhere can hold their addresses
+      insideNew(ctx, a, tagA, a.iface.mtu, () => false);
+      insideNew(
+        ctx,
+        { target: peer, iface: link.peerIface, link },
+        tagB,
+        link.peerIface.mtu ?? a.iface.mtu,
+        () => false,
+      );
       return;
     }
     default:
@@ -337,7 +358,13 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
 };
 
 /** The inside of a link this plan just made: tag, then address/up/routes with covered undos. */
-const insideNew = (ctx: PlanContext, a: ConcreteAttachment, tag: string, mtu: number | undefined): void => {
+const insideNew = (
+  ctx: PlanContext,
+  a: ConcreteAttachment,
+  tag: string,
+  mtu: number | undefined,
+  mayBeCached?: (address: string) => boolean,
+): void => {
   const ns: NetnsRef = a.target.netns;
   const kind = a.link.kind === 'bridge' || a.link.kind === 'pair' ? 'veth' : a.link.kind;
   ctx.putLink(ns, plannedLink({ name: a.iface.ifname, kind, mtu, mac: a.iface.mac, alias: tag }));
@@ -350,6 +377,7 @@ const insideNew = (ctx: PlanContext, a: ConcreteAttachment, tag: string, mtu: nu
     dev: a.iface.ifname,
     iface: a.iface,
     created: true,
+    mayBeCached,
   });
   // Tag in the same batch as the configuration; announcements run last, each in its own process.
   ctx.push(linkSetAlias(ns, a.iface.ifname, tag, 'covered'));

@@ -150,8 +150,23 @@ export const planRemoveIface = (
     return;
   }
 
-  // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and routes.
-  ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
+  // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and
+  // routes. A veth on a Linux bridge goes by its tagged host end instead: the same effect, and the
+  // host ends of many containers leave in one process.
+  const hostEnd =
+    tag?.kind === 'veth' && tag.bridge !== undefined && tag.parent !== 'ovs'
+      ? ctx.links(HOST).find((h) => {
+          const ht = decodeTag(h.alias);
+          return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name && h.kind === 'veth';
+        })
+      : undefined;
+  if (hostEnd) {
+    const del = linkDel(HOST, hostEnd.name, `link-del:${hostEnd.name}`);
+    ctx.push({
+      ...del,
+      describes: `remove "${l.name}" from ${t.label} (with its host end "${hostEnd.name}")`,
+    });
+  } else ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
   ctx.dropLink(ns, l.name);
   // the kernel deletes the links stacked on it in the same namespace (VLANs of a trunk) too
   for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);

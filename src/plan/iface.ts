@@ -33,6 +33,11 @@ export interface InsideParams {
   readonly targetId: string;
   /** The target has its own file system (for --dhcp-dns). */
   readonly ownMounts?: boolean | undefined;
+  /**
+   * Could anyone on the link's segment hold this address with another MAC in its neighbour
+   * cache? Only then is it announced. @default always
+   */
+  readonly mayBeCached?: ((address: string) => boolean) | undefined;
 }
 
 export const sameRoute = (a: ObservedRoute, b: ObservedRoute): boolean =>
@@ -96,11 +101,12 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
     }))
       ctx.push(s);
   const v6 = missing.filter((x) => x.family === 6);
-  if (v6.length > 0) ctx.push(ipv6Enable(ns, dev, iface.announce && !wasUp));
+  const announce = (a: { address: string }): boolean =>
+    iface.announce && !wasUp && (p.mayBeCached?.(a.address) ?? true);
+  if (v6.length > 0) ctx.push(ipv6Enable(ns, dev, v6.some(announce)));
   for (const a of v6) addAddr(a);
-  if (iface.announce && !wasUp)
-    for (const a of missing.filter((x) => x.family === 4))
-      announcements.push(arpAnnounce(ns, dev, a.address));
+  for (const a of missing.filter((x) => x.family === 4 && announce(x)))
+    announcements.push(arpAnnounce(ns, dev, a.address));
 
   for (const r of iface.routes) {
     const onlink = r.via !== undefined && !iface.addrs.some((a) => r.via !== undefined && inSubnet(a, r.via));

@@ -180,6 +180,7 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
       id: `netns-add:${name}`,
       netns: HOST,
       argv: ['ip', 'netns', 'add', name],
+      affects: [{ kind: 'name', name }],
       describes: `make network namespace "${name}"`,
       undo: {
         netns: HOST,
@@ -291,6 +292,7 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
       id: `netns-del:${name}`,
       netns: HOST,
       argv: ['ip', 'netns', 'del', name],
+      affects: [{ kind: 'name', name }],
       describes: `remove network namespace "${name}" (made by recipe "${r.name}")`,
       undo: 'irreversible',
     });

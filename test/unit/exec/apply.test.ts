@@ -11,6 +11,7 @@ import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/
 
 const r1 = netnsTarget('r1');
 // A plan with real undos (an adopted bridge that is down, a replaced default route) and covered ones.
+// The bridge has another port: a neighbour there may hold 192.0.2.10, so the address is announced.
 const plan = (): Plan => {
   const req = parseAttachInput({
     target: 'x',
@@ -22,10 +23,10 @@ const plan = (): Plan => {
   if (req.link.kind === 'pair') throw new Error();
   return planAttach(
     [{ target: r1, iface: req.iface, link: req.link }],
-    observed(nsState([nic('br0', { kind: 'bridge', up: false })]), [
-      r1,
-      nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })]),
-    ]),
+    observed(
+      nsState([nic('br0', { kind: 'bridge', up: false }), nic('vother', { kind: 'veth', master: 'br0' })]),
+      [r1, nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })])],
+    ),
   );
 };
 
