@@ -8,5 +8,8 @@ const root = typeof __PF_BUNDLED__ !== 'undefined' && __PF_BUNDLED__ ? '../../' 
 /** The DHCP runner (libexec/pipefitter-dhcp): runs a client in a private mount namespace. */
 export const DHCP_RUNNER = fileURLToPath(new URL(`${root}libexec/pipefitter-dhcp`, import.meta.url));
 
+/** The command starter (libexec/pipefitter-spawn): a small shell that forks for us. */
+export const SPAWN_HELPER = fileURLToPath(new URL(`${root}libexec/pipefitter-spawn`, import.meta.url));
+
 /** pipefitter's state lives under /run (gone at reboot, like the namespaces it describes). */
 export const STATE_DIR = '/run/pipefitter';

@@ -53,7 +53,10 @@ export interface RecipeReport {
   }[];
   /** Addresses given to `auto` interfaces. */
   readonly addresses: readonly { readonly key: string; readonly address: string }[];
+  /** Processes spawned in all (observing, then changing). */
   readonly processes: number;
+  /** Of those, the ones that made the changes (the rest read the state). */
+  readonly changeProcesses?: number | undefined;
   readonly durationMs?: number | undefined;
 }
 
@@ -256,7 +259,7 @@ const report = (
   pl: Plan,
   applied: boolean,
   auto: Map<string, Cidr>,
-  durationMs?: number,
+  done?: { readonly durationMs: number; readonly processes: number },
 ): RecipeReport => ({
   recipe: p.recipe.name,
   plan: pl,
@@ -265,7 +268,8 @@ const report = (
   missing: p.missing,
   addresses: [...auto].map(([key, c]) => ({ key, address: c.text })),
   processes: p.runner.spawned - p.spawned0,
-  durationMs,
+  changeProcesses: done?.processes,
+  durationMs: done?.durationMs,
 });
 
 /**
@@ -320,7 +324,7 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
     await store.releaseWhere(
       (a) => a.key.startsWith(`${recipe.name}/`) && !keep.has(a.key) && present.length > 0,
     );
-    return report(p, pl, pl.steps.length > 0, auto, rep?.durationMs);
+    return report(p, pl, pl.steps.length > 0, auto, rep);
   } catch (e) {
     const fresh = new Set(created);
     await store.releaseWhere((a) => fresh.has(a.key));
@@ -400,5 +404,5 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
   const rep = pl.steps.length ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks }) : undefined;
   await removeRecipeState(recipe.name);
   await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
-  return report(pq, pl, pl.steps.length > 0, new Map(), rep?.durationMs);
+  return report(pq, pl, pl.steps.length > 0, new Map(), rep);
 };

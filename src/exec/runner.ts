@@ -9,6 +9,8 @@ import type { NetnsRef } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
 import { enterArgv, spellArgs } from './enter.js';
 import { shellJoin } from './quote.js';
+import type { Finished } from './spawn-pool.js';
+import { SpawnPool } from './spawn-pool.js';
 
 export interface RunOptions {
   readonly netns: NetnsRef;
@@ -61,8 +63,49 @@ export const classifyStderr = (stderr: string): FailureReason => {
 /** Our own namespace, as a path any `ip … netns` argument can use. */
 export const hostNetnsPath = (): string => `/proc/${process.pid}/ns/net`;
 
+/** One pool per process: helpers serve every runner. PIPEFITTER_SPAWN=direct turns it off (benchmarks). */
+const pool = new SpawnPool((file, dir) => {
+  const child = execa(file, [dir], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'ignore',
+    buffer: false,
+    reject: false,
+  });
+  return {
+    stdin: child.stdin,
+    stdout: child.stdout,
+    handles: [child, child.stdin, child.stdout] as { ref(): void; unref(): void }[],
+    ended: child.catch(() => undefined),
+  };
+});
+if (process.env.PIPEFITTER_SPAWN === 'direct') pool.broken = true;
+
 export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
   let spawned = 0;
+  const viaExeca = async (
+    file: string,
+    args: string[],
+    opts: RunOptions,
+    timeout: number,
+  ): Promise<Finished> => {
+    const r = await execa(file, args, {
+      input: opts.input,
+      reject: false,
+      timeout,
+      stripFinalNewline: false,
+      env: opts.env,
+      extendEnv: true,
+    });
+    const code = (r as { code?: string }).code;
+    return {
+      exitCode: r.exitCode,
+      stdout: String(r.stdout ?? ''),
+      stderr: r.failed && !r.stderr ? String(r.shortMessage ?? '') : String(r.stderr ?? ''),
+      timedOut: r.timedOut,
+      notFound: code === 'ENOENT',
+    };
+  };
   return {
     get spawned() {
       return spawned;
@@ -92,26 +135,23 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
           pid: child.pid,
         };
       }
-      const r = await execa(file, args, {
-        input: opts.input,
-        reject: false,
-        timeout: opts.timeoutMs ?? defaults.timeoutMs ?? 60_000,
-        stripFinalNewline: false,
-        env: opts.env,
-        extendEnv: true,
-      });
-      const stdout = String(r.stdout ?? '');
-      const stderr = String(r.stderr ?? '');
-      if (!r.failed)
-        return { command, exitCode: r.exitCode, stdout, stderr, failed: false, reason: undefined };
-      const code = (r as { code?: string }).code;
-      const reason: FailureReason =
-        code === 'ENOENT' ? 'tool-missing' : r.timedOut ? 'timeout' : classifyStderr(stderr);
+      const timeout = opts.timeoutMs ?? defaults.timeoutMs ?? 60_000;
+      const r =
+        (opts.env === undefined && !pool.broken
+          ? await pool.run(full, opts.input, timeout, () => spawned++)
+          : undefined) ?? (await viaExeca(file, args, opts, timeout));
+      if (r.exitCode === 0 && !r.timedOut)
+        return { command, exitCode: 0, stdout: r.stdout, stderr: r.stderr, failed: false, reason: undefined };
+      const reason: FailureReason = r.notFound
+        ? 'tool-missing'
+        : r.timedOut
+          ? 'timeout'
+          : classifyStderr(r.stderr);
       return {
         command,
         exitCode: r.exitCode,
-        stdout,
-        stderr: stderr || (code === 'ENOENT' ? `${file}: command not found` : String(r.shortMessage ?? '')),
+        stdout: r.stdout,
+        stderr: r.notFound ? `${file}: command not found` : r.stderr,
         failed: true,
         reason,
       };

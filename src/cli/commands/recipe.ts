@@ -62,6 +62,7 @@ const printReport = (r: RecipeReport, verb: 'plan' | 'apply' | 'destroy', cmd: C
           missing: r.missing,
           addresses: r.addresses,
           processes: r.processes,
+          changeProcesses: r.changeProcesses,
           durationMs: r.durationMs,
         },
         null,
