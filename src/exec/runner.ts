@@ -63,6 +63,13 @@ export const classifyStderr = (stderr: string): FailureReason => {
 /** Our own namespace, as a path any `ip … netns` argument can use. */
 export const hostNetnsPath = (): string => `/proc/${process.pid}/ns/net`;
 
+/**
+ * Commands a process starts directly before it starts helpers: a helper is a process too and pays
+ * for itself only over many commands (an attach runs about six; a bulk apply, two per container).
+ */
+const DIRECT_FIRST = 8;
+let commandsStarted = 0;
+
 /** One pool per process: helpers serve every runner. PIPEFITTER_SPAWN=direct turns it off (benchmarks). */
 const pool = new SpawnPool((file, dir) => {
   const child = execa(file, [dir], {
@@ -137,7 +144,7 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
       }
       const timeout = opts.timeoutMs ?? defaults.timeoutMs ?? 60_000;
       const r =
-        (opts.env === undefined && !pool.broken
+        (opts.env === undefined && !pool.broken && ++commandsStarted > DIRECT_FIRST
           ? await pool.run(full, opts.input, timeout, () => spawned++)
           : undefined) ?? (await viaExeca(file, args, opts, timeout));
       if (r.exitCode === 0 && !r.timedOut)
