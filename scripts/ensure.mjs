@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bootstrap for a fresh machine, with no dependencies of its own (it runs before `npm ci`):
-//   node scripts/ensure.mjs demo|test|ci
+//   node scripts/ensure.mjs demo|test|ci|bench
 // installs the npm dependencies when node_modules is missing, and, when run as root on a
 // Debian-like system, the system packages that mode needs. It prints what it installs.
 // PF_NO_INSTALL=1 turns installing off (tests that need a missing tool then skip, saying why).
@@ -23,6 +23,17 @@ const NEEDS = {
     dockerd: 'docker.io',
     'iptables-save': 'iptables',
   },
+  bench: {
+    ...BASE,
+    strace: 'strace',
+    '/usr/bin/time': 'time',
+    '/usr/lib/cni/bridge': 'containernetworking-plugins',
+    '/usr/lib/cni/host-local': 'containernetworking-plugins',
+    busybox: 'busybox-static',
+    dockerd: 'docker.io',
+    iptables: 'iptables',
+    'iptables-save': 'iptables',
+  },
   ci: {
     ...BASE,
     busybox: 'busybox-static',
@@ -38,16 +49,18 @@ const NEEDS = {
 
 const say = (s) => process.stderr.write(`ensure: ${s}\n`);
 const has = (cmd) =>
-  spawnSync('sh', [
-    '-c',
-    `command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]`,
-    'sh',
-    cmd,
-  ]).status === 0;
+  cmd.startsWith('/')
+    ? existsSync(cmd)
+    : spawnSync('sh', [
+        '-c',
+        `command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]`,
+        'sh',
+        cmd,
+      ]).status === 0;
 
 const needs = NEEDS[mode];
 if (!needs) {
-  say(`unknown mode "${mode}"; use demo, test or ci`);
+  say(`unknown mode "${mode}"; use demo, test, ci or bench`);
   process.exit(2);
 }
 
