@@ -35,9 +35,16 @@ const HELPERS = 4;
 interface Helper {
   readonly send: (fields: readonly string[]) => void;
   readonly hold: (on: boolean) => void;
+  /** Let it end (end of its input). */
+  readonly close: () => void;
   onLine?: ((kind: string, value: string) => void) | undefined;
   alive: boolean;
+  /** Started under an environment that has changed since: it ends once free. */
+  retired: boolean;
 }
+
+/** The environment commands inherit; helpers started under another one are replaced. */
+const envKey = (): string => JSON.stringify(Object.entries(process.env));
 
 /**
  * Starts commands through libexec/pipefitter-spawn: each helper forks itself for a command, a
@@ -53,6 +60,7 @@ export class SpawnPool {
   private started = 0;
   private readonly waiting: ((h: Helper | undefined) => void)[] = [];
   private seq = 0;
+  private env: string | undefined;
   broken = false;
 
   private workDir(): string {
@@ -76,6 +84,8 @@ export class SpawnPool {
     p.stdin.on('error', () => undefined);
     const h: Helper = {
       alive: true,
+      retired: false,
+      close: () => p.stdin.end(),
       send: (fields) => p.stdin.write(fields.map((f) => `${f}\0`).join('')),
       hold: (on) => {
         for (const x of p.handles)
@@ -89,7 +99,13 @@ export class SpawnPool {
     });
     void p.ended.finally(() => {
       h.alive = false;
-      this.broken = true;
+      // a helper that ends unasked means the helper cannot serve here: run everything directly
+      if (!h.retired) this.broken = true;
+      const at = this.idle.indexOf(h);
+      if (at >= 0) {
+        this.idle.splice(at, 1);
+        this.started--;
+      }
       h.onLine?.('gone', '');
     });
     h.hold(false);
@@ -117,11 +133,33 @@ export class SpawnPool {
 
   private release(h: Helper): void {
     h.hold(false);
-    if (!h.alive) return;
+    if (!h.alive || h.retired) {
+      if (h.alive) h.close();
+      this.started--;
+      // whoever waits for a helper gets none, and runs its command directly
+      this.waiting.shift()?.(undefined);
+      return;
+    }
     const next = this.waiting.shift();
     if (next) next(h);
     else this.idle.push(h);
   }
+
+  /** Commands inherit the environment of the helper: a changed process.env retires them all. */
+  private checkEnv(): void {
+    const now = envKey();
+    if (this.env !== undefined && this.env !== now) {
+      for (const h of this.idle.splice(0)) {
+        h.retired = true;
+        h.close();
+        this.started--;
+      }
+      for (const h of this.busy) h.retired = true;
+    }
+    this.env = now;
+  }
+
+  private readonly busy = new Set<Helper>();
 
   /** Inputs by content: the same queries for a hundred namespaces are written once. */
   private readonly inputs = new Map<string, Promise<string>>();
@@ -148,9 +186,11 @@ export class SpawnPool {
     timeoutMs: number,
     onHelper: () => void,
   ): Promise<Finished | undefined> {
+    this.checkEnv();
     const { h, fresh } = await this.acquire();
     if (fresh) onHelper();
     if (!h?.alive) return undefined;
+    this.busy.add(h);
     const dir = this.workDir();
     const id = `c${++this.seq}`;
     const base = join(dir, id);
@@ -178,6 +218,7 @@ export class SpawnPool {
       };
       h.send([id, String(argv.length), ...argv, stdin]);
     });
+    this.busy.delete(h);
     this.release(h);
     if (outcome.status === undefined && !outcome.started) return undefined;
     const [stdout, stderr] = await Promise.all(

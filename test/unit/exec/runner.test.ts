@@ -55,3 +55,18 @@ test('runner: many commands side by side keep their outputs apart', async () => 
       [],
     );
 });
+
+test('runner: commands see the environment as it is when they start', async () => {
+  const r = createRunner();
+  const echo = () => r.run(['sh', '-c', 'echo "$PF_RUNNER_TEST"'], { netns: HOST });
+  process.env.PF_RUNNER_TEST = 'before';
+  try {
+    // enough commands that the helpers are in use, not only direct starts
+    for (const o of await Promise.all(Array.from({ length: 12 }, echo))) assert.equal(o.stdout, 'before\n');
+    process.env.PF_RUNNER_TEST = 'after';
+    for (const o of await Promise.all(Array.from({ length: 6 }, echo))) assert.equal(o.stdout, 'after\n');
+  } finally {
+    delete process.env.PF_RUNNER_TEST;
+  }
+  assert.equal((await echo()).stdout, '\n');
+});
