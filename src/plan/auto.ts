@@ -27,12 +27,14 @@ export const resolveAuto = (ctx: PlanContext, a: Attachment): ConcreteAttachment
   } else name = l.host.name;
   const ifname = name as typeof a.iface.ifname;
   const existing = ctx.link(HOST, name);
-  if (existing?.kind === 'openvswitch' || (!existing && name.startsWith('ovs'))) {
+  // pipework's rule: an existing bridge, or a missing name starting with "br" ("ovs": Open vSwitch)
+  const ovs = existing?.kind === 'openvswitch' || (!existing && name.startsWith('ovs'));
+  if (ovs || existing?.kind === 'bridge' || (!existing && name.startsWith('br'))) {
     if (l.directPhys)
       throw refuse(
         'E_CONFLICT',
         `host interface "${name}"`,
-        'is an Open vSwitch bridge; --direct-phys moves a physical interface',
+        `is ${ovs ? 'an Open vSwitch bridge' : 'a bridge'}; --direct-phys moves a physical interface`,
         'drop --direct-phys',
       );
     return {
@@ -44,27 +46,7 @@ export const resolveAuto = (ctx: PlanContext, a: Attachment): ConcreteAttachment
         bridgeAddrs: [],
         hostIfname: l.hostIfname,
         vlan: l.vlan,
-        ovs: true,
-      },
-    };
-  }
-  if (existing?.kind === 'bridge' || (!existing && name.startsWith('br'))) {
-    if (l.directPhys)
-      throw refuse(
-        'E_CONFLICT',
-        `host interface "${name}"`,
-        'is a bridge; --direct-phys moves a physical interface',
-        'drop --direct-phys',
-      );
-    return {
-      ...a,
-      link: {
-        kind: 'bridge',
-        bridge: ifname,
-        create: true,
-        bridgeAddrs: [],
-        hostIfname: l.hostIfname,
-        vlan: l.vlan,
+        ...(ovs ? { ovs: true } : {}),
       },
     };
   }
