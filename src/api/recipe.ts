@@ -20,6 +20,7 @@ import type { ResolvedTarget } from '../model/target.js';
 import { parseTargetSpec, targetSpecText } from '../model/target.js';
 import { observeNat } from '../observe/nft.js';
 import { observe } from '../observe/snapshot.js';
+import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
 import type { LoadOptions } from '../recipe/load.js';
 import { loadRecipe } from '../recipe/load.js';
@@ -381,25 +382,7 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
   };
   const pl0 = await planFor(pq, new Map(), opts, true);
   // IPv4 forwarding back off, when the recipe's NAT turned it on
-  const pl: Plan = state?.ipForwardWasOff
-    ? {
-        ...pl0,
-        steps: [
-          ...pl0.steps,
-          {
-            id: 'ip-forward-off',
-            netns: HOST,
-            argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
-            describes: 'turn IPv4 forwarding back off (the recipe turned it on)',
-            undo: {
-              netns: HOST,
-              argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
-              describes: 'turn IPv4 forwarding on again',
-            },
-          },
-        ],
-      }
-    : pl0;
+  const pl: Plan = state?.ipForwardWasOff ? { ...pl0, steps: [...pl0.steps, ipForwardStep(false)] } : pl0;
   if (opts.dryRun) return report(pq, pl, false, new Map());
   const rep = pl.steps.length ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks }) : undefined;
   await removeRecipeState(recipe.name);

@@ -28,6 +28,27 @@ export interface NatObserved {
   readonly ipForward: boolean;
 }
 
+/**
+ * sysctl -w net.ipv4.ip_forward=1|0 on the host: on for a recipe's NAT, back off when its
+ * destroy finds that the recipe turned it on.
+ */
+export const ipForwardStep = (on: boolean): Step => {
+  const set = (v: boolean): string[] => ['sysctl', '-q', '-w', `net.ipv4.ip_forward=${v ? 1 : 0}`];
+  return {
+    id: on ? 'ip-forward' : 'ip-forward-off',
+    netns: HOST,
+    argv: set(on),
+    describes: on
+      ? 'turn on IPv4 forwarding (NAT needs it)'
+      : 'turn IPv4 forwarding back off (the recipe turned it on)',
+    undo: {
+      netns: HOST,
+      argv: set(!on),
+      describes: on ? 'turn IPv4 forwarding back off' : 'turn IPv4 forwarding on again',
+    },
+  };
+};
+
 export const natTable = (recipe: string): string => `pf_${recipe.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 /** The table's body (without its comment), or undefined when the recipe needs no NAT. */
@@ -98,18 +119,7 @@ export const planNat = (
   } else {
     const hash = shortHash(rules, 10);
     if (hashOf(now.tableText) !== hash) {
-      if (!now.ipForward)
-        ctx.push({
-          id: 'ip-forward',
-          netns: HOST,
-          argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
-          describes: 'turn on IPv4 forwarding (NAT needs it)',
-          undo: {
-            netns: HOST,
-            argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
-            describes: 'turn IPv4 forwarding back off',
-          },
-        });
+      if (!now.ipForward) ctx.push(ipForwardStep(true));
       const body = `  comment "pf1:r=${recipe}&h=${hash}"\n${rules}`;
       ctx.push({
         id: `nat:${table}`,
