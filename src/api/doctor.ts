@@ -3,9 +3,9 @@
  * packet filtering, and the tools pipefitter calls — each missing one with its fix.
  */
 import { access } from 'node:fs/promises';
+import { release } from 'node:os';
 import { FEATURES } from '../model/features.js';
-import { HOST } from '../model/netns.js';
-import { fixFor, openvswitchModule, probeKernel } from '../observe/kernel.js';
+import { fixFor, openvswitchModule, probeFilters, probeKernel } from '../observe/kernel.js';
 import type { RunOptions } from './engine.js';
 import { runnerOf } from './engine.js';
 
@@ -57,11 +57,7 @@ const onPath = async (cmd: string): Promise<boolean> => {
 
 export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
   const runner = runnerOf(opts);
-  const [probe, ovs, kernel] = await Promise.all([
-    probeKernel(runner),
-    openvswitchModule(),
-    runner.run(['uname', '-r'], { netns: HOST }),
-  ]);
+  const [probe, ovs] = await Promise.all([probeKernel(runner), openvswitchModule()]);
   const items: DoctorItem[] = FEATURES.map((f) => {
     const ok = probe.supported.get(f.id);
     return {
@@ -81,34 +77,7 @@ export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
     detail: ovs,
     fix: ovs === 'missing' ? 'the kernel needs CONFIG_OPENVSWITCH (module openvswitch)' : undefined,
   });
-  const nft = await runner.run(['unshare', '--net', '--', 'nft', 'add', 'table', 'ip', 'pfprobe'], {
-    netns: HOST,
-  });
-  items.push({
-    id: 'nftables',
-    what: 'nftables',
-    ok: !nft.failed,
-    required: false,
-    detail: nft.failed ? nft.stderr.trim().split('\n')[0] : undefined,
-    fix: nft.failed
-      ? nft.reason === 'tool-missing'
-        ? 'apt-get install nftables'
-        : 'the kernel needs CONFIG_NF_TABLES'
-      : undefined,
-  });
-  const ipt = await runner.run(['unshare', '--net', '--', 'iptables', '-w', '-S'], { netns: HOST });
-  items.push({
-    id: 'iptables',
-    what: 'iptables',
-    ok: !ipt.failed,
-    required: false,
-    detail: ipt.failed ? ipt.stderr.trim().split('\n')[0] : undefined,
-    fix: ipt.failed
-      ? ipt.reason === 'tool-missing'
-        ? 'apt-get install iptables'
-        : 'the kernel needs CONFIG_IP_NF_IPTABLES or nft_compat'
-      : undefined,
-  });
+  for (const f of await probeFilters(runner)) items.push({ ...f, what: f.id, required: false });
   for (const t of TOOLS) {
     const ok = await onPath(t.cmd);
     items.push({
@@ -119,5 +88,5 @@ export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
       fix: ok ? undefined : `apt-get install ${t.pkg}`,
     });
   }
-  return { kernel: kernel.stdout.trim(), items };
+  return { kernel: release(), items };
 };

@@ -67,3 +67,41 @@ export const openvswitchModule = async (): Promise<'loaded' | 'loadable' | 'miss
 
 export const fixFor = (f: Feature): string =>
   `the kernel needs ${f.option}${f.module ? ` (module ${f.module}: modprobe ${f.module})` : ''}; use a kernel built with it`;
+
+/** A packet filter tried in a throwaway namespace: what failed, and the fix for it. */
+export interface FilterProbe {
+  readonly id: 'nftables' | 'iptables';
+  readonly ok: boolean;
+  readonly detail?: string | undefined;
+  readonly fix?: string | undefined;
+}
+
+const FILTERS = [
+  {
+    id: 'nftables',
+    argv: ['nft', 'add', 'table', 'ip', 'pfprobe'],
+    pkg: 'nftables',
+    kernel: 'CONFIG_NF_TABLES',
+  },
+  {
+    id: 'iptables',
+    argv: ['iptables', '-w', '-S'],
+    pkg: 'iptables',
+    kernel: 'CONFIG_IP_NF_IPTABLES or nft_compat',
+  },
+] as const;
+
+/** nftables and iptables, each used once in a namespace that vanishes with the probe. */
+export const probeFilters = (runner: Runner): Promise<FilterProbe[]> =>
+  Promise.all(
+    FILTERS.map(async (f): Promise<FilterProbe> => {
+      const r = await runner.run(['unshare', '--net', '--', ...f.argv], { netns: HOST });
+      if (!r.failed) return { id: f.id, ok: true };
+      return {
+        id: f.id,
+        ok: false,
+        detail: r.stderr.trim().split('\n')[0],
+        fix: r.reason === 'tool-missing' ? `apt-get install ${f.pkg}` : `the kernel needs ${f.kernel}`,
+      };
+    }),
+  );
