@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
 import { show } from '../../src/api/show.js';
 import { isPipefitterError } from '../../src/errors.js';
-import { link, ping, readState, routes } from '../helpers/read-back.js';
+import { ipJson, link, ping, readState, routes } from '../helpers/read-back.js';
 import { roundTrip, snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
@@ -268,6 +268,62 @@ test('gratuitous ARP: a neighbour learns the new address without waiting or aski
     t.diagnostic(`attach with announce took ${took.toFixed(0)} ms`);
     await detach({ target: `pid:${a.pid}` });
     await detach({ target: `pid:${b.pid}` });
+  }));
+
+test("gratuitous ARP only where a cache may hold the address: the host's stale entry is corrected", (t) =>
+  withSandbox(t, async (sb) => {
+    const a = await sb.container();
+    const c = await sb.container();
+    // a bridge with the host on it (its address) and no ports, as an admin made it, with a fixed
+    // MAC (one taken from its first port would change then, and the kernel flush its neighbours)
+    const br = sb.name('gs').slice(0, 15);
+    for (const args of [
+      ['link', 'add', br, 'address', '02:00:00:00:0b:01', 'type', 'bridge'],
+      ['addr', 'add', '192.0.2.1/24', 'dev', br],
+      ['link', 'set', br, 'up'],
+    ])
+      await execa('ip', args);
+    t.after(() => execa('ip', ['link', 'del', br], { reject: false }));
+    // the host still holds 192.0.2.10 with the MAC of a container that is gone
+    await execa('ip', [
+      'neigh',
+      'replace',
+      '192.0.2.10',
+      'lladdr',
+      '02:00:00:00:00:99',
+      'dev',
+      br,
+      'nud',
+      'stale',
+    ]);
+    const hostEntry = async (): Promise<string | undefined> =>
+      ((await ipJson('sandbox', ['neigh', 'show', '192.0.2.10', 'dev', br])) as { lladdr?: string }[])[0]
+        ?.lladdr;
+    const announces = (r: { plan: { steps: readonly { argv: readonly unknown[] }[] } }): boolean =>
+      r.plan.steps.some((s) => s.argv[0] === 'arping');
+
+    // 192.0.2.12: no port was there before and no cache holds it — nobody to tell
+    // (planned only: a port made now would be an earlier port for the next attach)
+    const quiet = await attach({ target: `pid:${c.pid}`, bridge: br, ip: '192.0.2.12/24' }, { dryRun: true });
+    assert.equal(announces(quiet), false);
+    assert.equal(await hostEntry(), '02:00:00:00:00:99');
+
+    // 192.0.2.10: the host's cache holds it with another MAC — announced, and the kernel takes it
+    const told = await attach({
+      target: `pid:${a.pid}`,
+      bridge: br,
+      ip: '192.0.2.10/24',
+      mac: '02:00:00:00:0a:0b',
+    });
+    assert.equal(announces(told), true);
+    let mac = await hostEntry();
+    for (let i = 0; i < 50 && mac !== '02:00:00:00:0a:0b'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      mac = await hostEntry();
+    }
+    assert.equal(mac, '02:00:00:00:0a:0b', "the host's neighbour entry now names the new MAC");
+    await detach({ target: `pid:${a.pid}` });
+    assert.ok(link(await readState('sandbox'), br), 'a bridge pipefitter did not make stays');
   }));
 
 test("show: interfaces, addresses, routes, and which are pipefitter's", (t) =>
