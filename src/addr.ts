@@ -193,6 +193,15 @@ export const broadcastOf = (c: Cidr): string =>
     ? new Address4(c.network).endAddress().correctForm()
     : new Address6(c.network).endAddress().correctForm();
 
+/**
+ * The broadcast address an IPv4 interface address gets (`ip addr add A brd B`, as pipework and
+ * Docker add theirs): the last address of its subnet. None for IPv6, and none for /31 and /32,
+ * which have no broadcast (RFC 3021).
+ * @example interfaceBroadcast(parseCidr('192.0.2.10/24', 'ip')) // '192.0.2.255'
+ */
+export const interfaceBroadcast = (c: Cidr): string | undefined =>
+  c.family === 4 && c.prefix < 31 ? broadcastOf(c) : undefined;
+
 /** The n-th address of the subnet (n=1 is the first host). */
 export const nthHost = (c: Cidr, n: number): string => {
   if (c.family === 4) {

@@ -8,6 +8,7 @@ import { planAttach } from '../plan/attach.js';
 import { planDetach } from '../plan/detach.js';
 import { dhcpStateDir } from '../plan/dhcp.js';
 import { readLease } from '../observe/lease.js';
+import { checkCarrier } from '../observe/carrier.js';
 import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
 
@@ -59,6 +60,17 @@ export const attachRequests = async (
     opts,
   );
   if (!out.applied) return out;
+  // Did every interface made get carrier? A parent just brought up may need a moment.
+  const carrier = await checkCarrier(
+    runner,
+    atts.flatMap((a) => [
+      { label: a.target.label, netns: a.target.netns, ifname: a.iface.ifname },
+      ...(a.link.kind === 'pair'
+        ? [{ label: a.link.peer.label, netns: a.link.peer.netns, ifname: a.link.peerIface.ifname }]
+        : []),
+    ]),
+    { settleMs: out.plan.records?.some((r) => r.op === 'add') ? 3000 : 0 },
+  );
   // Report what the DHCP clients got.
   const leases = [];
   for (const a of atts) {
@@ -66,7 +78,7 @@ export const attachRequests = async (
     const lease = await readLease(dhcpStateDir(a.target.id, a.iface.ifname));
     if (lease) leases.push({ target: a.target.label, ifname: a.iface.ifname, lease });
   }
-  return leases.length ? { ...out, leases } : out;
+  return { ...out, carrier, ...(leases.length ? { leases } : {}) };
 };
 
 /**

@@ -39,6 +39,7 @@ export const outcomeJson = (verb: string, o: Outcome, dryRun: boolean): Record<s
   notes: o.plan.notes,
   processes: o.processes,
   leases: o.leases ?? [],
+  ...(o.carrier ? { interfaces: o.carrier } : {}),
   durationMs: o.report ? Math.round(o.report.durationMs * 10) / 10 : 0,
   ...(dryRun ? { script: o.script } : {}),
 });
@@ -69,6 +70,8 @@ export const printOutcome = (
     out(
       `  ${l.target} ${l.ifname}: leased ${l.lease.ip}${l.lease.router ? `, router ${l.lease.router}` : ''}${l.lease.dns.length ? `, dns ${l.lease.dns.join(' ')}` : ''}`,
     );
+  for (const c of o.carrier ?? [])
+    if (!c.carrier) err(`warning: ${c.target} ${c.ifname} has no carrier: ${c.why ?? 'unknown'}`);
   for (const n of o.plan.notes) err(`note: ${n}`);
   for (const n of o.report?.notes ?? []) err(`note: ${n}`);
 };
@@ -82,7 +85,9 @@ export const printShow = (v: ShowView, flags: GlobalFlags): void => {
       : '';
     out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${i.up ? 'UP  ' : 'DOWN'} mtu ${i.mtu} ${i.mac}${owner}`);
     for (const a of i.addresses)
-      out(`      ${a.address}/${a.prefix}${a.scope !== 'global' ? ` (${a.scope})` : ''}`);
+      out(
+        `      ${a.address}/${a.prefix}${a.broadcast !== undefined ? ` brd ${a.broadcast}` : ''}${a.scope !== 'global' ? ` (${a.scope})` : ''}`,
+      );
   }
   if (v.routes.length) out('  routes:');
   for (const r of v.routes)

@@ -13,6 +13,7 @@ import { hintFor } from './hints.js';
 import { shellJoin } from './quote.js';
 import type { Runner } from './runner.js';
 import { classifyStderr, hostNetnsPath } from './runner.js';
+import { commitRecords } from '../state/parents.js';
 
 export interface ApplyHooks {
   /** Called before each step runs; throwing aborts there and rolls back (tests inject failures with it). */
@@ -201,6 +202,23 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
           (undone) =>
             new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
         );
+    }
+    // the bookkeeping of a plan that went through; if it cannot be written, nothing stays
+    try {
+      await commitRecords(plan.records ?? []);
+    } catch (e) {
+      throw await rollBack(
+        opts.runner,
+        done,
+        (undone) =>
+          new PipefitterError({
+            code: 'E_STEP_FAILED',
+            message: `cannot record what was done: ${e instanceof Error ? e.message : String(e)}`,
+            hint: 'check that the state directory is writable (PIPEFITTER_STATE_DIR, default /var/lib/pipefitter)',
+            rolledBack: undone,
+            cause: e,
+          }),
+      );
     }
   } finally {
     process.off('SIGINT', onSigint);

@@ -5,6 +5,8 @@ export interface ObservedAddr {
   readonly address: string;
   readonly prefix: number;
   readonly scope: string;
+  /** IPv4: the broadcast address it was added with, if any. */
+  readonly broadcast?: string | undefined;
 }
 
 export interface ObservedLink {
@@ -15,6 +17,8 @@ export interface ObservedLink {
   readonly master?: string | undefined;
   readonly up: boolean;
   readonly operstate: string;
+  /** The kernel's LOWER_UP flag: the link has carrier. */
+  readonly carrier?: boolean | undefined;
   readonly mtu: number;
   readonly mac: string;
   readonly alias?: string | undefined;
@@ -73,8 +77,19 @@ export interface NetnsState {
   readonly ovs?: ReadonlyMap<string, readonly string[]> | undefined;
   /** net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding (from `ip netconf`). */
   readonly forwarding?: Readonly<Record<4 | 6, boolean>> | undefined;
+  /**
+   * Host only: interfaces pipefitter brought up because an attachment needed them (by name),
+   * with the attachments that still do. One whose ifindex no longer matches is stale.
+   */
+  readonly parentsUp?: ReadonlyMap<string, ParentUpRecord> | undefined;
   /** Neighbour cache entries with a MAC address (who could hold a stale one). */
   readonly neighbours?: readonly ObservedNeighbour[] | undefined;
+}
+
+export interface ParentUpRecord {
+  readonly ifindex: number;
+  /** `<target id>/<ifname>` of each attachment on it. */
+  readonly users: readonly string[];
 }
 
 /** A neighbour (ARP/NDP) cache entry that still names a MAC address. */

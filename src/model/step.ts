@@ -38,8 +38,24 @@ export interface Step extends Command {
   readonly undoOnFailure?: boolean | undefined;
 }
 
+/**
+ * Bookkeeping the kernel cannot hold, written when the whole plan has been applied (never on a
+ * dry run or a rollback): which host interfaces pipefitter brought up, and for whom.
+ */
+export type StateRecord = {
+  readonly kind: 'parent-user';
+  /** The host interface pipefitter brought up (a macvlan/ipvlan/VLAN parent). */
+  readonly parent: string;
+  readonly ifindex: number;
+  /** The attachment that depends on it: `<target id>/<ifname>`. */
+  readonly user: string;
+  readonly op: 'add' | 'remove';
+};
+
 export interface Plan {
   readonly steps: readonly Step[];
+  /** Applied after the last step succeeded. @default none */
+  readonly records?: readonly StateRecord[] | undefined;
   /** What was already in place and is left as it is. */
   readonly noops: readonly string[];
   /** Things the user should know, e.g. that a gateway change replaces Docker's default route. */
@@ -50,6 +66,7 @@ export const emptyPlan: Plan = { steps: [], noops: [], notes: [] };
 
 export const concatPlans = (plans: readonly Plan[]): Plan => ({
   steps: plans.flatMap((p) => p.steps),
+  records: plans.flatMap((p) => p.records ?? []),
   noops: plans.flatMap((p) => p.noops),
   notes: plans.flatMap((p) => p.notes),
 });

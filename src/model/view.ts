@@ -9,6 +9,8 @@ export interface AddressView {
   readonly prefix: number;
   readonly family: 4 | 6;
   readonly scope: string;
+  /** IPv4 broadcast address, when it has one. */
+  readonly broadcast?: string | undefined;
 }
 
 export interface InterfaceView {
@@ -72,6 +74,7 @@ export const buildView = (t: ResolvedTarget, s: NetnsState, host: NetnsState | u
         prefix: a.prefix,
         family: a.family,
         scope: a.scope,
+        ...(a.broadcast !== undefined ? { broadcast: a.broadcast } : {}),
       })),
       managed: owner !== undefined,
       owner,

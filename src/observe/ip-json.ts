@@ -37,6 +37,7 @@ const decodeAddr = (v: Json): ObservedAddr | undefined => {
     address: canonicalAddress(local),
     prefix,
     scope: str(o.scope) ?? 'global',
+    broadcast: fam === 'inet' ? str(o.broadcast) : undefined,
   };
 };
 
@@ -56,6 +57,7 @@ export const decodeLink = (v: Json): ObservedLink | undefined => {
     master: str(o.master),
     up: flags.includes('UP'),
     operstate: str(o.operstate) ?? 'UNKNOWN',
+    carrier: flags.includes('LOWER_UP'),
     mtu: num(o.mtu) ?? 0,
     mac: str(o.address) ?? '',
     alias: str(o.ifalias),

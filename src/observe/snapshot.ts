@@ -10,6 +10,7 @@ import type { Runner } from '../exec/runner.js';
 import { decodeForwarding, decodeLinks, decodeNeighbours, decodeRoutes } from './ip-json.js';
 import { observeFirewall } from './firewall.js';
 import { observeOvs } from './ovs.js';
+import { readParentRecords } from '../state/parents.js';
 
 const QUERIES = 'addr show\nroute show table all\nnetconf show\nneigh show\n';
 
@@ -51,6 +52,7 @@ export const observeNetns = async (
     firewall,
     forwarding: decodeForwarding(netconf),
     neighbours: decodeNeighbours(neigh),
+    parentsUp: ns.kind === 'host' ? await readParentRecords() : undefined,
     ovs,
   };
 };

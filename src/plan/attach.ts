@@ -2,6 +2,7 @@
 import { refuse } from '../errors.js';
 import type { Attachment } from '../model/attachment.js';
 import type { ObservedState } from '../model/observed.js';
+import { decodeTag } from '../model/owner.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
 import type { PlanContext } from './context.js';
@@ -26,7 +27,25 @@ export const planAttach = (
 ): Plan => {
   const ctx = new Context(observed);
   for (const a of atts) planAttachment(ctx, a, opts);
+  noteLonePorts(ctx);
   return ctx.finish();
+};
+
+/**
+ * A container on a bridge that has no other port has carrier but nobody to talk to except the
+ * bridge itself: worth a line, since it is the first thing to check when nothing answers.
+ */
+const noteLonePorts = (ctx: PlanContext): void => {
+  const host = ctx.links({ kind: 'host' });
+  for (const port of host.filter((l) => l.planned && l.kind === 'veth' && l.master !== undefined)) {
+    const br = host.find((l) => l.name === port.master);
+    if (!br || br.kind !== 'bridge' || host.some((l) => l !== port && l.master === br.name)) continue;
+    const tag = decodeTag(port.alias);
+    const who = tag?.ifname !== undefined ? `${tag.target ?? '?'} ${tag.ifname} ` : '';
+    ctx.notes.push(
+      `bridge "${br.name}" has no other port: ${who}has carrier but reaches only the bridge${br.addrs.some((a) => a.scope === 'global') ? ' and, through its address, the host' : ''} until something else joins it`,
+    );
+  }
 };
 
 export const planAttachment = (ctx: PlanContext, given: Attachment, opts: AttachPlanOptions): void => {

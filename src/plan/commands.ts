@@ -3,7 +3,7 @@
  * Each documents its `ip` equivalent and carries its undo.
  */
 import type { Cidr, IpAddr } from '../addr.js';
-import { familyOf } from '../addr.js';
+import { familyOf, interfaceBroadcast } from '../addr.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { ObservedRoute } from '../model/observed.js';
 import type { Arg, Command, Step } from '../model/step.js';
@@ -143,11 +143,17 @@ const ipv6Extra = (c: Cidr): string[] =>
   // The operator assigned the address; skipping DAD makes it usable at once (no 1-2 s tentative wait).
   c.family === 6 ? ['nodad'] : [];
 
-/** ip addr add CIDR dev NAME */
+/** The `brd B` of an IPv4 address (see interfaceBroadcast). */
+const brdArgs = (c: Cidr): string[] => {
+  const b = interfaceBroadcast(c);
+  return b === undefined ? [] : ['brd', b];
+};
+
+/** ip addr add CIDR [brd B] dev NAME */
 export const addrAdd = (netns: NetnsRef, dev: string, c: Cidr, undo: Undo): Step => ({
   id: `addr-add:${dev}:${c.text}`,
   netns,
-  argv: ['ip', 'addr', 'add', c.text, 'dev', dev, ...ipv6Extra(c)],
+  argv: ['ip', 'addr', 'add', c.text, ...brdArgs(c), 'dev', dev, ...ipv6Extra(c)],
   describes: `add ${c.text} to "${dev}"`,
   undo,
 });

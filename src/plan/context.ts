@@ -13,8 +13,9 @@ import type {
   ObservedNeighbour,
   ObservedRoute,
   ObservedState,
+  ParentUpRecord,
 } from '../model/observed.js';
-import type { Plan, Step } from '../model/step.js';
+import type { Plan, StateRecord, Step } from '../model/step.js';
 import type { Phase } from './phases.js';
 import { PHASE } from './phases.js';
 
@@ -30,6 +31,7 @@ interface ProjectedNetns {
   firewall?: FirewallState | undefined;
   ovs?: Map<string, string[]> | undefined;
   neighbours: readonly ObservedNeighbour[];
+  parentsUp: Map<string, ParentUpRecord>;
 }
 
 export class PlanContext {
@@ -39,6 +41,7 @@ export class PlanContext {
   private readonly phases: Phase[] = [];
   readonly noops: string[] = [];
   readonly notes: string[] = [];
+  readonly records: StateRecord[] = [];
   private readonly spaces = new Map<string, ProjectedNetns>();
   private readonly ids = new Map<string, number>();
 
@@ -50,7 +53,7 @@ export class PlanContext {
     const key = netnsKey(ns);
     let s = this.spaces.get(key);
     if (!s) {
-      s = { links: new Map(), routes: [], observed: false, neighbours: [] };
+      s = { links: new Map(), routes: [], observed: false, neighbours: [], parentsUp: new Map() };
       this.spaces.set(key, s);
     }
     return s;
@@ -72,6 +75,32 @@ export class PlanContext {
   /** Does a neighbour cache entry on `dev` (as observed) hold a MAC address for `address`? */
   knowsNeighbour(ns: NetnsRef, dev: string, address: string): boolean {
     return this.space(ns).neighbours.some((n) => n.dev === dev && sameAddress(n.address, address));
+  }
+
+  /** The record of a host interface pipefitter brought up (pending records included), if current. */
+  parentUp(name: string): ParentUpRecord | undefined {
+    const r = this.space({ kind: 'host' }).parentsUp.get(name);
+    const l = this.link({ kind: 'host' }, name);
+    return r && l && r.ifindex === l.ifindex ? r : undefined;
+  }
+
+  /** Every current record that names this user. */
+  parentsUsedBy(user: string): string[] {
+    return [...this.space({ kind: 'host' }).parentsUp.keys()].filter((p) =>
+      this.parentUp(p)?.users.includes(user),
+    );
+  }
+
+  /** Record a user of a parent pipefitter brought up (or its leaving), to be written after apply. */
+  recordParentUser(parent: string, ifindex: number, user: string, op: 'add' | 'remove'): void {
+    const map = this.space({ kind: 'host' }).parentsUp;
+    const cur = map.get(parent);
+    const users = cur && cur.ifindex === ifindex ? cur.users : [];
+    map.set(parent, {
+      ifindex,
+      users: op === 'add' ? [...new Set([...users, user])] : users.filter((u) => u !== user),
+    });
+    this.records.push({ kind: 'parent-user', parent, ifindex, user, op });
   }
 
   routes(ns: NetnsRef): readonly ObservedRoute[] {
@@ -152,7 +181,12 @@ export class PlanContext {
       return { s, i, phase: this.phases[i] ?? PHASE.link, ns: firstSeen.get(key) ?? i };
     });
     order.sort((a, b) => a.phase - b.phase || a.ns - b.ns || a.i - b.i);
-    return { steps: order.map((o) => o.s), noops: [...this.noops], notes: [...new Set(this.notes)] };
+    return {
+      steps: order.map((o) => o.s),
+      noops: [...this.noops],
+      notes: [...new Set(this.notes)],
+      ...(this.records.length ? { records: [...this.records] } : {}),
+    };
   }
 }
 
@@ -163,6 +197,7 @@ const fromObserved = (s: NetnsState): ProjectedNetns => ({
   firewall: s.firewall,
   ovs: s.ovs ? new Map([...s.ovs].map(([k, v]) => [k, [...v]])) : undefined,
   neighbours: s.neighbours ?? [],
+  parentsUp: new Map(s.parentsUp ?? []),
 });
 
 /** A link as it will be once a creating step has run. */

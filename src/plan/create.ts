@@ -29,6 +29,7 @@ import { ensureOvsBridge, ovsAddPort } from './ovs.js';
 import type { AttachPlanOptions } from './options.js';
 import { checkTag, hostParent, linkArgs, prevDefaults } from './tags.js';
 import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
+import { ensureParentUp, parentUser } from './parent.js';
 
 export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
   const t = a.target;
@@ -159,6 +160,12 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
       const inside = link.kind === 'vlan' && link.parentIn === 'target';
       // pipework's "@VLAN" on a host NIC: the link goes on PARENT.VLAN, made and shared as needed.
       const sharedVid = link.kind === 'vlan' ? undefined : link.vlan;
+      // the host NIC (itself, or under PARENT.VLAN) must be up, or the new link has no carrier
+      if (!inside) {
+        hostParent(ctx, link.parent, t.label);
+        ctx.phase = PHASE.prepare;
+        ensureParentUp(ctx, link.parent, parentUser(t.id, ifname), t.label);
+      }
       const parentName =
         sharedVid === undefined
           ? link.parent

@@ -32,6 +32,7 @@ import { planOvsPortRemoval } from './ovs.js';
 import { dhcpStop } from './dhcp.js';
 import { releaseSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { planBridgeFirewallRemoval } from './firewall.js';
+import { parentUser, releaseParents } from './parent.js';
 
 export interface DetachPlanOptions {
   /** Remove the interface even when pipefitter did not make it. @default false */
@@ -172,6 +173,8 @@ export const planRemoveIface = (
   for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);
   if ((tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') && tag.parent !== undefined)
     releaseSharedVlan(ctx, tag.parent, vlanUserKey(t.id, l.name));
+  if (tag?.target !== undefined && tag.ifname !== undefined)
+    releaseParents(ctx, parentUser(tag.target, tag.ifname));
   if (tag?.kind === 'pair' && tag.peer !== undefined)
     ctx.notes.push(`${t.label}: the peer end ${tag.peer}:${tag.peerIfname ?? '?'} goes with it`);
 

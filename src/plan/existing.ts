@@ -12,6 +12,7 @@ import { sameAddress } from '../addr.js';
 import { ensureBridge } from './bridge.js';
 import { ensureOvsBridge } from './ovs.js';
 import { tagKindOf } from './tags.js';
+import { ensureParentUp, parentUser } from './parent.js';
 
 /** Undefined when the existing interface is this attachment already (maybe with drift to repair). */
 export const compareExisting = (
@@ -115,6 +116,14 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
       ctx.push(linkSetUp(HOST, hostName, linkSetDownCmd(HOST, hostName)));
       ctx.updateLink(HOST, hostName, { up: true });
     }
+  }
+  if (
+    (a.link.kind === 'macvlan' || a.link.kind === 'ipvlan' || a.link.kind === 'vlan') &&
+    !(a.link.kind === 'vlan' && a.link.parentIn === 'target')
+  ) {
+    // a parent taken down since: the link has no carrier until it is up again
+    ctx.phase = PHASE.prepare;
+    ensureParentUp(ctx, a.link.parent, parentUser(t.id, a.iface.ifname), t.label);
   }
   ctx.phase = PHASE.inside;
   for (const s of planInside(ctx, {

@@ -106,10 +106,7 @@ export const ensureSharedVlan = (
       'not found',
       'list the host interfaces with `ip link` and give one of them',
     );
-  if (!p.up) {
-    ctx.push(linkSetUp(HOST, parent, p.planned ? 'covered' : linkSetDownCmd(HOST, parent)));
-    ctx.updateLink(HOST, parent, { up: true });
-  }
+  // its parent was brought up before (ensureParentUp), with a record of who needs it
   const alias = tagWith([user]);
   ctx.push(linkAddVlan(HOST, parent, name, vid, p.mtu));
   ctx.push({

@@ -73,6 +73,23 @@ export const readState = async (ns: Ns): Promise<NsState> => {
   };
 };
 
+/** Each IPv4 address of `dev` with the broadcast address it carries ('' when none), e.g. {'192.0.2.10/24': '192.0.2.255'}. */
+export const broadcasts = async (ns: Ns, dev: string): Promise<Record<string, string>> => {
+  const [l] = (await ipJson(ns, ['addr', 'show', 'dev', dev])) as RawLink[];
+  return Object.fromEntries(
+    (l?.addr_info ?? [])
+      .filter((a) => a.family === 'inet')
+      .map((a) => [`${a.local}/${a.prefixlen}`, (a as { broadcast?: string }).broadcast ?? '']),
+  );
+};
+
+/** The kernel's flags of a link: up, and carrier (LOWER_UP). */
+export const linkFlags = async (ns: Ns, dev: string): Promise<{ up: boolean; carrier: boolean }> => {
+  const [l] = (await ipJson(ns, ['link', 'show', 'dev', dev])) as RawLink[];
+  const flags = l?.flags ?? [];
+  return { up: flags.includes('UP'), carrier: flags.includes('LOWER_UP') };
+};
+
 export const link = (s: NsState, name: string): LinkState | undefined => s.links.find((l) => l.name === name);
 
 /** Main-table routes parsed back, for assertions. */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { ping, readState } from '../helpers/read-back.js';
+import { broadcasts, ping, readState } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 
@@ -144,6 +144,9 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
         );
         assert.equal(new Set(addrs).size, 3, `three different pool addresses: ${addrs.join(' ')}`);
         for (const a of addrs) assert.match(a ?? '', /^192\.0\.2\.1\d\d\/24$/);
+        // pool addresses and the bridge's own carry their broadcast, as pipework's do
+        assert.deepEqual(Object.values(await broadcasts({ netns: `${v.ns}-app1` }, 'eth1')), ['192.0.2.255']);
+        assert.deepEqual(await broadcasts('sandbox', `${v.p}-br0`), { '192.0.2.1/24': '192.0.2.255' });
         assert.ok(
           await ping({ netns: `${v.ns}-app1` }, '203.0.113.2'),
           'out through the masquerade (the outside has no route back)',
@@ -194,6 +197,7 @@ test('recipe: a chain of containers joined by point-to-point links', (t) =>
       set: v,
       check: async () => {
         assert.ok(await ping({ netns: `${v.ns}-c1` }, '192.0.2.10'), 'c1 reaches c4 across c2 and c3');
+        assert.deepEqual(await broadcasts({ netns: `${v.ns}-c2` }, 'eth2'), { '192.0.2.5/30': '192.0.2.7' });
         assert.equal(
           (await readState('sandbox')).links.filter((l) => l.kind === 'veth').length,
           0,

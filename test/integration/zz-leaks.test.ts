@@ -74,6 +74,11 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
   // recipes destroyed: no recipe state and no address still allocated
   const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
   assert.deepEqual(await readdir(`${stateDir}/recipes`).catch(() => []), [], 'recipe state');
+  assert.deepEqual(
+    await readdir(`${stateDir}/parents`).catch(() => []),
+    [],
+    'records of host interfaces pipefitter brought up',
+  );
   const ipam = JSON.parse(
     await readFile(`${stateDir}/ipam/allocations.json`, 'utf8').catch(() => '{"allocations":[]}'),
   ) as { allocations: unknown[] };

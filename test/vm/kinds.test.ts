@@ -113,6 +113,47 @@ test(
 );
 
 test(
+  'a down parent is brought up for a VLAN, an ipvlan and a macvlan on PARENT.10, and down again with the last',
+  { skip, timeout: 300_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      const nic = await sb.hostNic('d');
+      const peer = `pp${sb.id}d`;
+      const [a, b, c] = [await sb.netns('d1'), await sb.netns('d2'), await sb.netns('d3')];
+      await execa('ip', ['link', 'set', 'dev', nic, 'down']);
+      const before = await readState('sandbox');
+      const flags = async (dev: string) =>
+        (
+          JSON.parse((await execa('ip', ['-j', 'link', 'show', 'dev', dev])).stdout) as { flags: string[] }[]
+        )[0]?.flags ?? [];
+      const carrier = async (ns: string, dev: string) =>
+        (
+          JSON.parse((await execa('ip', ['-n', ns, '-j', 'link', 'show', 'dev', dev])).stdout) as {
+            flags: string[];
+          }[]
+        )[0]?.flags.includes('LOWER_UP');
+      await attach({ target: `netns:${a}`, vlan: nic, vlanId: 20, ip: '198.51.100.50/24' });
+      assert.ok((await flags(nic)).includes('UP'), 'the VLAN parent was brought up');
+      assert.ok(await carrier(a, 'eth1'), 'the VLAN interface has carrier');
+      await attach({ target: `netns:${b}`, ipvlan: nic, ip: '198.51.100.51/24' });
+      await attach({ target: `netns:${c}`, macvlan: nic, vlanId: 10, ip: '198.51.100.52/24' });
+      assert.ok(await carrier(b, 'eth1'), 'the ipvlan has carrier');
+      assert.ok(await carrier(c, 'eth1'), 'the macvlan on PARENT.10 has carrier');
+      // the far end answers on VLAN 20 through the parent
+      await execa('ip', ['link', 'add', 'link', peer, 'name', `${peer}.20`, 'type', 'vlan', 'id', '20']);
+      await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', `${peer}.20`]);
+      await execa('ip', ['link', 'set', 'dev', `${peer}.20`, 'up']);
+      assert.ok(await ping({ netns: a }, '198.51.100.1'), 'VLAN 20 reaches the far end');
+      await execa('ip', ['link', 'del', 'dev', `${peer}.20`]);
+      await detach({ target: `netns:${a}` });
+      await detach({ target: `netns:${b}` });
+      assert.ok((await flags(nic)).includes('UP'), 'still used by the macvlan on .10');
+      await detach({ target: `netns:${c}` });
+      assert.deepEqual(await readState('sandbox'), before, 'parent down again, PARENT.10 gone');
+    }),
+);
+
+test(
   'bridge VLAN filtering: same VLAN reaches, other VLAN does not; trunk + VLAN inside the container',
   { skip, timeout: 300_000 },
   (t) =>

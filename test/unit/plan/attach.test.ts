@@ -63,7 +63,7 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
     'host: ip link set dev br-lab up',
     `host: ip link add name ${p.steps[3]!.argv[4] as string} type veth peer name eth1 netns <netns:r1>`,
     `host: ip link set dev ${p.steps[3]!.argv[4] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
-    'netns:r1: ip addr add 192.0.2.10/24 dev eth1',
+    'netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1',
     'netns:r1: ip link set dev eth1 up',
     'netns:r1: ip route add default via 192.0.2.1 dev eth1',
     'netns:r1: ip link set dev eth1 alias pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab',
@@ -123,7 +123,7 @@ test('macvlan is born inside the target with MTU of its parent; IPv6 skips DAD',
   // IPv4 first, then up, then (in a later process) IPv6 with its unsolicited NA enabled
   assert.deepEqual(lines(p), [
     'host: ip link add name lan0 link eth3 mtu 9000 address 02:00:00:00:00:10 netns <netns:r1> type macvlan mode bridge',
-    'netns:r1: ip addr add 198.51.100.7/24 dev lan0',
+    'netns:r1: ip addr add 198.51.100.7/24 brd 198.51.100.255 dev lan0',
     'netns:r1: ip link set dev lan0 up',
     'netns:r1: sysctl -q -e -w net/ipv6/conf/lan0/disable_ipv6=0 net/ipv6/conf/lan0/ndisc_notify=1',
     'netns:r1: ip addr add 2001:db8::7/64 dev lan0 nodad',
@@ -192,7 +192,7 @@ test('idempotent: a plan against the state it produces is empty', () => {
     [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })],
   );
   const p2 = planAttach([a], observed(host, [r1, drift]));
-  assert.deepEqual(lines(p2), ['netns:r1: ip addr add 192.0.2.10/24 dev eth1']);
+  assert.deepEqual(lines(p2), ['netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1']);
   assert.ok(!p2.steps.some((s) => s.argv[0] === 'arping'), 'no announcement for a link that was already up');
   assert.equal(
     typeof p2.steps[0]!.undo === 'string' ? 'x' : text(p2.steps[0]!.undo.argv),
@@ -266,7 +266,7 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
     'host: ip link set dev enp5s0f1 netns <netns:r1>',
     'netns:r1: ip link set dev enp5s0f1 name wan0',
     'netns:r1: ip link set dev wan0 alias pf1:k=phys&t=netns%3Ar1&i=wan0&o=enp5s0f1&pa=uplink+to+rack+3&ou=1',
-    'netns:r1: ip addr add 203.0.113.2/30 dev wan0',
+    'netns:r1: ip addr add 203.0.113.2/30 brd 203.0.113.3 dev wan0',
     'netns:r1: ip link set dev wan0 up',
     'netns:r1: arping -q -U -c 1 -w 0 -i wan0 -S 203.0.113.2 203.0.113.2',
   ]);
@@ -299,7 +299,7 @@ test('pair: one command from the host makes both ends inside their namespaces', 
     lines(p)[0],
     'host: ip link add name eth2 netns <netns:r1> type veth peer name eth2 netns <netns:r2>',
   );
-  assert.ok(lines(p).includes('netns:r2: ip addr add 192.0.2.22/30 dev eth2'));
+  assert.ok(lines(p).includes('netns:r2: ip addr add 192.0.2.22/30 brd 192.0.2.23 dev eth2'));
 });
 
 test('VLAN and ipvlan kinds plan like macvlan (kernel tests run in the VM lane)', () => {
