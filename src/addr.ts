@@ -202,6 +202,12 @@ export const broadcastOf = (c: Cidr): string =>
 export const interfaceBroadcast = (c: Cidr): string | undefined =>
   c.family === 4 && c.prefix < 31 ? broadcastOf(c) : undefined;
 
+/** The network of an address and prefix as the kernel sees it, e.g. networkOf('192.0.2.10', 24) === '192.0.2.0/24'. */
+export const networkOf = (address: string, prefix: number): string => {
+  const a = parseAny(address);
+  return a ? makeCidr(a, prefix).network : `${address}/${prefix}`;
+};
+
 /** The n-th address of the subnet (n=1 is the first host). */
 export const nthHost = (c: Cidr, n: number): string => {
   if (c.family === 4) {

@@ -26,6 +26,8 @@ export interface ObservedLink {
   readonly parent?: string | undefined;
   /** Set when the peer/parent lives in another namespace. */
   readonly linkNetnsid?: number | undefined;
+  /** The ifindex of a veth's peer (or a stacked link's parent), in whichever namespace it is. */
+  readonly linkIndex?: number | undefined;
   readonly macvlanMode?: string | undefined;
   readonly ipvlanMode?: string | undefined;
   readonly vlanId?: number | undefined;
@@ -100,6 +102,23 @@ export interface ObservedNeighbour {
 
 /** Observed state of every namespace a plan touches, keyed by netnsKey(). */
 export type ObservedState = ReadonlyMap<string, NetnsState>;
+
+/**
+ * The host end of a container's veth: the host link whose ifindex is the container end's peer
+ * index and whose peer index is the container end — identified by the kernel, however the
+ * target was spelled when it was made (pid:N, /proc/N/ns/net, docker:…). Falls back to the
+ * ownership tag of the host end (target and ifname) when the indexes are not known.
+ */
+export const hostEndOf = (
+  hostLinks: readonly ObservedLink[],
+  inside: ObservedLink,
+  tagged: (l: ObservedLink) => boolean,
+): ObservedLink | undefined =>
+  (inside.linkIndex !== undefined && inside.ifindex > 0
+    ? hostLinks.find(
+        (h) => h.kind === 'veth' && h.ifindex === inside.linkIndex && h.linkIndex === inside.ifindex,
+      )
+    : undefined) ?? hostLinks.find((h) => h.kind === 'veth' && tagged(h));
 
 export const findLink = (s: NetnsState | undefined, name: string): ObservedLink | undefined =>
   s?.links.find((l) => l.name === name);

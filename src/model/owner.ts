@@ -29,12 +29,17 @@ export interface OwnerTag {
   readonly origMtu?: string | undefined;
   readonly origMac?: string | undefined;
   readonly origUp?: string | undefined;
+  /** A moved device's host addresses ("A/P[ brd B]") and routes (`ip route` arguments), ";"-separated, put back on detach. */
+  readonly hostAddrs?: string | undefined;
+  readonly hostRoutes?: string | undefined;
   /** Default routes replaced by the attachment, restored on detach: "via@dev" per family. */
   readonly prevDefault4?: string | undefined;
   readonly prevDefault6?: string | undefined;
   /** The peer of a container-to-container pair: target id and ifname. */
   readonly peer?: string | undefined;
   readonly peerIfname?: string | undefined;
+  /** Addresses given to a bridge with --bridge-ip that this port answers for ("A/P,A/P"). */
+  readonly bridgeAddrs?: string | undefined;
   /** Access VLAN and trunk VLANs of a bridge port ("10", "10.20"). */
   readonly vlan?: string | undefined;
   readonly trunk?: string | undefined;
@@ -56,10 +61,13 @@ const KEYS: Record<Exclude<keyof OwnerTag, 'kind'>, string> = {
   origMtu: 'om',
   origMac: 'oa',
   origUp: 'ou',
+  hostAddrs: 'ha',
+  hostRoutes: 'hr',
   prevDefault4: 'd4',
   prevDefault6: 'd6',
   peer: 'p',
   peerIfname: 'pi',
+  bridgeAddrs: 'ba',
   vlan: 'v',
   trunk: 'tr',
   users: 'u',

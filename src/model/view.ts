@@ -1,5 +1,6 @@
 /** What `show` reports: a plain, JSON-ready view of one namespace. */
 import type { NetnsState } from './observed.js';
+import { hostEndOf } from './observed.js';
 import type { OwnerTag } from './owner.js';
 import { decodeTag } from './owner.js';
 import type { ResolvedTarget } from './target.js';
@@ -58,9 +59,9 @@ export const buildView = (t: ResolvedTarget, s: NetnsState, host: NetnsState | u
     const owner = decodeTag(l.alias);
     const hostLink =
       owner?.kind === 'veth'
-        ? host?.links.find((h) => {
+        ? hostEndOf(host?.links ?? [], l, (h) => {
             const ht = decodeTag(h.alias);
-            return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
+            return ht?.kind === 'veth-host' && ht.target === (owner.target ?? t.id) && ht.ifname === l.name;
           })
         : undefined;
     return {

@@ -63,6 +63,7 @@ export const decodeLink = (v: Json): ObservedLink | undefined => {
     alias: str(o.ifalias),
     parent: str(o.link),
     linkNetnsid: num(o.link_netnsid),
+    linkIndex: num(o.link_index),
     macvlanMode: info?.info_kind === 'macvlan' ? str(data?.mode) : undefined,
     ipvlanMode: info?.info_kind === 'ipvlan' ? str(data?.mode) : undefined,
     vlanId: info?.info_kind === 'vlan' ? num(data?.id) : undefined,

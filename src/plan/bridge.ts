@@ -13,8 +13,10 @@ import {
   linkSetUp,
   linkSetMtu,
   addrAdd,
+  addrDel,
   addrDelCmd,
 } from './commands.js';
+import { PHASE } from './phases.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { plannedLink } from './context.js';
 import { planBridgeFirewall } from './firewall.js';
@@ -132,4 +134,66 @@ export const planPortVlans = (
   if (access !== undefined) ctx.push(bridgeVlanAdd(HOST, port, access, true, 'covered'));
   for (const v of trunk) if (v !== access) ctx.push(bridgeVlanAdd(HOST, port, v, false, 'covered'));
   if (access !== 1 && !trunk.includes(1)) ctx.push(bridgeVlanDel(HOST, port, 1, 'covered'));
+};
+
+/** The bridge addresses a port's tag lists (`ba`), by their `A/P` text. */
+export const portBridgeAddrs = (alias: string | undefined): string[] =>
+  (decodeTag(alias)?.bridgeAddrs ?? '').split(',').filter((x) => x !== '');
+
+const recordedByPorts = (ctx: PlanContext, bridge: string, text: string): boolean =>
+  ctx.links(HOST).some((h) => h.master === bridge && portBridgeAddrs(h.alias).includes(text));
+
+/**
+ * Which of an attachment's --bridge-ip addresses it answers for, decided before ensureBridge
+ * adds the missing ones: those it adds, and those another pipefitter port answers for already
+ * (shared). An address that was on the bridge before anyone asked is the operator's: never
+ * recorded, never removed. The last port answering for one takes it off on detach.
+ */
+export const ownedBridgeAddrs = (
+  ctx: PlanContext,
+  link: Extract<LinkIntent, { kind: 'bridge' }>,
+): string[] => {
+  const br = ctx.link(HOST, link.bridge);
+  return link.bridgeAddrs
+    .filter(
+      (c) =>
+        !br ||
+        br.planned ||
+        !br.addrs.some((o) => o.prefix === c.prefix && sameAddress(o.address, c.address)) ||
+        recordedByPorts(ctx, link.bridge, c.text),
+    )
+    .map((c) => c.text);
+};
+
+/** A port leaves a bridge that stays: take off the addresses no remaining port answers for. */
+export const releaseBridgeAddrs = (
+  ctx: PlanContext,
+  bridge: string,
+  port: { readonly alias?: string | undefined } | undefined,
+): void => {
+  const br = ctx.link(HOST, bridge);
+  if (!br) return;
+  for (const text of portBridgeAddrs(port?.alias)) {
+    if (recordedByPorts(ctx, bridge, text)) continue;
+    const o = br.addrs.find((x) => `${x.address}/${x.prefix}` === text);
+    if (!o) continue;
+    ctx.push(
+      addrDel(HOST, bridge, text, {
+        netns: HOST,
+        argv: [
+          'ip',
+          'addr',
+          'add',
+          text,
+          ...(o.broadcast !== undefined ? ['brd', o.broadcast] : []),
+          'dev',
+          bridge,
+        ],
+        describes: `put ${text} back on "${bridge}"`,
+      }),
+      PHASE.finish,
+    );
+    ctx.updateLink(HOST, bridge, { addrs: br.addrs.filter((x) => x !== o) });
+    ctx.notes.push(`${text} was added to bridge "${bridge}" for this attachment; it is removed`);
+  }
 };

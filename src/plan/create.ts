@@ -5,31 +5,18 @@ import { assertNever } from '../model/assert-never.js';
 import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
 import { hostSideName } from '../names.js';
-import {
-  linkDelCmd,
-  linkRename,
-  linkRenameCmd,
-  linkSetAlias,
-  linkSetAliasCmd,
-  linkSetDown,
-  linkSetUpCmd,
-  linkSetMac,
-  linkSetMacCmd,
-  linkSetMtu,
-  linkSetMtuCmd,
-  linkSetNetns,
-  linkSetNetnsCmd,
-} from './commands.js';
+import { linkDelCmd, linkSetAlias } from './commands.js';
 import type { PlanContext } from './context.js';
 import { plannedLink } from './context.js';
-import { defaultRoutes, planInside } from './iface.js';
+import { planInside } from './iface.js';
 import { PHASE } from './phases.js';
-import { ensureBridge, planPortVlans } from './bridge.js';
+import { ensureBridge, ownedBridgeAddrs, planPortVlans } from './bridge.js';
 import { ensureOvsBridge, ovsAddPort } from './ovs.js';
 import type { AttachPlanOptions } from './options.js';
 import { checkTag, hostParent, linkArgs, prevDefaults } from './tags.js';
 import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { ensureParentUp, parentUser } from './parent.js';
+import { planPhysIn } from './phys.js';
 
 export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
   const t = a.target;
@@ -46,6 +33,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
   switch (link.kind) {
     case 'bridge': {
       ctx.phase = PHASE.prepare;
+      const ownedAddrs = link.ovs ? [] : ownedBridgeAddrs(ctx, link);
       const br = link.ovs
         ? ensureOvsBridge(ctx, link.bridge, a.owner, t.label)
         : ensureBridge(ctx, link, t.label, a.owner);
@@ -73,6 +61,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           bridge: link.bridge,
           target: t.id,
           ifname,
+          ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs.join(',') } : {}),
           ...(a.owner ? { recipe: a.owner } : {}),
         },
         t.label,
@@ -237,75 +226,9 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
       insideNew(ctx, a, tag, mtu);
       return;
     }
-    case 'phys': {
-      const dev = hostParent(ctx, link.device, t.label);
-      if (dev.master !== undefined)
-        throw refuse(
-          'E_CONFLICT',
-          `host interface "${link.device}"`,
-          `is a port of "${dev.master}"`,
-          `take it out first (ip link set ${link.device} nomaster)`,
-        );
-      if (
-        !opts.force &&
-        defaultRoutes(ctx.routes(HOST), 4)
-          .concat(defaultRoutes(ctx.routes(HOST), 6))
-          .some((r) => r.dev === link.device)
-      )
-        throw refuse(
-          'E_CONFLICT',
-          `host interface "${link.device}"`,
-          "carries the host's default route; moving it cuts the host off",
-          'pick another interface, or pass --force if that is intended',
-        );
-      if (link.device !== ifname && ctx.link(ns, link.device))
-        throw refuse(
-          'E_CONFLICT',
-          `${t.label}`,
-          `already has an interface named "${link.device}", so the host's cannot move in`,
-          'rename one of them first',
-        );
-      const prevAlias = dev.alias ?? '';
-      const tag = checkTag(
-        {
-          kind: 'phys',
-          origName: link.device,
-          ...(prevAlias ? { prevAlias } : {}),
-          ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: String(dev.mtu) } : {}),
-          ...(a.iface.mac !== undefined && a.iface.mac !== dev.mac ? { origMac: dev.mac } : {}),
-          ...(dev.up ? { origUp: '1' } : {}),
-          ...baseTag,
-        },
-        t.label,
-      );
-      ctx.phase = PHASE.link;
-      // Moving takes the device down; doing it as its own step lets a rollback bring it back up.
-      if (dev.up) ctx.push(linkSetDown(HOST, link.device, linkSetUpCmd(HOST, link.device)), PHASE.prepare);
-      ctx.push(
-        linkSetNetns(HOST, link.device, ns, t.label, linkSetNetnsCmd(ns, link.device, HOST, 'the host')),
-      );
-      ctx.dropLink(HOST, link.device);
-      ctx.phase = PHASE.inside;
-      if (link.device !== ifname)
-        ctx.push(linkRename(ns, link.device, ifname, linkRenameCmd(ns, ifname, link.device)));
-      ctx.putLink(ns, { ...dev, name: ifname, up: false, addrs: [], planned: false });
-      ctx.push(linkSetAlias(ns, ifname, tag, linkSetAliasCmd(ns, ifname, prevAlias)));
-      if (a.iface.mac !== undefined && a.iface.mac !== dev.mac)
-        ctx.push(linkSetMac(ns, ifname, a.iface.mac, linkSetMacCmd(ns, ifname, dev.mac)));
-      if (a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu)
-        ctx.push(linkSetMtu(ns, ifname, a.iface.mtu, linkSetMtuCmd(ns, ifname, dev.mtu)));
-      for (const s of planInside(ctx, {
-        ns,
-        label: t.label,
-        targetId: t.id,
-        ownMounts: t.ownMounts,
-        dev: ifname,
-        iface: a.iface,
-        created: false,
-      }))
-        ctx.push(s);
+    case 'phys':
+      planPhysIn(ctx, a, link.device, baseTag, opts);
       return;
-    }
     case 'pair': {
       const peer = link.peer;
       const tagA = checkTag(

@@ -4,26 +4,11 @@ import type { DetachRequest } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
 import { decodeTag } from '../model/owner.js';
 import type { ObservedState } from '../model/observed.js';
+import { hostEndOf } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
 import { hostSideName, isIfName } from '../names.js';
-import {
-  linkDel,
-  linkRename,
-  linkRenameCmd,
-  linkSetAlias,
-  linkSetAliasCmd,
-  linkSetDown,
-  linkSetDownCmd,
-  linkSetMac,
-  linkSetMacCmd,
-  linkSetMtu,
-  linkSetMtuCmd,
-  linkSetNetns,
-  linkSetUp,
-  linkSetUpCmd,
-  routeReplaceCmd,
-} from './commands.js';
+import { linkDel, routeReplaceCmd } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
@@ -32,7 +17,9 @@ import { planOvsPortRemoval } from './ovs.js';
 import { dhcpStop } from './dhcp.js';
 import { releaseSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { planBridgeFirewallRemoval } from './firewall.js';
+import { releaseBridgeAddrs } from './bridge.js';
 import { parentUser, releaseParents } from './parent.js';
+import { planPhysHome } from './phys.js';
 
 export interface DetachPlanOptions {
   /** Remove the interface even when pipefitter did not make it. @default false */
@@ -132,36 +119,28 @@ export const planRemoveIface = (
   if (tag) restoreDefaults(ctx, t, l, { 4: tag.prevDefault4, 6: tag.prevDefault6 });
   // A DHCP client (kept running, or its state from a one-shot lease) goes before its link.
   if (tag?.dhcp === '1')
-    ctx.push({ id: `dhcp-stop:${l.name}`, ...dhcpStop(t.netns, t.id, l.name), undo: 'irreversible' });
+    ctx.push({
+      id: `dhcp-stop:${l.name}`,
+      ...dhcpStop(t.netns, tag.target ?? t.id, l.name),
+      undo: 'irreversible',
+    });
 
   if (tag?.kind === 'phys' && tag.origName !== undefined) {
-    // A physical device goes home under its own name, down, with its old alias.
-    const orig = tag.origName;
-    if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
-    if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
-    ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
-    if (tag.origMtu !== undefined)
-      ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
-    if (tag.origMac !== undefined)
-      ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
-    ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
-    ctx.dropLink(ns, l.name);
-    if (tag.origUp === '1') ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
-    ctx.phase = PHASE.link;
+    planPhysHome(ctx, t, l, { ...tag, origName: tag.origName });
     return;
   }
 
   // veth, macvlan, ipvlan, vlan, pair: deleting the inside end removes the peer and all addresses and
-  // routes. A veth on a Linux bridge goes by its tagged host end instead: the same effect, and the
+  // routes. A veth on a Linux bridge goes by its host end instead: the same effect, and the
   // host ends of many containers leave in one process.
   const hostEnd =
-    tag?.kind === 'veth' && tag.bridge !== undefined && tag.parent !== 'ovs'
-      ? ctx.links(HOST).find((h) => {
+    tag?.kind === 'veth' && tag.bridge !== undefined
+      ? hostEndOf(ctx.links(HOST), l, (h) => {
           const ht = decodeTag(h.alias);
-          return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name && h.kind === 'veth';
+          return ht?.kind === 'veth-host' && ht.target === (tag.target ?? t.id) && ht.ifname === l.name;
         })
       : undefined;
-  if (hostEnd) {
+  if (hostEnd && tag?.parent !== 'ovs') {
     const del = linkDel(HOST, hostEnd.name, `link-del:${hostEnd.name}`);
     ctx.push({
       ...del,
@@ -172,18 +151,14 @@ export const planRemoveIface = (
   // the kernel deletes the links stacked on it in the same namespace (VLANs of a trunk) too
   for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);
   if ((tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') && tag.parent !== undefined)
-    releaseSharedVlan(ctx, tag.parent, vlanUserKey(t.id, l.name));
+    releaseSharedVlan(ctx, tag.parent, vlanUserKey(tag.target ?? t.id, l.name));
   if (tag?.target !== undefined && tag.ifname !== undefined)
     releaseParents(ctx, parentUser(tag.target, tag.ifname));
   if (tag?.kind === 'pair' && tag.peer !== undefined)
     ctx.notes.push(`${t.label}: the peer end ${tag.peer}:${tag.peerIfname ?? '?'} goes with it`);
 
   if (tag?.kind === 'veth' && tag.bridge !== undefined) {
-    const hostName =
-      ctx.links(HOST).find((h) => {
-        const ht = decodeTag(h.alias);
-        return ht?.kind === 'veth-host' && ht.target === t.id && ht.ifname === l.name;
-      })?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
+    const hostName = hostEnd?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
     if (hostName !== undefined) ctx.dropLink(HOST, hostName);
     if (tag.parent === 'ovs') {
       if (hostName !== undefined) planOvsPortRemoval(ctx, tag.bridge, hostName, opts.keepBridge === true);
@@ -199,7 +174,7 @@ export const planRemoveIface = (
       ctx.push(linkDel(HOST, tag.bridge, `link-del:${tag.bridge}`));
       ctx.dropLink(HOST, tag.bridge);
       ctx.notes.push(`bridge "${tag.bridge}" was made by pipefitter and has no ports left; it is removed`);
-    }
+    } else releaseBridgeAddrs(ctx, tag.bridge, hostEnd);
   }
   ctx.phase = PHASE.link;
 };

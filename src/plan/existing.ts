@@ -1,14 +1,27 @@
 /** An interface of the asked-for name exists: is it this attachment (repair drift), or a conflict? */
 import type { ConcreteAttachment } from '../model/attachment.js';
 import { assertNever } from '../model/assert-never.js';
+import type { IfaceSpec } from '../model/iface.js';
+import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
+import type { ObservedAddr } from '../model/observed.js';
+import { hostEndOf } from '../model/observed.js';
 import { decodeTag } from '../model/owner.js';
 import { hostSideName } from '../names.js';
-import { linkSetDownCmd, linkSetMaster, linkSetUp } from './commands.js';
+import {
+  addrDel,
+  linkSetDownCmd,
+  linkSetMac,
+  linkSetMacCmd,
+  linkSetMaster,
+  linkSetMtu,
+  linkSetMtuCmd,
+  linkSetUp,
+} from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { planInside } from './iface.js';
 import { PHASE } from './phases.js';
-import { sameAddress } from '../addr.js';
+import { networkOf, sameAddress } from '../addr.js';
 import { ensureBridge } from './bridge.js';
 import { ensureOvsBridge } from './ovs.js';
 import { tagKindOf } from './tags.js';
@@ -22,8 +35,10 @@ export const compareExisting = (
 ): string | undefined => {
   const tag = decodeTag(l.alias);
   if (!tag) return 'it was not made by pipefitter';
-  if (tag.target !== a.target.id || tag.ifname !== a.iface.ifname)
-    return 'pipefitter made it for another target';
+  // It lives in this target's namespace, so it is this target's, however the target was spelled
+  // when it was made (pid:N, /proc/N/ns/net, docker:…).
+  if (tag.ifname !== undefined && tag.ifname !== a.iface.ifname)
+    return `pipefitter made it as "${tag.ifname}" (renamed since)`;
   if ((tag.recipe ?? '') !== (a.owner ?? ''))
     return tag.recipe
       ? `it belongs to recipe "${tag.recipe}"`
@@ -72,35 +87,84 @@ export const compareExisting = (
     default:
       return assertNever(link, 'link kind');
   }
-  if (a.iface.mac !== undefined && l.mac !== a.iface.mac)
-    return `its MAC is ${l.mac}, asked for ${a.iface.mac}`;
-  if (a.iface.mtu !== undefined && l.mtu !== a.iface.mtu)
-    return `its MTU is ${l.mtu}, asked for ${a.iface.mtu}`;
+  // MAC, MTU and addresses are changed in place (repairExisting), as a recipe repairs drift.
   if ((tag.dhcp === '1') !== (a.iface.dhcp !== undefined))
     return tag.dhcp === '1' ? 'it is addressed by DHCP' : 'it has static addresses';
-  // A DHCP client owns the addresses of its interface.
-  const extra = a.iface.dhcp
-    ? []
-    : l.addrs.filter(
-        (o) =>
-          o.scope === 'global' &&
-          !a.iface.addrs.some((w) => w.prefix === o.prefix && sameAddress(w.address, o.address)),
-      );
-  if (extra.length > 0)
-    return `it has ${extra.map((o) => `${o.address}/${o.prefix}`).join(', ')}, which was not asked for`;
   void ctx;
   return undefined;
+};
+
+/**
+ * MTU, MAC and addresses of an interface of ours that differ from what is asked: changed in
+ * place (same link, same ifindex), each with its undo. Addresses it has and was not asked for
+ * go (a DHCP client owns the addresses of its interface, so not there).
+ */
+const repairProps = (
+  ctx: PlanContext,
+  ns: NetnsRef,
+  label: string,
+  l: ProjectedLink,
+  iface: IfaceSpec,
+  hostEnd: ProjectedLink | undefined,
+): void => {
+  ctx.phase = PHASE.inside;
+  if (iface.mtu !== undefined && l.mtu !== iface.mtu) {
+    ctx.push(linkSetMtu(ns, l.name, iface.mtu, linkSetMtuCmd(ns, l.name, l.mtu)));
+    ctx.updateLink(ns, l.name, { mtu: iface.mtu });
+    ctx.notes.push(`${label}: the MTU of ${l.name} changes from ${l.mtu} to ${iface.mtu} in place`);
+  }
+  if (hostEnd && iface.mtu !== undefined && hostEnd.mtu !== iface.mtu) {
+    ctx.push(
+      linkSetMtu(HOST, hostEnd.name, iface.mtu, linkSetMtuCmd(HOST, hostEnd.name, hostEnd.mtu)),
+      PHASE.link,
+    );
+    ctx.updateLink(HOST, hostEnd.name, { mtu: iface.mtu });
+  }
+  if (iface.mac !== undefined && l.mac !== iface.mac) {
+    ctx.push(linkSetMac(ns, l.name, iface.mac, linkSetMacCmd(ns, l.name, l.mac)));
+    ctx.updateLink(ns, l.name, { mac: iface.mac });
+    ctx.notes.push(`${label}: the MAC of ${l.name} changes from ${l.mac} to ${iface.mac} in place`);
+  }
+  if (iface.dhcp) return;
+  const wanted = (o: ObservedAddr): boolean =>
+    iface.addrs.some((w) => w.prefix === o.prefix && sameAddress(w.address, o.address));
+  const extra = l.addrs.filter((o) => o.scope === 'global' && !wanted(o));
+  // Deleting the primary IPv4 address of a subnet deletes its secondaries too: a wanted address
+  // in the subnet of an extra one goes as well (and planInside adds it back). Secondaries are
+  // listed after their primary, so deleting in reverse order never deletes one twice.
+  const net = (o: ObservedAddr): string => (o.family === 4 ? networkOf(o.address, o.prefix) : '');
+  const extraNets = new Set(extra.filter((o) => o.family === 4).map(net));
+  const gone = l.addrs.filter((o) => extra.includes(o) || (o.family === 4 && extraNets.has(net(o))));
+  for (const o of [...gone].reverse()) {
+    const text = `${o.address}/${o.prefix}`;
+    ctx.push(
+      addrDel(ns, l.name, text, {
+        netns: ns,
+        argv: ['ip', 'addr', 'add', text, ...(o.broadcast ? ['brd', o.broadcast] : []), 'dev', l.name],
+        describes: `put ${text} back on "${l.name}"`,
+      }),
+    );
+    if (extra.includes(o)) ctx.notes.push(`${label}: ${text} is removed from ${l.name} (not asked for)`);
+  }
+  if (gone.length) ctx.updateLink(ns, l.name, { addrs: l.addrs.filter((o) => !gone.includes(o)) });
 };
 
 /** The interface is ours and matches: put back what drifted (addresses, routes, bridge port, up). */
 export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: ProjectedLink): void => {
   const t = a.target;
+  let hostEnd: ProjectedLink | undefined;
   if (a.link.kind === 'bridge') {
     ctx.phase = PHASE.prepare;
     if (a.link.ovs) ensureOvsBridge(ctx, a.link.bridge, a.owner, t.label);
     else ensureBridge(ctx, a.link, t.label, a.owner);
-    const hostName = a.link.hostIfname ?? hostSideName(t, a.iface.ifname);
-    const h = ctx.link(HOST, hostName);
+    const h = hostEndOf(ctx.links(HOST), l, (x) => {
+      const xt = decodeTag(x.alias);
+      return (
+        xt?.kind === 'veth-host' && xt.target === (decodeTag(l.alias)?.target ?? t.id) && xt.ifname === l.name
+      );
+    }) as ProjectedLink | undefined;
+    const hostName = h?.name ?? a.link.hostIfname ?? hostSideName(t, a.iface.ifname);
+    hostEnd = h;
     ctx.phase = PHASE.link;
     if (h && !a.link.ovs && h.master !== a.link.bridge) {
       ctx.push(
@@ -125,6 +189,7 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
     ctx.phase = PHASE.prepare;
     ensureParentUp(ctx, a.link.parent, parentUser(t.id, a.iface.ifname), t.label);
   }
+  repairProps(ctx, t.netns, t.label, l, a.iface, hostEnd);
   ctx.phase = PHASE.inside;
   for (const s of planInside(ctx, {
     ns: t.netns,
@@ -138,6 +203,11 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
     ctx.push(s);
   if (a.link.kind === 'pair') {
     const peer = ctx.link(a.link.peer.netns, a.link.peerIface.ifname);
+    if (peer) {
+      const want = { ...a.link.peerIface, mtu: a.link.peerIface.mtu ?? a.iface.mtu };
+      repairProps(ctx, a.link.peer.netns, a.link.peer.label, peer, want, undefined);
+      ctx.phase = PHASE.inside;
+    }
     if (peer)
       for (const s of planInside(ctx, {
         ns: a.link.peer.netns,

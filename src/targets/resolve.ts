@@ -146,6 +146,18 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
       return fromNetnsName(spec, spec.name);
     }
     case 'path': {
+      // Another spelling of a pid or a named namespace is that target: the same id (tags,
+      // generated names, DHCP state), whichever way it is written.
+      const proc = /^\/proc\/([1-9]\d{0,9})\/ns\/net$/.exec(spec.path);
+      if (proc) {
+        const pid = Number(proc[1]);
+        if ((await nsIdentity(spec.path)) === undefined)
+          throw notFound(spec.path, 'no such process', 'give the namespace file of a running process');
+        return fromPid(spec, pid, spec.path, `pid:${pid}`);
+      }
+      const named = /^(?:\/var)?\/run\/netns\/([A-Za-z0-9_.-]{1,255})$/.exec(spec.path);
+      if (named && named[1] !== '.' && named[1] !== '..' && (await nsIdentity(spec.path)) !== undefined)
+        return { ...(await fromNetnsName(spec, named[1]!)), label: spec.path };
       if ((await nsIdentity(spec.path)) === undefined)
         throw notFound(
           spec.path,

@@ -4,7 +4,8 @@ import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
 import { show } from '../../src/api/show.js';
 import { isPipefitterError } from '../../src/errors.js';
-import { ipJson, link, ping, readState, routes } from '../helpers/read-back.js';
+import { broadcasts, ipJson, link, ping, readState, routes } from '../helpers/read-back.js';
+import { cli } from '../helpers/cli.js';
 import { roundTrip, snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
@@ -74,10 +75,14 @@ test('macvlan on a host NIC (named netns targets): round trip, two macvlans reac
     });
   }));
 
-test('moving a host interface in (--phys): round trip; it comes home under its name, up, with its alias', (t) =>
+test('moving a host interface in (--phys): round trip; it comes home under its name, up, with its alias, addresses and routes', (t) =>
   withSandbox(t, async (sb) => {
     const nic = await sb.hostNic('p');
     await execa('ip', ['link', 'set', 'dev', nic, 'alias', 'rack 3 uplink', 'mtu', '1450']);
+    // the host's own addresses and a route through it: moved out with it, put back by rollback and detach
+    await execa('ip', ['addr', 'add', '198.51.100.5/24', 'brd', '198.51.100.255', 'dev', nic]);
+    await execa('ip', ['addr', 'add', '2001:db8:5::5/64', 'dev', nic, 'nodad']);
+    await execa('ip', ['route', 'add', '203.0.113.128/25', 'via', '198.51.100.1', 'dev', nic]);
     const n1 = await sb.netns('p1');
     await roundTrip({
       input: { target: `netns:${n1}`, phys: nic, ifname: 'wan0', ip: '203.0.113.2/30', mtu: 1400 },
@@ -85,6 +90,7 @@ test('moving a host interface in (--phys): round trip; it comes home under its n
       detach: [{ target: `netns:${n1}`, ifname: 'wan0' }],
       check: ([host, inside]) => {
         assert.equal(link(host!, nic), undefined);
+        assert.ok(!routes(host!).some((r) => r.dst === '203.0.113.128/25'), 'its route left with it');
         const l = link(inside!, 'wan0');
         assert.equal(l?.mtu, 1400);
         assert.deepEqual(
@@ -93,6 +99,29 @@ test('moving a host interface in (--phys): round trip; it comes home under its n
         );
       },
     });
+    assert.deepEqual(await broadcasts('sandbox', nic), { '198.51.100.5/24': '198.51.100.255' });
+  }));
+
+test('--phys refuses a device with more addresses than it can remember, unless --force', (t) =>
+  withSandbox(t, async (sb) => {
+    const nic = await sb.hostNic('q');
+    for (let i = 1; i <= 12; i++)
+      await execa('ip', ['addr', 'add', `2001:db8:77::${i}/64`, 'dev', nic, 'nodad']);
+    const n1 = await sb.netns('q1');
+    const before = await snapshot(['sandbox', { netns: n1 }]);
+    const r = await cli(['attach', `netns:${n1}`, '--phys', nic, '--ip', '203.0.113.2/30']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /more addresses and routes than pipefitter can remember/);
+    assert.match(r.stderr, /--force/);
+    assert.deepEqual(await snapshot(['sandbox', { netns: n1 }]), before, 'nothing touched');
+    const f = await cli(['attach', `netns:${n1}`, '--phys', nic, '--ip', '203.0.113.2/30', '--force']);
+    assert.equal(f.code, 0, f.stderr);
+    assert.match(f.stderr, /they are not put back/);
+    assert.equal((await cli(['detach', `netns:${n1}`])).code, 0);
+    assert.deepEqual(
+      link(await readState('sandbox'), nic)?.addrs.filter((x) => !x.startsWith('fe80')),
+      [],
+    );
   }));
 
 test('a veth straight between two containers (link): round trip and ping', (t) =>
@@ -149,23 +178,71 @@ test('a real failure in the middle of a batch rolls back to the exact state befo
     assert.deepEqual(await snapshot(spaces), before);
   }));
 
-test('conflicts: same ifname with other settings is refused (nothing changes) unless --replace', (t) =>
+test('another MTU, MAC or address is changed in place (same ifindex); another bridge needs --replace', (t) =>
   withSandbox(t, async (sb) => {
     const a = await sb.container();
     const br = sb.name('cf').slice(0, 15);
+    const br2 = sb.name('cg').slice(0, 15);
     await attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.10/24' });
+    await attach({ target: `pid:${a.pid}`, bridge: br2, ifname: 'eth9', ip: '198.51.100.9/24' });
+    const ifindex = async (): Promise<number> =>
+      ((await ipJson({ pid: a.pid }, ['link', 'show', 'dev', 'eth1'])) as { ifindex: number }[])[0]!.ifindex;
+    const first = await ifindex();
+    // an address added by hand, which the attach did not ask for
+    await execa('nsenter', [
+      `--net=/proc/${a.pid}/ns/net`,
+      'ip',
+      'addr',
+      'add',
+      '192.0.2.99/24',
+      'dev',
+      'eth1',
+    ]);
+    const changed = await attach({
+      target: `pid:${a.pid}`,
+      bridge: br,
+      ip: '192.0.2.20/24',
+      mtu: 1400,
+      mac: '02:00:00:00:00:20',
+    });
+    assert.equal(changed.applied, true);
+    assert.ok(changed.plan.notes.some((n) => /MTU of eth1 changes from 1500 to 1400 in place/.test(n)));
+    assert.ok(changed.plan.notes.some((n) => /192\.0\.2\.99\/24 is removed from eth1/.test(n)));
+    assert.equal(await ifindex(), first, 'the same link, changed in place');
+    const e = link(await readState({ pid: a.pid }), 'eth1');
+    assert.deepEqual(
+      e?.addrs.filter((x) => !x.startsWith('fe80')),
+      ['192.0.2.20/24'],
+    );
+    assert.equal(e?.mtu, 1400);
+    assert.equal(e?.mac, '02:00:00:00:00:20');
+    assert.equal(link(await readState('sandbox'), `veth1pl${a.pid}`)?.mtu, 1400, 'the host end follows');
+    assert.equal(
+      (
+        await attach({
+          target: `pid:${a.pid}`,
+          bridge: br,
+          ip: '192.0.2.20/24',
+          mtu: 1400,
+          mac: '02:00:00:00:00:20',
+        })
+      ).applied,
+      false,
+      'and then it is in place',
+    );
+
+    // a port of another bridge is not something to change in place
     const spaces = ['sandbox', { pid: a.pid }] as const;
     const before = await snapshot(spaces);
     await assert.rejects(
-      attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.20/24' }),
-      (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT',
+      attach({ target: `pid:${a.pid}`, bridge: br2, ip: '192.0.2.20/24' }),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_CONFLICT' && /--replace/.test(e.hint ?? ''),
     );
     assert.deepEqual(await snapshot(spaces), before);
-    await attach({ target: `pid:${a.pid}`, bridge: br, ip: '192.0.2.20/24' }, { replace: true });
-    assert.deepEqual(
-      link(await readState({ pid: a.pid }), 'eth1')?.addrs.filter((x) => !x.startsWith('fe80')),
-      ['192.0.2.20/24'],
-    );
+    await attach({ target: `pid:${a.pid}`, bridge: br2, ip: '192.0.2.20/24' }, { replace: true });
+    assert.equal(link(await readState('sandbox'), `veth1pl${a.pid}`)?.master, br2);
+    assert.notEqual(await ifindex(), first, '--replace makes a new link');
+    await detach({ target: `pid:${a.pid}`, ifname: 'eth9' });
     // a foreign interface is not removed by detach
     await execa('nsenter', [
       `--net=/proc/${a.pid}/ns/net`,
@@ -369,5 +446,72 @@ test('targets: path, bare netns name, unknown and gone ones', (t) =>
     await assert.rejects(
       attach({ target: `pid:${process.pid}`, bridge: br }),
       (e: unknown) => isPipefitterError(e) && /own network namespace/.test(e.message),
+    );
+  }));
+
+test('--bridge-ip on a bridge pipefitter did not make: detach removes exactly what was added', (t) =>
+  withSandbox(t, async (sb) => {
+    const [a, b] = [await sb.container(), await sb.container()];
+    const br = sb.name('bi').slice(0, 15);
+    await execa('ip', ['link', 'add', 'name', br, 'type', 'bridge']);
+    await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', br]); // the operator's own
+    await execa('ip', ['link', 'set', 'dev', br, 'up']);
+    const before = await readState('sandbox');
+    const ask = { bridge: br, bridgeIp: ['192.0.2.1/24', '198.51.100.1/24'] };
+    await attach({ target: `pid:${a.pid}`, ip: '192.0.2.10/24', ...ask });
+    await attach({ target: `pid:${b.pid}`, ip: '192.0.2.11/24', ...ask });
+    assert.deepEqual(
+      link(await readState('sandbox'), br)?.addrs.filter((x) => !x.startsWith('fe80')),
+      ['192.0.2.1/24', '198.51.100.1/24'],
+    );
+    await detach({ target: `pid:${a.pid}` });
+    assert.ok(link(await readState('sandbox'), br)?.addrs.includes('192.0.2.1/24'), 'still asked for by b');
+    const last = await detach({ target: `pid:${b.pid}` });
+    assert.ok(
+      last.plan.notes.some((n) => n.includes('192.0.2.1/24 was added to bridge')),
+      last.plan.notes.join('\n'),
+    );
+    // (the bridge's MAC and carrier follow its ports, a kernel rule: compare what pipefitter decides)
+    assert.deepEqual(
+      link(await readState('sandbox'), br)?.addrs,
+      link(before, br)?.addrs,
+      "the added address is gone, the operator's stays",
+    );
+    await execa('ip', ['link', 'del', 'dev', br]);
+  }));
+
+test('one target spelled two ways is one target: pid:N and /proc/N/ns/net, netns:X and /run/netns/X', (t) =>
+  withSandbox(t, async (sb) => {
+    const a = await sb.container();
+    const n = await sb.netns('sp');
+    const br = sb.name('sp').slice(0, 15);
+    const before = await snapshot(['sandbox', { pid: a.pid }, { netns: n }]);
+    const spellings = [
+      [`pid:${a.pid}`, `/proc/${a.pid}/ns/net`],
+      [`netns:${n}`, `/run/netns/${n}`],
+    ] as const;
+    for (const [one, other] of spellings) {
+      await attach({ target: one, bridge: br, ip: '192.0.2.10/24', bridgeIp: '192.0.2.1/24' });
+      const again = await attach({
+        target: other,
+        bridge: br,
+        ip: '192.0.2.10/24',
+        bridgeIp: '192.0.2.1/24',
+      });
+      assert.equal(again.applied, false, `${other} is ${one}: already in place`);
+      const shown = await cli(['show', other, '--json']);
+      const eth1 = (
+        JSON.parse(shown.stdout) as {
+          interfaces: { name: string; managed: boolean; hostSide?: { name: string } }[];
+        }
+      ).interfaces.find((i) => i.name === 'eth1');
+      assert.ok(eth1?.managed && eth1.hostSide?.name, `show ${other} finds the host side: ${shown.stdout}`);
+      const d = await cli(['detach', other]);
+      assert.equal(d.code, 0, d.stderr);
+    }
+    assert.deepEqual(
+      await snapshot(['sandbox', { pid: a.pid }, { netns: n }]),
+      before,
+      'nothing left: host ends and the bridge went too',
     );
   }));

@@ -200,28 +200,74 @@ test('idempotent: a plan against the state it produces is empty', () => {
   );
 });
 
-test('same ifname with other settings is a conflict unless --replace', () => {
+test('our interface with another MTU, MAC or address is changed in place; another bridge needs --replace', () => {
   const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
   const inside = nsState([
     nic('eth1', {
       kind: 'veth',
       alias: tag,
-      addrs: [{ family: 4, address: '192.0.2.11', prefix: 24, scope: 'global' }],
+      addrs: [{ family: 4, address: '192.0.2.11', prefix: 24, scope: 'global', broadcast: '192.0.2.255' }],
     }),
   ]);
-  const host = nsState([nic('br-lab', { kind: 'bridge' })]);
-  const a = att(r1, { bridge: 'br-lab', ip: '192.0.2.10/24' });
+  const host = nsState([nic('br-lab', { kind: 'bridge' }), nic('br-other', { kind: 'bridge' })]);
+  const a = att(r1, { bridge: 'br-lab', ip: '192.0.2.10/24', mtu: 1400, mac: '02:00:00:00:00:10' });
+  const p = planAttach([a], observed(host, [r1, inside]));
+  assert.deepEqual(lines(p), [
+    'netns:r1: ip link set dev eth1 mtu 1400',
+    'netns:r1: ip link set dev eth1 address 02:00:00:00:00:10',
+    'netns:r1: ip addr del 192.0.2.11/24 dev eth1',
+    'netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1',
+  ]);
+  // the same link (no delete), and every change has its real undo
+  assert.deepEqual(
+    p.steps.map((s) => (typeof s.undo === 'object' ? s.undo.argv.join(' ') : s.undo)),
+    [
+      'ip link set dev eth1 mtu 1500',
+      'ip link set dev eth1 address 02:aa:00:00:00:01',
+      'ip addr add 192.0.2.11/24 brd 192.0.2.255 dev eth1',
+      'ip addr del 192.0.2.10/24 dev eth1',
+    ],
+  );
+  assert.ok(p.notes.some((n) => /192\.0\.2\.11\/24 is removed from eth1/.test(n)));
+  // the extra one is the primary of a wanted one's subnet: deleting it takes the secondary along
+  // (a kernel rule), so the wanted one goes first and is added back
+  const both = nsState([
+    nic('eth1', {
+      kind: 'veth',
+      alias: tag,
+      addrs: [
+        { family: 4, address: '192.0.2.11', prefix: 24, scope: 'global' },
+        { family: 4, address: '192.0.2.10', prefix: 24, scope: 'global' },
+        { family: 4, address: '198.51.100.1', prefix: 24, scope: 'global' },
+      ],
+    }),
+  ]);
+  assert.deepEqual(
+    lines(
+      planAttach(
+        [att(r1, { bridge: 'br-lab', ip: ['192.0.2.10/24', '198.51.100.1/24'] })],
+        observed(host, [r1, both]),
+      ),
+    ),
+    [
+      'netns:r1: ip addr del 192.0.2.10/24 dev eth1',
+      'netns:r1: ip addr del 192.0.2.11/24 dev eth1',
+      'netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1',
+    ],
+  );
+  // a port of another bridge cannot be changed in place
+  const b = att(r1, { bridge: 'br-other', ip: '192.0.2.11/24' });
   assert.throws(
-    () => planAttach([a], observed(host, [r1, inside])),
+    () => planAttach([b], observed(host, [r1, inside])),
     (e: unknown) =>
       isPipefitterError(e) &&
       e.code === 'E_CONFLICT' &&
-      /192\.0\.2\.11\/24/.test(e.message) &&
+      /bridge br-lab, asked for br-other/.test(e.message) &&
       /--replace/.test(e.hint ?? ''),
   );
-  const p = planAttach([a], observed(host, [r1, inside]), { replace: true });
-  assert.equal(lines(p)[0], 'netns:r1: ip link del dev eth1');
-  assert.equal(p.steps[0]!.undo, 'irreversible');
+  const r = planAttach([b], observed(host, [r1, inside]), { replace: true });
+  assert.equal(lines(r)[0], 'netns:r1: ip link del dev eth1');
+  assert.equal(r.steps[0]!.undo, 'irreversible');
   // someone else's eth1
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
   assert.throws(

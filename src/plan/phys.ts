@@ -1,0 +1,209 @@
+/**
+ * A host NIC moved into a container (pipework's --direct-phys, `attach --phys`) and home again.
+ * Moving a device to another namespace takes its addresses and routes with it (the kernel
+ * flushes them): pipefitter removes them itself first, each step with its undo (so a rollback
+ * puts them back), remembers them in the device's tag, and puts them back when detach brings
+ * the device home — or refuses, saying so, when there are more than a tag can hold.
+ */
+import { refuse } from '../errors.js';
+import type { ConcreteAttachment } from '../model/attachment.js';
+import { HOST } from '../model/netns.js';
+import type { OwnerTag } from '../model/owner.js';
+import { tagFits } from '../model/owner.js';
+import type { ResolvedTarget } from '../model/target.js';
+import {
+  addrDel,
+  linkRename,
+  linkRenameCmd,
+  linkSetAlias,
+  linkSetAliasCmd,
+  linkSetDown,
+  linkSetDownCmd,
+  linkSetMac,
+  linkSetMacCmd,
+  linkSetMtu,
+  linkSetMtuCmd,
+  linkSetNetns,
+  linkSetNetnsCmd,
+  linkSetUp,
+  linkSetUpCmd,
+  routeArgs,
+  routeAddCmd,
+  routeDel,
+} from './commands.js';
+import type { PlanContext, ProjectedLink } from './context.js';
+import { defaultRoutes, planInside } from './iface.js';
+import type { AttachPlanOptions } from './options.js';
+import { PHASE } from './phases.js';
+import { checkTag, hostParent } from './tags.js';
+
+/** Separator of remembered addresses and routes in a tag field (never part of `ip` syntax). */
+const SEP = ';';
+
+export const planPhysIn = (
+  ctx: PlanContext,
+  a: ConcreteAttachment,
+  device: string,
+  baseTag: Omit<OwnerTag, 'kind'>,
+  opts: AttachPlanOptions,
+): void => {
+  const t = a.target;
+  const ns = t.netns;
+  const ifname = a.iface.ifname;
+  const dev = hostParent(ctx, device, t.label);
+  if (dev.master !== undefined)
+    throw refuse(
+      'E_CONFLICT',
+      `host interface "${device}"`,
+      `is a port of "${dev.master}"`,
+      `take it out first (ip link set ${device} nomaster)`,
+    );
+  if (
+    !opts.force &&
+    defaultRoutes(ctx.routes(HOST), 4)
+      .concat(defaultRoutes(ctx.routes(HOST), 6))
+      .some((r) => r.dev === device)
+  )
+    throw refuse(
+      'E_CONFLICT',
+      `host interface "${device}"`,
+      "carries the host's default route; moving it cuts the host off",
+      'pick another interface, or pass --force if that is intended',
+    );
+  if (device !== ifname && ctx.link(ns, device))
+    throw refuse(
+      'E_CONFLICT',
+      `${t.label}`,
+      `already has an interface named "${device}", so the host's cannot move in`,
+      'rename one of them first',
+    );
+
+  // what leaves the host with it: global addresses, and routes through it that the kernel did not
+  // derive from an address (those come back with the address)
+  const addrs = dev.addrs.filter((x) => x.scope === 'global');
+  const routes = ctx
+    .routes(HOST)
+    .filter((r) => r.dev === device && r.protocol !== 'kernel' && r.type === 'unicast');
+  const addrText = (x: (typeof addrs)[number]): string =>
+    `${x.address}/${x.prefix}${x.broadcast !== undefined ? ` brd ${x.broadcast}` : ''}`;
+  const prevAlias = dev.alias ?? '';
+  const fields: OwnerTag = {
+    kind: 'phys',
+    origName: device,
+    ...(prevAlias ? { prevAlias } : {}),
+    ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: String(dev.mtu) } : {}),
+    ...(a.iface.mac !== undefined && a.iface.mac !== dev.mac ? { origMac: dev.mac } : {}),
+    ...(dev.up ? { origUp: '1' } : {}),
+    ...baseTag,
+  };
+  const remembered: OwnerTag = {
+    ...fields,
+    ...(addrs.length ? { hostAddrs: addrs.map(addrText).join(SEP) } : {}),
+    ...(routes.length ? { hostRoutes: routes.map((r) => routeArgs(r).join(' ')).join(SEP) } : {}),
+  };
+  const lost = `${addrs.map(addrText).join(', ')}${addrs.length && routes.length ? '; routes ' : ''}${routes
+    .map((r) => routeArgs(r).join(' '))
+    .join(', ')}`;
+  let tagFields = remembered;
+  if (!tagFits(remembered)) {
+    if (!opts.force)
+      throw refuse(
+        'E_CONFLICT',
+        `host interface "${device}"`,
+        `has more addresses and routes than pipefitter can remember to put back (${lost})`,
+        'remove some of them first, or pass --force to move it anyway (they are then lost to the host)',
+      );
+    tagFields = fields;
+    ctx.notes.push(
+      `${t.label}: host interface "${device}" takes ${lost} off the host; --force: they are not put back`,
+    );
+  } else if (addrs.length || routes.length)
+    ctx.notes.push(
+      `${t.label}: host interface "${device}" takes ${lost} off the host with it; detach puts them back`,
+    );
+  const tag = checkTag(tagFields, t.label);
+
+  ctx.phase = PHASE.prepare;
+  for (const r of routes) ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
+  for (const x of addrs)
+    ctx.push(
+      addrDel(HOST, device, `${x.address}/${x.prefix}`, {
+        netns: HOST,
+        argv: ['ip', 'addr', 'add', ...addrText(x).split(' '), 'dev', device],
+        describes: `put ${x.address}/${x.prefix} back on "${device}"`,
+      }),
+    );
+  ctx.phase = PHASE.link;
+  // Moving takes the device down; doing it as its own step lets a rollback bring it back up.
+  if (dev.up) ctx.push(linkSetDown(HOST, device, linkSetUpCmd(HOST, device)), PHASE.prepare);
+  ctx.push(linkSetNetns(HOST, device, ns, t.label, linkSetNetnsCmd(ns, device, HOST, 'the host')));
+  ctx.dropLink(HOST, device);
+  ctx.phase = PHASE.inside;
+  if (device !== ifname) ctx.push(linkRename(ns, device, ifname, linkRenameCmd(ns, ifname, device)));
+  ctx.putLink(ns, { ...dev, name: ifname, up: false, addrs: [], planned: false });
+  ctx.push(linkSetAlias(ns, ifname, tag, linkSetAliasCmd(ns, ifname, prevAlias)));
+  if (a.iface.mac !== undefined && a.iface.mac !== dev.mac)
+    ctx.push(linkSetMac(ns, ifname, a.iface.mac, linkSetMacCmd(ns, ifname, dev.mac)));
+  if (a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu)
+    ctx.push(linkSetMtu(ns, ifname, a.iface.mtu, linkSetMtuCmd(ns, ifname, dev.mtu)));
+  for (const s of planInside(ctx, {
+    ns,
+    label: t.label,
+    targetId: t.id,
+    ownMounts: t.ownMounts,
+    dev: ifname,
+    iface: a.iface,
+    created: false,
+  }))
+    ctx.push(s);
+};
+
+/** Detach: the device goes home under its own name, with its MTU, MAC, alias, up state, addresses and routes. */
+export const planPhysHome = (
+  ctx: PlanContext,
+  t: ResolvedTarget,
+  l: ProjectedLink,
+  tag: OwnerTag & { origName: string },
+): void => {
+  const ns = t.netns;
+  const orig = tag.origName;
+  if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
+  if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
+  ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
+  if (tag.origMtu !== undefined)
+    ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
+  if (tag.origMac !== undefined) ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
+  ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
+  ctx.dropLink(ns, l.name);
+  if (tag.origUp === '1') ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
+  const addrs = (tag.hostAddrs ?? '').split(SEP).filter((x) => x !== '');
+  const routes = (tag.hostRoutes ?? '').split(SEP).filter((x) => x !== '');
+  ctx.phase = PHASE.finish;
+  for (const text of addrs) {
+    const args = text.split(' ');
+    ctx.push({
+      id: `addr-restore:${orig}:${args[0] ?? ''}`,
+      netns: HOST,
+      argv: ['ip', 'addr', 'add', ...args, 'dev', orig],
+      describes: `put ${args[0] ?? ''} back on "${orig}"`,
+      undo: {
+        netns: HOST,
+        argv: ['ip', 'addr', 'del', args[0] ?? '', 'dev', orig],
+        describes: `remove ${args[0] ?? ''} from "${orig}"`,
+      },
+    });
+  }
+  for (const text of routes) {
+    const args = text.split(' ');
+    ctx.push({
+      id: `route-restore:${orig}:${args[0] ?? ''}`,
+      netns: HOST,
+      argv: ['ip', 'route', 'add', ...args],
+      describes: `put the route ${text} back`,
+      undo: { netns: HOST, argv: ['ip', 'route', 'del', ...args], describes: `remove the route ${text}` },
+    });
+  }
+  if (addrs.length || routes.length)
+    ctx.notes.push(`host interface "${orig}" comes home with ${[...addrs, ...routes].join(', ')}`);
+  ctx.phase = PHASE.link;
+};
