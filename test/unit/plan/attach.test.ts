@@ -220,7 +220,7 @@ test('our interface with another MTU, MAC or address is changed in place; anothe
   ]);
   // the same link (no delete), and every change has its real undo
   assert.deepEqual(
-    p.steps.map((s) => (typeof s.undo === 'object' ? s.undo.argv.join(' ') : s.undo)),
+    p.steps.map((s) => (typeof s.undo === 'object' ? s.undo.argv.map(String).join(' ') : s.undo)),
     [
       'ip link set dev eth1 mtu 1500',
       'ip link set dev eth1 address 02:aa:00:00:00:01',
