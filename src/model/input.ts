@@ -142,6 +142,28 @@ const parseRoute = (text: string, field: string): RouteSpec => {
   return { dst: d, via: v };
 };
 
+/** One route per destination (and metric): a second one would silently replace the first. */
+export const uniqueRoutes = (
+  given: readonly { readonly text: string; readonly route: RouteSpec }[],
+  field: string,
+): RouteSpec[] => {
+  const seen = new Map<string, string>();
+  for (const { text, route } of given) {
+    const key = `${route.dst === 'default' ? 'default' : route.dst.text}#${route.metric ?? ''}`;
+    const first = seen.get(key);
+    if (first !== undefined)
+      throw badInput(
+        'E_BAD_ROUTE',
+        field,
+        text,
+        `a second route to ${route.dst === 'default' ? 'default' : route.dst.text} (the first is "${first}")`,
+        'give each destination once; for a default route use --gateway',
+      );
+    seen.set(key, text);
+  }
+  return given.map((g) => g.route);
+};
+
 const parseGateways = (values: readonly string[], field: string, addrs: readonly Cidr[]): IpAddr[] => {
   const out: IpAddr[] = [];
   for (const g of values) {
@@ -226,7 +248,10 @@ export const parseIface = (i: IfaceInput, prefix = ''): IfaceSpec => {
     mtu,
     addrs,
     gateways: parseGateways(many(i.gateway), f('gateway'), addrs),
-    routes: many(i.route).map((r) => parseRoute(r, f('route'))),
+    routes: uniqueRoutes(
+      many(i.route).map((r) => ({ text: r, route: parseRoute(r, f('route')) })),
+      f('route'),
+    ),
     announce: i.announce ?? true,
   };
 };

@@ -58,6 +58,14 @@ export const needsOnlink = (iface: IfaceSpec, gw: NonNullable<IfaceSpec['gateway
   !iface.addrs.some((a) => inSubnet(a, gw));
 
 /**
+ * A gateway outside every subnet of the interface is reachable only as `onlink` (pipework added
+ * a /32 route to it first): done for routes and default gateways alike — attach, pipework forms,
+ * links and recipes — and always said.
+ */
+const onlinkNote = (label: string, dev: string, via: string, route: string): string =>
+  `${label}: ${via} is outside the subnets of ${dev}; the route ${route} is added with onlink (the gateway must be on that link)`;
+
+/**
  * Plan the inside of an interface (its link already exists or is planned). Returns the
  * announcement steps, which the caller pushes last (after its own tagging step).
  */
@@ -126,6 +134,7 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
       ctx.removeRoute(ns, o);
       ctx.notes.push(`${label}: route ${describeRoute(o)} is replaced by ${describeRoute(want)}`);
     }
+    if (onlink) ctx.notes.push(onlinkNote(label, dev, r.via?.address ?? '', describeRoute(want)));
     ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }
@@ -149,6 +158,7 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
           (o.dev !== dev ? ` (ports published through ${o.dev} stop answering; detach restores it)` : ''),
       );
     }
+    if (want.onlink) ctx.notes.push(onlinkNote(label, dev, gw.address, describeRoute(want)));
     ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }

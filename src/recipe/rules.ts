@@ -10,6 +10,7 @@ import { parseIfName } from '../names.js';
 import type { IfName } from '../names.js';
 import { IPVLAN_MODES, MACVLAN_MODES, parseChoice, parseMac, parseMtu, parseVlanId } from '../values.js';
 import type { IpvlanMode, MacvlanMode } from '../values.js';
+import type { RouteSpec } from '../model/iface.js';
 import type {
   Recipe,
   RecipeAddressing,
@@ -203,6 +204,39 @@ const addressingOf = (
   return { kind: 'static', addrs };
 };
 
+/** An interface's routes: each parsed where it stands; one per destination and metric (a second would replace the first). */
+const routesOf = (
+  issues: Issues,
+  at: Path,
+  list: readonly {
+    readonly to: string;
+    readonly via?: string | undefined;
+    readonly metric?: number | undefined;
+  }[],
+): RouteSpec[] => {
+  const out: RouteSpec[] = [];
+  const seen = new Map<string, number>();
+  list.forEach((r, k) => {
+    const dst = check(issues, [...at, k, 'to'], () => parseDestination(r.to, 'to'));
+    const via =
+      r.via === undefined
+        ? undefined
+        : check(issues, [...at, k, 'via'], () => parseIp(r.via as string, 'via'));
+    if (!dst) return;
+    const key = `${dst === 'default' ? 'default' : dst.text}#${r.metric ?? ''}`;
+    const first = seen.get(key);
+    if (first !== undefined)
+      issues.add(
+        [...at, k, 'to'],
+        `a second route to ${r.to}${r.metric !== undefined ? ` with metric ${r.metric}` : ''} (the first is routes[${first}])`,
+        'give each destination once, or give them different metrics',
+      );
+    seen.set(key, k);
+    out.push({ dst, via, metric: r.metric });
+  });
+  return out;
+};
+
 export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: string): Recipe => {
   const doc = parsed.doc;
   const bridgeNames = new Set(Object.keys(doc.bridges ?? {}));
@@ -330,14 +364,7 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
         gateway = check(issues, [...ip, 'gateway'], () => parseIp(i.gateway as string, 'gateway'));
       if (gateway && addressing.kind === 'dhcp')
         issues.add([...ip, 'gateway'], 'DHCP gives the gateway', 'remove gateway');
-      const routes = (i.routes ?? []).flatMap((r, k) => {
-        const dst = check(issues, [...ip, 'routes', k, 'to'], () => parseDestination(r.to, 'to'));
-        const via =
-          r.via === undefined
-            ? undefined
-            : check(issues, [...ip, 'routes', k, 'via'], () => parseIp(r.via as string, 'via'));
-        return dst ? [{ dst, via, metric: r.metric }] : [];
-      });
+      const routes = routesOf(issues, [...ip, 'routes'], i.routes ?? []);
       const mac =
         i.mac === undefined
           ? undefined
@@ -409,14 +436,7 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
         gwText === undefined
           ? undefined
           : check(issues, [...p, 'gateway', which], () => parseIp(gwText, 'gateway'));
-      const routes = (l.routes?.[which] ?? []).flatMap((r, j) => {
-        const dst = check(issues, [...p, 'routes', which, j, 'to'], () => parseDestination(r.to, 'to'));
-        const via =
-          r.via === undefined
-            ? undefined
-            : check(issues, [...p, 'routes', which, j, 'via'], () => parseIp(r.via as string, 'via'));
-        return dst ? [{ dst, via, metric: r.metric }] : [];
-      });
+      const routes = routesOf(issues, [...p, 'routes', which], l.routes?.[which] ?? []);
       return { gateway, routes };
     };
     if (a && b)

@@ -515,3 +515,36 @@ test('one target spelled two ways is one target: pid:N and /proc/N/ns/net, netns
       'nothing left: host ends and the bridge went too',
     );
   }));
+
+test('routes: a second route to one destination is refused; a gateway outside the subnet is onlink, and said', (t) =>
+  withSandbox(t, async (sb) => {
+    const a = await sb.container();
+    const br = sb.name('rt').slice(0, 15);
+    const spaces = ['sandbox', { pid: a.pid }] as const;
+    const before = await snapshot(spaces);
+    const base = ['attach', `pid:${a.pid}`, '--bridge', br, '--ip', '192.0.2.10/24'];
+    const twice = await cli([
+      ...base,
+      '--route',
+      '198.51.100.0/24:192.0.2.254',
+      '--route',
+      '198.51.100.0/24@192.0.2.253',
+    ]);
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(
+      twice.stderr,
+      /--route "198\.51\.100\.0\/24@192\.0\.2\.253": a second route to 198\.51\.100\.0\/24/,
+    );
+    assert.deepEqual(await snapshot(spaces), before, 'nothing touched');
+    const onlink = await cli([...base, '--route', '198.51.100.0/24:203.0.113.1']);
+    assert.equal(onlink.code, 0, onlink.stderr);
+    assert.match(
+      onlink.stderr,
+      /203\.0\.113\.1 is outside the subnets of eth1; the route .* is added with onlink/,
+    );
+    const r = routes(await readState({ pid: a.pid })).find((x) => x.dst === '198.51.100.0/24');
+    assert.equal(r?.gateway, '203.0.113.1');
+    assert.ok((r?.flags as string[] | undefined)?.includes('onlink'), JSON.stringify(r));
+    await detach({ target: `pid:${a.pid}` });
+    assert.deepEqual(await snapshot(spaces), before);
+  }));

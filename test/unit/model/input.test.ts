@@ -83,6 +83,11 @@ test('bad input names the field and says the fix (table)', () => {
     [{ target: 'web', vlan: 'eth0', vlanId: 4095 }, 'E_BAD_VALUE', '--vlan-id'],
     [{ target: 'web', macvlan: 'eth0', bridgeIp: '192.0.2.1/24' }, 'E_USAGE', '--bridge-ip'],
     [{ target: 'web', bridge: 'br0', ip: ['192.0.2.10/24', '192.0.2.10/24'] }, 'E_BAD_VALUE', '--ip'],
+    [
+      { target: 'web', bridge: 'br0', route: ['198.51.100.0/24:192.0.2.254', '198.51.100.0/24@192.0.2.253'] },
+      'E_BAD_ROUTE',
+      '--route',
+    ],
   ];
   for (const [input, code, field] of cases) {
     const e = refused(input);

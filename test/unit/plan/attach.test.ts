@@ -142,16 +142,35 @@ test('a missing parent is E_NO_HOST_IF before anything is planned', () => {
   );
 });
 
-test('gateway outside the subnet gets onlink; replacing a default route restores it on undo', () => {
+test('a gateway or route via outside the subnet gets onlink, said in a note; replacing a default route restores it on undo', () => {
   const inside = nsState(
     [nic('eth0', { kind: 'veth' })],
     [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })],
   );
   const p = planAttach(
-    [att(r1, { bridge: 'br0', ip: '192.0.2.10/30', gateway: '192.0.2.100' })],
+    [
+      att(r1, {
+        bridge: 'br0',
+        ip: '192.0.2.10/30',
+        gateway: '192.0.2.100',
+        route: ['198.51.100.0/24:203.0.113.1', '203.0.113.0/24:192.0.2.9'],
+      }),
+    ],
     observed(nsState([nic('br0', { kind: 'bridge' })]), [r1, inside]),
   );
   const l = lines(p);
+  assert.ok(l.includes('netns:r1: ip route add 198.51.100.0/24 via 203.0.113.1 dev eth1 onlink'));
+  assert.ok(
+    l.includes('netns:r1: ip route add 203.0.113.0/24 via 192.0.2.9 dev eth1'),
+    'in the subnet: no onlink',
+  );
+  assert.deepEqual(
+    p.notes.filter((n) => /onlink/.test(n)),
+    [
+      'netns:r1: 203.0.113.1 is outside the subnets of eth1; the route 198.51.100.0/24 via 203.0.113.1 dev eth1 is added with onlink (the gateway must be on that link)',
+      'netns:r1: 192.0.2.100 is outside the subnets of eth1; the route default via 192.0.2.100 dev eth1 is added with onlink (the gateway must be on that link)',
+    ],
+  );
   assert.ok(l.includes('netns:r1: ip route del default via 172.17.0.1 dev eth0'));
   assert.ok(l.includes('netns:r1: ip route add default via 192.0.2.100 dev eth1 onlink'));
   const del = p.steps.find((s) => text(s.argv) === 'ip route del default via 172.17.0.1 dev eth0')!;

@@ -200,6 +200,17 @@ export const CASES: [string, string, number, number, RegExp, RegExp][] = [
     /only netns:NAME targets can be made/,
     /netns:NAME/,
   ],
+  [
+    'two routes to one destination',
+    base.replace(
+      'address: 192.0.2.10 }',
+      'address: 192.0.2.10,\n        routes: [{ to: 198.51.100.0/24, via: 192.0.2.254 }, { to: 198.51.100.0/24, via: 192.0.2.253 }] }',
+    ),
+    9,
+    67,
+    /a second route to 198\.51\.100\.0\/24 \(the first is routes\[0\]\)/,
+    /different metrics/,
+  ],
 ];
 
 test(`at least 20 kinds of mistake (${CASES.length} here), each located and explained`, () => {
