@@ -10,7 +10,7 @@ import { dockerSkipReason, startDocker } from '../helpers/docker.js';
 import { cli } from '../helpers/cli.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
 import type { NsState } from '../helpers/read-back.js';
-import { ipJson, link, readState, routes } from '../helpers/read-back.js';
+import { broadcasts, ipJson, link, linkFlags, readState, routes } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
@@ -42,6 +42,8 @@ interface Row {
   /** Interfaces to detach afterwards. */
   detach?: string[];
   needs?: 'dhcp';
+  /** Prepare the host before the command (e.g. take the parent down). */
+  setup?: (c: Ctx) => Promise<void>;
 }
 
 const macOf = (s: NsState, name: string): string => link(s, name)?.mac ?? '';
@@ -66,6 +68,31 @@ const TABLE: Row[] = [
         [['192.0.2.1', 'eth1']],
         '@gw replaces the default route',
       );
+    },
+  },
+  {
+    form: '{br} -i eth3 {web} 192.0.2.12/24',
+    detach: ['eth3'],
+    check: async ({ web }) => {
+      // pipework (ip addr add A brd +) and Docker's own eth0 carry the broadcast address
+      assert.deepEqual(await broadcasts({ pid: web.pid }, 'eth3'), { '192.0.2.12/24': '192.0.2.255' });
+      const eth0 = Object.values(await broadcasts({ pid: web.pid }, 'eth0'));
+      assert.ok(
+        eth0.every((b) => b !== ''),
+        `Docker's eth0 has one too: ${eth0.join(' ')}`,
+      );
+    },
+  },
+  {
+    form: '{nic} {web} 198.51.100.11/24',
+    setup: async ({ nic }) => void (await execa('ip', ['link', 'set', 'dev', nic, 'down'])),
+    check: async ({ nic, web }) => {
+      assert.deepEqual(
+        await linkFlags('sandbox', nic),
+        { up: true, carrier: true },
+        'pipework brings the parent up',
+      );
+      assert.equal((await linkFlags({ pid: web.pid }, 'eth1')).carrier, true, 'so the macvlan has carrier');
     },
   },
   {
@@ -173,6 +200,7 @@ for (const row of TABLE) {
         const server = await startDnsmasq({ iface: c.br, range: ['192.0.2.100', '192.0.2.150'] });
         t.after(() => server.stop());
       }
+      await row.setup?.(c);
       const nicmac = macOf(await readState('sandbox'), c.nic);
       const insideBefore = await readState({ pid: web.pid });
       const r = await cli(fill(row.form, c, nicmac), env);
