@@ -198,7 +198,8 @@ export const formatError = (e: unknown): string => {
   const lines = [`pipefitter: ${e.message}`];
   if (e.failure) lines.push(`  command: ${e.failure.command}`);
   if (e.hint) lines.push(`  hint: ${e.hint}`);
-  if (e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED')
+  // a command that only reads has nothing to roll back (rolledBack unset)
+  if ((e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED') && e.rolledBack !== undefined)
     lines.push(`  rolled back: ${e.rolledBack ?? 0} step(s) undone, host and container are as before`);
   if (e.issues && e.issues.length > 1)
     for (const i of e.issues.slice(1))

@@ -16,6 +16,7 @@ import type { ResolvedTarget, TargetSpec } from '../model/target.js';
 import { observe } from '../observe/snapshot.js';
 import { preflight } from './preflight.js';
 import type { Lease } from '../observe/lease.js';
+import type { CommandOutput } from '../observe/passthrough.js';
 import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 
@@ -40,6 +41,8 @@ export interface Outcome {
   readonly targets: readonly ResolvedTarget[];
   /** Processes spawned in total (observation included). */
   readonly processes: number;
+  /** What a pass-through command (`pipefitter route web show`) printed. */
+  readonly output?: CommandOutput | undefined;
   /** Leases that DHCP clients got during this run. */
   readonly leases?:
     readonly { readonly target: string; readonly ifname: string; readonly lease: Lease }[] | undefined;
