@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'E_NOT_ROOT'
   | 'E_KIND_UNSUPPORTED'
   | 'E_TOOL_MISSING'
+  /** A daemon a plan needs is not running (Open vSwitch's database). */
+  | 'E_SERVICE_DOWN'
   // a step failed and everything done was undone, exit 1
   | 'E_STEP_FAILED'
   | 'E_INTERRUPTED'
@@ -181,6 +183,7 @@ export const exitCodeFor = (e: unknown): number => {
     case 'E_NOT_ROOT':
     case 'E_KIND_UNSUPPORTED':
     case 'E_TOOL_MISSING':
+    case 'E_SERVICE_DOWN':
       return EXIT.usage;
     default: {
       const never: never = e.code;
