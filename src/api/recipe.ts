@@ -3,6 +3,7 @@
  * resolve every target, observe every namespace once, plan the whole difference, apply it all
  * or nothing — plus IPAM for `auto` addresses and the recipe's state (what it made).
  */
+import { resolve } from 'node:path';
 import type { Cidr } from '../addr.js';
 import { parseCidr } from '../addr.js';
 import { isPipefitterError, refuse } from '../errors.js';
@@ -311,7 +312,8 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
     await writeRecipeState({
       version: 1,
       name: recipe.name,
-      file: recipe.file,
+      file: resolve(recipe.file),
+      ...(opts.set && Object.keys(opts.set).length ? { vars: opts.set } : {}),
       targets: present.map((t) => ({ id: t.id, spec: targetSpecText(t.spec) })),
       createdNamespaces: [...nsMade],
       forwarding: recipe.containers
