@@ -72,16 +72,23 @@ export const passthrough = async (
   };
 };
 
+/**
+ * A parsed pipework command line. `argv`, the words as typed, titles the dry-run script (it is
+ * the command that makes the plan).
+ */
 export const runPipework = async (
   cmd: Exclude<PipeworkCommand, { kind: 'wait' }>,
   opts: AttachOptions & PassthroughOptions = {},
+  argv?: readonly string[],
 ): Promise<Outcome> => {
   switch (cmd.kind) {
     case 'attach':
       return attachRequests(
         [cmd.request],
         opts,
-        `pipefitter (pipework form) ${targetSpecText(cmd.request.target)}`,
+        argv
+          ? shellJoin(['pipefitter', ...argv])
+          : `pipefitter (pipework form) ${targetSpecText(cmd.request.target)}`,
       );
     case 'route':
     case 'rule':

@@ -37,7 +37,7 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
     return;
   }
   const { runPipework } = await import('../../api/compat.js');
-  const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace, json: flags.json });
+  const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace, json: flags.json }, rest);
   if (cmd.kind !== 'attach') return printPassthrough(cmd.kind, o, flags);
   printOutcome('attach', o, flags, `${o.targets[0]?.label ?? ''} ${cmd.request.iface.ifname}`);
 };
