@@ -4,6 +4,7 @@ import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
 import { parseAttachInput } from '../../../src/model/input.js';
 import { encodeTag } from '../../../src/model/owner.js';
+import { hintFor } from '../../../src/exec/hints.js';
 import { ovsProblems, requiredFeatures, usesOpenvswitch } from '../../../src/model/features.js';
 import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
 
@@ -130,4 +131,10 @@ test('a plan with Open vSwitch steps is known as one; what stops OVS, each with 
   );
   assert.match(down[0]!.fix, /systemctl start openvswitch-switch.*ovs-ctl start/);
   assert.match(down[1]!.problem, /CONFIG_OPENVSWITCH/);
+});
+
+test('a failed Open vSwitch step is hinted at Open vSwitch, not at a missing interface', () => {
+  assert.match(hintFor('not-found', 'create Open vSwitch bridge "ovsbr0"') ?? '', /ovs-vswitchd run/);
+  assert.match(hintFor('tool-missing', 'create Open vSwitch bridge "ovsbr0"') ?? '', /openvswitch-switch/);
+  assert.match(hintFor('not-found', 'create veth "eth1"') ?? '', /is gone/);
 });
