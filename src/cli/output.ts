@@ -112,9 +112,9 @@ export const printPassthrough = (
   if (o.output?.stdout) process.stdout.write(o.output.stdout);
   if (readOnly || flags.quiet) return;
   const r = o.report;
-  const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 'es'}`;
+  const processes = `${o.processes} process${o.processes === 1 ? '' : 'es'}`;
   out(
-    `done: ${o.plan.steps.map((s) => s.describes).join('; ')} (${n(o.processes, 'process')}, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
+    `done: ${o.plan.steps.map((s) => s.describes).join('; ')} (${processes}, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
   );
   for (const n of o.plan.notes) err(`note: ${n}`);
 };
