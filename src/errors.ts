@@ -26,6 +26,8 @@ export type ErrorCode =
   | 'E_NOT_ROOT'
   | 'E_KIND_UNSUPPORTED'
   | 'E_TOOL_MISSING'
+  /** A daemon a plan needs is not running (Open vSwitch's database). */
+  | 'E_SERVICE_DOWN'
   // a step failed and everything done was undone, exit 1
   | 'E_STEP_FAILED'
   | 'E_INTERRUPTED'
@@ -181,6 +183,7 @@ export const exitCodeFor = (e: unknown): number => {
     case 'E_NOT_ROOT':
     case 'E_KIND_UNSUPPORTED':
     case 'E_TOOL_MISSING':
+    case 'E_SERVICE_DOWN':
       return EXIT.usage;
     default: {
       const never: never = e.code;
@@ -198,7 +201,8 @@ export const formatError = (e: unknown): string => {
   const lines = [`pipefitter: ${e.message}`];
   if (e.failure) lines.push(`  command: ${e.failure.command}`);
   if (e.hint) lines.push(`  hint: ${e.hint}`);
-  if (e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED')
+  // a command that only reads has nothing to roll back (rolledBack unset)
+  if ((e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED') && e.rolledBack !== undefined)
     lines.push(`  rolled back: ${e.rolledBack ?? 0} step(s) undone, host and container are as before`);
   if (e.issues && e.issues.length > 1)
     for (const i of e.issues.slice(1))

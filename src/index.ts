@@ -29,6 +29,11 @@ export type { RecipeOptions, RecipeReport, StatusReport, Drift } from './api/rec
 export { loadRecipe, recipeFromText } from './recipe/load.js';
 export type { Recipe } from './model/recipe.js';
 export { passthrough } from './api/compat.js';
+export type { PassthroughOptions } from './api/compat.js';
+export type { CommandOutput } from './observe/passthrough.js';
+export { isReadOnlyPassthrough } from './plan/passthrough.js';
 export { waitForInterface } from './api/wait.js';
 export type { IpamStore, Allocation } from './ipam/store.js';
 export { openFileStore } from './ipam/store.js';
+export { allocationsInUse, collectAllocations, listAllocations, releaseAllocations } from './api/ipam.js';
+export type { AllocationInUse, IpamOptions, ReleaseReport, ReleaseRequest } from './api/ipam.js';

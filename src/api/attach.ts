@@ -21,11 +21,11 @@ export interface AttachOptions extends RunOptions, AttachPlanOptions {}
  */
 export const attach = async (input: AttachInput | PairInput, opts: AttachOptions = {}): Promise<Outcome> => {
   const req = 'a' in input ? parsePairInput(input) : parseAttachInput(input);
-  return attachRequests(
-    [req],
-    opts,
-    `pipefitter ${'a' in input ? 'link' : 'attach'} ${targetSpecText(req.target)}`,
-  );
+  const title =
+    req.link.kind === 'pair'
+      ? `pipefitter link ${targetSpecText(req.target)}:${req.iface.ifname} ${targetSpecText(req.link.peer)}:${req.link.peerIface.ifname}`
+      : `pipefitter attach ${targetSpecText(req.target)} --ifname ${req.iface.ifname}`;
+  return attachRequests([req], opts, title);
 };
 
 /** Attach several typed requests in one plan (one observation, one apply, all or nothing). */

@@ -2,53 +2,93 @@
 import type { PipeworkCommand } from '../compat/pipework.js';
 import { badInput } from '../errors.js';
 import { parseTargetSpec, targetSpecText } from '../model/target.js';
+import { enterArgv } from '../exec/enter.js';
+import { shellJoin } from '../exec/quote.js';
+import { renderScript } from '../exec/render.js';
+import { readPassthrough } from '../observe/passthrough.js';
 import type { PassthroughTool } from '../plan/passthrough.js';
-import { planPassthrough } from '../plan/passthrough.js';
+import { passthroughArgv, planPassthrough } from '../plan/passthrough.js';
 import { attachRequests } from './attach.js';
 import type { AttachOptions } from './attach.js';
 import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
 
+export interface PassthroughOptions extends RunOptions {
+  /**
+   * For a command that only reads, ask ip/tc for JSON (`-j`): `output.json` then holds the parsed
+   * objects (when the tool has JSON for that command). @default false
+   */
+  readonly json?: boolean | undefined;
+}
+
 /**
- * Run one command inside a target: `ip route …`, `ip rule …` or `tc …`.
+ * Run one command inside a target: `ip route …`, `ip rule …` or `tc …`. A command that only
+ * reads (show/list/get, or no verb) is run as it is and its output returned in `output`; one
+ * that changes something goes through the executor (all or nothing, an `add` undone by `del`),
+ * its output in `output` too.
+ * @example (await passthrough('web', 'route', ['show'])).output?.stdout
  * @example await passthrough('web', 'route', ['add', '198.51.100.0/24', 'via', '192.0.2.254'])
  */
 export const passthrough = async (
   target: string,
   tool: PassthroughTool,
   args: readonly string[],
-  opts: RunOptions = {},
+  opts: PassthroughOptions = {},
 ): Promise<Outcome> => {
   if (args.some((a) => a.includes('\0')))
     throw badInput('E_BAD_VALUE', tool, undefined, 'an argument contains a NUL byte', 'remove it');
   const spec = parseTargetSpec(target, 'guest');
   requireRoot();
   const runner = runnerOf(opts);
+  const spawned0 = runner.spawned;
   const [t] = await resolveAll([spec], runner, opts.docker);
   const resolved = t!;
-  return runPipeline(
-    {
-      targets: [resolved],
-      extraNamespaces: [],
-      observe: false,
-      plan: () => planPassthrough(resolved, tool, args),
-      title: `pipefitter ${tool} ${targetSpecText(spec)}`,
-    },
+  const title = `pipefitter ${tool} ${targetSpecText(spec)}${args.length ? ` ${shellJoin(args)}` : ''}`;
+  const planned = planPassthrough(resolved, tool, args);
+  const step = planned.steps[0]!;
+  if (step.readOnly) {
+    const script = renderScript(planned, { title });
+    const base = { plan: planned, script, applied: false, targets: [resolved] };
+    if (opts.dryRun) return { ...base, processes: runner.spawned - spawned0 };
+    const output = await readPassthrough(runner, step, {
+      jsonArgv: opts.json ? passthroughArgv(tool, args, { json: true }) : undefined,
+      target: resolved.label,
+    });
+    return { ...base, output, processes: runner.spawned - spawned0 };
+  }
+  const o = await runPipeline(
+    { targets: [resolved], extraNamespaces: [], observe: false, plan: () => planned, title },
     runner,
     opts,
   );
+  const printed = o.report?.output.find((x) => x.step === step.id);
+  if (!printed) return o;
+  return {
+    ...o,
+    output: {
+      command: shellJoin(enterArgv(step.netns, passthroughArgv(tool, args))),
+      stdout: printed.stdout,
+    },
+  };
 };
 
+/**
+ * A parsed pipework command line. `argv`, the words as typed, titles the dry-run script (it is
+ * the command that makes the plan).
+ */
 export const runPipework = async (
   cmd: Exclude<PipeworkCommand, { kind: 'wait' }>,
-  opts: AttachOptions = {},
+  opts: AttachOptions & PassthroughOptions = {},
+  argv?: readonly string[],
 ): Promise<Outcome> => {
   switch (cmd.kind) {
     case 'attach':
       return attachRequests(
         [cmd.request],
         opts,
-        `pipefitter (pipework form) ${targetSpecText(cmd.request.target)}`,
+        argv
+          ? shellJoin(['pipefitter', ...argv])
+          : `pipefitter (pipework form) ${targetSpecText(cmd.request.target)}`,
       );
     case 'route':
     case 'rule':

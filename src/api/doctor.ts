@@ -4,8 +4,10 @@
  */
 import { access } from 'node:fs/promises';
 import { release } from 'node:os';
-import { FEATURES } from '../model/features.js';
-import { fixFor, openvswitchModule, probeFilters, probeKernel } from '../observe/kernel.js';
+import type { OvsState } from '../model/features.js';
+import { FEATURES, OVS_PACKAGE, ovsProblems } from '../model/features.js';
+import { fixFor, probeFilters, probeKernel } from '../observe/kernel.js';
+import { probeOvs } from '../observe/ovs.js';
 import type { RunOptions } from './engine.js';
 import { runnerOf } from './engine.js';
 
@@ -17,6 +19,8 @@ export interface DoctorItem {
   readonly required: boolean;
   readonly detail?: string | undefined;
   readonly fix?: string | undefined;
+  /** What was found, one fact each (Open vSwitch: the tool, its database, the kernel module). */
+  readonly facts?: readonly string[] | undefined;
 }
 
 export interface DoctorReport {
@@ -55,9 +59,32 @@ const onPath = async (cmd: string): Promise<boolean> => {
   return false;
 };
 
+/** Open vSwitch is usable only with ovs-vsctl, its database answering and the kernel datapath. */
+const ovsItem = (s: OvsState): DoctorItem => {
+  const problems = ovsProblems(s);
+  const facts = [
+    s.installed ? 'ovs-vsctl installed' : `ovs-vsctl not installed (package ${OVS_PACKAGE})`,
+    s.databaseUp === undefined
+      ? `database ${s.database} not checked`
+      : s.databaseUp
+        ? `database ${s.database} answers`
+        : `database ${s.database} cannot be reached${s.databaseError ? ` (${s.databaseError})` : ''}`,
+    `kernel module openvswitch ${s.module}`,
+  ];
+  return {
+    id: 'openvswitch',
+    what: 'Open vSwitch (--ovs, ovs* bridges)',
+    ok: problems.length === 0,
+    required: false,
+    detail: facts.join('; '),
+    facts,
+    fix: problems.length ? problems.map((p) => p.fix).join('; and ') : undefined,
+  };
+};
+
 export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
   const runner = runnerOf(opts);
-  const [probe, ovs] = await Promise.all([probeKernel(runner), openvswitchModule()]);
+  const [probe, ovs] = await Promise.all([probeKernel(runner), probeOvs(runner)]);
   const items: DoctorItem[] = FEATURES.map((f) => {
     const ok = probe.supported.get(f.id);
     return {
@@ -69,14 +96,7 @@ export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
       fix: ok === true ? undefined : fixFor(f),
     };
   });
-  items.push({
-    id: 'openvswitch',
-    what: 'Open vSwitch (kernel datapath)',
-    ok: ovs !== 'missing',
-    required: false,
-    detail: ovs,
-    fix: ovs === 'missing' ? 'the kernel needs CONFIG_OPENVSWITCH (module openvswitch)' : undefined,
-  });
+  items.push(ovsItem(ovs));
   for (const f of await probeFilters(runner)) items.push({ ...f, what: f.id, required: false });
   for (const t of TOOLS) {
     const ok = await onPath(t.cmd);

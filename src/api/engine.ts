@@ -17,6 +17,7 @@ import { observe } from '../observe/snapshot.js';
 import { preflight } from './preflight.js';
 import type { Lease } from '../observe/lease.js';
 import type { CarrierReport } from '../observe/carrier.js';
+import type { CommandOutput } from '../observe/passthrough.js';
 import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 
@@ -43,6 +44,8 @@ export interface Outcome {
   readonly processes: number;
   /** After an attach: carrier of every interface made (see observe/carrier.ts). */
   readonly carrier?: readonly CarrierReport[] | undefined;
+  /** What a pass-through command (`pipefitter route web show`) printed. */
+  readonly output?: CommandOutput | undefined;
   /** Leases that DHCP clients got during this run. */
   readonly leases?:
     readonly { readonly target: string; readonly ifname: string; readonly lease: Lease }[] | undefined;

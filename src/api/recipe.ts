@@ -3,10 +3,12 @@
  * resolve every target, observe every namespace once, plan the whole difference, apply it all
  * or nothing — plus IPAM for `auto` addresses and the recipe's state (what it made).
  */
+import { resolve } from 'node:path';
 import type { Cidr } from '../addr.js';
 import { parseCidr } from '../addr.js';
 import { isPipefitterError, refuse } from '../errors.js';
 import { applyPlan } from '../exec/apply.js';
+import { shellJoin } from '../exec/quote.js';
 import { renderScript } from '../exec/render.js';
 import type { Runner } from '../exec/runner.js';
 import { addressToCidr, allocate as allocateInPool, inPool, parsePool } from '../ipam/pool.js';
@@ -240,8 +242,22 @@ const load = (file: string | Recipe, opts: RecipeOptions): Promise<Recipe> =>
  * What `apply` would change, per container and bridge; nothing is touched.
  * @example (await plan('recipes/router.yaml')).plan.steps.map((s) => s.describes)
  */
-export const plan = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
-  const recipe = await load(file, opts);
+export const plan = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> =>
+  planAs('plan', await load(file, opts), opts);
+
+/** The verb whose plan this is: the first line of its script names it. */
+type Verb = 'plan' | 'apply' | 'destroy';
+
+/** `pipefitter VERB FILE --set k=v …`: the command that makes (or shows) this plan. */
+const titleOf = (verb: Verb, recipe: Recipe, opts: RecipeOptions): string =>
+  shellJoin([
+    'pipefitter',
+    verb,
+    recipe.file,
+    ...Object.entries(opts.set ?? {}).flatMap(([k, v]) => ['--set', `${k}=${v}`]),
+  ]);
+
+const planAs = async (verb: Verb, recipe: Recipe, opts: RecipeOptions): Promise<RecipeReport> => {
   const p = await prepare(recipe, opts);
   const { auto } = await autoAddresses(
     recipe,
@@ -252,7 +268,7 @@ export const plan = async (file: string | Recipe, opts: RecipeOptions = {}): Pro
   const planned = await planFor(p, auto, opts);
   const notes = await preflight(planned, p.runner, true);
   const pl = notes.length ? { ...planned, notes: [...planned.notes, ...notes] } : planned;
-  return report(p, pl, false, auto);
+  return report(p, pl, false, auto, titleOf(verb, recipe, opts));
 };
 
 const report = (
@@ -260,11 +276,12 @@ const report = (
   pl: Plan,
   applied: boolean,
   auto: Map<string, Cidr>,
+  title: string,
   done?: { readonly durationMs: number; readonly processes: number },
 ): RecipeReport => ({
   recipe: p.recipe.name,
   plan: pl,
-  script: renderScript(pl, { title: `pipefitter apply ${p.recipe.file}` }),
+  script: renderScript(pl, { title }),
   applied,
   missing: p.missing,
   addresses: [...auto].map(([key, c]) => ({ key, address: c.text })),
@@ -287,7 +304,7 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
       `${p.missing.length === 1 ? 'a container is' : 'containers are'} not running: ${p.missing.map((m) => `${m.container} (${m.target})`).join(', ')}`,
       'start them, or pass --skip-missing to apply the rest',
     );
-  if (opts.dryRun) return plan(recipe, opts);
+  if (opts.dryRun) return planAs('apply', recipe, opts);
   const store = opts.ipam ?? openFileStore();
   const { auto, created } = await autoAddresses(recipe, new Set(p.targets.keys()), store, true);
   try {
@@ -311,7 +328,8 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
     await writeRecipeState({
       version: 1,
       name: recipe.name,
-      file: recipe.file,
+      file: resolve(recipe.file),
+      ...(opts.set && Object.keys(opts.set).length ? { vars: opts.set } : {}),
       targets: present.map((t) => ({ id: t.id, spec: targetSpecText(t.spec) })),
       createdNamespaces: [...nsMade],
       forwarding: recipe.containers
@@ -325,7 +343,7 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
     await store.releaseWhere(
       (a) => a.key.startsWith(`${recipe.name}/`) && !keep.has(a.key) && present.length > 0,
     );
-    return report(p, pl, pl.steps.length > 0, auto, rep);
+    return report(p, pl, pl.steps.length > 0, auto, titleOf('apply', recipe, opts), rep);
   } catch (e) {
     const fresh = new Set(created);
     await store.releaseWhere((a) => fresh.has(a.key));
@@ -383,9 +401,10 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
   const pl0 = await planFor(pq, new Map(), opts, true);
   // IPv4 forwarding back off, when the recipe's NAT turned it on
   const pl: Plan = state?.ipForwardWasOff ? { ...pl0, steps: [...pl0.steps, ipForwardStep(false)] } : pl0;
-  if (opts.dryRun) return report(pq, pl, false, new Map());
+  const title = titleOf('destroy', recipe, opts);
+  if (opts.dryRun) return report(pq, pl, false, new Map(), title);
   const rep = pl.steps.length ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks }) : undefined;
   await removeRecipeState(recipe.name);
   await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
-  return report(pq, pl, pl.steps.length > 0, new Map(), rep);
+  return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);
 };

@@ -76,6 +76,52 @@ export const printOutcome = (
   for (const n of o.report?.notes ?? []) err(`note: ${n}`);
 };
 
+/**
+ * A pass-through command (`pipefitter route web show`, `… add …`). Human mode: the tool's stdout
+ * exactly as it printed it; a change adds pipefitter's own line after it (not with -q). --json:
+ * the usual outcome with `output` — the tool's parsed JSON for a read when it has JSON for it
+ * (`outputFormat: "json"`), else its text.
+ */
+export const printPassthrough = (
+  tool: string,
+  o: Outcome,
+  flags: GlobalFlags & { dryRun?: boolean },
+): void => {
+  const dryRun = flags.dryRun === true;
+  const readOnly = o.plan.steps.every((s) => s.readOnly === true);
+  const target = o.targets[0]?.label ?? '';
+  if (flags.json) {
+    const json = o.output?.json;
+    return out(
+      JSON.stringify(
+        {
+          ...outcomeJson(tool, o, dryRun),
+          readOnly,
+          target,
+          ...(o.output
+            ? {
+                command: o.output.command,
+                outputFormat: json === undefined ? 'text' : 'json',
+                output: json === undefined ? o.output.stdout : json,
+              }
+            : {}),
+        },
+        null,
+        2,
+      ),
+    );
+  }
+  if (dryRun) return out(o.script);
+  if (o.output?.stdout) process.stdout.write(o.output.stdout);
+  if (readOnly || flags.quiet) return;
+  const r = o.report;
+  const processes = `${o.processes} process${o.processes === 1 ? '' : 'es'}`;
+  out(
+    `done: ${o.plan.steps.map((s) => s.describes).join('; ')} (${processes}, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
+  );
+  for (const n of o.plan.notes) err(`note: ${n}`);
+};
+
 export const printShow = (v: ShowView, flags: GlobalFlags): void => {
   if (flags.json) return out(JSON.stringify(v, null, 2));
   out(`${v.target} (${v.netns})`);

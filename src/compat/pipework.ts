@@ -35,8 +35,8 @@ export const PIPEWORK_SYNTAX = [
   'pipefitter <hostinterface> [-i containerinterface] [-l localinterfacename] <guest> dhcp[:opts]|udhcpc[-f][:opts]|dhclient[-f][:opts]|dhcpcd[:opts] [macaddr][@vlan]',
   'pipefitter mac:<hostinterface_macaddress> [-i containerinterface] [-l localinterfacename] [-a addressfamily] <guest> <ipaddr>/<subnet>[@default_gateway] [macaddr][@vlan]',
   'pipefitter --direct-phys <hostinterface> <guest> <ipaddr>/<subnet>[@default_gateway]',
-  'pipefitter route <guest> <route_command>',
-  'pipefitter rule <guest> <rule_command>',
+  'pipefitter route <guest> [<route_command>]',
+  'pipefitter rule <guest> [<rule_command>]',
   'pipefitter tc <guest> <tc_command>',
   'pipefitter --wait [-i containerinterface]',
 ] as const;
@@ -105,7 +105,15 @@ export const parsePipework = (argv: readonly string[]): PipeworkCommand => {
   if (!directPhys && (first === 'route' || first === 'rule' || first === 'tc')) {
     const guest = args.shift();
     if (guest === undefined) return usage(`${first} needs a guest`);
-    if (args.length === 0) usage(`${first} needs arguments for ${first === 'tc' ? 'tc' : `ip ${first}`}`);
+    // `ip route` and `ip rule` alone list (as `pipework route web` did); tc alone only prints its usage
+    if (args.length === 0 && first === 'tc')
+      throw badInput(
+        'E_USAGE',
+        'pipework syntax',
+        undefined,
+        'tc needs arguments',
+        `e.g. pipefitter tc ${guest} qdisc show, or pipefitter tc ${guest} qdisc add dev eth1 root tbf rate 1mbit burst 32kbit latency 400ms`,
+      );
     return { kind: first, target: parseTargetSpec(guest, 'guest'), args };
   }
 

@@ -35,6 +35,8 @@ export interface ApplyReport {
   readonly notes: readonly string[];
   readonly processes: number;
   readonly durationMs: number;
+  /** What the steps that pass their output on (`passOutput`) printed, in the order they ran. */
+  readonly output: readonly { readonly step: string; readonly stdout: string }[];
 }
 
 /** Groups run side by side at most (2 cores: spawning is the cost, and it overlaps with the children's work). */
@@ -42,6 +44,8 @@ const PARALLEL = 4;
 
 interface Outcome {
   readonly ran: number;
+  /** Standard output of a step that passes it on (it runs alone). */
+  readonly stdout?: string | undefined;
   readonly failure?: { readonly info: StepFailureInfo; readonly message: string } | undefined;
 }
 
@@ -54,7 +58,7 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
   if (group.length === 1 || !batchable(first)) {
     const detached = (first as Partial<Step>).detached === true;
     const r = await runner.run(first.argv, { netns: first.netns, input: first.input, detached });
-    if (!r.failed) return { ran: 1 };
+    if (!r.failed) return { ran: 1, stdout: (first as Partial<Step>).passOutput ? r.stdout : undefined };
     return {
       ran: 0,
       failure: {
@@ -114,6 +118,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
 
   const done: Step[] = [];
   const notes: string[] = [];
+  const output: { step: string; stdout: string }[] = [];
   let interrupted = false;
   const onSigint = (): void => {
     interrupted = true;
@@ -159,6 +164,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
           done.push(s);
           opts.hooks?.afterStep?.(s, index + i);
         }
+        if (out.stdout !== undefined) output.push({ step: (todo[0] as Step).id, stdout: out.stdout });
         index += (wave[g] as Step[]).length;
         if (out.failure && !failed) failed = { out, todo };
       });
@@ -228,6 +234,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
     notes,
     processes: opts.runner.spawned - spawnedBefore,
     durationMs: performance.now() - started,
+    output,
   };
 };
 

@@ -11,8 +11,11 @@ const BATCH_UNSAFE = /[\s#"'\\]/;
 
 const BATCH_TOOLS = new Set(['ip', 'bridge']);
 
-export const batchable = (c: Command & { bestEffort?: boolean | undefined }): boolean =>
+export const batchable = (
+  c: Command & { bestEffort?: boolean | undefined; passOutput?: boolean | undefined },
+): boolean =>
   c.bestEffort !== true &&
+  c.passOutput !== true &&
   c.input === undefined &&
   typeof c.argv[0] === 'string' &&
   BATCH_TOOLS.has(c.argv[0]) &&

@@ -10,7 +10,14 @@ const KERNEL_OPTION: readonly [RegExp, string][] = [
   [/veth/, 'CONFIG_VETH (module veth)'],
 ];
 
+const OVS_HINT =
+  'Open vSwitch did not do it: check that ovsdb-server and ovs-vswitchd run (`ovs-vsctl show`; `pipefitter doctor` checks Open vSwitch)';
+
 export const hintFor = (reason: FailureReason, step: string): string | undefined => {
+  // an ovs-vsctl step fails for Open vSwitch's reasons, whatever its message looks like
+  if (/Open vSwitch/.test(step) && reason === 'tool-missing')
+    return 'install Open vSwitch: apt-get install openvswitch-switch';
+  if (/Open vSwitch/.test(step) && reason !== 'perm') return OVS_HINT;
   switch (reason) {
     case 'perm':
       return 'run as root (pipefitter needs CAP_NET_ADMIN and CAP_SYS_ADMIN)';

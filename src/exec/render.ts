@@ -35,7 +35,8 @@ export const renderScript = (plan: Plan, opts: RenderOptions = {}): string => {
     .forEach((s, i) => {
       out.push('');
       out.push(`# ${i + 1}. ${s.describes}`);
-      if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
+      if (s.readOnly) out.push('#    reads only; changes nothing');
+      else if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
       else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
       else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(s.undo.argv, HOST_IN_SCRIPT)))}`);
       // A best-effort step (an announcement) may fail without stopping the script; a detached

@@ -129,3 +129,53 @@ export const requiredFeatures = (plan: Plan): Set<string> => {
   }
   return out;
 };
+
+/** Does the plan talk to Open vSwitch (an `ovs-vsctl` step)? */
+export const usesOpenvswitch = (plan: Plan): boolean => plan.steps.some((s) => s.argv[0] === 'ovs-vsctl');
+
+/** What was found out about Open vSwitch on this machine (observe/ovs.ts probes it). */
+export interface OvsState {
+  /** ovs-vsctl is on the PATH. */
+  readonly installed: boolean;
+  /** The database ovs-vsctl talks to, e.g. unix:/var/run/openvswitch/db.sock. */
+  readonly database: string;
+  /** It answered (undefined: not asked, ovs-vsctl is missing). */
+  readonly databaseUp?: boolean | undefined;
+  /** Why it did not, as ovs-vsctl said it. */
+  readonly databaseError?: string | undefined;
+  /** The kernel datapath: loaded (or built in), a module there is to load, or neither. */
+  readonly module: 'loaded' | 'loadable' | 'missing';
+}
+
+export interface OvsProblem {
+  readonly code: 'E_TOOL_MISSING' | 'E_SERVICE_DOWN' | 'E_KIND_UNSUPPORTED';
+  readonly problem: string;
+  readonly fix: string;
+}
+
+export const OVS_PACKAGE = 'openvswitch-switch';
+
+/** Each reason Open vSwitch cannot be used here, with its fix; empty when it can. */
+export const ovsProblems = (s: OvsState): OvsProblem[] => {
+  const out: OvsProblem[] = [];
+  if (!s.installed)
+    out.push({
+      code: 'E_TOOL_MISSING',
+      problem: 'Open vSwitch is not installed (no ovs-vsctl)',
+      fix: `install it: apt-get install ${OVS_PACKAGE}`,
+    });
+  else if (s.databaseUp === false)
+    out.push({
+      code: 'E_SERVICE_DOWN',
+      problem: `Open vSwitch is not running (its database at ${s.database} cannot be reached${s.databaseError ? `: ${s.databaseError}` : ''})`,
+      fix: `start Open vSwitch, e.g. \`systemctl start ${OVS_PACKAGE}\` or \`/usr/share/openvswitch/scripts/ovs-ctl start\``,
+    });
+  if (s.module === 'missing')
+    out.push({
+      code: 'E_KIND_UNSUPPORTED',
+      problem:
+        'this kernel has no Open vSwitch datapath (CONFIG_OPENVSWITCH, module openvswitch: not loaded, none to load)',
+      fix: 'use a kernel built with CONFIG_OPENVSWITCH (module openvswitch: modprobe openvswitch)',
+    });
+  return out;
+};

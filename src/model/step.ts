@@ -36,6 +36,13 @@ export interface Step extends Command {
    * fails, its own undo — which must not mind running for nothing — runs first in the rollback.
    */
   readonly undoOnFailure?: boolean | undefined;
+  /**
+   * It only reads (a pass-through `ip route show`): it changes nothing, so it is run as an
+   * observation and never by the executor; the dry-run script shows it all the same.
+   */
+  readonly readOnly?: boolean | undefined;
+  /** Its standard output is part of the result (a pass-through command): it runs alone and is kept. */
+  readonly passOutput?: boolean | undefined;
 }
 
 /**

@@ -51,7 +51,10 @@ export const probeKernel = async (runner: Runner, ids?: readonly string[]): Prom
   return { supported: new Map([...supported].filter(([id]) => wanted.some((f) => f.id === id))) };
 };
 
-/** Open vSwitch: the kernel module is loaded, or there is one to load. */
+/**
+ * Open vSwitch's kernel datapath: loaded (or built in), a module there is to load (ovs-vswitchd
+ * loads it when it starts), or neither.
+ */
 export const openvswitchModule = async (): Promise<'loaded' | 'loadable' | 'missing'> => {
   if (
     await access('/sys/module/openvswitch').then(
@@ -61,7 +64,11 @@ export const openvswitchModule = async (): Promise<'loaded' | 'loadable' | 'miss
   )
     return 'loaded';
   const release = (await readFile('/proc/sys/kernel/osrelease', 'utf8').catch(() => '')).trim();
-  const dep = await readFile(`/lib/modules/${release}/modules.dep`, 'utf8').catch(() => '');
+  const dir = `/lib/modules/${release}`;
+  // built in without parameters, it has no /sys/module entry; modules.builtin names it
+  const builtin = await readFile(`${dir}/modules.builtin`, 'utf8').catch(() => '');
+  if (/\/openvswitch\.ko$/m.test(builtin)) return 'loaded';
+  const dep = await readFile(`${dir}/modules.dep`, 'utf8').catch(() => '');
   return /\/openvswitch\.ko/.test(dep) ? 'loadable' : 'missing';
 };
 

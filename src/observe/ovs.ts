@@ -1,6 +1,11 @@
-/** Open vSwitch bridges and their ports, in one ovs-vsctl call (only when OVS bridges exist). */
+/**
+ * Open vSwitch: its bridges and their ports, in one ovs-vsctl call (only when OVS bridges exist),
+ * and whether it can be used at all (installed, its database answering, the kernel datapath).
+ */
 import type { Runner } from '../exec/runner.js';
+import type { OvsState } from '../model/features.js';
 import { HOST } from '../model/netns.js';
+import { openvswitchModule } from './kernel.js';
 
 type Row = unknown[];
 interface Table {
@@ -57,4 +62,34 @@ export const observeOvs = async (runner: Runner): Promise<Map<string, string[]> 
     { netns: HOST },
   );
   return r.failed ? undefined : parseOvs(r.stdout);
+};
+
+/** The database ovs-vsctl uses without --db: $OVS_RUNDIR/db.sock (ovs-vsctl's own rule). */
+export const ovsDatabase = (): string => `unix:${process.env.OVS_RUNDIR ?? '/var/run/openvswitch'}/db.sock`;
+
+/**
+ * Can Open vSwitch be used here? One `ovs-vsctl --timeout=2 show` (does its database answer?)
+ * and a look for the kernel module; nothing is changed.
+ * @example ovsProblems(await probeOvs(runner)) // [] when usable
+ */
+export const probeOvs = async (runner: Runner): Promise<OvsState> => {
+  const database = ovsDatabase();
+  const [r, module] = await Promise.all([
+    runner.run(['ovs-vsctl', '--timeout=2', 'show'], { netns: HOST, timeoutMs: 5_000 }),
+    openvswitchModule(),
+  ]);
+  if (r.failed && r.reason === 'tool-missing') return { installed: false, database, module };
+  const said = (r.stderr.trim().split('\n')[0] ?? '').replace(/^ovs-vsctl: /, '');
+  return {
+    installed: true,
+    database,
+    databaseUp: !r.failed,
+    ...(r.failed
+      ? {
+          databaseError:
+            (said.startsWith(`${database}: `) ? said.slice(database.length + 2) : said) || r.reason,
+        }
+      : {}),
+    module,
+  };
 };

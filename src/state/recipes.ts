@@ -3,13 +3,15 @@
  * exactly it — even after the recipe file changed: the targets it touched and the namespaces
  * it created. Links themselves carry their owner in their tags; this file only finds them.
  */
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { PipefitterError } from '../errors.js';
 
 export interface RecipeState {
   readonly version: 1;
   readonly name: string;
+  /** The recipe file (absolute) and the --set values it was applied with: enough to load it again. */
   readonly file: string;
+  readonly vars?: Readonly<Record<string, string>> | undefined;
   /** Every target the recipe touched: identity and how to find it again. */
   readonly targets: readonly { readonly id: string; readonly spec: string }[];
   readonly createdNamespaces: readonly string[];
@@ -41,6 +43,19 @@ export const readRecipeState = async (name: string): Promise<RecipeState | undef
       hint: 'move it away; `pipefitter destroy` then finds what it can from the tags',
     });
   }
+};
+
+/** Every recipe with a state: applied and not destroyed. */
+export const listRecipeStates = async (): Promise<RecipeState[]> => {
+  const names = (await readdir(`${stateRoot()}/recipes`).catch(() => [] as string[]))
+    .filter((f) => f.endsWith('.json'))
+    .map((f) => f.slice(0, -5));
+  const out: RecipeState[] = [];
+  for (const n of names) {
+    const s = await readRecipeState(n);
+    if (s) out.push(s);
+  }
+  return out;
 };
 
 export const writeRecipeState = async (s: RecipeState): Promise<void> => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { readState } from '../helpers/read-back.js';
@@ -184,3 +185,76 @@ test('--help shows both verbs and examples; unknown options are usage errors', a
   const bad = await cli(['attach', 'x', '--no-such-flag']);
   assert.equal(bad.code, 2);
 });
+
+test('every --dry-run script is titled with the command that made it (destroy says destroy)', (t) =>
+  withSandbox(t, async (sb) => {
+    const [a, b] = [await sb.netns('ta'), await sb.netns('tb')];
+    const file = `/tmp/${sb.nsName('titles')}.yaml`;
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        `name: t${sb.id}`,
+        'vars: { ns: x }',
+        'networks:',
+        `  lan: { bridge: 'tb${sb.id}', subnet: 192.0.2.0/24 }`,
+        'containers:',
+        "  web: { target: 'netns:${ns}', interfaces: { eth1: { network: lan, address: 192.0.2.10/24 } } }",
+      ].join('\n') + '\n',
+    );
+    t.after(() => rm(file, { force: true }));
+    const title = async (args: string[]): Promise<string> => {
+      const r = await cli(args);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stdout, /^#!\/bin\/sh\n/);
+      return r.stdout.split('\n')[1] ?? '';
+    };
+    const before = await snapshot(['sandbox', { netns: a }, { netns: b }]);
+    const br = `br${sb.id}`; // pipework makes only bridges named br*
+    assert.equal(
+      await title(['attach', `netns:${a}`, '--bridge', br, '--ip', '192.0.2.11/24', '--dry-run']),
+      `# pipefitter attach netns:${a} --ifname eth1`,
+    );
+    assert.equal(
+      await title(['detach', `netns:${a}`, '--dry-run']),
+      `# pipefitter detach netns:${a} --ifname eth1`,
+    );
+    assert.equal(
+      await title(['link', `netns:${a}:eth2`, `netns:${b}`, '--dry-run']),
+      `# pipefitter link netns:${a}:eth2 netns:${b}:eth1`,
+    );
+    assert.equal(
+      await title(['--dry-run', br, '-i', 'eth3', `netns:${a}`, '192.0.2.12/24']),
+      `# pipefitter ${br} -i eth3 netns:${a} 192.0.2.12/24`,
+    );
+    assert.equal(
+      await title(['--dry-run', 'route', `netns:${a}`, 'add', '198.51.100.0/24', 'via', '192.0.2.1']),
+      `# pipefitter route netns:${a} add 198.51.100.0/24 via 192.0.2.1`,
+    );
+    const set = ['--set', `ns=${a}`];
+    assert.equal(
+      await title(['apply', file, ...set, '--dry-run']),
+      `# pipefitter apply ${file} --set ns=${a}`,
+    );
+    assert.deepEqual(
+      await snapshot(['sandbox', { netns: a }, { netns: b }]),
+      before,
+      'the dry runs changed nothing',
+    );
+    assert.equal((await cli(['apply', file, ...set])).code, 0);
+    const applied = await snapshot(['sandbox', { netns: a }, { netns: b }]);
+    const destroyDry = await cli(['destroy', file, ...set, '--dry-run']);
+    assert.equal(destroyDry.code, 0, destroyDry.stderr);
+    assert.equal(destroyDry.stdout.split('\n')[1], `# pipefitter destroy ${file} --set ns=${a}`);
+    assert.doesNotMatch(destroyDry.stdout, /pipefitter apply/);
+    assert.match(destroyDry.stdout, /^ip -n \S+ link del eth1$|^ip link del /m, 'the script removes');
+    assert.deepEqual(await snapshot(['sandbox', { netns: a }, { netns: b }]), applied);
+    // the library's plan() names plan
+    const { plan } = await import('../../src/api/recipe.js');
+    assert.match(
+      (await plan(file, { set: { ns: a } })).script,
+      new RegExp(`^# pipefitter plan ${file} --set ns=`, 'm'),
+    );
+    assert.equal((await cli(['destroy', file, ...set])).code, 0);
+    assert.deepEqual(await snapshot(['sandbox', { netns: a }, { netns: b }]), before);
+  }));

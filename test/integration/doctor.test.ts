@@ -5,6 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { readState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
@@ -52,5 +54,73 @@ test('a kind this kernel lacks is refused up front, naming the kernel option; no
       assert.equal(dry.code, 0);
       assert.match(dry.stdout, /# note: this kernel lacks/);
     }
+    assert.deepEqual([await readState('sandbox'), await readState({ netns: n })], before);
+  }));
+
+interface OvsItem extends Item {
+  facts?: string[];
+  detail?: string;
+}
+
+test('--ovs without a running Open vSwitch: exit 2 with the fix, nothing changed; doctor says it is not usable', (t) =>
+  withSandbox(t, async (sb) => {
+    // an Open vSwitch run directory with no database in it: whatever runs on this machine, the
+    // database pipefitter's ovs-vsctl looks for cannot be reached (the kernel module is this host's)
+    const rundir = await mkdtemp(`/tmp/${sb.nsName('ovs')}-`);
+    t.after(() => rm(rundir, { recursive: true, force: true }));
+    const env = { OVS_RUNDIR: rundir };
+    const installed = (await execa('sh', ['-c', 'command -v ovs-vsctl'], { reject: false })).exitCode === 0;
+
+    const doc = await cli(['doctor', '--json'], env);
+    assert.equal(doc.code, 0, doc.stderr);
+    const ovs = (JSON.parse(doc.stdout) as { items: OvsItem[] }).items.find((i) => i.id === 'openvswitch');
+    assert.ok(ovs);
+    assert.equal(ovs.ok, false, 'Open vSwitch is not usable without its database');
+    assert.ok(ovs.facts && ovs.facts.length === 3, JSON.stringify(ovs));
+    assert.match(ovs.facts[2]!, /^kernel module openvswitch (loaded|loadable|missing)$/);
+    const moduleMissing = ovs.facts[2]!.endsWith('missing');
+    if (installed) {
+      assert.match(ovs.facts[1]!, new RegExp(`database unix:${rundir}/db\\.sock cannot be reached`));
+      assert.match(ovs.fix ?? '', /systemctl start openvswitch-switch/);
+    } else assert.match(ovs.fix ?? '', /apt-get install openvswitch-switch/);
+    if (moduleMissing) assert.match(ovs.fix ?? '', /CONFIG_OPENVSWITCH/);
+    const human = await cli(['doctor'], env);
+    assert.match(human.stdout, /missing {2}Open vSwitch \(--ovs, ovs\* bridges\)\n {11}- ovs-vsctl/);
+
+    const n = await sb.netns('ovs');
+    const before = [await readState('sandbox'), await readState({ netns: n })];
+    const br = `ovs${sb.id}`;
+    const runs = [
+      ['attach', `netns:${n}`, '--ovs', br, '--ip', '192.0.2.10/24'],
+      [br, `netns:${n}`, '192.0.2.10/24'], // pipework's ovs* form
+    ];
+    for (const args of runs) {
+      const r = await cli(args, env);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+      if (installed) {
+        assert.match(
+          r.stderr,
+          new RegExp(
+            `^pipefitter: Open vSwitch is not running \\(its database at unix:${rundir}/db\\.sock cannot be reached`,
+          ),
+        );
+        assert.match(
+          r.stderr,
+          /hint: start Open vSwitch, e\.g\. `systemctl start openvswitch-switch` or `\/usr\/share\/openvswitch\/scripts\/ovs-ctl start`/,
+        );
+      } else assert.match(r.stderr, /Open vSwitch is not installed[\s\S]*apt-get install openvswitch-switch/);
+      if (moduleMissing) assert.match(r.stderr, /no Open vSwitch datapath \(CONFIG_OPENVSWITCH/);
+      assert.match(r.stderr, /nothing was changed/);
+      assert.doesNotMatch(r.stderr, /an interface or namespace it needs is gone/);
+    }
+    const j = await cli(['attach', `netns:${n}`, '--ovs', br, '--ip', '192.0.2.10/24', '--json'], env);
+    assert.equal(j.code, 2);
+    const err = (JSON.parse(j.stdout) as { error: { code: string } }).error;
+    assert.equal(err.code, installed ? 'E_SERVICE_DOWN' : 'E_TOOL_MISSING');
+    // a dry run still prints the script, with a note
+    const dry = await cli(['attach', `netns:${n}`, '--ovs', br, '--ip', '192.0.2.10/24', '--dry-run'], env);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^# note: Open vSwitch is not (running|installed)/m);
+    assert.match(dry.stdout, new RegExp(`^ovs-vsctl --timeout=30 --may-exist add-br ${br}$`, 'm'));
     assert.deepEqual([await readState('sandbox'), await readState({ netns: n })], before);
   }));

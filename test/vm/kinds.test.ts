@@ -293,6 +293,16 @@ test(
         await ovs.stop();
         await rm(dir, { recursive: true, force: true });
       });
+      // with its daemons up and the module loaded, doctor calls Open vSwitch usable
+      const doc = JSON.parse((await cli(['doctor', '--json'])).stdout) as {
+        items: { id: string; ok: boolean; facts?: string[] }[];
+      };
+      const item = doc.items.find((i) => i.id === 'openvswitch');
+      assert.equal(item?.ok, true, JSON.stringify(item));
+      assert.match(
+        item.facts?.join('; ') ?? '',
+        /database unix:\S+ answers; kernel module openvswitch loaded/,
+      );
       const br = `ovs${sb.id}`;
       const [a, b, c] = [await sb.netns('o1'), await sb.netns('o2'), await sb.netns('o3')];
       assert.equal((await cli([br, `netns:${a}`, '192.0.2.10/24', '@10'])).code, 0);

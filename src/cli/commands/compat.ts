@@ -1,5 +1,5 @@
 import { parsePipework, PIPEWORK_SYNTAX } from '../../compat/pipework.js';
-import { printOutcome } from '../output.js';
+import { printOutcome, printPassthrough } from '../output.js';
 import type { GlobalFlags } from '../output.js';
 
 /** Our own flags, accepted anywhere in a pipework-style command line. */
@@ -15,12 +15,12 @@ export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<st
 };
 
 export const runCompat = async (argv: readonly string[]): Promise<void> => {
-  // Only before the route/rule/tc word may our flags stand (their tail belongs to ip or tc).
-  const words = [...argv];
+  // After `route|rule|tc GUEST` every word belongs to ip or tc; our flags stand before that.
   const flags: GlobalFlags & { dryRun?: boolean; replace?: boolean } = {};
   const rest: string[] = [];
-  let passthroughTail = false;
-  for (const w of words) {
+  for (const w of argv) {
+    const passthroughTail =
+      rest.length >= 2 && (rest[0] === 'route' || rest[0] === 'rule' || rest[0] === 'tc');
     if (!passthroughTail && OWN_FLAGS.has(w)) {
       if (w === '--json') Object.assign(flags, { json: true });
       else if (w === '--quiet' || w === '-q') Object.assign(flags, { quiet: true });
@@ -28,7 +28,6 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
       else Object.assign(flags, { replace: true });
       continue;
     }
-    if (rest.length === 0 && (w === 'route' || w === 'rule' || w === 'tc')) passthroughTail = true;
     rest.push(w);
   }
   const cmd = parsePipework(rest);
@@ -38,12 +37,9 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
     return;
   }
   const { runPipework } = await import('../../api/compat.js');
-  const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace });
-  const summary =
-    cmd.kind === 'attach'
-      ? `${o.targets[0]?.label ?? ''} ${cmd.request.iface.ifname}`
-      : `${cmd.kind} in ${o.targets[0]?.label ?? ''}`;
-  printOutcome(cmd.kind === 'attach' ? 'attach' : cmd.kind, o, flags, summary);
+  const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace, json: flags.json }, rest);
+  if (cmd.kind !== 'attach') return printPassthrough(cmd.kind, o, flags);
+  printOutcome('attach', o, flags, `${o.targets[0]?.label ?? ''} ${cmd.request.iface.ifname}`);
 };
 
 export const COMPAT_HELP = `pipework forms (run verbatim as "pipefitter <same arguments>") and their explicit equivalents:
@@ -67,6 +63,9 @@ export const COMPAT_HELP = `pipework forms (run verbatim as "pipefitter <same ar
   pipefitter route web add 198.51.100.0/24 via 192.0.2.254     ip route … inside web
   pipefitter rule web add from 192.0.2.10 table 100             ip rule … inside web
   pipefitter tc web qdisc add dev eth1 root tbf rate 1mbit burst 32kbit latency 400ms
+  pipefitter route web [show]  |  rule web  |  tc web -s qdisc   print what ip/tc print (--json: their -j output)
+      (a read — show, list, ls, get, or no verb — only runs and prints; any other verb is a change:
+       all or nothing, an add undone by del; "pipefitter --json route web …", not "… --json")
   pipefitter --wait [-i eth1]
       = pipefitter wait -i eth1 (inside the container: returns once eth1 is up and configured)
 

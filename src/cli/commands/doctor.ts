@@ -13,10 +13,13 @@ export const registerDoctor = (program: Command): void => {
         return;
       }
       process.stdout.write(`kernel ${r.kernel}\n`);
-      for (const i of r.items)
+      for (const i of r.items) {
+        const facts = !i.ok && i.facts ? i.facts.map((f) => `\n           - ${f}`).join('') : '';
+        const detail = !i.ok && !i.facts && i.detail ? ` (${i.detail})` : '';
         process.stdout.write(
-          `  ${i.ok ? 'ok     ' : i.required ? 'MISSING' : 'missing'}  ${i.what}${i.detail && !i.ok ? ` (${i.detail})` : ''}${i.fix ? `\n           fix: ${i.fix}` : ''}\n`,
+          `  ${i.ok ? 'ok     ' : i.required ? 'MISSING' : 'missing'}  ${i.what}${detail}${facts}${i.fix ? `\n           fix: ${i.fix}` : ''}\n`,
         );
+      }
       if (r.items.some((i) => i.required && !i.ok)) process.exitCode = 1;
     });
 };

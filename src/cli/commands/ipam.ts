@@ -1,21 +1,11 @@
 import type { Command } from 'commander';
-const store = async () => (await import('../../ipam/store.js')).openFileStore();
-import { readdir } from 'node:fs/promises';
-import { readRecipeState, stateRoot } from '../../state/recipes.js';
-import { badInput } from '../../errors.js';
 import { globalFlags } from '../output.js';
 
-const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+// The IPAM machinery (recipes, the store) loads only for these commands.
+const ipamApi = () => import('../../api/ipam.js');
 
-/** Recipes with a state file: their allocations are alive. */
-const liveRecipes = async (): Promise<Set<string>> => {
-  const names = (await readdir(`${stateRoot()}/recipes`).catch(() => [] as string[]))
-    .filter((f) => f.endsWith('.json'))
-    .map((f) => f.slice(0, -5));
-  const live = new Set<string>();
-  for (const n of names) if (await readRecipeState(n)) live.add(n);
-  return live;
-};
+const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
+const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 
 export const registerIpam = (program: Command): void => {
   const ipam = program.command('ipam').description('addresses handed out to "auto" interfaces of recipes');
@@ -23,43 +13,41 @@ export const registerIpam = (program: Command): void => {
     .command('ls')
     .description('list allocations')
     .action(async (_f: unknown, cmd: Command) => {
-      const list = await (await store()).list();
+      const list = await (await ipamApi()).listAllocations();
       if (globalFlags(cmd).json) return out(JSON.stringify(list, null, 2));
       if (list.length === 0) return out('no allocations');
       for (const a of list) out(`${a.address.padEnd(22)} ${a.key.padEnd(30)} ${a.pool}  ${a.created}`);
     });
   ipam
     .command('release [key]')
-    .description('give back the address of KEY (recipe/container/ifname), or of a whole recipe')
+    .description(
+      'give back the address of KEY (recipe/container/ifname), or of a whole recipe; refused while in use',
+    )
     .option('--recipe <name>', 'every allocation of this recipe')
-    .action(async (key: string | undefined, f: { recipe?: string }, cmd: Command) => {
-      if ((key === undefined) === (f.recipe === undefined))
-        throw badInput(
-          'E_USAGE',
-          'ipam release',
-          undefined,
-          'give a KEY or --recipe NAME',
-          'see `pipefitter ipam ls` for keys',
-        );
-      const s = await store();
-      const gone =
-        key !== undefined
-          ? [await s.release(key)].filter((x) => x !== undefined)
-          : await s.releaseWhere((a) => a.key.startsWith(`${f.recipe!}/`));
-      if (globalFlags(cmd).json) return out(JSON.stringify(gone, null, 2));
+    .option('--force', 'release it even while its recipe is applied and uses it')
+    .action(async (key: string | undefined, f: { recipe?: string; force?: boolean }, cmd: Command) => {
+      const r = await (await ipamApi()).releaseAllocations({ key, recipe: f.recipe, force: f.force });
+      if (globalFlags(cmd).json) return out(JSON.stringify(r.released, null, 2));
       out(
-        gone.length ? gone.map((a) => `released ${a.address} (${a.key})`).join('\n') : 'nothing to release',
+        r.released.length
+          ? r.released.map((a) => `released ${a.address} (${a.key})`).join('\n')
+          : `nothing to release: recipe "${f.recipe ?? ''}" has no allocations`,
       );
+      for (const u of r.forced)
+        err(
+          `note: ${u.allocation.key} was in use (${u.why}); another allocation may get ${u.allocation.address} while it is still there, and the next apply of "${u.recipe}" allocates anew`,
+        );
     });
   ipam
     .command('gc')
     .description('release the addresses of recipes that no longer exist (destroyed, or state lost)')
     .action(async (_f: unknown, cmd: Command) => {
-      const live = await liveRecipes();
-      const gone = await (await store()).releaseWhere((a) => !live.has(a.key.split('/')[0] ?? ''));
-      if (globalFlags(cmd).json) return out(JSON.stringify(gone, null, 2));
+      const r = await (await ipamApi()).collectAllocations();
+      if (globalFlags(cmd).json) return out(JSON.stringify(r.released, null, 2));
       out(
-        gone.length ? gone.map((a) => `released ${a.address} (${a.key})`).join('\n') : 'nothing to collect',
+        r.released.length
+          ? r.released.map((a) => `released ${a.address} (${a.key})`).join('\n')
+          : 'nothing to collect',
       );
     });
 };

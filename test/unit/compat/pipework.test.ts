@@ -95,6 +95,12 @@ test('route, rule, tc and --wait', () => {
     args: ['add', '198.51.100.0/24', 'via', '192.0.2.254'],
   });
   assert.equal(parsePipework(['rule', 'pid:42', 'add', 'from', '192.0.2.10', 'table', '100']).kind, 'rule');
+  // alone, ip route and ip rule list (pipework passed them through the same way)
+  assert.deepEqual(parsePipework(['route', 'web']), {
+    kind: 'route',
+    target: { kind: 'bare', name: 'web' },
+    args: [],
+  });
   const tc = parsePipework([
     'tc',
     'web',
@@ -130,7 +136,7 @@ test("errors follow pipework's intent with better messages, naming the field and
     [['br1', 'web', '192.0.2.10/24', 'x', 'y'], 'E_USAGE', /too many/],
     [['averyveryverylongbridge', 'web', '192.0.2.10/24'], 'E_NAME_TOO_LONG', /at most 15/],
     [['br1', 'web;reboot', '192.0.2.10/24'], 'E_BAD_VALUE', /.*/],
-    [['route', 'web'], 'E_USAGE', /needs arguments/],
+    [['tc', 'web'], 'E_USAGE', /tc needs arguments/],
     [['--wait', '-i'], 'E_USAGE', /needs a container interface/],
   ];
   for (const [argv, code, hint] of cases) {

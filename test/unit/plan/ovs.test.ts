@@ -4,7 +4,8 @@ import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
 import { parseAttachInput } from '../../../src/model/input.js';
 import { encodeTag } from '../../../src/model/owner.js';
-import { requiredFeatures } from '../../../src/model/features.js';
+import { hintFor } from '../../../src/exec/hints.js';
+import { ovsProblems, requiredFeatures, usesOpenvswitch } from '../../../src/model/features.js';
 import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
@@ -90,4 +91,50 @@ test('the kernel features a plan needs', () => {
     'macvlan',
     'vlan',
   ]);
+});
+
+test('a plan with Open vSwitch steps is known as one; what stops OVS, each with its fix', () => {
+  const mk = (input: Parameters<typeof parseAttachInput>[0]) => {
+    const req = parseAttachInput(input);
+    if (req.link.kind === 'pair') throw new Error();
+    return planAttach(
+      [{ target: r1, iface: req.iface, link: req.link }],
+      observed(nsState(), [r1, nsState()]),
+    );
+  };
+  assert.equal(usesOpenvswitch(mk({ target: 'x', ovs: 'ovsbr0' })), true);
+  assert.equal(usesOpenvswitch(mk({ target: 'x', bridge: 'br0' })), false);
+
+  const database = 'unix:/var/run/openvswitch/db.sock';
+  assert.deepEqual(ovsProblems({ installed: true, database, databaseUp: true, module: 'loaded' }), []);
+  assert.deepEqual(ovsProblems({ installed: true, database, databaseUp: true, module: 'loadable' }), []);
+  const missing = ovsProblems({ installed: false, database, module: 'loaded' });
+  assert.deepEqual(
+    missing.map((p) => p.code),
+    ['E_TOOL_MISSING'],
+  );
+  assert.match(missing[0]!.fix, /apt-get install openvswitch-switch/);
+  const down = ovsProblems({
+    installed: true,
+    database,
+    databaseUp: false,
+    databaseError: 'database connection failed (No such file or directory)',
+    module: 'missing',
+  });
+  assert.deepEqual(
+    down.map((p) => p.code),
+    ['E_SERVICE_DOWN', 'E_KIND_UNSUPPORTED'],
+  );
+  assert.match(
+    down[0]!.problem,
+    /^Open vSwitch is not running \(its database at unix:\/var\/run\/openvswitch\/db\.sock cannot be reached: database connection failed/,
+  );
+  assert.match(down[0]!.fix, /systemctl start openvswitch-switch.*ovs-ctl start/);
+  assert.match(down[1]!.problem, /CONFIG_OPENVSWITCH/);
+});
+
+test('a failed Open vSwitch step is hinted at Open vSwitch, not at a missing interface', () => {
+  assert.match(hintFor('not-found', 'create Open vSwitch bridge "ovsbr0"') ?? '', /ovs-vswitchd run/);
+  assert.match(hintFor('tool-missing', 'create Open vSwitch bridge "ovsbr0"') ?? '', /openvswitch-switch/);
+  assert.match(hintFor('not-found', 'create veth "eth1"') ?? '', /is gone/);
 });
