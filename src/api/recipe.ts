@@ -21,6 +21,8 @@ import type { Plan, Step } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
 import { parseTargetSpec, targetSpecText } from '../model/target.js';
 import { observeNat } from '../observe/nft.js';
+import type { CarrierReport } from '../observe/carrier.js';
+import { checkCarrier } from '../observe/carrier.js';
 import { observe } from '../observe/snapshot.js';
 import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
@@ -61,6 +63,8 @@ export interface RecipeReport {
   /** Of those, the ones that made the changes (the rest read the state). */
   readonly changeProcesses?: number | undefined;
   readonly durationMs?: number | undefined;
+  /** After apply: carrier of the interfaces that hang on a host parent (macvlan, ipvlan, VLAN). */
+  readonly carrier?: readonly CarrierReport[] | undefined;
 }
 
 interface Prepared {
@@ -343,7 +347,22 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
     await store.releaseWhere(
       (a) => a.key.startsWith(`${recipe.name}/`) && !keep.has(a.key) && present.length > 0,
     );
-    return report(p, pl, pl.steps.length > 0, auto, titleOf('apply', recipe, opts), rep);
+    // interfaces whose carrier hangs on a host parent (macvlan, ipvlan, VLAN): said when missing
+    const carrier = rep
+      ? await checkCarrier(
+          p.runner,
+          recipe.containers.flatMap((c) => {
+            const t = p.targets.get(c.name);
+            return t
+              ? c.interfaces
+                  .filter((i) => recipe.networks.find((n) => n.name === i.network)?.kind !== 'bridge')
+                  .map((i) => ({ label: t.label, netns: t.netns, ifname: i.ifname }))
+              : [];
+          }),
+          { settleMs: pl.records?.some((r) => r.op === 'add') ? 3000 : 0 },
+        )
+      : undefined;
+    return { ...report(p, pl, pl.steps.length > 0, auto, titleOf('apply', recipe, opts), rep), carrier };
   } catch (e) {
     const fresh = new Set(created);
     await store.releaseWhere((a) => fresh.has(a.key));

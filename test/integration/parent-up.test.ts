@@ -148,3 +148,27 @@ test('no carrier is reported, with the reason, and --json carries it; a lone bri
     );
     assert.equal((await cli(['detach', `pid:${c.pid}`])).code, 0);
   }));
+
+test('a recipe on a down parent: brought up, carrier reported; destroy takes it down again', (t) =>
+  withSandbox(t, async (sb) => {
+    const { nic, far } = await nicWithFarEnd(sb, 'd');
+    const set = ['--set', `ns=pf-${process.env.PF_RUN_ID ?? 'norun'}-${sb.id}`, '--set', `nic=${nic}`];
+    const before = await readState('sandbox');
+    const a = await cli(['apply', 'recipes/macvlan.yaml', ...set, '--json']);
+    assert.equal(a.code, 0, a.stderr);
+    const rep = JSON.parse(a.stdout) as { interfaces: { target: string; carrier: boolean }[] };
+    assert.deepEqual(
+      rep.interfaces.map((i) => i.carrier),
+      [true, true],
+    );
+    assert.equal((await linkFlags('sandbox', nic)).up, true);
+    // the far end goes away: nothing for apply to change; destroy still restores the parent
+    await execa('ip', ['-n', far, 'link', 'set', 'dev', 'eth0', 'down']);
+    const again = await cli(['apply', 'recipes/macvlan.yaml', ...set]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /no changes/);
+    const d = await cli(['destroy', 'recipes/macvlan.yaml', ...set]);
+    assert.equal(d.code, 0, d.stderr);
+    assert.deepEqual(await readState('sandbox'), before, 'the parent is down again');
+    assert.deepEqual(await records(), []);
+  }));

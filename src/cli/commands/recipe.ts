@@ -64,11 +64,14 @@ const printReport = (r: RecipeReport, verb: 'plan' | 'apply' | 'destroy', cmd: C
           processes: r.processes,
           changeProcesses: r.changeProcesses,
           durationMs: r.durationMs,
+          ...(r.carrier ? { interfaces: r.carrier } : {}),
         },
         null,
         2,
       ),
     );
+  for (const c of r.carrier ?? [])
+    if (!c.carrier) err(`warning: ${c.target} ${c.ifname} has no carrier: ${c.why ?? 'unknown'}`);
   for (const m of r.missing)
     err(
       `not running: ${m.container} (${m.target}) — ${verb === 'plan' ? 'apply will refuse unless --skip-missing' : 'left out'}`,
