@@ -7,6 +7,7 @@ import { isPipefitterError } from '../../src/errors.js';
 import { ipJson, link, ping, readState, routes } from '../helpers/read-back.js';
 import { roundTrip, snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 
 test('veth into a new bridge (pid target): round trip, ping across, pipework host name', (t) =>
   withSandbox(t, async (sb) => {
@@ -241,6 +242,7 @@ test('the gateway replaces the default route; detach puts the old one back', (t)
 
 test('gratuitous ARP: a neighbour learns the new address without waiting or asking', (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('arping');
     const a = await sb.container();
     const b = await sb.container();
     const br = sb.name('ga').slice(0, 15);
@@ -272,6 +274,7 @@ test('gratuitous ARP: a neighbour learns the new address without waiting or aski
 
 test("gratuitous ARP only where a cache may hold the address: the host's stale entry is corrected", (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('arping');
     const a = await sb.container();
     const c = await sb.container();
     // a bridge with the host on it (its address) and no ports, as an admin made it, with a fixed

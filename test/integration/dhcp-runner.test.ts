@@ -3,7 +3,8 @@
  * DHCP server (dnsmasq), all inside the test sandbox: a bridge with the server, and a
  * "container" (named netns) plugged into it with a veth. Each client gets a lease, the address
  * and the one default route are read back with `ip -j`, and the host's /etc/resolv.conf must
- * not change by a byte nor in its mtime. A client missing on this machine skips its tests.
+ * not change by a byte nor in its mtime. A client missing on this machine fails its tests, naming its
+ * package (test/helpers/tools.ts).
  */
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -16,6 +17,7 @@ import { startDnsmasq } from '../helpers/dnsmasq.js';
 import type { Dnsmasq } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
 import { sandboxSkipReason, withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 
 const repo = path.resolve(import.meta.dirname, '../..');
@@ -24,26 +26,7 @@ const eventScript = path.join(repo, 'libexec/pipefitter-dhcp-event');
 const clients = ['udhcpc', 'dhclient', 'dhcpcd'] as const;
 type Client = (typeof clients)[number];
 
-const exists = (p: string): Promise<boolean> =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-const onPath = async (bin: string): Promise<boolean> => {
-  for (const dir of ['/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'])
-    if (await exists(path.join(dir, bin))) return true;
-  return false;
-};
-// udhcpc may also be busybox's applet (the runner falls back to `busybox udhcpc`)
-const missing = async (c: Client): Promise<string | false> =>
-  (await onPath(c)) || (c === 'udhcpc' && (await onPath('busybox')))
-    ? false
-    : `${c} is not installed (Debian: ${c === 'udhcpc' ? 'udhcpc' : c === 'dhclient' ? 'isc-dhcp-client' : 'dhcpcd-base'})`;
-const skips = Object.fromEntries(
-  await Promise.all(clients.map(async (c) => [c, await missing(c)])),
-) as Record<Client, string | false>;
-for (const c of clients) if (skips[c]) console.log(`# skipping the ${c} tests: ${skips[c]}`);
-
+// Every client is installed by `npm test` (src/tools.json, usedBy test); a missing one fails its tests.
 const RANGE = ['192.0.2.100', '192.0.2.150'] as const;
 const inRange = (a: string): boolean => {
   const last = Number(a.split('.')[3]);
@@ -200,11 +183,9 @@ const leaseLine = async (server: Dnsmasq, ip: string): Promise<string> => {
 for (const client of clients) {
   test(
     `${client}: one lease; address and one default route; no client left; host resolv.conf untouched`,
-    {
-      skip: skips[client],
-    },
     (t) =>
       withSandbox(t, async (sb) => {
+        await needTools(client, 'dnsmasq');
         const lan = await makeLan(t, sb);
         const ns = await lan.container('c');
         const state = stateDir(t);
@@ -242,11 +223,9 @@ for (const client of clients) {
 
   test(
     `${client} foreground: stays in the container's namespace, replaces and restores a metric-0 default route; stop kills it`,
-    {
-      skip: skips[client],
-    },
     (t) =>
       withSandbox(t, async (sb) => {
+        await needTools(client, 'dnsmasq');
         const lan = await makeLan(t, sb);
         const ns = await lan.container('f');
         // Docker's eth0 and its default route (metric 0), and one of another metric
@@ -315,11 +294,9 @@ for (const client of clients) {
 
   test(
     `${client}: no server: non-zero exit within the timeout, nothing left running`,
-    {
-      skip: skips[client],
-    },
     (t) =>
       withSandbox(t, async (sb) => {
+        await needTools(client);
         // a container whose eth1 leads to a bridge with no DHCP server on it
         const br = sb.name('nb');
         await execa('ip', ['link', 'add', br, 'type', 'bridge']);
@@ -356,11 +333,9 @@ for (const client of clients) {
 
 test(
   'dhcpcd with its state under /run: /run/dhcpcd is private, and not made on the host',
-  {
-    skip: skips.dhcpcd,
-  },
   (t) =>
     withSandbox(t, async (sb) => {
+      await needTools('dhcpcd', 'dnsmasq');
       const lan = await makeLan(t, sb);
       const ns = await lan.container('r');
       // pipefitter keeps its state under /run; covering /run must not lose it
@@ -394,18 +369,15 @@ test(
 
 test(
   'client options pass through: udhcpc -V and dhcpcd -i (vendor class), udhcpc -x hostname',
-  {
-    skip: skips.udhcpc && skips.dhcpcd ? 'neither udhcpc nor dhcpcd is installed' : false,
-  },
   (t) =>
     withSandbox(t, async (sb) => {
+      await needTools('udhcpc', 'dhcpcd', 'dnsmasq');
       const lan = await makeLan(t, sb);
       const cases: [Client, string[]][] = [
         ['udhcpc', ['-V', 'pf-vendor-u', '-x', 'hostname:pf-opt-host']],
         ['dhcpcd', ['-i', 'pf-vendor-d']],
       ];
       for (const [client, opts] of cases) {
-        if (skips[client]) continue;
         const ns = await lan.container(client.slice(0, 2));
         const state = stateDir(t);
         // empty HOSTNAME: pipefitter-dhcp sends none itself
@@ -576,11 +548,8 @@ test('the event script: a renewal with a new address drops the old one; deconfig
 
 test("`dhcp` is the first installed client; the caller's own network namespace is refused", (t) =>
   withSandbox(t, async (sb) => {
-    const first = clients.find((c) => !skips[c]);
-    if (first === undefined) {
-      t.skip('no DHCP client installed');
-      return;
-    }
+    await needTools(...clients, 'dnsmasq');
+    const first = clients[0];
     const lan = await makeLan(t, sb);
     const ns = await lan.container('a');
     const state = stateDir(t);
@@ -596,8 +565,7 @@ test("`dhcp` is the first installed client; the caller's own network namespace i
   }));
 
 test('`which` names the first installed of udhcpc, dhclient, dhcpcd', async () => {
+  await needTools(...clients);
   const r = await execa(runner, ['which'], { reject: false });
-  const first = clients.find((c) => !skips[c]);
-  if (first === undefined) assert.equal(r.exitCode, 1);
-  else assert.equal(r.stdout, first);
+  assert.equal(r.stdout, clients[0]);
 });
