@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Bootstrap for a fresh machine, with no dependencies of its own (it runs before `npm ci`):
 //   node scripts/ensure.mjs demo|test|bench|vm|ci
+//   node scripts/ensure.mjs --list MODE     print the packages MODE needs (JSON), install nothing
 // installs the npm dependencies when node_modules is missing, and, when run as root on a
 // Debian-like system, the system packages that mode needs. It prints what it installs.
 //
@@ -14,7 +15,8 @@ import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const mode = process.argv[2] ?? 'test';
+const listOnly = process.argv[2] === '--list';
+const mode = (listOnly ? process.argv[3] : process.argv[2]) ?? 'test';
 
 const MODES = { demo: ['demo'], test: ['test'], bench: ['bench'], vm: ['vm'], ci: ['test', 'vm'] };
 const users = MODES[mode];
@@ -41,6 +43,10 @@ const executable = (p) => {
 const has = (cmd) => (cmd.startsWith('/') ? executable(cmd) : DIRS.some((d) => executable(join(d, cmd))));
 
 const wanted = tools.filter((t) => t.pkg && (t.usedBy ?? []).some((u) => users.includes(u)));
+if (listOnly) {
+  process.stdout.write(`${JSON.stringify([...new Set(wanted.map((t) => t.pkg))].sort())}\n`);
+  process.exit(0);
+}
 const missing = wanted.filter((t) => !has(t.cmd));
 const packages = [...new Set(missing.map((t) => t.pkg))];
 if (packages.length) {
