@@ -6,7 +6,7 @@
  *   `…/pipefitter-spawn: line N: nft: command not found`;
  * - behind a wrapper that execs it (`nsenter --net=PATH -- nft …`, `unshare --net -- tc …`):
  *   exit 127, `nsenter: failed to execute nft: No such file or directory`;
- * - a shell script (dash) that runs it: exit 127, `sh: 1: nft: not found`;
+ * - a shell script (dash) that runs it: exit 127, `sh: 1: nft: not found` (`sh: 5: exec: nft: not found`);
  * - the DHCP runner (libexec/pipefitter-dhcp): exit 3, `pipefitter-dhcp: udhcpc is not installed`
  *   (or no client at all for `dhcp`), exit 4 when unshare is missing.
  */
@@ -36,7 +36,7 @@ export const notInstalled = (argv: readonly string[], e: Ended): string[] | unde
       /^env: '?([^':\s]+)'?: No such file or directory/m.exec(s) ??
       // bash: "…: line 29: nft: command not found"; dash: "sh: 1: nft: not found"
       /(?:^|: )([^:\s]+): command not found/m.exec(s) ??
-      /^[^:\n]*: \d+: ([^:\s]+): not found$/m.exec(s) ??
+      /^[^:\n]*: \d+: (?:exec: )?([^:\s]+): not found$/m.exec(s) ??
       // bash given a path that is not there
       /(?:^|: )(\/[^:\s]+): No such file or directory$/m.exec(s);
     if (m?.[1]) return [m[1]];

@@ -12,7 +12,7 @@
  * });
  * ```
  */
-import { access, constants } from 'node:fs/promises';
+import { access, constants, mkdtemp, rm, symlink } from 'node:fs/promises';
 import { delimiter, join } from 'node:path';
 import type { Tool, ToolUser } from '../../src/tools.js';
 import { toolEntry } from '../../src/tools.js';
@@ -47,7 +47,7 @@ const entryFor = (cmd: string, user: ToolUser): Tool | string => {
 };
 
 /** The message for a tool that is not installed: its package, and how it gets installed. */
-export const notInstalled = (t: Tool, user: ToolUser = lane()): string =>
+export const notInstalledMessage = (t: Tool, user: ToolUser = lane()): string =>
   t.pkg === null
     ? `${t.cmd} is not installed`
     : `${t.cmd} is not installed (Debian package ${t.pkg}): \`${user === 'vm' ? 'node scripts/ensure.mjs ci' : 'npm test'}\` installs it (scripts/ensure.mjs), or run \`apt-get install ${t.pkg}\` as root`;
@@ -58,7 +58,7 @@ export const missingTools = async (cmds: readonly string[], user: ToolUser = lan
   for (const cmd of cmds) {
     const t = entryFor(cmd, user);
     if (typeof t === 'string') out.push(t);
-    else if (!(await toolPath(cmd))) out.push(notInstalled(t, user));
+    else if (!(await toolPath(cmd))) out.push(notInstalledMessage(t, user));
   }
   return out;
 };
@@ -67,4 +67,21 @@ export const missingTools = async (cmds: readonly string[], user: ToolUser = lan
 export const needTools = async (...cmds: string[]): Promise<void> => {
   const problems = await missingTools(cmds);
   if (problems.length) throw new Error(problems.join('\n'));
+};
+
+/**
+ * A PATH that holds exactly `cmds` (symlinks, in a directory of this run under /tmp): what a
+ * machine without the other tools looks like to whatever looks programs up on PATH. remove()
+ * deletes the directory.
+ */
+export const pathWith = async (
+  cmds: readonly string[],
+): Promise<{ path: string; remove(): Promise<void> }> => {
+  const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'norun'}-path-`);
+  for (const c of cmds) {
+    const at = await toolPath(c);
+    if (!at) throw new Error(`pathWith: ${c} is not installed here`);
+    await symlink(at, join(dir, c));
+  }
+  return { path: dir, remove: () => rm(dir, { recursive: true, force: true }) };
 };
