@@ -801,8 +801,12 @@ export const scanTs = (text: string, file: string): FoundCommand[] => {
   });
 };
 
-/** A relative path (`node_modules/.bin/zx`, `recipes/x.yaml`) is this project's own file, not a tool. */
-const isProjectFile = (cmd: string): boolean => cmd.includes('/') && !cmd.startsWith('/');
+/**
+ * A relative path (`node_modules/.bin/zx`, `recipes/x.yaml`), or pipefitter's own helper wherever
+ * it is installed (`…/libexec/pipefitter-dhcp`), is this project's own file, not a tool.
+ */
+const isProjectFile = (cmd: string): boolean =>
+  (cmd.includes('/') && !cmd.startsWith('/')) || /\/libexec\/pipefitter-[\w-]+$/.test(cmd);
 
 /** By file name: shell for extensionless or .sh files, TypeScript for the rest. */
 export const scanFile = (text: string, file: string): FoundCommand[] =>
