@@ -2,10 +2,10 @@
  * What this machine can do: kernel features (probed in a throwaway namespace), Open vSwitch,
  * packet filtering, and the tools pipefitter calls — each missing one with its fix.
  */
-import { access } from 'node:fs/promises';
 import { release } from 'node:os';
 import { FEATURES } from '../model/features.js';
 import { fixFor, openvswitchModule, probeFilters, probeKernel } from '../observe/kernel.js';
+import { locate } from '../observe/tools.js';
 import { missingToolHint, runtimeTools } from '../tools.js';
 import type { RunOptions } from './engine.js';
 import { runnerOf } from './engine.js';
@@ -24,20 +24,6 @@ export interface DoctorReport {
   readonly kernel: string;
   readonly items: readonly DoctorItem[];
 }
-
-const onPath = async (cmd: string): Promise<boolean> => {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
-    .split(':')
-    .concat(['/usr/sbin', '/sbin']))
-    if (
-      await access(`${dir}/${cmd}`).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  return false;
-};
 
 export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
   const runner = runnerOf(opts);
@@ -64,7 +50,8 @@ export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
   for (const f of await probeFilters(runner)) items.push({ ...f, what: f.id, required: false });
   // the tools pipefitter starts (src/tools.json), but not those every Debian system has
   for (const t of runtimeTools().filter((x) => !x.base)) {
-    const ok = await onPath(t.cmd);
+    // installed, even when only in an sbin directory a non-root PATH lacks
+    const ok = (await locate(t.cmd)) !== undefined;
     items.push({
       id: `tool:${t.cmd}`,
       what: `${t.cmd} (${t.feature ?? ''})`,
