@@ -83,6 +83,7 @@ export default tseslint.config(
       'src/names.ts',
       'src/addr.ts',
       'src/errors.ts',
+      'src/tools.ts',
     ],
     rules: { 'no-restricted-imports': ['error', pureForbidden] },
   },

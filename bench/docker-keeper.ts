@@ -8,7 +8,7 @@
  * or it gets SIGTERM/SIGINT, and tears everything down.
  */
 import { writeFile } from 'node:fs/promises';
-import { dockerSkipReason, startDocker } from '../test/helpers/docker.js';
+import { dockerSkipReason, dockerToolsMissing, startDocker } from '../test/helpers/docker.js';
 import type { DockerHarness } from '../test/helpers/docker.js';
 import { pool } from './lib/proc.js';
 import type { DockerInfo } from './lib/types.js';
@@ -31,7 +31,7 @@ const stop = (code: number) => {
 process.on('SIGTERM', () => void stop(0));
 process.on('SIGINT', () => void stop(130));
 
-const reason = await dockerSkipReason();
+const reason = (await dockerSkipReason()) ?? ((await dockerToolsMissing()).join('; ') || undefined);
 if (reason) {
   await writeFile(out, JSON.stringify({ skip: reason }));
   process.exit(0);

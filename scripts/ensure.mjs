@@ -1,89 +1,83 @@
 #!/usr/bin/env node
 // Bootstrap for a fresh machine, with no dependencies of its own (it runs before `npm ci`):
-//   node scripts/ensure.mjs demo|test|ci|bench
+//   node scripts/ensure.mjs demo|test|bench|vm|ci
+//   node scripts/ensure.mjs --list MODE     print the packages MODE needs (JSON), install nothing
 // installs the npm dependencies when node_modules is missing, and, when run as root on a
 // Debian-like system, the system packages that mode needs. It prints what it installs.
-// PF_NO_INSTALL=1 turns installing off (tests that need a missing tool then skip, saying why).
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+//
+// What each mode needs comes from the one tool table, src/tools.json (see docs/ARCHITECTURE.md):
+// a mode installs the package of every tool whose `usedBy` names it; `ci` is `test` and `vm`
+// together (what .ci/run runs). PF_NO_INSTALL=1 turns installing off: a test that needs a missing
+// tool then fails, naming its package.
+import { execFileSync } from 'node:child_process';
+import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const mode = process.argv[2] ?? 'test';
+const listOnly = process.argv[2] === '--list';
+const mode = (listOnly ? process.argv[3] : process.argv[2]) ?? 'test';
 
-// command that must exist -> Debian package that provides it
-const BASE = { ip: 'iproute2', nsenter: 'util-linux', sysctl: 'procps', arping: 'arping' };
-const NEEDS = {
-  demo: { ...BASE, ping: 'iputils-ping' },
-  test: {
-    ...BASE,
-    busybox: 'busybox-static',
-    iptables: 'iptables',
-    dockerd: 'docker.io',
-    'iptables-save': 'iptables',
-  },
-  bench: {
-    ...BASE,
-    strace: 'strace',
-    '/usr/bin/time': 'time',
-    '/usr/lib/cni/bridge': 'containernetworking-plugins',
-    '/usr/lib/cni/host-local': 'containernetworking-plugins',
-    busybox: 'busybox-static',
-    dockerd: 'docker.io',
-    iptables: 'iptables',
-    'iptables-save': 'iptables',
-  },
-  ci: {
-    ...BASE,
-    busybox: 'busybox-static',
-    iptables: 'iptables',
-    dockerd: 'docker.io',
-    'qemu-system-x86_64': 'qemu-system-x86',
-    'dpkg-deb': 'dpkg',
-    depmod: 'kmod',
-    xz: 'xz-utils',
-    'ovs-vswitchd': 'openvswitch-switch',
-  },
-};
-
+const MODES = { demo: ['demo'], test: ['test'], bench: ['bench'], vm: ['vm'], ci: ['test', 'vm'] };
+const users = MODES[mode];
 const say = (s) => process.stderr.write(`ensure: ${s}\n`);
-const has = (cmd) =>
-  cmd.startsWith('/')
-    ? existsSync(cmd)
-    : spawnSync('sh', [
-        '-c',
-        `command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]`,
-        'sh',
-        cmd,
-      ]).status === 0;
-
-const needs = NEEDS[mode];
-if (!needs) {
-  say(`unknown mode "${mode}"; use demo, test, ci or bench`);
+if (!users) {
+  say(`unknown mode "${mode}"; use ${Object.keys(MODES).join(', ')}`);
   process.exit(2);
 }
 
-const missing = [
-  ...new Set(
-    Object.entries(needs)
-      .filter(([cmd]) => !has(cmd))
-      .map(([, pkg]) => pkg),
-  ),
-];
-if (missing.length) {
+const { tools } = JSON.parse(readFileSync(join(root, 'src/tools.json'), 'utf8'));
+
+// Where a command is found: PATH, and the sbin directories a non-root PATH may lack.
+const DIRS = [...(process.env.PATH ?? '').split(delimiter), '/usr/local/sbin', '/usr/sbin', '/sbin'].filter(
+  Boolean,
+);
+const executable = (p) => {
+  try {
+    accessSync(p, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+const has = (cmd) => (cmd.startsWith('/') ? executable(cmd) : DIRS.some((d) => executable(join(d, cmd))));
+
+const wanted = tools.filter((t) => t.pkg && (t.usedBy ?? []).some((u) => users.includes(u)));
+if (listOnly) {
+  process.stdout.write(`${JSON.stringify([...new Set(wanted.map((t) => t.pkg))].sort())}\n`);
+  process.exit(0);
+}
+const missing = wanted.filter((t) => !has(t.cmd));
+const packages = [...new Set(missing.map((t) => t.pkg))];
+if (packages.length) {
+  const what = packages
+    .map(
+      (p) =>
+        `${p} (${missing
+          .filter((t) => t.pkg === p)
+          .map((t) => t.cmd)
+          .join(', ')})`,
+    )
+    .join(' ');
   const canInstall = process.getuid?.() === 0 && has('apt-get') && process.env.PF_NO_INSTALL !== '1';
   if (canInstall) {
-    say(`installing system packages: ${missing.join(' ')}`);
+    say(`installing system packages for "${mode}": ${what}`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
       stdio: 'inherit',
       env,
     });
+    const still = missing.filter((t) => !has(t.cmd)).map((t) => t.cmd);
+    if (still.length) {
+      say(`still missing after apt-get install: ${still.join(' ')}`);
+      process.exit(1);
+    }
   } else {
     say(
-      `missing system packages: ${missing.join(' ')} (install them with apt-get as root; tests that need them will skip)`,
+      `missing system packages for "${mode}": ${what}; install them with \`apt-get install ${packages.join(' ')}\` as root` +
+        (process.env.PF_NO_INSTALL === '1' ? ' (PF_NO_INSTALL=1)' : '') +
+        (mode === 'test' || mode === 'ci' ? '; the tests that start them will fail' : ''),
     );
   }
 }

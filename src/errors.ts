@@ -48,6 +48,8 @@ export interface StepFailureInfo {
   readonly exitCode: number | undefined;
   readonly stderr: string;
   readonly reason: FailureReason;
+  /** With reason `tool-missing`: the programs that were not installed. */
+  readonly missing?: readonly string[] | undefined;
 }
 
 /** One located problem in a recipe. */
@@ -116,6 +118,7 @@ export class PipefitterError extends Error {
       exitCode: this.failure?.exitCode,
       stderr: this.failure?.stderr,
       reason: this.failure?.reason,
+      missing: this.failure?.missing,
       rolledBack: this.rolledBack,
       leftovers: this.leftovers,
       issues: this.issues,

@@ -6,6 +6,7 @@
  */
 import { access, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { toolEntry } from '../../src/tools.js';
 import type { Cmd } from '../lib/proc.js';
 import type { Env, Net, Target } from '../lib/types.js';
 import type { Tool } from './tool.js';
@@ -19,7 +20,8 @@ export const cniMissing = async (): Promise<string | undefined> => {
       () => true,
       () => false,
     );
-    if (!ok) return `${join(CNI_PATH, p)} missing (apt-get install containernetworking-plugins)`;
+    if (!ok)
+      return `${join(CNI_PATH, p)} missing (apt-get install ${toolEntry(join(CNI_PATH, p))?.pkg ?? '?'})`;
   }
   return undefined;
 };

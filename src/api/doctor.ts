@@ -2,12 +2,13 @@
  * What this machine can do: kernel features (probed in a throwaway namespace), Open vSwitch,
  * packet filtering, and the tools pipefitter calls — each missing one with its fix.
  */
-import { access } from 'node:fs/promises';
 import { release } from 'node:os';
 import type { OvsState } from '../model/features.js';
 import { FEATURES, OVS_PACKAGE, ovsProblems } from '../model/features.js';
 import { fixFor, probeFilters, probeKernel } from '../observe/kernel.js';
 import { probeOvs } from '../observe/ovs.js';
+import { locate } from '../observe/tools.js';
+import { missingToolHint, runtimeTools } from '../tools.js';
 import type { RunOptions } from './engine.js';
 import { runnerOf } from './engine.js';
 
@@ -27,37 +28,6 @@ export interface DoctorReport {
   readonly kernel: string;
   readonly items: readonly DoctorItem[];
 }
-
-const TOOLS: readonly { cmd: string; pkg: string; required: boolean; for: string }[] = [
-  { cmd: 'ip', pkg: 'iproute2', required: true, for: 'everything' },
-  { cmd: 'bridge', pkg: 'iproute2', required: false, for: 'bridge VLANs' },
-  { cmd: 'tc', pkg: 'iproute2', required: false, for: 'pipefitter tc' },
-  { cmd: 'nsenter', pkg: 'util-linux', required: true, for: 'entering containers' },
-  { cmd: 'unshare', pkg: 'util-linux', required: true, for: 'DHCP and feature probes' },
-  { cmd: 'sysctl', pkg: 'procps', required: true, for: 'IPv6 per interface, forwarding' },
-  { cmd: 'arping', pkg: 'arping', required: false, for: 'gratuitous ARP' },
-  { cmd: 'nft', pkg: 'nftables', required: false, for: 'recipe NAT and published ports' },
-  { cmd: 'iptables', pkg: 'iptables', required: false, for: 'bridges next to Docker (br_netfilter)' },
-  { cmd: 'udhcpc', pkg: 'udhcpc', required: false, for: 'DHCP' },
-  { cmd: 'dhclient', pkg: 'isc-dhcp-client', required: false, for: 'DHCP' },
-  { cmd: 'dhcpcd', pkg: 'dhcpcd-base', required: false, for: 'DHCP' },
-  { cmd: 'ovs-vsctl', pkg: 'openvswitch-switch', required: false, for: 'Open vSwitch bridges' },
-  { cmd: 'podman', pkg: 'podman', required: false, for: 'podman: targets' },
-];
-
-const onPath = async (cmd: string): Promise<boolean> => {
-  for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin')
-    .split(':')
-    .concat(['/usr/sbin', '/sbin']))
-    if (
-      await access(`${dir}/${cmd}`).then(
-        () => true,
-        () => false,
-      )
-    )
-      return true;
-  return false;
-};
 
 /** Open vSwitch is usable only with ovs-vsctl, its database answering and the kernel datapath. */
 const ovsItem = (s: OvsState): DoctorItem => {
@@ -98,14 +68,16 @@ export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
   });
   items.push(ovsItem(ovs));
   for (const f of await probeFilters(runner)) items.push({ ...f, what: f.id, required: false });
-  for (const t of TOOLS) {
-    const ok = await onPath(t.cmd);
+  // the tools pipefitter starts (src/tools.json), but not those every Debian system has
+  for (const t of runtimeTools().filter((x) => !x.base)) {
+    // installed, even when only in an sbin directory a non-root PATH lacks
+    const ok = (await locate(t.cmd)) !== undefined;
     items.push({
       id: `tool:${t.cmd}`,
-      what: `${t.cmd} (${t.for})`,
+      what: `${t.cmd} (${t.feature ?? ''})`,
       ok,
-      required: t.required,
-      fix: ok ? undefined : `apt-get install ${t.pkg}`,
+      required: t.required === true,
+      fix: ok ? undefined : missingToolHint([t.cmd]),
     });
   }
   return { kernel: release(), items };

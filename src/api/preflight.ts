@@ -1,26 +1,34 @@
-/** Before anything changes: does this machine have what the plan needs? */
+/**
+ * Before anything changes: does this machine have what the plan needs — the kernel's link kinds,
+ * every program the steps start, and a running Open vSwitch when the plan uses it?
+ */
 import { PipefitterError, refuse } from '../errors.js';
+import { enterArgv, programsOf, spellArgs } from '../exec/enter.js';
 import type { Runner } from '../exec/runner.js';
+import { hostNetnsPath } from '../exec/runner.js';
 import { featureById, ovsProblems, requiredFeatures, usesOpenvswitch } from '../model/features.js';
-import type { Plan } from '../model/step.js';
+import type { Plan, Step } from '../model/step.js';
 import { fixFor, probeKernel } from '../observe/kernel.js';
 import { probeOvs } from '../observe/ovs.js';
+import { locate } from '../observe/tools.js';
+import { installHint, missingToolHint } from '../tools.js';
 
 /**
- * Refuse (exit 2, nothing touched) when the kernel lacks a kind the plan creates
- * (E_KIND_UNSUPPORTED), or when the plan uses Open vSwitch and it is not installed
- * (E_TOOL_MISSING), not running (E_SERVICE_DOWN) or has no kernel datapath; for a dry run,
- * return notes instead (the script may be meant for another machine).
+ * Refuse (exit 2, nothing touched) when a program a step starts is not installed
+ * (E_TOOL_MISSING), when the kernel lacks a kind the plan creates (E_KIND_UNSUPPORTED), or when
+ * the plan uses Open vSwitch and it is not running (E_SERVICE_DOWN) or has no kernel datapath;
+ * for a dry run, return notes instead (the script may be meant for another machine).
  */
 export const preflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
+  const tools = await toolPreflight(plan, dryRun);
   const [kernel, ovs] = await Promise.all([
-    preflightKernel(plan, runner, dryRun),
-    preflightOvs(plan, runner, dryRun),
+    kernelPreflight(plan, runner, dryRun),
+    ovsPreflight(plan, runner, dryRun),
   ]);
-  return [...kernel, ...ovs];
+  return [...tools, ...kernel, ...ovs];
 };
 
-const preflightOvs = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
+const ovsPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
   if (!usesOpenvswitch(plan)) return [];
   const problems = ovsProblems(await probeOvs(runner));
   const first = problems[0];
@@ -34,7 +42,7 @@ const preflightOvs = async (plan: Plan, runner: Runner, dryRun: boolean): Promis
   });
 };
 
-const preflightKernel = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
+const kernelPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
   const need = [...requiredFeatures(plan)];
   if (need.length === 0) return [];
   const probe = await probeKernel(runner, need);
@@ -49,5 +57,42 @@ const preflightKernel = async (plan: Plan, runner: Runner, dryRun: boolean): Pro
     'this kernel',
     `has no ${what}; nothing was changed`,
     `${fixFor(first)} (\`pipefitter doctor\` lists what this kernel supports)`,
+  );
+};
+
+/**
+ * Every program the steps start (wrappers included: nsenter, unshare), looked up on PATH as the
+ * runner will. A missing one refuses the plan before the first change, naming its package; one
+ * only best-effort steps need (arping) is a note. A DHCP client is looked for by the DHCP runner
+ * itself (with busybox's applet as a fallback), which reports a missing one.
+ */
+const toolPreflight = async (plan: Plan, dryRun: boolean): Promise<string[]> => {
+  const users = new Map<string, Step[]>();
+  for (const s of plan.steps)
+    for (const p of programsOf(enterArgv(s.netns, spellArgs(s.argv, hostNetnsPath()))))
+      users.set(p, [...(users.get(p) ?? []), s]);
+  const found = await Promise.all([...users.keys()].map(async (p) => [p, await locate(p)] as const));
+  const offPath = found
+    .filter(([, l]) => l?.offPath)
+    .map(([p, l]) => `${p} is in ${l?.at ?? '?'}, which is not on PATH`);
+  const missing = found.filter(([, l]) => l === undefined).map(([p]) => p);
+  const needed = missing.filter((p) => users.get(p)?.some((s) => !s.bestEffort));
+  const notes = missing
+    .filter((p) => !needed.includes(p))
+    .map((p) => `${missingToolHint([p])}; "${users.get(p)?.[0]?.describes ?? p}" will not happen`);
+  if (needed.length === 0 && offPath.length === 0) return notes;
+  const problem = [
+    ...(needed.length ? [`${needed.join(', ')} ${needed.length > 1 ? 'are' : 'is'} not installed`] : []),
+    ...offPath,
+  ].join('; ');
+  if (dryRun) return [...notes, `${problem}: the script will fail where it is needed`];
+  throw refuse(
+    'E_TOOL_MISSING',
+    'this machine',
+    `${problem}; nothing was changed`,
+    [
+      ...needed.map((p) => installHint([p])),
+      ...(offPath.length ? ['add /usr/sbin and /sbin to PATH (or run it with sudo)'] : []),
+    ].join('; '),
   );
 };

@@ -62,7 +62,7 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
     return {
       ran: 0,
       failure: {
-        info: info(first, r.command, r.exitCode, r.stderr, r.reason ?? 'other'),
+        info: info(first, r.command, r.exitCode, r.stderr, r.reason ?? 'other', r.missing),
         message: firstLine(r.stderr),
       },
     };
@@ -84,6 +84,7 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
         r.exitCode,
         stderr,
         r.reason === 'tool-missing' ? 'tool-missing' : classifyStderr(stderr),
+        r.missing,
       ),
       message: firstLine(stderr),
     },
@@ -98,6 +99,7 @@ const info = (
   exitCode: number | undefined,
   stderr: string,
   reason: FailureReason,
+  missing?: readonly string[],
 ): StepFailureInfo => ({
   step: c.describes,
   netns: netnsKey(c.netns),
@@ -105,6 +107,7 @@ const info = (
   exitCode,
   stderr: stderr.trim(),
   reason,
+  missing,
 });
 
 /**
@@ -148,8 +151,12 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
           const out = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
           if (out.failure && todo.length === 1 && (todo[0] as Step).bestEffort) {
             // Announcements and the like: a failure is worth a note, not a rollback.
+            const fix =
+              out.failure.info.reason === 'tool-missing'
+                ? ` (${hintFor('tool-missing', out.failure.info.step, out.failure.info.missing) ?? ''})`
+                : '';
             notes.push(
-              `${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing`,
+              `${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing${fix}`,
             );
             return { ran: 1 };
           }
@@ -183,7 +190,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
             new PipefitterError({
               code: 'E_STEP_FAILED',
               message: `${f.info.step} in ${f.info.netns}: ${f.message || 'failed'}`,
-              hint: hintFor(f.info.reason, f.info.step),
+              hint: hintFor(f.info.reason, f.info.step, f.info.missing),
               failure: f.info,
               rolledBack: undone,
             }),

@@ -35,3 +35,25 @@ export const spellNetnsArg = (ns: NetnsRef, hostPath: string): string => {
 
 export const spellArgs = (argv: readonly Arg[], hostPath: string): string[] =>
   argv.map((a) => (typeof a === 'string' ? a : spellNetnsArg(a.netns, hostPath)));
+
+/** Wrappers that exec the command after their `--`. */
+const WRAPPERS = new Set(['nsenter', 'unshare', 'setsid', 'setpriv']);
+
+/**
+ * The programs a command starts, as spelled (`nsenter --net=P -- unshare --mount -- X run …`
+ * starts nsenter, unshare and X): what must be installed for it to run.
+ * @example programsOf(['nsenter', '--net=/proc/1/ns/net', '--', 'nft', '-f', '-']) // ['nsenter', 'nft']
+ */
+export const programsOf = (argv: readonly string[]): string[] => {
+  const out: string[] = [];
+  let at = 0;
+  for (;;) {
+    const cmd = argv[at];
+    if (cmd === undefined) return out;
+    out.push(cmd);
+    if (!WRAPPERS.has(cmd)) return out;
+    const end = argv.indexOf('--', at + 1);
+    if (end < 0) return out;
+    at = end + 1;
+  }
+};

@@ -1,5 +1,6 @@
 /** Advice for a failure, chosen by its classified reason and what the step was doing. */
 import type { FailureReason } from '../errors.js';
+import { missingToolHint } from '../tools.js';
 
 const KERNEL_OPTION: readonly [RegExp, string][] = [
   [/macvlan/, 'CONFIG_MACVLAN (module macvlan)'],
@@ -13,11 +14,18 @@ const KERNEL_OPTION: readonly [RegExp, string][] = [
 const OVS_HINT =
   'Open vSwitch did not do it: check that ovsdb-server and ovs-vswitchd run (`ovs-vsctl show`; `pipefitter doctor` checks Open vSwitch)';
 
-export const hintFor = (reason: FailureReason, step: string): string | undefined => {
+/**
+ * @param missing with reason `tool-missing`: the programs that were not installed (RunResult.missing);
+ *   the hint names each one's package from the tool table (src/tools.json).
+ * @example hintFor('tool-missing', 'set up NAT', ['nft']) // 'nft is not installed: apt-get install nftables (needed for recipe NAT and published ports)'
+ */
+export const hintFor = (
+  reason: FailureReason,
+  step: string,
+  missing?: readonly string[],
+): string | undefined => {
   // an ovs-vsctl step fails for Open vSwitch's reasons, whatever its message looks like
-  if (/Open vSwitch/.test(step) && reason === 'tool-missing')
-    return 'install Open vSwitch: apt-get install openvswitch-switch';
-  if (/Open vSwitch/.test(step) && reason !== 'perm') return OVS_HINT;
+  if (/Open vSwitch/.test(step) && reason !== 'perm' && reason !== 'tool-missing') return OVS_HINT;
   switch (reason) {
     case 'perm':
       return 'run as root (pipefitter needs CAP_NET_ADMIN and CAP_SYS_ADMIN)';
@@ -34,7 +42,9 @@ export const hintFor = (reason: FailureReason, step: string): string | undefined
     case 'not-found':
       return 'an interface or namespace it needs is gone; check the target is still running and the host interface exists';
     case 'tool-missing':
-      return 'install iproute2 and util-linux (ip, nsenter) and procps (sysctl)';
+      return missing?.length
+        ? missingToolHint(missing)
+        : 'a program it needs is not installed; `pipefitter doctor` lists each with its package';
     case 'timeout':
       return 'the command did not finish in time; check that the namespace is not stuck';
     case 'other':

@@ -8,6 +8,7 @@ import type { FailureReason } from '../errors.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
 import { enterArgv, spellArgs } from './enter.js';
+import { notInstalled } from './missing.js';
 import { shellJoin } from './quote.js';
 import type { Finished } from './spawn-pool.js';
 import { SpawnPool } from './spawn-pool.js';
@@ -30,6 +31,11 @@ export interface RunResult {
   readonly stderr: string;
   readonly failed: boolean;
   readonly reason: FailureReason | undefined;
+  /**
+   * With reason `tool-missing`: the programs that were not installed (several: any one would
+   * have done). Not always argv[0]: `nsenter … -- nft` misses nft. Hints name their packages.
+   */
+  readonly missing?: readonly string[] | undefined;
   readonly pid?: number | undefined;
 }
 
@@ -149,7 +155,10 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
           : undefined) ?? (await viaExeca(file, args, opts, timeout));
       if (r.exitCode === 0 && !r.timedOut)
         return { command, exitCode: 0, stdout: r.stdout, stderr: r.stderr, failed: false, reason: undefined };
-      const reason: FailureReason = r.notFound
+      const missing = r.timedOut
+        ? undefined
+        : notInstalled(full, { exitCode: r.exitCode, stderr: r.stderr, enoent: r.notFound });
+      const reason: FailureReason = missing
         ? 'tool-missing'
         : r.timedOut
           ? 'timeout'
@@ -158,9 +167,14 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
         command,
         exitCode: r.exitCode,
         stdout: r.stdout,
-        stderr: r.notFound ? `${file}: command not found` : r.stderr,
+        // the same words however it was started (directly, through the helper, behind nsenter)
+        stderr:
+          missing && (r.notFound || r.exitCode === 127)
+            ? `${missing.join(' or ')}: command not found`
+            : r.stderr,
         failed: true,
         reason,
+        missing,
       };
     },
   };

@@ -26,6 +26,7 @@ export interface Finished {
   readonly stdout: string;
   readonly stderr: string;
   readonly timedOut: boolean;
+  /** The started file itself was not found (ENOENT); the helper's shell reports exit 127 instead. */
   readonly notFound: boolean;
 }
 
@@ -235,7 +236,8 @@ export class SpawnPool {
       stdout: stdout ?? '',
       stderr: stderr ?? '',
       timedOut: outcome.timedOut,
-      notFound: exitCode === 127 && /command not found|No such file/.test(stderr ?? ''),
+      // started by the helper's bash, never ENOENT: the runner reads its exit 127 and stderr
+      notFound: false,
     };
   }
 }

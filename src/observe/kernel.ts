@@ -9,6 +9,7 @@ import type { Feature } from '../model/features.js';
 import { FEATURES, PROBE_BASE } from '../model/features.js';
 import { parseBatchFailures } from '../exec/batch.js';
 import type { Runner } from '../exec/runner.js';
+import { missingToolHint } from '../tools.js';
 
 export interface ProbeResult {
   readonly supported: ReadonlyMap<string, boolean>;
@@ -27,7 +28,7 @@ const probeBatch = async (
     netns: HOST,
     input: lines.map((l) => l.line).join('\n') + '\n',
   });
-  if (r.failed && r.reason === 'tool-missing') return `${tool} or unshare is not installed`;
+  if (r.failed && r.reason === 'tool-missing') return missingToolHint(r.missing ?? [tool]);
   if (r.failed && r.reason === 'perm') return 'probing needs root';
   const failed = new Set(parseBatchFailures(r.stderr).map((f) => lines[f.index]?.id));
   for (const l of lines) out.set(l.id, out.get(l.id) !== false && !failed.has(l.id));
@@ -87,13 +88,11 @@ const FILTERS = [
   {
     id: 'nftables',
     argv: ['nft', 'add', 'table', 'ip', 'pfprobe'],
-    pkg: 'nftables',
     kernel: 'CONFIG_NF_TABLES',
   },
   {
     id: 'iptables',
     argv: ['iptables', '-w', '-S'],
-    pkg: 'iptables',
     kernel: 'CONFIG_IP_NF_IPTABLES or nft_compat',
   },
 ] as const;
@@ -108,7 +107,10 @@ export const probeFilters = (runner: Runner): Promise<FilterProbe[]> =>
         id: f.id,
         ok: false,
         detail: r.stderr.trim().split('\n')[0],
-        fix: r.reason === 'tool-missing' ? `apt-get install ${f.pkg}` : `the kernel needs ${f.kernel}`,
+        fix:
+          r.reason === 'tool-missing'
+            ? missingToolHint(r.missing ?? [f.argv[0]])
+            : `the kernel needs ${f.kernel}`,
       };
     }),
   );

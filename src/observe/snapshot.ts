@@ -3,6 +3,7 @@
  * addresses, the routing table, forwarding and the neighbour cache together.
  */
 import { PipefitterError } from '../errors.js';
+import { missingToolHint } from '../tools.js';
 import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
 import type { NetnsState, ObservedState } from '../model/observed.js';
@@ -31,7 +32,7 @@ export const observeNetns = async (
       message: `cannot read the state of ${netnsKey(ns)}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
       hint:
         r.reason === 'tool-missing'
-          ? 'install iproute2 (ip) and util-linux (nsenter)'
+          ? missingToolHint(r.missing ?? ['ip'])
           : r.reason === 'perm'
             ? 'run as root'
             : 'check that the target is still running',

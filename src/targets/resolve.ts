@@ -12,6 +12,7 @@ import { HOST } from '../model/netns.js';
 import type { DockerEndpoint } from './docker.js';
 import { inspectContainer } from './docker.js';
 import { nsIdentity, ownNsIdentity } from './nsfile.js';
+import { missingToolHint } from '../tools.js';
 
 export interface ResolveOptions {
   readonly runner: Runner;
@@ -106,8 +107,8 @@ const fromPodman = async (spec: TargetSpec, ref: string, opts: ResolveOptions): 
       throw refuse(
         'E_TOOL_MISSING',
         label,
-        'podman is not installed',
-        'install podman, or name the target by pid:N',
+        `${(r.missing ?? ['podman']).join(' or ')} is not installed`,
+        `${missingToolHint(r.missing ?? ['podman'])}; or name the target by pid:N`,
       );
     throw notFound(label, 'no such container', 'list containers with `podman ps`');
   }

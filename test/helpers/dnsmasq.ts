@@ -11,6 +11,7 @@
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execa } from 'execa';
+import { startFailed, tail } from './daemon-start.js';
 import { sandboxSkipReason } from './sandbox.js';
 
 export interface DnsmasqOptions {
@@ -24,6 +25,10 @@ export interface DnsmasqOptions {
   dns?: readonly string[];
   /** dnsmasq's syntax, e.g. '2m' (its minimum), '1h'. Default '2m'. */
   leaseTime?: string;
+  /** Where dnsmasq is looked up. @default process.env.PATH (tests of the failure reports change it) */
+  path?: string;
+  /** Options after ours (tests of the failure reports pass bad ones). */
+  extraArgs?: readonly string[];
 }
 
 export interface Dnsmasq {
@@ -71,7 +76,16 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
   if (o.router !== undefined) args.push(`--dhcp-option=option:router,${o.router}`);
   if (o.dns?.length) args.push(`--dhcp-option=option:dns-server,${o.dns.join(',')}`);
 
-  const proc = execa('dnsmasq', args, { reject: false, stdin: 'ignore', stdout: 'ignore', stderr: 'pipe' });
+  args.push(...(o.extraArgs ?? []));
+
+  const argv = ['dnsmasq', ...args];
+  const proc = execa('dnsmasq', args, {
+    reject: false,
+    stdin: 'ignore',
+    stdout: 'ignore',
+    stderr: 'pipe',
+    ...(o.path === undefined ? {} : { env: { PATH: o.path } }),
+  });
   let exited = false;
   const done = proc.then((r) => {
     exited = true;
@@ -93,16 +107,28 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
   };
 
   // Ready when its DHCP socket is bound (the pid file alone comes earlier).
+  const step = `serve DHCP on ${o.iface}`;
   for (let i = 0; ; i++) {
     if (exited || pid === undefined) {
       const r = await done;
+      const log = tail(await readFile(`${dir}/log`, 'utf8').catch(() => ''));
       await stop();
-      throw new Error(`dnsmasq exited at start (${String(r.exitCode)}): ${String(r.stderr).trim()}`);
+      throw startFailed({
+        daemon: 'dnsmasq',
+        step,
+        argv,
+        exitCode: r.exitCode,
+        signal: r.signal,
+        enoent: (r as { code?: string }).code === 'ENOENT',
+        stderr: String(r.stderr ?? ''),
+        log,
+      });
     }
     if (await dhcpPortBound()) break;
     if (i >= 100) {
+      const log = tail(await readFile(`${dir}/log`, 'utf8').catch(() => ''));
       await stop();
-      throw new Error('dnsmasq did not bind UDP port 67 within 5 s');
+      throw startFailed({ daemon: 'dnsmasq', step, argv, why: 'did not bind UDP port 67 within 5 s', log });
     }
     await sleep(50);
   }

@@ -4,7 +4,7 @@
  * ./dockerd.ts; what it changes in the sandbox netns and how that is put back, in ./netns-state.ts.
  *
  * ```ts
- * const skip = await dockerSkipReason();
+ * const skip = await dockerSkipReason();   // not root, not in the sandbox; a missing tool fails instead
  * test('attach to a container', { skip }, async (t) => {
  *   const docker = await startDocker();
  *   t.after(() => docker.stop());
@@ -13,7 +13,7 @@
  * });
  * ```
  */
-import { access, constants, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { busyboxRootfsTar, BUSYBOX, IMAGE, isStaticElf } from './busybox-image.js';
 import {
@@ -39,6 +39,7 @@ import {
 } from './dockerd.js';
 import type { NetnsState } from './netns-state.js';
 import { captureNetnsState, restoreNetnsState } from './netns-state.js';
+import { missingTools, toolPath } from './tools.js';
 
 export type { ContainerInspect } from './docker-engine.js';
 export type { StorageDriver } from './dockerd.js';
@@ -117,33 +118,27 @@ const sandboxProblem = async (): Promise<string | undefined> => {
   return undefined;
 };
 
-const executable = (p: string) =>
-  access(p, constants.X_OK).then(
-    () => true,
-    () => false,
-  );
-
-/** Root, the sandbox, dockerd and its helpers, a static busybox. */
-export const dockerAvailable = async (): Promise<{ ok: true } | { ok: false; reason: string }> => {
-  if (process.getuid?.() !== 0) return { ok: false, reason: 'needs root (uid 0)' };
-  for (const f of [DOCKERD, BUSYBOX]) {
-    if (!(await executable(f)))
-      return { ok: false, reason: `${f} missing (apt-get install docker.io busybox-static)` };
-  }
-  if (!(await isStaticElf(BUSYBOX)))
-    return { ok: false, reason: `${BUSYBOX} is not static (busybox-static)` };
-  for (const t of TOOLS) {
-    const found = await Promise.all(DAEMON_PATH.split(':').map((d) => executable(join(d, t))));
-    if (!found.includes(true)) return { ok: false, reason: `${t} not found on ${DAEMON_PATH}` };
-  }
-  const sb = await sandboxProblem();
-  return sb ? { ok: false, reason: sb } : { ok: true };
+/**
+ * Why Docker tests cannot run here: not root, or not in the test sandbox (a skip, as for every
+ * integration test run outside scripts/run-tests.mjs). Undefined when they can.
+ */
+export const dockerSkipReason = async (): Promise<string | undefined> => {
+  if (process.getuid?.() !== 0) return 'needs root (uid 0)';
+  return sandboxProblem();
 };
 
-/** For `test(…, { skip })`: undefined when Docker tests can run here. */
-export const dockerSkipReason = async (): Promise<string | undefined> => {
-  const a = await dockerAvailable();
-  return a.ok ? undefined : a.reason;
+/**
+ * What of dockerd, its helpers (on its own PATH) and a static busybox is missing, each with its
+ * package from the tool table; empty when nothing is. A missing tool fails a test, never skips it.
+ */
+export const dockerToolsMissing = async (): Promise<string[]> => {
+  const problems = await missingTools([DOCKERD, BUSYBOX, ...TOOLS]);
+  for (const t of TOOLS)
+    if (!problems.some((p) => p.startsWith(`${t} `)) && !(await toolPath(t, DAEMON_PATH)))
+      problems.push(`${t} is not on dockerd's PATH ${DAEMON_PATH}`);
+  if (problems.length === 0 && !(await isStaticElf(BUSYBOX)))
+    problems.push(`${BUSYBOX} is not statically linked: apt-get install busybox-static`);
+  return problems;
 };
 
 interface Live {
@@ -155,8 +150,10 @@ interface Live {
 
 export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> => {
   trace('start: begin');
-  const a = await dockerAvailable();
-  if (!a.ok) throw new Error(`docker harness: ${a.reason}`);
+  const refused = await dockerSkipReason();
+  if (refused) throw new Error(`docker harness: ${refused}`);
+  const missing = await dockerToolsMissing();
+  if (missing.length) throw new Error(`docker harness: ${missing.join('\n')}`);
   const before = await captureNetnsState();
   const live: Live = {
     dir: await mkdtemp(join(HARNESS_DIRS, PREFIX)),

@@ -33,6 +33,7 @@ import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { engine, engineCall } from './docker-engine.js';
 import { harnessProcesses, terminate, waitExit } from './daemon-leftovers.js';
+import { startFailed, tail } from './daemon-start.js';
 
 export const DOCKERD = '/usr/sbin/dockerd';
 /** dockerd looks up containerd, runc, docker-proxy and iptables on PATH: the distro's only. */
@@ -44,6 +45,12 @@ export type StorageDriver = 'overlay2' | 'vfs';
 export interface DockerdOptions {
   readonly storageDriver: StorageDriver;
   readonly bip?: string | undefined;
+  /** The daemon to start. @default DOCKERD (tests of the failure reports name another) */
+  readonly dockerd?: string | undefined;
+  /** dockerd's PATH, where setpriv, unshare, sh and dockerd's helpers are found. @default DAEMON_PATH */
+  readonly path?: string | undefined;
+  /** More dockerd options (tests of the failure reports pass bad ones). */
+  readonly extraArgs?: readonly string[] | undefined;
 }
 
 /** `mount -n` keeps mount(8) from creating /run/mount/utab on the machine before /run is bound. */
@@ -63,6 +70,7 @@ export const dockerdArgs = (dir: string, o: DockerdOptions): string[] => [
   ...['--exec-opt', 'native.cgroupdriver=cgroupfs', '--cgroup-parent', basename(dir)],
   ...['--storage-driver', o.storageDriver, '--log-level', 'warn'],
   ...(o.bip ? ['--bip', o.bip] : []),
+  ...(o.extraArgs ?? []),
 ];
 
 export const daemonConfig = (dir: string) => ({ 'deprecated-key-path': join(dir, 'key.json') });
@@ -81,15 +89,20 @@ export const logTail = async (dir: string, lines = 15): Promise<string> => {
   return log.trim().split('\n').slice(-lines).join('\n');
 };
 
-/** Starts dockerd and waits for /_ping; returns its PID, or throws with the log's tail. */
+/**
+ * Starts dockerd and waits for /_ping; returns its PID, or throws saying why it did not start:
+ * the program that is not installed (setpriv, unshare, sh, dockerd: with its package), dockerd's
+ * exit code, the tail of its log (its stdout and stderr).
+ */
 export const launchDockerd = async (dir: string, o: DockerdOptions): Promise<number> => {
   // The log file is dockerd's own fd, not a pipe through node: dockerd never gets SIGPIPE and
   // never holds this process's event loop open.
   const log = createWriteStream(join(dir, 'dockerd.log'), { flags: 'a' });
   await once(log, 'open');
   const wrap = ['--pdeathsig', 'TERM', '--', 'unshare', '--mount', '--propagation', 'private', '--'];
-  const p = execa('setpriv', [...wrap, 'sh', '-c', WRAPPER, dir, DOCKERD, ...dockerdArgs(dir, o)], {
-    env: { PATH: DAEMON_PATH, HOME: '/root', LANG: 'C' },
+  const args = [...wrap, 'sh', '-c', WRAPPER, dir, o.dockerd ?? DOCKERD, ...dockerdArgs(dir, o)];
+  const p = execa('setpriv', args, {
+    env: { PATH: o.path ?? DAEMON_PATH, HOME: '/root', LANG: 'C' },
     extendEnv: false,
     stdin: 'ignore',
     stdout: log,
@@ -100,9 +113,32 @@ export const launchDockerd = async (dir: string, o: DockerdOptions): Promise<num
   // A test that never calls stop() must not hang the run; pdeathsig then shuts dockerd down.
   p.unref();
   let exited = false;
-  void p.then(() => (exited = true));
+  const ended = p.then((r) => {
+    exited = true;
+    return r;
+  });
   const pid = p.pid;
-  if (pid === undefined) throw new Error('dockerd did not spawn');
+  const step = `start dockerd (${o.storageDriver}) under setpriv, unshare --mount and sh`;
+  const failed = async (why?: string) => {
+    const r = exited ? await ended : undefined;
+    const text = await readFile(join(dir, 'dockerd.log'), 'utf8').catch(() => '');
+    return startFailed({
+      daemon: 'dockerd',
+      step,
+      argv: ['setpriv', ...args],
+      exitCode: r?.exitCode,
+      signal: r?.signal,
+      enoent: (r as { code?: string } | undefined)?.code === 'ENOENT',
+      // everything it printed went to its log: the last lines tell why
+      stderr: tail(text, 3),
+      log: tail(text),
+      why,
+    });
+  };
+  if (pid === undefined) {
+    await ended;
+    throw await failed();
+  }
   const socket = join(dir, 'docker.sock');
   for (const end = Date.now() + 30_000; Date.now() < end && !exited; await sleep(50)) {
     const r = await engineCall(socket, '/_ping', { unversioned: true, timeoutMs: 2_000 }).catch(
@@ -110,8 +146,9 @@ export const launchDockerd = async (dir: string, o: DockerdOptions): Promise<num
     );
     if (r?.status === 200) return pid;
   }
-  if (!exited) await terminate([pid], 10_000);
-  throw new Error(`dockerd (${o.storageDriver}) did not come up:\n${await logTail(dir)}`);
+  if (exited) throw await failed();
+  await terminate([pid], 10_000);
+  throw await failed('did not answer /_ping within 30 s');
 };
 
 /**

@@ -3,6 +3,7 @@
  * be checking itself) and normalise it for comparison.
  */
 import { execa } from 'execa';
+import { needTools } from './tools.js';
 
 export type Ns = { netns?: string; pid?: number } | 'sandbox';
 
@@ -97,6 +98,7 @@ export const routes = (s: NsState): RawRoute[] => s.routes.map((r) => JSON.parse
 
 /** Does a process in ns see `addr` answer? (busybox ping: one packet, 2 s at most) */
 export const ping = async (ns: Ns, addr: string): Promise<boolean> => {
+  await needTools('busybox');
   const argv = [...prefix(ns), 'busybox', 'ping', '-c', '1', '-W', '2', addr];
   const r = await execa(argv[0] as string, argv.slice(1), { reject: false });
   return r.exitCode === 0;

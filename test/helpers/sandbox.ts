@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import type { TestContext } from 'node:test';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
+import { needTools } from './tools.js';
 
 export const sandboxName = process.env.PF_SANDBOX;
 
@@ -122,6 +123,7 @@ export const withSandbox = async (t: TestContext, fn: (sb: Sandbox) => Promise<v
     t.skip(reason);
     return;
   }
+  await needTools('ip', 'nsenter', 'unshare');
   const sb = await new Sandbox().start();
   try {
     await fn(sb);

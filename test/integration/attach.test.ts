@@ -8,6 +8,7 @@ import { broadcasts, ipJson, link, ping, readState, routes } from '../helpers/re
 import { cli } from '../helpers/cli.js';
 import { roundTrip, snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 
 test('veth into a new bridge (pid target): round trip, ping across, pipework host name', (t) =>
   withSandbox(t, async (sb) => {
@@ -318,6 +319,7 @@ test('the gateway replaces the default route; detach puts the old one back', (t)
 
 test('gratuitous ARP: a neighbour learns the new address without waiting or asking', (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('arping');
     const a = await sb.container();
     const b = await sb.container();
     const br = sb.name('ga').slice(0, 15);
@@ -349,6 +351,7 @@ test('gratuitous ARP: a neighbour learns the new address without waiting or aski
 
 test("gratuitous ARP only where a cache may hold the address: the host's stale entry is corrected", (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('arping');
     const a = await sb.container();
     const c = await sb.container();
     // a bridge with the host on it (its address) and no ports, as an admin made it, with a fixed

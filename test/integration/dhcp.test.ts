@@ -15,6 +15,7 @@ import { startDnsmasq } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 
 const inRange = (cidr: string | undefined): boolean => {
   const m = /^192\.0\.2\.(\d+)\/24$/.exec(cidr ?? '');
@@ -44,11 +45,7 @@ const dhcpLan = async (t: { after(fn: () => Promise<void>): void }, sb: Sandbox)
 for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
   test(`attach --dhcp ${client}: a lease from the range, one default route, the host untouched; detach cleans up`, (t) =>
     withSandbox(t, async (sb) => {
-      const installed = await execa('sh', ['-c', `command -v ${client}`], { reject: false });
-      if (installed.exitCode !== 0)
-        return t.skip(
-          `${client} is not installed (apt-get install ${client === 'dhclient' ? 'isc-dhcp-client' : client === 'dhcpcd' ? 'dhcpcd-base' : 'udhcpc'})`,
-        );
+      await needTools(client, 'dnsmasq');
       const { br } = await dhcpLan(t, sb);
       const c = await sb.container();
       const resolvBefore = await hostResolv();

@@ -15,6 +15,7 @@ import { dockerSkipReason, startDocker } from '../helpers/docker.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 
 const skip = await dockerSkipReason();
 if (skip) console.log(`# docker tests skipped: ${skip}`);
@@ -40,6 +41,7 @@ const d = (): DockerHarness => {
 
 test('attach to containers by bare name and docker:ID, ping across the bridge, detach', { skip }, (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('iptables');
     const web = await d().run(sb.name('web'));
     const db = await d().run(sb.name('db'));
     const br = sb.name('br').slice(0, 15);

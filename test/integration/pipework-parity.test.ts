@@ -13,6 +13,7 @@ import type { NsState } from '../helpers/read-back.js';
 import { broadcasts, ipJson, link, linkFlags, readState, routes } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 
 const skip = await dockerSkipReason();
 if (skip) console.log(`# pipework parity tests skipped: ${skip}`);
@@ -216,6 +217,7 @@ for (const row of TABLE) {
 
 test('pipework route, rule and tc forms run inside the container', { skip }, (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('tc');
     const d = docker!;
     const env = { DOCKER_HOST: d.dockerHost };
     const web = await d.run(sb.name('rt'));

@@ -10,6 +10,7 @@ import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { ping, readState } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 import type { DockerHarness } from '../helpers/docker.js';
 import { dockerSkipReason, startDocker } from '../helpers/docker.js';
 
@@ -69,6 +70,7 @@ test('a 50-container lab in a short recipe: anchors, variables, progress, 50 dis
 
 test('the zx example drives the library API (attach, show, detach, apply, destroy)', (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('ping');
     const r = await execa('node_modules/.bin/zx', ['recipes/lab.mjs'], {
       env: { ZXLAB_PREFIX: `pf-${runId}-${sb.id}`, ZXLAB_SHORT: `z${sb.id}` },
       reject: false,

@@ -11,6 +11,7 @@ import { cli } from '../helpers/cli.js';
 import { broadcasts, ping, readState } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
 
 const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
 
@@ -20,8 +21,10 @@ const netnsList = async (): Promise<string[]> =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`pf-${runId}-`))
     .sort();
-const nftTables = async (): Promise<string> =>
-  (await execa('nft', ['list', 'tables'], { reject: false })).stdout;
+const nftTables = async (): Promise<string> => {
+  await needTools('nft');
+  return (await execa('nft', ['list', 'tables'], { reject: false })).stdout;
+};
 const forwarding = async (): Promise<string> =>
   (await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
 
@@ -119,6 +122,7 @@ test('recipe: a router between two bridges', (t) =>
 
 test('recipe: a shared bridge with a gateway, NAT, a published port and pool addresses', (t) =>
   withSandbox(t, async (sb) => {
+    await needTools('nft', 'busybox');
     const v = vars(sb);
     // "the outside": a namespace behind an uplink of the sandbox, with no route back to the lab
     const out = await sb.netns('out');

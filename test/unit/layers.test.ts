@@ -21,7 +21,8 @@ const target = (file: string, spec: string): string | undefined =>
     ? relative(SRC, resolve(dirname(join(SRC, file)), spec)).replace(/\.js$/, '.ts')
     : undefined;
 
-const PURE = /^(model\/|plan\/|compat\/|ipam\/pool\.ts$|names\.ts$|addr\.ts$|values\.ts$|errors\.ts$)/;
+const PURE =
+  /^(model\/|plan\/|compat\/|ipam\/pool\.ts$|names\.ts$|addr\.ts$|values\.ts$|errors\.ts$|tools\.ts$)/;
 const EFFECTS = /^(exec\/|observe\/|targets\/|ipam\/store)/;
 const IO_MODULES = new Set([
   'execa',

@@ -6,6 +6,7 @@ const recipes = () => import('../../api/recipe.js');
 const loader = () => import('../../recipe/load.js');
 import { badInput } from '../../errors.js';
 import { HOST, netnsKey } from '../../model/netns.js';
+import { missingToolHint } from '../../tools.js';
 import { globalFlags } from '../output.js';
 import { collect } from './attach.js';
 
@@ -193,7 +194,7 @@ export const registerRecipe = (program: Command): void => {
         '--format',
         'svg',
         dot.reason === 'tool-missing' ? 'needs Graphviz (dot)' : dot.stderr.trim(),
-        'apt-get install graphviz, or use --format dot',
+        `${missingToolHint(['dot'])}; or use --format dot`,
       );
     out(dot.stdout);
   });

@@ -28,8 +28,14 @@ test('runner: stdin, stderr, exit status and failure reasons', async () => {
   assert.deepEqual([fail.failed, fail.exitCode, fail.reason], [true, 2, 'exists']);
   assert.match(fail.stderr, /File exists/);
   const missing = await r.run(['pipefitter-no-such-tool'], { netns: HOST });
-  assert.deepEqual([missing.failed, missing.reason], [true, 'tool-missing']);
+  assert.deepEqual(
+    [missing.failed, missing.reason, missing.missing],
+    [true, 'tool-missing', ['pipefitter-no-such-tool']],
+  );
   assert.match(missing.stderr, /pipefitter-no-such-tool: command not found/);
+  // a script that runs a program that is not there: that program, not sh, is missing
+  const inner = await r.run(['sh', '-c', 'pf-no-such-tool -x'], { netns: HOST });
+  assert.deepEqual([inner.reason, inner.missing, inner.exitCode], ['tool-missing', ['pf-no-such-tool'], 127]);
   const slow = await createRunner({ timeoutMs: 300 }).run(['sleep', '5'], { netns: HOST });
   assert.deepEqual([slow.failed, slow.reason], [true, 'timeout']);
 });
@@ -69,4 +75,21 @@ test('runner: commands see the environment as it is when they start', async () =
     delete process.env.PF_RUNNER_TEST;
   }
   assert.equal((await echo()).stdout, '\n');
+});
+
+test('runner: a missing program is named the same way through the command starter', async () => {
+  const r = createRunner();
+  // the first commands of a process start directly; these make the rest go through the helpers
+  for (let i = 0; i < 9; i++) await r.run(['true'], { netns: HOST });
+  const viaHelper = await r.run(['pf-no-such-tool', '-x'], { netns: HOST });
+  // the helper's bash reports 127 (a direct start has no exit code: ENOENT)
+  assert.deepEqual(
+    [viaHelper.reason, viaHelper.missing, viaHelper.exitCode, viaHelper.stderr],
+    ['tool-missing', ['pf-no-such-tool'], 127, 'pf-no-such-tool: command not found'],
+  );
+  const direct = await r.run(['pf-no-such-tool', '-x'], { netns: HOST, env: {} });
+  assert.deepEqual(
+    [direct.reason, direct.missing, direct.exitCode, direct.stderr],
+    ['tool-missing', ['pf-no-such-tool'], undefined, 'pf-no-such-tool: command not found'],
+  );
 });
