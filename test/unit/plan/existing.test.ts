@@ -12,7 +12,8 @@ import { encodeTag } from '../../../src/model/owner.js';
 import type { ObservedLink } from '../../../src/model/observed.js';
 import type { Attachment } from '../../../src/model/attachment.js';
 import { isPipefitterError } from '../../../src/errors.js';
-import { netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+import { dumpPlan, golden } from '../../helpers/plan-dump.js';
+import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
@@ -197,4 +198,148 @@ test('a pair: the peer and its interface; then DHCP against static addresses', (
     differs(ours({ kind: 'veth', bridge: 'br0' }), att({ bridge: 'br0', dhcp: 'dhcp' })),
     'it has static addresses',
   );
+});
+
+const portTag = encodeTag({ kind: 'veth', target: 'netns:r1', ifname: 'eth1', bridge: 'br0' });
+const hostEnd = (p: Partial<ObservedLink> = {}) =>
+  nic('vh', {
+    kind: 'veth',
+    ifindex: 20,
+    linkIndex: 5,
+    master: 'br0',
+    alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1', bridge: 'br0' }),
+    ...p,
+  });
+const br0 = nic('br0', { kind: 'bridge', ifindex: 2 });
+
+test('our port drifted: back on its bridge and up, MTU (both ends) and MAC in place, addresses not asked for removed', () => {
+  const inside = nsState(
+    [
+      nic('eth1', {
+        kind: 'veth',
+        ifindex: 5,
+        linkIndex: 20,
+        alias: portTag,
+        mac: '02:00:00:00:00:01',
+        addrs: [
+          // the subnet's primary: deleting it takes the wanted secondary 192.0.2.10 along, so that one is re-added
+          { family: 4, address: '192.0.2.11', prefix: 24, scope: 'global', broadcast: '192.0.2.255' },
+          { family: 4, address: '192.0.2.10', prefix: 24, scope: 'global' },
+          { family: 4, address: '198.51.100.5', prefix: 24, scope: 'global' },
+          { family: 4, address: '203.0.113.5', prefix: 24, scope: 'global' },
+          { family: 6, address: '2001:db8::5', prefix: 64, scope: 'global' },
+          { family: 6, address: 'fe80::5', prefix: 64, scope: 'link' },
+        ],
+      }),
+    ],
+    [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' })],
+  );
+  const p = planAttach(
+    [
+      att({
+        bridge: 'br0',
+        ip: ['192.0.2.10/24', '203.0.113.5/24'],
+        gateway: '192.0.2.1',
+        mtu: 9000,
+        mac: '02:00:00:00:00:10',
+      }),
+    ],
+    observed(nsState([br0, hostEnd({ up: false, master: 'br-old' })]), [r1, inside]),
+  );
+  golden('repair-bridge-port.plan.txt', dumpPlan(p));
+  // in place already: nothing to do
+  const same = planAttach(
+    [att({ bridge: 'br0', ip: '192.0.2.10/24', mtu: 1500, mac: '02:aa:00:00:00:01' })],
+    observed(nsState([br0, hostEnd()]), [
+      r1,
+      nsState([
+        nic('eth1', {
+          kind: 'veth',
+          ifindex: 5,
+          linkIndex: 20,
+          alias: portTag,
+          addrs: [{ family: 4, address: '192.0.2.10', prefix: 24, scope: 'global' }],
+        }),
+      ]),
+    ]),
+  );
+  assert.deepEqual(
+    [same.steps, same.notes, same.noops],
+    [[], [], ['netns:r1: eth1 already has 192.0.2.10/24', 'netns:r1: eth1 is in place']],
+  );
+});
+
+test('repairs that are not needed or not ours: DHCP addresses, a host parent of a VLAN inside, an Open vSwitch port', () => {
+  // a DHCP client owns the addresses: none is removed
+  const dhcpTag = encodeTag({ kind: 'veth', target: 'netns:r1', ifname: 'eth1', bridge: 'br0', dhcp: '1' });
+  const dhcp = planAttach(
+    [att({ bridge: 'br0', dhcp: 'dhcp' })],
+    observed(nsState([br0, hostEnd()]), [
+      r1,
+      nsState([
+        nic('eth1', {
+          kind: 'veth',
+          ifindex: 5,
+          linkIndex: 20,
+          alias: dhcpTag,
+          addrs: [{ family: 4, address: '192.0.2.77', prefix: 24, scope: 'global' }],
+        }),
+      ]),
+    ]),
+  );
+  assert.deepEqual(dhcp.steps, []);
+  // the parent of a VLAN made on a trunk inside the target is not the host's interface of that name
+  const vtag = encodeTag({ kind: 'vlan', target: 'netns:r1', ifname: 'eth1.5', parent: 'eth1' });
+  const inside = planAttach(
+    [att({ vlan: 'eth1', vlanId: 5, inside: true, ifname: 'eth1.5' })],
+    observed(nsState([nic('eth1', { ifindex: 3, up: false })]), [
+      r1,
+      nsState([nic('eth1', { up: false }), nic('eth1.5', { kind: 'vlan', alias: vtag })]),
+    ]),
+  );
+  assert.deepEqual([inside.steps, inside.records], [[], undefined]);
+  // an Open vSwitch port has no Linux master to put back
+  const ovsTag = encodeTag({
+    kind: 'veth',
+    target: 'netns:r1',
+    ifname: 'eth1',
+    bridge: 'ovs0',
+    parent: 'ovs',
+  });
+  const ovsHost = {
+    ...nsState([
+      nic('ovs0', { kind: 'openvswitch' }),
+      hostEnd({
+        master: 'ovs-system',
+        alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1', bridge: 'ovs0' }),
+      }),
+    ]),
+    ovs: new Map([['ovs0', ['vh']]]),
+  };
+  const ovs = planAttach(
+    [att({ ovs: 'ovs0' })],
+    observed(ovsHost, [
+      r1,
+      nsState([nic('eth1', { kind: 'veth', ifindex: 5, linkIndex: 20, alias: ovsTag })]),
+    ]),
+  );
+  assert.ok(!ovs.steps.some((s) => s.argv.includes('master')), JSON.stringify(ovs.steps.map((s) => s.argv)));
+});
+
+test('a macvlan whose host parent went down since: the parent is brought up again and counted', () => {
+  const mtag = encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3' });
+  const p = planAttach(
+    [att({ macvlan: 'eth3' })],
+    observed(nsState([nic('eth3', { ifindex: 3, up: false })]), [
+      r1,
+      nsState([nic('eth1', { kind: 'macvlan', alias: mtag })]),
+    ]),
+  );
+  assert.deepEqual(
+    p.steps.map((s) => [s.netns.kind, text(s.argv)]),
+    [['host', 'ip link set dev eth3 up']],
+  );
+  assert.deepEqual(p.records, [
+    { kind: 'parent-user', parent: 'eth3', ifindex: 3, user: 'netns:r1/eth1', op: 'add' },
+  ]);
 });
