@@ -466,24 +466,3 @@ test('planning is deterministic', () => {
     );
   assert.deepEqual(mk(), mk());
 });
-
-test('two containers on a new bridge behind br_netfilter: each accept rule is inserted once', () => {
-  const r2 = netnsTarget('r2');
-  const firewall = {
-    brNetfilter: { 4: true, 6: true },
-    forwardDrop: { 4: true, 6: true },
-    dockerUser: { 4: true, 6: false },
-    bridgeRules: [],
-  };
-  const p = planAttach(
-    [att(r1, { bridge: 'br-lab' }), att(r2, { bridge: 'br-lab' })],
-    observed({ ...nsState(), firewall }, [r1, nsState()], [r2, nsState()]),
-  );
-  assert.deepEqual(
-    p.steps.filter((s) => s.argv[0] === 'iptables' || s.argv[0] === 'ip6tables').map((s) => text(s.argv)),
-    [
-      'iptables -w -I DOCKER-USER -i br-lab -o br-lab -m comment --comment pf1:bridge=br-lab -j ACCEPT',
-      'ip6tables -w -I FORWARD -i br-lab -o br-lab -m comment --comment pf1:bridge=br-lab -j ACCEPT',
-    ],
-  );
-});

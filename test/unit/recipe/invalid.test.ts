@@ -271,22 +271,3 @@ test('variables, --set overrides, anchors and JSON', () => {
   );
   assert.equal(j.name, 'lab');
 });
-
-test('a link end used twice is located at its own link, counted as in the file even after a refused link', () => {
-  try {
-    recipeFromText(
-      `${base}  db: { target: netns:db }\nlinks:\n  - { a: web, b: db:x }\n  - { a: web:p1, b: db:p1 }\n  - { a: web:p1, b: db:p2 }\n`,
-      'lab.yaml',
-    );
-    assert.fail('accepted');
-  } catch (e) {
-    assert.ok(isPipefitterError(e));
-    assert.deepEqual(
-      (e.issues ?? []).map((i) => [i.line, i.col, i.path, i.message]),
-      [
-        [11, 10, 'links[0].a', '"web" is not CONTAINER:IFNAME'],
-        [13, 5, 'links[2]', 'web:p1 is used by link 1 too'],
-      ],
-    );
-  }
-});

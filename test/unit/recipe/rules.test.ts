@@ -446,3 +446,32 @@ links:
     ],
   );
 });
+
+const base = `version: 1
+networks:
+  lan: { bridge: br-lan, subnet: 192.0.2.0/24, gateway: 192.0.2.1, pool: 192.0.2.100-192.0.2.199 }
+containers:
+  web:
+    target: netns:web
+    interfaces:
+      eth1: { network: lan, address: 192.0.2.10 }
+`;
+
+test('a link end used twice is located at its own link, counted as in the file even after a refused link', () => {
+  try {
+    recipeFromText(
+      `${base}  db: { target: netns:db }\nlinks:\n  - { a: web, b: db:x }\n  - { a: web:p1, b: db:p1 }\n  - { a: web:p1, b: db:p2 }\n`,
+      'lab.yaml',
+    );
+    assert.fail('accepted');
+  } catch (e) {
+    assert.ok(isPipefitterError(e));
+    assert.deepEqual(
+      (e.issues ?? []).map((i) => [i.line, i.col, i.path, i.message]),
+      [
+        [11, 10, 'links[0].a', '"web" is not CONTAINER:IFNAME'],
+        [13, 5, 'links[2]', 'web:p1 is used by link 1 too'],
+      ],
+    );
+  }
+});
