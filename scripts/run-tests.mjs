@@ -8,7 +8,6 @@
 // the sandbox or in namespaces made from inside it.
 import { $, fs, path } from 'zx';
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
 
 $.verbose = false;
 $.quiet = true;
@@ -63,17 +62,13 @@ switch (mode) {
 }
 const needsRoot = files.some((f) => f.startsWith('test/integration/') || f.startsWith('test/vm/'));
 
-// Integration tests share the kernel and run one file at a time. Unit tests are pure (no root,
-// no shared state), so `unit` runs one file per CPU: each file is its own process with tsx's
-// start-up, which is most of a unit file's time.
-const concurrency = mode === 'unit' ? availableParallelism() : 1;
 const nodeArgs = [
   '--import',
   'tsx',
   '--import',
   './test/setup.ts',
   '--test',
-  `--test-concurrency=${concurrency}`,
+  '--test-concurrency=1',
   ...extra,
   ...files,
 ];
