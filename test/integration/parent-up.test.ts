@@ -172,3 +172,15 @@ test('a recipe on a down parent: brought up, carrier reported; destroy takes it 
     assert.deepEqual(await readState('sandbox'), before, 'the parent is down again');
     assert.deepEqual(await records(), []);
   }));
+
+test('a parent whose veth peer is on the host too: the peer is not a user, the parent goes down again', (t) =>
+  withSandbox(t, async (sb) => {
+    const nic = await sb.hostNic('e'); // both ends in the sandbox, like a NIC and its neighbour
+    await execa('ip', ['link', 'set', 'dev', nic, 'down']);
+    const n1 = await sb.netns('n1');
+    const before = await readState('sandbox');
+    await attach({ target: `netns:${n1}`, macvlan: nic, ip: '198.51.100.7/24' });
+    assert.equal((await linkFlags('sandbox', nic)).up, true);
+    await detach({ target: `netns:${n1}` });
+    assert.deepEqual(await readState('sandbox'), before);
+  }));
