@@ -144,6 +144,8 @@ export const planRemoveIface = (
     const del = linkDel(HOST, hostEnd.name, `link-del:${hostEnd.name}`);
     ctx.push({
       ...del,
+      // it removes the end inside too (and what is stacked on it there): ordered with that namespace's steps
+      affects: [ns],
       describes: `remove "${l.name}" from ${t.label} (with its host end "${hostEnd.name}")`,
     });
   } else ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
