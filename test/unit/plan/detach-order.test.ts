@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { encodeTag } from '../../../src/model/owner.js';
 import { netnsKey } from '../../../src/model/netns.js';
 import { planDetach } from '../../../src/plan/detach.js';
+import { parseIfName } from '../../../src/names.js';
 import { schedule, touches, waves } from '../../../src/exec/batch.js';
 import { netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
 
@@ -46,8 +47,11 @@ test('the host-end deletion of a bridged veth is ordered with the inside namespa
     }),
   ]);
   const world = observed(host, [rtr, inside]);
-  const vlan = planDetach({ target: rtr, ifname: 'eth1.10', force: false }, world).steps;
-  const trunk = planDetach({ target: rtr, ifname: 'eth1', force: false }, world).steps;
+  const vlan = planDetach(
+    { target: rtr, ifname: parseIfName('eth1.10', 'ifname'), force: false },
+    world,
+  ).steps;
+  const trunk = planDetach({ target: rtr, ifname: parseIfName('eth1', 'ifname'), force: false }, world).steps;
   const del = trunk.find((s) => s.id.startsWith('link-del:vtrunk'));
   assert.ok(del, 'removed by its host end');
   assert.ok(touches(del).has(netnsKey(rtr.netns)), 'and that touches the inside namespace');
