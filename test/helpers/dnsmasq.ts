@@ -106,7 +106,9 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
     await rm(dir, { recursive: true, force: true });
   };
 
-  // Ready when its DHCP socket is bound (the pid file alone comes earlier).
+  // Ready when its DHCP socket is bound AND it has logged "started": dnsmasq binds port 67
+  // before it checks its interfaces, so a bound port alone also comes from one that is about
+  // to exit with "unknown interface" (CI caught that race). The pid file comes earlier still.
   const step = `serve DHCP on ${o.iface}`;
   for (let i = 0; ; i++) {
     if (exited || pid === undefined) {
@@ -124,11 +126,21 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
         log,
       });
     }
-    if (await dhcpPortBound()) break;
+    if (
+      (await dhcpPortBound()) &&
+      /\]: started, version /.test(await readFile(`${dir}/log`, 'utf8').catch(() => ''))
+    )
+      break;
     if (i >= 100) {
       const log = tail(await readFile(`${dir}/log`, 'utf8').catch(() => ''));
       await stop();
-      throw startFailed({ daemon: 'dnsmasq', step, argv, why: 'did not bind UDP port 67 within 5 s', log });
+      throw startFailed({
+        daemon: 'dnsmasq',
+        step,
+        argv,
+        why: 'did not bind UDP port 67 and log "started" within 5 s',
+        log,
+      });
     }
     await sleep(50);
   }
