@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { broadcasts, ping, readState } from '../helpers/read-back.js';
@@ -21,10 +22,29 @@ const netnsList = async (): Promise<string[]> =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`pf-${runId}-`))
     .sort();
+/** The host's nftables tables (nft failing fails the test: '' must never equal ''). */
 const nftTables = async (): Promise<string> => {
   await needTools('nft');
-  return (await execa('nft', ['list', 'tables'], { reject: false })).stdout;
+  return (await execa('nft', ['list', 'tables'])).stdout;
 };
+
+/** Wait until the process `pid` listens on TCP `port`, over IPv4 or IPv6 (its namespace's /proc/PID/net/tcp*). */
+const listening = async (pid: number, port: number): Promise<void> => {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const tables = await Promise.all(
+      ['tcp', 'tcp6'].map((f) => readFile(`/proc/${pid}/net/${f}`, 'utf8').catch(() => '')),
+    );
+    // columns: sl, local_address (ADDR:PORT), rem_address, st (0A: LISTEN)
+    const rows = tables.flatMap((t) => t.split('\n').map((l) => l.trim().split(/\s+/)));
+    if (rows.some((c) => c[1]?.endsWith(hex) && c[3] === '0A')) return;
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} did not listen on TCP port ${port} within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
 const forwarding = async (): Promise<string> =>
   (await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
 
@@ -162,7 +182,7 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
           [`--net=/run/netns/${v.ns}-web`, '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
           { reject: false },
         );
-        await new Promise((r) => setTimeout(r, 200));
+        await listening(httpd.pid!, 80);
         // (busybox nc: a static busybox's wget crashes resolving even a literal address)
         const got = await execa(
           'nsenter',
