@@ -1,18 +1,20 @@
 /**
  * The target is checked again right before the first change: a named namespace deleted and
  * made anew between observation and apply (what a restart does to a container's) is refused
- * with exactly E_TARGET_CHANGED, and nothing is changed, in the old namespace or the new one.
- * Read back from the kernel.
+ * with exactly E_TARGET_CHANGED — by attach, by a recipe's apply and by its destroy — and
+ * nothing is changed, in the old namespace or the new one. Read back from the kernel.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { attach } from '../../src/api/attach.js';
+import { apply, destroy } from '../../src/api/recipe.js';
 import { EXIT, exitCodeFor, isPipefitterError } from '../../src/errors.js';
 import { createRunner } from '../../src/exec/runner.js';
 import type { Runner } from '../../src/exec/runner.js';
-import { readState } from '../helpers/read-back.js';
+import { link, readState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
 /** The namespace file's inode number and ctime (the kernel reuses a freed namespace's number). */
@@ -89,4 +91,72 @@ test('attach: a named namespace re-created between observation and apply is E_TA
       ['lo'],
       'the new namespace is untouched',
     );
+  }));
+
+test('recipe: apply and destroy re-check their targets; a namespace re-created in between is left alone', (t) =>
+  withSandbox(t, async (sb) => {
+    const n = await sb.netns('rr');
+    const br = sb.name('rr').slice(0, 15);
+    const recipe = {
+      version: 1 as const,
+      name: `rc${sb.id}`,
+      networks: { lan: { bridge: br, subnet: '192.0.2.0/24' } },
+      containers: {
+        a: { target: `netns:${n}`, interfaces: { eth1: { network: 'lan', address: '192.0.2.10' } } },
+      },
+    };
+    const file = `/tmp/${sb.nsName('recheck')}.yaml`;
+    await execa('sh', ['-c', `cat > ${file}`], { input: JSON.stringify(recipe) });
+    t.after(() => execa('rm', ['-f', file]).then(() => undefined));
+    const stateFile = `${process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter'}/recipes/${recipe.name}.json`;
+
+    // apply: refused, nothing made
+    const before = await readState('sandbox');
+    let spy = recreatingRunner(n);
+    await assertChanged(apply(file, { runner: spy.runner }), `netns:${n}`, spy);
+    assert.deepEqual(await readState('sandbox'), before);
+    assert.equal(existsSync(stateFile), false, 'no recipe state');
+
+    // applied for real; then destroy meets a namespace re-created under it
+    assert.equal((await apply(file)).applied, true);
+    assert.ok(link(await readState({ netns: n }), 'eth1'));
+    spy = recreatingRunner(n);
+    // the links and addresses (the bridge's carrier and its routes' linkdown flag follow later)
+    const snapshot = async () => ({
+      host: (await readState('sandbox')).links,
+      ns: await readState({ netns: n }),
+    });
+    let seen: Awaited<ReturnType<typeof snapshot>> | undefined;
+    const watching: Runner = {
+      get spawned() {
+        return spy.runner.spawned;
+      },
+      async run(argv, o) {
+        const r = await spy.runner.run(argv, o);
+        if (spy.recreated() && !seen) {
+          // the old namespace goes, and its veth with it (the kernel does that a moment later)
+          const deadline = Date.now() + 10_000;
+          while ((await readState('sandbox')).links.some((l) => l.master === br)) {
+            if (Date.now() > deadline) throw new Error(`the old namespace's port is still in ${br}`);
+            await new Promise((res) => setTimeout(res, 20));
+          }
+          // what the world is after the re-creation: destroy must leave exactly this
+          seen = await snapshot();
+        }
+        return r;
+      },
+    };
+    await assertChanged(destroy(file, { runner: watching }), `netns:${n}`, spy);
+    assert.ok(seen);
+    assert.deepEqual(await snapshot(), seen, 'nothing removed: not the bridge, not the new namespace');
+    assert.ok(
+      seen.host.some((l) => l.name === br),
+      'the bridge the recipe made is still there',
+    );
+    assert.equal(existsSync(stateFile), true, 'the recipe state is kept, so destroy can run again');
+
+    // run again, destroy removes what the recipe made
+    assert.equal((await destroy(file)).applied, true);
+    assert.equal(link(await readState('sandbox'), br), undefined);
+    assert.equal(existsSync(stateFile), false);
   }));
