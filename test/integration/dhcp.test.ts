@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
@@ -121,15 +121,25 @@ test("--dhcp-dns writes the lease's DNS into the container's resolv.conf only, a
     const { br } = await dhcpLan(t, sb);
     const n = await sb.netns('dd');
     const resolvBefore = await hostResolv();
+    assert.equal(existsSync(`/etc/netns/${n}`), false);
     await attach({ target: `netns:${n}`, bridge: br, dhcp: 'udhcpc', dhcpDns: true });
     assert.match(await readFile(`/etc/netns/${n}/resolv.conf`, 'utf8'), /nameserver 192\.0\.2\.53/);
     assert.deepEqual(await hostResolv(), resolvBefore);
     await detach({ target: `netns:${n}` });
-    assert.equal(
-      (await readFile(`/etc/netns/${n}/resolv.conf`, 'utf8').catch(() => '')).includes('192.0.2.53'),
-      false,
-    );
-    await execa('rm', ['-rf', `/etc/netns/${n}`]);
+    // it had none: detach leaves none, nor the directory made for it
+    assert.equal(existsSync(`/etc/netns/${n}/resolv.conf`), false, 'the resolv.conf dns wrote is removed');
+    assert.equal(existsSync(`/etc/netns/${n}`), false, 'and the directory made for it');
+    // one that had its own resolv.conf gets it back, byte for byte, in its directory
+    const m = await sb.netns('dm');
+    const own = "# the namespace's own\nnameserver 198.51.100.53\n";
+    await mkdir(`/etc/netns/${m}`, { recursive: true });
+    t.after(() => rm(`/etc/netns/${m}`, { recursive: true, force: true }));
+    await writeFile(`/etc/netns/${m}/resolv.conf`, own);
+    await attach({ target: `netns:${m}`, bridge: br, dhcp: 'udhcpc', dhcpDns: true });
+    assert.match(await readFile(`/etc/netns/${m}/resolv.conf`, 'utf8'), /nameserver 192\.0\.2\.53/);
+    await detach({ target: `netns:${m}` });
+    assert.equal(await readFile(`/etc/netns/${m}/resolv.conf`, 'utf8'), own);
+    assert.deepEqual(await hostResolv(), resolvBefore);
     // a "container" that shares the host's file system: refused before anything is touched
     const c = await sb.container();
     await assert.rejects(
