@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
@@ -281,6 +281,41 @@ test('the file changed under the lock (a writer without it): read again and retr
     'never overwritten',
   );
   assert.deepEqual(await readdir(dir), ['allocations.json'], 'no temporary file or lock left');
+});
+
+test('a lock lost under the store (removed, or taken over by another) aborts the write; the other holder keeps its lock', async (t) => {
+  const dir = await tempDir(t);
+  const file = `${dir}/allocations.json`;
+  const lockPath = `${dir}/allocations.lock`;
+  const store = openFileStore(dir);
+  await store.allocate('p', parsePool('192.0.2.0/29', 'pool'), 'a');
+  const before = await readFile(file, 'utf8');
+  for (const how of ['removed', 'taken over'] as const) {
+    let done = false;
+    const e = await rejection(
+      store.releaseWhere((x) => {
+        if (!done) {
+          done = true;
+          rmSync(lockPath, { recursive: true });
+          if (how === 'taken over') mkdirSync(lockPath);
+        }
+        return x.key === 'a';
+      }),
+    );
+    assert.equal(e.code, 'E_INTERNAL', how);
+    assert.equal(
+      e.message,
+      `${lockPath}: lost the IPAM lock (the lock directory was removed or replaced); nothing was written`,
+      how,
+    );
+    assert.equal(await readFile(file, 'utf8'), before, `${how}: nothing written`);
+    if (how === 'taken over') {
+      assert.ok((await stat(lockPath)).isDirectory(), "the other holder's lock is left alone");
+      rmdirSync(lockPath); // the other holder lets go
+    }
+    assert.deepEqual(await readdir(dir), ['allocations.json'], `${how}: no temporary file left`);
+  }
+  assert.equal((await store.release('a'))?.key, 'a', 'the store works on');
 });
 
 interface Outcome {
