@@ -58,3 +58,27 @@ test('the client of an interface addressed by DHCP goes before its link; a stati
     'netns:r1: ip link del dev eth1',
   ]);
 });
+
+test('the last detach takes down a parent pipefitter brought up, unless something is stacked on it — its veth peer is not', () => {
+  const tag = encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'pn0' });
+  const inside = nsState([nic('eth1', { kind: 'macvlan', alias: tag })]);
+  const host = (stacked: Parameters<typeof nic>[1]) => ({
+    ...nsState([
+      nic('pn0', { ifindex: 20, kind: 'veth', parent: 'pp0' }),
+      nic('pp0', { ifindex: 21, kind: 'veth', parent: 'pn0' }),
+      nic('pn0.7', { ifindex: 22, ...stacked }),
+    ]),
+    parentsUp: new Map([['pn0', { ifindex: 20, users: ['netns:r1/eth1'] }]]),
+  });
+  // a veth pair on the host, as a NIC's stand-in: its peer does not keep it up
+  const alone = planDetach(req, observed(host({ kind: 'veth', parent: 'pp9' }), [r1, inside]));
+  assert.deepEqual(lines(alone), ['netns:r1: ip link del dev eth1', 'host: ip link set dev pn0 down']);
+  // a VLAN on it does
+  const vlan = planDetach(req, observed(host({ kind: 'vlan', parent: 'pn0' }), [r1, inside]));
+  assert.deepEqual(lines(vlan), ['netns:r1: ip link del dev eth1']);
+  assert.ok(
+    vlan.notes.includes(
+      'host interface "pn0" stays up although pipefitter brought it up: "pn0.7" is stacked on it',
+    ),
+  );
+});
