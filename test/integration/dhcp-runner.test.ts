@@ -170,14 +170,16 @@ const assertLeased = async (ns: string): Promise<string> => {
 const defaultRoute = (r: Record<string, unknown>): string =>
   `${r.gateway as string} ${r.dev as string} ${typeof r.metric === 'number' ? r.metric : 0}`;
 
-/** dnsmasq writes its lease file right after the ACK; give it a moment. */
+/** dnsmasq writes its lease file right after the ACK: polled for, and a failure when it never comes. */
 const leaseLine = async (server: Dnsmasq, ip: string): Promise<string> => {
-  for (let i = 0; i < 40; i++) {
-    const line = (await server.leases()).split('\n').find((l) => l.split(' ')[2] === ip);
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const leases = await server.leases();
+    const line = leases.split('\n').find((l) => l.split(' ')[2] === ip);
     if (line) return line;
+    if (Date.now() > deadline) throw new Error(`dnsmasq has no lease of ${ip} after 10 s: ${leases}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  return '';
 };
 
 for (const client of clients) {
