@@ -82,6 +82,10 @@ interface Prepared {
 
 const NOT_THERE = new Set(['E_TARGET_NOT_FOUND', 'E_TARGET_STOPPED']);
 
+/** Right before the first change: every resolved target is still the namespace observed. */
+const recheckGuards = (targets: readonly ResolvedTarget[]): (() => Promise<void>)[] =>
+  targets.filter((t) => t.nsIdentity !== undefined).map((t) => () => recheckTarget(t));
+
 const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> => {
   requireRoot();
   const runner = runnerOf(opts);
@@ -319,9 +323,7 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
       ? await applyPlan(pl, {
           runner: p.runner,
           hooks: { ...opts.hooks, ...(opts.onStep ? { afterStep: opts.onStep } : {}) },
-          guards: [...p.targets.values(), ...p.former]
-            .filter((t) => t.nsIdentity !== undefined)
-            .map((t) => () => recheckTarget(t)),
+          guards: recheckGuards([...p.targets.values(), ...p.former]),
         })
       : undefined;
     const present = [...p.targets.values()];
@@ -422,7 +424,11 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
   const pl: Plan = state?.ipForwardWasOff ? { ...pl0, steps: [...pl0.steps, ipForwardStep(false)] } : pl0;
   const title = titleOf('destroy', recipe, opts);
   if (opts.dryRun) return report(pq, pl, false, new Map(), title);
-  const rep = pl.steps.length ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks }) : undefined;
+  // as apply: a target made anew since it was observed (a container restarted, a namespace
+  // re-created) is refused, so nothing of someone else's is removed
+  const rep = pl.steps.length
+    ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone) })
+    : undefined;
   await removeRecipeState(recipe.name);
   await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
   return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);

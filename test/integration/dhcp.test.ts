@@ -5,11 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
 import { dhcpStateDir } from '../../src/plan/dhcp.js';
+import { DHCP_RUNNER } from '../../src/libexec.js';
 import { cli } from '../helpers/cli.js';
 import { startDnsmasq } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
@@ -120,15 +121,25 @@ test("--dhcp-dns writes the lease's DNS into the container's resolv.conf only, a
     const { br } = await dhcpLan(t, sb);
     const n = await sb.netns('dd');
     const resolvBefore = await hostResolv();
+    assert.equal(existsSync(`/etc/netns/${n}`), false);
     await attach({ target: `netns:${n}`, bridge: br, dhcp: 'udhcpc', dhcpDns: true });
     assert.match(await readFile(`/etc/netns/${n}/resolv.conf`, 'utf8'), /nameserver 192\.0\.2\.53/);
     assert.deepEqual(await hostResolv(), resolvBefore);
     await detach({ target: `netns:${n}` });
-    assert.equal(
-      (await readFile(`/etc/netns/${n}/resolv.conf`, 'utf8').catch(() => '')).includes('192.0.2.53'),
-      false,
-    );
-    await execa('rm', ['-rf', `/etc/netns/${n}`]);
+    // it had none: detach leaves none, nor the directory made for it
+    assert.equal(existsSync(`/etc/netns/${n}/resolv.conf`), false, 'the resolv.conf dns wrote is removed');
+    assert.equal(existsSync(`/etc/netns/${n}`), false, 'and the directory made for it');
+    // one that had its own resolv.conf gets it back, byte for byte, in its directory
+    const m = await sb.netns('dm');
+    const own = "# the namespace's own\nnameserver 198.51.100.53\n";
+    await mkdir(`/etc/netns/${m}`, { recursive: true });
+    t.after(() => rm(`/etc/netns/${m}`, { recursive: true, force: true }));
+    await writeFile(`/etc/netns/${m}/resolv.conf`, own);
+    await attach({ target: `netns:${m}`, bridge: br, dhcp: 'udhcpc', dhcpDns: true });
+    assert.match(await readFile(`/etc/netns/${m}/resolv.conf`, 'utf8'), /nameserver 192\.0\.2\.53/);
+    await detach({ target: `netns:${m}` });
+    assert.equal(await readFile(`/etc/netns/${m}/resolv.conf`, 'utf8'), own);
+    assert.deepEqual(await hostResolv(), resolvBefore);
     // a "container" that shares the host's file system: refused before anything is touched
     const c = await sb.container();
     await assert.rejects(
@@ -150,4 +161,59 @@ test('no DHCP server: the attach fails and is rolled back', (t) =>
     assert.match(r.stderr, /DHCP/);
     assert.deepEqual([await readState('sandbox'), await readState({ pid: c.pid })], before);
     assert.ok(!existsSync(dhcpStateDir(`pid:${c.pid}`, 'eth1')));
+  }));
+
+/** A live process (a zombie is not). */
+const alive = async (pid: number): Promise<boolean> => {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return st !== '' && !/\) [ZX] /.test(st);
+};
+
+test('detach after a restart (the namespace made anew, eth1 gone with the old one): the DHCP clients are stopped and their state removed', (t) =>
+  withSandbox(t, async (sb) => {
+    const { br } = await dhcpLan(t, sb);
+    // kept running (udhcpc -f), and one-shot (its state kept for detach)
+    const fg = await sb.netns('rf');
+    const once = await sb.netns('ro');
+    await attach({ target: `netns:${fg}`, bridge: br, dhcp: 'udhcpc', dhcpForeground: true });
+    await attach({ target: `netns:${once}`, bridge: br, dhcp: 'udhcpc' });
+    const fgState = dhcpStateDir(`netns:${fg}`, 'eth1');
+    const onceState = dhcpStateDir(`netns:${once}`, 'eth1');
+    // whatever happens below, no client outlives the test
+    t.after(async () => {
+      for (const st of [fgState, onceState]) await execa(DHCP_RUNNER, ['stop', st], { reject: false });
+    });
+    const pid = Number((await readFile(`${fgState}/client.pid`, 'utf8')).trim());
+    assert.ok(await alive(pid));
+    const hostBefore = await readState('sandbox');
+    const ports = () => hostBefore.links.filter((l) => l.master === br).map((l) => l.name);
+    assert.equal(ports().length, 2);
+
+    // what a container's restart does to its namespace: gone, and a new one under the name
+    for (const n of [fg, once]) {
+      await execa('ip', ['netns', 'del', n]);
+      await execa('ip', ['netns', 'add', n]);
+    }
+    assert.equal(link(await readState({ netns: fg }), 'eth1'), undefined);
+    assert.ok(
+      await alive(pid),
+      'the client lives on in the old namespace, and keeps it (and its port) alive',
+    );
+    assert.ok(existsSync(fgState) && existsSync(onceState));
+
+    const d = await detach({ target: `netns:${fg}` });
+    assert.equal(d.applied, true, 'a plan, although eth1 is gone');
+    assert.match(d.script, /pipefitter-dhcp' stop |pipefitter-dhcp stop /);
+    assert.equal(await alive(pid), false, 'the client is stopped');
+    assert.equal(existsSync(fgState), false, 'its state is removed');
+    // with its client gone, the old namespace goes, and its port leaves the bridge
+    const deadline = Date.now() + 10_000;
+    while ((await readState('sandbox')).links.some((l) => l.master === br && l.name === ports()[0])) {
+      assert.ok(Date.now() < deadline, `the old port ${ports()[0]} is still in ${br}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await detach({ target: `netns:${once}` })).applied, true);
+    assert.equal(existsSync(onceState), false, "the one-shot lease's state is removed");
+    // nothing left: detach again plans nothing
+    for (const n of [fg, once]) assert.equal((await detach({ target: `netns:${n}` })).applied, false);
   }));

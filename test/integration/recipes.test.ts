@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { broadcasts, ping, readState } from '../helpers/read-back.js';
@@ -21,10 +22,52 @@ const netnsList = async (): Promise<string[]> =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`pf-${runId}-`))
     .sort();
+/** The host's nftables tables (nft failing fails the test: '' must never equal ''). */
 const nftTables = async (): Promise<string> => {
   await needTools('nft');
-  return (await execa('nft', ['list', 'tables'], { reject: false })).stdout;
+  return (await execa('nft', ['list', 'tables'])).stdout;
 };
+
+/**
+ * The NAT table as nft -a lists it: its handle (a table made anew gets a new one) and its rules
+ * as (chain, rule with its comment, handle).
+ */
+const natTableNow = async (): Promise<{
+  handle: number;
+  rules: { chain: string; rule: string; handle: number }[];
+}> => {
+  const text = (await execa('nft', ['-a', 'list', 'table', 'ip', 'pf_natlab'])).stdout;
+  const table = /^table ip pf_natlab \{ # handle (\d+)$/m.exec(text);
+  assert.ok(table, text);
+  const rules: { chain: string; rule: string; handle: number }[] = [];
+  let chain = '';
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    const c = /^chain (\S+) \{/.exec(line);
+    if (c) chain = c[1]!;
+    const r = /^(.*\S) # handle (\d+)$/.exec(line);
+    if (r && !c && !line.startsWith('table ')) rules.push({ chain, rule: r[1]!, handle: Number(r[2]) });
+  }
+  assert.ok(rules.length > 0, `rules in pf_natlab: ${text}`);
+  return { handle: Number(table[1]), rules };
+};
+
+/** Wait until the process `pid` listens on TCP `port`, over IPv4 or IPv6 (its namespace's /proc/PID/net/tcp*). */
+const listening = async (pid: number, port: number): Promise<void> => {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const tables = await Promise.all(
+      ['tcp', 'tcp6'].map((f) => readFile(`/proc/${pid}/net/${f}`, 'utf8').catch(() => '')),
+    );
+    // columns: sl, local_address (ADDR:PORT), rem_address, st (0A: LISTEN)
+    const rows = tables.flatMap((t) => t.split('\n').map((l) => l.trim().split(/\s+/)));
+    if (rows.some((c) => c[1]?.endsWith(hex) && c[3] === '0A')) return;
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} did not listen on TCP port ${port} within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
+
 const forwarding = async (): Promise<string> =>
   (await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
 
@@ -36,6 +79,8 @@ interface Cycle {
   /** Damage by hand, and what status must then name. */
   readonly breakIt: () => Promise<void>;
   readonly drift: RegExp;
+  /** After the repair: that only the damage was repaired. */
+  readonly repaired?: () => Promise<void>;
 }
 
 const setArgs = (set: Record<string, string>): string[] =>
@@ -82,6 +127,7 @@ const cycle = async (c: Cycle): Promise<void> => {
 
   const repair = await cli(['apply', ...args]);
   assert.equal(repair.code, 0, repair.stderr);
+  await c.repaired?.();
   assert.equal(
     (JSON.parse((await cli(['status', ...args, '--json'])).stdout) as { inSync: boolean }).inSync,
     true,
@@ -133,6 +179,7 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
     await execa('ip', ['-n', out, 'addr', 'add', '203.0.113.2/24', 'dev', 'eth0']);
     await execa('ip', ['-n', out, 'link', 'set', 'dev', 'eth0', 'up']);
     let httpd: ReturnType<typeof execa> | undefined;
+    let natBefore: Awaited<ReturnType<typeof natTableNow>> = { handle: 0, rules: [] };
     t.after(() => {
       httpd?.kill('SIGKILL');
     });
@@ -162,7 +209,7 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
           [`--net=/run/netns/${v.ns}-web`, '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
           { reject: false },
         );
-        await new Promise((r) => setTimeout(r, 200));
+        await listening(httpd.pid!, 80);
         // (busybox nc: a static busybox's wget crashes resolving even a literal address)
         const got = await execa(
           'nsenter',
@@ -171,8 +218,38 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
         );
         assert.match(String(got.stdout), /^HTTP\/1\.[01] 200/, `published port: ${String(got.stderr)}`);
       },
-      breakIt: () => execa('nft', ['delete', 'table', 'ip', `pf_natlab`]).then(() => undefined),
-      drift: /host: add the NAT rules of recipe "natlab"/,
+      // one rule deleted by hand (the table and the DNAT rules stay): status names that rule,
+      // and apply puts back that rule alone
+      breakIt: async () => {
+        natBefore = await natTableNow();
+        const masq = natBefore.rules.find((r) => r.chain === 'postrouting' && /masquerade/.test(r.rule));
+        assert.ok(masq, JSON.stringify(natBefore));
+        await execa('nft', [
+          'delete',
+          'rule',
+          'ip',
+          'pf_natlab',
+          'postrouting',
+          'handle',
+          String(masq.handle),
+        ]);
+      },
+      drift:
+        /^host: add the NAT rule "ip saddr 192\.0\.2\.0\/24 ip daddr != 192\.0\.2\.0\/24 masquerade" to chain postrouting of recipe "natlab"/,
+      repaired: async () => {
+        const after = await natTableNow();
+        const key = (r: { chain: string; rule: string }) => `${r.chain}: ${r.rule}`;
+        assert.deepEqual(
+          after.rules.map(key).sort(),
+          natBefore.rules.map(key).sort(),
+          'the same rules as before',
+        );
+        // only the deleted rule was added: the table is the same one (not made anew), and the
+        // rules that were not deleted keep their handles
+        assert.equal(after.handle, natBefore.handle, 'the same table');
+        for (const r of natBefore.rules.filter((x) => !/masquerade/.test(x.rule)))
+          assert.equal(after.rules.find((a) => key(a) === key(r))?.handle, r.handle, key(r));
+      },
     });
   }));
 

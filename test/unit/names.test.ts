@@ -50,14 +50,16 @@ test('interface names: the kernel and shell specials are refused with the field 
       bad,
     );
   }
-  try {
-    parseIfName('eth1;touch /tmp/x', '--ifname');
-  } catch (e) {
-    assert.ok(isPipefitterError(e));
-    assert.equal(e.field, '--ifname');
-    assert.match(e.message, /^--ifname "eth1;touch \/tmp\/x": /);
-    assert.ok(e.hint);
-  }
+  assert.throws(
+    () => parseIfName('eth1;touch /tmp/x', '--ifname'),
+    (e: unknown) => {
+      assert.ok(isPipefitterError(e), String(e));
+      assert.equal(e.field, '--ifname');
+      assert.match(e.message, /^--ifname "eth1;touch \/tmp\/x": /);
+      assert.ok(e.hint);
+      return true;
+    },
+  );
 });
 
 test('host-side names: pipework style when it fits, a stable hash otherwise', () => {
