@@ -95,6 +95,7 @@ const hostLinks = async () =>
 const hostBefore = await hostLinks();
 const sandbox = `pf-${runId}-sandbox`;
 const stateDir = `/tmp/pf-${runId}-state`;
+const runDir = `/tmp/pf-${runId}-run`;
 await $`ip netns add ${sandbox}`;
 let code = 1;
 try {
@@ -106,6 +107,8 @@ try {
     PF_RUN_ID: runId,
     PF_REPO: root,
     PIPEFITTER_STATE_DIR: stateDir,
+    // and its runtime state (DHCP clients) too: other runs on this machine keep theirs apart
+    PIPEFITTER_RUN_DIR: runDir,
   };
   const p = await $({
     stdio: 'inherit',
@@ -122,6 +125,7 @@ try {
   for (const n of left) await $({ nothrow: true })`ip netns del ${n}`;
   await $({ nothrow: true })`ip netns del ${sandbox}`;
   await fs.remove(stateDir);
+  await fs.remove(runDir);
   if (left.length) {
     console.error(`# leaked namespaces removed after the run: ${left.join(' ')}`);
     code ||= 1;

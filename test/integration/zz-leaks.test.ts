@@ -49,7 +49,7 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
 
   // Tests name their temporary files pf-<run id>-…; the Docker harness's are swept below.
   const tmp = (await readdir('/tmp')).filter(
-    (f) => f.startsWith(`pf-${runId}-`) && f !== `pf-${runId}-state`,
+    (f) => f.startsWith(`pf-${runId}-`) && f !== `pf-${runId}-state` && f !== `pf-${runId}-run`,
   );
   assert.deepEqual(tmp, [], 'temporary files');
   // the command starter's work directories go with the process that made them
@@ -62,9 +62,10 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
     }
   assert.deepEqual(spawnDirs, [], 'command starter directories');
   // pipefitter's state directories may stay; nothing may be left in them
-  const state = (
-    await readdir('/run/pipefitter', { recursive: true, withFileTypes: true }).catch(() => [])
-  ).filter((e) => !e.isDirectory());
+  const runDir = process.env.PIPEFITTER_RUN_DIR ?? '/run/pipefitter';
+  const state = (await readdir(runDir, { recursive: true, withFileTypes: true }).catch(() => [])).filter(
+    (e) => !e.isDirectory(),
+  );
   assert.deepEqual(
     state.map((e) => e.name),
     [],
