@@ -339,6 +339,36 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
     p.steps.filter((s) => !s.bestEffort).every((s) => typeof s.undo !== 'string'),
     'nothing is covered for a device we did not create',
   );
+  // its own addresses leave with it and are put back as they were: broadcast and flags (nodad…)
+  const addressed = planAttach(
+    [att(r1, { phys: 'enp5s0f1', ifname: 'wan0' })],
+    observed(
+      nsState([
+        nic('enp5s0f1', {
+          addrs: [
+            { family: 4, address: '198.51.100.5', prefix: 24, scope: 'global', broadcast: '198.51.100.255' },
+            {
+              family: 6,
+              address: '2001:db8:5::5',
+              prefix: 64,
+              scope: 'global',
+              flags: ['nodad', 'noprefixroute'],
+            },
+          ],
+        }),
+      ]),
+      [r1, nsState()],
+    ),
+  );
+  assert.deepEqual(
+    addressed.steps.flatMap((s) =>
+      s.argv[1] === 'addr' && typeof s.undo !== 'string' ? [text(s.undo.argv)] : [],
+    ),
+    [
+      'ip addr add 198.51.100.5/24 brd 198.51.100.255 dev enp5s0f1',
+      'ip addr add 2001:db8:5::5/64 nodad noprefixroute dev enp5s0f1',
+    ],
+  );
   // moving the host's uplink is refused without --force
   const uplink = nsState([nic('eth0')], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth0' })]);
   assert.throws(
