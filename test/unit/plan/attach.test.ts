@@ -287,6 +287,29 @@ test('our interface with another MTU, MAC or address is changed in place; anothe
   const r = planAttach([b], observed(host, [r1, inside]), { replace: true });
   assert.equal(lines(r)[0], 'netns:r1: ip link del dev eth1');
   assert.equal(r.steps[0]!.undo, 'irreversible');
+  assert.ok(!lines(r).includes('host: ip link del dev br-lab'), "br-lab is not pipefitter's: it stays");
+  // a bridge pipefitter made goes with its last port, also when --replace moves that port away
+  const ours = nsState([
+    nic('br-lab', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }) }),
+    nic('br-other', { kind: 'bridge' }),
+  ]);
+  assert.ok(
+    lines(planAttach([b], observed(ours, [r1, inside]), { replace: true })).includes(
+      'host: ip link del dev br-lab',
+    ),
+  );
+  // and the bridge the replacement joins stays, though its port goes first
+  const same = lines(
+    planAttach(
+      [att(r1, { bridge: 'br-lab', ip: '192.0.2.11/24', vlanId: 10 })],
+      observed(ours, [r1, inside]),
+      {
+        replace: true,
+      },
+    ),
+  );
+  assert.equal(same[0], 'netns:r1: ip link del dev eth1', 'replaced');
+  assert.ok(!same.includes('host: ip link del dev br-lab'), 'the bridge it joins again stays');
   // someone else's eth1
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
   assert.throws(
