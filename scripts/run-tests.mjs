@@ -8,6 +8,7 @@
 // the sandbox or in namespaces made from inside it.
 import { $, fs, path } from 'zx';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 $.verbose = false;
 $.quiet = true;
@@ -98,6 +99,8 @@ const stateDir = `/tmp/pf-${runId}-state`;
 const runDir = `/tmp/pf-${runId}-run`;
 await $`ip netns add ${sandbox}`;
 let code = 1;
+let keeper;
+let keeperExit;
 try {
   await $`ip -n ${sandbox} link set lo up`;
   // pipefitter's persistent state (recipes, IPAM) goes to a directory of this run, never the machine's
@@ -110,14 +113,54 @@ try {
     // and its runtime state (DHCP clients) too: other runs on this machine keep theirs apart
     PIPEFITTER_RUN_DIR: runDir,
   };
+  // One Docker daemon for the whole run, in the sandbox, when a test file uses Docker; the test
+  // files get it from PF_DOCKER_DIR (test/helpers/docker.ts useDocker()).
+  const usesDocker = files.some(
+    (f) => f.startsWith('test/integration/') && readFileSync(f, 'utf8').includes('helpers/docker.js'),
+  );
+  if (usesDocker) {
+    keeper = $({
+      env,
+      nothrow: true,
+      quiet: true,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })`nsenter --net=/run/netns/${sandbox} -- node --import tsx test/fixtures/docker-daemon.ts`;
+    const exited = keeper.then((r) => r.exitCode ?? r.signal);
+    keeperExit = exited;
+    const ready = await new Promise((resolve) => {
+      let buf = '';
+      keeper.stdout.on('data', (d) => {
+        buf += String(d);
+        const m = /^ready (.*)$/m.exec(buf);
+        if (m) resolve(JSON.parse(m[1]));
+      });
+      void exited.then(() => resolve(undefined));
+    });
+    if (!ready) throw new Error("the run's Docker daemon did not start (its reasons are above)");
+    env.PF_DOCKER_DIR = ready.dir;
+    env.PF_DOCKER_STORAGE = ready.storageDriver;
+    env.PF_DOCKER_KEEPER = String(ready.pid);
+  }
   const p = await $({
     stdio: 'inherit',
     nothrow: true,
     env,
   })`nsenter --net=/run/netns/${sandbox} -- node ${nodeArgs}`;
   code = p.exitCode ?? 1;
+} catch (e) {
+  console.error(`# ${e instanceof Error ? e.message : String(e)}`);
+  code = 1;
 } finally {
-  // Anything a crashed test left behind is removed here, and the run is failed for it.
+  // The Docker daemon goes first (it puts the sandbox back as it found it, and fails if it
+  // left anything), then whatever a crashed test left behind, and the run is failed for it.
+  if (keeper) {
+    keeper.stdin.end();
+    const c = await keeperExit;
+    if (c !== 0) {
+      console.error(`# the run's Docker daemon was not stopped cleanly (exit ${String(c)})`);
+      code ||= 1;
+    }
+  }
   const left = (await $`ip netns list`).stdout
     .split('\n')
     .map((l) => l.split(' ')[0])
