@@ -76,14 +76,32 @@ const nodeArgs = [
 
 if (!needsRoot || !isRoot) {
   if (needsRoot) {
-    console.log('# integration tests skipped: they need root (uid 0) to make network namespaces');
+    // Loud, and a failure unless asked for: a run that drops every integration test and says
+    // "pass" looks exactly like one that ran them.
+    const integrationFiles = files.filter((f) => !f.startsWith('test/unit/'));
+    const optOut = process.env.PF_SKIP_INTEGRATION === '1';
+    console.error(
+      [
+        '',
+        '#'.repeat(78),
+        `# ${integrationFiles.length} INTEGRATION TEST FILES DID NOT RUN: they need root (uid 0) to make network`,
+        '# namespaces, and this is uid ' + String(process.getuid?.()) + '. Only the unit tests run below.',
+        '# Run `sudo npm test` for the whole suite.',
+        optOut
+          ? '# PF_SKIP_INTEGRATION=1 is set: this run passes on the unit tests alone.'
+          : '# This run FAILS because of that; set PF_SKIP_INTEGRATION=1 to pass on the unit tests alone.',
+        '#'.repeat(78),
+        '',
+      ].join('\n'),
+    );
     files = files.filter((f) => f.startsWith('test/unit/'));
+    if (!optOut) process.exitCode = 1;
   }
   const p = await $({
     stdio: 'inherit',
     nothrow: true,
   })`node ${nodeArgs.filter((a) => !a.startsWith('test/') || files.includes(a))}`;
-  process.exit(p.exitCode ?? 1);
+  process.exit(p.exitCode || process.exitCode || 0);
 }
 
 // Every namespace a test makes is named pf-<run id>-…, so this run cleans up only its own.
