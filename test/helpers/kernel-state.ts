@@ -29,8 +29,9 @@
  * - IPv6 link-local addresses the kernel derives from the MAC (EUI-64, fe80::/64), and the
  *   kernel routes that come with IPv6 on a link (fe80::/64, ff00::/8, local/anycast fe80::):
  *   they appear when the link gets carrier. The MAC itself is compared;
- * - a bridge's MAC (and bridge_id, root_id, designated_* which carry it): the kernel gives a
- *   bridge the lowest MAC of its ports unless one was set, and pipefitter never sets one;
+ * - a bridge's MAC (and bridge_id, root_id, designated_* which carry it) and its offload limits
+ *   (gso/gro/tso max sizes and segments): the kernel gives a bridge the lowest MAC of its ports
+ *   unless one was set, and the smallest limits of its ports; pipefitter sets neither;
  * - neighbours in any state but permanent (and proxy entries): reachable, stale, delay, probe,
  *   failed, incomplete and noarp entries come and go with traffic, not with configuration;
  * - sysctls are compared where both sides have them: one that appears or goes is either a
@@ -38,7 +39,8 @@
  * - processes: by command line, without PIDs; this process, its ancestors and its own command
  *   starters (libexec/pipefitter-spawn, which live as long as the process that started them) are
  *   not listed. A process that is still exiting (an announcement) is waited for by expectState;
- * - an IPAM file with no allocations equals no file; lock files are not state.
+ * - an IPAM file with no allocations equals no file; the times in state files (a recipe's
+ *   appliedAt, an allocation's created) are not compared; lock files are not state.
  */
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -197,6 +199,20 @@ const PORT_VOLATILE = [
   'config_pending',
 ];
 
+// A bridge takes its MAC and its offload limits from its ports (unless set): kernel rules.
+const FOLLOWS_PORTS = Object.fromEntries(
+  [
+    'address',
+    'gso_max_size',
+    'gso_max_segs',
+    'gro_max_size',
+    'tso_max_size',
+    'tso_max_segs',
+    'gso_ipv4_max_size',
+    'gro_ipv4_max_size',
+  ].map((k) => [k, '(follows its ports)']),
+);
+
 const normLink = (l: Record<string, unknown>): LinkFull => {
   const info = (l.linkinfo ?? {}) as Record<string, unknown>;
   const kind = info.info_kind as string | undefined;
@@ -231,7 +247,7 @@ const normLink = (l: Record<string, unknown>): LinkFull => {
     name: String(l.ifname),
     flags: ((l.flags ?? []) as string[]).filter((f) => !CARRIER_FLAGS.has(f)).sort(),
     ...(l.link === undefined ? {} : { link: peerElsewhere ? '(in another namespace)' : l.link }),
-    ...(kind === 'bridge' ? { address: '(follows its ports)' } : {}),
+    ...(kind === 'bridge' ? FOLLOWS_PORTS : {}),
     ...(linkinfo ? { linkinfo } : {}),
     addrs,
   }) as LinkFull;
@@ -478,8 +494,12 @@ export const readGlobal = async (): Promise<GlobalState> => {
   for (const d of stateDirs())
     // a DHCP client's files (its log, events) change while it runs: their presence is the state
     await filesUnder(d, stateFiles, (p) => (p.includes('/dhcp/') ? 'name' : 'content'));
-  for (const [p, text] of Object.entries(stateFiles))
+  for (const [p, text] of Object.entries(stateFiles)) {
     if (p.endsWith('/ipam/allocations.json') && /"allocations":\s*\[\s*\]/.test(text)) delete stateFiles[p];
+    // when it was written is not state: a recipe applied again, an address allocated again
+    else if (p.endsWith('.json'))
+      stateFiles[p] = text.replace(/^(\s*"(?:appliedAt|created)": )"[^"]*"/gm, '$1"(time)"');
+  }
   return {
     namespaces,
     stateFiles: Object.fromEntries(Object.entries(stateFiles).sort(([a], [b]) => a.localeCompare(b))),

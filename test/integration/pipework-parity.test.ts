@@ -6,20 +6,21 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import type { DockerHarness } from '../helpers/docker.js';
-import { dockerSkipReason, startDocker } from '../helpers/docker.js';
+import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { cli } from '../helpers/cli.js';
-import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
 import type { NsState } from '../helpers/read-back.js';
 import { broadcasts, ipJson, link, linkFlags, readState, routes } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import { needTools } from '../helpers/tools.js';
 
 const skip = await dockerSkipReason();
 if (skip) console.log(`# pipework parity tests skipped: ${skip}`);
 let docker: DockerHarness | undefined;
 before(async () => {
-  if (!skip) docker = await startDocker();
+  if (!skip) docker = await useDocker();
 });
 after(async () => {
   await docker?.stop();
@@ -194,22 +195,17 @@ for (const row of TABLE) {
         nic2: await sb.hostNic('m'),
         br: `br${sb.id}`,
       };
-      if (row.needs === 'dhcp') {
-        await execa('ip', ['link', 'add', 'name', c.br, 'type', 'bridge']);
-        await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', c.br]);
-        await execa('ip', ['link', 'set', 'dev', c.br, 'up']);
-        const server = await startDnsmasq({ iface: c.br, range: ['192.0.2.100', '192.0.2.150'] });
-        t.after(() => server.stop());
-      }
+      if (row.needs === 'dhcp') await dhcpLan(sb, { bridge: c.br });
       await row.setup?.(c);
       const nicmac = macOf(await readState('sandbox'), c.nic);
-      const insideBefore = await readState({ pid: web.pid });
+      const spaces = ['sandbox', { pid: web.pid }] as const;
+      const before = await snapshot(spaces);
       const r = await cli(fill(row.form, c, nicmac), env);
       assert.equal(r.code, 0, r.stderr);
       await row.check(c, await readState('sandbox'), await readState({ pid: web.pid }));
       for (const ifname of row.detach ?? ['eth1'])
         assert.equal((await cli(['detach', web.name, '--ifname', ifname], env)).code, 0);
-      assert.deepEqual(await readState({ pid: web.pid }), insideBefore, 'detach undoes it');
+      await expectState(spaces, before, 'detach undoes it, in the container and on the host');
       await d.remove(web.name);
     }),
   );
@@ -306,7 +302,8 @@ test("pipework's errors, with better messages: exit 2 and nothing touched", { sk
     const d = docker!;
     const env = { DOCKER_HOST: d.dockerHost };
     const web = await d.run(sb.name('er'));
-    const before = [await readState('sandbox'), await readState({ pid: web.pid })];
+    const spaces = ['sandbox', { pid: web.pid }] as const;
+    const before = await snapshot(spaces);
     const noPrefix = await cli([`br${sb.id}`, web.name, '192.0.2.10'], env);
     assert.equal(noPrefix.code, 2);
     assert.match(noPrefix.stderr, /prefix length missing\n {2}hint: add a prefix, e\.g\. 192\.0\.2\.10\/24/);
@@ -316,7 +313,7 @@ test("pipework's errors, with better messages: exit 2 and nothing touched", { sk
     const badIf = await cli(['pfnosuchnic', web.name, '192.0.2.10/24'], env);
     assert.equal(badIf.code, 2);
     assert.match(badIf.stderr, /host interface "pfnosuchnic": does not exist/);
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: web.pid })], before);
+    await expectState(spaces, before, 'nothing touched');
     const help = await cli(['help', 'compat']);
     assert.equal(help.code, 0);
     assert.match(
