@@ -11,10 +11,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
 import { parseCidr } from '../../../src/addr.js';
-import { isPipefitterError } from '../../../src/errors.js';
 import { inPool, parsePool } from '../../../src/ipam/pool.js';
 import type { Allocation } from '../../../src/ipam/store.js';
 import { openFileStore } from '../../../src/ipam/store.js';
+import { rejection } from '../../helpers/errors.js';
 
 const repo = path.resolve(import.meta.dirname, '../../..');
 const fixture = path.join(repo, 'test/fixtures/ipam-race.ts');
@@ -24,16 +24,6 @@ const tempDir = async (t: TestContext): Promise<string> => {
   const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'x'}-ipam-`);
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
-};
-
-const rejection = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not reject');
 };
 
 const fileOf = async (dir: string) =>
