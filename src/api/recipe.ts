@@ -244,6 +244,14 @@ const planFor = async (
     unforward: p.unforward.filter(
       (t) => !(t.netns.kind === 'name' && p.dropNamespaces.includes(t.netns.name)),
     ),
+    ...(empty
+      ? {
+          sweepFirewall: [
+            ...p.recipe.bridges.map((b) => b.name as string),
+            ...p.recipe.networks.flatMap((n) => (n.kind === 'bridge' ? [n.bridge as string] : [])),
+          ],
+        }
+      : {}),
   });
 };
 
