@@ -24,6 +24,8 @@
  *   `linkdown` flag, a bridge port's STP `state`, DAD's `tentative`/`optimistic`/`dadfailed`;
  * - counters and timers: address lifetimes (only "forever" or not is kept), bridge and port
  *   timers, nftables packet/byte counters, iptables counters, route `expires`;
+ * - a down link's qdisc: none (noop) until it was first up, then its default (noqueue), which
+ *   stays when it goes down again — bringing a parent up and down again leaves that;
  * - numbers the kernel picks: ifindex, nftables handles, bridge port numbers, and a veth peer
  *   in another namespace, which `ip` names by its ifindex ("if12"): kept as "another namespace";
  * - IPv6 link-local addresses the kernel derives from the MAC (EUI-64, fe80::/64), and the
@@ -248,6 +250,10 @@ const normLink = (l: Record<string, unknown>): LinkFull => {
     flags: ((l.flags ?? []) as string[]).filter((f) => !CARRIER_FLAGS.has(f)).sort(),
     ...(l.link === undefined ? {} : { link: peerElsewhere ? '(in another namespace)' : l.link }),
     ...(kind === 'bridge' ? FOLLOWS_PORTS : {}),
+    // a link never up has no qdisc yet (noop); up once, it keeps its default (noqueue) when down
+    ...(!((l.flags ?? []) as string[]).includes('UP') && (l.qdisc === 'noop' || l.qdisc === 'noqueue')
+      ? { qdisc: '(none, or the default of a link that was up)' }
+      : {}),
     ...(linkinfo ? { linkinfo } : {}),
     addrs,
   }) as LinkFull;
