@@ -519,3 +519,26 @@ test('planning is deterministic', () => {
     );
   assert.deepEqual(mk(), mk());
 });
+
+test('the last detach takes down a parent pipefitter brought up; its veth peer is not stacked on it', () => {
+  const tag = encodeTag({ kind: 'macvlan', parent: 'pn0', target: 'netns:r1', ifname: 'eth1' });
+  const host = (others: ReturnType<typeof nic>[]) => ({
+    ...nsState([nic('pn0', { kind: 'veth', parent: 'pp0', ifindex: 6 }), ...others]),
+    parentsUp: new Map([['pn0', { ifindex: 6, users: ['netns:r1/eth1'] }]]),
+  });
+  const inside = nsState([nic('eth1', { kind: 'macvlan', alias: tag })]);
+  const req = { target: r1, ifname: 'eth1' as never, force: false };
+  // the far end of the NIC's own veth pair, in the same namespace
+  const peer = nic('pp0', { kind: 'veth', parent: 'pn0', ifindex: 7 });
+  assert.ok(
+    lines(planDetach(req, observed(host([peer]), [r1, inside]))).includes('host: ip link set dev pn0 down'),
+  );
+  // a VLAN on it is a user: it stays up, and says why
+  const vlan = nic('pn0.10', { kind: 'vlan', parent: 'pn0', ifindex: 8 });
+  const p = planDetach(req, observed(host([peer, vlan]), [r1, inside]));
+  assert.ok(!lines(p).includes('host: ip link set dev pn0 down'));
+  assert.ok(
+    p.notes.some((n) => /"pn0\.10" is stacked on it/.test(n)),
+    p.notes.join('\n'),
+  );
+});
