@@ -40,8 +40,8 @@ export interface DetachObserved {
 interface RemoveOptions extends DetachPlanOptions, DetachObserved {
   /** Phase of the removal steps: `inside` for detach, `prepare` when a replacement follows. */
   readonly phase?: typeof PHASE.inside | typeof PHASE.prepare;
-  /** Keep a pipefitter-made bridge even when its last port goes (a replacement will use it). */
-  readonly keepBridge?: boolean;
+  /** The bridge a replacement joins: kept even when its last port goes (the replacement uses it). */
+  readonly keepBridge?: string | undefined;
 }
 
 /**
@@ -191,13 +191,19 @@ export const planRemoveIface = (
     const hostName = hostEnd?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
     if (hostName !== undefined) ctx.dropLink(HOST, hostName);
     if (tag.parent === 'ovs') {
-      if (hostName !== undefined) planOvsPortRemoval(ctx, tag.bridge, hostName, opts.keepBridge === true);
+      if (hostName !== undefined)
+        planOvsPortRemoval(ctx, tag.bridge, hostName, opts.keepBridge === tag.bridge);
       ctx.phase = PHASE.link;
       return;
     }
     const br = ctx.link(HOST, tag.bridge);
     const ports = ctx.links(HOST).filter((h) => h.master === tag.bridge);
-    if (br && !opts.keepBridge && decodeTag(br.alias)?.kind === 'bridge' && ports.length === 0) {
+    if (
+      br &&
+      opts.keepBridge !== tag.bridge &&
+      decodeTag(br.alias)?.kind === 'bridge' &&
+      ports.length === 0
+    ) {
       // pipefitter made this bridge and its last port is going: take the bridge too.
       ctx.phase = PHASE.finish;
       planBridgeFirewallRemoval(ctx, HOST, tag.bridge);

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { access, mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
-import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
 import type { Dnsmasq } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
 import { sandboxSkipReason, withSandbox } from '../helpers/sandbox.js';
@@ -89,19 +89,19 @@ interface Lan {
 }
 
 /** A bridge 192.0.2.1/24 in the sandbox with dnsmasq serving 192.0.2.100-150 on it. */
-const makeLan = async (t: TestContext, sb: Sandbox): Promise<Lan> => {
-  const br = sb.name('br');
-  await execa('ip', ['link', 'add', br, 'type', 'bridge']);
-  await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', br]);
-  await execa('ip', ['link', 'set', 'dev', br, 'up']);
-  const server = await startDnsmasq({ iface: br, range: RANGE, dns: ['192.0.2.53', '192.0.2.54'] });
-  t.after(() => server.stop());
+const makeLan = async (sb: Sandbox): Promise<Lan> => {
+  const { br, server } = await dhcpLan(sb, {
+    bridge: sb.name('br'),
+    range: RANGE,
+    dns: ['192.0.2.53', '192.0.2.54'],
+  });
   return {
     br,
     server,
     container: async (suffix) => {
       const ns = await sb.netns(suffix);
       const host = sb.name(`h${suffix}`);
+      sb.own(host);
       await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', ns]);
       await execa('ip', ['link', 'set', 'dev', host, 'master', br, 'up']);
       return ns;
@@ -186,7 +186,7 @@ for (const client of clients) {
   test(`${client}: one lease; address and one default route; no client left; host resolv.conf untouched`, (t) =>
     withSandbox(t, async (sb) => {
       await needTools(client, 'dnsmasq');
-      const lan = await makeLan(t, sb);
+      const lan = await makeLan(sb);
       const ns = await lan.container('c');
       const state = stateDir(t);
       const before = await resolvConf();
@@ -223,7 +223,7 @@ for (const client of clients) {
   test(`${client} foreground: stays in the container's namespace, replaces and restores a metric-0 default route; stop kills it`, (t) =>
     withSandbox(t, async (sb) => {
       await needTools(client, 'dnsmasq');
-      const lan = await makeLan(t, sb);
+      const lan = await makeLan(sb);
       const ns = await lan.container('f');
       // Docker's eth0 and its default route (metric 0), and one of another metric
       await execa('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'e0peer']);
@@ -293,6 +293,7 @@ for (const client of clients) {
       await needTools(client);
       // a container whose eth1 leads to a bridge with no DHCP server on it
       const br = sb.name('nb');
+      sb.own(br, sb.name('hn'));
       await execa('ip', ['link', 'add', br, 'type', 'bridge']);
       await execa('ip', ['link', 'set', 'dev', br, 'up']);
       const ns = await sb.netns('n');
@@ -336,7 +337,7 @@ for (const client of clients) {
 test('dhcpcd with its state under /run: /run/dhcpcd is private, and not made on the host', (t) =>
   withSandbox(t, async (sb) => {
     await needTools('dhcpcd', 'dnsmasq');
-    const lan = await makeLan(t, sb);
+    const lan = await makeLan(sb);
     const ns = await lan.container('r');
     // pipefitter keeps its state under /run; covering /run must not lose it
     const top = `/run/pf-dhcp-${randomBytes(4).toString('hex')}`;
@@ -363,7 +364,7 @@ test('dhcpcd with its state under /run: /run/dhcpcd is private, and not made on 
 test('client options pass through: udhcpc -V and dhcpcd -i (vendor class), udhcpc -x hostname', (t) =>
   withSandbox(t, async (sb) => {
     await needTools('udhcpc', 'dhcpcd', 'dnsmasq');
-    const lan = await makeLan(t, sb);
+    const lan = await makeLan(sb);
     const cases: [Client, string[]][] = [
       ['udhcpc', ['-V', 'pf-vendor-u', '-x', 'hostname:pf-opt-host']],
       ['dhcpcd', ['-i', 'pf-vendor-d']],
@@ -541,7 +542,7 @@ test("`dhcp` is the first installed client; the caller's own network namespace i
   withSandbox(t, async (sb) => {
     await needTools(...clients, 'dnsmasq');
     const first = clients[0];
-    const lan = await makeLan(t, sb);
+    const lan = await makeLan(sb);
     const ns = await lan.container('a');
     const state = stateDir(t);
     const r = await run(ns, { state, client: 'dhcp', fg: 0 });

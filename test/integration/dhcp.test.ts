@@ -12,11 +12,11 @@ import { attach, detach } from '../../src/api/attach.js';
 import { dhcpStateDir } from '../../src/plan/dhcp.js';
 import { DHCP_RUNNER } from '../../src/libexec.js';
 import { cli } from '../helpers/cli.js';
-import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
-import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 
 const inRange = (cidr: string | undefined): boolean => {
   const m = /^192\.0\.2\.(\d+)\/24$/.exec(cidr ?? '');
@@ -28,26 +28,11 @@ const hostResolv = async () => {
   return { bytes: await readFile('/etc/resolv.conf', 'utf8'), mtime: s.mtimeMs, ino: s.ino };
 };
 
-/** A bridge with 192.0.2.1/24 and a dnsmasq on it handing out .100-.150. */
-const dhcpLan = async (t: { after(fn: () => Promise<void>): void }, sb: Sandbox) => {
-  const br = sb.name('dh').slice(0, 15);
-  await execa('ip', ['link', 'add', br, 'type', 'bridge']);
-  await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', br]);
-  await execa('ip', ['link', 'set', 'dev', br, 'up']);
-  const server = await startDnsmasq({
-    iface: br,
-    range: ['192.0.2.100', '192.0.2.150'],
-    dns: ['192.0.2.53'],
-  });
-  t.after(() => server.stop());
-  return { br, server };
-};
-
 for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
   test(`attach --dhcp ${client}: a lease from the range, one default route, the host untouched; detach cleans up`, (t) =>
     withSandbox(t, async (sb) => {
       await needTools(client, 'dnsmasq');
-      const { br } = await dhcpLan(t, sb);
+      const { br } = await dhcpLan(sb, { dns: ['192.0.2.53'] });
       const c = await sb.container();
       const resolvBefore = await hostResolv();
       const out = await attach({ target: `pid:${c.pid}`, bridge: br, dhcp: client });
@@ -79,7 +64,7 @@ for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
 
 test("pipework's udhcpc-f form: the client keeps running, tracked; detach stops it", (t) =>
   withSandbox(t, async (sb) => {
-    const { br, server } = await dhcpLan(t, sb);
+    const { br, server } = await dhcpLan(sb, { dns: ['192.0.2.53'] });
     const c = await sb.container();
     const resolvBefore = await hostResolv();
     // verbatim pipework syntax, options passed through to udhcpc
@@ -118,7 +103,7 @@ test("pipework's udhcpc-f form: the client keeps running, tracked; detach stops 
 
 test("--dhcp-dns writes the lease's DNS into the container's resolv.conf only, and detach puts it back", (t) =>
   withSandbox(t, async (sb) => {
-    const { br } = await dhcpLan(t, sb);
+    const { br } = await dhcpLan(sb, { dns: ['192.0.2.53'] });
     const n = await sb.netns('dd');
     const resolvBefore = await hostResolv();
     assert.equal(existsSync(`/etc/netns/${n}`), false);
@@ -153,13 +138,13 @@ test('no DHCP server: the attach fails and is rolled back', (t) =>
   withSandbox(t, async (sb) => {
     const br = sb.name('nd').slice(0, 15);
     const c = await sb.container();
-    const before = [await readState('sandbox'), await readState({ pid: c.pid })];
+    const before = await snapshot(['sandbox', { pid: c.pid }]);
     const r = await cli(['attach', `pid:${c.pid}`, '--bridge', br, '--dhcp', 'udhcpc'], {
       PIPEFITTER_DHCP_TIMEOUT: '2',
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /DHCP/);
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: c.pid })], before);
+    await expectState(['sandbox', { pid: c.pid }], before, 'rolled back: nothing changed');
     assert.ok(!existsSync(dhcpStateDir(`pid:${c.pid}`, 'eth1')));
   }));
 
@@ -171,7 +156,7 @@ const alive = async (pid: number): Promise<boolean> => {
 
 test('detach after a restart (the namespace made anew, eth1 gone with the old one): the DHCP clients are stopped and their state removed', (t) =>
   withSandbox(t, async (sb) => {
-    const { br } = await dhcpLan(t, sb);
+    const { br } = await dhcpLan(sb);
     // kept running (udhcpc -f), and one-shot (its state kept for detach)
     const fg = await sb.netns('rf');
     const once = await sb.netns('ro');

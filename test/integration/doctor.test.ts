@@ -13,8 +13,8 @@ import { createRunner } from '../../src/exec/runner.js';
 import type { Runner } from '../../src/exec/runner.js';
 import { FEATURES } from '../../src/model/features.js';
 import { cli } from '../helpers/cli.js';
-import { readState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 
 interface Item {
   id: string;
@@ -102,7 +102,7 @@ test('a kind this kernel lacks is refused up front, naming the kernel option; no
       );
     const nic = await sb.hostNic('k');
     const n = await sb.netns('k');
-    const before = [await readState('sandbox'), await readState({ netns: n })];
+    const before = await snapshot(['sandbox', { netns: n }]);
     const cases: Record<string, [string[], RegExp]> = {
       vlan: [['--vlan', nic, '--vlan-id', '10'], /802\.1Q VLAN interfaces \(CONFIG_VLAN_8021Q\)/],
       ipvlan: [['--ipvlan', nic], /ipvlan \(CONFIG_IPVLAN\)/],
@@ -119,7 +119,7 @@ test('a kind this kernel lacks is refused up front, naming the kernel option; no
       assert.equal(dry.code, 0);
       assert.match(dry.stdout, /# note: this kernel lacks/);
     }
-    assert.deepEqual([await readState('sandbox'), await readState({ netns: n })], before);
+    await expectState(['sandbox', { netns: n }], before, 'nothing changed');
   }));
 
 interface OvsItem extends Item {
@@ -153,7 +153,7 @@ test('--ovs without a running Open vSwitch: exit 2 with the fix, nothing changed
     assert.match(human.stdout, /missing {2}Open vSwitch \(--ovs, ovs\* bridges\)\n {11}- ovs-vsctl/);
 
     const n = await sb.netns('ovs');
-    const before = [await readState('sandbox'), await readState({ netns: n })];
+    const before = await snapshot(['sandbox', { netns: n }]);
     const br = `ovs${sb.id}`;
     const runs = [
       ['attach', `netns:${n}`, '--ovs', br, '--ip', '192.0.2.10/24'],
@@ -187,5 +187,5 @@ test('--ovs without a running Open vSwitch: exit 2 with the fix, nothing changed
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^# note: Open vSwitch is not (running|installed)/m);
     assert.match(dry.stdout, new RegExp(`^ovs-vsctl --timeout=30 --may-exist add-br ${br}$`, 'm'));
-    assert.deepEqual([await readState('sandbox'), await readState({ netns: n })], before);
+    await expectState(['sandbox', { netns: n }], before, 'nothing changed');
   }));

@@ -8,16 +8,16 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { isDeepStrictEqual } from 'node:util';
 import { execa } from 'execa';
 import type { DockerHarness } from '../helpers/docker.js';
-import { dockerSkipReason, startDocker } from '../helpers/docker.js';
+import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { cli } from '../helpers/cli.js';
-import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
 import type { Ns, NsState } from '../helpers/read-back.js';
 import { broadcasts, ipJson, link, linkFlags, readState, routes } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import { needTools } from '../helpers/tools.js';
 import { locate } from '../../src/observe/tools.js';
 
@@ -25,21 +25,10 @@ const dockerSkip = await dockerSkipReason();
 if (dockerSkip) console.log(`# pipework parity tests with Docker containers skipped: ${dockerSkip}`);
 /** dockerd, started by the first row that needs a Docker container, stopped after the file. */
 let docker: Promise<DockerHarness> | undefined;
-const dockerd = (): Promise<DockerHarness> => (docker ??= startDocker());
+const dockerd = (): Promise<DockerHarness> => (docker ??= useDocker());
 after(async () => {
   if (docker) await (await docker).stop();
 });
-
-/** Wait until `read()` equals `want` (the kernel settles carrier a moment after a port goes), then assert it. */
-const settles = async <T>(read: () => Promise<T>, want: T, message: string): Promise<void> => {
-  const deadline = Date.now() + 5_000;
-  let got = await read();
-  while (!isDeepStrictEqual(got, want) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    got = await read();
-  }
-  assert.deepEqual(got, want, message);
-};
 
 interface Ctx {
   sb: Sandbox;
@@ -233,32 +222,18 @@ for (const row of TABLE) {
         nic2: await sb.hostNic('m'),
         br: `br${sb.id}`,
       };
-      if (row.needs === 'dhcp') {
-        // the DHCP server's bridge, with a MAC of its own and a port of its own, so that its MAC
-        // and carrier are the same before and after the container's port (the kernel's, not ours)
-        await execa('ip', ['link', 'add', 'name', c.br, 'address', '02:00:00:00:02:01', 'type', 'bridge']);
-        await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', c.br]);
-        await execa('ip', ['link', 'set', 'dev', c.br, 'up']);
-        await execa('ip', ['link', 'add', `ph${sb.id}`, 'type', 'veth', 'peer', 'name', `pq${sb.id}`]);
-        await execa('ip', ['link', 'set', 'dev', `ph${sb.id}`, 'master', c.br, 'up']);
-        await execa('ip', ['link', 'set', 'dev', `pq${sb.id}`, 'up']);
-        const server = await startDnsmasq({ iface: c.br, range: ['192.0.2.100', '192.0.2.150'] });
-        t.after(() => server.stop());
-      }
+      if (row.needs === 'dhcp') await dhcpLan(sb, { bridge: c.br });
       await row.setup?.(c);
       const nicmac = macOf(await readState('sandbox'), c.nic);
-      const before = { host: await readState('sandbox'), inside: await readState(web.ns) };
+      const spaces = ['sandbox', web.ns] as const;
+      const before = await snapshot(spaces);
       const r = await cli(fill(row.form, c, nicmac), env);
       assert.equal(r.code, 0, r.stderr);
       await row.check(c, await readState('sandbox'), await readState(web.ns));
       for (const ifname of row.detach ?? ['eth1'])
         assert.equal((await cli(['detach', web.name, '--ifname', ifname], env)).code, 0);
       // both sides: the host (bridge made on the fly, parent brought up, NIC moved in) too
-      await settles(
-        async () => ({ host: await readState('sandbox'), inside: await readState(web.ns) }),
-        before,
-        'detach undoes it, on the host and inside',
-      );
+      await expectState(spaces, before, 'detach undoes it, on the host and inside');
       if (row.docker) await (await dockerd()).remove(web.name);
     });
   });
@@ -400,7 +375,8 @@ test(
     await withSandbox(t, async (sb) => {
       const env = { DOCKER_HOST: d.dockerHost };
       const web = await d.run(sb.name('er'));
-      const before = [await readState('sandbox'), await readState({ pid: web.pid })];
+      const spaces = ['sandbox', { pid: web.pid }] as const;
+      const before = await snapshot(spaces);
       const noPrefix = await cli([`br${sb.id}`, web.name, '192.0.2.10'], env);
       assert.equal(noPrefix.code, 2);
       assert.match(
@@ -413,7 +389,7 @@ test(
       const badIf = await cli(['pfnosuchnic', web.name, '192.0.2.10/24'], env);
       assert.equal(badIf.code, 2);
       assert.match(badIf.stderr, /host interface "pfnosuchnic": does not exist/);
-      assert.deepEqual([await readState('sandbox'), await readState({ pid: web.pid })], before);
+      await expectState(spaces, before, 'nothing touched');
       const help = await cli(['help', 'compat']);
       assert.equal(help.code, 0);
       assert.match(

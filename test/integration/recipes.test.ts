@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { broadcasts, ping, readState } from '../helpers/read-back.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
@@ -22,12 +23,6 @@ const netnsList = async (): Promise<string[]> =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`pf-${runId}-`))
     .sort();
-/** The host's nftables tables (nft failing fails the test: '' must never equal ''). */
-const nftTables = async (): Promise<string> => {
-  await needTools('nft');
-  return (await execa('nft', ['list', 'tables'])).stdout;
-};
-
 /**
  * The NAT table as nft -a lists it: its handle (a table made anew gets a new one) and its rules
  * as (chain, rule with its comment, handle).
@@ -68,9 +63,6 @@ const listening = async (pid: number, port: number): Promise<void> => {
   }
 };
 
-const forwarding = async (): Promise<string> =>
-  (await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
-
 interface Cycle {
   readonly file: string;
   readonly set: Record<string, string>;
@@ -88,17 +80,14 @@ const setArgs = (set: Record<string, string>): string[] =>
 
 const cycle = async (c: Cycle): Promise<void> => {
   const args = [c.file, ...setArgs(c.set)];
-  const before = {
-    host: await readState('sandbox'),
-    ns: await netnsList(),
-    nft: await nftTables(),
-    fwd: await forwarding(),
-  };
+  // the sandbox in full (nftables, ip_forward and every other sysctl included), the namespaces
+  // of the run and pipefitter's state files
+  const before = await snapshot(['sandbox']);
 
   const plan = await cli(['plan', ...args, '--json']);
   assert.equal(plan.code, 0, plan.stderr);
   assert.ok((JSON.parse(plan.stdout) as { steps: unknown[] }).steps.length > 0);
-  assert.deepEqual(await readState('sandbox'), before.host, 'plan touches nothing');
+  await expectState(['sandbox'], before, 'plan touches nothing');
 
   const first = await cli(['apply', ...args]);
   assert.equal(first.code, 0, first.stderr);
@@ -136,10 +125,11 @@ const cycle = async (c: Cycle): Promise<void> => {
 
   const gone = await cli(['destroy', ...args]);
   assert.equal(gone.code, 0, gone.stderr);
-  assert.deepEqual(await readState('sandbox'), before.host, 'destroy leaves the host as before');
-  assert.deepEqual(await netnsList(), before.ns, 'the namespaces it made are gone');
-  assert.equal(await nftTables(), before.nft);
-  assert.equal(await forwarding(), before.fwd);
+  await expectState(
+    ['sandbox'],
+    before,
+    'destroy leaves the host as before, and the namespaces it made are gone',
+  );
   const name = (await execa('sh', ['-c', `sed -n 's/^name: //p' ${c.file}`])).stdout.trim();
   assert.equal(existsSync(`${stateDir}/recipes/${name}.json`), false, 'its state is gone');
   const twice = await cli(['destroy', ...args]);
@@ -173,6 +163,7 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
     // "the outside": a namespace behind an uplink of the sandbox, with no route back to the lab
     const out = await sb.netns('out');
     const up = `u${sb.id}`;
+    sb.own(up);
     await execa('ip', ['link', 'add', 'name', up, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', out]);
     await execa('ip', ['addr', 'add', '203.0.113.1/24', 'dev', up]);
     await execa('ip', ['link', 'set', 'dev', up, 'up']);
@@ -293,7 +284,7 @@ test('recipe: a chain of containers joined by point-to-point links', (t) =>
 test('apply is all or nothing, and refuses (touching nothing) when a container is not running', (t) =>
   withSandbox(t, async (sb) => {
     const v = vars(sb);
-    const before = { host: await readState('sandbox'), ns: await netnsList() };
+    const before = await snapshot(['sandbox']);
     // a recipe naming a container that is not there: refused before anything happens
     const text = `version: 1\nnetworks:\n  n: { bridge: t${sb.id}-x }\ncontainers:\n  a: { target: 'netns:${v.ns}-a', create: true, interfaces: { eth1: { network: n } } }\n  b: { target: 'netns:${v.ns}-nope', interfaces: { eth1: { network: n } } }\n`;
     const file = `/tmp/pf-${runId}-${sb.id}.yaml`;
@@ -303,14 +294,14 @@ test('apply is all or nothing, and refuses (touching nothing) when a container i
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not running: b \(netns:\S+-nope\)/);
     assert.match(r.stderr, /--skip-missing/);
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
     const plan = await cli(['plan', file]);
     assert.match(plan.stderr, /not running: b/);
     // with --skip-missing the rest is applied; destroy removes it
     assert.equal((await cli(['apply', file, '--skip-missing'])).code, 0);
     assert.ok((await netnsList()).includes(`${v.ns}-a`));
     assert.equal((await cli(['destroy', file])).code, 0);
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
     // an invalid recipe: exit 2, located, nothing touched
     await execa('sh', ['-c', `cat > ${file}`], {
       input: 'version: 1\ncontainers:\n  a: { target: netns:x, interfaces: { eth1: { network: nope } } }\n',
@@ -323,13 +314,13 @@ test('apply is all or nothing, and refuses (touching nothing) when a container i
         `${file.replaceAll('/', '\\/')}:3:\\d+: containers\\.a\\.interfaces\\.eth1\\.network: no network "nope"`,
       ),
     );
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
   }));
 
 test('destroy removes what the recipe made even after the file changed; graph and validate', (t) =>
   withSandbox(t, async (sb) => {
     const v = vars(sb);
-    const before = { host: await readState('sandbox'), ns: await netnsList() };
+    const before = await snapshot(['sandbox']);
     assert.equal((await cli(['apply', 'recipes/router.yaml', ...setArgs(v)])).code, 0);
     // the file changes: bob is dropped from it
     const file = `/tmp/pf-${runId}-${sb.id}-router.yaml`;
@@ -344,7 +335,7 @@ test('destroy removes what the recipe made even after the file changed; graph an
       JSON.stringify(status.drift),
     );
     assert.equal((await cli(['destroy', file, ...setArgs(v)])).code, 0);
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
     const g = await cli(['graph', 'recipes/router.yaml']);
     assert.match(g.stdout, /^graph LR\n/);
     assert.match(g.stdout, /c_alice -{3}\|"eth1 192\.0\.2\.10\/24"\| br_rtr_a/);

@@ -2,15 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostSideName, parseIfName, shortHash } from '../../src/names.js';
 import { isPipefitterError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return isPipefitterError(e) ? e.code : 'not-pipefitter-error';
-  }
-  return undefined;
-};
+const code = codeOf;
 
 test('interface names: 1-15 bytes accepted at the boundary', () => {
   assert.equal(parseIfName('e', 'f'), 'e');

@@ -14,7 +14,7 @@ import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
 import { apply, destroy, status } from '../../src/api/recipe.js';
 import { link, ping, readState } from '../helpers/read-back.js';
-import { roundTrip } from '../helpers/round-trip.js';
+import { expectState, roundTrip, snapshot } from '../helpers/round-trip.js';
 import { decodeTag } from '../../src/model/owner.js';
 import { kernelSkip } from '../helpers/kernel.js';
 import { withSandbox } from '../helpers/sandbox.js';
@@ -135,7 +135,7 @@ await kindTest(
       const peer = `pp${sb.id}d`;
       const [a, b, c] = [await sb.netns('d1'), await sb.netns('d2'), await sb.netns('d3')];
       await execa('ip', ['link', 'set', 'dev', nic, 'down']);
-      const before = await readState('sandbox');
+      const before = await snapshot(['sandbox']);
       const flags = async (dev: string) =>
         (
           JSON.parse((await execa('ip', ['-j', 'link', 'show', 'dev', dev])).stdout) as { flags: string[] }[]
@@ -163,7 +163,7 @@ await kindTest(
       await detach({ target: `netns:${b}` });
       assert.ok((await flags(nic)).includes('UP'), 'still used by the macvlan on .10');
       await detach({ target: `netns:${c}` });
-      assert.deepEqual(await readState('sandbox'), before, 'parent down again, PARENT.10 gone');
+      await expectState(['sandbox'], before, 'parent down again, PARENT.10 gone');
     }),
 );
 
@@ -266,7 +266,7 @@ await kindTest(
       const ns = `pf-${process.env.PF_RUN_ID ?? 'x'}-${sb.id}`;
       const opts = { set: { ns, p: `v${sb.id}` } };
       const file = 'recipes/vlan-trunk.yaml';
-      const before = await readState('sandbox');
+      const before = await snapshot(['sandbox']);
       assert.equal((await apply(file, opts)).applied, true);
       assert.ok(
         await ping({ netns: `${ns}-h10` }, '198.51.100.10'),
@@ -283,7 +283,7 @@ await kindTest(
       assert.equal((await apply(file, opts)).applied, true);
       assert.ok(await ping({ netns: `${ns}-h10` }, '198.51.100.10'));
       await destroy(file, opts);
-      assert.deepEqual(await readState('sandbox'), before);
+      await expectState(['sandbox'], before, 'destroy leaves the host as before');
     }),
 );
 

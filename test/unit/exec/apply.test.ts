@@ -8,10 +8,10 @@ import type { Plan } from '../../../src/model/step.js';
 import { EXIT, exitCodeFor, isPipefitterError } from '../../../src/errors.js';
 import type { RunOptions, RunResult, Runner } from '../../../src/exec/runner.js';
 import { classifyStderr } from '../../../src/exec/runner.js';
-import { netnsKey } from '../../../src/model/netns.js';
 import type { Arg, Step } from '../../../src/model/step.js';
 import { RecordingRunner } from '../../helpers/recording-runner.js';
 import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/plan-fixtures.js';
+import { netnsKey } from '../../../src/model/netns.js';
 
 const r1 = netnsTarget('r1');
 // A plan with real undos (an adopted bridge that is down, a replaced default route) and covered ones.
@@ -33,6 +33,104 @@ const plan = (): Plan => {
     ),
   );
 };
+
+// Three containers on one bridge: their configurations run side by side with the announcements
+// (waves of several groups), the parallel path every real apply takes.
+const fleet = (): Plan => {
+  const ts = ['r1', 'r2', 'r3'].map(netnsTarget);
+  return planAttach(
+    ts.map((target, i) => {
+      const req = parseAttachInput({
+        target: 'x',
+        bridge: 'br0',
+        ip: `192.0.2.${10 + i}/24`,
+        gateway: '192.0.2.1',
+      });
+      if (req.link.kind === 'pair') throw new Error();
+      return { target, iface: req.iface, link: req.link };
+    }),
+    observed(
+      nsState([nic('br0', { kind: 'bridge' }), nic('vother', { kind: 'veth', master: 'br0' })]),
+      ...ts.map((t): [typeof t, ReturnType<typeof nsState>] => [t, nsState()]),
+    ),
+  );
+};
+
+const undoLine = (s: Step): string[] =>
+  typeof s.undo === 'string' ? [] : [`${netnsKey(s.undo.netns)}: ${text(s.undo.argv)}`];
+
+test('hooks never change the schedule: the same processes, grouped and overlapping the same way', async () => {
+  for (const p of [plan(), fleet()]) {
+    const bare = new RecordingRunner();
+    const plain = await applyPlan(p, { runner: bare });
+    const hooked = new RecordingRunner();
+    const seen: number[] = [];
+    const withHooks = await applyPlan(p, {
+      runner: hooked,
+      hooks: {
+        beforeStep: async (_s, i) => {
+          seen.push(i);
+          await new Promise((r) => setImmediate(r));
+        },
+        afterStep: () => undefined,
+      },
+    });
+    assert.deepEqual(hooked.calls, bare.calls, 'same commands, same processes, same overlap');
+    assert.equal(withHooks.processes, plain.processes);
+    assert.deepEqual(
+      seen,
+      p.steps.map((_s, i) => i),
+      'every step offered once, in schedule order',
+    );
+  }
+  const parallel = new RecordingRunner();
+  await applyPlan(fleet(), { runner: parallel, hooks: { beforeStep: () => undefined } });
+  assert.ok(
+    parallel.calls.some((c) => c.overlapped > 0),
+    'with a hook set, groups in different namespaces still run side by side',
+  );
+});
+
+test('a hook failure at every position of a parallel schedule rolls back exactly what ran', async () => {
+  const p = fleet();
+  let overlappedFailures = 0;
+  for (let k = 0; k < p.steps.length; k++) {
+    const runner = new RecordingRunner();
+    const ran: Step[] = [];
+    let offered: Step | undefined;
+    await assert.rejects(
+      applyPlan(p, {
+        runner,
+        hooks: {
+          beforeStep: (s, i) => {
+            if (i === k) {
+              offered = s;
+              throw new Error(`injected before step ${k}`);
+            }
+          },
+          afterStep: (s) => void ran.push(s),
+        },
+      }),
+      (e: unknown) =>
+        isPipefitterError(e) &&
+        e.code === 'E_STEP_FAILED' &&
+        e.rolledBack === ran.length &&
+        e.message.includes(`stopped before ${offered?.describes ?? '?'}`),
+      `k=${k}`,
+    );
+    assert.ok(offered && !ran.includes(offered), `k=${k}: the step it stopped before did not run`);
+    const forward = runner.lines.length - ran.flatMap(undoLine).length;
+    assert.equal(forward, ran.length, `k=${k}: one line per step that ran`);
+    assert.deepEqual(
+      runner.lines.slice(forward),
+      ran.slice().reverse().flatMap(undoLine),
+      `k=${k}: the undos of exactly the steps that ran, in reverse`,
+    );
+    // a step of another group of the same wave ran although it comes after k in the schedule
+    if (ran.some((s) => p.steps.indexOf(s) > k)) overlappedFailures++;
+  }
+  assert.ok(overlappedFailures > 0, 'some failures hit a wave whose other groups ran on');
+});
 
 test('batches: one process per run of ip steps in the same namespace', async () => {
   const p = plan();

@@ -1,22 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCidr } from '../../../src/addr.js';
-import { isPipefitterError } from '../../../src/errors.js';
 import type { Pool } from '../../../src/ipam/pool.js';
 import { addressToCidr, allocate, inPool, parsePool, poolSize } from '../../../src/ipam/pool.js';
+import { thrown } from '../../helpers/errors.js';
 
 const F = 'networks.lan.pool';
 const net = (text: string) => parseCidr(text, 'subnet');
 
-const err = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+const err = thrown;
 
 /** Every address the pool hands out, in order, by allocating until it is full. */
 const drain = (pool: Pool, limit = 300): string[] => {

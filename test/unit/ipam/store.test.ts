@@ -1,7 +1,7 @@
 /**
  * The file IPAM store on a real file system: allocate, release, list, atomic batches, a corrupt
  * file, stale and held locks, and the race — ten separate node processes allocating from one pool
- * at the same instant. Needs no root and no network namespace.
+ * at the same instant. Needs no root and no network namespace: a unit test (npm run test:unit).
  */
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
@@ -11,13 +11,13 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from '
 import path from 'node:path';
 import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
-import { parseCidr } from '../../src/addr.js';
-import { isPipefitterError } from '../../src/errors.js';
-import { inPool, parsePool } from '../../src/ipam/pool.js';
-import type { Allocation } from '../../src/ipam/store.js';
-import { openFileStore } from '../../src/ipam/store.js';
+import { parseCidr } from '../../../src/addr.js';
+import { inPool, parsePool } from '../../../src/ipam/pool.js';
+import type { Allocation } from '../../../src/ipam/store.js';
+import { openFileStore } from '../../../src/ipam/store.js';
+import { rejection } from '../../helpers/errors.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
+const repo = path.resolve(import.meta.dirname, '../../..');
 const fixture = path.join(repo, 'test/fixtures/ipam-race.ts');
 const subnet = parseCidr('192.0.2.0/24', 'subnet');
 
@@ -25,16 +25,6 @@ const tempDir = async (t: TestContext): Promise<string> => {
   const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'x'}-ipam-`);
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
-};
-
-const rejection = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not reject');
 };
 
 const fileOf = async (dir: string) =>
