@@ -7,7 +7,16 @@ export interface ObservedAddr {
   readonly scope: string;
   /** IPv4: the broadcast address it was added with, if any. */
   readonly broadcast?: string | undefined;
+  /**
+   * The flags it was added with that `ip addr add` can set again (nodad, noprefixroute, home,
+   * mngtmpaddr, autojoin), in that order; an address put back without them is another address
+   * (without nodad, an IPv6 one is tentative until DAD ends, and has no local route meanwhile).
+   */
+  readonly flags?: readonly AddrFlag[] | undefined;
 }
+
+export const ADDR_FLAGS = ['nodad', 'noprefixroute', 'home', 'mngtmpaddr', 'autojoin'] as const;
+export type AddrFlag = (typeof ADDR_FLAGS)[number];
 
 export interface ObservedLink {
   readonly ifindex: number;
@@ -65,6 +74,19 @@ export interface FirewallState {
     readonly chain: string;
     readonly bridge: string;
   }[];
+  /**
+   * pipefitter's accept rules for a recipe's NAT'd bridge (IPv4): `out` lets the bridge's
+   * traffic leave through another interface, `in` lets replies and published-port (DNAT)
+   * traffic back in, past a FORWARD policy that drops (Docker's).
+   */
+  readonly natRules?:
+    | readonly {
+        readonly chain: string;
+        readonly recipe: string;
+        readonly bridge: string;
+        readonly dir: 'out' | 'in';
+      }[]
+    | undefined;
   /** Set when iptables could not be read (not installed): nothing can be checked. */
   readonly unknown?: string | undefined;
 }

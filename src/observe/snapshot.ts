@@ -40,7 +40,10 @@ export const observeNetns = async (
   const [links = '', routes = '', netconf = '', neigh = ''] = r.stdout
     .split('\n')
     .filter((l) => l.trim() !== '');
-  const firewall = ns.kind === 'host' && opts.firewall !== false ? await observeFirewall(runner) : undefined;
+  const firewall =
+    ns.kind === 'host' && opts.firewall !== false
+      ? await observeFirewall(runner, opts.routed === true)
+      : undefined;
   const decoded = decodeLinks(links);
   // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
   const ovs =
@@ -61,6 +64,8 @@ export const observeNetns = async (
 export interface ObserveOptions {
   /** Read br_netfilter and iptables for the host (only bridges need it). @default true */
   readonly firewall?: boolean | undefined;
+  /** Read the host's IPv4 FORWARD chain even without br_netfilter (a recipe's NAT is routed). */
+  readonly routed?: boolean | undefined;
   /** Namespaces observed at once. @default 8 */
   readonly concurrency?: number | undefined;
 }

@@ -14,17 +14,9 @@ import {
   parseIp,
   sameAddress,
 } from '../../src/addr.js';
-import { isPipefitterError } from '../../src/errors.js';
+import { thrown } from '../helpers/errors.js';
 
-const err = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+const err = thrown;
 
 test('cidr: IPv4 and IPv6 with canonical forms', () => {
   const a = parseCidr('192.0.2.10/24', '--ip');

@@ -193,6 +193,7 @@ test('the bridge goes with its last port, and its accept rules (only its own) be
 1. link-del:vh
    host: ip link del dev vh
      describes: remove "eth1" from netns:r1 (with its host end "vh")
+     affects: netns:r1
    undo: irreversible
 
 2. fw-remove:4:br-lab

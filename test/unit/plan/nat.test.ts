@@ -1,146 +1,236 @@
 /**
- * A recipe's NAT and published ports: one nftables table, replaced in one transaction when its
- * rules change (a hash in its comment says whether they did), removed when none are asked for.
+ * NAT drift, rule by rule: the recipe's table as nft lists it (captured with nftables 1.0.6 from
+ * a table pipefitter made) is compared with the recipe; a rule deleted by hand is put back alone,
+ * one added by hand is removed by its handle, and a table or chain gone makes the table anew.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NatBridge, NatObserved } from '../../../src/plan/nat.js';
-import { ipForwardStep, natRules, natTable, planNat } from '../../../src/plan/nat.js';
-import { PlanContext } from '../../../src/plan/context.js';
-import { PHASE } from '../../../src/plan/phases.js';
 import { parseCidr, parseIp } from '../../../src/addr.js';
-import { dumpPlan, golden } from '../../helpers/plan-dump.js';
-import { nsState } from '../../helpers/plan-fixtures.js';
+import type { NatBridge, NatObserved } from '../../../src/plan/nat.js';
+import { natChains, natRuleId, natRules, planNat } from '../../../src/plan/nat.js';
+import { PlanContext } from '../../../src/plan/context.js';
+import { parseNatTable } from '../../../src/observe/nft.js';
+import { parseIptablesS } from '../../../src/observe/firewall.js';
+import type { FirewallState } from '../../../src/model/observed.js';
+import { nsState, observed, text } from '../../helpers/plan-fixtures.js';
 
 const bridges: NatBridge[] = [
   {
     name: 'br0',
-    nat: { subnet: parseCidr('192.0.2.0/24', 'subnet'), outInterface: 'eth0' },
-    publish: [
-      { port: 8080, to: { address: parseIp('192.0.2.10', 'to'), port: 80 }, proto: 'tcp' },
-      { port: 53, to: { address: parseIp('192.0.2.11', 'to'), port: 5353 }, proto: 'udp' },
-    ],
+    nat: { subnet: parseCidr('192.0.2.0/24', 'subnet') },
+    publish: [{ port: 8080, to: { address: parseIp('192.0.2.10', 'to'), port: 80 }, proto: 'tcp' }],
   },
-  { name: 'br1', nat: { subnet: parseCidr('198.51.100.0/24', 'subnet') }, publish: [] },
 ];
-const plan = (b: readonly NatBridge[], now: NatObserved) => {
-  const ctx = new PlanContext(new Map([['host', nsState()]]));
-  ctx.phase = PHASE.inside;
+
+const MASQ = 'ip saddr 192.0.2.0/24 ip daddr != 192.0.2.0/24 masquerade';
+const DNAT = 'fib daddr type local tcp dport 8080 dnat to 192.0.2.10:80';
+
+/** `nft -a list table ip pf_lab` of the table made from `bridges` (tabs as nft prints them). */
+const LISTING = `table ip pf_lab { # handle 1
+\tcomment "pf1:r=lab"
+\tchain postrouting { # handle 1
+\t\ttype nat hook postrouting priority srcnat; policy accept;
+\t\t${MASQ} comment "${natRuleId(MASQ)}" # handle 4
+\t}
+
+\tchain prerouting { # handle 2
+\t\ttype nat hook prerouting priority dstnat; policy accept;
+\t\t${DNAT} comment "${natRuleId(DNAT)}" # handle 5
+\t}
+
+\tchain output { # handle 3
+\t\ttype nat hook output priority -100; policy accept;
+\t\t${DNAT} comment "${natRuleId(DNAT)}" # handle 6
+\t}
+}
+`;
+
+const seen = (text: string, ipForward = true): NatObserved => ({
+  tableText: text,
+  chains: parseNatTable(text),
+  ipForward,
+});
+
+const plan = (now: NatObserved, b: readonly NatBridge[] = bridges) => {
+  const ctx = new PlanContext(observed(nsState()));
   planNat(ctx, 'lab', b, now);
-  // the caller's phase is left as it was
-  assert.equal(ctx.phase, PHASE.inside);
   return ctx.finish();
 };
-/** The table as `nft list table` prints it, with the comment of the given hash. */
-const listed = (hash: string) =>
-  `table ip pf_lab {\n\tcomment "pf1:r=lab&h=${hash}"\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t}\n}\n`;
-const hashOf = (input: string | undefined) => /h=([0-9a-z]+)/.exec(input ?? '')?.[1] ?? '';
 
-test('first apply: IPv4 forwarding on, then the whole table (masquerade per subnet, DNAT from outside and from the host)', () => {
-  golden('nat-first-apply.plan.txt', dumpPlan(plan(bridges, { ipForward: false })));
+/** The rule lines of the listing, without the one whose handle is `handle`. */
+const without = (handle: number): string =>
+  LISTING.split('\n')
+    .filter((l) => !l.endsWith(`# handle ${handle}`))
+    .join('\n');
+
+test('the ids the listing was captured with are the ones the recipe makes', () => {
+  assert.equal(natRuleId(MASQ), 'pf1:n=hpeijt1890');
+  assert.equal(natRuleId(DNAT), 'pf1:n=2m3x3m9nrn');
+  assert.match(natRules(bridges) ?? '', /masquerade comment "pf1:n=hpeijt1890"\n/);
 });
 
-test('unchanged rules plan nothing; changed ones replace the table, whose old text is the undo', () => {
-  const first = plan(bridges, { ipForward: true });
-  // forwarding already on: no sysctl
+test('parseNatTable: chains, their type line, rules with their comment and handle', () => {
+  assert.deepEqual(parseNatTable(LISTING), [
+    {
+      name: 'postrouting',
+      header: 'type nat hook postrouting priority srcnat; policy accept;',
+      rules: [{ text: MASQ, id: natRuleId(MASQ), handle: 4 }],
+    },
+    {
+      name: 'prerouting',
+      header: 'type nat hook prerouting priority dstnat; policy accept;',
+      rules: [{ text: DNAT, id: natRuleId(DNAT), handle: 5 }],
+    },
+    {
+      name: 'output',
+      header: 'type nat hook output priority -100; policy accept;',
+      rules: [{ text: DNAT, id: natRuleId(DNAT), handle: 6 }],
+    },
+  ]);
+  // a rule added by hand has no comment
+  const hand = LISTING.replace(
+    '# handle 4\n',
+    '# handle 4\n\t\tip saddr 198.51.100.0/24 masquerade # handle 7\n',
+  );
+  assert.deepEqual(parseNatTable(hand)[0]?.rules[1], {
+    text: 'ip saddr 198.51.100.0/24 masquerade',
+    id: undefined,
+    handle: 7,
+  });
+});
+
+test('in place: nothing to do', () => {
+  const p = plan(seen(LISTING));
+  assert.deepEqual(p.steps, []);
+  assert.deepEqual(p.noops, ['NAT rules of recipe "lab" are in place']);
+});
+
+test('one rule deleted by hand: exactly that rule is added back, named; the undo puts the table back', () => {
+  for (const [handle, chain, text] of [
+    [4, 'postrouting', MASQ],
+    [5, 'prerouting', DNAT],
+    [6, 'output', DNAT],
+  ] as const) {
+    const p = plan(seen(without(handle)));
+    assert.equal(p.steps.length, 1, `handle ${handle}`);
+    const s = p.steps[0]!;
+    assert.deepEqual(s.argv, ['nft', '-f', '-']);
+    assert.equal(s.input, `add rule ip pf_lab ${chain} ${text} comment "${natRuleId(text)}"\n`);
+    assert.equal(
+      s.describes,
+      `add the NAT rule "${text}" to chain ${chain} of recipe "lab" (nftables table pf_lab)`,
+    );
+    assert.ok(typeof s.undo !== 'string');
+    assert.deepEqual(s.undo.argv, ['nft', '-f', '-']);
+    // the undo replaces the table with what was listed (its # handle comments are comments to nft)
+    assert.ok(s.undo.input?.startsWith('table ip pf_lab\ndelete table ip pf_lab\ntable ip pf_lab {\n'));
+    assert.ok(!s.undo.input?.includes(`# handle ${handle}`), 'the table as it was: without that rule');
+  }
+});
+
+test('a rule added by hand, or a second copy, is deleted by its handle', () => {
+  const hand = LISTING.replace(
+    '# handle 4\n',
+    `# handle 4\n\t\tip saddr 198.51.100.0/24 masquerade # handle 7\n\t\t${MASQ} comment "${natRuleId(MASQ)}" # handle 8\n`,
+  );
+  const p = plan(seen(hand));
   assert.deepEqual(
-    first.steps.map((s) => s.id),
-    ['nat:pf_lab'],
+    p.steps.map((s) => [text(s.argv), s.describes]),
+    [
+      [
+        'nft delete rule ip pf_lab postrouting handle 7',
+        'remove the NAT rule "ip saddr 198.51.100.0/24 masquerade" from chain postrouting of recipe "lab" (nftables table pf_lab) (not in the recipe)',
+      ],
+      [
+        'nft delete rule ip pf_lab postrouting handle 8',
+        `remove the NAT rule "${MASQ}" from chain postrouting of recipe "lab" (nftables table pf_lab) (a second copy)`,
+      ],
+    ],
   );
-  const hash = hashOf(first.steps[0]?.input);
-  assert.match(hash, /^[0-9a-z]{10}$/);
-  const same = plan(bridges, { ipForward: true, tableText: listed(hash) });
-  assert.deepEqual([same.steps, same.noops], [[], ['NAT rules of recipe "lab" are in place']]);
-  const changed = plan(bridges.slice(1), { ipForward: true, tableText: listed(hash) });
-  assert.equal(changed.steps.length, 1);
-  const step = changed.steps[0]!;
-  assert.equal(step.describes, 'update the NAT rules of recipe "lab" (nftables table pf_lab)');
-  assert.notEqual(hashOf(step.input), hash);
-  assert.deepEqual(step.undo, {
-    netns: { kind: 'host' },
-    argv: ['nft', '-f', '-'],
-    input: `table ip pf_lab\ndelete table ip pf_lab\ntable ip pf_lab {\n\tcomment "pf1:r=lab&h=${hash}"\n\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n\t}\n}\n`,
-    describes: 'put back nftables table pf_lab',
-  });
-  // forwarding is checked only with a change: an unchanged table does not turn it on again (as planned today)
-  assert.deepEqual(plan(bridges, { ipForward: false, tableText: listed(hash) }).steps, []);
 });
 
-test('no NAT asked for: the table goes if there is one (put back on undo), nothing otherwise', () => {
-  const none: NatBridge[] = [{ name: 'br0', publish: [] }];
-  assert.equal(natRules(none), undefined);
-  assert.equal(natRules([]), undefined);
-  assert.deepEqual(plan(none, { ipForward: true }), { steps: [], noops: [], notes: [] });
-  const gone = plan(none, { ipForward: true, tableText: listed('abc') });
+test('the recipe changed: a second bridge with NAT is one rule added; a port no longer published takes its chains, so the table is made anew', () => {
+  const more = plan(seen(LISTING), [
+    ...bridges,
+    { name: 'br1', nat: { subnet: parseCidr('198.51.100.0/24', 'subnet') }, publish: [] },
+  ]);
+  assert.deepEqual(
+    more.steps.map((s) => s.input),
+    [
+      `add rule ip pf_lab postrouting ip saddr 198.51.100.0/24 ip daddr != 198.51.100.0/24 masquerade comment "${natRuleId('ip saddr 198.51.100.0/24 ip daddr != 198.51.100.0/24 masquerade')}"\n`,
+    ],
+  );
+  const b: NatBridge[] = [{ ...bridges[0]!, publish: [] }];
+  assert.deepEqual(
+    natChains(b).map((c) => c.name),
+    ['postrouting'],
+  );
+  assert.deepEqual(
+    plan(seen(LISTING), b).steps.map((s) => s.describes),
+    ['update the NAT rules of recipe "lab" (nftables table pf_lab)'],
+  );
+});
+
+test('no table, or a chain gone or hooked elsewhere: the whole table is made', () => {
+  assert.deepEqual(
+    plan({ ipForward: true }).steps.map((s) => s.describes),
+    ['add the NAT rules of recipe "lab" (nftables table pf_lab)'],
+  );
+  const noOutput = LISTING.replace(/\tchain output[\s\S]*?\t\}\n/, '');
+  assert.deepEqual(
+    plan(seen(noOutput)).steps.map((s) => s.describes),
+    ['update the NAT rules of recipe "lab" (nftables table pf_lab)'],
+  );
+  const elsewhere = LISTING.replace('hook output', 'hook input');
+  assert.equal(plan(seen(elsewhere)).steps.length, 1);
+  const made = plan({ ipForward: true }).steps[0]!;
   assert.equal(
-    dumpPlan(gone),
-    `
-1. nat-del:pf_lab
-   host: nft delete table ip pf_lab
-     describes: remove the NAT rules of recipe "lab" (nftables table pf_lab)
-   undo:
-     host: nft -f -
-       describes: put back nftables table pf_lab
-       input:
-         | table ip pf_lab
-         | delete table ip pf_lab
-         | table ip pf_lab {
-         | 	comment "pf1:r=lab&h=abc"
-         | 	chain postrouting {
-         | 		type nat hook postrouting priority srcnat; policy accept;
-         | 	}
-         | }
-`,
+    made.input,
+    `table ip pf_lab\ndelete table ip pf_lab\ntable ip pf_lab {\n  comment "pf1:r=lab"\n${natRules(bridges)}}\n`,
   );
 });
 
-test('published ports alone: an empty postrouting chain, DNAT before routing and for the host itself', () => {
-  assert.equal(
-    natRules([
-      {
-        name: 'b',
-        publish: [{ port: 1, to: { address: parseIp('192.0.2.1', 'to'), port: 65535 }, proto: 'tcp' }],
-      },
-    ]),
-    `  chain postrouting {
-    type nat hook postrouting priority srcnat; policy accept;
-  }
-  chain prerouting {
-    type nat hook prerouting priority dstnat; policy accept;
-    fib daddr type local tcp dport 1 dnat to 192.0.2.1:65535
-  }
-  chain output {
-    type nat hook output priority -100; policy accept;
-    fib daddr type local tcp dport 1 dnat to 192.0.2.1:65535
-  }
-`,
+test('IPv4 forwarding turned off by hand is drift too; a recipe without NAT removes the table', () => {
+  assert.deepEqual(
+    plan(seen(LISTING, false)).steps.map((s) => s.id),
+    ['ip-forward'],
   );
-  // a table name nft accepts, whatever the recipe is called
-  assert.equal(natTable('my-lab.v2'), 'pf_my_lab_v2');
-  assert.equal(natTable('lab_1'), 'pf_lab_1');
+  assert.deepEqual(
+    plan(seen(LISTING), [{ name: 'br0', publish: [] }]).steps.map((s) => text(s.argv)),
+    ['nft delete table ip pf_lab'],
+  );
+  assert.deepEqual(plan({ ipForward: false }, [{ name: 'br0', publish: [] }]).steps, []);
 });
 
-test('IPv4 forwarding: on with its undo, and back off with its own', () => {
-  assert.deepEqual(ipForwardStep(true), {
-    id: 'ip-forward',
-    netns: { kind: 'host' },
-    argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
-    describes: 'turn on IPv4 forwarding (NAT needs it)',
-    undo: {
-      netns: { kind: 'host' },
-      argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
-      describes: 'turn IPv4 forwarding back off',
-    },
+test("a FORWARD policy that drops (Docker's): the NAT'd bridge gets accept rules out and back in, once; destroy takes them, other recipes' stay", () => {
+  const fw = (natRules: NonNullable<FirewallState['natRules']> = []): FirewallState => ({
+    brNetfilter: { 4: false, 6: false },
+    forwardDrop: { 4: true, 6: false },
+    dockerUser: { 4: true, 6: false },
+    bridgeRules: [],
+    natRules,
   });
-  assert.deepEqual(ipForwardStep(false), {
-    id: 'ip-forward-off',
-    netns: { kind: 'host' },
-    argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
-    describes: 'turn IPv4 forwarding back off (the recipe turned it on)',
-    undo: {
-      netns: { kind: 'host' },
-      argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
-      describes: 'turn IPv4 forwarding on again',
-    },
-  });
+  const withFw = (f: FirewallState, b: readonly NatBridge[] = bridges) => {
+    const ctx = new PlanContext(observed({ ...nsState(), firewall: f }));
+    planNat(ctx, 'lab', b, seen(LISTING));
+    return ctx.finish().steps.map((s) => text(s.argv));
+  };
+  const out = 'DOCKER-USER -i br0 ! -o br0 -m comment --comment pf1:nat=lab/br0/out -j ACCEPT';
+  const back =
+    'DOCKER-USER -o br0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment pf1:nat=lab/br0/in -j ACCEPT';
+  assert.deepEqual(withFw(fw()), [`iptables -w -I ${out}`, `iptables -w -I ${back}`]);
+  // in place (as iptables -S lists them): nothing to do
+  const rules = parseIptablesS(`-P FORWARD DROP\n-N DOCKER-USER\n-A ${out}\n-A ${back}\n`, 4).natRules;
+  assert.equal(rules.length, 2);
+  assert.deepEqual(withFw(fw(rules)), []);
+  // the recipe without NAT (or destroyed): its rules go; another recipe's stay
+  const other = { chain: 'DOCKER-USER', recipe: 'edge', bridge: 'br9', dir: 'out' as const };
+  const gone = withFw(fw([...rules, other]), []);
+  assert.ok(
+    gone.includes(`iptables -w -D ${out}`) && gone.includes(`iptables -w -D ${back}`),
+    gone.join('\n'),
+  );
+  assert.ok(!gone.some((l) => l.includes('br9')));
+  // a policy that accepts: no rules
+  assert.deepEqual(withFw({ ...fw(), forwardDrop: { 4: false, 6: false } }), []);
 });
