@@ -55,3 +55,9 @@ export const codeOf = (fn: () => unknown): string => {
   }
   return 'ok';
 };
+
+/** What a user reads of the refusal `fn` throws: its code, message and hint (for tables). */
+export const refusal = (fn: () => unknown): [string, string, string | undefined] => {
+  const e = thrown(fn);
+  return [e.code, e.message, e.hint];
+};

@@ -10,7 +10,7 @@ import {
   parseVlanId,
 } from '../../src/values.js';
 import { isPipefitterError } from '../../src/errors.js';
-import { codeOf } from '../helpers/errors.js';
+import { codeOf, refusal } from '../helpers/errors.js';
 
 test('MTU bounds come from one constant', () => {
   assert.equal(parseMtu(String(MTU.min), '--mtu'), 68);
@@ -70,15 +70,6 @@ test('enumerated choices list every option in the hint', () => {
 });
 
 test('each value refusal in full: code, field, message and the fix from the constant', () => {
-  const refusal = (fn: () => unknown) => {
-    try {
-      fn();
-    } catch (e) {
-      if (!isPipefitterError(e)) throw e;
-      return [e.code, e.message, e.hint];
-    }
-    throw new Error('accepted');
-  };
   const range = 'give a number from 68 to 65535 (IPv6 needs at least 1280)';
   assert.deepEqual(
     refusal(() => parseMtu('15x0', '--mtu')),

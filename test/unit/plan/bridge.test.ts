@@ -2,6 +2,7 @@
  * Bridges: made or adopted, brought up, their addresses and VLAN filtering, port VLANs, and the
  * iptables accept rule a bridge needs when br_netfilter meets a FORWARD policy that drops.
  */
+import { refusal } from '../../helpers/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
@@ -13,7 +14,6 @@ import type { FirewallState, NetnsState, ObservedLink } from '../../../src/model
 import type { Attachment } from '../../../src/model/attachment.js';
 import type { Plan } from '../../../src/model/step.js';
 import { parseIfName } from '../../../src/names.js';
-import { isPipefitterError } from '../../../src/errors.js';
 import { dumpPlan } from '../../helpers/plan-dump.js';
 import { lines, netnsTarget, nic, nsState, observed, text } from '../../helpers/plan-fixtures.js';
 
@@ -31,15 +31,6 @@ const attach = (host: NetnsState, ...input: Omit<AttachInput, 'target'>[]) =>
 /** The plan's steps whose id starts with one of `ids`, every field. */
 const only = (p: Plan, ...ids: string[]): string =>
   dumpPlan({ steps: p.steps.filter((s) => ids.some((i) => s.id.startsWith(i))), noops: [], notes: [] });
-const refusal = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    if (!isPipefitterError(e)) throw e;
-    return [e.code, e.message, e.hint];
-  }
-  throw new Error('accepted');
-};
 
 const fw = (p: Partial<FirewallState> = {}): FirewallState => ({
   brNetfilter: { 4: true, 6: true },

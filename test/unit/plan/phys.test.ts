@@ -2,6 +2,7 @@
  * A host NIC moved into a container and home again: what leaves the host with it (and is put
  * back), its name, MTU, MAC, alias and up state, as golden plans; and each refusal.
  */
+import { refusal } from '../../helpers/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
@@ -13,7 +14,6 @@ import type { NetnsState, ObservedLink } from '../../../src/model/observed.js';
 import type { AttachPlanOptions } from '../../../src/plan/options.js';
 import { encodeTag } from '../../../src/model/owner.js';
 import { parseIfName } from '../../../src/names.js';
-import { isPipefitterError } from '../../../src/errors.js';
 import { dumpPlan, golden } from '../../helpers/plan-dump.js';
 import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
 
@@ -55,15 +55,6 @@ const move = (
   opts: AttachPlanOptions = {},
   inside = nsState(),
 ) => planAttach([att(input)], observed(host, [r1, inside]), opts);
-const refusal = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    if (!isPipefitterError(e)) throw e;
-    return [e.code, e.message, e.hint];
-  }
-  throw new Error('accepted');
-};
 
 test('moved in: its global addresses and its own routes leave the host first, each undone; the tag remembers them', () => {
   const p = move(hostWith(eth3()), {
