@@ -1,18 +1,9 @@
 /** A table of recipe mistakes: each is refused with its file:line:col, the field, and the fix. */
+import { base } from '../../helpers/recipe-text.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recipeFromText } from '../../../src/recipe/load.js';
 import { isPipefitterError } from '../../../src/errors.js';
-
-const base = `version: 1
-networks:
-  lan: { bridge: br-lan, subnet: 192.0.2.0/24, gateway: 192.0.2.1, pool: 192.0.2.100-192.0.2.199 }
-containers:
-  web:
-    target: netns:web
-    interfaces:
-      eth1: { network: lan, address: 192.0.2.10 }
-`;
 
 // [what is wrong, recipe text, line, col, message part, hint part]
 export const CASES: [string, string, number, number, RegExp, RegExp][] = [

@@ -2,6 +2,7 @@
  * The recipe rules (values and cross-references): what a valid recipe becomes, field by field,
  * and every problem the rules find, each with its path, message and fix, all reported at once.
  */
+import { base } from '../../helpers/recipe-text.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { recipeFromText } from '../../../src/recipe/load.js';
@@ -446,16 +447,6 @@ links:
     ],
   );
 });
-
-const base = `version: 1
-networks:
-  lan: { bridge: br-lan, subnet: 192.0.2.0/24, gateway: 192.0.2.1, pool: 192.0.2.100-192.0.2.199 }
-containers:
-  web:
-    target: netns:web
-    interfaces:
-      eth1: { network: lan, address: 192.0.2.10 }
-`;
 
 test('a link end used twice is located at its own link, counted as in the file even after a refused link', () => {
   try {
