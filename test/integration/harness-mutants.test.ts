@@ -12,12 +12,12 @@
  * they pass. A harness that stops seeing leaks or routes makes this test fail. The harness
  * itself cleans up with the real `ip` (PF_HARNESS_PATH), so nothing stays behind either way.
  */
+import { runTestFile } from '../helpers/test-file.js';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { execa } from 'execa';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { toolPath } from '../helpers/tools.js';
 
@@ -83,25 +83,11 @@ interface Outcome {
 /** The subject tests as a test file of their own, with `ip` from `dir` first on PATH (or not). */
 const runSubject = async (t: TestContext, dir: string | undefined): Promise<Outcome> => {
   const env: Record<string, string | undefined> = { ...process.env, PF_HARNESS_PATH: process.env.PATH };
-  delete env.NODE_TEST_CONTEXT; // set by the runner for its children: this child runs a file of its own
   if (dir) env.PATH = `${dir}:${process.env.PATH ?? ''}`;
-  const r = await execa(
-    'node',
-    [
-      '--import',
-      'tsx',
-      '--import',
-      './test/setup.ts',
-      '--test',
-      '--test-reporter=tap',
-      'test/fixtures/mutant-subject.ts',
-    ],
-    { env, extendEnv: false, reject: false, all: true, timeout: 300_000 },
-  );
-  const output = String(r.all);
-  t.diagnostic(`${dir ? 'under the mutant' : 'without a mutant'}: exit ${String(r.exitCode)}`);
+  const { code, output } = await runTestFile('test/fixtures/mutant-subject.ts', { env, timeoutMs: 300_000 });
+  t.diagnostic(`${dir ? 'under the mutant' : 'without a mutant'}: exit ${String(code)}`);
   return {
-    code: r.exitCode ?? -1,
+    code,
     output,
     report: (name) => {
       const at = output.search(new RegExp(`^(not )?ok \\d+ - ${name}`, 'm'));
