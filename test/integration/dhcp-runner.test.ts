@@ -302,10 +302,12 @@ for (const client of clients) {
       await execa('ip', ['link', 'set', 'dev', host, 'master', br, 'up']);
       const state = stateDir(t);
       for (const fg of [0, 1] as const) {
-        // The same run with PIPEFITTER_DHCP_TIMEOUT 1 and 3: each waits at least its timeout, a
-        // lower bound a busy machine cannot break (a client that gave up at once is caught).
-        // Not compared with the clock or with each other's totals: on a loaded machine the
-        // start-up around the wait varied by seconds (4.5 s for a 1 s timeout).
+        // The same run with PIPEFITTER_DHCP_TIMEOUT 1 and 3: each waits about its timeout at
+        // least (less 0.5 s: udhcpc gave up 0.87 s into a 1 s one), a lower bound a busy machine
+        // cannot break, so the 3 s run waits longer than the 1 s one can have to (a client that
+        // ignored the timeout and gave up at once is caught). Not compared with the clock or with
+        // each other's totals: on a loaded machine the start-up around the wait varied by seconds
+        // (4.5 s for a 1 s timeout).
         const took: Record<number, number> = {};
         for (const timeout of [1, 3]) {
           const t0 = performance.now();
@@ -329,8 +331,8 @@ for (const client of clients) {
         }
         for (const timeout of [1, 3])
           assert.ok(
-            took[timeout]! >= timeout * 1000 - 50,
-            `fg=${fg}: a ${timeout} s timeout waits at least ${timeout} s: ${took[timeout]!.toFixed(0)} ms`,
+            took[timeout]! >= timeout * 1000 - 500,
+            `fg=${fg}: a ${timeout} s timeout waits at least ${timeout - 0.5} s: ${took[timeout]!.toFixed(0)} ms`,
           );
       }
     }));
