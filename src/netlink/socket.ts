@@ -7,7 +7,7 @@
  * rtnetlink answers in microseconds, and a blocking call keeps the switch and the exchange
  * free of any other JavaScript.
  */
-import { closeSync, openSync, statSync } from 'node:fs';
+import { closeSync, openSync, statSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type Koffi from 'koffi';
 import { decodeError, decodeMessages, encodeMessage, i32, readI32 } from './codec.js';
@@ -83,12 +83,10 @@ export const threadNetns = (): string => {
 export class NamespaceLost extends Error {}
 
 /**
- * Open a routing socket inside the namespace at `nsPath` (undefined: the thread's own).
- * @throws NetlinkError when the namespace cannot be entered or the socket not made; the thread
- *   is back in its own namespace then. NamespaceLost if even the way back failed.
+ * Run `fn` inside the namespace at `nsPath`, synchronously, and come back — on every path.
+ * Only for what binds itself to the namespace at once (a socket, an open /proc/sys file).
  */
-export const openSocket = (libc: Libc, nsPath: string | undefined): RtnlSocket => {
-  if (nsPath === undefined) return configure(libc, makeSocket(libc, 'open a netlink socket'));
+const inside = <T>(libc: Libc, nsPath: string, what: string, fn: () => T): T => {
   const home = openSync('/proc/thread-self/ns/net', 'r');
   let target: number | undefined;
   try {
@@ -99,25 +97,65 @@ export const openSocket = (libc: Libc, nsPath: string | undefined): RtnlSocket =
     }
     if (libc.setns(target, CLONE_NEWNET) !== 0)
       throw new NetlinkError(libc.errno(), undefined, `enter the network namespace ${nsPath}`);
-    let fd = -1;
+    let out: { value: T } | undefined;
     let err: Error | undefined;
     try {
-      fd = makeSocket(libc, `open a netlink socket in ${nsPath}`);
+      out = { value: fn() };
     } catch (e) {
       err = e instanceof Error ? e : new Error(String(e));
     }
-    // the way back: nothing may stand between the socket and this
+    // the way back: nothing may stand between `fn` and this
     if (libc.setns(home, CLONE_NEWNET) !== 0) {
       const errno = libc.errno();
-      if (fd >= 0) libc.close(fd);
-      throw new NamespaceLost(`cannot return to pipefitter's own network namespace: ${errnoText(errno)}`);
+      if (out && typeof out.value === 'number' && out.value >= 0) libc.close(out.value);
+      throw new NamespaceLost(
+        `cannot return to pipefitter's own network namespace after ${what}: ${errnoText(errno)}`,
+      );
     }
     if (err !== undefined) throw err;
-    return configure(libc, fd);
+    return (out as { value: T }).value;
   } finally {
     if (target !== undefined) closeSync(target);
     closeSync(home);
   }
+};
+
+/**
+ * sysctl -w KEY=VALUE inside a namespace: the /proc/sys file is opened there (which binds it to
+ * that namespace) and written back home.
+ * @example writeSysctl(libc, '/run/netns/r1', 'net/ipv6/conf/eth1/disable_ipv6', '0')
+ */
+export const writeSysctl = (libc: Libc, nsPath: string | undefined, key: string, value: string): void => {
+  const file = `/proc/sys/${key.replaceAll('.', '/')}`;
+  const open = (): number => {
+    try {
+      return openSync(file, 'r+');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new NetlinkError(code === 'ENOENT' ? 2 : code === 'EACCES' ? 13 : 22, undefined, `sysctl ${key}`);
+    }
+  };
+  const fd = nsPath === undefined ? open() : inside(libc, nsPath, `opening ${file}`, open);
+  try {
+    writeSync(fd, `${value}\n`);
+  } catch (e) {
+    throw new NetlinkError(22, undefined, `sysctl ${key}=${value}: ${(e as Error).message}`);
+  } finally {
+    closeSync(fd);
+  }
+};
+
+/**
+ * Open a routing socket inside the namespace at `nsPath` (undefined: the thread's own).
+ * @throws NetlinkError when the namespace cannot be entered or the socket not made; the thread
+ *   is back in its own namespace then. NamespaceLost if even the way back failed.
+ */
+export const openSocket = (libc: Libc, nsPath: string | undefined): RtnlSocket => {
+  const make = (): number => makeSocket(libc, `open a netlink socket${nsPath ? ` in ${nsPath}` : ''}`);
+  return configure(
+    libc,
+    nsPath === undefined ? make() : inside(libc, nsPath, 'opening a netlink socket', make),
+  );
 };
 
 const makeSocket = (libc: Libc, what: string): number => {
