@@ -1,24 +1,22 @@
 /**
- * Each change over rtnetlink against the same change made by `ip`, on twin namespaces: the same
- * commands, one twin through `ip`, the other in-process; then both read back with `ip -j -d`
- * and compared (ifindexes and random MACs aside). Errors come back with the reason `ip`'s
- * stderr would have been classified as.
+ * Each operation run in-process (exec/netlink-backend.ts) against its `ip` command
+ * (plan/ip-argv.ts), on twin namespaces: the same operations, one twin through `ip`, the other
+ * over rtnetlink; then both read back with `ip -j -d` and compared (ifindexes and random MACs
+ * aside). Errors come back with the reason `ip`'s stderr would have been classified as.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { NetlinkSession } from '../../src/netlink/session.js';
-import { loadLibc, writeSysctl } from '../../src/netlink/socket.js';
+import { loadLibc } from '../../src/netlink/socket.js';
 import type { Libc } from '../../src/netlink/socket.js';
-import {
-  addrAdd,
-  addrDel,
-  linkAdd,
-  linkDel,
-  linkSet,
-  routeAdd,
-  routeDel,
-} from '../../src/netlink/requests.js';
+import { addrAdd, linkAdd, linkDel, routeAdd } from '../../src/netlink/requests.js';
+import { createRunner } from '../../src/exec/runner.js';
+import { runNetlinkOp } from '../../src/exec/netlink-backend.js';
+import { shellJoin } from '../../src/exec/quote.js';
+import type { Op } from '../../src/model/op.js';
+import type { ObservedRoute } from '../../src/model/observed.js';
+import { ipArgv } from '../../src/plan/ip-argv.js';
 import { NetlinkError } from '../../src/netlink/errno.js';
 import { ipJson } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
@@ -85,7 +83,73 @@ const shape = async (ns: string, peerNs: string): Promise<unknown> => {
   };
 };
 
-test('every change in-process leaves what the same ip command leaves', (t) =>
+/** The same operations for each twin; `peer` is where the veth's peer is born. */
+const ops = (peer: string): Op[] => {
+  const dev = (name: string) => name;
+  const pns = { kind: 'name' as const, name: peer };
+  const a4 = (d: string, address: string, prefix: number, broadcast?: string) => ({
+    dev: dev(d),
+    family: 4 as const,
+    address,
+    prefix,
+    broadcast,
+  });
+  const r = (p: Partial<ObservedRoute> & { dst: string }): ObservedRoute => ({
+    family: 4,
+    onlink: false,
+    type: 'unicast',
+    ...p,
+  });
+  return [
+    { op: 'link.add', name: 'br0', spec: { kind: 'bridge' } },
+    { op: 'link.set', name: 'br0', patch: { mtu: 1400, alias: 'pf1:k=bridge', up: true } },
+    {
+      op: 'link.add',
+      name: 'v0',
+      mtu: 1400,
+      spec: { kind: 'veth', peer: { name: 'eth1', mtu: 1400, mac: '02:00:00:00:00:10', netns: pns } },
+    },
+    { op: 'link.set', name: 'v0', patch: { master: 'br0', alias: 'host-end', up: true } },
+    { op: 'link.add', name: 'n0', spec: { kind: 'veth', peer: { name: 'n1' } } },
+    { op: 'link.set', name: 'n0', patch: { up: true } },
+    { op: 'link.add', name: 'mv0', spec: { kind: 'macvlan', parent: 'n0', mode: 'private' } },
+    { op: 'addr.add', addr: a4('br0', '192.0.2.1', 24, '192.0.2.255') },
+    { op: 'addr.add', addr: { dev: 'br0', family: 6, address: '2001:db8::1', prefix: 64, nodad: true } },
+    { op: 'addr.add', addr: a4('n0', '198.51.100.1', 24) },
+    { op: 'addr.add', addr: a4('n0', '198.51.100.9', 24) },
+    { op: 'route.add', route: r({ dst: '203.0.113.0/24', gateway: '192.0.2.254', dev: 'br0', metric: 7 }) },
+    {
+      op: 'route.add',
+      route: r({ dst: '198.51.100.128/25', gateway: '203.0.113.9', dev: 'n0', onlink: true }),
+    },
+    {
+      op: 'route.add',
+      route: r({ family: 6, dst: 'default', gateway: '2001:db8::fe', dev: 'br0', metric: 1024 }),
+    },
+    { op: 'route.add', route: r({ dst: '203.0.112.0/24', dev: 'n0', scope: 'link' }) },
+    {
+      op: 'route.replace',
+      route: r({ dst: '203.0.113.0/24', gateway: '192.0.2.253', dev: 'br0', metric: 7 }),
+    },
+    { op: 'link.set', name: 'n1', patch: { up: true } },
+    { op: 'link.set', name: 'mv0', patch: { mtu: 1300, mac: '02:00:00:00:00:33', alias: 'shim', up: true } },
+    { op: 'link.set', name: 'mv0', patch: { name: 'mvx' } },
+    { op: 'addr.del', addr: a4('n0', '198.51.100.9', 24) },
+    { op: 'route.del', route: r({ dst: '203.0.112.0/24', dev: 'n0', scope: 'link' }) },
+    { op: 'link.set', name: 'v0', patch: { master: null, alias: '' } },
+    {
+      op: 'sysctl',
+      set: [
+        { key: 'net/ipv4/conf/br0/forwarding', value: '1' },
+        { key: 'net/ipv6/conf/nope0/disable_ipv6', value: '1' },
+      ],
+      missingOk: true,
+    },
+    { op: 'link.del', name: 'n1' },
+  ];
+};
+
+test('every operation in-process leaves what its ip command leaves (twin namespaces)', (t) =>
   withSandbox(t, async (sb) => {
     const [ia, ib, pa, pb] = [
       await sb.netns('wia'),
@@ -93,89 +157,16 @@ test('every change in-process leaves what the same ip command leaves', (t) =>
       await sb.netns('wpa'),
       await sb.netns('wpb'),
     ];
-    const run = (...lines: string[]) =>
-      execa('ip', ['-n', ia, '-batch', '-'], { input: `${lines.join('\n')}\n` });
-    await run(
-      'link add br0 type bridge',
-      'link set dev br0 mtu 1400 alias pf1:k=bridge up',
-      `link add name v0 mtu 1400 type veth peer name eth1 mtu 1400 address 02:00:00:00:00:10 netns ${pa}`,
-      'link set dev v0 master br0 alias host-end up',
-      'link add name n0 type veth peer name n1',
-      'link set dev n0 up',
-      'link add name mv0 link n0 type macvlan mode private',
-      'link add name vx0 type vxlan id 42 dstport 4789 local 198.51.100.1 nolearning',
-      'addr add 192.0.2.1/24 brd 192.0.2.255 dev br0',
-      'addr add 2001:db8::1/64 dev br0 nodad',
-      'addr add 198.51.100.1/24 dev n0',
-      'addr add 198.51.100.9/24 dev n0',
-      'route add 203.0.113.0/24 via 192.0.2.254 dev br0 metric 7',
-      'route add 198.51.100.128/25 via 203.0.113.9 dev n0 onlink table 100',
-      'route add ::/0 via 2001:db8::fe dev br0',
-      'route add 203.0.112.0/24 dev n0',
-      'link set dev n1 up',
-      'link set dev mv0 mtu 1300 address 02:00:00:00:00:33 alias shim up',
-      'link set dev mv0 name mvx',
-      'addr del 198.51.100.9/24 dev n0',
-      'route del 203.0.112.0/24 dev n0',
-      'link set dev v0 nomaster',
-      'link del dev vx0',
-    );
-
-    const session = new NetlinkSession(libc());
+    const runner = createRunner();
+    for (const o of ops(pa)) {
+      const r = await runner.run(ipArgv(o), { netns: { kind: 'name', name: ia } });
+      assert.equal(r.failed, false, `${shellJoin(ipArgv(o).map(String))}: ${r.stderr}`);
+    }
+    const l = libc();
+    const session = new NetlinkSession(l);
     try {
+      for (const o of ops(pb)) runNetlinkOp(session, l, { kind: 'name', name: ib }, o);
       const s = session.socket(`/run/netns/${ib}`);
-      linkAdd(s, { name: 'br0', link: { kind: 'bridge' } });
-      linkSet(s, 'br0', { mtu: 1400, alias: 'pf1:k=bridge', up: true });
-      linkAdd(s, {
-        name: 'v0',
-        mtu: 1400,
-        link: {
-          kind: 'veth',
-          peer: {
-            name: 'eth1',
-            mtu: 1400,
-            mac: '02:00:00:00:00:10',
-            netns: session.nsFd(`/run/netns/${pb}`),
-          },
-        },
-      });
-      linkSet(s, 'v0', { master: 'br0', alias: 'host-end', up: true });
-      linkAdd(s, { name: 'n0', link: { kind: 'veth', peer: { name: 'n1' } } });
-      linkSet(s, 'n0', { up: true });
-      linkAdd(s, { name: 'mv0', link: { kind: 'macvlan', parent: 'n0', mode: 'private' } });
-      linkAdd(s, {
-        name: 'vx0',
-        link: { kind: 'vxlan', id: 42, port: 4789, local: '198.51.100.1', learning: false },
-      });
-      addrAdd(s, { dev: 'br0', family: 4, address: '192.0.2.1', prefix: 24, broadcast: '192.0.2.255' });
-      addrAdd(s, { dev: 'br0', family: 6, address: '2001:db8::1', prefix: 64, nodad: true });
-      addrAdd(s, { dev: 'n0', family: 4, address: '198.51.100.1', prefix: 24 });
-      addrAdd(s, { dev: 'n0', family: 4, address: '198.51.100.9', prefix: 24 });
-      routeAdd(s, {
-        family: 4,
-        dst: { address: '203.0.113.0', prefix: 24 },
-        gateway: '192.0.2.254',
-        dev: 'br0',
-        metric: 7,
-      });
-      routeAdd(s, {
-        family: 4,
-        dst: { address: '198.51.100.128', prefix: 25 },
-        gateway: '203.0.113.9',
-        dev: 'n0',
-        onlink: true,
-        table: 100,
-      });
-      routeAdd(s, { family: 6, gateway: '2001:db8::fe', dev: 'br0' });
-      routeAdd(s, { family: 4, dst: { address: '203.0.112.0', prefix: 24 }, dev: 'n0' });
-      linkSet(s, 'n1', { up: true });
-      linkSet(s, 'mv0', { mtu: 1300, mac: '02:00:00:00:00:33', alias: 'shim', up: true });
-      linkSet(s, 'mv0', { name: 'mvx' });
-      addrDel(s, { dev: 'n0', family: 4, address: '198.51.100.9', prefix: 24 });
-      routeDel(s, { family: 4, dst: { address: '203.0.112.0', prefix: 24 }, dev: 'n0' });
-      linkSet(s, 'v0', { master: null });
-      linkDel(s, 'vx0');
-
       // errors carry the reason ip's stderr would have
       const reason = (f: () => void) => {
         try {
@@ -195,7 +186,7 @@ test('every change in-process leaves what the same ip command leaves', (t) =>
       );
       assert.equal(
         reason(() =>
-          linkAdd(s, { name: 'ipv0', link: { kind: 'ipvlan', parent: 'n0', mode: 'l2', flag: 'bridge' } }),
+          linkAdd(s, { name: 'ipv0', link: { kind: 'ipvlan', parent: 'br0', mode: 'l2', flag: 'bridge' } }),
         ),
         'unsupported',
       );
@@ -203,34 +194,38 @@ test('every change in-process leaves what the same ip command leaves', (t) =>
         reason(() => addrAdd(s, { dev: 'br0', family: 4, address: '192.0.2.1', prefix: 24 })),
         'exists',
       );
-      const gw = (() => {
-        try {
-          routeAdd(s, {
-            family: 4,
-            dst: { address: '198.18.0.0', prefix: 15 },
-            gateway: '203.0.113.77',
-            dev: 'br0',
-          });
-        } catch (e) {
-          return e instanceof NetlinkError ? e.message : '';
-        }
-        return '';
-      })();
+      let gw = '';
+      try {
+        routeAdd(s, {
+          family: 4,
+          dst: { address: '198.18.0.0', prefix: 15 },
+          gateway: '203.0.113.77',
+          dev: 'br0',
+        });
+      } catch (e) {
+        gw = e instanceof NetlinkError ? e.message : '';
+      }
       assert.match(gw, /Nexthop has invalid gateway/, "the kernel's own words (extended ack)");
-
-      writeSysctl(
-        session['libc' as never] ?? libc(),
-        `/run/netns/${ib}`,
-        'net/ipv6/conf/n0/disable_ipv6',
-        '1',
-      );
-      await execa('nsenter', [
-        `--net=/run/netns/${ia}`,
-        '--',
-        'sysctl',
-        '-q',
-        '-w',
-        'net.ipv6.conf.n0.disable_ipv6=1',
+      // a vxlan (no planner kind yet): the request alone, against ip
+      linkAdd(s, {
+        name: 'vx0',
+        link: { kind: 'vxlan', id: 42, port: 4789, local: '198.51.100.1', learning: false },
+      });
+      await execa('ip', [
+        '-n',
+        ia,
+        'link',
+        'add',
+        'vx0',
+        'type',
+        'vxlan',
+        'id',
+        '42',
+        'dstport',
+        '4789',
+        'local',
+        '198.51.100.1',
+        'nolearning',
       ]);
     } finally {
       session.close();
@@ -243,7 +238,7 @@ test('every change in-process leaves what the same ip command leaves', (t) =>
           '--',
           'sysctl',
           '-n',
-          'net.ipv6.conf.n0.disable_ipv6',
+          'net.ipv4.conf.br0.forwarding',
         ])
       ).stdout;
     assert.equal(await sysctl(ib), '1');
