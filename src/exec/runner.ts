@@ -12,6 +12,8 @@ import { notInstalled } from './missing.js';
 import { shellJoin } from './quote.js';
 import type { Finished } from './spawn-pool.js';
 import { SpawnPool } from './spawn-pool.js';
+import type { BackendChoice, BackendName, NetlinkBackend } from './backend.js';
+import { chooseBackend } from './backend.js';
 
 export interface RunOptions {
   readonly netns: NetnsRef;
@@ -43,6 +45,12 @@ export interface Runner {
   run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult>;
   /** Processes spawned so far (for benchmarks and tests). */
   readonly spawned: number;
+  /** Set when the netlink backend runs: namespaces are read and changed in-process. */
+  readonly netlink?: NetlinkBackend | undefined;
+  /** The backend in use and why. @default ip */
+  readonly backend?: BackendChoice | undefined;
+  /** Ends the command: closes its netlink sockets. Idempotent. */
+  close?(): void;
 }
 
 /** Classify a failure from stderr; callers branch on this, never on message text. */
@@ -94,8 +102,9 @@ const pool = new SpawnPool((file, dir) => {
 });
 if (process.env.PIPEFITTER_SPAWN === 'direct') pool.broken = true;
 
-export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
+export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendName } = {}): Runner => {
   let spawned = 0;
+  const backend = chooseBackend(defaults.backend);
   const viaExeca = async (
     file: string,
     args: string[],
@@ -123,6 +132,9 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
     get spawned() {
       return spawned;
     },
+    backend,
+    netlink: backend.netlink,
+    close: () => backend.netlink?.session.close(),
     async run(argv, opts) {
       const full = enterArgv(opts.netns, spellArgs(argv, hostNetnsPath()));
       const [file, ...args] = full as [string, ...string[]];

@@ -12,6 +12,8 @@ import { decodeForwarding, decodeLinks, decodeNeighbours, decodeRoutes } from '.
 import { observeFirewall } from './firewall.js';
 import { observeOvs } from './ovs.js';
 import { readParentRecords } from '../state/parents.js';
+import { NetlinkError } from '../netlink/errno.js';
+import { observeNetnsNetlink } from './netlink.js';
 
 const QUERIES = 'addr show\nroute show table all\nnetconf show\nneigh show\n';
 
@@ -40,23 +42,26 @@ export const observeNetns = async (
   const [links = '', routes = '', netconf = '', neigh = ''] = r.stdout
     .split('\n')
     .filter((l) => l.trim() !== '');
-  const firewall = ns.kind === 'host' && opts.firewall !== false ? await observeFirewall(runner) : undefined;
-  const decoded = decodeLinks(links);
-  // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
-  const ovs =
-    ns.kind === 'host' && decoded.some((l) => l.kind === 'openvswitch')
-      ? await observeOvs(runner)
-      : undefined;
-  return {
-    links: decoded,
+  const base: NetnsState = {
+    links: decodeLinks(links),
     routes: decodeRoutes(routes),
-    firewall,
     forwarding: decodeForwarding(netconf),
     neighbours: decodeNeighbours(neigh),
-    parentsUp: ns.kind === 'host' ? await readParentRecords() : undefined,
-    ovs,
   };
+  return ns.kind === 'host' ? { ...base, ...(await hostExtras(runner, base, opts)) } : base;
 };
+
+/** What only the host has: its firewall (iptables), Open vSwitch's ports, pipefitter's parent records. */
+const hostExtras = async (
+  runner: Runner,
+  s: NetnsState,
+  opts: ObserveOptions,
+): Promise<Pick<NetnsState, 'firewall' | 'ovs' | 'parentsUp'>> => ({
+  firewall: opts.firewall !== false ? await observeFirewall(runner) : undefined,
+  // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
+  ovs: s.links.some((l) => l.kind === 'openvswitch') ? await observeOvs(runner) : undefined,
+  parentsUp: await readParentRecords(),
+});
 
 export interface ObserveOptions {
   /** Read br_netfilter and iptables for the host (only bridges need it). @default true */
@@ -76,6 +81,25 @@ export const observe = async (
   for (const ns of namespaces) unique.set(netnsKey(ns), ns);
   const entries = [...unique.entries()];
   const out = new Map<string, NetnsState>();
+  const nl = runner.netlink;
+  if (nl) {
+    // in-process: no process per namespace; the host's firewall and OVS state still take theirs
+    for (const [key, ns] of entries) {
+      let state: NetnsState;
+      try {
+        state = observeNetnsNetlink(nl.session, ns);
+      } catch (e) {
+        if (!(e instanceof NetlinkError)) throw e;
+        throw new PipefitterError({
+          code: e.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
+          message: `cannot read the state of ${key}: ${e.message}`,
+          hint: e.reason === 'perm' ? 'run as root' : 'check that the target is still running',
+        });
+      }
+      out.set(key, ns.kind === 'host' ? { ...state, ...(await hostExtras(runner, state, opts)) } : state);
+    }
+    return out;
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < entries.length) {

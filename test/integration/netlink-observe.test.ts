@@ -16,6 +16,7 @@ test('observeNetnsNetlink gives what observeNetns gives', (t) =>
   withSandbox(t, async (sb) => {
     const a = await sb.netns('oba');
     const b = await sb.netns('obb');
+    const fresh = await sb.netns('obf'); // no IPv4 route at all: its main table does not exist yet
     const batch = (ns: string, ...lines: string[]) =>
       execa('ip', ['-n', ns, '-batch', '-'], { input: `${lines.join('\n')}\n` });
     await batch(
@@ -45,7 +46,7 @@ test('observeNetnsNetlink gives what observeNetns gives', (t) =>
     if ('error' in l) throw new Error(`koffi does not load here: ${l.error}`);
     const session = new NetlinkSession(l);
     try {
-      for (const ns of [a, b]) {
+      for (const ns of [a, b, fresh]) {
         const ref = { kind: 'name' as const, name: ns };
         const viaIp = await observeNetns(createRunner(), ref, { firewall: false });
         const viaNl = observeNetnsNetlink(session, ref);
