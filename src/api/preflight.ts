@@ -3,7 +3,7 @@
  * every program the steps start, and a running Open vSwitch when the plan uses it?
  */
 import { PipefitterError, refuse } from '../errors.js';
-import { enterArgv, programsOf, spellArgs } from '../exec/enter.js';
+import { enterArgv, programsOf, spellArgs } from '../render/enter.js';
 import type { Runner } from '../exec/runner.js';
 import { hostNetnsPath } from '../exec/runner.js';
 import { featureById, ovsProblems, requiredFeatures, usesOpenvswitch } from '../model/features.js';

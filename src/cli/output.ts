@@ -1,8 +1,8 @@
 /** Human and --json output: data on stdout, diagnostics on stderr. */
 import type { Command } from 'commander';
 import type { Outcome } from '../api/engine.js';
-import { enterArgv, spellArgs } from '../exec/enter.js';
-import { shellJoin } from '../exec/quote.js';
+import { enterArgv, spellArgs } from '../render/enter.js';
+import { shellJoin } from '../render/quote.js';
 import { hostNetnsPath } from '../exec/runner.js';
 import { netnsKey } from '../model/netns.js';
 import type { ShowView } from '../model/view.js';

@@ -7,7 +7,7 @@ import { access, readFile } from 'node:fs/promises';
 import { HOST } from '../model/netns.js';
 import type { Feature } from '../model/features.js';
 import { FEATURES, PROBE_BASE } from '../model/features.js';
-import { parseBatchFailures } from '../exec/batch.js';
+import { parseBatchFailures } from '../render/batch.js';
 import type { Runner } from '../exec/runner.js';
 import { missingToolHint } from '../tools.js';
 

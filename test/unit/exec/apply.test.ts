@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { applyPlan } from '../../../src/exec/apply.js';
-import { spellArgs } from '../../../src/exec/enter.js';
+import { spellArgs } from '../../../src/render/enter.js';
 import { planAttach } from '../../../src/plan/attach.js';
 import { parseAttachInput } from '../../../src/model/input.js';
 import type { Plan } from '../../../src/model/step.js';

@@ -7,7 +7,7 @@ import {
   parseBatchFailures,
   schedule,
   waves,
-} from '../../../src/exec/batch.js';
+} from '../../../src/render/batch.js';
 import type { Command, Step } from '../../../src/model/step.js';
 import { classifyStderr } from '../../../src/exec/runner.js';
 

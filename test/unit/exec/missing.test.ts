@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { notInstalled } from '../../../src/exec/missing.js';
-import { programsOf } from '../../../src/exec/enter.js';
+import { programsOf } from '../../../src/render/enter.js';
 
 const RUNNER = '/usr/lib/node_modules/pipefitter/libexec/pipefitter-dhcp';
 

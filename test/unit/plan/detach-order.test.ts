@@ -10,7 +10,7 @@ import { encodeTag } from '../../../src/model/owner.js';
 import { netnsKey } from '../../../src/model/netns.js';
 import { planDetach } from '../../../src/plan/detach.js';
 import { parseIfName } from '../../../src/names.js';
-import { schedule, touches, waves } from '../../../src/exec/batch.js';
+import { schedule, touches, waves } from '../../../src/render/batch.js';
 import { netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
 
 test('the host-end deletion of a bridged veth is ordered with the inside namespace', () => {

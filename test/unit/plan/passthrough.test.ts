@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { renderScript } from '../../../src/exec/render.js';
+import { renderScript } from '../../../src/render/script.js';
 import { isReadOnlyPassthrough, passthroughArgv, planPassthrough } from '../../../src/plan/passthrough.js';
 import { netnsTarget } from '../../helpers/plan-fixtures.js';
 
