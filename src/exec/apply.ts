@@ -7,12 +7,23 @@ import { PipefitterError } from '../errors.js';
 import type { FailureReason, StepFailureInfo } from '../errors.js';
 import { netnsKey } from '../model/netns.js';
 import type { Command, Plan, Step } from '../model/step.js';
-import { batchInput, batchable, groupCommands, parseBatchFailures, schedule, waves } from '../render/batch.js';
-import { enterArgv, spellArgs } from '../render/enter.js';
+import {
+  batchInput,
+  batchable,
+  groupCommands,
+  parseBatchFailures,
+  schedule,
+  waves,
+} from '../render/batch.js';
+import { spellArgs } from '../render/enter.js';
 import { hintFor } from './hints.js';
-import { shellJoin } from '../render/quote.js';
 import type { Runner } from './runner.js';
-import { classifyStderr, hostNetnsPath } from './runner.js';
+import { classifyStderr } from './runner.js';
+import { hostNetnsPath } from '../render/enter.js';
+import type { NetlinkBackend } from './backend.js';
+import { runNetlinkOp } from './netlink-backend.js';
+import { NetlinkError } from '../netlink/errno.js';
+import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
 
 export interface ApplyHooks {
@@ -49,15 +60,39 @@ interface Outcome {
   readonly failure?: { readonly info: StepFailureInfo; readonly message: string } | undefined;
 }
 
-const commandText = (c: Command): string => shellJoin(enterArgv(c.netns, spellArgs(c.argv, hostNetnsPath())));
+/** Can the netlink backend run it in-process (everything but programs of their own)? */
+const inProcess = (runner: Runner, c: Command): NetlinkBackend | undefined =>
+  c.op.op === 'exec' ? undefined : runner.netlink;
 
-/** Run a group of commands (same namespace) as one process; report how many succeeded. */
+/**
+ * Run commands in-process, one rtnetlink request each, in order; stop at the first the kernel
+ * refuses, reporting it as `ip` would have (the command as its `ip` form, the kernel's words).
+ */
+const runInProcess = (nl: NetlinkBackend, group: readonly Command[]): Outcome => {
+  for (let i = 0; i < group.length; i++) {
+    const c = group[i] as Command;
+    try {
+      runNetlinkOp(nl.session, nl.libc, c.netns, c.op);
+    } catch (e) {
+      if (!(e instanceof NetlinkError)) throw e;
+      return {
+        ran: i,
+        failure: { info: info(c, commandText(c), undefined, e.message, e.reason), message: e.message },
+      };
+    }
+  }
+  return { ran: group.length };
+};
+
+/** Run a group of commands (same namespace) as one process, or in-process; report how many succeeded. */
 const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outcome> => {
   const first = group[0];
   if (!first) return { ran: 0 };
+  const nl = inProcess(runner, first);
+  if (nl && group.every((c) => inProcess(runner, c))) return runInProcess(nl, group);
   if (group.length === 1 || !batchable(first)) {
     const detached = (first as Partial<Step>).detached === true;
-    const r = await runner.run(first.argv, { netns: first.netns, input: first.input, detached });
+    const r = await runner.run(argvOf(first), { netns: first.netns, input: first.input, detached });
     if (!r.failed) return { ran: 1, stdout: (first as Partial<Step>).passOutput ? r.stdout : undefined };
     return {
       ran: 0,
@@ -67,8 +102,8 @@ const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outc
       },
     };
   }
-  const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-  const tool = first.argv[0] as string;
+  const spelled = group.map((c) => spellArgs(argvOf(c), hostNetnsPath()));
+  const tool = argvOf(first)[0] as string;
   const r = await runner.run([tool, '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
   if (!r.failed) return { ran: group.length };
   const f = parseBatchFailures(r.stderr)[0];
@@ -265,18 +300,27 @@ export const rollBack = async (
     undos.push(s.undo);
   }
   for (const group of groupCommands(undos)) {
-    // Rollback goes on past a failed line (-force) so that one stuck object does not strand the rest.
+    // Rollback goes on past a failed one so that one stuck object does not strand the rest.
     const first = group[0] as Command;
+    const nl = inProcess(runner, first);
+    if (nl && group.every((c) => inProcess(runner, c))) {
+      for (const c of group) {
+        const out = runInProcess(nl, [c]);
+        if (out.failure && out.failure.info.reason !== 'not-found')
+          leftovers.push(`${c.describes}: ${commandText(c)}: ${out.failure.message}`);
+      }
+      continue;
+    }
     if (group.length === 1 || !batchable(first)) {
       for (const c of group) {
-        const r = await runner.run(c.argv, { netns: c.netns, input: c.input });
+        const r = await runner.run(argvOf(c), { netns: c.netns, input: c.input });
         if (r.failed && r.reason !== 'not-found')
           leftovers.push(`${c.describes}: ${r.command}: ${firstLine(r.stderr)}`);
       }
       continue;
     }
-    const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-    const r = await runner.run([first.argv[0] as string, '-force', '-batch', '-'], {
+    const spelled = group.map((c) => spellArgs(argvOf(c), hostNetnsPath()));
+    const r = await runner.run([argvOf(first)[0] as string, '-force', '-batch', '-'], {
       netns: first.netns,
       input: batchInput(spelled),
     });

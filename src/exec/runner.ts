@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import type { FailureReason } from '../errors.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
-import { enterArgv, spellArgs } from '../render/enter.js';
+import { enterArgv, hostNetnsPath, spellArgs } from '../render/enter.js';
 import { notInstalled } from './missing.js';
 import { shellJoin } from '../render/quote.js';
 import type { Finished } from './spawn-pool.js';
@@ -73,9 +73,6 @@ export const classifyStderr = (stderr: string): FailureReason => {
     return 'not-found';
   return 'other';
 };
-
-/** Our own namespace, as a path any `ip … netns` argument can use. */
-export const hostNetnsPath = (): string => `/proc/${process.pid}/ns/net`;
 
 /**
  * Commands a process starts directly before it starts helpers: a helper is a process too and pays

@@ -7,6 +7,8 @@ export interface ObservedAddr {
   readonly scope: string;
   /** IPv4: the broadcast address it was added with, if any. */
   readonly broadcast?: string | undefined;
+  /** IPv6: added without duplicate address detection. */
+  readonly nodad?: boolean | undefined;
 }
 
 export interface ObservedLink {

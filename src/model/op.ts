@@ -8,7 +8,12 @@
 import type { IpvlanFlag, IpvlanMode, MacvlanMode } from '../values.js';
 import type { NetnsRef } from './netns.js';
 import type { ObservedRoute } from './observed.js';
-import type { Arg } from './step.js';
+
+/**
+ * One argv element. A namespace appears as an argument when a link is created in, or moved to,
+ * another namespace (`ip link add … netns X`); the executor and the script renderer spell it.
+ */
+export type Arg = string | { readonly netns: NetnsRef };
 
 export type LinkSpec =
   | { readonly kind: 'bridge'; readonly vlanFiltering?: boolean | undefined }

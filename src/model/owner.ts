@@ -5,6 +5,9 @@
  * `pf1:` followed by URL-encoded fields, e.g. `pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab`.
  */
 
+import type { ObservedRoute } from './observed.js';
+import type { AddrOp } from './op.js';
+
 export const TAG_PREFIX = 'pf1:';
 export const ALIAS_MAX_BYTES = 255;
 
@@ -112,3 +115,47 @@ export const decodeTag = (alias: string | undefined): OwnerTag | undefined => {
 
 export const tagFits = (tag: OwnerTag): boolean =>
   Buffer.byteLength(encodeTag(tag), 'utf8') <= ALIAS_MAX_BYTES;
+
+/**
+ * An address saved in a tag as `ip addr` words ("192.0.2.5/24 brd 192.0.2.255", "2001:db8::5/64 nodad").
+ * @example savedAddr('192.0.2.5/24 brd 192.0.2.255', 'eth2').broadcast // '192.0.2.255'
+ */
+export const savedAddr = (text: string, dev: string): AddrOp => {
+  const a = text.split(' ').filter((x) => x !== '');
+  const [address = '', prefix = ''] = (a[0] ?? '').split('/');
+  const brd = a.indexOf('brd');
+  return {
+    dev,
+    family: address.includes(':') ? 6 : 4,
+    address,
+    prefix: Number(prefix || (address.includes(':') ? 128 : 32)),
+    ...(brd >= 0 && a[brd + 1] !== undefined ? { broadcast: a[brd + 1] } : {}),
+    ...(a.includes('nodad') ? { nodad: true } : {}),
+  };
+};
+
+/**
+ * A route saved in a version-1 tag as `ip route` arguments after the destination
+ * ("via 172.17.0.1 dev eth0 metric 100"), read back as a route value.
+ * @example savedRoute('via 172.17.0.1 dev eth0', 4, 'default').gateway // '172.17.0.1'
+ */
+export const savedRoute = (text: string, family: 4 | 6, dst: string): ObservedRoute => {
+  const a = text.split(' ').filter((x) => x !== '');
+  const after = (word: string): string | undefined => {
+    const i = a.indexOf(word);
+    return i >= 0 ? a[i + 1] : undefined;
+  };
+  const metric = after('metric');
+  return {
+    family,
+    dst,
+    gateway: after('via'),
+    dev: after('dev'),
+    protocol: after('proto') ?? 'boot',
+    scope: after('scope'),
+    metric: metric !== undefined ? Number(metric) : family === 6 ? 1024 : undefined,
+    prefsrc: after('src'),
+    onlink: a.includes('onlink'),
+    type: 'unicast',
+  };
+};

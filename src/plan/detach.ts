@@ -2,13 +2,13 @@
 import { refuse } from '../errors.js';
 import type { DetachRequest } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
-import { decodeTag } from '../model/owner.js';
+import { decodeTag, savedRoute } from '../model/owner.js';
 import type { ObservedState } from '../model/observed.js';
 import { hostEndOf } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
 import { hostSideName, isIfName } from '../names.js';
-import { linkDel, routeReplaceCmd } from './commands.js';
+import { linkDel, routeAdd, routeDelCmd, routeReplace, routeReplaceCmd } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
@@ -66,35 +66,23 @@ const restoreDefaults = (
     const oursMetric = ours?.metric ?? (family === 6 ? 1024 : 0);
     let replaced = false;
     for (const text of saved.split(';')) {
-      const args = text.split(' ').filter((x) => x !== '');
-      const dev = args[args.indexOf('dev') + 1];
-      if (!args.includes('dev') || dev === undefined || !ctx.link(t.netns, dev) || dev === l.name) continue;
-      const metricAt = args.indexOf('metric');
-      const metric = metricAt >= 0 ? Number(args[metricAt + 1]) : family === 6 ? 1024 : 0;
-      const dst = family === 6 ? '::/0' : 'default';
-      const describes = `restore the default route ${args.join(' ')}`;
+      const r = savedRoute(text, family, 'default');
+      if (r.dev === undefined || !ctx.link(t.netns, r.dev) || r.dev === l.name) continue;
+      const metric = r.metric ?? 0;
+      const describes = `restore the default route ${text}`;
       if (ours && !replaced && metric === oursMetric) {
         replaced = true;
         ctx.push({
+          ...routeReplace(t.netns, r, routeReplaceCmd(t.netns, ours)),
           id: `route-restore:${family}`,
-          netns: t.netns,
-          argv: ['ip', 'route', 'replace', dst, ...args],
           describes,
-          undo: routeReplaceCmd(t.netns, ours),
         });
-      } else {
+      } else
         ctx.push({
+          ...routeAdd(t.netns, r, routeDelCmd(t.netns, r)),
           id: `route-restore:${family}`,
-          netns: t.netns,
-          argv: ['ip', 'route', 'add', dst, ...args],
           describes,
-          undo: {
-            netns: t.netns,
-            argv: ['ip', 'route', 'del', dst, ...args],
-            describes: `remove the default route ${args.join(' ')}`,
-          },
         });
-      }
     }
     if (ours && replaced) ctx.removeRoute(t.netns, ours);
   }

@@ -9,7 +9,10 @@ import { hostEndOf } from '../model/observed.js';
 import { decodeTag } from '../model/owner.js';
 import { hostSideName } from '../names.js';
 import {
+  addrAddCmd,
   addrDel,
+  linkSetNomasterCmd,
+  observedAddrOf,
   linkSetDownCmd,
   linkSetMac,
   linkSetMacCmd,
@@ -137,13 +140,8 @@ const repairProps = (
   const gone = l.addrs.filter((o) => extra.includes(o) || (o.family === 4 && extraNets.has(net(o))));
   for (const o of [...gone].reverse()) {
     const text = `${o.address}/${o.prefix}`;
-    ctx.push(
-      addrDel(ns, l.name, text, {
-        netns: ns,
-        argv: ['ip', 'addr', 'add', text, ...(o.broadcast ? ['brd', o.broadcast] : []), 'dev', l.name],
-        describes: `put ${text} back on "${l.name}"`,
-      }),
-    );
+    const a = observedAddrOf(l.name, o);
+    ctx.push(addrDel(ns, a, addrAddCmd(ns, a)));
     if (extra.includes(o)) ctx.notes.push(`${label}: ${text} is removed from ${l.name} (not asked for)`);
   }
   if (gone.length) ctx.updateLink(ns, l.name, { addrs: l.addrs.filter((o) => !gone.includes(o)) });
@@ -168,11 +166,7 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
     ctx.phase = PHASE.link;
     if (h && !a.link.ovs && h.master !== a.link.bridge) {
       ctx.push(
-        linkSetMaster(HOST, hostName, a.link.bridge, {
-          netns: HOST,
-          argv: ['ip', 'link', 'set', 'dev', hostName, 'nomaster'],
-          describes: `take "${hostName}" out of "${a.link.bridge}"`,
-        }),
+        linkSetMaster(HOST, hostName, a.link.bridge, linkSetNomasterCmd(HOST, hostName, a.link.bridge)),
       );
       ctx.updateLink(HOST, hostName, { master: a.link.bridge });
     }

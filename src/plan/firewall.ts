@@ -50,11 +50,11 @@ export const planBridgeFirewall = (
     const step: Step = {
       id: `fw-accept:${family}:${bridge}`,
       netns: host,
-      argv: [tool(family), '-w', '-I', ...spec],
+      op: { op: 'exec', argv: [tool(family), '-w', '-I', ...spec] },
       describes: `let traffic within bridge "${bridge}" through ${tool(family)}'s FORWARD DROP (br_netfilter is on)`,
       undo: {
         netns: host,
-        argv: [tool(family), '-w', '-D', ...spec],
+        op: { op: 'exec', argv: [tool(family), '-w', '-D', ...spec] },
         describes: `remove the ${tool(family)} accept rule for "${bridge}"`,
       },
     };
@@ -72,11 +72,11 @@ export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, brid
     ctx.push({
       id: `fw-remove:${r.family}:${bridge}`,
       netns: host,
-      argv: [tool(r.family), '-w', '-D', ...spec],
+      op: { op: 'exec', argv: [tool(r.family), '-w', '-D', ...spec] },
       describes: `remove the ${tool(r.family)} accept rule for "${bridge}"`,
       undo: {
         netns: host,
-        argv: [tool(r.family), '-w', '-I', ...spec],
+        op: { op: 'exec', argv: [tool(r.family), '-w', '-I', ...spec] },
         describes: `put back the ${tool(r.family)} accept rule for "${bridge}"`,
       },
     });

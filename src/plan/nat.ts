@@ -37,13 +37,13 @@ export const ipForwardStep = (on: boolean): Step => {
   return {
     id: on ? 'ip-forward' : 'ip-forward-off',
     netns: HOST,
-    argv: set(on),
+    op: { op: 'exec', argv: set(on) },
     describes: on
       ? 'turn on IPv4 forwarding (NAT needs it)'
       : 'turn IPv4 forwarding back off (the recipe turned it on)',
     undo: {
       netns: HOST,
-      argv: set(!on),
+      op: { op: 'exec', argv: set(!on) },
       describes: on ? 'turn IPv4 forwarding back off' : 'turn IPv4 forwarding on again',
     },
   };
@@ -98,13 +98,13 @@ export const planNat = (
   const restore: Step['undo'] = now.tableText
     ? {
         netns: HOST,
-        argv: ['nft', '-f', '-'],
+        op: { op: 'exec', argv: ['nft', '-f', '-'] },
         input: replaceScript(table, now.tableText.replace(/^table ip \S+ \{\n/, '').replace(/\}\s*$/, '')),
         describes: `put back nftables table ${table}`,
       }
     : {
         netns: HOST,
-        argv: ['nft', 'delete', 'table', 'ip', table],
+        op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
         describes: `remove nftables table ${table}`,
       };
   if (rules === undefined) {
@@ -112,7 +112,7 @@ export const planNat = (
       ctx.push({
         id: `nat-del:${table}`,
         netns: HOST,
-        argv: ['nft', 'delete', 'table', 'ip', table],
+        op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
         describes: `remove the NAT rules of recipe "${recipe}" (nftables table ${table})`,
         undo: restore,
       });
@@ -124,7 +124,7 @@ export const planNat = (
       ctx.push({
         id: `nat:${table}`,
         netns: HOST,
-        argv: ['nft', '-f', '-'],
+        op: { op: 'exec', argv: ['nft', '-f', '-'] },
         input: replaceScript(table, body),
         describes: `${now.tableText ? 'update' : 'add'} the NAT rules of recipe "${recipe}" (nftables table ${table})`,
         undo: restore,

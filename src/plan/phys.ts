@@ -9,10 +9,13 @@ import { refuse } from '../errors.js';
 import type { ConcreteAttachment } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
 import type { OwnerTag } from '../model/owner.js';
-import { tagFits } from '../model/owner.js';
+import { savedAddr, savedRoute, tagFits } from '../model/owner.js';
 import type { ResolvedTarget } from '../model/target.js';
 import {
+  addrAdd,
+  addrAddCmd,
   addrDel,
+  addrDelCmd,
   linkRename,
   linkRenameCmd,
   linkSetAlias,
@@ -27,10 +30,13 @@ import {
   linkSetNetnsCmd,
   linkSetUp,
   linkSetUpCmd,
-  routeArgs,
+  observedAddrOf,
+  routeAdd,
   routeAddCmd,
   routeDel,
+  routeDelCmd,
 } from './commands.js';
+import { routeArgs } from '../render/ip.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { defaultRoutes, planInside } from './iface.js';
 import type { AttachPlanOptions } from './options.js';
@@ -125,14 +131,10 @@ export const planPhysIn = (
 
   ctx.phase = PHASE.prepare;
   for (const r of routes) ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
-  for (const x of addrs)
-    ctx.push(
-      addrDel(HOST, device, `${x.address}/${x.prefix}`, {
-        netns: HOST,
-        argv: ['ip', 'addr', 'add', ...addrText(x).split(' '), 'dev', device],
-        describes: `put ${x.address}/${x.prefix} back on "${device}"`,
-      }),
-    );
+  for (const x of addrs) {
+    const op = observedAddrOf(device, x);
+    ctx.push(addrDel(HOST, op, addrAddCmd(HOST, op)));
+  }
   ctx.phase = PHASE.link;
   // Moving takes the device down; doing it as its own step lets a rollback bring it back up.
   if (dev.up) ctx.push(linkSetDown(HOST, device, linkSetUpCmd(HOST, device)), PHASE.prepare);
@@ -180,27 +182,20 @@ export const planPhysHome = (
   const routes = (tag.hostRoutes ?? '').split(SEP).filter((x) => x !== '');
   ctx.phase = PHASE.finish;
   for (const text of addrs) {
-    const args = text.split(' ');
+    const a = savedAddr(text, orig);
     ctx.push({
-      id: `addr-restore:${orig}:${args[0] ?? ''}`,
-      netns: HOST,
-      argv: ['ip', 'addr', 'add', ...args, 'dev', orig],
-      describes: `put ${args[0] ?? ''} back on "${orig}"`,
-      undo: {
-        netns: HOST,
-        argv: ['ip', 'addr', 'del', args[0] ?? '', 'dev', orig],
-        describes: `remove ${args[0] ?? ''} from "${orig}"`,
-      },
+      ...addrAdd(HOST, a, addrDelCmd(HOST, a)),
+      id: `addr-restore:${orig}:${a.address}`,
+      describes: `put ${a.address}/${a.prefix} back on "${orig}"`,
     });
   }
   for (const text of routes) {
-    const args = text.split(' ');
+    const [dst = 'default', ...rest] = text.split(' ');
+    const r = savedRoute(rest.join(' '), dst.includes(':') ? 6 : 4, dst === '::/0' ? 'default' : dst);
     ctx.push({
-      id: `route-restore:${orig}:${args[0] ?? ''}`,
-      netns: HOST,
-      argv: ['ip', 'route', 'add', ...args],
+      ...routeAdd(HOST, r, routeDelCmd(HOST, r)),
+      id: `route-restore:${orig}:${dst}`,
       describes: `put the route ${text} back`,
-      undo: { netns: HOST, argv: ['ip', 'route', 'del', ...args], describes: `remove the route ${text}` },
     });
   }
   if (addrs.length || routes.length)

@@ -12,6 +12,7 @@ import type { VlanId } from '../values.js';
 import {
   linkAddVlan,
   linkDel,
+  linkSet,
   linkSetAlias,
   linkSetAliasCmd,
   linkSetDownCmd,
@@ -109,11 +110,18 @@ export const ensureSharedVlan = (
   // its parent was brought up before (ensureParentUp), with a record of who needs it
   const alias = tagWith([user]);
   ctx.push(linkAddVlan(HOST, parent, name, vid, p.mtu));
-  ctx.push({
-    ...linkSetAlias(HOST, name, alias, 'covered'),
-    argv: ['ip', 'link', 'set', 'dev', name, 'alias', alias, 'up'],
-    describes: `tag "${name}" as pipefitter's (shared) and bring it up`,
-  });
+  ctx.push(
+    linkSet(
+      HOST,
+      name,
+      { alias, up: true },
+      {
+        id: `link-alias:${name}`,
+        describes: `tag "${name}" as pipefitter's (shared) and bring it up`,
+        undo: 'covered',
+      },
+    ),
+  );
   ctx.putLink(HOST, {
     ...plannedLink({ name, kind: 'vlan', alias, mtu: p.mtu, parent }),
     vlanId: vid,

@@ -4,7 +4,7 @@ import type { Attachment, ConcreteLink } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
 import type { OwnerTag, TagKind } from '../model/owner.js';
 import { encodeTag, tagFits } from '../model/owner.js';
-import { routeArgs } from './commands.js';
+import { routeArgs } from '../render/ip.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { defaultRoutes } from './iface.js';
 
@@ -54,8 +54,3 @@ export const checkTag = (tag: OwnerTag, label: string): string => {
     );
   return encodeTag(tag);
 };
-
-export const linkArgs = (mtu: number | undefined, mac: string | undefined): string[] => [
-  ...(mtu !== undefined ? ['mtu', String(mtu)] : []),
-  ...(mac !== undefined ? ['address', mac] : []),
-];

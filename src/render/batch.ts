@@ -4,8 +4,10 @@
  * says which line. The batch reader splits lines on blanks and cuts at "#", so a command whose
  * arguments hold such characters runs alone.
  */
-import type { Command, Step } from '../model/step.js';
+import type { Command, Op, Step } from '../model/step.js';
+import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
+import { argvOf } from './ip.js';
 
 const BATCH_UNSAFE = /[\s#"'\\]/;
 
@@ -13,14 +15,19 @@ const BATCH_TOOLS = new Set(['ip', 'bridge']);
 
 export const batchable = (
   c: Command & { bestEffort?: boolean | undefined; passOutput?: boolean | undefined },
-): boolean =>
-  c.bestEffort !== true &&
-  c.passOutput !== true &&
-  c.input === undefined &&
-  typeof c.argv[0] === 'string' &&
-  BATCH_TOOLS.has(c.argv[0]) &&
-  c.argv.length > 1 &&
-  c.argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)));
+): boolean => {
+  if (c.bestEffort === true || c.passOutput === true || c.input !== undefined) return false;
+  const argv = argvOf(c);
+  return (
+    typeof argv[0] === 'string' &&
+    BATCH_TOOLS.has(argv[0]) &&
+    argv.length > 1 &&
+    argv.every((a) => typeof a !== 'string' || (a !== '' && !BATCH_UNSAFE.test(a)))
+  );
+};
+
+/** The program that runs a command under the ip backend (what a batch is made of). */
+const toolOf = (c: Command): unknown => argvOf(c)[0];
 
 /** Split commands into runs that can share one process: same namespace, all batchable. */
 export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => {
@@ -32,7 +39,7 @@ export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => 
       prev &&
       batchable(prev) &&
       batchable(it) &&
-      prev.argv[0] === it.argv[0] &&
+      toolOf(prev) === toolOf(it) &&
       netnsKey(prev.netns) === netnsKey(it.netns)
     ) {
       cur.push(it);
@@ -45,10 +52,35 @@ export const groupCommands = <T extends Command>(items: readonly T[]): T[][] => 
   return groups;
 };
 
-/** The namespaces a command reads or changes: where it runs, and any it names as an argument. */
+/** Namespaces an operation names besides the one it runs in (a link born in or moved to another). */
+const namedNetns = (o: Op): NetnsRef[] => {
+  switch (o.op) {
+    case 'link.add':
+      return [
+        ...(o.netns ? [o.netns] : []),
+        ...(o.spec.kind === 'veth' && o.spec.peer.netns ? [o.spec.peer.netns] : []),
+      ];
+    case 'link.set':
+      return o.patch.netns ? [o.patch.netns] : [];
+    case 'exec':
+      return o.argv.flatMap((a) => (typeof a === 'string' ? [] : [a.netns]));
+    case 'link.del':
+    case 'addr.add':
+    case 'addr.del':
+    case 'route.add':
+    case 'route.replace':
+    case 'route.del':
+    case 'bridge-vlan.add':
+    case 'bridge-vlan.del':
+    case 'sysctl':
+      return [];
+  }
+};
+
+/** The namespaces a command reads or changes: where it runs, and any it names. */
 export const touches = (c: Command): Set<string> => {
   const out = new Set([netnsKey(c.netns)]);
-  for (const a of c.argv) if (typeof a !== 'string') out.add(netnsKey(a.netns));
+  for (const ns of namedNetns(c.op)) out.add(netnsKey(ns));
   for (const ns of c.affects ?? []) out.add(netnsKey(ns));
   return out;
 };
@@ -88,7 +120,7 @@ export const schedule = <T extends Command>(items: readonly T[]): T[][] => {
       for (let i = Math.max(after, 0); i < slots.length; i++) {
         const s = slots[i] as Slot<T>;
         const head = s.steps[0] as T;
-        if (batchable(head) && head.argv[0] === it.argv[0] && netnsKey(head.netns) === netnsKey(it.netns)) {
+        if (batchable(head) && toolOf(head) === toolOf(it) && netnsKey(head.netns) === netnsKey(it.netns)) {
           slot = s;
           break;
         }

@@ -5,7 +5,9 @@
 import { assertNever } from '../model/assert-never.js';
 import type { LinkPatch, LinkSpec, Op } from '../model/op.js';
 import type { ObservedRoute } from '../model/observed.js';
-import type { Arg } from '../model/step.js';
+import type { Arg, Command } from '../model/step.js';
+import { enterArgv, hostNetnsPath, spellArgs } from './enter.js';
+import { shellJoin } from './quote.js';
 
 const opt = (flag: string, v: string | number | undefined): string[] =>
   v === undefined ? [] : [flag, String(v)];
@@ -132,3 +134,13 @@ export const ipArgv = (o: Op): readonly Arg[] => {
       return assertNever(o, 'operation');
   }
 };
+
+/** The argv of a command's operation (what the ip backend runs). */
+export const argvOf = (c: Pick<Command, 'op'>): readonly Arg[] => ipArgv(c.op);
+
+/** An `exec` operation: a program run as it is. */
+export const exec = (...argv: readonly Arg[]): Op => ({ op: 'exec', argv });
+
+/** One command as the shell line it runs as (inside its namespace): for errors, reports and preflight. */
+export const commandText = (c: Command): string =>
+  shellJoin(enterArgv(c.netns, spellArgs(argvOf(c), hostNetnsPath())));

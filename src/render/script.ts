@@ -8,6 +8,7 @@ import type { Plan } from '../model/step.js';
 import { schedule } from './batch.js';
 import { enterArgv, spellArgs } from './enter.js';
 import { shellJoin } from './quote.js';
+import { argvOf } from './ip.js';
 
 const HOST_IN_SCRIPT = '/proc/__PF_SHELL_PID__/ns/net';
 
@@ -38,11 +39,11 @@ export const renderScript = (plan: Plan, opts: RenderOptions = {}): string => {
       if (s.readOnly) out.push('#    reads only; changes nothing');
       else if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
       else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
-      else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(s.undo.argv, HOST_IN_SCRIPT)))}`);
+      else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(argvOf(s.undo), HOST_IN_SCRIPT)))}`);
       // A best-effort step (an announcement) may fail without stopping the script; a detached
       // one runs in the background.
       const cmd =
-        line(enterArgv(s.netns, spellArgs(s.argv, HOST_IN_SCRIPT))) +
+        line(enterArgv(s.netns, spellArgs(argvOf(s), HOST_IN_SCRIPT))) +
         (s.detached ? ' >/dev/null 2>&1 &' : s.bestEffort ? ' || true' : '');
       // stdin as a quoted here-document: the shell expands nothing in it
       if (s.input !== undefined)

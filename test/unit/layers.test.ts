@@ -51,11 +51,13 @@ test('execa only in exec/runner.ts; child_process nowhere; exec/ does not import
   for (const f of files)
     for (const s of importsOf(f)) {
       if (s === 'execa' && f !== 'exec/runner.ts') bad.push(`${f} -> execa`);
-      if (s === 'koffi' && f !== 'netlink/socket.ts') bad.push(`${f} -> koffi (only netlink/socket.ts calls native code)`);
+      if (s === 'koffi' && f !== 'netlink/socket.ts')
+        bad.push(`${f} -> koffi (only netlink/socket.ts calls native code)`);
       if (s === 'node:child_process' || s === 'child_process') bad.push(`${f} -> child_process`);
       const t = target(f, s);
       if (f.startsWith('exec/') && t?.startsWith('plan/')) bad.push(`${f} -> ${s}`);
-      if (f.startsWith('cli/') && t?.startsWith('exec/')) bad.push(`${f} -> ${s} (the CLI goes through api/)`);
+      if (f.startsWith('cli/') && t?.startsWith('exec/'))
+        bad.push(`${f} -> ${s} (the CLI goes through api/)`);
       if (t?.startsWith('cli/') && !f.startsWith('cli/'))
         bad.push(`${f} -> ${s} (only the CLI imports cli/)`);
     }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { applyPlan } from '../../../src/exec/apply.js';
 import { spellArgs } from '../../../src/render/enter.js';
@@ -63,7 +64,7 @@ test('a failure at every line rolls back exactly the steps that ran, in reverse'
       .flatMap((s) =>
         typeof s.undo === 'string'
           ? []
-          : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(s.undo.argv)}`],
+          : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(argvOf(s.undo))}`],
       );
     // runner.lines = the k forward lines, then the undo lines
     assert.deepEqual(runner.lines.slice(k), expectedUndos, `k=${k}`);
@@ -87,7 +88,7 @@ test('a hook that throws before step k stops there and rolls back', async () => 
     );
     assert.deepEqual(
       runner.lines.slice(0, k).map((l) => l.split(': ')[1]),
-      p.steps.slice(0, k).map((s) => spellArgs(s.argv, 'host').join(' ')),
+      p.steps.slice(0, k).map((s) => spellArgs(argvOf(s), 'host').join(' ')),
     );
   }
 });
@@ -115,16 +116,20 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
       {
         id: 'a',
         netns: { kind: 'host' },
-        argv: ['ip', 'link', 'del', 'dev', 'x'],
+        op: { op: 'exec', argv: ['ip', 'link', 'del', 'dev', 'x'] },
         describes: 'delete "x"',
         undo: 'irreversible',
       },
       {
         id: 'b',
         netns: { kind: 'host' },
-        argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'],
+        op: { op: 'exec', argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'] },
         describes: 'create bridge "y"',
-        undo: { netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'dev', 'y'], describes: 'delete "y"' },
+        undo: {
+          netns: { kind: 'host' },
+          op: { op: 'exec', argv: ['ip', 'link', 'del', 'dev', 'y'] },
+          describes: 'delete "y"',
+        },
       },
     ],
     noops: [],

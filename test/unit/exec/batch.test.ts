@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import {
   batchInput,
@@ -13,7 +14,7 @@ import { classifyStderr } from '../../../src/exec/runner.js';
 
 const c = (ns: string, ...argv: string[]): Command => ({
   netns: ns === 'host' ? { kind: 'host' } : { kind: 'name', name: ns },
-  argv,
+  op: { op: 'exec', argv },
   describes: '',
 });
 
@@ -74,23 +75,34 @@ test('stderr is classified once into a reason', () => {
 /** The host-side half of an attachment: a veth whose peer is created inside `ns`. */
 const veth = (ns: string, host: string): Command => ({
   netns: { kind: 'host' },
-  argv: [
-    'ip',
-    'link',
-    'add',
-    host,
-    'type',
-    'veth',
-    'peer',
-    'name',
-    'eth1',
-    'netns',
-    { netns: { kind: 'name', name: ns } },
-  ],
+  op: {
+    op: 'exec',
+    argv: [
+      'ip',
+      'link',
+      'add',
+      host,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth1',
+      'netns',
+      { netns: { kind: 'name', name: ns } },
+    ],
+  },
   describes: `veth for ${ns}`,
 });
 const names = (g: Command[][]): string[][] =>
-  g.map((x) => x.map((c) => c.describes || c.argv.map((a) => (typeof a === 'string' ? a : 'ns')).join(' ')));
+  g.map((x) =>
+    x.map(
+      (c) =>
+        c.describes ||
+        argvOf(c)
+          .map((a) => (typeof a === 'string' ? a : 'ns'))
+          .join(' '),
+    ),
+  );
 
 test('schedule: the host side of many containers shares one process, each container one more', () => {
   const plan: Command[] = [];

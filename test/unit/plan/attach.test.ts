@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
@@ -61,8 +62,8 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
     'host: ip link add name br-lab type bridge',
     'host: ip link set dev br-lab alias pf1:k=bridge',
     'host: ip link set dev br-lab up',
-    `host: ip link add name ${p.steps[3]!.argv[4] as string} type veth peer name eth1 netns <netns:r1>`,
-    `host: ip link set dev ${p.steps[3]!.argv[4] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
+    `host: ip link add name ${argvOf(p.steps[3]!)[4] as string} type veth peer name eth1 netns <netns:r1>`,
+    `host: ip link set dev ${argvOf(p.steps[3]!)[4] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
     'netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1',
     'netns:r1: ip link set dev eth1 up',
     'netns:r1: ip route add default via 192.0.2.1 dev eth1',
@@ -70,12 +71,12 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
   ]);
   // everything after the first creation of each object is covered by its undo
   assert.deepEqual(
-    p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : text(s.undo.argv))),
+    p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : text(argvOf(s.undo)))),
     [
       'ip link del dev br-lab',
       'covered',
       'covered',
-      `ip link del dev ${p.steps[3]!.argv[4] as string}`,
+      `ip link del dev ${argvOf(p.steps[3]!)[4] as string}`,
       'covered',
       'covered',
       'covered',
@@ -100,7 +101,7 @@ test('an existing bridge is adopted, not tagged, and its down state is undone on
   const p = planAttach([att(r1, { bridge: 'br-lab' })], observed(host, [r1, nsState()]));
   assert.equal(lines(p)[0], 'host: ip link set dev br-lab up');
   assert.deepEqual(
-    p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && p.steps[0]!.undo.argv,
+    p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && argvOf(p.steps[0]!.undo),
     ['ip', 'link', 'set', 'dev', 'br-lab', 'down'],
   );
   assert.ok(!lines(p).some((l) => l.includes('alias pf1:k=bridge')));
@@ -173,9 +174,9 @@ test('a gateway or route via outside the subnet gets onlink, said in a note; rep
   );
   assert.ok(l.includes('netns:r1: ip route del default via 172.17.0.1 dev eth0'));
   assert.ok(l.includes('netns:r1: ip route add default via 192.0.2.100 dev eth1 onlink'));
-  const del = p.steps.find((s) => text(s.argv) === 'ip route del default via 172.17.0.1 dev eth0')!;
+  const del = p.steps.find((s) => text(argvOf(s)) === 'ip route del default via 172.17.0.1 dev eth0')!;
   assert.ok(typeof del.undo !== 'string');
-  assert.equal(text(del.undo.argv), 'ip route add default via 172.17.0.1 dev eth0');
+  assert.equal(text(argvOf(del.undo)), 'ip route add default via 172.17.0.1 dev eth0');
   assert.ok(p.notes.some((n) => /ports published through eth0/.test(n)));
   // the replaced route is remembered in the tag so detach can put it back
   assert.ok(l.some((x) => x.includes('d4=via+172.17.0.1+dev+eth0')));
@@ -212,9 +213,12 @@ test('idempotent: a plan against the state it produces is empty', () => {
   );
   const p2 = planAttach([a], observed(host, [r1, drift]));
   assert.deepEqual(lines(p2), ['netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1']);
-  assert.ok(!p2.steps.some((s) => s.argv[0] === 'arping'), 'no announcement for a link that was already up');
+  assert.ok(
+    !p2.steps.some((s) => argvOf(s)[0] === 'arping'),
+    'no announcement for a link that was already up',
+  );
   assert.equal(
-    typeof p2.steps[0]!.undo === 'string' ? 'x' : text(p2.steps[0]!.undo.argv),
+    typeof p2.steps[0]!.undo === 'string' ? 'x' : text(argvOf(p2.steps[0]!.undo)),
     'ip addr del 192.0.2.10/24 dev eth1',
   );
 });
@@ -239,7 +243,7 @@ test('our interface with another MTU, MAC or address is changed in place; anothe
   ]);
   // the same link (no delete), and every change has its real undo
   assert.deepEqual(
-    p.steps.map((s) => (typeof s.undo === 'object' ? s.undo.argv.map(String).join(' ') : s.undo)),
+    p.steps.map((s) => (typeof s.undo === 'object' ? argvOf(s.undo).map(String).join(' ') : s.undo)),
     [
       'ip link set dev eth1 mtu 1500',
       'ip link set dev eth1 address 02:aa:00:00:00:01',

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { renderScript } from '../../../src/render/script.js';
 import { isReadOnlyPassthrough, passthroughArgv, planPassthrough } from '../../../src/plan/passthrough.js';
@@ -73,5 +74,5 @@ test('-j goes before the object; a read is a read-only step, a change carries it
   assert.notEqual(add.readOnly, true);
   assert.equal(add.passOutput, true);
   assert.ok(typeof add.undo !== 'string');
-  assert.deepEqual(add.undo.argv, ['ip', 'route', 'del', '198.51.100.0/24', 'via', '192.0.2.254']);
+  assert.deepEqual(argvOf(add.undo), ['ip', 'route', 'del', '198.51.100.0/24', 'via', '192.0.2.254']);
 });

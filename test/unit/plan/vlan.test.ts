@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
@@ -29,15 +30,15 @@ test('macvlan on PARENT.VLAN: the sub-interface is made once, shared, and counts
     observed(host, [r1, nsState()], [r2, nsState()]),
   );
   const l = lines(p);
-  assert.equal(l.filter((x) => x.startsWith('host: ip link add link eth3 name eth3.10')).length, 1);
-  assert.ok(l.includes('host: ip link add link eth3 name eth3.10 mtu 1500 type vlan id 10'));
+  assert.equal(l.filter((x) => x.startsWith('host: ip link add name eth3.10 link eth3')).length, 1);
+  assert.ok(l.includes('host: ip link add name eth3.10 link eth3 mtu 1500 type vlan id 10'));
   assert.ok(
     l.includes('host: ip link add name eth1 link eth3.10 mtu 1500 netns <netns:r1> type macvlan mode bridge'),
   );
   // the second user updates the tag in the same plan (covered: the sub-interface is new)
   const aliases = p.steps
-    .filter((s) => s.argv[5] === 'alias' && s.argv[4] === 'eth3.10')
-    .map((s) => decodeTag(s.argv[6] as string)?.users);
+    .filter((s) => argvOf(s)[5] === 'alias' && argvOf(s)[4] === 'eth3.10')
+    .map((s) => decodeTag(argvOf(s)[6] as string)?.users);
   assert.deepEqual(aliases, [
     vlanUserKey('netns:r1', 'eth1'),
     `${vlanUserKey('netns:r1', 'eth1')}.${vlanUserKey('netns:r2', 'eth1')}`,
@@ -99,7 +100,7 @@ test('bridge VLANs: a new bridge filters; access port leaves VLAN 1; trunk ports
   const access = planAttach([att(r1, { bridge: 'br-v', vlanId: 10 })], observed(nsState(), [r1, nsState()]));
   const l = lines(access);
   assert.equal(l[0], 'host: ip link add name br-v type bridge vlan_filtering 1');
-  const port = access.steps[3]!.argv[4] as string;
+  const port = argvOf(access.steps[3]!)[4] as string;
   assert.ok(l.includes(`host: bridge vlan add dev ${port} vid 10 pvid untagged`));
   assert.ok(l.includes(`host: bridge vlan del dev ${port} vid 1`));
   const trunk = planAttach(
@@ -117,7 +118,7 @@ test('bridge VLANs: a new bridge filters; access port leaves VLAN 1; trunk ports
   );
   // the port's VLANs are part of its identity: asking again with another VLAN is a conflict
   const tag = decodeTag(
-    trunk.steps.find((s) => s.netns.kind === 'name' && s.argv[5] === 'alias')!.argv[6] as string,
+    argvOf(trunk.steps.find((s) => s.netns.kind === 'name' && argvOf(s)[5] === 'alias')!)[6] as string,
   );
   assert.equal(tag?.trunk, '10.20');
 });
@@ -130,7 +131,8 @@ test("bridge VLANs on an existing bridge: turned on for pipefitter's own, refuse
   assert.equal(lines(p)[0], 'host: ip link set dev br-v type bridge vlan_filtering 1');
   const s0 = p.steps[0]!;
   assert.ok(
-    typeof s0.undo !== 'string' && text(s0.undo.argv) === 'ip link set dev br-v type bridge vlan_filtering 0',
+    typeof s0.undo !== 'string' &&
+      text(argvOf(s0.undo)) === 'ip link set dev br-v type bridge vlan_filtering 0',
   );
   const foreign = nsState([nic('br-v', { kind: 'bridge', vlanFiltering: false })]);
   assert.throws(
@@ -151,7 +153,7 @@ test('a VLAN interface inside the target on a trunk it already has', () => {
     [att(r1, { vlan: 'eth1', vlanId: 10, inside: true, ifname: 'eth1.10', ip: '192.0.2.10/24' })],
     observed(nsState(), [r1, inside]),
   );
-  assert.equal(lines(p)[0], 'netns:r1: ip link add link eth1 name eth1.10 mtu 1500 type vlan id 10');
+  assert.equal(lines(p)[0], 'netns:r1: ip link add name eth1.10 link eth1 mtu 1500 type vlan id 10');
   assert.throws(
     () =>
       planAttach([att(r1, { vlan: 'eth9', vlanId: 10, inside: true })], observed(nsState(), [r1, nsState()])),
