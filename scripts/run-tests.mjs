@@ -8,6 +8,7 @@
 // the sandbox or in namespaces made from inside it.
 import { $, fs, path } from 'zx';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 $.verbose = false;
 $.quiet = true;
@@ -75,14 +76,32 @@ const nodeArgs = [
 
 if (!needsRoot || !isRoot) {
   if (needsRoot) {
-    console.log('# integration tests skipped: they need root (uid 0) to make network namespaces');
+    // Loud, and a failure unless asked for: a run that drops every integration test and says
+    // "pass" looks exactly like one that ran them.
+    const integrationFiles = files.filter((f) => !f.startsWith('test/unit/'));
+    const optOut = process.env.PF_SKIP_INTEGRATION === '1';
+    console.error(
+      [
+        '',
+        '#'.repeat(78),
+        `# ${integrationFiles.length} INTEGRATION TEST FILES DID NOT RUN: they need root (uid 0) to make network`,
+        '# namespaces, and this is uid ' + String(process.getuid?.()) + '. Only the unit tests run below.',
+        '# Run `sudo npm test` for the whole suite.',
+        optOut
+          ? '# PF_SKIP_INTEGRATION=1 is set: this run passes on the unit tests alone.'
+          : '# This run FAILS because of that; set PF_SKIP_INTEGRATION=1 to pass on the unit tests alone.',
+        '#'.repeat(78),
+        '',
+      ].join('\n'),
+    );
     files = files.filter((f) => f.startsWith('test/unit/'));
+    if (!optOut) process.exitCode = 1;
   }
   const p = await $({
     stdio: 'inherit',
     nothrow: true,
   })`node ${nodeArgs.filter((a) => !a.startsWith('test/') || files.includes(a))}`;
-  process.exit(p.exitCode ?? 1);
+  process.exit(p.exitCode || process.exitCode || 0);
 }
 
 // Every namespace a test makes is named pf-<run id>-…, so this run cleans up only its own.
@@ -95,8 +114,11 @@ const hostLinks = async () =>
 const hostBefore = await hostLinks();
 const sandbox = `pf-${runId}-sandbox`;
 const stateDir = `/tmp/pf-${runId}-state`;
+const runDir = `/tmp/pf-${runId}-run`;
 await $`ip netns add ${sandbox}`;
 let code = 1;
+let keeper;
+let keeperExit;
 try {
   await $`ip -n ${sandbox} link set lo up`;
   // pipefitter's persistent state (recipes, IPAM) goes to a directory of this run, never the machine's
@@ -106,15 +128,57 @@ try {
     PF_RUN_ID: runId,
     PF_REPO: root,
     PIPEFITTER_STATE_DIR: stateDir,
+    // and its runtime state (DHCP clients) too: other runs on this machine keep theirs apart
+    PIPEFITTER_RUN_DIR: runDir,
   };
+  // One Docker daemon for the whole run, in the sandbox, when a test file uses Docker; the test
+  // files get it from PF_DOCKER_DIR (test/helpers/docker.ts useDocker()).
+  const usesDocker = files.some(
+    (f) => f.startsWith('test/integration/') && readFileSync(f, 'utf8').includes('helpers/docker.js'),
+  );
+  if (usesDocker) {
+    keeper = $({
+      env,
+      nothrow: true,
+      quiet: true,
+      stdio: ['pipe', 'pipe', 'inherit'],
+    })`nsenter --net=/run/netns/${sandbox} -- node --import tsx test/fixtures/docker-daemon.ts`;
+    const exited = keeper.then((r) => r.exitCode ?? r.signal);
+    keeperExit = exited;
+    const ready = await new Promise((resolve) => {
+      let buf = '';
+      keeper.stdout.on('data', (d) => {
+        buf += String(d);
+        const m = /^ready (.*)$/m.exec(buf);
+        if (m) resolve(JSON.parse(m[1]));
+      });
+      void exited.then(() => resolve(undefined));
+    });
+    if (!ready) throw new Error("the run's Docker daemon did not start (its reasons are above)");
+    env.PF_DOCKER_DIR = ready.dir;
+    env.PF_DOCKER_STORAGE = ready.storageDriver;
+    env.PF_DOCKER_KEEPER = String(ready.pid);
+  }
   const p = await $({
     stdio: 'inherit',
     nothrow: true,
     env,
   })`nsenter --net=/run/netns/${sandbox} -- node ${nodeArgs}`;
   code = p.exitCode ?? 1;
+} catch (e) {
+  console.error(`# ${e instanceof Error ? e.message : String(e)}`);
+  code = 1;
 } finally {
-  // Anything a crashed test left behind is removed here, and the run is failed for it.
+  // The Docker daemon goes first (it puts the sandbox back as it found it, and fails if it
+  // left anything), then whatever a crashed test left behind, and the run is failed for it.
+  if (keeper) {
+    keeper.stdin.end();
+    const c = await keeperExit;
+    if (c !== 0) {
+      console.error(`# the run's Docker daemon was not stopped cleanly (exit ${String(c)})`);
+      code ||= 1;
+    }
+  }
   const left = (await $`ip netns list`).stdout
     .split('\n')
     .map((l) => l.split(' ')[0])
@@ -122,6 +186,7 @@ try {
   for (const n of left) await $({ nothrow: true })`ip netns del ${n}`;
   await $({ nothrow: true })`ip netns del ${sandbox}`;
   await fs.remove(stateDir);
+  await fs.remove(runDir);
   if (left.length) {
     console.error(`# leaked namespaces removed after the run: ${left.join(' ')}`);
     code ||= 1;

@@ -11,5 +11,10 @@ export const DHCP_RUNNER = fileURLToPath(new URL(`${root}libexec/pipefitter-dhcp
 /** The command starter (libexec/pipefitter-spawn): a small shell that forks for us. */
 export const SPAWN_HELPER = fileURLToPath(new URL(`${root}libexec/pipefitter-spawn`, import.meta.url));
 
-/** pipefitter's state lives under /run (gone at reboot, like the namespaces it describes). */
-export const STATE_DIR = '/run/pipefitter';
+/**
+ * pipefitter's runtime state (DHCP clients) lives under /run: gone at reboot, like the namespaces
+ * it describes. `PIPEFITTER_RUN_DIR` moves it (the test runner gives each run its own, so that
+ * runs sharing a machine never see each other's clients), as PIPEFITTER_STATE_DIR moves the
+ * persistent state. Read once, when pipefitter starts.
+ */
+export const STATE_DIR = process.env.PIPEFITTER_RUN_DIR ?? '/run/pipefitter';

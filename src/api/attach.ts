@@ -7,7 +7,7 @@ import type { AttachPlanOptions } from '../plan/attach.js';
 import { planAttach } from '../plan/attach.js';
 import { planDetach } from '../plan/detach.js';
 import { dhcpStateDir } from '../plan/dhcp.js';
-import { readLease } from '../observe/lease.js';
+import { hasDhcpState, readLease } from '../observe/lease.js';
 import { checkCarrier } from '../observe/carrier.js';
 import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
@@ -91,11 +91,14 @@ export const detach = async (input: DetachInput, opts: RunOptions = {}): Promise
   const runner = runnerOf(opts);
   const [target] = await resolveAll([req.target], runner, opts.docker);
   const t = target!;
+  // a DHCP client's state, kept by target and interface: also after a restart took the interface
+  const dhcpState = await hasDhcpState(dhcpStateDir(t.id, req.ifname));
   return runPipeline(
     {
       targets: [t],
       extraNamespaces: [HOST],
-      plan: (observed) => planDetach({ target: t, ifname: req.ifname, force: req.force }, observed),
+      plan: (observed) =>
+        planDetach({ target: t, ifname: req.ifname, force: req.force }, observed, { dhcpState }),
       title: `pipefitter detach ${targetSpecText(req.target)} --ifname ${req.ifname}`,
     },
     runner,

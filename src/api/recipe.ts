@@ -74,6 +74,8 @@ interface Prepared {
   readonly create: string[];
   readonly missing: { container: string; target: string; reason: string }[];
   readonly former: ResolvedTarget[];
+  /** Named namespaces that exist now (resolved), of those the recipe names or named before. */
+  readonly present: ReadonlySet<string>;
   readonly dropNamespaces: readonly string[];
   /** Targets where forwarding was turned on by the recipe and is no longer wanted. */
   readonly unforward: readonly ResolvedTarget[];
@@ -81,6 +83,10 @@ interface Prepared {
 }
 
 const NOT_THERE = new Set(['E_TARGET_NOT_FOUND', 'E_TARGET_STOPPED']);
+
+/** Right before the first change: every resolved target is still the namespace observed. */
+const recheckGuards = (targets: readonly ResolvedTarget[]): (() => Promise<void>)[] =>
+  targets.filter((t) => t.nsIdentity !== undefined).map((t) => () => recheckTarget(t));
 
 const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> => {
   requireRoot();
@@ -123,14 +129,20 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
       .filter((c) => c.create && c.target.kind === 'netns')
       .map((c) => (c.target.kind === 'netns' ? c.target.name : '')),
   );
-  const dropNamespaces = (state?.createdNamespaces ?? []).filter((n) => !wantedNs.has(n));
+  // only those still there: a destroy that stopped half-way (exit 3) may have removed some
+  const present = new Set(
+    [...targets.values(), ...former].flatMap((t) =>
+      t.netns.kind === 'name' && !create.includes(t.netns.name) ? [t.netns.name] : [],
+    ),
+  );
+  const dropNamespaces = (state?.createdNamespaces ?? []).filter((n) => !wantedNs.has(n) && present.has(n));
   const forwarders = new Set(
     recipe.containers.filter((c) => c.forwarding).map((c) => targets.get(c.name)?.id),
   );
   const unforward = [...targets.values(), ...former].filter(
     (t) => (state?.forwarding ?? []).includes(t.id) && !forwarders.has(t.id),
   );
-  return { recipe, runner, targets, create, missing, former, dropNamespaces, unforward, spawned0 };
+  return { recipe, runner, targets, create, missing, former, present, dropNamespaces, unforward, spawned0 };
 };
 
 /** `auto` addresses: the existing allocation of each key, or (apply) a new one, or (plan) the one it would get. */
@@ -236,6 +248,14 @@ const planFor = async (
     unforward: p.unforward.filter(
       (t) => !(t.netns.kind === 'name' && p.dropNamespaces.includes(t.netns.name)),
     ),
+    ...(empty
+      ? {
+          sweepFirewall: [
+            ...p.recipe.bridges.map((b) => b.name as string),
+            ...p.recipe.networks.flatMap((n) => (n.kind === 'bridge' ? [n.bridge as string] : [])),
+          ],
+        }
+      : {}),
   });
 };
 
@@ -319,9 +339,7 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
       ? await applyPlan(pl, {
           runner: p.runner,
           hooks: { ...opts.hooks, ...(opts.onStep ? { afterStep: opts.onStep } : {}) },
-          guards: [...p.targets.values(), ...p.former]
-            .filter((t) => t.nsIdentity !== undefined)
-            .map((t) => () => recheckTarget(t)),
+          guards: recheckGuards([...p.targets.values(), ...p.former]),
         })
       : undefined;
     const present = [...p.targets.values()];
@@ -413,7 +431,7 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
   const everyone = [...p.targets.values(), ...p.former];
   const pq: Prepared = {
     ...p,
-    dropNamespaces: state?.createdNamespaces ?? [],
+    dropNamespaces: (state?.createdNamespaces ?? []).filter((n) => p.present.has(n)),
     missing: [],
     unforward: everyone.filter((t) => (state?.forwarding ?? []).includes(t.id)),
   };
@@ -422,7 +440,11 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
   const pl: Plan = state?.ipForwardWasOff ? { ...pl0, steps: [...pl0.steps, ipForwardStep(false)] } : pl0;
   const title = titleOf('destroy', recipe, opts);
   if (opts.dryRun) return report(pq, pl, false, new Map(), title);
-  const rep = pl.steps.length ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks }) : undefined;
+  // as apply: a target made anew since it was observed (a container restarted, a namespace
+  // re-created) is refused, so nothing of someone else's is removed
+  const rep = pl.steps.length
+    ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone) })
+    : undefined;
   await removeRecipeState(recipe.name);
   await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
   return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);

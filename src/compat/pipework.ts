@@ -144,9 +144,16 @@ export const parsePipework = (argv: readonly string[]): PipeworkCommand => {
   let mac: Mac | undefined;
   let vlan: number | undefined;
   if (macvlan !== undefined) {
-    const at = macvlan.indexOf('@');
-    const macText = at >= 0 ? macvlan.slice(0, at) : macvlan;
-    if (at >= 0) vlan = parseVlanId(macvlan.slice(at + 1).split('@')[0] ?? '', '@vlan');
+    const [macText = '', vlanText, ...junk] = macvlan.split('@');
+    if (junk.length)
+      throw badInput(
+        'E_BAD_VALUE',
+        'macaddr',
+        macvlan,
+        'has more than one "@"',
+        'write [macaddr][@vlan], e.g. 02:00:00:00:00:07@10',
+      );
+    if (vlanText !== undefined) vlan = parseVlanId(vlanText, '@vlan');
     if (macText.startsWith('U:')) mac = seededMac(macText.slice(2));
     else if (macText !== '') mac = parseMac(macText, 'macaddr');
   }
@@ -156,9 +163,15 @@ export const parsePipework = (argv: readonly string[]): PipeworkCommand => {
   let addrs: ReturnType<typeof parseCidr>[] = [];
   let gateways: ReturnType<typeof parseIp>[] = [];
   if (!dhcp) {
-    const at = addr.indexOf('@');
-    const cidrText = at >= 0 ? addr.slice(0, at) : addr;
-    const gwText = at >= 0 ? addr.slice(at + 1).split('@')[0] : undefined;
+    const [cidrText = '', gwText, ...junk] = addr.split('@');
+    if (junk.length)
+      throw badInput(
+        'E_BAD_VALUE',
+        'ipaddr',
+        addr,
+        'has more than one "@"',
+        'write <ipaddr>/<subnet>[@default_gateway], e.g. 192.0.2.10/24@192.0.2.1',
+      );
     const cidr = parseCidr(cidrText, 'ipaddr', family === undefined ? {} : { family });
     addrs = [cidr];
     if (gwText !== undefined && gwText !== '')

@@ -27,7 +27,13 @@ import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
 
 export interface ApplyHooks {
-  /** Called before each step runs; throwing aborts there and rolls back (tests inject failures with it). */
+  /**
+   * Called before each step runs, with its position in the schedule (the order the executor
+   * runs steps in, which may differ from the plan's). All steps of a wave are offered before
+   * the wave starts; throwing stops that step's group there (the wave's other groups still run,
+   * as on a real failure) and rolls everything back. Tests inject failures with it; it never
+   * changes the schedule.
+   */
   beforeStep?(step: Step, index: number): void | Promise<void>;
   /** Called after each step is known to have run. */
   afterStep?(step: Step, index: number): void;
@@ -146,6 +152,37 @@ const info = (
 });
 
 /**
+ * Calls `beforeStep` for every step of a wave, in schedule order, before the wave starts. A hook
+ * that throws cuts its group there, as the kernel refusing that line would: the group runs the
+ * steps before it, and the wave's other groups run side by side as they always do. So a test's
+ * hook never changes which groups run together, nor which commands share a process.
+ */
+const runHooks = async (
+  hooks: ApplyHooks | undefined,
+  wave: readonly (readonly Step[])[],
+  first: number,
+): Promise<{ cuts: number[]; hookErrors: ({ readonly error: unknown } | undefined)[] }> => {
+  const cuts = wave.map((g) => g.length);
+  const hookErrors: ({ readonly error: unknown } | undefined)[] = wave.map(() => undefined);
+  if (!hooks?.beforeStep) return { cuts, hookErrors };
+  let at = first;
+  for (let g = 0; g < wave.length; g++) {
+    const group = wave[g] as readonly Step[];
+    for (let i = 0; i < group.length; i++) {
+      try {
+        await hooks.beforeStep(group[i] as Step, at + i);
+      } catch (error) {
+        cuts[g] = i;
+        hookErrors[g] = { error };
+        break;
+      }
+    }
+    at += group.length;
+  }
+  return { cuts, hookErrors };
+};
+
+/**
  * Apply a plan: all or nothing.
  * @example await applyPlan(plan, { runner: createRunner() })
  */
@@ -164,23 +201,10 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   process.on('SIGINT', onSigint);
   try {
     let index = 0;
-    // Without a beforeStep hook, groups in disjoint namespaces run side by side (see waves()).
-    for (const wave of waves(schedule(plan.steps), opts.hooks?.beforeStep ? 1 : PARALLEL)) {
-      let cut = wave.length === 1 ? (wave[0] as Step[]).length : 0;
-      let hookError: unknown;
-      if (wave.length === 1) {
-        const group = wave[0] as Step[];
-        for (let i = 0; i < group.length; i++) {
-          try {
-            await opts.hooks?.beforeStep?.(group[i] as Step, index + i);
-          } catch (e) {
-            cut = i;
-            hookError = e;
-            break;
-          }
-        }
-      }
-      const todos = wave.length === 1 ? [(wave[0] as Step[]).slice(0, cut)] : wave;
+    // The same waves with hooks or without: tests inject failures into the schedule real runs take.
+    for (const wave of waves(schedule(plan.steps), PARALLEL)) {
+      const { cuts, hookErrors } = await runHooks(opts.hooks, wave, index);
+      const todos = wave.map((group, g) => group.slice(0, cuts[g]));
       const outcomes = await Promise.all(
         todos.map(async (todo): Promise<Outcome> => {
           const out = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
@@ -199,6 +223,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
         }),
       );
       let failed: { readonly out: Outcome; readonly todo: readonly Step[] } | undefined;
+      let stopped: { readonly step: Step; readonly error: unknown } | undefined;
       outcomes.forEach((out, g) => {
         const todo = todos[g] as Step[];
         for (let i = 0; i < out.ran; i++) {
@@ -208,7 +233,10 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
         }
         if (out.stdout !== undefined) output.push({ step: (todo[0] as Step).id, stdout: out.stdout });
         index += (wave[g] as Step[]).length;
-        if (out.failure && !failed) failed = { out, todo };
+        if (out.failure && !failed && !stopped) failed = { out, todo };
+        const h = hookErrors[g];
+        if (h && !out.failure && !failed && !stopped)
+          stopped = { step: (wave[g] as Step[])[cuts[g] as number] as Step, error: h.error };
       });
       for (const { out, todo } of outcomes.flatMap((out, g) =>
         out.failure && (todos[g] as Step[])[out.ran]?.undoOnFailure
@@ -231,18 +259,20 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
             }),
         );
       }
-      if (hookError !== undefined)
+      if (stopped) {
+        const { step, error } = stopped;
         throw await rollBack(
           opts.runner,
           done,
           (undone) =>
             new PipefitterError({
               code: 'E_STEP_FAILED',
-              message: `stopped before ${((wave[0] as Step[])[cut] as Step).describes}: ${hookError instanceof Error ? hookError.message : typeof hookError === 'string' ? hookError : 'a hook refused'}`,
+              message: `stopped before ${step.describes}: ${error instanceof Error ? error.message : typeof error === 'string' ? error : 'a hook refused'}`,
               rolledBack: undone,
-              cause: hookError,
+              cause: error,
             }),
         );
+      }
       if (interrupted)
         throw await rollBack(
           opts.runner,

@@ -194,6 +194,9 @@ const assign = (current: readonly Allocation[], reqs: readonly AllocationRequest
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The cause of a commit refused because the lock was no longer ours. */
+class LockLost extends Error {}
+
 /**
  * The embedded store: one JSON file, safe under concurrent pipefitter processes.
  * @example const a = await openFileStore().allocate('lab/lan', parsePool('192.0.2.0/24', 'pool'), 'lab/web/eth1')
@@ -201,6 +204,13 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {}): IpamStore => {
   const file = `${dir}/${FILE}`;
   const lockPath = `${dir}/${LOCK}`;
+  const lockLost = (why: Error): PipefitterError =>
+    new PipefitterError({
+      code: 'E_INTERNAL',
+      message: `${lockPath}: lost the IPAM lock (${why.message}); nothing was written`,
+      hint: 'run the command again',
+      cause: new LockLost(why.message),
+    });
   const timeout = opts.lockTimeoutMs ?? 10_000;
   const stale = Math.max(opts.staleMs ?? 5_000, 2_000);
   // Calls from one process queue here instead of polling the lock against each other.
@@ -230,7 +240,23 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
     }
   };
 
-  const acquire = async (): Promise<{ release: () => Promise<void>; lost: () => Error | undefined }> => {
+  /** Which lock directory this is: made anew by another process's takeover, it is another one. */
+  const lockMark = async (): Promise<string | undefined> => {
+    try {
+      const s = await stat(lockPath, { bigint: true });
+      return `${s.ino}:${s.birthtimeNs}`;
+    } catch {
+      return undefined;
+    }
+  };
+
+  interface Held {
+    readonly release: () => Promise<void>;
+    /** Why the lock is no longer ours, or undefined while it is. */
+    readonly lost: () => Promise<Error | undefined>;
+  }
+
+  const acquire = async (): Promise<Held> => {
     try {
       await mkdir(dir, { recursive: true, mode: 0o700 });
     } catch (e) {
@@ -248,7 +274,17 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
             lost = e;
           },
         });
-        return { release, lost: () => lost };
+        const mark = await lockMark();
+        return {
+          release,
+          // proper-lockfile notices a lock removed or taken over at its next heartbeat; the lock
+          // directory itself tells at once
+          lost: async () =>
+            lost ??
+            ((await lockMark()) === mark
+              ? undefined
+              : new Error('the lock directory was removed or replaced')),
+        };
       } catch (e) {
         if (errno(e) !== 'ELOCKED') throw fsError(e, lockPath, 'take the IPAM lock');
         const left = deadline - Date.now();
@@ -267,7 +303,7 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
   const commit = async (
     allocations: Allocation[],
     identity: string | undefined,
-    lost: () => Error | undefined,
+    lost: Held['lost'],
   ): Promise<boolean> => {
     const tmp = `${dir}/.${FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     const body = JSON.stringify({ version: 1, allocations: sorted(allocations) }, null, 2);
@@ -279,13 +315,8 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
       } finally {
         await h.close();
       }
-      const gone = lost();
-      if (gone)
-        throw new PipefitterError({
-          code: 'E_INTERNAL',
-          message: `${lockPath}: lost the IPAM lock (${gone.message}); nothing was written`,
-          hint: 'run the command again',
-        });
+      const gone = await lost();
+      if (gone) throw lockLost(gone);
       // Belt and braces for proper-lockfile's stale takeover race (two waiters can both win it,
       // moxystudio/node-proper-lockfile#121): a file changed under us is never overwritten.
       if ((await identityOf()) !== identity) {
@@ -327,8 +358,10 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
             });
         }
       } catch (e) {
-        // the first error is the one to report; a lock left behind goes stale and is taken over
-        await lock.release().catch(() => undefined);
+        // the first error is the one to report; a lock left behind goes stale and is taken over.
+        // A lost lock is not released: the directory there now may be another process's.
+        if (!(e instanceof PipefitterError && e.cause instanceof LockLost))
+          await lock.release().catch(() => undefined);
         throw e;
       }
       await lock.release().catch((e: unknown) => {

@@ -7,9 +7,16 @@ export interface ObservedAddr {
   readonly scope: string;
   /** IPv4: the broadcast address it was added with, if any. */
   readonly broadcast?: string | undefined;
-  /** IPv6: added without duplicate address detection. */
-  readonly nodad?: boolean | undefined;
+  /**
+   * The flags it was added with that `ip addr add` can set again (nodad, noprefixroute, home,
+   * mngtmpaddr, autojoin), in that order; an address put back without them is another address
+   * (without nodad, an IPv6 one is tentative until DAD ends, and has no local route meanwhile).
+   */
+  readonly flags?: readonly AddrFlag[] | undefined;
 }
+
+export const ADDR_FLAGS = ['nodad', 'noprefixroute', 'home', 'mngtmpaddr', 'autojoin'] as const;
+export type AddrFlag = (typeof ADDR_FLAGS)[number];
 
 export interface ObservedLink {
   readonly ifindex: number;

@@ -2,12 +2,12 @@
  * What a step does, as data: one variant per kind of change. The planner builds these; each has
  * two renderings — the rtnetlink request the netlink backend sends in-process
  * (exec/netlink-backend.ts), and the `ip`/`bridge` argv the ip backend runs and `--dry-run`
- * prints (plan/ip-argv.ts). What has no rtnetlink form (nft, ovs-vsctl, DHCP clients, tc,
+ * prints (render/ip.ts). What has no rtnetlink form (nft, ovs-vsctl, DHCP clients, tc,
  * arping, named namespaces) is an `exec` with its argv.
  */
 import type { IpvlanFlag, IpvlanMode, MacvlanMode } from '../values.js';
 import type { NetnsRef } from './netns.js';
-import type { ObservedRoute } from './observed.js';
+import type { AddrFlag, ObservedRoute } from './observed.js';
 
 /**
  * One argv element. A namespace appears as an argument when a link is created in, or moved to,
@@ -53,8 +53,11 @@ export interface AddrOp {
   readonly address: string;
   readonly prefix: number;
   readonly broadcast?: string | undefined;
-  /** IPv6: no duplicate address detection (usable at once). */
-  readonly nodad?: boolean | undefined;
+  /**
+   * Flags `ip addr add` can set (model/observed.ts ADDR_FLAGS): nodad (IPv6 usable at once, no
+   * duplicate address detection), noprefixroute, home, mngtmpaddr, autojoin.
+   */
+  readonly flags?: readonly AddrFlag[] | undefined;
 }
 
 export type Op =

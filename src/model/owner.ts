@@ -5,7 +5,8 @@
  * `pf1:` followed by URL-encoded fields, e.g. `pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab`.
  */
 
-import type { ObservedRoute } from './observed.js';
+import { ADDR_FLAGS } from './observed.js';
+import type { AddrFlag, ObservedRoute } from './observed.js';
 import type { AddrOp } from './op.js';
 
 export const TAG_PREFIX = 'pf1:';
@@ -120,6 +121,8 @@ export const tagFits = (tag: OwnerTag): boolean =>
  * An address saved in a tag as `ip addr` words ("192.0.2.5/24 brd 192.0.2.255", "2001:db8::5/64 nodad").
  * @example savedAddr('192.0.2.5/24 brd 192.0.2.255', 'eth2').broadcast // '192.0.2.255'
  */
+const flagsIn = (words: readonly string[]): AddrFlag[] => ADDR_FLAGS.filter((f) => words.includes(f));
+
 export const savedAddr = (text: string, dev: string): AddrOp => {
   const a = text.split(' ').filter((x) => x !== '');
   const [address = '', prefix = ''] = (a[0] ?? '').split('/');
@@ -130,7 +133,7 @@ export const savedAddr = (text: string, dev: string): AddrOp => {
     address,
     prefix: Number(prefix || (address.includes(':') ? 128 : 32)),
     ...(brd >= 0 && a[brd + 1] !== undefined ? { broadcast: a[brd + 1] } : {}),
-    ...(a.includes('nodad') ? { nodad: true } : {}),
+    ...(flagsIn(a).length ? { flags: flagsIn(a) } : {}),
   };
 };
 

@@ -131,9 +131,12 @@ export const IFA = {
 export const IFA_F = {
   SECONDARY: 0x1,
   NODAD: 0x2,
+  HOMEADDRESS: 0x10,
   TENTATIVE: 0x40,
   PERMANENT: 0x80,
+  MANAGETEMPADDR: 0x100,
   NOPREFIXROUTE: 0x200,
+  MCAUTOJOIN: 0x400,
 } as const;
 
 export const RTA = {

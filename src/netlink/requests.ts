@@ -215,16 +215,24 @@ export interface AddrSpec {
   readonly address: string;
   readonly prefix: number;
   readonly broadcast?: string | undefined;
-  /** IPv6: usable at once, no duplicate address detection. */
-  readonly nodad?: boolean | undefined;
+  /** nodad, noprefixroute, home, mngtmpaddr, autojoin: as ip addr add's words. */
+  readonly flags?: readonly string[] | undefined;
 }
+
+const FLAG_BITS: Readonly<Record<string, number>> = {
+  nodad: IFA_F.NODAD,
+  home: IFA_F.HOMEADDRESS,
+  mngtmpaddr: IFA_F.MANAGETEMPADDR,
+  noprefixroute: IFA_F.NOPREFIXROUTE,
+  autojoin: IFA_F.MCAUTOJOIN,
+};
 
 const addrBody = (s: RtnlSocket, a: AddrSpec, withFlags: boolean): Buffer => {
   const family = a.family === 4 ? AF.INET : AF.INET6;
-  const flags = withFlags && a.nodad ? IFA_F.NODAD : 0;
+  const flags = withFlags ? (a.flags ?? []).reduce((f, w) => f | (FLAG_BITS[w] ?? 0), 0) : 0;
   const bytes = ipBytes(a.address);
   return Buffer.concat([
-    ifaddrmsg({ family, prefix: a.prefix, flags, index: indexOf(s, a.dev) }),
+    ifaddrmsg({ family, prefix: a.prefix, flags: flags & 0xff, index: indexOf(s, a.dev) }),
     attr(IFA.LOCAL, bytes),
     attr(IFA.ADDRESS, bytes),
     ...(a.broadcast !== undefined ? [attr(IFA.BROADCAST, ipBytes(a.broadcast))] : []),
@@ -232,7 +240,7 @@ const addrBody = (s: RtnlSocket, a: AddrSpec, withFlags: boolean): Buffer => {
   ]);
 };
 
-/** ip addr add A/P [brd B] dev D [nodad] */
+/** ip addr add A/P [brd B] dev D [nodad|noprefixroute|home|mngtmpaddr|autojoin…] */
 export const addrAdd = (s: RtnlSocket, a: AddrSpec): void => {
   s.request(
     RTM.NEWADDR,

@@ -4,6 +4,7 @@
  */
 import { canonicalAddress } from '../addr.js';
 import type { ObservedAddr, ObservedLink, ObservedNeighbour, ObservedRoute } from '../model/observed.js';
+import { ADDR_FLAGS } from '../model/observed.js';
 
 type Json = unknown;
 const obj = (v: Json): Record<string, Json> | undefined =>
@@ -38,6 +39,7 @@ const decodeAddr = (v: Json): ObservedAddr | undefined => {
     prefix,
     scope: str(o.scope) ?? 'global',
     broadcast: fam === 'inet' ? str(o.broadcast) : undefined,
+    ...(ADDR_FLAGS.some((f) => o[f] === true) ? { flags: ADDR_FLAGS.filter((f) => o[f] === true) } : {}),
   };
 };
 

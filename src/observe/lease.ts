@@ -1,5 +1,5 @@
 /** The lease a DHCP run left in its state directory (lease.env, written by our event script). */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 
 export interface Lease {
   readonly ip: string;
@@ -34,3 +34,10 @@ export const readLease = async (stateDir: string): Promise<Lease | undefined> =>
     return undefined;
   }
 };
+
+/** A DHCP state directory is there (a client may run, or a one-shot lease's state is kept). */
+export const hasDhcpState = (stateDir: string): Promise<boolean> =>
+  stat(stateDir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );

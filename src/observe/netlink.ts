@@ -4,7 +4,9 @@
  */
 import type { NetnsRef } from '../model/netns.js';
 import { netnsPath } from '../model/netns.js';
+import { ADDR_FLAGS } from '../model/observed.js';
 import type {
+  AddrFlag,
   NetnsState,
   ObservedAddr,
   ObservedLink,
@@ -12,10 +14,20 @@ import type {
   ObservedRoute,
 } from '../model/observed.js';
 import { canonicalAddress } from '../addr.js';
-import { IFF, NUD, RT_TABLE } from '../netlink/constants.js';
+import { IFA_F, IFF, NUD, RT_TABLE } from '../netlink/constants.js';
 import { dumpAddrs, dumpLinks, dumpNeighs, dumpRoutes, getForwarding } from '../netlink/dump.js';
 import type { NlAddr, NlLink, NlRoute } from '../netlink/messages.js';
 import type { NetlinkSession } from '../netlink/session.js';
+
+/** IFA_F bits as ip's words, in ADDR_FLAGS order (what ip -j reports as `"nodad": true`…). */
+const FLAG_BIT: Readonly<Record<AddrFlag, number>> = {
+  nodad: IFA_F.NODAD,
+  noprefixroute: IFA_F.NOPREFIXROUTE,
+  home: IFA_F.HOMEADDRESS,
+  mngtmpaddr: IFA_F.MANAGETEMPADDR,
+  autojoin: IFA_F.MCAUTOJOIN,
+};
+const flagWords = (bits: number): AddrFlag[] => ADDR_FLAGS.filter((f) => (bits & FLAG_BIT[f]) !== 0);
 
 const addrOf = (a: NlAddr): ObservedAddr => ({
   family: a.family,
@@ -23,6 +35,7 @@ const addrOf = (a: NlAddr): ObservedAddr => ({
   prefix: a.prefix,
   scope: a.scope,
   broadcast: a.family === 4 ? a.broadcast : undefined,
+  ...(flagWords(a.flags).length ? { flags: flagWords(a.flags) } : {}),
 });
 
 export const linkOf = (

@@ -1,14 +1,58 @@
-/** The host's NAT state for a recipe: its nftables table (if any) and IPv4 forwarding. */
+/**
+ * The host's NAT state for a recipe: its nftables table (if any), each chain with its rules and
+ * their handles, and IPv4 forwarding.
+ */
 import { readFile } from 'node:fs/promises';
 import type { Runner } from '../exec/runner.js';
 import { HOST } from '../model/netns.js';
-import type { NatObserved } from '../plan/nat.js';
+import type { NatChainObserved, NatObserved, NatRuleObserved } from '../plan/nat.js';
 import { natTable } from '../plan/nat.js';
+
+/**
+ * The chains of `nft -a list table …` output: each with its type line and its rules, a rule
+ * without its trailing `comment "…"` (kept as its id) and `# handle N`.
+ * @example parseNatTable(text)[0]?.rules[0]?.handle
+ */
+export const parseNatTable = (text: string): NatChainObserved[] => {
+  const chains: { name: string; header: string; rules: NatRuleObserved[] }[] = [];
+  let chain: (typeof chains)[number] | undefined;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    const start = /^chain (\S+) \{/.exec(line);
+    if (start) {
+      chain = { name: start[1]!, header: '', rules: [] };
+      chains.push(chain);
+      continue;
+    }
+    if (!chain) continue;
+    if (line === '}') {
+      chain = undefined;
+      continue;
+    }
+    if (line === '') continue;
+    const handled = /^(.*?)\s*# handle (\d+)$/.exec(line);
+    const body = handled ? handled[1]! : line;
+    if (/^type \S+ hook /.test(body)) {
+      chain.header = body;
+      continue;
+    }
+    if (!handled) continue; // a rule always has a handle with -a; anything else is not a rule
+    const commented = /^(.*?)\s+comment "([^"]*)"$/.exec(body);
+    chain.rules.push({
+      text: commented ? commented[1]! : body,
+      id: commented ? commented[2] : undefined,
+      handle: Number(handled[2]),
+    });
+  }
+  return chains;
+};
 
 export const observeNat = async (runner: Runner, recipe: string): Promise<NatObserved> => {
   const [r, fwd] = await Promise.all([
-    runner.run(['nft', 'list', 'table', 'ip', natTable(recipe)], { netns: HOST }),
+    runner.run(['nft', '-a', 'list', 'table', 'ip', natTable(recipe)], { netns: HOST }),
     readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0'),
   ]);
-  return { tableText: r.failed ? undefined : r.stdout, ipForward: fwd.trim() === '1' };
+  const ipForward = fwd.trim() === '1';
+  if (r.failed) return { ipForward };
+  return { tableText: r.stdout, chains: parseNatTable(r.stdout), ipForward };
 };

@@ -90,7 +90,12 @@ export const planAttachment = (ctx: PlanContext, given: Attachment, opts: Attach
     ctx.notes.push(
       `${t.label}: --replace removes the existing "${ifname}" first; that removal cannot be undone if a later step fails`,
     );
-    planRemoveIface(ctx, t, existing, { force: true, phase: PHASE.prepare, keepBridge: true });
+    planRemoveIface(ctx, t, existing, {
+      force: true,
+      phase: PHASE.prepare,
+      // the bridge the replacement joins stays; one it leaves goes with its last port, as on detach
+      ...(a.link.kind === 'bridge' ? { keepBridge: a.link.bridge } : {}),
+    });
   }
   if (a.link.kind === 'pair') {
     const peerExisting = ctx.link(a.link.peer.netns, a.link.peerIface.ifname);
@@ -102,11 +107,7 @@ export const planAttachment = (ctx: PlanContext, given: Attachment, opts: Attach
           'already exists',
           `choose another peer interface name, or pass --replace`,
         );
-      planRemoveIface(ctx, a.link.peer, peerExisting, {
-        force: true,
-        phase: PHASE.prepare,
-        keepBridge: true,
-      });
+      planRemoveIface(ctx, a.link.peer, peerExisting, { force: true, phase: PHASE.prepare });
     }
   }
   createAttachment(ctx, a, opts);

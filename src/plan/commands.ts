@@ -182,22 +182,22 @@ export const addrOf = (dev: string, c: Cidr): AddrOp => ({
   address: c.address,
   prefix: c.prefix,
   // The operator assigned the address; skipping DAD makes it usable at once (no 1-2 s tentative wait).
-  ...(c.family === 6 ? { nodad: true } : { broadcast: interfaceBroadcast(c) }),
+  ...(c.family === 6 ? { flags: ['nodad'] as const } : { broadcast: interfaceBroadcast(c) }),
 });
 
-/** An observed address, to put back as it was (its broadcast, nodad when it had it). */
+/** An observed address, to put back as it was (its broadcast and flags). */
 export const observedAddrOf = (dev: string, o: ObservedAddr): AddrOp => ({
   dev,
   family: o.family,
   address: o.address,
   prefix: o.prefix,
   broadcast: o.broadcast,
-  ...(o.nodad ? { nodad: true } : {}),
+  ...(o.flags?.length ? { flags: o.flags } : {}),
 });
 
 const text = (a: AddrOp): string => `${a.address}/${a.prefix}`;
 
-/** ip addr add CIDR [brd B] dev NAME [nodad] */
+/** ip addr add CIDR [brd B] dev NAME [flags] */
 export const addrAdd = (netns: NetnsRef, a: AddrOp, undo: Undo): Step => ({
   id: `addr-add:${a.dev}:${text(a)}`,
   netns,

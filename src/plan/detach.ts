@@ -26,25 +26,49 @@ export interface DetachPlanOptions {
   readonly force?: boolean;
 }
 
-interface RemoveOptions extends DetachPlanOptions {
+/** What detach observed besides the namespaces. */
+export interface DetachObserved {
+  /**
+   * A DHCP state directory of this target and interface exists (plan/dhcp.ts dhcpStateDir): a
+   * client pipefitter started may still run, or its one-shot lease's state is kept — also when
+   * the interface went with a namespace made anew (a restarted container), where the client
+   * lives on in the old one and keeps it alive. @default false
+   */
+  readonly dhcpState?: boolean | undefined;
+}
+
+interface RemoveOptions extends DetachPlanOptions, DetachObserved {
   /** Phase of the removal steps: `inside` for detach, `prepare` when a replacement follows. */
   readonly phase?: typeof PHASE.inside | typeof PHASE.prepare;
-  /** Keep a pipefitter-made bridge even when its last port goes (a replacement will use it). */
-  readonly keepBridge?: boolean;
+  /** The bridge a replacement joins: kept even when its last port goes (the replacement uses it). */
+  readonly keepBridge?: string | undefined;
 }
 
 /**
- * Plan the removal of one interface. A missing interface plans nothing (detach twice is fine).
+ * Plan the removal of one interface. A missing interface plans nothing (detach twice is fine),
+ * except stopping a DHCP client of it that is left (see DetachObserved).
  * @example planDetach({ target, ifname, force: false }, observed).steps
  */
-export const planDetach = (req: DetachRequest<ResolvedTarget>, observed: ObservedState): Plan => {
+export const planDetach = (
+  req: DetachRequest<ResolvedTarget>,
+  observed: ObservedState,
+  seen: DetachObserved = {},
+): Plan => {
   const ctx = new Context(observed);
   const l = ctx.link(req.target.netns, req.ifname);
   if (!l) {
-    ctx.noops.push(`${req.target.label}: no interface "${req.ifname}"; nothing to remove`);
+    if (seen.dhcpState) {
+      ctx.phase = PHASE.inside;
+      ctx.push({
+        id: `dhcp-stop:${req.ifname}`,
+        ...dhcpStop(req.target.netns, req.target.id, req.ifname),
+        describes: `stop the DHCP client of "${req.ifname}" and remove its state (the interface is gone: was ${req.target.label} restarted?)`,
+        undo: 'irreversible',
+      });
+    } else ctx.noops.push(`${req.target.label}: no interface "${req.ifname}"; nothing to remove`);
     return ctx.finish();
   }
-  planRemoveIface(ctx, req.target, l, { force: req.force });
+  planRemoveIface(ctx, req.target, l, { force: req.force, dhcpState: seen.dhcpState });
   return ctx.finish();
 };
 
@@ -105,11 +129,15 @@ export const planRemoveIface = (
     );
   ctx.phase = opts.phase ?? PHASE.inside;
   if (tag) restoreDefaults(ctx, t, l, { 4: tag.prevDefault4, 6: tag.prevDefault6 });
-  // A DHCP client (kept running, or its state from a one-shot lease) goes before its link.
-  if (tag?.dhcp === '1')
+  // A DHCP client (kept running, or its state from a one-shot lease) goes before its link; also
+  // one left from an attach of the same name before a restart, when this one has static addresses.
+  const dhcpOwners = new Set<string>();
+  if (tag?.dhcp === '1') dhcpOwners.add(tag.target ?? t.id);
+  if (opts.dhcpState) dhcpOwners.add(t.id);
+  for (const owner of dhcpOwners)
     ctx.push({
       id: `dhcp-stop:${l.name}`,
-      ...dhcpStop(t.netns, tag.target ?? t.id, l.name),
+      ...dhcpStop(t.netns, owner, l.name),
       undo: 'irreversible',
     });
 
@@ -151,13 +179,19 @@ export const planRemoveIface = (
     const hostName = hostEnd?.name ?? (isIfName(l.name) ? hostSideName(t, l.name) : undefined);
     if (hostName !== undefined) ctx.dropLink(HOST, hostName);
     if (tag.parent === 'ovs') {
-      if (hostName !== undefined) planOvsPortRemoval(ctx, tag.bridge, hostName, opts.keepBridge === true);
+      if (hostName !== undefined)
+        planOvsPortRemoval(ctx, tag.bridge, hostName, opts.keepBridge === tag.bridge);
       ctx.phase = PHASE.link;
       return;
     }
     const br = ctx.link(HOST, tag.bridge);
     const ports = ctx.links(HOST).filter((h) => h.master === tag.bridge);
-    if (br && !opts.keepBridge && decodeTag(br.alias)?.kind === 'bridge' && ports.length === 0) {
+    if (
+      br &&
+      opts.keepBridge !== tag.bridge &&
+      decodeTag(br.alias)?.kind === 'bridge' &&
+      ports.length === 0
+    ) {
       // pipefitter made this bridge and its last port is going: take the bridge too.
       ctx.phase = PHASE.finish;
       planBridgeFirewallRemoval(ctx, HOST, tag.bridge);

@@ -83,3 +83,19 @@ export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, brid
   }
   ctx.setFirewall(host, { ...fw, bridgeRules: fw.bridgeRules.filter((x) => x.bridge !== bridge) });
 };
+
+/**
+ * Accept rules of `bridges` that are gone: left by a destroy that stopped after deleting the
+ * bridge (its rollback puts the rule back; the bridge it cannot). Nothing needs them any more.
+ */
+export const planOrphanFirewallRemoval = (
+  ctx: PlanContext,
+  host: NetnsRef,
+  bridges: readonly string[],
+): void => {
+  const fw = ctx.firewall(host);
+  if (!fw) return;
+  for (const b of new Set(bridges))
+    if (!ctx.link(host, b) && fw.bridgeRules.some((r) => r.bridge === b))
+      planBridgeFirewallRemoval(ctx, host, b);
+};

@@ -1,8 +1,11 @@
 /**
  * NAT and published ports for recipe bridges, as Docker does for its own: masquerade for a
  * subnet leaving the host, DNAT from host ports to containers. One nftables table per recipe
- * (ip pf_<recipe>), replaced atomically when it changes; its comment carries a hash of the
- * ruleset so an unchanged one plans nothing. NAT needs IPv4 forwarding, which is turned on.
+ * (ip pf_<recipe>). Each rule carries a comment naming it (pf1:n=<hash of the rule>), so the
+ * table is compared with the recipe rule by rule: a rule missing from the kernel is added back
+ * (that rule only), one the recipe does not have is deleted by its handle. A missing table or a
+ * chain that is missing or hooked elsewhere makes the whole table anew. NAT needs IPv4
+ * forwarding, which is turned on.
  */
 import type { Cidr, IpAddr } from '../addr.js';
 import { HOST } from '../model/netns.js';
@@ -21,10 +24,28 @@ export interface NatBridge {
   }[];
 }
 
+/** A rule of the recipe's table as nft lists it (`nft -a list table`). */
+export interface NatRuleObserved {
+  /** The rule without its comment and handle, e.g. `ip saddr 192.0.2.0/24 … masquerade`. */
+  readonly text: string;
+  /** Its pf1:n=… comment, when it has one. */
+  readonly id?: string | undefined;
+  readonly handle: number;
+}
+
+export interface NatChainObserved {
+  readonly name: string;
+  /** e.g. `type nat hook postrouting priority srcnat; policy accept;` */
+  readonly header: string;
+  readonly rules: readonly NatRuleObserved[];
+}
+
 /** What the host has now. */
 export interface NatObserved {
-  /** `nft list table ip pf_<recipe>` output, when the table exists. */
+  /** `nft -a list table ip pf_<recipe>` output, when the table exists. */
   readonly tableText?: string | undefined;
+  /** The same table, parsed (observe/nft.ts). */
+  readonly chains?: readonly NatChainObserved[] | undefined;
   readonly ipForward: boolean;
 }
 
@@ -51,8 +72,18 @@ export const ipForwardStep = (on: boolean): Step => {
 
 export const natTable = (recipe: string): string => `pf_${recipe.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
-/** The table's body (without its comment), or undefined when the recipe needs no NAT. */
-export const natRules = (bridges: readonly NatBridge[]): string | undefined => {
+interface NatChainWanted {
+  readonly name: string;
+  readonly hook: string;
+  readonly header: string;
+  readonly rules: readonly { readonly text: string; readonly id: string }[];
+}
+
+/** The comment that names a rule: a hash of its text. */
+export const natRuleId = (text: string): string => `pf1:n=${shortHash(text, 10)}`;
+
+/** The chains the recipe's bridges need (none when it needs no NAT). */
+export const natChains = (bridges: readonly NatBridge[]): NatChainWanted[] => {
   const post: string[] = [];
   const pre: string[] = [];
   for (const b of bridges) {
@@ -67,23 +98,45 @@ export const natRules = (bridges: readonly NatBridge[]): string | undefined => {
         `fib daddr type local ${p.proto} dport ${p.port} dnat to ${p.to.address.address}:${p.to.port}`,
       );
   }
-  if (post.length === 0 && pre.length === 0) return undefined;
-  const chain = (name: string, hook: string, prio: string, rules: string[]): string =>
-    `  chain ${name} {\n    type nat hook ${hook} priority ${prio}; policy accept;\n${rules.map((r) => `    ${r}\n`).join('')}  }\n`;
-  return (
-    chain('postrouting', 'postrouting', 'srcnat', post) +
-    (pre.length
-      ? chain('prerouting', 'prerouting', 'dstnat', pre) + chain('output', 'output', '-100', pre)
-      : '')
-  );
+  if (post.length === 0 && pre.length === 0) return [];
+  const chain = (name: string, hook: string, prio: string, rules: string[]): NatChainWanted => ({
+    name,
+    hook,
+    header: `type nat hook ${hook} priority ${prio}; policy accept;`,
+    rules: rules.map((text) => ({ text, id: natRuleId(text) })),
+  });
+  return [
+    chain('postrouting', 'postrouting', 'srcnat', post),
+    ...(pre.length
+      ? [chain('prerouting', 'prerouting', 'dstnat', pre), chain('output', 'output', '-100', pre)]
+      : []),
+  ];
 };
 
-const hashOf = (text: string | undefined): string | undefined =>
-  /comment "pf1:[^"]*h=([0-9a-z]+)/.exec(text ?? '')?.[1];
+const ruleLine = (r: { text: string; id: string }): string => `${r.text} comment "${r.id}"`;
+
+/** The table's body (without its comment), or undefined when the recipe needs no NAT. */
+export const natRules = (bridges: readonly NatBridge[]): string | undefined => {
+  const chains = natChains(bridges);
+  if (chains.length === 0) return undefined;
+  return chains
+    .map(
+      (c) =>
+        `  chain ${c.name} {\n    ${c.header}\n${c.rules.map((r) => `    ${ruleLine(r)}\n`).join('')}  }\n`,
+    )
+    .join('');
+};
 
 const replaceScript = (table: string, body: string): string =>
   // "table …" then "delete table …" makes the replacement work whether or not it exists, in one transaction
   `table ip ${table}\ndelete table ip ${table}\ntable ip ${table} {\n${body}}\n`;
+
+/** The chains of the observed table match the wanted ones: the same names, each on its hook. */
+const sameChains = (wanted: readonly NatChainWanted[], seen: readonly NatChainObserved[]): boolean =>
+  wanted.length === seen.length &&
+  wanted.every((w) =>
+    seen.some((c) => c.name === w.name && new RegExp(`\\btype nat hook ${w.hook}\\b`).test(c.header)),
+  );
 
 export const planNat = (
   ctx: PlanContext,
@@ -92,14 +145,18 @@ export const planNat = (
   now: NatObserved,
 ): void => {
   const table = natTable(recipe);
-  const rules = natRules(bridges);
+  const wanted = natChains(bridges);
   const phase = ctx.phase;
   ctx.phase = PHASE.finish;
+  // Every step's undo puts the table back as it was observed (a rule added has no handle yet).
   const restore: Step['undo'] = now.tableText
     ? {
         netns: HOST,
         op: { op: 'exec', argv: ['nft', '-f', '-'] },
-        input: replaceScript(table, now.tableText.replace(/^table ip \S+ \{\n/, '').replace(/\}\s*$/, '')),
+        input: replaceScript(
+          table,
+          now.tableText.replace(/^table ip \S+ \{[^\n]*\n/, '').replace(/\}\s*$/, ''),
+        ),
         describes: `put back nftables table ${table}`,
       }
     : {
@@ -107,29 +164,64 @@ export const planNat = (
         op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
         describes: `remove nftables table ${table}`,
       };
-  if (rules === undefined) {
+  const where = `of recipe "${recipe}" (nftables table ${table})`;
+  if (wanted.length === 0) {
     if (now.tableText)
       ctx.push({
         id: `nat-del:${table}`,
         netns: HOST,
         op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
-        describes: `remove the NAT rules of recipe "${recipe}" (nftables table ${table})`,
+        describes: `remove the NAT rules ${where}`,
         undo: restore,
       });
-  } else {
-    const hash = shortHash(rules, 10);
-    if (hashOf(now.tableText) !== hash) {
-      if (!now.ipForward) ctx.push(ipForwardStep(true));
-      const body = `  comment "pf1:r=${recipe}&h=${hash}"\n${rules}`;
-      ctx.push({
-        id: `nat:${table}`,
-        netns: HOST,
-        op: { op: 'exec', argv: ['nft', '-f', '-'] },
-        input: replaceScript(table, body),
-        describes: `${now.tableText ? 'update' : 'add'} the NAT rules of recipe "${recipe}" (nftables table ${table})`,
-        undo: restore,
-      });
-    } else ctx.noops.push(`NAT rules of recipe "${recipe}" are in place`);
+    ctx.phase = phase;
+    return;
   }
+  if (!now.ipForward) ctx.push(ipForwardStep(true));
+  if (!now.tableText || !now.chains || !sameChains(wanted, now.chains)) {
+    ctx.push({
+      id: `nat:${table}`,
+      netns: HOST,
+      op: { op: 'exec', argv: ['nft', '-f', '-'] },
+      input: replaceScript(table, `  comment "pf1:r=${recipe}"\n${natRules(bridges) ?? ''}`),
+      describes: `${now.tableText ? 'update' : 'add'} the NAT rules ${where}`,
+      undo: restore,
+    });
+    ctx.phase = phase;
+    return;
+  }
+  // The table and its chains are there: compare rule by rule.
+  let changed = false;
+  for (const w of wanted) {
+    const seen = now.chains.find((c) => c.name === w.name)!;
+    for (const r of w.rules)
+      if (!seen.rules.some((o) => o.id === r.id)) {
+        changed = true;
+        ctx.push({
+          id: `nat-rule:${table}:${w.name}:${r.id}`,
+          netns: HOST,
+          op: { op: 'exec', argv: ['nft', '-f', '-'] },
+          input: `add rule ip ${table} ${w.name} ${ruleLine(r)}\n`,
+          describes: `add the NAT rule "${r.text}" to chain ${w.name} ${where}`,
+          undo: restore,
+        });
+      }
+    const kept = new Set<string>();
+    for (const o of seen.rules) {
+      if (o.id !== undefined && w.rules.some((r) => r.id === o.id) && !kept.has(o.id)) {
+        kept.add(o.id);
+        continue;
+      }
+      changed = true;
+      ctx.push({
+        id: `nat-rule-del:${table}:${w.name}:${o.handle}`,
+        netns: HOST,
+        op: { op: 'exec', argv: ['nft', 'delete', 'rule', 'ip', table, w.name, 'handle', String(o.handle)] },
+        describes: `remove the NAT rule "${o.text}" from chain ${w.name} ${where} (${o.id !== undefined && kept.has(o.id) ? 'a second copy' : 'not in the recipe'})`,
+        undo: restore,
+      });
+    }
+  }
+  if (!changed) ctx.noops.push(`NAT rules of recipe "${recipe}" are in place`);
   ctx.phase = phase;
 };

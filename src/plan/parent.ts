@@ -34,7 +34,7 @@ export const ensureParentUp = (ctx: PlanContext, name: string, user: string, lab
 const otherUse = (ctx: PlanContext, name: string): string | undefined => {
   const p = ctx.link(HOST, name);
   if (!p) return undefined;
-  // (a veth's `link` is its peer, not a device stacked on it)
+  // a veth's link is its peer, not a device under it: only other kinds are stacked on it
   const child = ctx.links(HOST).find((l) => l.parent === name && l.kind !== 'veth');
   if (child) return `"${child.name}" is stacked on it`;
   if (p.master !== undefined) return `it is a port of "${p.master}"`;

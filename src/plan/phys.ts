@@ -90,8 +90,13 @@ export const planPhysIn = (
   const routes = ctx
     .routes(HOST)
     .filter((r) => r.dev === device && r.protocol !== 'kernel' && r.type === 'unicast');
+  // with the flags it had (nodad, noprefixroute…): put back without them, it is another address
   const addrText = (x: (typeof addrs)[number]): string =>
-    `${x.address}/${x.prefix}${x.broadcast !== undefined ? ` brd ${x.broadcast}` : ''}`;
+    [
+      `${x.address}/${x.prefix}`,
+      ...(x.broadcast !== undefined ? ['brd', x.broadcast] : []),
+      ...(x.flags ?? []),
+    ].join(' ');
   const prevAlias = dev.alias ?? '';
   const fields: OwnerTag = {
     kind: 'phys',

@@ -16,6 +16,7 @@ import type { ResolvedTarget } from '../model/target.js';
 import { linkDel } from './commands.js';
 import { planAttachment } from './attach.js';
 import { ensureBridge } from './bridge.js';
+import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall.js';
 import { PlanContext } from './context.js';
 import { planRemoveIface } from './detach.js';
 import type { NatObserved } from './nat.js';
@@ -40,6 +41,8 @@ export interface RecipePlanInput {
   readonly options?: AttachPlanOptions | undefined;
   /** Targets where the recipe turned forwarding on and no longer wants it. */
   readonly unforward?: readonly ResolvedTarget[] | undefined;
+  /** Bridges of the recipe whose accept rules go when the bridge is gone (destroy). */
+  readonly sweepFirewall?: readonly string[] | undefined;
 }
 
 /** sysctl net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding inside a target. */
@@ -279,9 +282,12 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
       continue;
     }
     ctx.phase = PHASE.finish;
+    // its accept rule first, as detach does with the last port (it stayed behind before)
+    planBridgeFirewallRemoval(ctx, HOST, l.name);
     ctx.push(linkDel(HOST, l.name, `link-del:${l.name}`));
     ctx.dropLink(HOST, l.name);
   }
+  if (input.sweepFirewall) planOrphanFirewallRemoval(ctx, HOST, input.sweepFirewall);
 
   // 5. NAT and published ports
   planNat(ctx, r.name, r.bridges, input.nat);

@@ -99,7 +99,7 @@ export const ipArgv = (o: Op): readonly Arg[] => {
         ...opt('brd', o.addr.broadcast),
         'dev',
         o.addr.dev,
-        ...(o.addr.nodad ? ['nodad'] : []),
+        ...(o.addr.flags ?? []),
       ];
     case 'addr.del':
       return ['ip', 'addr', 'del', `${o.addr.address}/${o.addr.prefix}`, 'dev', o.addr.dev];

@@ -1,5 +1,5 @@
 /** Checks on namespace files: is it really a network namespace, and which one. */
-import { stat, statfs } from 'node:fs/promises';
+import { readFile, stat, statfs } from 'node:fs/promises';
 
 const NSFS_MAGIC = 0x6e736673;
 const PROC_MAGIC = 0x9fa0;
@@ -11,6 +11,31 @@ export const nsIdentity = async (path: string): Promise<string | undefined> => {
     // A /run/netns entry whose bind mount is gone is an empty regular file on tmpfs.
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
     return `${st.dev}:${st.ino}`;
+  } catch {
+    return undefined;
+  }
+};
+
+/** Field 22 of /proc/PID/stat: when the process started (a reused PID has another). */
+const startTime = async (pid: string): Promise<string | undefined> => {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  return st?.slice(st.lastIndexOf(')') + 2).split(' ')[19];
+};
+
+/**
+ * Which instance of a namespace a file names, to tell one deleted and made anew under the same
+ * name: the kernel hands a freed namespace's inode number to the next one at once, so dev:ino
+ * alone does not tell them apart. A bind mount (/run/netns/NAME) holds its nsfs inode, whose
+ * ctime is when that namespace got it; /proc/PID/ns/net gets a new inode at every lookup, so
+ * there the process's start time tells instead. undefined when it is not a live namespace.
+ */
+export const nsInstance = async (path: string): Promise<string | undefined> => {
+  try {
+    const [st, fs] = await Promise.all([stat(path, { bigint: true }), statfs(path)]);
+    if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
+    const proc = /^\/proc\/(\d+)\//.exec(path);
+    const birth = proc ? `start ${(await startTime(proc[1]!)) ?? '?'}` : `ctime ${st.ctimeNs}`;
+    return `${st.dev}:${st.ino} ${birth}`;
   } catch {
     return undefined;
   }

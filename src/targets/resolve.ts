@@ -11,7 +11,7 @@ import type { Runner } from '../exec/runner.js';
 import { HOST } from '../model/netns.js';
 import type { DockerEndpoint } from './docker.js';
 import { inspectContainer } from './docker.js';
-import { nsIdentity, ownNsIdentity } from './nsfile.js';
+import { nsIdentity, nsInstance, ownNsIdentity } from './nsfile.js';
 import { missingToolHint } from '../tools.js';
 
 export interface ResolveOptions {
@@ -22,9 +22,11 @@ export interface ResolveOptions {
 const notFound = (label: string, problem: string, hint: string): Error =>
   refuse('E_TARGET_NOT_FOUND', label, problem, hint);
 
-const withIdentity = async (t: Omit<ResolvedTarget, 'nsIdentity'>): Promise<ResolvedTarget> => {
+const withIdentity = async (
+  t: Omit<ResolvedTarget, 'nsIdentity' | 'nsInstance'>,
+): Promise<ResolvedTarget> => {
   const path = netnsPath(t.netns) ?? '';
-  const id = await nsIdentity(path);
+  const [id, instance] = await Promise.all([nsIdentity(path), nsInstance(path)]);
   if (id === undefined)
     throw notFound(
       t.label,
@@ -38,7 +40,7 @@ const withIdentity = async (t: Omit<ResolvedTarget, 'nsIdentity'>): Promise<Reso
       "shares pipefitter's own network namespace (the host's)",
       'name a container with its own network namespace; for the host itself use ip directly',
     );
-  return { ...t, nsIdentity: id };
+  return { ...t, nsIdentity: id, nsInstance: instance };
 };
 
 const fromPid = async (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> => {
@@ -204,15 +206,19 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
 
 /** Right before the first mutation: is every target still the namespace that was observed? */
 export const recheckTarget = async (t: ResolvedTarget): Promise<void> => {
-  const now = await nsIdentity(netnsPath(t.netns) ?? '');
+  const path = netnsPath(t.netns) ?? '';
+  const [now, instance] = await Promise.all([nsIdentity(path), nsInstance(path)]);
   if (now === undefined)
     throw refuse(
       'E_TARGET_STOPPED',
       t.label,
-      'went away before anything was changed',
-      'start it again and retry',
+      'went away before anything was changed (stopped, or restarted: its process is gone)',
+      'check that it runs, and retry',
     );
-  if (t.nsIdentity !== undefined && now !== t.nsIdentity)
+  if (
+    (t.nsIdentity !== undefined && now !== t.nsIdentity) ||
+    (t.nsInstance !== undefined && instance !== t.nsInstance)
+  )
     throw refuse(
       'E_TARGET_CHANGED',
       t.label,

@@ -12,6 +12,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { startFailed, tail } from './daemon-start.js';
+import type { Sandbox } from './sandbox.js';
 import { sandboxSkipReason } from './sandbox.js';
 
 export interface DnsmasqOptions {
@@ -106,7 +107,9 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
     await rm(dir, { recursive: true, force: true });
   };
 
-  // Ready when its DHCP socket is bound (the pid file alone comes earlier).
+  // Ready when its DHCP socket is bound AND it has logged "started": dnsmasq binds port 67
+  // before it checks its interfaces, so a bound port alone also comes from one that is about
+  // to exit with "unknown interface" (CI caught that race). The pid file comes earlier still.
   const step = `serve DHCP on ${o.iface}`;
   for (let i = 0; ; i++) {
     if (exited || pid === undefined) {
@@ -124,11 +127,21 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
         log,
       });
     }
-    if (await dhcpPortBound()) break;
+    if (
+      (await dhcpPortBound()) &&
+      /\]: started, version /.test(await readFile(`${dir}/log`, 'utf8').catch(() => ''))
+    )
+      break;
     if (i >= 100) {
       const log = tail(await readFile(`${dir}/log`, 'utf8').catch(() => ''));
       await stop();
-      throw startFailed({ daemon: 'dnsmasq', step, argv, why: 'did not bind UDP port 67 within 5 s', log });
+      throw startFailed({
+        daemon: 'dnsmasq',
+        step,
+        argv,
+        why: 'did not bind UDP port 67 and log "started" within 5 s',
+        log,
+      });
     }
     await sleep(50);
   }
@@ -140,4 +153,43 @@ export const startDnsmasq = async (o: DnsmasqOptions): Promise<Dnsmasq> => {
     log: () => readFile(`${dir}/log`, 'utf8').catch(() => ''),
     stop,
   };
+};
+
+export interface DhcpLanOptions {
+  /** The bridge's name. @default sb.name('dh') cut to 15 bytes */
+  readonly bridge?: string;
+  /** The bridge's own address (the server's, and the router it offers). @default 192.0.2.1/24 */
+  readonly address?: string;
+  /** @default ['192.0.2.100', '192.0.2.150'] */
+  readonly range?: readonly [string, string];
+  readonly dns?: readonly string[];
+}
+
+export interface DhcpLan {
+  readonly br: string;
+  readonly server: Dnsmasq;
+}
+
+/**
+ * The one DHCP server setup of the tests: a bridge in the sandbox with an address, and dnsmasq on
+ * it. Both are the test's own (sb.own, sb.defer): the server is stopped and the bridge removed
+ * after the test, before its leftovers are looked for.
+ *
+ * ```ts
+ * const { br, server } = await dhcpLan(sb, { dns: ['192.0.2.53'] });   // leases 192.0.2.100-150
+ * ```
+ */
+export const dhcpLan = async (sb: Sandbox, o: DhcpLanOptions = {}): Promise<DhcpLan> => {
+  const br = o.bridge ?? sb.name('dh').slice(0, 15);
+  sb.own(br);
+  await execa('ip', ['link', 'add', 'name', br, 'type', 'bridge']);
+  await execa('ip', ['addr', 'add', o.address ?? '192.0.2.1/24', 'dev', br]);
+  await execa('ip', ['link', 'set', 'dev', br, 'up']);
+  const server = await startDnsmasq({
+    iface: br,
+    range: o.range ?? ['192.0.2.100', '192.0.2.150'],
+    ...(o.dns ? { dns: o.dns } : {}),
+  });
+  sb.defer(() => server.stop());
+  return { br, server };
 };

@@ -5,13 +5,21 @@
  *
  * ```ts
  * const skip = await dockerSkipReason();   // not root, not in the sandbox; a missing tool fails instead
- * test('attach to a container', { skip }, async (t) => {
- *   const docker = await startDocker();
- *   t.after(() => docker.stop());
- *   const c = await docker.run('web');        // netns: /proc/${c.pid}/ns/net
- *   await execa('node', ['bin/pipefitter.js', 'attach', 'web', ...], { env: { DOCKER_HOST: docker.dockerHost } });
- * });
+ * let docker: DockerHarness | undefined;
+ * before(async () => { if (!skip) docker = await useDocker(); });
+ * after(() => docker?.stop());
+ * test('attach to a container', { skip }, (t) => withSandbox(t, async (sb) => {
+ *   const c = await docker!.run(sb.name('web'));   // netns: /proc/${c.pid}/ns/net; removed after the test
+ *   await execa('node', ['bin/pipefitter.js', 'attach', c.name, ...], { env: { DOCKER_HOST: docker!.dockerHost } });
+ * }));
  * ```
+ *
+ * One daemon serves the whole run: scripts/run-tests.mjs starts it (test/fixtures/docker-daemon.ts,
+ * inside the sandbox, before the first test) when a test file uses Docker, passes it on in
+ * PF_DOCKER_DIR, stops it after the last test and fails the run if it left anything.
+ * `useDocker()` hands out that daemon; run outside run-tests (no PF_DOCKER_DIR), it starts one
+ * for the file. A container run inside withSandbox is the test's: removed after it, and any
+ * process in its namespace that is not the container's is something the test left.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -25,7 +33,7 @@ import {
   unmountUnder,
 } from './daemon-leftovers.js';
 import type { ContainerInspect } from './docker-engine.js';
-import { engine, importImage } from './docker-engine.js';
+import { engine, engineCall, importImage } from './docker-engine.js';
 import type { StorageDriver } from './dockerd.js';
 import {
   DAEMON_PATH,
@@ -40,6 +48,7 @@ import {
 import type { NetnsState } from './netns-state.js';
 import { captureNetnsState, restoreNetnsState } from './netns-state.js';
 import { missingTools, toolPath } from './tools.js';
+import { activeSandbox } from './sandbox.js';
 
 export type { ContainerInspect } from './docker-engine.js';
 export type { StorageDriver } from './dockerd.js';
@@ -189,15 +198,27 @@ export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> 
     throw e;
   }
 
+  return handleFor(dir, storageDriver, () => teardown(live));
+};
+
+/** A harness handle on the daemon in `dir`; `stop` is what stopping it means for this handle. */
+const handleFor = (dir: string, storageDriver: StorageDriver, stop: () => Promise<void>): DockerHarness => {
+  const socket = join(dir, 'docker.sock');
   const path = (name: string) => `/containers/${encodeURIComponent(name)}`;
   const inspect = async (name: string) => (await engine(socket, `${path(name)}/json`)) as ContainerInspect;
+  const remove = async (name: string) => {
+    await engine(socket, `${path(name)}?force=true&v=true`, { method: 'DELETE', alsoOk: [404] });
+  };
   const start = async (ref: string, name: string): Promise<RunningContainer> => {
     await engine(socket, `${path(ref)}/start`, { method: 'POST', alsoOk: [304] });
     // start answers once the task runs, so this normally reads Running on its first pass.
     for (const end = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 20))) {
       const s = await inspect(ref);
-      if (s.State.Running && s.State.Pid > 0)
+      if (s.State.Running && s.State.Pid > 0) {
+        // the test's: processes in its namespace other than its own are left behind by the test
+        activeSandbox()?.ownSpace(`/proc/${s.State.Pid}/ns/net`, `docker:${name}`, s.State.Pid);
         return { id: s.Id, name: s.Name.replace(/^\//, ''), pid: s.State.Pid };
+      }
       if (Date.now() > end || (!s.State.Running && s.State.Status !== 'created')) {
         throw new Error(`container ${name} did not start: ${s.State.Status}, exit ${s.State.ExitCode}`);
       }
@@ -220,16 +241,47 @@ export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> 
           HostConfig: { NetworkMode: opts.network ?? 'bridge' },
         },
       })) as { Id: string };
+      // removed after the test that ran it, before its leftovers are looked for
+      activeSandbox()?.defer(() => remove(created.Id));
       return start(created.Id, name);
     },
     start: (name) => start(name, name),
     async stopContainer(name) {
       await engine(socket, `${path(name)}/stop?t=5`, { method: 'POST', alsoOk: [304] });
     },
-    async remove(name) {
-      await engine(socket, `${path(name)}?force=true&v=true`, { method: 'DELETE', alsoOk: [404] });
+    remove,
+    stop,
+  };
+};
+
+/**
+ * The run's Docker daemon (PF_DOCKER_DIR, started by scripts/run-tests.mjs), or, without one, a
+ * daemon of this file's own. stop() of the shared one removes the containers this handle ran
+ * and leaves the daemon to the run; of an own one, it stops it.
+ */
+export const useDocker = async (o: StartOptions = {}): Promise<DockerHarness> => {
+  const dir = process.env.PF_DOCKER_DIR;
+  if (!dir) return startDocker(o);
+  const refused = await dockerSkipReason();
+  if (refused) throw new Error(`docker harness: ${refused}`);
+  const storage = (process.env.PF_DOCKER_STORAGE ?? 'overlay2') as StorageDriver;
+  const socket = join(dir, 'docker.sock');
+  const r = await engineCall(socket, '/_ping', { unversioned: true, timeoutMs: 5_000 }).catch(
+    (e: unknown) => e,
+  );
+  if (!(r && typeof r === 'object' && 'status' in r && r.status === 200))
+    throw new Error(`docker harness: the run's daemon in ${dir} does not answer /_ping: ${String(r)}`);
+  const made: string[] = [];
+  const h = handleFor(dir, storage, async () => {
+    for (const id of made.splice(0)) await h.remove(id);
+  });
+  return {
+    ...h,
+    async run(name, opts) {
+      const c = await h.run(name, opts);
+      made.push(c.id);
+      return c;
     },
-    stop: () => teardown(live),
   };
 };
 

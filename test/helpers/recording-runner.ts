@@ -11,6 +11,8 @@ export interface Recorded {
   readonly netns: string;
   readonly argv: string[];
   readonly input?: string | undefined;
+  /** How many other calls were still running when this one started (0: it ran alone). */
+  readonly overlapped: number;
 }
 
 export class RecordingRunner implements Runner {
@@ -19,6 +21,7 @@ export class RecordingRunner implements Runner {
   readonly lines: string[] = [];
   private count = 0;
   private failed = false;
+  private inFlight = 0;
 
   constructor(
     /** Fail when this line (0-based, counted over every command line) is reached. */
@@ -33,7 +36,21 @@ export class RecordingRunner implements Runner {
   async run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult> {
     this.count++;
     const flat = argv.map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns)}>`));
-    this.calls.push({ netns: netnsKey(opts.netns), argv: flat, input: opts.input });
+    this.calls.push({
+      netns: netnsKey(opts.netns),
+      argv: flat,
+      input: opts.input,
+      overlapped: this.inFlight,
+    });
+    this.inFlight++;
+    try {
+      return await this.play(flat, opts);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async play(flat: string[], opts: RunOptions): Promise<RunResult> {
     const isBatch = flat.includes('-batch');
     // Batch lines are recorded with their "ip" so that both shapes read the same.
     const lines = isBatch

@@ -5,17 +5,18 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
 import { dhcpStateDir } from '../../src/plan/dhcp.js';
+import { DHCP_RUNNER } from '../../src/libexec.js';
 import { cli } from '../helpers/cli.js';
-import { startDnsmasq } from '../helpers/dnsmasq.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
 import { link, readState, routes } from '../helpers/read-back.js';
-import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 
 const inRange = (cidr: string | undefined): boolean => {
   const m = /^192\.0\.2\.(\d+)\/24$/.exec(cidr ?? '');
@@ -27,26 +28,11 @@ const hostResolv = async () => {
   return { bytes: await readFile('/etc/resolv.conf', 'utf8'), mtime: s.mtimeMs, ino: s.ino };
 };
 
-/** A bridge with 192.0.2.1/24 and a dnsmasq on it handing out .100-.150. */
-const dhcpLan = async (t: { after(fn: () => Promise<void>): void }, sb: Sandbox) => {
-  const br = sb.name('dh').slice(0, 15);
-  await execa('ip', ['link', 'add', br, 'type', 'bridge']);
-  await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', br]);
-  await execa('ip', ['link', 'set', 'dev', br, 'up']);
-  const server = await startDnsmasq({
-    iface: br,
-    range: ['192.0.2.100', '192.0.2.150'],
-    dns: ['192.0.2.53'],
-  });
-  t.after(() => server.stop());
-  return { br, server };
-};
-
 for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
   test(`attach --dhcp ${client}: a lease from the range, one default route, the host untouched; detach cleans up`, (t) =>
     withSandbox(t, async (sb) => {
       await needTools(client, 'dnsmasq');
-      const { br } = await dhcpLan(t, sb);
+      const { br } = await dhcpLan(sb, { dns: ['192.0.2.53'] });
       const c = await sb.container();
       const resolvBefore = await hostResolv();
       const out = await attach({ target: `pid:${c.pid}`, bridge: br, dhcp: client });
@@ -78,7 +64,7 @@ for (const client of ['udhcpc', 'dhclient', 'dhcpcd'] as const) {
 
 test("pipework's udhcpc-f form: the client keeps running, tracked; detach stops it", (t) =>
   withSandbox(t, async (sb) => {
-    const { br, server } = await dhcpLan(t, sb);
+    const { br, server } = await dhcpLan(sb, { dns: ['192.0.2.53'] });
     const c = await sb.container();
     const resolvBefore = await hostResolv();
     // verbatim pipework syntax, options passed through to udhcpc
@@ -117,18 +103,28 @@ test("pipework's udhcpc-f form: the client keeps running, tracked; detach stops 
 
 test("--dhcp-dns writes the lease's DNS into the container's resolv.conf only, and detach puts it back", (t) =>
   withSandbox(t, async (sb) => {
-    const { br } = await dhcpLan(t, sb);
+    const { br } = await dhcpLan(sb, { dns: ['192.0.2.53'] });
     const n = await sb.netns('dd');
     const resolvBefore = await hostResolv();
+    assert.equal(existsSync(`/etc/netns/${n}`), false);
     await attach({ target: `netns:${n}`, bridge: br, dhcp: 'udhcpc', dhcpDns: true });
     assert.match(await readFile(`/etc/netns/${n}/resolv.conf`, 'utf8'), /nameserver 192\.0\.2\.53/);
     assert.deepEqual(await hostResolv(), resolvBefore);
     await detach({ target: `netns:${n}` });
-    assert.equal(
-      (await readFile(`/etc/netns/${n}/resolv.conf`, 'utf8').catch(() => '')).includes('192.0.2.53'),
-      false,
-    );
-    await execa('rm', ['-rf', `/etc/netns/${n}`]);
+    // it had none: detach leaves none, nor the directory made for it
+    assert.equal(existsSync(`/etc/netns/${n}/resolv.conf`), false, 'the resolv.conf dns wrote is removed');
+    assert.equal(existsSync(`/etc/netns/${n}`), false, 'and the directory made for it');
+    // one that had its own resolv.conf gets it back, byte for byte, in its directory
+    const m = await sb.netns('dm');
+    const own = "# the namespace's own\nnameserver 198.51.100.53\n";
+    await mkdir(`/etc/netns/${m}`, { recursive: true });
+    t.after(() => rm(`/etc/netns/${m}`, { recursive: true, force: true }));
+    await writeFile(`/etc/netns/${m}/resolv.conf`, own);
+    await attach({ target: `netns:${m}`, bridge: br, dhcp: 'udhcpc', dhcpDns: true });
+    assert.match(await readFile(`/etc/netns/${m}/resolv.conf`, 'utf8'), /nameserver 192\.0\.2\.53/);
+    await detach({ target: `netns:${m}` });
+    assert.equal(await readFile(`/etc/netns/${m}/resolv.conf`, 'utf8'), own);
+    assert.deepEqual(await hostResolv(), resolvBefore);
     // a "container" that shares the host's file system: refused before anything is touched
     const c = await sb.container();
     await assert.rejects(
@@ -142,12 +138,67 @@ test('no DHCP server: the attach fails and is rolled back', (t) =>
   withSandbox(t, async (sb) => {
     const br = sb.name('nd').slice(0, 15);
     const c = await sb.container();
-    const before = [await readState('sandbox'), await readState({ pid: c.pid })];
+    const before = await snapshot(['sandbox', { pid: c.pid }]);
     const r = await cli(['attach', `pid:${c.pid}`, '--bridge', br, '--dhcp', 'udhcpc'], {
       PIPEFITTER_DHCP_TIMEOUT: '2',
     });
     assert.equal(r.code, 1, r.stderr);
     assert.match(r.stderr, /DHCP/);
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: c.pid })], before);
+    await expectState(['sandbox', { pid: c.pid }], before, 'rolled back: nothing changed');
     assert.ok(!existsSync(dhcpStateDir(`pid:${c.pid}`, 'eth1')));
+  }));
+
+/** A live process (a zombie is not). */
+const alive = async (pid: number): Promise<boolean> => {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return st !== '' && !/\) [ZX] /.test(st);
+};
+
+test('detach after a restart (the namespace made anew, eth1 gone with the old one): the DHCP clients are stopped and their state removed', (t) =>
+  withSandbox(t, async (sb) => {
+    const { br } = await dhcpLan(sb);
+    // kept running (udhcpc -f), and one-shot (its state kept for detach)
+    const fg = await sb.netns('rf');
+    const once = await sb.netns('ro');
+    await attach({ target: `netns:${fg}`, bridge: br, dhcp: 'udhcpc', dhcpForeground: true });
+    await attach({ target: `netns:${once}`, bridge: br, dhcp: 'udhcpc' });
+    const fgState = dhcpStateDir(`netns:${fg}`, 'eth1');
+    const onceState = dhcpStateDir(`netns:${once}`, 'eth1');
+    // whatever happens below, no client outlives the test
+    t.after(async () => {
+      for (const st of [fgState, onceState]) await execa(DHCP_RUNNER, ['stop', st], { reject: false });
+    });
+    const pid = Number((await readFile(`${fgState}/client.pid`, 'utf8')).trim());
+    assert.ok(await alive(pid));
+    const hostBefore = await readState('sandbox');
+    const ports = () => hostBefore.links.filter((l) => l.master === br).map((l) => l.name);
+    assert.equal(ports().length, 2);
+
+    // what a container's restart does to its namespace: gone, and a new one under the name
+    for (const n of [fg, once]) {
+      await execa('ip', ['netns', 'del', n]);
+      await execa('ip', ['netns', 'add', n]);
+    }
+    assert.equal(link(await readState({ netns: fg }), 'eth1'), undefined);
+    assert.ok(
+      await alive(pid),
+      'the client lives on in the old namespace, and keeps it (and its port) alive',
+    );
+    assert.ok(existsSync(fgState) && existsSync(onceState));
+
+    const d = await detach({ target: `netns:${fg}` });
+    assert.equal(d.applied, true, 'a plan, although eth1 is gone');
+    assert.match(d.script, /pipefitter-dhcp' stop |pipefitter-dhcp stop /);
+    assert.equal(await alive(pid), false, 'the client is stopped');
+    assert.equal(existsSync(fgState), false, 'its state is removed');
+    // with its client gone, the old namespace goes, and its port leaves the bridge
+    const deadline = Date.now() + 10_000;
+    while ((await readState('sandbox')).links.some((l) => l.master === br && l.name === ports()[0])) {
+      assert.ok(Date.now() < deadline, `the old port ${ports()[0]} is still in ${br}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.equal((await detach({ target: `netns:${once}` })).applied, true);
+    assert.equal(existsSync(onceState), false, "the one-shot lease's state is removed");
+    // nothing left: detach again plans nothing
+    for (const n of [fg, once]) assert.equal((await detach({ target: `netns:${n}` })).applied, false);
   }));

@@ -11,9 +11,9 @@ import { createRunner } from '../../src/exec/runner.js';
 import type { Runner } from '../../src/exec/runner.js';
 import { isPipefitterError } from '../../src/errors.js';
 import type { DockerHarness } from '../helpers/docker.js';
-import { dockerSkipReason, startDocker } from '../helpers/docker.js';
+import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
-import { snapshot } from '../helpers/round-trip.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
 
@@ -24,7 +24,7 @@ const savedHost = process.env.DOCKER_HOST;
 
 before(async () => {
   if (skip) return;
-  docker = await startDocker();
+  docker = await useDocker();
   // pipefitter finds Docker the way users point it there: DOCKER_HOST.
   process.env.DOCKER_HOST = docker.dockerHost;
 });
@@ -78,7 +78,7 @@ test('attach to containers by bare name and docker:ID, ping across the bridge, d
     );
     await detach({ target: web.name });
     await detach({ target: db.name });
-    assert.deepEqual(await snapshot(spaces), before);
+    await expectState(spaces, before, 'detach leaves both containers and the host as before');
     assert.doesNotMatch(
       (await execa('iptables', ['-S', 'DOCKER-USER'])).stdout,
       new RegExp(br),
@@ -90,7 +90,7 @@ test('attach to containers by bare name and docker:ID, ping across the bridge, d
 test("--gateway replaces Docker's default route and says so; detach restores it", { skip }, (t) =>
   withSandbox(t, async (sb) => {
     const web = await d().run(sb.name('gw'));
-    const before = await readState({ pid: web.pid });
+    const before = await snapshot([{ pid: web.pid }]);
     const out = await attach({
       target: web.name,
       bridge: sb.name('gw').slice(0, 15),
@@ -106,7 +106,7 @@ test("--gateway replaces Docker's default route and says so; detach restores it"
       [['198.51.100.1', 'eth1']],
     );
     await detach({ target: web.name });
-    assert.deepEqual(await readState({ pid: web.pid }), before);
+    await expectState([{ pid: web.pid }], before, "detach puts Docker's default route back");
   }),
 );
 
@@ -163,10 +163,16 @@ test(
           return r;
         },
       };
+      // A Docker target is its process's namespace (/proc/PID/ns/net): after the restart that
+      // process is gone, so the re-check says so. (A namespace made anew under the same name, the
+      // identity check proper, is test/integration/target-recheck.test.ts.)
       await assert.rejects(
         attach({ target: c.name, bridge: br, ip: '192.0.2.10/24' }, { runner }),
         (e: unknown) =>
-          isPipefitterError(e) && (e.code === 'E_TARGET_CHANGED' || e.code === 'E_TARGET_STOPPED'),
+          isPipefitterError(e) &&
+          e.code === 'E_TARGET_STOPPED' &&
+          e.message ===
+            `docker:${c.name}: went away before anything was changed (stopped, or restarted: its process is gone)`,
       );
       assert.ok(restarted);
       assert.deepEqual(mutations, [], 'nothing ran after the observations');

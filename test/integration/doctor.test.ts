@@ -7,9 +7,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { execa } from 'execa';
+import { doctor } from '../../src/api/doctor.js';
+import type { DoctorReport } from '../../src/api/doctor.js';
+import { createRunner } from '../../src/exec/runner.js';
+import type { Runner } from '../../src/exec/runner.js';
+import { FEATURES } from '../../src/model/features.js';
 import { cli } from '../helpers/cli.js';
-import { readState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 
 interface Item {
   id: string;
@@ -24,9 +29,65 @@ test('doctor: features with their fix, tools, --json', (t) =>
     const items = (JSON.parse(r.stdout) as { items: Item[] }).items;
     for (const id of ['veth', 'bridge', 'tool:ip', 'tool:nsenter'])
       assert.equal(items.find((i) => i.id === id)?.ok, true, id);
+    // every feature of the table is reported, with its kernel option as the fix when missing
+    assert.deepEqual(
+      items.filter((i) => FEATURES.some((f) => f.id === i.id)).map((i) => i.id),
+      FEATURES.map((f) => f.id),
+    );
     for (const i of items.filter((x) => !x.ok)) assert.ok(i.fix && i.fix.length > 10, `a fix for ${i.id}`);
     const human = await cli(['doctor']);
     assert.match(human.stdout, /^kernel \S+/);
+  }));
+
+/**
+ * The real runner, except that the probe asks the kernel for a link kind and a qdisc that do
+ * not exist in place of `hide`'s: the kernel refuses those lines, as it refuses a feature it
+ * lacks, so the report has missing features whatever this kernel has.
+ */
+const hidingRunner = (hide: { ip: string; tc: string }): Runner => {
+  const real = createRunner();
+  return {
+    get spawned() {
+      return real.spawned;
+    },
+    run: (argv, o) => {
+      const input =
+        argv[0] === 'unshare' && o.input !== undefined
+          ? o.input
+              .replaceAll(` type ${hide.ip} `, ' type pfnosuchkind ')
+              .replaceAll(` root ${hide.tc} `, ' root pfnosuchqdisc ')
+          : o.input;
+      return real.run(argv, { ...o, input });
+    },
+  };
+};
+
+test('doctor: a feature the kernel refuses is reported missing, with its kernel option and module as the fix', (t) =>
+  withSandbox(t, async () => {
+    const report = await doctor({ runner: hidingRunner({ ip: 'macvlan', tc: 'tbf' }) });
+    const item = (id: string) => report.items.find((i) => i.id === id);
+    assert.deepEqual(
+      [item('vlan')?.ok, item('vlan')?.fix],
+      [
+        false,
+        'the kernel needs CONFIG_VLAN_8021Q (module 8021q: modprobe 8021q); use a kernel built with it',
+      ],
+    );
+    assert.deepEqual(
+      [item('netem')?.ok, item('netem')?.fix],
+      [
+        false,
+        'the kernel needs CONFIG_NET_SCH_NETEM (module sch_netem: modprobe sch_netem); use a kernel built with it',
+      ],
+    );
+    // the others are what the kernel says: the same as without hiding
+    const plain = await doctor();
+    const rest = (r: DoctorReport) =>
+      r.items.filter((i) => FEATURES.some((f) => f.id === i.id) && i.id !== 'macvlan' && i.id !== 'tbf');
+    assert.deepEqual(rest(report), rest(plain));
+    const missing = report.items.filter((i) => !i.ok);
+    assert.ok(missing.length >= 2);
+    for (const i of missing) assert.ok(i.fix && i.fix.length > 10, `a fix for ${i.id}`);
   }));
 
 test('a kind this kernel lacks is refused up front, naming the kernel option; nothing changes', (t) =>
@@ -41,7 +102,7 @@ test('a kind this kernel lacks is refused up front, naming the kernel option; no
       );
     const nic = await sb.hostNic('k');
     const n = await sb.netns('k');
-    const before = [await readState('sandbox'), await readState({ netns: n })];
+    const before = await snapshot(['sandbox', { netns: n }]);
     const cases: Record<string, [string[], RegExp]> = {
       vlan: [['--vlan', nic, '--vlan-id', '10'], /802\.1Q VLAN interfaces \(CONFIG_VLAN_8021Q\)/],
       ipvlan: [['--ipvlan', nic], /ipvlan \(CONFIG_IPVLAN\)/],
@@ -58,7 +119,7 @@ test('a kind this kernel lacks is refused up front, naming the kernel option; no
       assert.equal(dry.code, 0);
       assert.match(dry.stdout, /# note: this kernel lacks/);
     }
-    assert.deepEqual([await readState('sandbox'), await readState({ netns: n })], before);
+    await expectState(['sandbox', { netns: n }], before, 'nothing changed');
   }));
 
 interface OvsItem extends Item {
@@ -92,7 +153,7 @@ test('--ovs without a running Open vSwitch: exit 2 with the fix, nothing changed
     assert.match(human.stdout, /missing {2}Open vSwitch \(--ovs, ovs\* bridges\)\n {11}- ovs-vsctl/);
 
     const n = await sb.netns('ovs');
-    const before = [await readState('sandbox'), await readState({ netns: n })];
+    const before = await snapshot(['sandbox', { netns: n }]);
     const br = `ovs${sb.id}`;
     const runs = [
       ['attach', `netns:${n}`, '--ovs', br, '--ip', '192.0.2.10/24'],
@@ -126,5 +187,5 @@ test('--ovs without a running Open vSwitch: exit 2 with the fix, nothing changed
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /^# note: Open vSwitch is not (running|installed)/m);
     assert.match(dry.stdout, new RegExp(`^ovs-vsctl --timeout=30 --may-exist add-br ${br}$`, 'm'));
-    assert.deepEqual([await readState('sandbox'), await readState({ netns: n })], before);
+    await expectState(['sandbox', { netns: n }], before, 'nothing changed');
   }));

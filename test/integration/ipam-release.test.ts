@@ -5,12 +5,16 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import { apply, destroy, plan as recipePlan } from '../../src/api/recipe.js';
+import { isPipefitterError } from '../../src/errors.js';
 import { parseCidr } from '../../src/addr.js';
 import { parsePool } from '../../src/ipam/pool.js';
 import { openFileStore } from '../../src/ipam/store.js';
 import { cli } from '../helpers/cli.js';
-import { ipJson } from '../helpers/read-back.js';
+import { ipJson, readState } from '../helpers/read-back.js';
+import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 
 interface Alloc {
@@ -141,4 +145,122 @@ test('ipam release: an allocation whose recipe is not applied is released at onc
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `released ${a.address} (${key})`);
     assert.ok(!(await ls()).some((x) => x.key === key));
+  }));
+
+/** The allocations in a store's file on disk, as [key, address] (what a release must change). */
+const onDisk = async (ipamDir: string): Promise<[string, string][]> =>
+  (
+    JSON.parse(await readFile(`${ipamDir}/allocations.json`, 'utf8')) as {
+      allocations: Alloc[];
+    }
+  ).allocations.map((a) => [a.key, a.address]);
+
+/** A one-container recipe (netns it makes, eth1 with an auto address from .100-.199), and its --set. */
+const recipeFile = async (
+  t: { after: (fn: () => Promise<unknown>) => void },
+  sb: Sandbox,
+  name: string,
+  containers: string[],
+): Promise<{ file: string; set: Record<string, string> }> => {
+  const file = `/tmp/${sb.nsName(name)}.yaml`;
+  await writeFile(
+    file,
+    [
+      'version: 1',
+      `name: ${name}`,
+      'vars: { ns: lab, br: br }',
+      'networks:',
+      "  lan: { bridge: '${br}', subnet: 192.0.2.0/24, gateway: 192.0.2.1, pool: 192.0.2.100-192.0.2.199 }",
+      'containers:',
+      ...containers.map(
+        (c) =>
+          `  ${c}: { target: 'netns:\${ns}-${c}', create: true, interfaces: { eth1: { network: lan, address: auto } } }`,
+      ),
+    ].join('\n') + '\n',
+  );
+  t.after(() => rm(file, { force: true }));
+  return { file, set: { ns: sb.nsName('r'), br: `b${sb.id}` } };
+};
+
+test('ipam gc releases the allocations of recipes that are gone, and only those; a released address is handed out again', (t) =>
+  withSandbox(t, async (sb) => {
+    // a state directory of this test's own: gc looks at every recipe of its store
+    const stateDir = await mkdtemp(`/tmp/${sb.nsName('gc')}-`);
+    t.after(() => rm(stateDir, { recursive: true, force: true }));
+    const env = { PIPEFITTER_STATE_DIR: stateDir };
+    const name = `gc${sb.id}`;
+    const { file, set } = await recipeFile(t, sb, name, ['web']);
+    const setArgs = Object.entries(set).flatMap(([k, v]) => ['--set', `${k}=${v}`]);
+    const applied = await cli(['apply', file, ...setArgs], env);
+    assert.equal(applied.code, 0, applied.stderr);
+    const ipamDir = `${stateDir}/ipam`;
+    assert.deepEqual(await onDisk(ipamDir), [[`${name}/web/eth1`, '192.0.2.100/24']]);
+
+    // two allocations of a recipe that is gone (no state: destroyed without its store, or a crash)
+    const store = openFileStore(ipamDir);
+    const pool = parsePool('192.0.2.100-192.0.2.199', 'pool', parseCidr('192.0.2.0/24', 'subnet'));
+    for (const c of ['a', 'b']) await store.allocate(`gone${sb.id}/lan`, pool, `gone${sb.id}/${c}/eth1`);
+    const gc = await cli(['ipam', 'gc'], env);
+    assert.equal(gc.code, 0, gc.stderr);
+    assert.equal(
+      gc.stdout,
+      `released 192.0.2.101/24 (gone${sb.id}/a/eth1)\nreleased 192.0.2.102/24 (gone${sb.id}/b/eth1)`,
+    );
+    assert.deepEqual(await onDisk(ipamDir), [[`${name}/web/eth1`, '192.0.2.100/24']], 'the live one stays');
+    assert.deepEqual(await eth1Addrs(`${set.ns}-web`), ['192.0.2.100/24'], 'and on its interface');
+    // released means free: the next allocation of the pool gets the lowest of them
+    assert.equal(
+      (await store.allocate(`new${sb.id}/lan`, pool, `new${sb.id}/x/eth1`)).address,
+      '192.0.2.101/24',
+    );
+    // one by one too: release gives it back, and the next allocation takes it
+    const r = await cli(['ipam', 'release', `new${sb.id}/x/eth1`], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await onDisk(ipamDir), [[`${name}/web/eth1`, '192.0.2.100/24']]);
+    assert.equal(
+      (await store.allocate(`new${sb.id}/lan`, pool, `new${sb.id}/y/eth1`)).address,
+      '192.0.2.101/24',
+    );
+    assert.equal((await cli(['ipam', 'gc'], env)).stdout, `released 192.0.2.101/24 (new${sb.id}/y/eth1)`);
+    assert.equal((await cli(['ipam', 'gc'], env)).stdout, 'nothing to collect');
+    assert.equal((await cli(['destroy', file, ...setArgs], env)).code, 0);
+    assert.deepEqual(await onDisk(ipamDir), []);
+  }));
+
+test('a failed apply gives back the addresses it allocated, and keeps those it had', (t) =>
+  withSandbox(t, async (sb) => {
+    const ipamDir = await mkdtemp(`/tmp/${sb.nsName('fresh')}-`);
+    t.after(() => rm(ipamDir, { recursive: true, force: true }));
+    const ipam = openFileStore(ipamDir);
+    const name = `fr${sb.id}`;
+    const one = await recipeFile(t, sb, name, ['web']);
+    assert.equal((await apply(one.file, { set: one.set, ipam })).applied, true);
+    const had = await onDisk(ipamDir);
+    assert.deepEqual(had, [[`${name}/web/eth1`, '192.0.2.100/24']]);
+
+    // the recipe grows by db; its apply fails at its last step and is rolled back
+    const two = await recipeFile(t, sb, name, ['web', 'db']);
+    const host = await readState('sandbox');
+    const plan = await recipePlan(two.file, { set: two.set, ipam });
+    const last = plan.plan.steps.length - 1;
+    assert.ok(last > 0);
+    await assert.rejects(
+      apply(two.file, {
+        set: two.set,
+        ipam,
+        hooks: {
+          beforeStep: (_s, i) => {
+            if (i === last) throw new Error('injected');
+          },
+        },
+      }),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && /injected/.test(e.message),
+    );
+    assert.deepEqual(await onDisk(ipamDir), had, "db's fresh address is given back, web keeps its own");
+    assert.deepEqual(await readState('sandbox'), host, 'rolled back');
+    assert.deepEqual(await eth1Addrs(`${two.set.ns}-web`), ['192.0.2.100/24']);
+    assert.ok(!(await execa('ip', ['netns', 'list'])).stdout.includes(`${two.set.ns}-db`), 'no db namespace');
+
+    await destroy(one.file, { set: one.set, ipam });
+    assert.deepEqual(await onDisk(ipamDir), []);
   }));

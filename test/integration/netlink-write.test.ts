@@ -114,7 +114,7 @@ const ops = (peer: string): Op[] => {
     { op: 'link.set', name: 'n0', patch: { up: true } },
     { op: 'link.add', name: 'mv0', spec: { kind: 'macvlan', parent: 'n0', mode: 'private' } },
     { op: 'addr.add', addr: a4('br0', '192.0.2.1', 24, '192.0.2.255') },
-    { op: 'addr.add', addr: { dev: 'br0', family: 6, address: '2001:db8::1', prefix: 64, nodad: true } },
+    { op: 'addr.add', addr: { dev: 'br0', family: 6, address: '2001:db8::1', prefix: 64, flags: ['nodad'] } },
     { op: 'addr.add', addr: a4('n0', '198.51.100.1', 24) },
     { op: 'addr.add', addr: a4('n0', '198.51.100.9', 24) },
     { op: 'route.add', route: r({ dst: '203.0.113.0/24', gateway: '192.0.2.254', dev: 'br0', metric: 7 }) },

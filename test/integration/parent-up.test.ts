@@ -11,9 +11,10 @@ import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
 import { isPipefitterError } from '../../src/errors.js';
 import { cli } from '../helpers/cli.js';
-import { linkFlags, ping, readState } from '../helpers/read-back.js';
+import { linkFlags, ping } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 
 const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
 const records = async (): Promise<string[]> => readdir(`${stateDir}/parents`).catch(() => []);
@@ -22,6 +23,7 @@ const records = async (): Promise<string[]> => readdir(`${stateDir}/parents`).ca
 const nicWithFarEnd = async (sb: Sandbox, suffix: string): Promise<{ nic: string; far: string }> => {
   const far = await sb.netns(`far${suffix}`);
   const nic = `pn${sb.id}${suffix}`;
+  sb.own(nic);
   await execa('ip', ['link', 'add', 'name', nic, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', far]);
   await execa('ip', ['-n', far, 'addr', 'add', '198.51.100.1/24', 'dev', 'eth0']);
   await execa('ip', ['-n', far, 'link', 'set', 'dev', 'eth0', 'up']);
@@ -34,7 +36,7 @@ test('a down parent is brought up (carrier, ping), kept up while used, taken dow
     assert.deepEqual(await linkFlags('sandbox', nic), { up: false, carrier: false }, 'starts down');
     const n1 = await sb.netns('n1');
     const n2 = await sb.netns('n2');
-    const before = await readState('sandbox');
+    const before = await snapshot(['sandbox']);
 
     // a failure before any step, and one after the parent came up: rolled back, parent down again
     for (let k = 0; k < 3; k++) {
@@ -47,11 +49,7 @@ test('a down parent is brought up (carrier, ping), kept up while used, taken dow
         ),
         (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED',
       );
-      assert.deepEqual(
-        await readState('sandbox'),
-        before,
-        `rolled back after a failure before step ${k + 1}`,
-      );
+      await expectState(['sandbox'], before, `rolled back after a failure before step ${k + 1}`);
       assert.deepEqual(await records(), [], 'nothing recorded by a rolled-back attach');
     }
 
@@ -83,7 +81,7 @@ test('a down parent is brought up (carrier, ping), kept up while used, taken dow
       last.plan.notes.some((n) => n.includes('it goes down')),
       last.plan.notes.join('\n'),
     );
-    assert.deepEqual(await readState('sandbox'), before, 'the parent is down again, as it was');
+    await expectState(['sandbox'], before, 'the parent is down again, as it was');
     assert.deepEqual(await records(), []);
     assert.equal((await detach({ target: `netns:${n2}` })).applied, false, 'detach twice is fine');
   }));
@@ -153,7 +151,7 @@ test('a recipe on a down parent: brought up, carrier reported; destroy takes it 
   withSandbox(t, async (sb) => {
     const { nic, far } = await nicWithFarEnd(sb, 'd');
     const set = ['--set', `ns=pf-${process.env.PF_RUN_ID ?? 'norun'}-${sb.id}`, '--set', `nic=${nic}`];
-    const before = await readState('sandbox');
+    const before = await snapshot(['sandbox']);
     const a = await cli(['apply', 'recipes/macvlan.yaml', ...set, '--json']);
     assert.equal(a.code, 0, a.stderr);
     const rep = JSON.parse(a.stdout) as { interfaces: { target: string; carrier: boolean }[] };
@@ -169,7 +167,7 @@ test('a recipe on a down parent: brought up, carrier reported; destroy takes it 
     assert.match(again.stdout, /no changes/);
     const d = await cli(['destroy', 'recipes/macvlan.yaml', ...set]);
     assert.equal(d.code, 0, d.stderr);
-    assert.deepEqual(await readState('sandbox'), before, 'the parent is down again');
+    await expectState(['sandbox'], before, 'the parent is down again');
     assert.deepEqual(await records(), []);
   }));
 
@@ -178,9 +176,9 @@ test('a parent whose veth peer is on the host too: the peer is not a user, the p
     const nic = await sb.hostNic('e'); // both ends in the sandbox, like a NIC and its neighbour
     await execa('ip', ['link', 'set', 'dev', nic, 'down']);
     const n1 = await sb.netns('n1');
-    const before = await readState('sandbox');
+    const before = await snapshot(['sandbox']);
     await attach({ target: `netns:${n1}`, macvlan: nic, ip: '198.51.100.7/24' });
     assert.equal((await linkFlags('sandbox', nic)).up, true);
     await detach({ target: `netns:${n1}` });
-    assert.deepEqual(await readState('sandbox'), before);
+    await expectState(['sandbox'], before, 'the parent is down again, the peer untouched');
   }));

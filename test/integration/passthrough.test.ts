@@ -9,6 +9,7 @@ import { cli } from '../helpers/cli.js';
 import { ipJson, readState, routes } from '../helpers/read-back.js';
 import type { Container, Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 
 /** Run a command inside the container's namespace, as a user would to check pipefitter. */
 const inside = async (c: Container, argv: string[]): Promise<string> =>
@@ -18,6 +19,7 @@ const inside = async (c: Container, argv: string[]): Promise<string> =>
 const containerWithEth1 = async (sb: Sandbox): Promise<Container> => {
   const c = await sb.container();
   const host = sb.name('h').slice(0, 15);
+  sb.own(host);
   await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'eth1', 'netns', String(c.pid)]);
   await execa('ip', ['link', 'set', host, 'up']);
   await inside(c, ['ip', 'addr', 'add', '192.0.2.10/24', 'dev', 'eth1']);
@@ -81,7 +83,7 @@ test('route show, bare route and route get print what ip prints; --json carries 
     assert.equal((getJson.output as { gateway?: string }[])[0]?.gateway, '192.0.2.254');
 
     // a read that fails: ip's own message, exit 1, nothing changed
-    const before = await readState({ pid: c.pid });
+    const before = await snapshot([{ pid: c.pid }]);
     const bad = await cli(['route', target, 'get', '203.0.113.1']);
     assert.equal(bad.code, 1);
     assert.match(
@@ -94,7 +96,7 @@ test('route show, bare route and route get print what ip prints; --json carries 
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, new RegExp(`^# pipefitter route ${target} show$`, 'm'));
     assert.match(dry.stdout, new RegExp(`^nsenter --net=/proc/${c.pid}/ns/net -- ip route show$`, 'm'));
-    assert.deepEqual(await readState({ pid: c.pid }), before);
+    await expectState([{ pid: c.pid }], before, 'nothing changed inside');
   }));
 
 test('rule show prints what ip prints; --json carries ip -j rule', (t) =>

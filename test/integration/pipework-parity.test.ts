@@ -1,35 +1,40 @@
 /**
- * Parity with pipework: each of its forms, typed verbatim after `pipefitter`, against real
- * Docker containers, and the state it must leave (what pipework left, read back with ip -j).
+ * Parity with pipework: each of its forms, typed verbatim after `pipefitter`, and the state it
+ * must leave (what pipework left, read back with ip -j). The guest is a real Docker container
+ * where the row is about Docker (its eth0, its default route, the veth named after its PID);
+ * elsewhere a named namespace, by its bare name as pipework took a container's, so that a row
+ * depends on dockerd only when it has to.
  */
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { DockerHarness } from '../helpers/docker.js';
-import { dockerSkipReason, startDocker } from '../helpers/docker.js';
+import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { cli } from '../helpers/cli.js';
-import { startDnsmasq } from '../helpers/dnsmasq.js';
-import type { NsState } from '../helpers/read-back.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
+import type { Ns, NsState } from '../helpers/read-back.js';
 import { broadcasts, ipJson, link, linkFlags, readState, routes } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import { needTools } from '../helpers/tools.js';
+import { locate } from '../../src/observe/tools.js';
 
-const skip = await dockerSkipReason();
-if (skip) console.log(`# pipework parity tests skipped: ${skip}`);
-let docker: DockerHarness | undefined;
-before(async () => {
-  if (!skip) docker = await startDocker();
-});
+const dockerSkip = await dockerSkipReason();
+if (dockerSkip) console.log(`# pipework parity tests with Docker containers skipped: ${dockerSkip}`);
+/** dockerd, started by the first row that needs a Docker container, stopped after the file. */
+let docker: Promise<DockerHarness> | undefined;
+const dockerd = (): Promise<DockerHarness> => (docker ??= useDocker());
 after(async () => {
-  await docker?.stop();
+  if (docker) await (await docker).stop();
 });
 
 interface Ctx {
   sb: Sandbox;
-  d: DockerHarness;
   env: Record<string, string>;
-  web: { name: string; pid: number };
+  /** The guest: its name as typed, where it is read back, and its PID when it is a container. */
+  web: { name: string; ns: Ns; pid?: number };
   nic: string;
   nic2: string;
   br: string;
@@ -43,6 +48,8 @@ interface Row {
   /** Interfaces to detach afterwards. */
   detach?: string[];
   needs?: 'dhcp';
+  /** Why the guest must be a Docker container; without it, a named namespace. */
+  docker?: string;
   /** Prepare the host before the command (e.g. take the parent down). */
   setup?: (c: Ctx) => Promise<void>;
 }
@@ -52,9 +59,10 @@ const macOf = (s: NsState, name: string): string => link(s, name)?.mac ?? '';
 const TABLE: Row[] = [
   {
     form: '{br} {web} 192.0.2.10/24@192.0.2.1',
+    docker: "the host side is named after the container's PID",
     check: ({ web, br }, host, inside) => {
       assert.equal(
-        link(host, `veth1pl${web.pid}`)?.master,
+        link(host, `veth1pl${web.pid!}`)?.master,
         br,
         'host side v<ifname>pl<pid> in the bridge, made on the fly',
       );
@@ -74,10 +82,11 @@ const TABLE: Row[] = [
   {
     form: '{br} -i eth3 {web} 192.0.2.12/24',
     detach: ['eth3'],
+    docker: "compared with Docker's own eth0",
     check: async ({ web }) => {
       // pipework (ip addr add A brd +) and Docker's own eth0 carry the broadcast address
-      assert.deepEqual(await broadcasts({ pid: web.pid }, 'eth3'), { '192.0.2.12/24': '192.0.2.255' });
-      const eth0 = Object.values(await broadcasts({ pid: web.pid }, 'eth0'));
+      assert.deepEqual(await broadcasts(web.ns, 'eth3'), { '192.0.2.12/24': '192.0.2.255' });
+      const eth0 = Object.values(await broadcasts(web.ns, 'eth0'));
       assert.ok(
         eth0.every((b) => b !== ''),
         `Docker's eth0 has one too: ${eth0.join(' ')}`,
@@ -93,12 +102,13 @@ const TABLE: Row[] = [
         { up: true, carrier: true },
         'pipework brings the parent up',
       );
-      assert.equal((await linkFlags({ pid: web.pid }, 'eth1')).carrier, true, 'so the macvlan has carrier');
+      assert.equal((await linkFlags(web.ns, 'eth1')).carrier, true, 'so the macvlan has carrier');
     },
   },
   {
     form: '{br} -i eth2 -l pfhostside {web} 192.0.2.11/24',
     detach: ['eth2'],
+    docker: "Docker's default route must stay",
     check: ({ br }, host, inside) => {
       assert.equal(link(host, 'pfhostside')?.master, br, '-l names the host side');
       assert.deepEqual(
@@ -137,8 +147,17 @@ const TABLE: Row[] = [
   },
   {
     form: 'mac:{nicmac} {web} 198.51.100.10/24',
-    check: (_c, _h, inside) =>
-      assert.equal(link(inside, 'eth1')?.kind, 'macvlan', 'the host interface found by its MAC'),
+    check: async ({ nic, web }, _h, inside) => {
+      assert.equal(link(inside, 'eth1')?.kind, 'macvlan');
+      // the host interface found by its MAC is the macvlan's parent: its link is nic's ifindex
+      // (the other host interfaces have MACs too: nic2 and the peers of both)
+      const [eth1] = (await ipJson(web.ns, ['-d', 'link', 'show', 'dev', 'eth1'])) as {
+        link_index?: number;
+      }[];
+      const [parent] = (await ipJson('sandbox', ['link', 'show', 'dev', nic])) as { ifindex: number }[];
+      assert.ok(parent && eth1?.link_index !== undefined, JSON.stringify(eth1));
+      assert.equal(eth1.link_index, parent.ifindex, `the parent of eth1 is ${nic}`);
+    },
   },
   {
     form: '{br} -a 6 {web} 2001:db8::10/64@2001:db8::1',
@@ -180,57 +199,57 @@ const fill = (form: string, c: Ctx, nicmac: string): string[] =>
     .split(' ');
 
 for (const row of TABLE) {
-  test(`pipework form: pipefitter ${row.form}`, { skip }, (t) =>
-    withSandbox(t, async (sb) => {
-      const d = docker!;
-      const env = { DOCKER_HOST: d.dockerHost };
-      const web = await d.run(sb.name('web'));
+  test(`pipework form: pipefitter ${row.form}`, { skip: row.docker ? dockerSkip : undefined }, async (t) => {
+    // dockerd before the sandbox of the test: what it makes (docker0) is not the test's to clean up
+    if (row.docker) await dockerd();
+    await withSandbox(t, async (sb) => {
+      let web: Ctx['web'];
+      let env: Record<string, string> = {};
+      if (row.docker) {
+        const d = await dockerd();
+        env = { DOCKER_HOST: d.dockerHost };
+        const c = await d.run(sb.name('web'));
+        web = { name: c.name, ns: { pid: c.pid }, pid: c.pid };
+      } else {
+        const n = await sb.netns('web');
+        web = { name: n, ns: { netns: n } };
+      }
       const c: Ctx = {
         sb,
-        d,
         env,
         web,
         nic: await sb.hostNic('n'),
         nic2: await sb.hostNic('m'),
         br: `br${sb.id}`,
       };
-      if (row.needs === 'dhcp') {
-        await execa('ip', ['link', 'add', 'name', c.br, 'type', 'bridge']);
-        await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', c.br]);
-        await execa('ip', ['link', 'set', 'dev', c.br, 'up']);
-        const server = await startDnsmasq({ iface: c.br, range: ['192.0.2.100', '192.0.2.150'] });
-        t.after(() => server.stop());
-      }
+      if (row.needs === 'dhcp') await dhcpLan(sb, { bridge: c.br });
       await row.setup?.(c);
       const nicmac = macOf(await readState('sandbox'), c.nic);
-      const insideBefore = await readState({ pid: web.pid });
+      const spaces = ['sandbox', web.ns] as const;
+      const before = await snapshot(spaces);
       const r = await cli(fill(row.form, c, nicmac), env);
       assert.equal(r.code, 0, r.stderr);
-      await row.check(c, await readState('sandbox'), await readState({ pid: web.pid }));
+      await row.check(c, await readState('sandbox'), await readState(web.ns));
       for (const ifname of row.detach ?? ['eth1'])
         assert.equal((await cli(['detach', web.name, '--ifname', ifname], env)).code, 0);
-      assert.deepEqual(await readState({ pid: web.pid }), insideBefore, 'detach undoes it');
-      await d.remove(web.name);
-    }),
-  );
+      // both sides: the host (bridge made on the fly, parent brought up, NIC moved in) too
+      await expectState(spaces, before, 'detach undoes it, on the host and inside');
+      if (row.docker) await (await dockerd()).remove(web.name);
+    });
+  });
 }
 
-test('pipework route, rule and tc forms run inside the container', { skip }, (t) =>
+test('pipework route, rule and tc forms run inside the guest', (t) =>
   withSandbox(t, async (sb) => {
     await needTools('tc');
-    const d = docker!;
-    const env = { DOCKER_HOST: d.dockerHost };
-    const web = await d.run(sb.name('rt'));
-    assert.equal((await cli([`br${sb.id}`, web.name, '192.0.2.10/24'], env)).code, 0);
-    const ns = { pid: web.pid };
-    assert.equal(
-      (await cli(['route', web.name, 'add', '198.51.100.0/24', 'via', '192.0.2.254'], env)).code,
-      0,
-    );
+    const web = await sb.netns('rt');
+    const ns = { netns: web };
+    assert.equal((await cli([`br${sb.id}`, web, '192.0.2.10/24'])).code, 0);
+    assert.equal((await cli(['route', web, 'add', '198.51.100.0/24', 'via', '192.0.2.254'])).code, 0);
     assert.ok(
       routes(await readState(ns)).some((r) => r.dst === '198.51.100.0/24' && r.gateway === '192.0.2.254'),
     );
-    assert.equal((await cli(['rule', web.name, 'add', 'from', '192.0.2.10', 'table', '100'], env)).code, 0);
+    assert.equal((await cli(['rule', web, 'add', 'from', '192.0.2.10', 'table', '100'])).code, 0);
     const rules = (await ipJson(ns, ['rule', 'show'])) as { src?: string; table?: string }[];
     assert.ok(rules.some((x) => x.src === '192.0.2.10' && x.table === '100'));
     const tcArgs = [
@@ -247,82 +266,137 @@ test('pipework route, rule and tc forms run inside the container', { skip }, (t)
       'latency',
       '400ms',
     ];
-    const tc = await cli(['tc', web.name, ...tcArgs], env);
+    const tc = await cli(['tc', web, ...tcArgs]);
     assert.equal(tc.code, 0, tc.stderr);
-    const q = JSON.parse(
-      (
-        await execa('nsenter', [
-          `--net=/proc/${web.pid}/ns/net`,
-          '--',
-          'tc',
-          '-j',
-          'qdisc',
-          'show',
-          'dev',
-          'eth1',
-        ])
-      ).stdout,
-    ) as { kind: string }[];
+    const q = JSON.parse((await execa('tc', ['-n', web, '-j', 'qdisc', 'show', 'dev', 'eth1'])).stdout) as {
+      kind: string;
+    }[];
     assert.equal(q[0]?.kind, 'tbf');
     // --dry-run of a pass-through prints the exact command
-    const dry = await cli(
-      ['--dry-run', 'route', web.name, 'add', '203.0.113.0/24', 'via', '192.0.2.254'],
-      env,
-    );
+    const dry = await cli(['--dry-run', 'route', web, 'add', '203.0.113.0/24', 'via', '192.0.2.254']);
     assert.match(
       dry.stdout,
-      new RegExp(
-        `nsenter --net=/proc/${web.pid}/ns/net -- ip route add 203\\.0\\.113\\.0/24 via 192\\.0\\.2\\.254`,
-      ),
+      new RegExp(`^ip -n ${web} route add 203\\.0\\.113\\.0/24 via 192\\.0\\.2\\.254$`, 'm'),
     );
-    await d.remove(web.name);
-    await cli(['detach', web.name], env).catch(() => undefined);
-  }),
-);
+    assert.ok(
+      !routes(await readState(ns)).some((r) => r.dst === '203.0.113.0/24'),
+      'a dry run changes nothing',
+    );
+    assert.equal((await cli(['detach', web])).code, 0);
+  }));
 
-test('pipework --wait returns once the interface is up and configured', { skip }, (t) =>
+/**
+ * A directory with an `ip` that logs each start to `log` and runs the real one: how often the
+ * waiter has looked, so the test waits for it to look again instead of sleeping.
+ */
+const countingIp = async (t: { after: (fn: () => Promise<unknown>) => void }, sb: Sandbox) => {
+  const real = await locate('ip');
+  assert.ok(real, 'ip is installed');
+  const dir = await mkdtemp(`/tmp/${sb.nsName('ip')}-`);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const log = `${dir}/starts`;
+  await writeFile(log, '');
+  await writeFile(`${dir}/ip`, `#!/bin/sh\necho start >>'${log}'\nexec '${real.at}' "$@"\n`, { mode: 0o755 });
+  const starts = async (): Promise<number> => (await readFile(log, 'utf8')).split('\n').length - 1;
+  return {
+    dir,
+    /** Wait until the waiter has started `ip` twice more: it looked at least once at the state as it is now, and went on. */
+    lookedAgain: async (waiter: { exitCode: number | null | undefined }, what: string): Promise<void> => {
+      const from = await starts();
+      const deadline = Date.now() + 30_000;
+      while ((await starts()) < from + 2) {
+        assert.equal(waiter.exitCode ?? null, null, `the waiter returned ${what}`);
+        if (Date.now() > deadline) throw new Error(`the waiter did not look again within 30 s (${what})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
+  };
+};
+
+test('pipework --wait returns once the interface is up and configured, not before', (t) =>
   withSandbox(t, async (sb) => {
-    const d = docker!;
-    const env = { DOCKER_HOST: d.dockerHost };
-    const web = await d.run(sb.name('wt'));
-    // what a container's entrypoint would run before its service: here, in the container's namespace
+    const web = await sb.netns('wt');
+    const ip = await countingIp(t, sb);
+    // what a container's entrypoint would run before its service, in its namespace; what eth1 is
+    // when the wait returns is printed right after it
     const waiter = execa(
       'nsenter',
-      [`--net=/proc/${web.pid}/ns/net`, '--', 'node', 'bin/pipefitter.js', '--wait', '-i', 'eth1'],
-      { reject: false, timeout: 30_000 },
+      [
+        `--net=/run/netns/${web}`,
+        '--',
+        'sh',
+        '-c',
+        'node bin/pipefitter.js --wait -i eth1 && exec ip -j -d addr show dev eth1',
+      ],
+      { reject: false, timeout: 60_000, env: { PATH: `${ip.dir}:${process.env.PATH ?? ''}` } },
     );
-    await new Promise((r) => setTimeout(r, 500));
-    assert.ok(waiter.exitCode == null, 'still waiting before the attach');
-    assert.equal((await cli([`br${sb.id}`, web.name, '192.0.2.10/24'], env)).code, 0);
+    t.after(() => {
+      waiter.kill('SIGKILL');
+    });
+    await ip.lookedAgain(waiter, 'before there was an eth1');
+    // an eth1, down
+    await execa('ip', ['-n', web, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'pfpeer']);
+    await ip.lookedAgain(waiter, 'while eth1 was down');
+    // up, with carrier and an address, but not (yet) all pipefitter does: its tag is set last
+    await execa('ip', ['-n', web, 'link', 'set', 'dev', 'pfpeer', 'up']);
+    await execa('ip', ['-n', web, 'link', 'set', 'dev', 'eth1', 'up']);
+    await execa('ip', ['-n', web, 'addr', 'add', '192.0.2.10/24', 'dev', 'eth1']);
+    await ip.lookedAgain(waiter, 'while eth1 was up with carrier, but not configured by pipefitter');
+    await execa('ip', ['-n', web, 'link', 'del', 'dev', 'eth1']);
+    // now pipefitter, as pipework: it returns, and eth1 is then up, with carrier and configured
+    const r = await cli([`br${sb.id}`, web, '192.0.2.10/24@192.0.2.1']);
+    assert.equal(r.code, 0, r.stderr);
     const w = await waiter;
-    assert.equal(w.exitCode, 0);
-    assert.equal((await cli(['detach', web.name], env)).code, 0);
-    await d.remove(web.name);
-  }),
-);
-
-test("pipework's errors, with better messages: exit 2 and nothing touched", { skip }, (t) =>
-  withSandbox(t, async (sb) => {
-    const d = docker!;
-    const env = { DOCKER_HOST: d.dockerHost };
-    const web = await d.run(sb.name('er'));
-    const before = [await readState('sandbox'), await readState({ pid: web.pid })];
-    const noPrefix = await cli([`br${sb.id}`, web.name, '192.0.2.10'], env);
-    assert.equal(noPrefix.code, 2);
-    assert.match(noPrefix.stderr, /prefix length missing\n {2}hint: add a prefix, e\.g\. 192\.0\.2\.10\/24/);
-    const unknown = await cli([`br${sb.id}`, 'pf-nosuchcontainer', '192.0.2.10/24'], env);
-    assert.equal(unknown.code, 2);
-    assert.match(unknown.stderr, /pf-nosuchcontainer: no running Docker container/);
-    const badIf = await cli(['pfnosuchnic', web.name, '192.0.2.10/24'], env);
-    assert.equal(badIf.code, 2);
-    assert.match(badIf.stderr, /host interface "pfnosuchnic": does not exist/);
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: web.pid })], before);
-    const help = await cli(['help', 'compat']);
-    assert.equal(help.code, 0);
-    assert.match(
-      help.stdout,
-      /= pipefitter attach web --bridge br1 --ip 192\.0\.2\.10\/24 --gateway 192\.0\.2\.1/,
+    assert.equal(w.exitCode, 0, String(w.stderr));
+    const [eth1] = JSON.parse(String(w.stdout)) as {
+      flags: string[];
+      ifalias?: string;
+      addr_info: { family: string; local: string; prefixlen: number }[];
+    }[];
+    assert.ok(eth1, String(w.stdout));
+    assert.ok(eth1.flags.includes('UP') && eth1.flags.includes('LOWER_UP'), eth1.flags.join(','));
+    assert.deepEqual(
+      eth1.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
+      ['192.0.2.10/24'],
     );
-    await d.remove(web.name);
-  }),
+    assert.match(eth1.ifalias ?? '', /^pf1:/, 'the tag pipefitter sets last');
+    assert.ok(
+      routes(await readState({ netns: web })).some((x) => x.dst === 'default' && x.gateway === '192.0.2.1'),
+    );
+    assert.equal((await cli(['detach', web])).code, 0);
+  }));
+
+test(
+  "pipework's errors, with better messages: exit 2 and nothing touched",
+  { skip: dockerSkip },
+  async (t) => {
+    // Docker: a name that is no container (nor namespace) is told from a Docker that cannot answer
+    const d = await dockerd();
+    await withSandbox(t, async (sb) => {
+      const env = { DOCKER_HOST: d.dockerHost };
+      const web = await d.run(sb.name('er'));
+      const spaces = ['sandbox', { pid: web.pid }] as const;
+      const before = await snapshot(spaces);
+      const noPrefix = await cli([`br${sb.id}`, web.name, '192.0.2.10'], env);
+      assert.equal(noPrefix.code, 2);
+      assert.match(
+        noPrefix.stderr,
+        /prefix length missing\n {2}hint: add a prefix, e\.g\. 192\.0\.2\.10\/24/,
+      );
+      const unknown = await cli([`br${sb.id}`, 'pf-nosuchcontainer', '192.0.2.10/24'], env);
+      assert.equal(unknown.code, 2);
+      assert.match(unknown.stderr, /pf-nosuchcontainer: no running Docker container/);
+      const badIf = await cli(['pfnosuchnic', web.name, '192.0.2.10/24'], env);
+      assert.equal(badIf.code, 2);
+      assert.match(badIf.stderr, /host interface "pfnosuchnic": does not exist/);
+      await expectState(spaces, before, 'nothing touched');
+      const help = await cli(['help', 'compat']);
+      assert.equal(help.code, 0);
+      assert.match(
+        help.stdout,
+        /= pipefitter attach web --bridge br1 --ip 192\.0\.2\.10\/24 --gateway 192\.0\.2\.1/,
+      );
+      await d.remove(web.name);
+    });
+  },
 );

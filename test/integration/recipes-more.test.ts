@@ -12,12 +12,12 @@ import { ping, readState } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
 import type { DockerHarness } from '../helpers/docker.js';
-import { dockerSkipReason, startDocker } from '../helpers/docker.js';
+import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 
 const dockerSkip = await dockerSkipReason();
 let docker: DockerHarness | undefined;
 before(async () => {
-  if (!dockerSkip) docker = await startDocker();
+  if (!dockerSkip) docker = await useDocker();
 });
 after(async () => {
   await docker?.stop();

@@ -6,9 +6,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { broadcasts, ping, readState } from '../helpers/read-back.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
@@ -21,12 +23,45 @@ const netnsList = async (): Promise<string[]> =>
     .map((l) => l.split(' ')[0] ?? '')
     .filter((n) => n.startsWith(`pf-${runId}-`))
     .sort();
-const nftTables = async (): Promise<string> => {
-  await needTools('nft');
-  return (await execa('nft', ['list', 'tables'], { reject: false })).stdout;
+/**
+ * The NAT table as nft -a lists it: its handle (a table made anew gets a new one) and its rules
+ * as (chain, rule with its comment, handle).
+ */
+const natTableNow = async (): Promise<{
+  handle: number;
+  rules: { chain: string; rule: string; handle: number }[];
+}> => {
+  const text = (await execa('nft', ['-a', 'list', 'table', 'ip', 'pf_natlab'])).stdout;
+  const table = /^table ip pf_natlab \{ # handle (\d+)$/m.exec(text);
+  assert.ok(table, text);
+  const rules: { chain: string; rule: string; handle: number }[] = [];
+  let chain = '';
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    const c = /^chain (\S+) \{/.exec(line);
+    if (c) chain = c[1]!;
+    const r = /^(.*\S) # handle (\d+)$/.exec(line);
+    if (r && !c && !line.startsWith('table ')) rules.push({ chain, rule: r[1]!, handle: Number(r[2]) });
+  }
+  assert.ok(rules.length > 0, `rules in pf_natlab: ${text}`);
+  return { handle: Number(table[1]), rules };
 };
-const forwarding = async (): Promise<string> =>
-  (await execa('sysctl', ['-n', 'net.ipv4.ip_forward'])).stdout.trim();
+
+/** Wait until the process `pid` listens on TCP `port`, over IPv4 or IPv6 (its namespace's /proc/PID/net/tcp*). */
+const listening = async (pid: number, port: number): Promise<void> => {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const tables = await Promise.all(
+      ['tcp', 'tcp6'].map((f) => readFile(`/proc/${pid}/net/${f}`, 'utf8').catch(() => '')),
+    );
+    // columns: sl, local_address (ADDR:PORT), rem_address, st (0A: LISTEN)
+    const rows = tables.flatMap((t) => t.split('\n').map((l) => l.trim().split(/\s+/)));
+    if (rows.some((c) => c[1]?.endsWith(hex) && c[3] === '0A')) return;
+    if (Date.now() > deadline)
+      throw new Error(`process ${pid} did not listen on TCP port ${port} within 10 s`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+};
 
 interface Cycle {
   readonly file: string;
@@ -36,6 +71,8 @@ interface Cycle {
   /** Damage by hand, and what status must then name. */
   readonly breakIt: () => Promise<void>;
   readonly drift: RegExp;
+  /** After the repair: that only the damage was repaired. */
+  readonly repaired?: () => Promise<void>;
 }
 
 const setArgs = (set: Record<string, string>): string[] =>
@@ -43,17 +80,14 @@ const setArgs = (set: Record<string, string>): string[] =>
 
 const cycle = async (c: Cycle): Promise<void> => {
   const args = [c.file, ...setArgs(c.set)];
-  const before = {
-    host: await readState('sandbox'),
-    ns: await netnsList(),
-    nft: await nftTables(),
-    fwd: await forwarding(),
-  };
+  // the sandbox in full (nftables, ip_forward and every other sysctl included), the namespaces
+  // of the run and pipefitter's state files
+  const before = await snapshot(['sandbox']);
 
   const plan = await cli(['plan', ...args, '--json']);
   assert.equal(plan.code, 0, plan.stderr);
   assert.ok((JSON.parse(plan.stdout) as { steps: unknown[] }).steps.length > 0);
-  assert.deepEqual(await readState('sandbox'), before.host, 'plan touches nothing');
+  await expectState(['sandbox'], before, 'plan touches nothing');
 
   const first = await cli(['apply', ...args]);
   assert.equal(first.code, 0, first.stderr);
@@ -82,6 +116,7 @@ const cycle = async (c: Cycle): Promise<void> => {
 
   const repair = await cli(['apply', ...args]);
   assert.equal(repair.code, 0, repair.stderr);
+  await c.repaired?.();
   assert.equal(
     (JSON.parse((await cli(['status', ...args, '--json'])).stdout) as { inSync: boolean }).inSync,
     true,
@@ -90,10 +125,11 @@ const cycle = async (c: Cycle): Promise<void> => {
 
   const gone = await cli(['destroy', ...args]);
   assert.equal(gone.code, 0, gone.stderr);
-  assert.deepEqual(await readState('sandbox'), before.host, 'destroy leaves the host as before');
-  assert.deepEqual(await netnsList(), before.ns, 'the namespaces it made are gone');
-  assert.equal(await nftTables(), before.nft);
-  assert.equal(await forwarding(), before.fwd);
+  await expectState(
+    ['sandbox'],
+    before,
+    'destroy leaves the host as before, and the namespaces it made are gone',
+  );
   const name = (await execa('sh', ['-c', `sed -n 's/^name: //p' ${c.file}`])).stdout.trim();
   assert.equal(existsSync(`${stateDir}/recipes/${name}.json`), false, 'its state is gone');
   const twice = await cli(['destroy', ...args]);
@@ -127,12 +163,14 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
     // "the outside": a namespace behind an uplink of the sandbox, with no route back to the lab
     const out = await sb.netns('out');
     const up = `u${sb.id}`;
+    sb.own(up);
     await execa('ip', ['link', 'add', 'name', up, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', out]);
     await execa('ip', ['addr', 'add', '203.0.113.1/24', 'dev', up]);
     await execa('ip', ['link', 'set', 'dev', up, 'up']);
     await execa('ip', ['-n', out, 'addr', 'add', '203.0.113.2/24', 'dev', 'eth0']);
     await execa('ip', ['-n', out, 'link', 'set', 'dev', 'eth0', 'up']);
     let httpd: ReturnType<typeof execa> | undefined;
+    let natBefore: Awaited<ReturnType<typeof natTableNow>> = { handle: 0, rules: [] };
     t.after(() => {
       httpd?.kill('SIGKILL');
     });
@@ -162,7 +200,7 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
           [`--net=/run/netns/${v.ns}-web`, '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
           { reject: false },
         );
-        await new Promise((r) => setTimeout(r, 200));
+        await listening(httpd.pid!, 80);
         // (busybox nc: a static busybox's wget crashes resolving even a literal address)
         const got = await execa(
           'nsenter',
@@ -171,8 +209,38 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
         );
         assert.match(String(got.stdout), /^HTTP\/1\.[01] 200/, `published port: ${String(got.stderr)}`);
       },
-      breakIt: () => execa('nft', ['delete', 'table', 'ip', `pf_natlab`]).then(() => undefined),
-      drift: /host: add the NAT rules of recipe "natlab"/,
+      // one rule deleted by hand (the table and the DNAT rules stay): status names that rule,
+      // and apply puts back that rule alone
+      breakIt: async () => {
+        natBefore = await natTableNow();
+        const masq = natBefore.rules.find((r) => r.chain === 'postrouting' && /masquerade/.test(r.rule));
+        assert.ok(masq, JSON.stringify(natBefore));
+        await execa('nft', [
+          'delete',
+          'rule',
+          'ip',
+          'pf_natlab',
+          'postrouting',
+          'handle',
+          String(masq.handle),
+        ]);
+      },
+      drift:
+        /^host: add the NAT rule "ip saddr 192\.0\.2\.0\/24 ip daddr != 192\.0\.2\.0\/24 masquerade" to chain postrouting of recipe "natlab"/,
+      repaired: async () => {
+        const after = await natTableNow();
+        const key = (r: { chain: string; rule: string }) => `${r.chain}: ${r.rule}`;
+        assert.deepEqual(
+          after.rules.map(key).sort(),
+          natBefore.rules.map(key).sort(),
+          'the same rules as before',
+        );
+        // only the deleted rule was added: the table is the same one (not made anew), and the
+        // rules that were not deleted keep their handles
+        assert.equal(after.handle, natBefore.handle, 'the same table');
+        for (const r of natBefore.rules.filter((x) => !/masquerade/.test(x.rule)))
+          assert.equal(after.rules.find((a) => key(a) === key(r))?.handle, r.handle, key(r));
+      },
     });
   }));
 
@@ -216,7 +284,7 @@ test('recipe: a chain of containers joined by point-to-point links', (t) =>
 test('apply is all or nothing, and refuses (touching nothing) when a container is not running', (t) =>
   withSandbox(t, async (sb) => {
     const v = vars(sb);
-    const before = { host: await readState('sandbox'), ns: await netnsList() };
+    const before = await snapshot(['sandbox']);
     // a recipe naming a container that is not there: refused before anything happens
     const text = `version: 1\nnetworks:\n  n: { bridge: t${sb.id}-x }\ncontainers:\n  a: { target: 'netns:${v.ns}-a', create: true, interfaces: { eth1: { network: n } } }\n  b: { target: 'netns:${v.ns}-nope', interfaces: { eth1: { network: n } } }\n`;
     const file = `/tmp/pf-${runId}-${sb.id}.yaml`;
@@ -226,14 +294,14 @@ test('apply is all or nothing, and refuses (touching nothing) when a container i
     assert.equal(r.code, 2);
     assert.match(r.stderr, /not running: b \(netns:\S+-nope\)/);
     assert.match(r.stderr, /--skip-missing/);
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
     const plan = await cli(['plan', file]);
     assert.match(plan.stderr, /not running: b/);
     // with --skip-missing the rest is applied; destroy removes it
     assert.equal((await cli(['apply', file, '--skip-missing'])).code, 0);
     assert.ok((await netnsList()).includes(`${v.ns}-a`));
     assert.equal((await cli(['destroy', file])).code, 0);
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
     // an invalid recipe: exit 2, located, nothing touched
     await execa('sh', ['-c', `cat > ${file}`], {
       input: 'version: 1\ncontainers:\n  a: { target: netns:x, interfaces: { eth1: { network: nope } } }\n',
@@ -246,13 +314,13 @@ test('apply is all or nothing, and refuses (touching nothing) when a container i
         `${file.replaceAll('/', '\\/')}:3:\\d+: containers\\.a\\.interfaces\\.eth1\\.network: no network "nope"`,
       ),
     );
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
   }));
 
 test('destroy removes what the recipe made even after the file changed; graph and validate', (t) =>
   withSandbox(t, async (sb) => {
     const v = vars(sb);
-    const before = { host: await readState('sandbox'), ns: await netnsList() };
+    const before = await snapshot(['sandbox']);
     assert.equal((await cli(['apply', 'recipes/router.yaml', ...setArgs(v)])).code, 0);
     // the file changes: bob is dropped from it
     const file = `/tmp/pf-${runId}-${sb.id}-router.yaml`;
@@ -267,7 +335,7 @@ test('destroy removes what the recipe made even after the file changed; graph an
       JSON.stringify(status.drift),
     );
     assert.equal((await cli(['destroy', file, ...setArgs(v)])).code, 0);
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netnsList() }, before);
+    await expectState(['sandbox'], before, 'the state is as before');
     const g = await cli(['graph', 'recipes/router.yaml']);
     assert.match(g.stdout, /^graph LR\n/);
     assert.match(g.stdout, /c_alice -{3}\|"eth1 192\.0\.2\.10\/24"\| br_rtr_a/);

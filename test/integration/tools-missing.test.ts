@@ -21,7 +21,7 @@ import type { NetnsRef } from '../../src/model/netns.js';
 import { dhcpStateDir } from '../../src/plan/dhcp.js';
 import { runtimeTools } from '../../src/tools.js';
 import { BIN, cli } from '../helpers/cli.js';
-import { readState } from '../helpers/read-back.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools, pathWith, toolPath } from '../helpers/tools.js';
 
@@ -106,7 +106,7 @@ test('end to end: a container target without nsenter names util-linux; nothing c
     const c = await sb.container();
     const path = await pathWithout('nsenter');
     t.after(() => path.remove());
-    const before = [await readState('sandbox'), await readState({ pid: c.pid })];
+    const before = await snapshot(['sandbox', { pid: c.pid }]);
     const r = await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('ns'), '--ip', '192.0.2.10/24'], {
       PATH: path.path,
     });
@@ -116,7 +116,7 @@ test('end to end: a container target without nsenter names util-linux; nothing c
       r.stderr,
       /hint: nsenter is not installed: apt-get install util-linux \(needed for entering containers/,
     );
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: c.pid })], before);
+    await expectState(['sandbox', { pid: c.pid }], before, 'nothing changed');
   }));
 
 /** Run the CLI in a private mount namespace where each of `hide` is an empty, non-executable file. */
@@ -155,15 +155,14 @@ test('end to end: a NAT recipe without nft is refused before anything changes, n
     await needTools('nft', 'unshare', 'mount');
     const set = ['--set', `ns=pf-${runId}-${sb.id}`, '--set', `p=t${sb.id}`];
     const nft = [await realpath((await toolPath('nft')) ?? 'nft')];
-    const netns = async () => (await execa('ip', ['netns', 'list'])).stdout;
-    const before = { host: await readState('sandbox'), ns: await netns() };
+    const before = await snapshot(['sandbox']);
     const r = await cliHiding(nft, ['apply', 'recipes/shared-bridge-nat.yaml', ...set]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /nft is not installed; nothing was changed/);
     assert.match(r.stderr, /hint: apt-get install nftables \(needed for recipe NAT and published ports\)/);
     const json = await cliHiding(nft, ['apply', 'recipes/shared-bridge-nat.yaml', ...set, '--json']);
     assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'E_TOOL_MISSING');
-    assert.deepEqual({ host: await readState('sandbox'), ns: await netns() }, before, 'nothing changed');
+    await expectState(['sandbox'], before, 'nothing changed (the namespaces of the run included)');
     assert.equal(existsSync(`${process.env.PIPEFITTER_STATE_DIR ?? ''}/recipes/natlab.json`), false);
     // a dry run still prints the script, and says where it will fail
     const dry = await cliHiding(nft, ['apply', 'recipes/shared-bridge-nat.yaml', ...set, '--dry-run']);
@@ -176,7 +175,7 @@ test("end to end: a DHCP client that is not installed — the DHCP runner's exit
     await needTools('udhcpc', 'dhclient', 'dhcpcd', 'busybox', 'unshare', 'mount');
     const where = async (cmd: string) => realpath((await toolPath(cmd)) ?? cmd);
     const c = await sb.container();
-    const before = [await readState('sandbox'), await readState({ pid: c.pid })];
+    const before = await snapshot(['sandbox', { pid: c.pid }]);
     const attach = (dhcp: string[]) => ['attach', `pid:${c.pid}`, '--bridge', sb.name('dh'), ...dhcp];
 
     const one = await cliHiding([await where('dhcpcd')], attach(['--dhcp', 'dhcpcd']));
@@ -187,7 +186,7 @@ test("end to end: a DHCP client that is not installed — the DHCP runner's exit
       /hint: dhcpcd is not installed: apt-get install dhcpcd-base \(needed for DHCP: --dhcp dhcpcd\)/,
     );
     assert.match(one.stderr, /rolled back/);
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: c.pid })], before);
+    await expectState(['sandbox', { pid: c.pid }], before, 'nothing changed');
     assert.equal(existsSync(dhcpStateDir(`pid:${c.pid}`, 'eth1')), false, 'no DHCP state left');
 
     // `--dhcp` (the first installed client) with none: busybox's udhcpc applet hidden too
@@ -198,5 +197,5 @@ test("end to end: a DHCP client that is not installed — the DHCP runner's exit
       none.stderr,
       /hint: none of udhcpc, dhclient, dhcpcd is installed: apt-get install udhcpc \(or isc-dhcp-client, or dhcpcd-base\) \(needed for DHCP\)/,
     );
-    assert.deepEqual([await readState('sandbox'), await readState({ pid: c.pid })], before);
+    await expectState(['sandbox', { pid: c.pid }], before, 'nothing changed');
   }));

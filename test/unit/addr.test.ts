@@ -1,17 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inSubnet, parseCidr, parseDestination, parseHostCidr, parseIp } from '../../src/addr.js';
-import { isPipefitterError } from '../../src/errors.js';
+import { thrown } from '../helpers/errors.js';
 
-const err = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not throw');
-};
+const err = thrown;
 
 test('cidr: IPv4 and IPv6 with canonical forms', () => {
   const a = parseCidr('192.0.2.10/24', '--ip');

@@ -2,15 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { hostSideName, parseIfName, shortHash } from '../../src/names.js';
 import { isPipefitterError } from '../../src/errors.js';
+import { codeOf } from '../helpers/errors.js';
 
-const code = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (e) {
-    return isPipefitterError(e) ? e.code : 'not-pipefitter-error';
-  }
-  return undefined;
-};
+const code = codeOf;
 
 test('interface names: 1-15 bytes accepted at the boundary', () => {
   assert.equal(parseIfName('e', 'f'), 'e');
@@ -50,14 +44,16 @@ test('interface names: the kernel and shell specials are refused with the field 
       bad,
     );
   }
-  try {
-    parseIfName('eth1;touch /tmp/x', '--ifname');
-  } catch (e) {
-    assert.ok(isPipefitterError(e));
-    assert.equal(e.field, '--ifname');
-    assert.match(e.message, /^--ifname "eth1;touch \/tmp\/x": /);
-    assert.ok(e.hint);
-  }
+  assert.throws(
+    () => parseIfName('eth1;touch /tmp/x', '--ifname'),
+    (e: unknown) => {
+      assert.ok(isPipefitterError(e), String(e));
+      assert.equal(e.field, '--ifname');
+      assert.match(e.message, /^--ifname "eth1;touch \/tmp\/x": /);
+      assert.ok(e.hint);
+      return true;
+    },
+  );
 });
 
 test('host-side names: pipework style when it fits, a stable hash otherwise', () => {

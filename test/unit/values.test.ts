@@ -10,15 +10,7 @@ import {
   parseVlanId,
 } from '../../src/values.js';
 import { isPipefitterError } from '../../src/errors.js';
-
-const codeOf = (fn: () => unknown): string => {
-  try {
-    fn();
-    return 'ok';
-  } catch (e) {
-    return isPipefitterError(e) ? e.code : 'other';
-  }
-};
+import { codeOf } from '../helpers/errors.js';
 
 test('MTU bounds come from one constant', () => {
   assert.equal(parseMtu(String(MTU.min), '--mtu'), 68);

@@ -138,15 +138,81 @@ test("errors follow pipework's intent with better messages, naming the field and
     [['br1', 'web;reboot', '192.0.2.10/24'], 'E_BAD_VALUE', /.*/],
     [['tc', 'web'], 'E_USAGE', /tc needs arguments/],
     [['--wait', '-i'], 'E_USAGE', /needs a container interface/],
+    // nothing after an '@' is dropped: a second one is refused, not ignored
+    [
+      ['br1', 'web', '192.0.2.10/24@192.0.2.1@junk'],
+      'E_BAD_VALUE',
+      /ipaddr .*more than one "@".*@default_gateway/,
+    ],
+    [['br1', 'web', '192.0.2.10/24@@192.0.2.1'], 'E_BAD_VALUE', /ipaddr .*more than one "@"/],
+    [
+      ['br1', 'web', '192.0.2.10/24', '02:00:00:00:00:07@10@junk'],
+      'E_BAD_VALUE',
+      /macaddr .*more than one "@".*\[macaddr\]\[@vlan\]/,
+    ],
+    [['br1', 'web', '192.0.2.10/24', '@10@20'], 'E_BAD_VALUE', /macaddr .*more than one "@"/],
+    [['br1', 'web', '192.0.2.10/24', 'U:web@10@x'], 'E_BAD_VALUE', /more than one "@"/],
+    [['br1', 'web', '192.0.2.10/24', '02:00:00:00:00:07@'], 'E_BAD_VALUE', /@vlan/],
+    // what pipework refused too
+    [
+      ['--direct-phys', 'eth2', '-l', 'hostside', 'web', '203.0.113.2/30'],
+      'E_USAGE',
+      /--direct-phys takes no -l and no @vlan/,
+    ],
+    [
+      ['--direct-phys', 'eth2', 'web', '203.0.113.2/30', '@10'],
+      'E_USAGE',
+      /--direct-phys takes no -l and no @vlan/,
+    ],
+    [
+      ['--direct-phys', 'eth2', 'web', '203.0.113.2/30', '02:00:00:00:00:07@10'],
+      'E_USAGE',
+      /--direct-phys takes no -l and no @vlan/,
+    ],
+    [['br1', '-a', '4', 'web', 'dhcp'], 'E_USAGE', /-a applies to static addresses, not DHCP/],
+    [['br1', '-a', 'inet6', 'web', 'udhcpc-f'], 'E_USAGE', /-a applies to static addresses, not DHCP/],
+    [['br1', '-a', 'inet', 'web', '2001:db8::10/64'], 'E_FAMILY', /IPv6/],
+    [['br1', '-a', 'inet6', 'web', '192.0.2.10/24'], 'E_FAMILY', /IPv4/],
+    [['br1', '-a', 'ipv6', 'web', '192.0.2.10/24'], 'E_BAD_VALUE', /use 4 or 6/],
+    // --wait takes -i and nothing else
+    [['--wait', 'eth1'], 'E_USAGE', /--wait takes only \[-i containerinterface\]/],
+    [['--wait', '-i', 'eth1', 'extra'], 'E_USAGE', /--wait takes only/],
+    [['--wait', '-i', 'eth1', '-i', 'eth2'], 'E_USAGE', /--wait takes only/],
+    [['--wait', '-i', 'eth1;x'], 'E_BAD_NAME', /shell metacharacter/],
   ];
-  for (const [argv, code, hint] of cases) {
-    try {
-      parsePipework(argv);
-      assert.fail(`accepted: ${argv.join(' ')}`);
-    } catch (e) {
-      assert.ok(isPipefitterError(e), String(e));
-      assert.equal(e.code, code, argv.join(' '));
-      assert.match(`${e.message} ${e.hint ?? ''}`, hint, argv.join(' '));
-    }
+  for (const [argv, code, hint] of cases)
+    assert.throws(
+      () => parsePipework(argv),
+      (e: unknown) => {
+        assert.ok(isPipefitterError(e), `${argv.join(' ')}: ${String(e)}`);
+        assert.equal(e.code, code, argv.join(' '));
+        assert.match(`${e.message} ${e.hint ?? ''}`, hint, argv.join(' '));
+        return true;
+      },
+      `accepted: ${argv.join(' ')}`,
+    );
+});
+
+test('-a: 4, 6, inet and inet6 name the family of the address', () => {
+  const cases: [string, string, 4 | 6][] = [
+    ['4', '192.0.2.10/24', 4],
+    ['inet', '192.0.2.10/24@192.0.2.1', 4],
+    ['6', '2001:db8::10/64', 6],
+    ['inet6', '2001:db8::10/64@2001:db8::1', 6],
+  ];
+  for (const [a, addr, family] of cases) {
+    const r = attach(['br1', '-a', a, 'web', addr]);
+    assert.deepEqual(
+      r.iface.addrs.map((x) => [x.text, x.family]),
+      [[addr.split('@')[0], family]],
+      `-a ${a}`,
+    );
+    assert.deepEqual(
+      r.iface.gateways.map((g) => g.address),
+      addr.includes('@') ? [addr.split('@')[1]] : [],
+      `-a ${a}`,
+    );
   }
+  // an empty gateway is no gateway, as in pipework ("${GATEWAY}" is empty)
+  assert.deepEqual(attach(['br1', 'web', '192.0.2.10/24@']).iface.gateways, []);
 });

@@ -4,18 +4,9 @@ import { parseAttachInput, parseDetachInput, parsePairInput } from '../../../src
 import { parseTargetSpec } from '../../../src/model/target.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import type { AttachInput } from '../../../src/model/input.js';
+import { thrown } from '../../helpers/errors.js';
 
-const refused = (
-  input: AttachInput,
-): { code: string; field?: string | undefined; hint?: string | undefined; message: string } => {
-  try {
-    parseAttachInput(input);
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error(`accepted: ${JSON.stringify(input)}`);
-};
+const refused = (input: AttachInput) => thrown(() => parseAttachInput(input));
 
 test('targets: every spelling', () => {
   assert.deepEqual(parseTargetSpec('pid:4242'), { kind: 'pid', pid: 4242 });

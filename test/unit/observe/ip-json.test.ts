@@ -32,6 +32,11 @@ test('container: veth with both families, routes of the main table only', () => 
     [4, '192.0.2.10', 24, 'global'],
     [6, '2001:db8::10', 64, 'global'],
   ]);
+  // the flags `ip addr add` can set again: a moved NIC's addresses go home with them
+  assert.deepEqual(
+    eth1?.addrs.map((a) => a.flags ?? []),
+    eth1?.addrs.map((a) => (a.address === '2001:db8::10' ? ['nodad'] : [])),
+  );
   const routes = decodeRoutes(fx('veth-container-route.json'));
   assert.ok(routes.every((r) => r.type !== 'local' && r.type !== 'broadcast'));
   const def = routes.filter((r) => r.dst === 'default');

@@ -291,6 +291,29 @@ test('our interface with another MTU, MAC or address is changed in place; anothe
   const r = planAttach([b], observed(host, [r1, inside]), { replace: true });
   assert.equal(lines(r)[0], 'netns:r1: ip link del dev eth1');
   assert.equal(r.steps[0]!.undo, 'irreversible');
+  assert.ok(!lines(r).includes('host: ip link del dev br-lab'), "br-lab is not pipefitter's: it stays");
+  // a bridge pipefitter made goes with its last port, also when --replace moves that port away
+  const ours = nsState([
+    nic('br-lab', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }) }),
+    nic('br-other', { kind: 'bridge' }),
+  ]);
+  assert.ok(
+    lines(planAttach([b], observed(ours, [r1, inside]), { replace: true })).includes(
+      'host: ip link del dev br-lab',
+    ),
+  );
+  // and the bridge the replacement joins stays, though its port goes first
+  const same = lines(
+    planAttach(
+      [att(r1, { bridge: 'br-lab', ip: '192.0.2.11/24', vlanId: 10 })],
+      observed(ours, [r1, inside]),
+      {
+        replace: true,
+      },
+    ),
+  );
+  assert.equal(same[0], 'netns:r1: ip link del dev eth1', 'replaced');
+  assert.ok(!same.includes('host: ip link del dev br-lab'), 'the bridge it joins again stays');
   // someone else's eth1
   const foreign = nsState([nic('eth1', { kind: 'veth' })]);
   assert.throws(
@@ -342,6 +365,36 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
   assert.ok(
     p.steps.filter((s) => !s.bestEffort).every((s) => typeof s.undo !== 'string'),
     'nothing is covered for a device we did not create',
+  );
+  // its own addresses leave with it and are put back as they were: broadcast and flags (nodad…)
+  const addressed = planAttach(
+    [att(r1, { phys: 'enp5s0f1', ifname: 'wan0' })],
+    observed(
+      nsState([
+        nic('enp5s0f1', {
+          addrs: [
+            { family: 4, address: '198.51.100.5', prefix: 24, scope: 'global', broadcast: '198.51.100.255' },
+            {
+              family: 6,
+              address: '2001:db8:5::5',
+              prefix: 64,
+              scope: 'global',
+              flags: ['nodad', 'noprefixroute'],
+            },
+          ],
+        }),
+      ]),
+      [r1, nsState()],
+    ),
+  );
+  assert.deepEqual(
+    addressed.steps.flatMap((s) =>
+      argvOf(s)[1] === 'addr' && typeof s.undo !== 'string' ? [text(argvOf(s.undo))] : [],
+    ),
+    [
+      'ip addr add 198.51.100.5/24 brd 198.51.100.255 dev enp5s0f1',
+      'ip addr add 2001:db8:5::5/64 dev enp5s0f1 nodad noprefixroute',
+    ],
   );
   // moving the host's uplink is refused without --force
   const uplink = nsState([nic('eth0')], [route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth0' })]);
@@ -469,4 +522,27 @@ test('planning is deterministic', () => {
       observed(nsState(), [r1, nsState()]),
     );
   assert.deepEqual(mk(), mk());
+});
+
+test('the last detach takes down a parent pipefitter brought up; its veth peer is not stacked on it', () => {
+  const tag = encodeTag({ kind: 'macvlan', parent: 'pn0', target: 'netns:r1', ifname: 'eth1' });
+  const host = (others: ReturnType<typeof nic>[]) => ({
+    ...nsState([nic('pn0', { kind: 'veth', parent: 'pp0', ifindex: 6 }), ...others]),
+    parentsUp: new Map([['pn0', { ifindex: 6, users: ['netns:r1/eth1'] }]]),
+  });
+  const inside = nsState([nic('eth1', { kind: 'macvlan', alias: tag })]);
+  const req = { target: r1, ifname: 'eth1' as never, force: false };
+  // the far end of the NIC's own veth pair, in the same namespace
+  const peer = nic('pp0', { kind: 'veth', parent: 'pn0', ifindex: 7 });
+  assert.ok(
+    lines(planDetach(req, observed(host([peer]), [r1, inside]))).includes('host: ip link set dev pn0 down'),
+  );
+  // a VLAN on it is a user: it stays up, and says why
+  const vlan = nic('pn0.10', { kind: 'vlan', parent: 'pn0', ifindex: 8 });
+  const p = planDetach(req, observed(host([peer, vlan]), [r1, inside]));
+  assert.ok(!lines(p).includes('host: ip link set dev pn0 down'));
+  assert.ok(
+    p.notes.some((n) => /"pn0\.10" is stacked on it/.test(n)),
+    p.notes.join('\n'),
+  );
 });

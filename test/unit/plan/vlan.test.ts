@@ -117,10 +117,40 @@ test('bridge VLANs: a new bridge filters; access port leaves VLAN 1; trunk ports
     ],
   );
   // the port's VLANs are part of its identity: asking again with another VLAN is a conflict
-  const tag = decodeTag(
-    argvOf(trunk.steps.find((s) => s.netns.kind === 'name' && argvOf(s)[5] === 'alias')!)[6] as string,
+  // ip link set dev PORT master br-v alias TAG up, and ip link set dev eth1 alias TAG inside
+  const hostStep = trunk.steps.find((x) => x.netns.kind === 'host' && argvOf(x).includes('master'))!;
+  const insideStep = trunk.steps.find((x) => x.netns.kind === 'name' && argvOf(x).includes('alias'))!;
+  const aliasOf = (argv: readonly unknown[]): string => argv[argv.indexOf('alias') + 1] as string;
+  const inside = aliasOf(argvOf(insideStep));
+  assert.equal(decodeTag(inside)?.trunk, '10.20');
+  // the state that plan left: a filtering bridge of pipefitter's, its port, the container's eth1
+  const trunkPort = argvOf(hostStep)[4] as string;
+  const made = observed(
+    nsState([
+      nic('br-v', { ifindex: 20, kind: 'bridge', alias: encodeTag({ kind: 'bridge' }), vlanFiltering: true }),
+      nic(trunkPort, { ifindex: 21, kind: 'veth', master: 'br-v', alias: aliasOf(argvOf(hostStep)) }),
+    ]),
+    [r1, nsState([nic('eth1', { kind: 'veth', alias: inside })])],
   );
-  assert.equal(tag?.trunk, '10.20');
+  // the same trunk again, in any order: the port is in place
+  assert.ok(
+    !lines(planAttach([att(r1, { bridge: 'br-v', trunk: '20,10' })], made)).some((l) =>
+      l.includes('link add'),
+    ),
+  );
+  for (const [input, why] of [
+    [{ trunk: '10,30' }, 'its trunk VLANs are 10.20, asked for 10,30'],
+    [{ vlanId: 10 }, 'its access VLAN is none, asked for 10'],
+    [{}, 'its trunk VLANs are 10.20, asked for none'],
+  ] as const)
+    assert.throws(
+      () => planAttach([att(r1, { bridge: 'br-v', ...input })], made),
+      (e: unknown) =>
+        isPipefitterError(e) &&
+        e.code === 'E_CONFLICT' &&
+        e.message === `netns:r1: interface "eth1": already exists with other settings (${why})`,
+      JSON.stringify(input),
+    );
 });
 
 test("bridge VLANs on an existing bridge: turned on for pipefitter's own, refused for someone else's", () => {

@@ -1,22 +1,23 @@
 /**
  * The file IPAM store on a real file system: allocate, release, list, atomic batches, a corrupt
  * file, stale and held locks, and the race — ten separate node processes allocating from one pool
- * at the same instant. Needs no root and no network namespace.
+ * at the same instant. Needs no root and no network namespace: a unit test (npm run test:unit).
  */
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, renameSync, rmSync, rmdirSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import lockfile from 'proper-lockfile';
-import { parseCidr } from '../../src/addr.js';
-import { isPipefitterError } from '../../src/errors.js';
-import { inPool, parsePool } from '../../src/ipam/pool.js';
-import type { Allocation } from '../../src/ipam/store.js';
-import { openFileStore } from '../../src/ipam/store.js';
+import { parseCidr } from '../../../src/addr.js';
+import { inPool, parsePool } from '../../../src/ipam/pool.js';
+import type { Allocation } from '../../../src/ipam/store.js';
+import { openFileStore } from '../../../src/ipam/store.js';
+import { rejection } from '../../helpers/errors.js';
 
-const repo = path.resolve(import.meta.dirname, '../..');
+const repo = path.resolve(import.meta.dirname, '../../..');
 const fixture = path.join(repo, 'test/fixtures/ipam-race.ts');
 const subnet = parseCidr('192.0.2.0/24', 'subnet');
 
@@ -24,16 +25,6 @@ const tempDir = async (t: TestContext): Promise<string> => {
   const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'x'}-ipam-`);
   t.after(() => rm(dir, { recursive: true, force: true }));
   return dir;
-};
-
-const rejection = async (p: Promise<unknown>) => {
-  try {
-    await p;
-  } catch (e) {
-    if (isPipefitterError(e)) return e;
-    throw e;
-  }
-  throw new Error('did not reject');
 };
 
 const fileOf = async (dir: string) =>
@@ -163,9 +154,12 @@ test('a stale lock (its owner died) is taken over; a live one times out naming t
   await mkdir(lockPath);
   const old = new Date(Date.now() - 60_000);
   await utimes(lockPath, old, old);
-  const started = performance.now();
-  assert.equal((await openFileStore(dir).allocate('p', pool, 'k')).address, '192.0.2.1/30');
-  assert.ok(performance.now() - started < 1000, 'no waiting for a dead owner');
+  // taken over at the first try: with a lock timeout of 1 ms, any wait for it would fail
+  assert.equal(
+    (await openFileStore(dir, { lockTimeoutMs: 1 }).allocate('p', pool, 'k')).address,
+    '192.0.2.1/30',
+    'no waiting for a dead owner',
+  );
 
   const release = await lockfile.lock(`${dir}/allocations.json`, { realpath: false, lockfilePath: lockPath });
   t.after(() => release().catch(() => undefined));
@@ -200,13 +194,118 @@ test('a pipefitter killed while holding the lock (SIGKILL) stalls others only un
   });
   holder.kill('SIGKILL');
   await holder;
-  assert.ok((await stat(lockPath)).isDirectory(), 'the dead holder left its lock');
+  const lock = await stat(lockPath);
+  assert.ok(lock.isDirectory(), 'the dead holder left its lock');
   const started = performance.now();
-  const a = await openFileStore(dir, { staleMs: 2000 }).allocate('p', parsePool('192.0.2.0/30', 'pool'), 'k');
-  const waited = performance.now() - started;
+  // the lock timeout (20 s) is far beyond its staleness (2 s): the allocation succeeds only
+  // because the lock was taken over once stale, not because its holder let go
+  const a = await openFileStore(dir, { staleMs: 2000, lockTimeoutMs: 20_000 }).allocate(
+    'p',
+    parsePool('192.0.2.0/30', 'pool'),
+    'k',
+  );
   assert.equal(a.address, '192.0.2.1/30');
-  assert.ok(waited < 4000, `waited ${waited} ms`);
-  t.diagnostic(`took over a killed holder's lock after ${waited.toFixed(0)} ms (stale after 2000 ms)`);
+  // never before it was stale: the allocation is 2 s (the staleness) or more after the dead
+  // holder's last heartbeat (the lock's mtime)
+  assert.ok(
+    Date.parse(a.created) - lock.mtimeMs >= 2000,
+    `allocated at ${a.created}, lock last kept fresh at ${new Date(lock.mtimeMs).toISOString()}`,
+  );
+  t.diagnostic(
+    `took over a killed holder's lock after ${(performance.now() - started).toFixed(0)} ms (stale after 2000 ms)`,
+  );
+});
+
+test('the file changed under the lock (a writer without it): read again and retried; three times, nothing written', async (t) => {
+  const dir = await tempDir(t);
+  const file = `${dir}/allocations.json`;
+  const store = openFileStore(dir);
+  const pool = parsePool('192.0.2.0/29', 'pool');
+  await store.allocate('p', pool, 'a');
+  await store.allocate('p', pool, 'b');
+  /** Another program's write, made between the store's read and its commit (atomically, by rename). */
+  const foreignWrite = (allocations: Allocation[]) => {
+    writeFileSync(`${file}.foreign`, JSON.stringify({ version: 1, allocations }, null, 2));
+    renameSync(`${file}.foreign`, file);
+  };
+  const c: Allocation = { pool: 'p', key: 'c', address: '192.0.2.5/29', created: '2024-01-01T00:00:00.000Z' };
+  const [a, b] = await store.list();
+  let writes = 0;
+  const released = await store.releaseWhere((x) => {
+    if (writes === 0 && x.key === 'a') {
+      writes++;
+      foreignWrite([a!, b!, c]);
+    }
+    return x.key === 'a';
+  });
+  assert.deepEqual(
+    released.map((x) => x.key),
+    ['a'],
+  );
+  assert.deepEqual(
+    (await fileOf(dir)).allocations.map((x) => x.key),
+    ['b', 'c'],
+    "read again: the other program's allocation c is kept, a is released",
+  );
+
+  // a file that changes every time: given up after three reads, the last foreign write stays
+  let n = 0;
+  const e = await rejection(
+    store.releaseWhere((x) => {
+      if (x.key === 'b') foreignWrite([b!, { ...c, created: `2024-01-0${++n}T00:00:00.000Z` }]);
+      return x.key === 'b';
+    }),
+  );
+  assert.equal(e.code, 'E_INTERNAL');
+  assert.equal(
+    e.message,
+    `${file}: changed under the IPAM lock ${dir}/allocations.lock three times; nothing was written`,
+  );
+  assert.equal(n, 3);
+  assert.deepEqual(
+    (await fileOf(dir)).allocations.map((x) => [x.key, x.created]),
+    [
+      ['b', b!.created],
+      ['c', '2024-01-03T00:00:00.000Z'],
+    ],
+    'never overwritten',
+  );
+  assert.deepEqual(await readdir(dir), ['allocations.json'], 'no temporary file or lock left');
+});
+
+test('a lock lost under the store (removed, or taken over by another) aborts the write; the other holder keeps its lock', async (t) => {
+  const dir = await tempDir(t);
+  const file = `${dir}/allocations.json`;
+  const lockPath = `${dir}/allocations.lock`;
+  const store = openFileStore(dir);
+  await store.allocate('p', parsePool('192.0.2.0/29', 'pool'), 'a');
+  const before = await readFile(file, 'utf8');
+  for (const how of ['removed', 'taken over'] as const) {
+    let done = false;
+    const e = await rejection(
+      store.releaseWhere((x) => {
+        if (!done) {
+          done = true;
+          rmSync(lockPath, { recursive: true });
+          if (how === 'taken over') mkdirSync(lockPath);
+        }
+        return x.key === 'a';
+      }),
+    );
+    assert.equal(e.code, 'E_INTERNAL', how);
+    assert.equal(
+      e.message,
+      `${lockPath}: lost the IPAM lock (the lock directory was removed or replaced); nothing was written`,
+      how,
+    );
+    assert.equal(await readFile(file, 'utf8'), before, `${how}: nothing written`);
+    if (how === 'taken over') {
+      assert.ok((await stat(lockPath)).isDirectory(), "the other holder's lock is left alone");
+      rmdirSync(lockPath); // the other holder lets go
+    }
+    assert.deepEqual(await readdir(dir), ['allocations.json'], `${how}: no temporary file left`);
+  }
+  assert.equal((await store.release('a'))?.key, 'a', 'the store works on');
 });
 
 interface Outcome {

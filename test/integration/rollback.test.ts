@@ -1,0 +1,133 @@
+/**
+ * Failures on the schedule real runs take. Recipes plan many containers at once: their groups
+ * run side by side in waves (exec/apply.ts), and a failure in one group meets the others
+ * half-way. Here a failure is made at every position of a recipe's apply and destroy — by the
+ * executor's hook, and by the kernel itself refusing a step (what the step makes is made first,
+ * right before it) — and after each the FULL state (./helpers/kernel-state.ts: the sandbox, the
+ * namespaces of the run, pipefitter's state files) must be as before.
+ */
+import { argvOf } from '../../src/render/ip.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { apply, destroy, plan } from '../../src/api/recipe.js';
+import { isPipefitterError } from '../../src/errors.js';
+import { schedule, waves } from '../../src/render/batch.js';
+import { createRunner } from '../../src/exec/runner.js';
+import type { Arg, Step } from '../../src/model/step.js';
+import { expectState, injectEverywhere, snapshot } from '../helpers/round-trip.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+import { runId, withSandbox } from '../helpers/sandbox.js';
+
+const text = (a: Arg | undefined): string => (typeof a === 'string' ? a : '');
+
+const vars = (sb: Sandbox): Record<string, string> => ({ ns: `pf-${runId}-${sb.id}`, p: `t${sb.id}` });
+
+/** Does the executor run some of these steps' groups side by side (a wave of several)? */
+const runsSideBySide = (steps: readonly Step[]): boolean =>
+  waves(schedule(steps), 4).some((w) => w.length > 1);
+
+for (const file of ['recipes/router.yaml', 'recipes/shared-bridge-nat.yaml'])
+  test(`${file}: a failure before every step of apply and of destroy is rolled back in full`, (t) =>
+    withSandbox(t, async (sb) => {
+      const set = vars(sb);
+      const spaces = ['sandbox'] as const;
+      const before = await snapshot(spaces);
+      const dry = await plan(file, { set });
+      assert.ok(runsSideBySide(dry.plan.steps), 'groups run side by side: the parallel path');
+      t.diagnostic(`apply: ${dry.plan.steps.length} steps`);
+      await injectEverywhere({
+        what: `apply ${file}`,
+        plan: dry.plan,
+        spaces,
+        expected: before,
+        run: (hooks) => apply(file, { set, hooks }),
+      });
+      await expectState(spaces, before, 'after every failure, nothing of the recipe is left');
+
+      await apply(file, { set });
+      const applied = await snapshot(spaces);
+      const undo = await destroy(file, { set, dryRun: true });
+      t.diagnostic(`destroy: ${undo.plan.steps.length} steps`);
+      await injectEverywhere({
+        what: `destroy ${file}`,
+        plan: undo.plan,
+        spaces,
+        expected: applied,
+        run: (hooks) => destroy(file, { set, hooks }),
+        // what cannot be undone (a deleted link or namespace) stays done: destroy again finishes
+        pastNoReturn: {
+          completed: before,
+          recover: () => destroy(file, { set }),
+          reset: () => apply(file, { set }),
+        },
+      });
+      await destroy(file, { set });
+      await expectState(spaces, before, 'destroyed');
+    }));
+
+test('the kernel refusing a step of a recipe, at every position it can: rolled back in full', (t) =>
+  withSandbox(t, async (sb) => {
+    const file = 'recipes/router.yaml';
+    const set = vars(sb);
+    const spaces = ['sandbox'] as const;
+    const before = await snapshot(spaces);
+    const dry = await plan(file, { set });
+    const order = schedule(dry.plan.steps).flat();
+    const runner = createRunner();
+    // What a step makes, made right before it by someone else: the kernel answers "File exists".
+    const makes = (s: Step): boolean =>
+      argvOf(s)[0] === 'ip' &&
+      ['link add', 'addr add', 'route add'].includes(`${text(argvOf(s)[1])} ${text(argvOf(s)[2])}`);
+    let refused = 0;
+    const skipped: string[] = [];
+    for (let k = 0; k < order.length; k++) {
+      const want = order[k] as Step;
+      if (!makes(want)) continue;
+      let made: Step | undefined;
+      let ran = 0;
+      const error = await apply(file, {
+        set,
+        hooks: {
+          beforeStep: async (s, i) => {
+            if (i !== k) return;
+            const r = await runner.run(argvOf(s), { netns: s.netns });
+            if (!r.failed) made = s;
+            else {
+              // its namespace or device comes with its own group: nothing to collide with yet
+              skipped.push(`${s.describes}: ${r.stderr.trim()}`);
+              throw new Error('no collision possible before this step');
+            }
+          },
+          afterStep: () => void ran++,
+        },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (!made) {
+        assert.ok(isPipefitterError(error) && error.code === 'E_STEP_FAILED' && error.rolledBack === ran);
+        await expectState(spaces, before, `k=${k}: rolled back`);
+        continue;
+      }
+      refused++;
+      assert.ok(
+        isPipefitterError(error) &&
+          error.code === 'E_STEP_FAILED' &&
+          error.failure?.reason === 'exists' &&
+          error.failure.step === made.describes &&
+          error.rolledBack === ran,
+        `k=${k}: the kernel refuses "${made.describes}" and the ${ran} steps that ran are undone; got ${isPipefitterError(error) ? `${error.code} ${error.message} (${String(error.rolledBack)})` : String(error)}`,
+      );
+      // what the other party made goes, with the undo of the very step it stood in for
+      if (typeof made.undo === 'object') await runner.run(argvOf(made.undo), { netns: made.undo.netns });
+      await expectState(
+        spaces,
+        before,
+        `k=${k}: after the kernel refused "${made.describes}", the state is as before`,
+      );
+    }
+    t.diagnostic(
+      `${refused} steps refused by the kernel; not collidable before their group: ${skipped.length}`,
+    );
+    assert.ok(refused >= 5, `the kernel refused steps at ${refused} positions`);
+  }));
