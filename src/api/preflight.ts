@@ -25,7 +25,9 @@ export const preflight = async (plan: Plan, runner: Runner, dryRun: boolean): Pr
     kernelPreflight(plan, runner, dryRun),
     ovsPreflight(plan, runner, dryRun),
   ]);
-  return [...tools, ...kernel, ...ovs];
+  // the backend pipefitter fell back to, said once per command (doctor says why, too)
+  const fallback = plan.steps.length && runner.backend?.fallback ? [runner.backend.fallback] : [];
+  return [...fallback, ...tools, ...kernel, ...ovs];
 };
 
 const ovsPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {

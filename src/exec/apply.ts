@@ -300,6 +300,9 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
     }
   } finally {
     process.off('SIGINT', onSigint);
+    // the command's sockets go with it: an open one would keep a namespace alive (a container's
+    // old one after a restart) and, by path, reach whatever namespace is there next time
+    opts.runner.netlink?.session.close();
   }
   return {
     applied: done,

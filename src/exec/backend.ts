@@ -3,6 +3,7 @@
  * per command, as before; `--backend ip`, PIPEFITTER_BACKEND=ip). Where koffi cannot load, the
  * ip backend runs and says why once.
  */
+import { badInput } from '../errors.js';
 import { NetlinkSession } from '../netlink/session.js';
 import type { Libc } from '../netlink/socket.js';
 import { loadLibc } from '../netlink/socket.js';
@@ -24,9 +25,18 @@ export interface BackendChoice {
   readonly netlink?: NetlinkBackend | undefined;
 }
 
+/** PIPEFITTER_BACKEND, if set (`--backend` sets it); anything but netlink or ip is refused. */
 export const backendFromEnv = (): BackendName | undefined => {
   const v = process.env.PIPEFITTER_BACKEND;
-  return v === 'ip' || v === 'netlink' ? v : undefined;
+  if (v === undefined || v === '') return undefined;
+  if (v === 'ip' || v === 'netlink') return v;
+  throw badInput(
+    'E_BAD_VALUE',
+    'PIPEFITTER_BACKEND',
+    v,
+    'unknown backend',
+    'set PIPEFITTER_BACKEND=netlink (in-process, the default) or PIPEFITTER_BACKEND=ip',
+  );
 };
 
 /** @example chooseBackend('ip').name // 'ip' */

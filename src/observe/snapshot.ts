@@ -14,6 +14,7 @@ import { observeOvs } from './ovs.js';
 import { readParentRecords } from '../state/parents.js';
 import { NetlinkError } from '../netlink/errno.js';
 import { observeNetnsNetlink } from './netlink.js';
+import type { NetlinkSession } from '../netlink/session.js';
 
 const QUERIES = 'addr show\nroute show table all\nnetconf show\nneigh show\n';
 
@@ -70,6 +71,31 @@ export interface ObserveOptions {
   readonly concurrency?: number | undefined;
 }
 
+/** Every namespace read over netlink, in this process (the caller closes the sockets). */
+const observeInProcess = async (
+  runner: Runner,
+  session: NetlinkSession,
+  entries: readonly [string, NetnsRef][],
+  opts: ObserveOptions,
+): Promise<Map<string, NetnsState>> => {
+  const out = new Map<string, NetnsState>();
+  for (const [key, ns] of entries) {
+    let state: NetnsState;
+    try {
+      state = observeNetnsNetlink(session, ns);
+    } catch (e) {
+      if (!(e instanceof NetlinkError)) throw e;
+      throw new PipefitterError({
+        code: e.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
+        message: `cannot read the state of ${key}: ${e.message}`,
+        hint: e.reason === 'perm' ? 'run as root' : 'check that the target is still running',
+      });
+    }
+    out.set(key, ns.kind === 'host' ? { ...state, ...(await hostExtras(runner, state, opts)) } : state);
+  }
+  return out;
+};
+
 /** Observe several namespaces (each once), a few at a time. */
 export const observe = async (
   runner: Runner,
@@ -83,22 +109,13 @@ export const observe = async (
   const out = new Map<string, NetnsState>();
   const nl = runner.netlink;
   if (nl) {
-    // in-process: no process per namespace; the host's firewall and OVS state still take theirs
-    for (const [key, ns] of entries) {
-      let state: NetnsState;
-      try {
-        state = observeNetnsNetlink(nl.session, ns);
-      } catch (e) {
-        if (!(e instanceof NetlinkError)) throw e;
-        throw new PipefitterError({
-          code: e.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
-          message: `cannot read the state of ${key}: ${e.message}`,
-          hint: e.reason === 'perm' ? 'run as root' : 'check that the target is still running',
-        });
-      }
-      out.set(key, ns.kind === 'host' ? { ...state, ...(await hostExtras(runner, state, opts)) } : state);
+    // in-process: no process per namespace; the host's firewall and OVS state still take theirs.
+    // The sockets are closed when the reading is done (see applyPlan).
+    try {
+      return await observeInProcess(runner, nl.session, entries, opts);
+    } finally {
+      nl.session.close();
     }
-    return out;
   }
   let next = 0;
   const worker = async (): Promise<void> => {
