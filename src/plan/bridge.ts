@@ -46,13 +46,14 @@ export const ensureBridge = (
       ctx.push(linkSetUp(HOST, link.bridge, br.planned ? 'covered' : linkSetDownCmd(HOST, link.bridge)));
       ctx.updateLink(HOST, link.bridge, { up: true });
     }
+    // the addresses as planned so far: each one added joins them (not `br`'s, read before)
+    let addrs = br.addrs;
     for (const c of link.bridgeAddrs) {
-      if (br.addrs.some((o) => o.prefix === c.prefix && sameAddress(o.address, c.address))) continue;
+      if (addrs.some((o) => o.prefix === c.prefix && sameAddress(o.address, c.address))) continue;
       const a = addrOf(link.bridge, c);
       ctx.push(addrAdd(HOST, a, br.planned ? 'covered' : addrDelCmd(HOST, a)));
-      ctx.updateLink(HOST, link.bridge, {
-        addrs: [...br.addrs, { family: c.family, address: c.address, prefix: c.prefix, scope: 'global' }],
-      });
+      addrs = [...addrs, { family: c.family, address: c.address, prefix: c.prefix, scope: 'global' }];
+      ctx.updateLink(HOST, link.bridge, { addrs });
     }
     const ours = decodeTag(br.alias)?.kind === 'bridge';
     if (wantsFiltering(link) && !br.vlanFiltering) {

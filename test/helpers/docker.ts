@@ -201,6 +201,16 @@ export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> 
   return handleFor(dir, storageDriver, () => teardown(live));
 };
 
+/**
+ * Has the container's first process become its command? Right after start, runc's init may
+ * still be there under its own name ("runc:[2:INIT]", or "exe" for runc's re-executed copy of
+ * itself); a snapshot taken then saw "process removed: exe, added: sleep" in the next one.
+ */
+const execd = async (pid: number): Promise<boolean> => {
+  const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+  return comm !== '' && comm !== 'exe' && !comm.startsWith('runc');
+};
+
 /** A harness handle on the daemon in `dir`; `stop` is what stopping it means for this handle. */
 const handleFor = (dir: string, storageDriver: StorageDriver, stop: () => Promise<void>): DockerHarness => {
   const socket = join(dir, 'docker.sock');
@@ -214,7 +224,7 @@ const handleFor = (dir: string, storageDriver: StorageDriver, stop: () => Promis
     // start answers once the task runs, so this normally reads Running on its first pass.
     for (const end = Date.now() + 10_000; ; await new Promise((r) => setTimeout(r, 20))) {
       const s = await inspect(ref);
-      if (s.State.Running && s.State.Pid > 0) {
+      if (s.State.Running && s.State.Pid > 0 && (await execd(s.State.Pid))) {
         // the test's: processes in its namespace other than its own are left behind by the test
         activeSandbox()?.ownSpace(`/proc/${s.State.Pid}/ns/net`, `docker:${name}`, s.State.Pid);
         return { id: s.Id, name: s.Name.replace(/^\//, ''), pid: s.State.Pid };

@@ -546,3 +546,22 @@ test('the last detach takes down a parent pipefitter brought up; its veth peer i
     p.notes.join('\n'),
   );
 });
+
+test('an existing bridge given two addresses, with two ports: each address is added once', () => {
+  // (the planner's copy of the bridge was updated from a stale snapshot: the second address
+  // replaced the first in it, so the second port added the first again — EEXIST, rolled back)
+  const r2 = netnsTarget('r2');
+  const bridgeIp = ['192.0.2.1/24', '2001:db8::1/64'];
+  const p = planAttach(
+    [
+      att(r1, { bridge: 'br0', ip: '192.0.2.10/24', bridgeIp }),
+      att(r2, { bridge: 'br0', ip: '192.0.2.11/24', bridgeIp }),
+    ],
+    observed(nsState([nic('br0', { kind: 'bridge', up: true })]), [r1, nsState()], [r2, nsState()]),
+  );
+  const adds = lines(p).filter((l) => /^host: ip addr add .* dev br0\b/.test(l));
+  assert.deepEqual(adds, [
+    'host: ip addr add 192.0.2.1/24 brd 192.0.2.255 dev br0',
+    'host: ip addr add 2001:db8::1/64 dev br0 nodad',
+  ]);
+});
