@@ -227,7 +227,8 @@ const planFor = async (
     ...p.former.map((t) => t.netns),
   ];
   const [observed, nat] = await Promise.all([
-    observe(p.runner, namespaces),
+    // routed: the FORWARD policy, which a NAT'd bridge's traffic meets (plan/firewall.ts)
+    observe(p.runner, namespaces, { routed: true }),
     observeNat(p.runner, p.recipe.name),
   ]);
   const recipe: Recipe = empty

@@ -74,6 +74,19 @@ export interface FirewallState {
     readonly chain: string;
     readonly bridge: string;
   }[];
+  /**
+   * pipefitter's accept rules for a recipe's NAT'd bridge (IPv4): `out` lets the bridge's
+   * traffic leave through another interface, `in` lets replies and published-port (DNAT)
+   * traffic back in, past a FORWARD policy that drops (Docker's).
+   */
+  readonly natRules?:
+    | readonly {
+        readonly chain: string;
+        readonly recipe: string;
+        readonly bridge: string;
+        readonly dir: 'out' | 'in';
+      }[]
+    | undefined;
   /** Set when iptables could not be read (not installed): nothing can be checked. */
   readonly unknown?: string | undefined;
 }

@@ -18,38 +18,45 @@ export const BRIDGE_RULE_TAG = 'pf1:bridge=';
 export const parseIptablesS = (
   text: string,
   family: 4 | 6,
-): Pick<FirewallState, 'bridgeRules'> & { drop: boolean; dockerUser: boolean } => {
+): Pick<FirewallState, 'bridgeRules'> & {
+  drop: boolean;
+  dockerUser: boolean;
+  natRules: NonNullable<FirewallState['natRules']>[number][];
+} => {
   const lines = text.split('\n');
   const rules: FirewallState['bridgeRules'][number][] = [];
+  const natRules: NonNullable<FirewallState['natRules']>[number][] = [];
   for (const l of lines) {
     const m = /^-A (\S+) .*--comment "?pf1:bridge=([^"\s]+)"?/.exec(l);
     if (m) rules.push({ family, chain: m[1] as string, bridge: m[2] as string });
+    const n = /^-A (\S+) .*--comment "?pf1:nat=([^/"\s]+)\/([^/"\s]+)\/(out|in)"?/.exec(l);
+    if (n && family === 4)
+      natRules.push({ chain: n[1]!, recipe: n[2]!, bridge: n[3]!, dir: n[4] as 'out' | 'in' });
   }
   return {
     drop: lines.some((l) => /^-P FORWARD (DROP|REJECT)\b/.test(l)),
     dockerUser: lines.some((l) => l === '-N DOCKER-USER'),
     bridgeRules: rules,
+    natRules,
   };
 };
 
-export const observeFirewall = async (runner: Runner): Promise<FirewallState> => {
+export const observeFirewall = async (runner: Runner, routed = false): Promise<FirewallState> => {
   const [v4, v6] = await Promise.all([
     sysctlOn('bridge-nf-call-iptables'),
     sysctlOn('bridge-nf-call-ip6tables'),
   ]);
   const brNetfilter = { 4: v4, 6: v6 };
-  const none = { 4: false, 6: false };
-  if (!v4 && !v6) return { brNetfilter, forwardDrop: none, dockerUser: none, bridgeRules: [] };
+  const nothing = { drop: false, dockerUser: false, bridgeRules: [], natRules: [], failed: undefined };
+  // With `routed`, IPv4 is read even without br_netfilter: routed traffic (a recipe's NAT) meets
+  // the FORWARD policy whatever bridges do. Without iptables, nothing of it drops there.
   const read = async (family: 4 | 6) => {
-    if (!brNetfilter[family]) return { drop: false, dockerUser: false, bridgeRules: [], failed: undefined };
+    if (!brNetfilter[family] && !(routed && family === 4)) return nothing;
     const r = await runner.run([family === 4 ? 'iptables' : 'ip6tables', '-w', '-S'], { netns: HOST });
-    if (r.failed)
-      return {
-        drop: false,
-        dockerUser: false,
-        bridgeRules: [],
-        failed: r.stderr.trim().split('\n')[0] ?? 'failed',
-      };
+    if (r.failed) {
+      if (!brNetfilter[family]) return nothing;
+      return { ...nothing, failed: r.stderr.trim().split('\n')[0] ?? 'failed' };
+    }
     return { ...parseIptablesS(r.stdout, family), failed: undefined };
   };
   const [a, b] = await Promise.all([read(4), read(6)]);
@@ -58,6 +65,7 @@ export const observeFirewall = async (runner: Runner): Promise<FirewallState> =>
     forwardDrop: { 4: a.drop, 6: b.drop },
     dockerUser: { 4: a.dockerUser, 6: b.dockerUser },
     bridgeRules: [...a.bridgeRules, ...b.bridgeRules],
+    natRules: a.natRules,
     unknown: a.failed ?? b.failed,
   };
 };

@@ -58,7 +58,7 @@ const hostExtras = async (
   s: NetnsState,
   opts: ObserveOptions,
 ): Promise<Pick<NetnsState, 'firewall' | 'ovs' | 'parentsUp'>> => ({
-  firewall: opts.firewall !== false ? await observeFirewall(runner) : undefined,
+  firewall: opts.firewall !== false ? await observeFirewall(runner, opts.routed === true) : undefined,
   // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
   ovs: s.links.some((l) => l.kind === 'openvswitch') ? await observeOvs(runner) : undefined,
   parentsUp: await readParentRecords(),
@@ -67,6 +67,8 @@ const hostExtras = async (
 export interface ObserveOptions {
   /** Read br_netfilter and iptables for the host (only bridges need it). @default true */
   readonly firewall?: boolean | undefined;
+  /** Read the host's IPv4 FORWARD chain even without br_netfilter (a recipe's NAT is routed). */
+  readonly routed?: boolean | undefined;
   /** Namespaces observed at once. @default 8 */
   readonly concurrency?: number | undefined;
 }

@@ -99,3 +99,71 @@ export const planOrphanFirewallRemoval = (
     if (!ctx.link(host, b) && fw.bridgeRules.some((r) => r.bridge === b))
       planBridgeFirewallRemoval(ctx, host, b);
 };
+
+/**
+ * A recipe's NAT'd bridges and a FORWARD policy that drops (Docker's): the bridge's traffic
+ * leaving through another interface, and what comes back (replies, published ports: conntrack's
+ * DNAT), is dropped there before any NAT helps. For each such bridge, two tagged IPv4 accept
+ * rules (in DOCKER-USER when Docker has it), as Docker has for its own bridges; a recipe's
+ * rules for bridges it no longer NATs go.
+ */
+export const planNatFirewall = (
+  ctx: PlanContext,
+  host: NetnsRef,
+  recipe: string,
+  bridges: readonly string[],
+): void => {
+  const fw = ctx.firewall(host);
+  if (!fw) return;
+  const have = fw.natRules ?? [];
+  const spec = (chain: string, bridge: string, dir: 'out' | 'in'): string[] => [
+    chain,
+    ...(dir === 'out'
+      ? ['-i', bridge, '!', '-o', bridge]
+      : ['-o', bridge, '-m', 'conntrack', '--ctstate', 'RELATED,ESTABLISHED,DNAT']),
+    '-m',
+    'comment',
+    '--comment',
+    `pf1:nat=${recipe}/${bridge}/${dir}`,
+    '-j',
+    'ACCEPT',
+  ];
+  const what = (bridge: string, dir: 'out' | 'in'): string =>
+    dir === 'out'
+      ? `traffic from bridge "${bridge}" out`
+      : `replies and published ports into bridge "${bridge}"`;
+  const added: NonNullable<typeof fw.natRules>[number][] = [];
+  if (fw.forwardDrop[4])
+    for (const bridge of bridges)
+      for (const dir of ['out', 'in'] as const) {
+        if (have.some((r) => r.recipe === recipe && r.bridge === bridge && r.dir === dir)) continue;
+        const chain = fw.dockerUser[4] ? 'DOCKER-USER' : 'FORWARD';
+        ctx.push({
+          id: `fw-nat-${dir}:${bridge}`,
+          netns: host,
+          op: { op: 'exec', argv: ['iptables', '-w', '-I', ...spec(chain, bridge, dir)] },
+          describes: `let ${what(bridge, dir)} through iptables' FORWARD DROP (recipe "${recipe}" NATs it)`,
+          undo: {
+            netns: host,
+            op: { op: 'exec', argv: ['iptables', '-w', '-D', ...spec(chain, bridge, dir)] },
+            describes: `remove the iptables accept rule for ${what(bridge, dir)}`,
+          },
+        });
+        added.push({ chain, recipe, bridge, dir });
+      }
+  const gone = have.filter((r) => r.recipe === recipe && !bridges.includes(r.bridge));
+  for (const r of gone)
+    ctx.push({
+      id: `fw-nat-remove-${r.dir}:${r.bridge}`,
+      netns: host,
+      op: { op: 'exec', argv: ['iptables', '-w', '-D', ...spec(r.chain, r.bridge, r.dir)] },
+      describes: `remove the iptables accept rule for ${what(r.bridge, r.dir)} (recipe "${recipe}")`,
+      undo: {
+        netns: host,
+        op: { op: 'exec', argv: ['iptables', '-w', '-I', ...spec(r.chain, r.bridge, r.dir)] },
+        describes: `put back the iptables accept rule for ${what(r.bridge, r.dir)}`,
+      },
+    });
+  if (added.length || gone.length)
+    ctx.setFirewall(host, { ...fw, natRules: [...have.filter((r) => !gone.includes(r)), ...added] });
+};

@@ -13,6 +13,7 @@ import type { Step } from '../model/step.js';
 import { shortHash } from '../names.js';
 import type { PlanContext } from './context.js';
 import { PHASE } from './phases.js';
+import { planNatFirewall } from './firewall.js';
 
 export interface NatBridge {
   readonly name: string;
@@ -148,6 +149,12 @@ export const planNat = (
   const wanted = natChains(bridges);
   const phase = ctx.phase;
   ctx.phase = PHASE.finish;
+  planNatFirewall(
+    ctx,
+    HOST,
+    recipe,
+    bridges.filter((b) => b.nat !== undefined || b.publish.length > 0).map((b) => b.name),
+  );
   // Every step's undo puts the table back as it was observed (a rule added has no handle yet).
   const restore: Step['undo'] = now.tableText
     ? {

@@ -22,6 +22,7 @@ import { dhcpStateDir } from '../../src/plan/dhcp.js';
 import { runtimeTools } from '../../src/tools.js';
 import { BIN, cli } from '../helpers/cli.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
+import { link, readState } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools, pathWith, toolPath } from '../helpers/tools.js';
 
@@ -101,7 +102,7 @@ test('the runner names each missing tool pipefitter may start, and the hint its 
     assert.deepEqual(problems, []);
   }));
 
-test('end to end: a container target without nsenter names util-linux; nothing changes', (t) =>
+test('end to end, ip backend: a container target without nsenter names util-linux; nothing changes', (t) =>
   withSandbox(t, async (sb) => {
     const c = await sb.container();
     const path = await pathWithout('nsenter');
@@ -109,6 +110,7 @@ test('end to end: a container target without nsenter names util-linux; nothing c
     const before = await snapshot(['sandbox', { pid: c.pid }]);
     const r = await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('ns'), '--ip', '192.0.2.10/24'], {
       PATH: path.path,
+      PIPEFITTER_BACKEND: 'ip',
     });
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /nsenter: command not found/);
@@ -117,6 +119,23 @@ test('end to end: a container target without nsenter names util-linux; nothing c
       /hint: nsenter is not installed: apt-get install util-linux \(needed for entering containers/,
     );
     await expectState(['sandbox', { pid: c.pid }], before, 'nothing changed');
+  }));
+
+test('end to end, netlink backend: a container target needs no nsenter: attach, detach, as before', (t) =>
+  withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const path = await pathWithout('nsenter');
+    t.after(() => path.remove());
+    const spaces = ['sandbox', { pid: c.pid }] as const;
+    const before = await snapshot(spaces);
+    const env = { PATH: path.path, PIPEFITTER_BACKEND: 'netlink' };
+    const r = await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('nn'), '--ip', '192.0.2.10/24'], env);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /no carrier/, 'the carrier is read in-process too');
+    assert.deepEqual(link(await readState({ pid: c.pid }), 'eth1')?.addrs, ['192.0.2.10/24']);
+    const d = await cli(['detach', `pid:${c.pid}`], env);
+    assert.equal(d.code, 0, d.stderr);
+    await expectState(spaces, before, 'detached');
   }));
 
 /** Run the CLI in a private mount namespace where each of `hide` is an empty, non-executable file. */

@@ -11,6 +11,8 @@ import type { NatBridge, NatObserved } from '../../../src/plan/nat.js';
 import { natChains, natRuleId, natRules, planNat } from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { parseNatTable } from '../../../src/observe/nft.js';
+import { parseIptablesS } from '../../../src/observe/firewall.js';
+import type { FirewallState } from '../../../src/model/observed.js';
 import { nsState, observed, text } from '../../helpers/plan-fixtures.js';
 
 const bridges: NatBridge[] = [
@@ -199,4 +201,37 @@ test('IPv4 forwarding turned off by hand is drift too; a recipe without NAT remo
     ['nft delete table ip pf_lab'],
   );
   assert.deepEqual(plan({ ipForward: false }, [{ name: 'br0', publish: [] }]).steps, []);
+});
+
+test("a FORWARD policy that drops (Docker's): the NAT'd bridge gets accept rules out and back in, once; destroy takes them, other recipes' stay", () => {
+  const fw = (natRules: NonNullable<FirewallState['natRules']> = []): FirewallState => ({
+    brNetfilter: { 4: false, 6: false },
+    forwardDrop: { 4: true, 6: false },
+    dockerUser: { 4: true, 6: false },
+    bridgeRules: [],
+    natRules,
+  });
+  const withFw = (f: FirewallState, b: readonly NatBridge[] = bridges) => {
+    const ctx = new PlanContext(observed({ ...nsState(), firewall: f }));
+    planNat(ctx, 'lab', b, seen(LISTING));
+    return ctx.finish().steps.map((s) => text(argvOf(s)));
+  };
+  const out = 'DOCKER-USER -i br0 ! -o br0 -m comment --comment pf1:nat=lab/br0/out -j ACCEPT';
+  const back =
+    'DOCKER-USER -o br0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment pf1:nat=lab/br0/in -j ACCEPT';
+  assert.deepEqual(withFw(fw()), [`iptables -w -I ${out}`, `iptables -w -I ${back}`]);
+  // in place (as iptables -S lists them): nothing to do
+  const rules = parseIptablesS(`-P FORWARD DROP\n-N DOCKER-USER\n-A ${out}\n-A ${back}\n`, 4).natRules;
+  assert.equal(rules.length, 2);
+  assert.deepEqual(withFw(fw(rules)), []);
+  // the recipe without NAT (or destroyed): its rules go; another recipe's stay
+  const other = { chain: 'DOCKER-USER', recipe: 'edge', bridge: 'br9', dir: 'out' as const };
+  const gone = withFw(fw([...rules, other]), []);
+  assert.ok(
+    gone.includes(`iptables -w -D ${out}`) && gone.includes(`iptables -w -D ${back}`),
+    gone.join('\n'),
+  );
+  assert.ok(!gone.some((l) => l.includes('br9')));
+  // a policy that accepts: no rules
+  assert.deepEqual(withFw({ ...fw(), forwardDrop: { 4: false, 6: false } }), []);
 });
