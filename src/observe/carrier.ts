@@ -32,7 +32,7 @@ const readLinks = async (runner: Runner, ns: NetnsRef, dev?: string): Promise<Ob
     // in-process, as everything else is read (no nsenter, no ip); the sockets go at once
     try {
       const links = observeNetnsNetlink(nl.session, ns).links;
-      return dev ? links.filter((l) => l.name === dev) : links;
+      return links.filter((l) => dev === undefined || l.name === dev);
     } catch {
       return [];
     } finally {
