@@ -23,7 +23,15 @@ const pureForbidden = {
 
 export default tseslint.config(
   {
-    ignores: ['dist/', 'node_modules/', '.cache/', 'bench/out/', 'test/fixtures/'],
+    ignores: [
+      'dist/',
+      'node_modules/',
+      '.cache/',
+      'bench/out/',
+      'test/fixtures/',
+      '.stryker-tmp/',
+      'reports/',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,

@@ -6,6 +6,7 @@
  * first); for a bridge it only uses, it says what to run.
  */
 import type { NetnsRef } from '../model/netns.js';
+import type { FirewallState } from '../model/observed.js';
 import type { Step } from '../model/step.js';
 import type { PlanContext } from './context.js';
 
@@ -33,12 +34,12 @@ export const planBridgeFirewall = (
   owned: boolean,
   label: string,
 ): void => {
-  const fw = ctx.firewall(host);
+  let fw: FirewallState | undefined = ctx.firewall(host);
   if (!fw) return;
   for (const family of [4, 6] as const) {
     if (!fw.brNetfilter[family] || !fw.forwardDrop[family]) continue;
     if (fw.bridgeRules.some((r) => r.family === family && r.bridge === bridge)) continue;
-    const chain = fw.dockerUser[family] ? 'DOCKER-USER' : 'FORWARD';
+    const chain: string = fw.dockerUser[family] ? 'DOCKER-USER' : 'FORWARD';
     const spec = ruleSpec(chain, bridge);
     if (!owned) {
       ctx.notes.push(
@@ -59,7 +60,9 @@ export const planBridgeFirewall = (
       },
     };
     ctx.push(step);
-    ctx.setFirewall(host, { ...fw, bridgeRules: [...fw.bridgeRules, { family, chain, bridge }] });
+    // kept for the next family: both rules must be known to a later port on the same bridge
+    fw = { ...fw, bridgeRules: [...fw.bridgeRules, { family, chain, bridge }] };
+    ctx.setFirewall(host, fw);
   }
 };
 

@@ -18,6 +18,7 @@ export const recipeFromText = (text: string, file: string, opts: LoadOptions = {
   return buildRecipe(parsed, new Issues(parsed.where), name);
 };
 
+// Stryker disable all: reading the file is I/O, outside the pure layers that mutation testing covers
 /**
  * Read and validate a recipe file (YAML or JSON).
  * @example const r = await loadRecipe('recipes/shared-bridge-nat.yaml', { set: { prefix: 'lab-' } });

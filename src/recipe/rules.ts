@@ -395,6 +395,8 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
   }
 
   const links: RecipeLink[] = [];
+  // each link's index under links: in the document (a refused link is not in `links`)
+  const docIndex: number[] = [];
   (doc.links ?? []).forEach((l, k) => {
     const p: Path = ['links', k];
     const end = (which: 'a' | 'b'): { container: string; ifname: IfName } | undefined => {
@@ -439,14 +441,17 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
       const routes = routesOf(issues, [...p, 'routes', which], l.routes?.[which] ?? []);
       return { gateway, routes };
     };
-    if (a && b)
+    if (a && b) {
       links.push({ a: { ...a, addr: aa, ...extra('a') }, b: { ...b, addr: ba, ...extra('b') }, mtu });
+      docIndex.push(k);
+    }
   });
   // two links using the same end
   const ends = new Map<string, number>();
-  links.forEach((l, k) =>
+  links.forEach((l, i) =>
     [l.a, l.b].forEach((e) => {
       const key = `${e.container}:${e.ifname}`;
+      const k = docIndex[i]!;
       if (ends.has(key))
         issues.add(
           ['links', k],

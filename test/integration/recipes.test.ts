@@ -194,7 +194,12 @@ test('recipe: a shared bridge with a gateway, NAT, a published port and pool add
           'out through the masquerade (the outside has no route back)',
         );
         // the published port: outside → host:8080 → web:80
-        httpd?.kill('SIGKILL');
+        // the previous check's httpd gone first: while it still holds port 80, `listening` sees
+        // its socket and the new one cannot bind (a full run got "connection refused" so)
+        if (httpd) {
+          httpd.kill('SIGKILL');
+          await httpd;
+        }
         httpd = execa(
           'nsenter',
           [`--net=/run/netns/${v.ns}-web`, '--', 'busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],

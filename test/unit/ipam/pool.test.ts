@@ -161,3 +161,45 @@ test('deterministic: the same inputs give the same address', () => {
     ['10.1.0.3', '10.1.0.3', '10.1.0.3'],
   );
 });
+
+test('edges: blanks around, a one-address range, a range that only touches the subnet ends, reserved in other families or with a prefix', () => {
+  const lan = parseCidr('192.0.2.0/24', 'subnet');
+  // blanks around the whole text and around each end are not part of the addresses
+  assert.equal(parsePool(' 192.0.2.100 - 192.0.2.101 ', 'f', lan).text, '192.0.2.100-192.0.2.101');
+  // one address
+  const one = parsePool('192.0.2.7-192.0.2.7', 'f', lan);
+  assert.deepEqual([poolSize(one), allocate(one, new Set())], [1n, '192.0.2.7']);
+  // from the network to the broadcast address: both skipped, the rest handed out
+  const whole = parsePool('192.0.2.0-192.0.2.255', 'f', lan, ['192.0.2.1/24', '2001:db8::1', 'nonsense']);
+  assert.deepEqual(
+    [poolSize(whole), inPool(whole, '192.0.2.0'), inPool(whole, '192.0.2.1'), inPool(whole, '192.0.2.2/24')],
+    [253n, false, false, true],
+  );
+  assert.equal(inPool(whole, '192.0.2.255'), false);
+  assert.equal(inPool(whole, '2001:db8::2'), false);
+  assert.equal(inPool(whole, '192.0.2.2%eth0'), false);
+  assert.equal(inPool(whole, ''), false);
+  // the ends just outside the subnet are refused, the ends on its edges are not
+  assert.throws(
+    () => parsePool('192.0.1.255-192.0.2.10', 'f', lan),
+    /reaches outside the subnet 192\.0\.2\.0\/24/,
+  );
+  assert.throws(
+    () => parsePool('192.0.2.10-192.0.3.0', 'f', lan),
+    /reaches outside the subnet 192\.0\.2\.0\/24/,
+  );
+  // a zone, or a prefix on one end, is not an address of a range
+  assert.throws(
+    () => parsePool('192.0.2.10/24-192.0.2.20', 'f', lan),
+    /"192\.0\.2\.10\/24" is not an IP address without prefix/,
+  );
+  assert.throws(
+    () => parsePool('fe80::1%eth0-fe80::9', 'f', parseCidr('fe80::/64', 's')),
+    /"fe80::1%eth0" is not an IP address/,
+  );
+  assert.throws(() => parsePool('192.0.2.10-', 'f', lan), /"" is not an IP address without prefix/);
+  // the hint must be free and in the pool; with a prefix it is read as its address
+  assert.equal(allocate(whole, new Set(), '192.0.2.50/24'), '192.0.2.50');
+  assert.equal(allocate(whole, new Set(['192.0.2.50']), '192.0.2.50'), '192.0.2.2');
+  assert.equal(addressToCidr(parsePool('2001:db8::/120', 'f'), '2001:DB8::0:5'), '2001:db8::5/120');
+});

@@ -1,0 +1,201 @@
+/**
+ * A host NIC moved into a container and home again: what leaves the host with it (and is put
+ * back), its name, MTU, MAC, alias and up state, as golden plans; and each refusal.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { planAttach } from '../../../src/plan/attach.js';
+import { planDetach } from '../../../src/plan/detach.js';
+import { parseAttachInput } from '../../../src/model/input.js';
+import type { AttachInput } from '../../../src/model/input.js';
+import type { Attachment } from '../../../src/model/attachment.js';
+import type { NetnsState, ObservedLink } from '../../../src/model/observed.js';
+import type { AttachPlanOptions } from '../../../src/plan/options.js';
+import { encodeTag } from '../../../src/model/owner.js';
+import { parseIfName } from '../../../src/names.js';
+import { isPipefitterError } from '../../../src/errors.js';
+import { dumpPlan, golden } from '../../helpers/plan-dump.js';
+import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
+
+const r1 = netnsTarget('r1');
+const att = (input: Omit<AttachInput, 'target'>): Attachment => {
+  const req = parseAttachInput({ target: 'x', ...input });
+  if (req.link.kind === 'pair') throw new Error('no pairs here');
+  return { target: r1, iface: req.iface, link: req.link };
+};
+const eth3 = (p: Partial<ObservedLink> = {}) =>
+  nic('eth3', {
+    ifindex: 3,
+    alias: 'uplink 2',
+    mac: '02:00:00:00:00:03',
+    addrs: [
+      { family: 4, address: '198.51.100.3', prefix: 24, scope: 'global', broadcast: '198.51.100.255' },
+      { family: 6, address: '2001:db8:3::3', prefix: 64, scope: 'global' },
+      { family: 6, address: 'fe80::3', prefix: 64, scope: 'link' },
+    ],
+    ...p,
+  });
+const hostWith = (dev: ObservedLink, routes = true): NetnsState =>
+  nsState(
+    [dev],
+    routes
+      ? [
+          // derived from the address: comes back with it
+          route({ dst: '198.51.100.0/24', dev: 'eth3', protocol: 'kernel', scope: 'link' }),
+          route({ dst: '203.0.113.0/24', gateway: '198.51.100.1', dev: 'eth3' }),
+          // not unicast, or through another interface: not its to take
+          route({ dst: '192.0.2.0/24', dev: 'eth3', type: 'blackhole' }),
+          route({ dst: '10.9.0.0/16', dev: 'eth9' }),
+        ]
+      : [],
+  );
+const move = (
+  host: NetnsState,
+  input: Omit<AttachInput, 'target'>,
+  opts: AttachPlanOptions = {},
+  inside = nsState(),
+) => planAttach([att(input)], observed(host, [r1, inside]), opts);
+const refusal = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (e) {
+    if (!isPipefitterError(e)) throw e;
+    return [e.code, e.message, e.hint];
+  }
+  throw new Error('accepted');
+};
+
+test('moved in: its global addresses and its own routes leave the host first, each undone; the tag remembers them', () => {
+  const p = move(hostWith(eth3()), {
+    phys: 'eth3',
+    ip: '192.0.2.10/24',
+    mtu: 9000,
+    mac: '02:00:00:00:00:10',
+  });
+  golden('attach-phys.plan.txt', dumpPlan(p));
+});
+
+test('home again: renamed back, its alias, MTU and MAC restored, then up with its addresses and routes', () => {
+  const tag = encodeTag({
+    kind: 'phys',
+    target: 'netns:r1',
+    ifname: 'eth1',
+    origName: 'eth3',
+    prevAlias: 'uplink 2',
+    origMtu: '1500',
+    origMac: '02:00:00:00:00:03',
+    origUp: '1',
+    hostAddrs: '198.51.100.3/24 brd 198.51.100.255;2001:db8:3::3/64',
+    hostRoutes: '203.0.113.0/24 via 198.51.100.1 dev eth3',
+  });
+  const inside = nsState([nic('eth1', { ifindex: 3, alias: tag, mtu: 9000, mac: '02:00:00:00:00:10' })]);
+  const p = planDetach(
+    { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
+    observed(nsState(), [r1, inside]),
+  );
+  golden('detach-phys.plan.txt', dumpPlan(p));
+  // a device that kept its name, MTU and MAC, was down, and had nothing on it: moved home only
+  const plain = nsState([
+    nic('eth3', {
+      up: false,
+      alias: encodeTag({ kind: 'phys', target: 'netns:r1', ifname: 'eth3', origName: 'eth3' }),
+    }),
+  ]);
+  const q = planDetach(
+    { target: r1, ifname: parseIfName('eth3', 'ifname'), force: false },
+    observed(nsState(), [r1, plain]),
+  );
+  assert.deepEqual(lines(q), [
+    'netns:r1: ip link set dev eth3 alias ',
+    'netns:r1: ip link set dev eth3 netns <host>',
+  ]);
+  assert.deepEqual(q.notes, []);
+});
+
+test('moved in as it is: no MTU, MAC or rename steps, nothing remembered that it did not have', () => {
+  const p = move(hostWith(nic('eth3', { up: false, mtu: 9000, mac: '02:00:00:00:00:03' }), false), {
+    phys: 'eth3',
+    ifname: 'eth3',
+    mtu: 9000,
+    mac: '02:00:00:00:00:03',
+  });
+  assert.deepEqual(lines(p), [
+    'host: ip link set dev eth3 netns <netns:r1>',
+    'netns:r1: ip link set dev eth3 alias pf1:k=phys&t=netns%3Ar1&i=eth3&o=eth3',
+    'netns:r1: ip link set dev eth3 up',
+  ]);
+  assert.deepEqual(p.notes, []);
+});
+
+test('refused: a bridge port, the host default route (unless --force), a name taken inside, more than a tag holds', () => {
+  assert.deepEqual(
+    refusal(() => move(hostWith(eth3({ master: 'br0' })), { phys: 'eth3' })),
+    [
+      'E_CONFLICT',
+      'host interface "eth3": is a port of "br0"',
+      'take it out first (ip link set eth3 nomaster)',
+    ],
+  );
+  assert.deepEqual(
+    refusal(() => move(nsState(), { phys: 'eth3' })),
+    [
+      'E_NO_HOST_IF',
+      'host interface "eth3": not found',
+      'list the host interfaces with `ip link` and give one of them',
+    ],
+  );
+  for (const family of [4, 6] as const) {
+    const host = nsState([eth3()], [route({ family, dst: 'default', gateway: '198.51.100.1', dev: 'eth3' })]);
+    assert.deepEqual(
+      refusal(() => move(host, { phys: 'eth3' })),
+      [
+        'E_CONFLICT',
+        'host interface "eth3": carries the host\'s default route; moving it cuts the host off',
+        'pick another interface, or pass --force if that is intended',
+      ],
+    );
+    assert.ok(
+      lines(move(host, { phys: 'eth3' }, { force: true })).includes(
+        'host: ip link set dev eth3 netns <netns:r1>',
+      ),
+    );
+  }
+  // another interface's default route is not this one's
+  const other = nsState([eth3()], [route({ dst: 'default', gateway: '10.0.0.1', dev: 'eth0' })]);
+  assert.ok(lines(move(other, { phys: 'eth3' })).length > 0);
+  assert.deepEqual(
+    refusal(() => move(hostWith(eth3()), { phys: 'eth3' }, {}, nsState([nic('eth3')]))),
+    [
+      'E_CONFLICT',
+      'netns:r1: already has an interface named "eth3", so the host\'s cannot move in',
+      'rename one of them first',
+    ],
+  );
+  // too much to remember in a 255-byte tag
+  const many = eth3({
+    alias: undefined,
+    addrs: Array.from({ length: 12 }, (_, i) => ({
+      family: 4 as const,
+      address: `198.51.100.${i + 1}`,
+      prefix: 24,
+      scope: 'global',
+    })),
+  });
+  const [code, message, hint] = refusal(() => move(hostWith(many, false), { phys: 'eth3' }));
+  assert.equal(code, 'E_CONFLICT');
+  assert.match(
+    message ?? '',
+    /^host interface "eth3": has more addresses and routes than pipefitter can remember to put back \(198\.51\.100\.1\/24, 198\.51\.100\.2\/24, .*198\.51\.100\.12\/24\)$/,
+  );
+  assert.equal(
+    hint,
+    'remove some of them first, or pass --force to move it anyway (they are then lost to the host)',
+  );
+  const forced = move(hostWith(many, false), { phys: 'eth3' }, { force: true });
+  assert.match(
+    forced.notes.join('\n'),
+    /host interface "eth3" takes 198\.51\.100\.1\/24, .* off the host; --force: they are not put back/,
+  );
+  assert.ok(!lines(forced).some((l) => l.includes('&ha=')), 'nothing remembered');
+  assert.equal(lines(forced).filter((l) => l.startsWith('host: ip addr del')).length, 12);
+});
