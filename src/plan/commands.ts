@@ -222,7 +222,11 @@ export const addrDel = (netns: NetnsRef, a: AddrOp, undo: Undo): Step => ({
 });
 
 export const describeRoute = (r: ObservedRoute): string =>
-  `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+  `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${
+    r.metric !== undefined && r.metric !== 0 && !(r.family === 6 && r.metric === 1024)
+      ? ` metric ${r.metric}`
+      : ''
+  }`;
 
 /** ip route add … (recreating an observed route) */
 export const routeAddCmd = (netns: NetnsRef, r: ObservedRoute): Command =>

@@ -190,7 +190,7 @@ export const planPhysHome = (
     const a = savedAddr(text, orig);
     ctx.push({
       ...addrAdd(HOST, a, addrDelCmd(HOST, a)),
-      id: `addr-restore:${orig}:${a.address}`,
+      id: `addr-restore:${orig}:${a.address}/${a.prefix}`,
       describes: `put ${a.address}/${a.prefix} back on "${orig}"`,
     });
   }

@@ -81,10 +81,10 @@ test('the default routes an attachment replaced come back: swapped in for ours a
      describes: restore the default route via 172.17.0.2 dev eth0 metric 100
    undo:
      netns:r1: ip route del default via 172.17.0.2 dev eth0 metric 100
-       describes: remove the default route via 172.17.0.2 dev eth0 metric 100
+       describes: remove route default via 172.17.0.2 dev eth0 metric 100
 
 3. route-restore:6
-   netns:r1: ip route replace ::/0 via fe80::1 dev eth0 metric 1024
+   netns:r1: ip route replace ::/0 via fe80::1 dev eth0
      describes: restore the default route via fe80::1 dev eth0 metric 1024
    undo:
      netns:r1: ip route replace ::/0 via 2001:db8::1 dev eth1

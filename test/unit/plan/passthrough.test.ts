@@ -155,7 +155,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
       {
         id: 'tc:qdisc show',
         netns: t.netns,
-        argv: ['tc', 'qdisc', 'show'],
+        op: { op: 'exec', argv: ['tc', 'qdisc', 'show'] },
         describes: 'tc qdisc show in netns:r1',
         undo: 'irreversible',
         readOnly: true,
@@ -172,12 +172,12 @@ test('the step of a pass-through command in full: read, change with its undo, ch
         {
           id: 'tc:qdisc add dev eth1 root netem delay 1ms',
           netns: t.netns,
-          argv: ['tc', 'qdisc', 'add', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'],
+          op: { op: 'exec', argv: ['tc', 'qdisc', 'add', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'] },
           describes: 'tc qdisc add dev eth1 root netem delay 1ms in netns:r1',
           passOutput: true,
           undo: {
             netns: t.netns,
-            argv: ['tc', 'qdisc', 'del', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'],
+            op: { op: 'exec', argv: ['tc', 'qdisc', 'del', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'] },
             describes: 'undo tc qdisc add dev eth1 root netem delay 1ms',
           },
         },
@@ -199,7 +199,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
   assert.deepEqual(planPassthrough(t, 'rule', ['flush']).steps[0], {
     id: 'rule:flush',
     netns: t.netns,
-    argv: ['ip', 'rule', 'flush'],
+    op: { op: 'exec', argv: ['ip', 'rule', 'flush'] },
     describes: 'ip rule flush in netns:r1',
     passOutput: true,
     undo: 'irreversible',
