@@ -221,12 +221,20 @@ export const nthHost = (c: Cidr, n: number): string => {
 export const familyOf = (address: string): Family => (address.includes(':') ? 6 : 4);
 
 export const sameAddress = (a: string, b: string): boolean => {
-  const x = parseAny(a);
-  const y = parseAny(b);
-  return (
-    x !== undefined && y !== undefined && x.correctForm() === y.correctForm() && familyOf(a) === familyOf(b)
-  );
+  const x = correctForm(a);
+  return x !== null && x === correctForm(b) && familyOf(a) === familyOf(b);
+};
+
+/** Correct forms by text, null for no address: observing 500 namespaces asks ~5000 times. */
+const forms = new Map<string, string | null>();
+const correctForm = (address: string): string | null => {
+  let c = forms.get(address);
+  if (c === undefined) {
+    c = parseAny(address)?.correctForm() ?? null;
+    if (forms.size < 100_000) forms.set(address, c);
+  }
+  return c;
 };
 
 /** Canonical form of an address string printed by `ip` (so comparisons never differ by notation). */
-export const canonicalAddress = (address: string): string => parseAny(address)?.correctForm() ?? address;
+export const canonicalAddress = (address: string): string => correctForm(address) ?? address;

@@ -13,7 +13,6 @@ import type {
   ObservedNeighbour,
   ObservedRoute,
 } from '../model/observed.js';
-import { canonicalAddress } from '../addr.js';
 import { IFA_F, IFF, NUD, RT_TABLE } from '../netlink/constants.js';
 import { dumpAddrs, dumpLinks, dumpNeighs, dumpRoutes, getForwarding } from '../netlink/dump.js';
 import type { NlAddr, NlLink, NlRoute } from '../netlink/messages.js';
@@ -31,7 +30,8 @@ const flagWords = (bits: number): AddrFlag[] => ADDR_FLAGS.filter((f) => (bits &
 
 const addrOf = (a: NlAddr): ObservedAddr => ({
   family: a.family,
-  address: canonicalAddress(a.address),
+  // the codec prints the kernel's bytes in canonical form already (netlink/codec.ts ipText)
+  address: a.address,
   prefix: a.prefix,
   scope: a.scope,
   broadcast: a.family === 4 ? a.broadcast : undefined,
@@ -69,8 +69,8 @@ export const linkOf = (
 
 export const routeOf = (r: NlRoute, names: ReadonlyMap<number, string>): ObservedRoute => ({
   family: r.family,
-  dst: r.dst === undefined ? 'default' : `${canonicalAddress(r.dst)}/${r.dstLen}`,
-  gateway: r.gateway !== undefined ? canonicalAddress(r.gateway) : undefined,
+  dst: r.dst === undefined ? 'default' : `${r.dst}/${r.dstLen}`,
+  gateway: r.gateway,
   dev: r.oif !== undefined ? names.get(r.oif) : undefined,
   protocol: r.protocol,
   scope: r.scope,
