@@ -28,7 +28,13 @@ import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
 import type { LoadOptions } from '../recipe/load.js';
 import { loadRecipe } from '../recipe/load.js';
-import { readRecipeState, removeRecipeState, writeRecipeState } from '../state/recipes.js';
+import {
+  readRecipeState,
+  removeParsed,
+  removeRecipeState,
+  writeParsed,
+  writeRecipeState,
+} from '../state/recipes.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import type { RunOptions } from './engine.js';
 import { requireRoot, runnerOf } from './engine.js';
@@ -360,7 +366,12 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
         .map((c) => p.targets.get(c.name)!.id),
       ipForwardWasOff: state?.ipForwardWasOff || natOn,
       appliedAt: new Date().toISOString(),
+      parsed: recipe.source?.sha256,
     });
+    // the parsed text, for the next run of the same text; the one of an older text goes
+    const src = recipe.source;
+    if (src && !src.kept && src.raw !== undefined) await writeParsed(src.sha256, src.raw);
+    if (state?.parsed !== src?.sha256) await removeParsed(state?.parsed);
     // auto addresses of interfaces the recipe no longer has go back to their pool
     const keep = new Set(auto.keys());
     await store.releaseWhere(
@@ -447,6 +458,7 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
     ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone) })
     : undefined;
   await removeRecipeState(recipe.name);
+  await removeParsed(state?.parsed);
   await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
   return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);
 };
