@@ -132,11 +132,26 @@ export const decodeAttrs = (b: Buffer, offset = 0): RawAttr[] => {
   return out;
 };
 
-/** First attribute of a type, as a lookup over a decoded list. */
-export const byType = (attrs: readonly RawAttr[]): ((type: number) => Buffer | undefined) => {
-  const m = new Map<number, Buffer>();
-  for (const a of attrs) if (!m.has(a.type)) m.set(a.type, a.data);
-  return (type) => m.get(type);
+
+/**
+ * The attributes of `b` from `offset`, looked up by type (the first of each): one pass that
+ * notes where each starts, and a Buffer made only for those asked for — a link carries ~40
+ * attributes, a reader wants ~10, and 500 namespaces' dumps made half a million of them.
+ */
+export const attrsOf = (b: Buffer, offset = 0): ((type: number) => Buffer | undefined) => {
+  const at = new Map<number, number>();
+  let i = offset;
+  while (i + 4 <= b.length) {
+    const len = readU16(b, i);
+    if (len < 4 || i + len > b.length) break;
+    const type = readU16(b, i + 2) & TYPE_MASK;
+    if (!at.has(type)) at.set(type, i);
+    i += align(len);
+  }
+  return (type) => {
+    const start = at.get(type);
+    return start === undefined ? undefined : b.subarray(start + 4, start + readU16(b, start));
+  };
 };
 
 // --- messages ---------------------------------------------------------------------------------

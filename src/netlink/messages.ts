@@ -2,19 +2,7 @@
  * The rtnetlink message bodies pipefitter sends and reads: fixed headers (ifinfomsg, ifaddrmsg,
  * rtmsg, ndmsg, netconfmsg) and the typed objects decoded from RTM_NEW* replies. Pure.
  */
-import {
-  byType,
-  decodeAttrs,
-  i32,
-  ipText,
-  macText,
-  readI32,
-  readStr,
-  readU16,
-  readU32,
-  u16,
-  u32,
-} from './codec.js';
+import { attrsOf, i32, ipText, macText, readI32, readStr, readU16, readU32, u16, u32 } from './codec.js';
 import {
   AF,
   IFA,
@@ -137,13 +125,13 @@ const nameOf = <T extends Record<string, number>>(table: T, v: number): string |
 export const decodeLink = (body: Buffer): NlLink => {
   const index = readI32(body, 4);
   const flags = readU32(body, 8);
-  const a = byType(decodeAttrs(body, SIZE.IFINFOMSG));
+  const a = attrsOf(body, SIZE.IFINFOMSG);
   const info = a(IFLA.LINKINFO);
-  const ia = info ? byType(decodeAttrs(info)) : undefined;
+  const ia = info ? attrsOf(info) : undefined;
   const kindBuf = ia?.(IFLA_INFO.KIND);
   const kind = kindBuf ? readStr(kindBuf) : undefined;
   const dataBuf = ia?.(IFLA_INFO.DATA);
-  const d = dataBuf ? byType(decodeAttrs(dataBuf)) : undefined;
+  const d = dataBuf ? attrsOf(dataBuf) : undefined;
   const num32 = (x: Buffer | undefined): number | undefined => (x && x.length >= 4 ? readU32(x) : undefined);
   const op = a(IFLA.OPERSTATE);
   const mac = a(IFLA.ADDRESS);
@@ -203,7 +191,7 @@ export const scopeName = (v: number): string => (v === 0 ? 'global' : (nameOf(RT
 export const decodeAddr = (body: Buffer): NlAddr | undefined => {
   const fam = body[0];
   if (fam !== AF.INET && fam !== AF.INET6) return undefined;
-  const a = byType(decodeAttrs(body, SIZE.IFADDRMSG));
+  const a = attrsOf(body, SIZE.IFADDRMSG);
   const local = a(IFA.LOCAL);
   const address = a(IFA.ADDRESS);
   const own = ipText(local ?? address ?? Buffer.alloc(0));
@@ -250,7 +238,7 @@ export interface NlRoute {
 export const decodeRoute = (body: Buffer): NlRoute | undefined => {
   const fam = body[0];
   if (fam !== AF.INET && fam !== AF.INET6) return undefined;
-  const a = byType(decodeAttrs(body, SIZE.RTMSG));
+  const a = attrsOf(body, SIZE.RTMSG);
   const tableAttr = a(RTA.TABLE);
   const flags = readU32(body, 8);
   const dst = a(RTA.DST);
@@ -288,7 +276,7 @@ export interface NlNeigh {
 export const decodeNeigh = (body: Buffer): NlNeigh | undefined => {
   const fam = body[0];
   if (fam !== AF.INET && fam !== AF.INET6) return undefined;
-  const a = byType(decodeAttrs(body, SIZE.NDMSG));
+  const a = attrsOf(body, SIZE.NDMSG);
   const dst = a(NDA.DST);
   const ll = a(NDA.LLADDR);
   const address = dst ? ipText(dst) : undefined;
@@ -312,7 +300,7 @@ export interface NlNetconf {
 export const decodeNetconf = (body: Buffer): NlNetconf | undefined => {
   const fam = body[0];
   if (fam !== AF.INET && fam !== AF.INET6) return undefined;
-  const a = byType(decodeAttrs(body, SIZE.NETCONFMSG));
+  const a = attrsOf(body, SIZE.NETCONFMSG);
   const idx = a(NETCONFA.IFINDEX);
   const fwd = a(NETCONFA.FORWARDING);
   return {
