@@ -173,7 +173,7 @@ const runLanes = async (lanes, env) => {
   };
   const node = (lane, reporter) =>
     $({
-      stdio: reporter ? ['inherit', 'pipe', 'inherit'] : 'inherit',
+      stdio: reporter.length ? ['inherit', 'pipe', 'inherit'] : 'inherit',
       nothrow: true,
       env: envOf(lane),
     })`nsenter --net=/run/netns/${sandbox} -- node ${[...reporter, ...nodeBase, ...lane.files]}`;
