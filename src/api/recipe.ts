@@ -101,24 +101,33 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
   const targets = new Map<string, ResolvedTarget>();
   const create: string[] = [];
   const missing: Prepared['missing'] = [];
-  await Promise.all(
-    recipe.containers.map(async (c) => {
-      try {
-        targets.set(c.name, await resolveTarget(c.target, { runner, docker: opts.docker }));
-      } catch (e) {
-        if (!isPipefitterError(e) || !NOT_THERE.has(e.code)) throw e;
-        if (c.create && c.target.kind === 'netns') {
-          create.push(c.target.name);
-          targets.set(c.name, {
-            spec: c.target,
-            id: `netns:${c.target.name}`,
-            label: `netns:${c.target.name}`,
-            netns: { kind: 'name', name: c.target.name },
-          });
-        } else missing.push({ container: c.name, target: targetSpecText(c.target), reason: e.message });
-      }
-    }),
+  // resolved side by side, kept in the recipe's order (the state file lists them so): an order
+  // of completion made the file differ from run to run (found by the differential test)
+  const resolved = await Promise.all(
+    recipe.containers.map((c) =>
+      resolveTarget(c.target, { runner, docker: opts.docker }).then(
+        (t) => ({ t }),
+        (e: unknown) => ({ e }),
+      ),
+    ),
   );
+  recipe.containers.forEach((c, i) => {
+    const r = resolved[i] as { t: ResolvedTarget } | { e: unknown };
+    if ('t' in r) targets.set(c.name, r.t);
+    else {
+      const e = r.e;
+      if (!isPipefitterError(e) || !NOT_THERE.has(e.code)) throw e;
+      if (c.create && c.target.kind === 'netns') {
+        create.push(c.target.name);
+        targets.set(c.name, {
+          spec: c.target,
+          id: `netns:${c.target.name}`,
+          label: `netns:${c.target.name}`,
+          netns: { kind: 'name', name: c.target.name },
+        });
+      } else missing.push({ container: c.name, target: targetSpecText(c.target), reason: e.message });
+    }
+  });
   const state = await readRecipeState(recipe.name);
   const current = new Set([...targets.values()].map((t) => t.id));
   const former: ResolvedTarget[] = [];
