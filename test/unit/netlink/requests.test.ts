@@ -10,8 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NlMessage } from '../../../src/netlink/codec.js';
 import {
-  byType,
-  decodeAttrs,
+  attrsOf,
   decodeMessages,
   encodeMessage,
   readStr,
@@ -80,7 +79,7 @@ const fakeKernel = (): { socket: RtnlSocket; sent: NlMessage[] } => {
       assert.ok(req, 'a request decodes');
       sent.push(req);
       if (req.type === RTM.GETLINK) {
-        const name = byType(decodeAttrs(req.body, 16))(IFLA.IFNAME);
+        const name = attrsOf(req.body, 16)(IFLA.IFNAME);
         const hit = captured.find((m) => name && decodeLink(m.body).name === readStr(name));
         queue.push(
           hit ? Buffer.concat([encodeMessage(RTM.NEWLINK, 0, req.seq, hit.body), ack(req)]) : ack(req, 19),
@@ -111,12 +110,12 @@ const change = (sent: readonly NlMessage[]): NlMessage => {
 };
 
 const linkinfo = (body: Buffer): { kind?: string; data: (t: number) => Buffer | undefined } => {
-  const info = byType(decodeAttrs(body, 16))(IFLA.LINKINFO);
+  const info = attrsOf(body, 16)(IFLA.LINKINFO);
   assert.ok(info, 'IFLA_LINKINFO');
-  const ia = byType(decodeAttrs(info));
+  const ia = attrsOf(info);
   const kind = ia(IFLA_INFO.KIND);
   const data = ia(IFLA_INFO.DATA);
-  return { ...(kind ? { kind: readStr(kind) } : {}), data: byType(decodeAttrs(data ?? Buffer.alloc(0))) };
+  return { ...(kind ? { kind: readStr(kind) } : {}), data: attrsOf(data ?? Buffer.alloc(0)) };
 };
 
 test('ip link add … type veth peer name … netns N: the link, its peer in its own ifinfomsg, both decoded', () => {
@@ -151,7 +150,7 @@ test('ip link add … type veth peer name … netns N: the link, its peer in its
     { name: peer.name, mtu: peer.mtu, mac: peer.mac },
     { name: 'eth1', mtu: 1400, mac: '02:00:00:00:00:22' },
   );
-  const ns = byType(decodeAttrs(peerBuf, 16))(IFLA.NET_NS_FD);
+  const ns = attrsOf(peerBuf, 16)(IFLA.NET_NS_FD);
   assert.equal(ns && readU32(ns), 17, 'the peer is born in the namespace given by descriptor');
 });
 
@@ -232,7 +231,7 @@ test('ip link set: one RTM_NEWLINK by index, up in flags and change, each patche
   linkSet(k.socket, 'h0', { netns: 12 });
   m = change(k.sent);
   assert.equal(readU32(m.body, 12), 0, 'no change of flags asked');
-  const ns = byType(decodeAttrs(m.body, 16))(IFLA.NET_NS_FD);
+  const ns = attrsOf(m.body, 16)(IFLA.NET_NS_FD);
   assert.equal(ns && readU32(ns), 12);
   linkDel(k.socket, 'h0');
   m = change(k.sent);
@@ -354,8 +353,8 @@ test('bridge vlan add|del: AF_BRIDGE, the port by index, vid with pvid and untag
     { type: m.type, family: m.body[0], index: m.body.readInt32LE(4) },
     { type: RTM.SETLINK, family: AF.BRIDGE, index: indexOf('h0') },
   );
-  const spec = byType(decodeAttrs(m.body, 16))(IFLA.AF_SPEC);
-  const info = spec && byType(decodeAttrs(spec))(IFLA_BRIDGE.VLAN_INFO);
+  const spec = attrsOf(m.body, 16)(IFLA.AF_SPEC);
+  const info = spec && attrsOf(spec)(IFLA_BRIDGE.VLAN_INFO);
   assert.ok(info);
   assert.deepEqual(
     { flags: readU16(info, 0), vid: readU16(info, 2) },
