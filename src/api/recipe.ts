@@ -113,6 +113,21 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
       }
     }),
   );
+  // in the recipe's order, not the order the lookups came back in: the recipe state (and the
+  // plan) must not depend on which namespace answered first
+  const rank = new Map(recipe.containers.map((c, i) => [c.name, i]));
+  const byRecipe =
+    <T>(key: (x: T) => string) =>
+    (a: T, b: T) =>
+      (rank.get(key(a)) ?? 0) - (rank.get(key(b)) ?? 0);
+  const resolved = [...targets].sort(byRecipe(([name]) => name));
+  targets.clear();
+  for (const [name, t] of resolved) targets.set(name, t);
+  const nsOwner = new Map(
+    recipe.containers.flatMap((c) => (c.target.kind === 'netns' ? [[c.target.name, c.name] as const] : [])),
+  );
+  create.sort(byRecipe((n) => nsOwner.get(n) ?? ''));
+  missing.sort(byRecipe((m) => m.container));
   const state = await readRecipeState(recipe.name);
   const current = new Set([...targets.values()].map((t) => t.id));
   const former: ResolvedTarget[] = [];
