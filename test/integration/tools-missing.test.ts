@@ -1,8 +1,7 @@
 /**
  * A program pipefitter starts that is not installed: the runner says which one (reason
  * `tool-missing`, `missing`), and the hint names its package from the tool table, however it was
- * started — directly, behind `nsenter --net=` into a container, through the command starter
- * (libexec/pipefitter-spawn), as `ip -n NAME`. End to end, the CLI names the package, exits
+ * started — directly, behind `nsenter --net=` into a container, as `ip -n NAME`. End to end, the CLI names the package, exits
  * non-zero and changes nothing. A tool is made missing the way a machine lacks it: PATH holds
  * every other tool (test/helpers/tools.ts pathWith); for the DHCP clients, which the DHCP runner
  * looks up on its own fixed PATH, an empty file is mounted over the program in a private mount
