@@ -123,3 +123,45 @@ test('the kernel refusing a step of a recipe, at every position it can: rolled b
     t.diagnostic(`${refused} steps refused by the kernel; not collidable: ${skipped.length}`);
     assert.ok(refused >= 5, `the kernel refused steps at ${refused} positions`);
   }));
+
+// Issue 13, defect 2: `ip -batch` exits 255 naming no line when an argument is rejected (a
+// `master` bridge that vanished), and a rollback that trusted it undid nothing of that batch —
+// a bridge and its veth pairs stayed. Every command is its own request or process now: the
+// failure names exactly the step, and everything that ran is undone.
+test('a bridge deleted by someone else half-way through an apply: the step is named, all rolled back', (t) =>
+  withSandbox(t, async (sb) => {
+    const file = 'recipes/shared-bridge-nat.yaml';
+    const set = vars(sb);
+    const spaces = ['sandbox'] as const;
+    const before = await snapshot(spaces);
+    const order = schedule((await plan(file, { set })).plan.steps);
+    const ports = order.filter((s) => s.op.op === 'link.set' && typeof s.op.patch.master === 'string');
+    assert.ok(ports.length >= 3, 'the recipe puts several ports into its bridge');
+    const victim = ports[2] as Step;
+    const bridge = victim.op.op === 'link.set' ? String(victim.op.patch.master) : '';
+    const runner = createRunner();
+    let ran = 0;
+    const error = await apply(file, {
+      set,
+      hooks: {
+        beforeStep: async (s) => {
+          if (s.id !== victim.id) return;
+          const r = await runner.run(['ip', 'link', 'del', 'dev', bridge], { netns: s.netns });
+          assert.equal(r.failed, false, r.stderr);
+        },
+        afterStep: () => void ran++,
+      },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(
+      isPipefitterError(error) &&
+        error.code === 'E_STEP_FAILED' &&
+        error.failure?.step === victim.describes &&
+        error.failure.reason === 'not-found' &&
+        error.rolledBack === ran,
+      `the port step fails by name and the ${ran} steps that ran are undone; got ${isPipefitterError(error) ? `${error.code} ${error.message} (${String(error.rolledBack)})` : String(error)}`,
+    );
+    await expectState(spaces, before, 'no bridge, veth pair or namespace of the recipe is left');
+  }));
