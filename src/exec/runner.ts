@@ -10,8 +10,6 @@ import type { Arg } from '../model/step.js';
 import { enterArgv, hostNetnsPath, spellArgs } from '../render/enter.js';
 import { notInstalled } from './missing.js';
 import { shellJoin } from '../render/quote.js';
-import type { Finished } from './spawn-pool.js';
-import { SpawnPool } from './spawn-pool.js';
 import type { BackendChoice, BackendName, NetlinkBackend } from './backend.js';
 import { chooseBackend } from './backend.js';
 
@@ -74,30 +72,15 @@ export const classifyStderr = (stderr: string): FailureReason => {
   return 'other';
 };
 
-/**
- * Commands a process starts directly before it starts helpers: a helper is a process too and pays
- * for itself only over many commands (an attach runs about six; a bulk apply, two per container).
- */
-const DIRECT_FIRST = 8;
-let commandsStarted = 0;
-
-/** One pool per process: helpers serve every runner. PIPEFITTER_SPAWN=direct turns it off (benchmarks). */
-const pool = new SpawnPool((file, dir) => {
-  const child = execa(file, [dir], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'ignore',
-    buffer: false,
-    reject: false,
-  });
-  return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    handles: [child, child.stdin, child.stdout] as { ref(): void; unref(): void }[],
-    ended: child.catch(() => undefined),
-  };
-});
-if (process.env.PIPEFITTER_SPAWN === 'direct') pool.broken = true;
+/** What a command that ran left: its exit, its output, and whether it was found at all. */
+interface Finished {
+  readonly exitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** The started file itself was not found (ENOENT). */
+  readonly notFound: boolean;
+}
 
 export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendName } = {}): Runner => {
   let spawned = 0;
@@ -158,10 +141,7 @@ export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendNa
         };
       }
       const timeout = opts.timeoutMs ?? defaults.timeoutMs ?? 60_000;
-      const r =
-        (opts.env === undefined && !pool.broken && ++commandsStarted > DIRECT_FIRST
-          ? await pool.run(full, opts.input, timeout, () => spawned++)
-          : undefined) ?? (await viaExeca(file, args, opts, timeout));
+      const r = await viaExeca(file, args, opts, timeout);
       if (r.exitCode === 0 && !r.timedOut)
         return { command, exitCode: 0, stdout: r.stdout, stderr: r.stderr, failed: false, reason: undefined };
       const missing = r.timedOut
@@ -176,7 +156,7 @@ export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendNa
         command,
         exitCode: r.exitCode,
         stdout: r.stdout,
-        // the same words however it was started (directly, through the helper, behind nsenter)
+        // the same words however it was started (directly, or behind nsenter)
         stderr:
           missing && (r.notFound || r.exitCode === 127)
             ? `${missing.join(' or ')}: command not found`

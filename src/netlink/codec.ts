@@ -132,7 +132,6 @@ export const decodeAttrs = (b: Buffer, offset = 0): RawAttr[] => {
   return out;
 };
 
-
 /**
  * The attributes of `b` from `offset`, looked up by type (the first of each): one pass that
  * notes where each starts, and a Buffer made only for those asked for — a link carries ~40

@@ -7,7 +7,9 @@
 export const NETLINK_ROUTE = 0;
 export const AF = { UNSPEC: 0, INET: 2, BRIDGE: 7, INET6: 10, NETLINK: 16 } as const;
 export const SOL_NETLINK = 270;
-export const SOCKOPT = { CAP_ACK: 10, EXT_ACK: 11, GET_STRICT_CHK: 12 } as const;
+export const SOCKOPT = { ADD_MEMBERSHIP: 1, CAP_ACK: 10, EXT_ACK: 11, GET_STRICT_CHK: 12 } as const;
+/** Multicast groups of NETLINK_ROUTE (enum rtnetlink_groups). */
+export const RTNLGRP = { LINK: 1 } as const;
 export const CLONE_NEWNET = 0x40000000;
 
 export const NLMSG = { NOOP: 1, ERROR: 2, DONE: 3 } as const;

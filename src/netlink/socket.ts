@@ -23,6 +23,7 @@ export interface Libc {
   send(fd: number, buf: Buffer, len: number, flags: number): number;
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
+  bind(fd: number, addr: Buffer, len: number): number;
   /** errno of the last call on this thread. */
   errno(): number;
 }
@@ -57,6 +58,7 @@ export const loadLibc = (): Libc | { readonly error: string } => {
       setsockopt: libc.func(
         'int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)',
       ),
+      bind: libc.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
     };
     loaded = {
       setns: (fd, t) => fns.setns(fd, t) as number,
@@ -65,6 +67,7 @@ export const loadLibc = (): Libc | { readonly error: string } => {
       send: (fd, b, l, f) => Number(fns.send(fd, b, l, f)),
       recv: (fd, b, l, f) => Number(fns.recv(fd, b, l, f)),
       setsockopt: (fd, lv, n, v, l) => fns.setsockopt(fd, lv, n, v, l) as number,
+      bind: (fd, a, l) => fns.bind(fd, a, l) as number,
       errno: () => koffi.errno(),
     };
   } catch (e) {

@@ -1,11 +1,11 @@
 /**
- * A plan as a POSIX sh script: the exact commands the executor runs, one per line (the
- * executor sends consecutive `ip` lines of one namespace as a single `ip -batch -`; the
- * effect is the same). Undo commands are listed as comments. The host's namespace, which
+ * A plan as a POSIX sh script: the exact commands the ip backend runs, one per line, in the
+ * order the executor runs them (the netlink backend sends the same changes as rtnetlink
+ * requests). Undo commands are listed as comments. The host's namespace, which
  * a command may name as a destination, is spelled through the shell's own PID.
  */
 import type { Plan } from '../model/step.js';
-import { schedule } from './batch.js';
+import { schedule } from './schedule.js';
 import { enterArgv, spellArgs } from './enter.js';
 import { shellJoin } from './quote.js';
 import { argvOf } from './ip.js';
@@ -31,24 +31,22 @@ export const renderScript = (plan: Plan, opts: RenderOptions = {}): string => {
   out.push('set -eu');
   if (plan.steps.length === 0) out.push(': nothing to do');
   // In the order the executor runs them (see schedule()).
-  schedule(plan.steps)
-    .flat()
-    .forEach((s, i) => {
-      out.push('');
-      out.push(`# ${i + 1}. ${s.describes}`);
-      if (s.readOnly) out.push('#    reads only; changes nothing');
-      else if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
-      else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
-      else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(argvOf(s.undo), HOST_IN_SCRIPT)))}`);
-      // A best-effort step (an announcement) may fail without stopping the script; a detached
-      // one runs in the background.
-      const cmd =
-        line(enterArgv(s.netns, spellArgs(argvOf(s), HOST_IN_SCRIPT))) +
-        (s.detached ? ' >/dev/null 2>&1 &' : s.bestEffort ? ' || true' : '');
-      // stdin as a quoted here-document: the shell expands nothing in it
-      if (s.input !== undefined)
-        out.push(`${cmd} <<'PIPEFITTER_EOF'`, s.input.replace(/\n$/, ''), 'PIPEFITTER_EOF');
-      else out.push(cmd);
-    });
+  schedule(plan.steps).forEach((s, i) => {
+    out.push('');
+    out.push(`# ${i + 1}. ${s.describes}`);
+    if (s.readOnly) out.push('#    reads only; changes nothing');
+    else if (s.undo === 'covered') out.push('#    undo: removed with an earlier step');
+    else if (s.undo === 'irreversible') out.push('#    undo: none (cannot be undone)');
+    else out.push(`#    undo: ${line(enterArgv(s.undo.netns, spellArgs(argvOf(s.undo), HOST_IN_SCRIPT)))}`);
+    // A best-effort step (an announcement) may fail without stopping the script; a detached
+    // one runs in the background.
+    const cmd =
+      line(enterArgv(s.netns, spellArgs(argvOf(s), HOST_IN_SCRIPT))) +
+      (s.detached ? ' >/dev/null 2>&1 &' : s.bestEffort ? ' || true' : '');
+    // stdin as a quoted here-document: the shell expands nothing in it
+    if (s.input !== undefined)
+      out.push(`${cmd} <<'PIPEFITTER_EOF'`, s.input.replace(/\n$/, ''), 'PIPEFITTER_EOF');
+    else out.push(cmd);
+  });
   return out.join('\n') + '\n';
 };

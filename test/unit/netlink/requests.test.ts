@@ -73,6 +73,7 @@ const fakeKernel = (): { socket: RtnlSocket; sent: NlMessage[] } => {
     socket: () => 3,
     close: () => 0,
     setsockopt: () => 0,
+    bind: () => 0,
     errno: () => 0,
     send: (_fd, buf, len) => {
       const [req] = decodeMessages(Buffer.from(buf.subarray(0, len)));
