@@ -28,15 +28,13 @@ export const vlanUserKey = (targetId: string, ifname: string): string =>
   shortHash(`${targetId}/${ifname}`, 8);
 
 const usersOf = (alias: string | undefined): string[] | typeof MANY => {
-  const u = decodeTag(alias)?.users ?? '';
-  return u === MANY ? MANY : u.split('.').filter((x) => x !== '');
+  const u = decodeTag(alias)?.users ?? [];
+  return u === MANY ? MANY : [...u];
 };
 
 const tagWith = (users: string[] | typeof MANY): string => {
-  const t = encodeTag({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') });
-  return tagFits({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') })
-    ? t
-    : encodeTag({ kind: 'vlan-shared', users: MANY });
+  const tag = { kind: 'vlan-shared', ...(users === MANY || users.length ? { users } : {}) } as const;
+  return tagFits(tag) ? encodeTag(tag) : encodeTag({ kind: 'vlan-shared', users: MANY });
 };
 
 /** The name of PARENT.VLAN; it must fit the kernel's 15 bytes. */
