@@ -3,6 +3,8 @@
  * keeps a journal of what ran, and on any failure (or SIGINT) runs the undos of the journal
  * in reverse. This is the only place that undoes anything.
  */
+import { changedNetns, refsOf } from './ns-check.js';
+import { TargetChanged } from '../netlink/ns-identity.js';
 import { PipefitterError } from '../errors.js';
 import type { FailureReason, StepFailureInfo } from '../errors.js';
 import { netnsKey } from '../model/netns.js';
@@ -80,7 +82,7 @@ const runInProcess = (nl: NetlinkBackend, group: readonly Command[]): Outcome =>
     try {
       runNetlinkOp(nl.session, nl.libc, c.netns, c.op);
     } catch (e) {
-      if (!(e instanceof NetlinkError)) throw e;
+      if (!(e instanceof NetlinkError) && !(e instanceof TargetChanged)) throw e;
       return {
         ran: i,
         failure: { info: info(c, commandText(c), undefined, e.message, e.reason), message: e.message },
@@ -94,6 +96,20 @@ const runInProcess = (nl: NetlinkBackend, group: readonly Command[]): Outcome =>
 const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outcome> => {
   const first = group[0];
   if (!first) return { ran: 0 };
+  // A namespace re-created or a PID reused since the plan: what comes before it runs, it does not.
+  // (A batch hands `ip` the namespaces as words, so they are checked here, before it starts.)
+  const changedAt = group.findIndex((c) => changedNetns(refsOf(c)) !== undefined);
+  if (changedAt >= 0) {
+    const before = changedAt > 0 ? await runGroup(runner, group.slice(0, changedAt)) : { ran: 0 };
+    if (before.failure) return before;
+    const c = group[changedAt] as Command;
+    const e = changedNetns(refsOf(c));
+    const message = e?.message ?? 'its namespace changed';
+    return {
+      ran: changedAt,
+      failure: { info: info(c, commandText(c), undefined, message, 'target-changed'), message },
+    };
+  }
   const nl = inProcess(runner, first);
   if (nl && group.every((c) => inProcess(runner, c))) return runInProcess(nl, group);
   if (group.length === 1 || !batchable(first)) {
@@ -332,7 +348,14 @@ export const rollBack = async (
     }
     undos.push(s.undo);
   }
-  for (const group of groupCommands(undos)) {
+  for (const all of groupCommands(undos)) {
+    // an undo never reaches a namespace other than the one its step changed
+    const group = all.filter((c) => {
+      const e = changedNetns(refsOf(c));
+      if (e) leftovers.push(`${c.describes}: ${commandText(c)}: ${e.message}`);
+      return e === undefined;
+    });
+    if (group.length === 0) continue;
     // Rollback goes on past a failed one so that one stuck object does not strand the rest.
     const first = group[0] as Command;
     const nl = inProcess(runner, first);

@@ -1,5 +1,6 @@
 /** Checks on namespace files: is it really a network namespace, and which one. */
-import { readFile, stat, statfs } from 'node:fs/promises';
+import { stat, statfs } from 'node:fs/promises';
+import { identityOf } from '../netlink/ns-identity.js';
 
 const NSFS_MAGIC = 0x6e736673;
 const PROC_MAGIC = 0x9fa0;
@@ -16,12 +17,6 @@ export const nsIdentity = async (path: string): Promise<string | undefined> => {
   }
 };
 
-/** Field 22 of /proc/PID/stat: when the process started (a reused PID has another). */
-const startTime = async (pid: string): Promise<string | undefined> => {
-  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return st?.slice(st.lastIndexOf(')') + 2).split(' ')[19];
-};
-
 /**
  * Which instance of a namespace a file names, to tell one deleted and made anew under the same
  * name: the kernel hands a freed namespace's inode number to the next one at once, so dev:ino
@@ -33,9 +28,7 @@ export const nsInstance = async (path: string): Promise<string | undefined> => {
   try {
     const [st, fs] = await Promise.all([stat(path, { bigint: true }), statfs(path)]);
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
-    const proc = /^\/proc\/(\d+)\//.exec(path);
-    const birth = proc ? `start ${(await startTime(proc[1]!)) ?? '?'}` : `ctime ${st.ctimeNs}`;
-    return `${st.dev}:${st.ino} ${birth}`;
+    return identityOf(st, path);
   } catch {
     return undefined;
   }
