@@ -99,13 +99,13 @@ const restoreDefaults = (
         replaced = true;
         ctx.push({
           ...routeReplace(t.netns, r, routeReplaceCmd(t.netns, ours)),
-          id: `route-restore:${family}`,
+          id: `route-restore:${family}:${r.dev}:${r.gateway ?? ''}:${metric}`,
           describes,
         });
       } else
         ctx.push({
           ...routeAdd(t.netns, r, routeDelCmd(t.netns, r)),
-          id: `route-restore:${family}`,
+          id: `route-restore:${family}:${r.dev}:${r.gateway ?? ''}:${metric}`,
           describes,
         });
     }

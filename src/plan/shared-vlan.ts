@@ -79,14 +79,12 @@ export const ensureSharedVlan = (
       const users = usersOf(sub.alias);
       if (users !== MANY && !users.includes(user)) {
         const next = tagWith([...users, user]);
-        ctx.push(
-          linkSetAlias(
-            HOST,
-            name,
-            next,
-            sub.planned ? 'covered' : linkSetAliasCmd(HOST, name, sub.alias ?? ''),
-          ),
-        );
+        // made by this plan: its tag is written once, with every user
+        if (sub.planned)
+          ctx.amend(`link-alias:${name}`, (s) =>
+            s.op.op === 'link.set' ? { ...s, op: { ...s.op, patch: { ...s.op.patch, alias: next } } } : s,
+          );
+        else ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, sub.alias ?? '')));
         ctx.updateLink(HOST, name, { alias: next });
       }
     }

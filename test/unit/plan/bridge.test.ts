@@ -87,8 +87,8 @@ test('a new bridge gets one accept rule per family that drops bridged frames, in
       'fw-accept:6:br-lab',
       'link-add:vh',
       'link-set:vh',
-      'link-up:eth1',
-      'link-alias:eth1',
+      'netns:r1/link-up:eth1',
+      'netns:r1/link-alias:eth1',
     ],
   );
   // two ports in one plan: the rule once

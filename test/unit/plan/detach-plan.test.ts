@@ -93,28 +93,28 @@ test('the default routes an attachment replaced come back: swapped in for ours a
   assert.equal(
     dumpPlan(p),
     `
-1. route-restore:4
+1. netns:r1/route-restore:4:eth0:172.17.0.1:0
    netns:r1: ip route replace default via 172.17.0.1 dev eth0
      describes: restore the default route via 172.17.0.1 dev eth0
    undo:
      netns:r1: ip route replace default via 192.0.2.1 dev eth1
        describes: restore route default via 192.0.2.1 dev eth1
 
-2. route-restore:4#2
+2. netns:r1/route-restore:4:eth0:172.17.0.2:100
    netns:r1: ip route add default via 172.17.0.2 dev eth0 metric 100
      describes: restore the default route via 172.17.0.2 dev eth0 metric 100
    undo:
      netns:r1: ip route del default via 172.17.0.2 dev eth0 metric 100
        describes: remove route default via 172.17.0.2 dev eth0 metric 100
 
-3. route-restore:6
+3. netns:r1/route-restore:6:eth0:fe80::1:1024
    netns:r1: ip route replace ::/0 via fe80::1 dev eth0
      describes: restore the default route via fe80::1 dev eth0
    undo:
      netns:r1: ip route replace ::/0 via 2001:db8::1 dev eth1
        describes: restore route default via 2001:db8::1 dev eth1
 
-4. link-del:eth1
+4. netns:r1/link-del:eth1
    netns:r1: ip link del dev eth1
      describes: delete "eth1"
    undo: irreversible
@@ -188,8 +188,8 @@ test('a DHCP client goes first; a pair takes its peer along, said in a note', ()
   assert.deepEqual(
     dhcp.steps.map((s) => [s.id, s.netns, s.undo]),
     [
-      ['dhcp-stop:eth1', r1.netns, 'irreversible'],
-      ['link-del:eth1', r1.netns, 'irreversible'],
+      ['netns:r1/dhcp-stop:eth1', r1.netns, 'irreversible'],
+      ['netns:r1/link-del:eth1', r1.netns, 'irreversible'],
     ],
   );
   // its state directory, under PIPEFITTER_RUN_DIR (/run/pipefitter by default; npm test sets one)
