@@ -6,6 +6,8 @@
  * and on any failure (or SIGINT) runs the undos of the journal in reverse. This is the only
  * place that undoes anything.
  */
+import { changedNetns, refsOf } from './ns-check.js';
+import { TargetChanged } from '../netlink/ns-identity.js';
 import { PipefitterError } from '../errors.js';
 import type { FailureReason, StepFailureInfo } from '../errors.js';
 import { netnsKey } from '../model/netns.js';
@@ -85,13 +87,24 @@ const runCommand = async (
   runner: Runner,
   c: Command & Partial<Pick<Step, 'detached' | 'passOutput'>>,
 ): Promise<{ readonly stdout?: string | undefined; readonly failure?: Failure | undefined }> => {
+  // A namespace re-created or a PID reused since the plan: the command does not run there (nor
+  // an undo: it never reaches a namespace other than the one its step changed). The netlink
+  // backend checks the descriptor it enters as well; a process gets the namespace as a path.
+  const changed = changedNetns(refsOf(c));
+  if (changed)
+    return {
+      failure: {
+        info: info(c, commandText(c), undefined, changed.message, 'target-changed'),
+        message: changed.message,
+      },
+    };
   const nl = inProcess(runner, c);
   if (nl) {
     try {
       runNetlinkOp(nl.session, nl.libc, c.netns, c.op);
       return {};
     } catch (e) {
-      if (!(e instanceof NetlinkError)) throw e;
+      if (!(e instanceof NetlinkError) && !(e instanceof TargetChanged)) throw e;
       return {
         failure: { info: info(c, commandText(c), undefined, e.message, e.reason), message: e.message },
       };

@@ -2,7 +2,7 @@
  * The netlink backend: an operation run in-process as one rtnetlink request (or a /proc/sys
  * write) on the socket of its namespace. `exec` operations are not for this backend.
  */
-import { netnsPath } from '../model/netns.js';
+import { identityOf, netnsPath } from '../model/netns.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { LinkSpec, Op } from '../model/op.js';
 import type { ObservedRoute } from '../model/observed.js';
@@ -35,7 +35,7 @@ const kindOf = (session: NetlinkSession, s: LinkSpec): NewLinkKind => {
           name: s.peer.name,
           mtu: s.peer.mtu,
           mac: s.peer.mac,
-          netns: s.peer.netns ? session.nsFd(nsFile(s.peer.netns)) : undefined,
+          netns: s.peer.netns ? session.nsFd(nsFile(s.peer.netns), identityOf(s.peer.netns)) : undefined,
         },
       };
     case 'bridge':
@@ -69,10 +69,11 @@ export const routeSpecOf = (r: ObservedRoute): RouteSpec => {
 
 /**
  * Run one operation in its namespace.
- * @throws NetlinkError with the kernel's errno, message and the failure reason
+ * @throws NetlinkError with the kernel's errno, message and the failure reason; TargetChanged
+ *   when a namespace it names is not the one it was planned for
  */
 export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRef, o: Op): void => {
-  const s = session.socket(netnsPath(netns));
+  const s = session.socket(netnsPath(netns), identityOf(netns));
   switch (o.op) {
     case 'link.add':
       linkAdd(s, {
@@ -80,7 +81,7 @@ export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRe
         link: kindOf(session, o.spec),
         mtu: o.mtu,
         mac: o.mac,
-        netns: o.netns ? session.nsFd(nsFile(o.netns)) : undefined,
+        netns: o.netns ? session.nsFd(nsFile(o.netns), identityOf(o.netns)) : undefined,
       });
       return;
     case 'link.del':
@@ -89,7 +90,7 @@ export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRe
     case 'link.set':
       linkSet(s, o.name, {
         ...o.patch,
-        netns: o.patch.netns ? session.nsFd(nsFile(o.patch.netns)) : undefined,
+        netns: o.patch.netns ? session.nsFd(nsFile(o.patch.netns), identityOf(o.patch.netns)) : undefined,
       });
       return;
     case 'addr.add':
@@ -114,7 +115,7 @@ export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRe
     case 'sysctl':
       for (const { key, value } of o.set) {
         try {
-          writeSysctl(libc, netnsPath(netns), key, value);
+          writeSysctl(libc, netnsPath(netns), key, value, identityOf(netns));
         } catch (e) {
           if (!(o.missingOk && e instanceof NetlinkError && e.errno === 2)) throw e;
         }

@@ -8,6 +8,7 @@ import type { FailureReason } from '../errors.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
 import { enterArgv, hostNetnsPath, spellArgs } from '../render/enter.js';
+import { changedNetns } from './ns-check.js';
 import { notInstalled } from './missing.js';
 import { shellJoin } from '../render/quote.js';
 import type { BackendChoice, BackendName, NetlinkBackend } from './backend.js';
@@ -119,6 +120,21 @@ export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendNa
       const full = enterArgv(opts.netns, spellArgs(argv, hostNetnsPath()));
       const [file, ...args] = full as [string, ...string[]];
       const command = shellJoin(full);
+      // `ip -n NAME` and nsenter enter by path: right before they start, the path must still
+      // name the namespace the step was planned for
+      const changed = changedNetns([
+        opts.netns,
+        ...argv.flatMap((a) => (typeof a === 'string' ? [] : [a.netns])),
+      ]);
+      if (changed)
+        return {
+          command,
+          exitCode: undefined,
+          stdout: '',
+          stderr: changed.message,
+          failed: true,
+          reason: 'target-changed',
+        };
       spawned++;
       if (opts.detached) {
         const child = execa(file, args, {

@@ -18,7 +18,10 @@ export interface Command {
 }
 
 export interface Step extends Command {
-  /** Stable id, unique within a plan, e.g. "host:link-add:vеth1pl42". */
+  /**
+   * Stable id, unique within a plan (a duplicate is a planner bug): qualified by its namespace
+   * unless that is the host's, e.g. "link-add:veth1pl42", "netns:r1/link-up:eth1".
+   */
   readonly id: string;
   /**
    * How to take the step back. `covered` means an earlier step's undo removes its effect too

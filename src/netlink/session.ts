@@ -3,7 +3,8 @@
  * kept until the command ends (netlink's "handle per namespace"), plus open descriptors of the
  * namespaces links are created in (IFLA_NET_NS_FD).
  */
-import { closeSync, openSync } from 'node:fs';
+import { closeSync } from 'node:fs';
+import { checkPath, openChecked } from './ns-identity.js';
 import type { Libc, RtnlSocket } from './socket.js';
 import { openSocket } from './socket.js';
 
@@ -13,24 +14,29 @@ export class NetlinkSession {
 
   constructor(private readonly libc: Libc) {}
 
-  /** The socket of the namespace at `nsPath` (undefined: pipefitter's own). */
-  socket(nsPath: string | undefined): RtnlSocket {
+  /**
+   * The socket of the namespace at `nsPath` (undefined: pipefitter's own). With an `expected`
+   * identity, the namespace is checked on the descriptor it is entered by when the socket is
+   * opened, and at every later use the path must still name it.
+   * @throws TargetChanged when it names another namespace
+   */
+  socket(nsPath: string | undefined, expected?: string): RtnlSocket {
     const key = nsPath ?? '';
     let s = this.sockets.get(key);
     if (!s) {
-      s = openSocket(this.libc, nsPath);
+      s = openSocket(this.libc, nsPath, expected);
       this.sockets.set(key, s);
-    }
+    } else if (nsPath !== undefined) checkPath(nsPath, expected);
     return s;
   }
 
-  /** A descriptor of the namespace file, valid until close(). */
-  nsFd(nsPath: string): number {
+  /** A descriptor of the namespace file, valid until close(), checked as socket() checks. */
+  nsFd(nsPath: string, expected?: string): number {
     let fd = this.nsFds.get(nsPath);
     if (fd === undefined) {
-      fd = openSync(nsPath, 'r');
+      fd = openChecked(nsPath, expected);
       this.nsFds.set(nsPath, fd);
-    }
+    } else checkPath(nsPath, expected);
     return fd;
   }
 

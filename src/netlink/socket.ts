@@ -8,6 +8,7 @@
  * free of any other JavaScript.
  */
 import { closeSync, openSync, statSync, writeSync } from 'node:fs';
+import { checkFd } from './ns-identity.js';
 import { createRequire } from 'node:module';
 import type Koffi from 'koffi';
 import { decodeError, decodeMessages, encodeMessage, i32, readI32 } from './codec.js';
@@ -89,7 +90,13 @@ export class NamespaceLost extends Error {}
  * Run `fn` inside the namespace at `nsPath`, synchronously, and come back — on every path.
  * Only for what binds itself to the namespace at once (a socket, an open /proc/sys file).
  */
-const inside = <T>(libc: Libc, nsPath: string, what: string, fn: () => T): T => {
+const inside = <T>(
+  libc: Libc,
+  nsPath: string,
+  expected: string | undefined,
+  what: string,
+  fn: () => T,
+): T => {
   const home = openSync('/proc/thread-self/ns/net', 'r');
   let target: number | undefined;
   try {
@@ -98,6 +105,8 @@ const inside = <T>(libc: Libc, nsPath: string, what: string, fn: () => T): T => 
     } catch (e) {
       throw new NetlinkError(2, undefined, `open ${nsPath}: ${(e as Error).message}`);
     }
+    // the descriptor entered is the one checked: nothing can swap the namespace in between
+    checkFd(target, nsPath, expected);
     if (libc.setns(target, CLONE_NEWNET) !== 0)
       throw new NetlinkError(libc.errno(), undefined, `enter the network namespace ${nsPath}`);
     let out: { value: T } | undefined;
@@ -128,7 +137,13 @@ const inside = <T>(libc: Libc, nsPath: string, what: string, fn: () => T): T => 
  * that namespace) and written back home.
  * @example writeSysctl(libc, '/run/netns/r1', 'net/ipv6/conf/eth1/disable_ipv6', '0')
  */
-export const writeSysctl = (libc: Libc, nsPath: string | undefined, key: string, value: string): void => {
+export const writeSysctl = (
+  libc: Libc,
+  nsPath: string | undefined,
+  key: string,
+  value: string,
+  expected?: string,
+): void => {
   const file = `/proc/sys/${key.replaceAll('.', '/')}`;
   const open = (): number => {
     try {
@@ -138,7 +153,7 @@ export const writeSysctl = (libc: Libc, nsPath: string | undefined, key: string,
       throw new NetlinkError(code === 'ENOENT' ? 2 : code === 'EACCES' ? 13 : 22, undefined, `sysctl ${key}`);
     }
   };
-  const fd = nsPath === undefined ? open() : inside(libc, nsPath, `opening ${file}`, open);
+  const fd = nsPath === undefined ? open() : inside(libc, nsPath, expected, `opening ${file}`, open);
   try {
     writeSync(fd, `${value}\n`);
   } catch (e) {
@@ -149,15 +164,17 @@ export const writeSysctl = (libc: Libc, nsPath: string | undefined, key: string,
 };
 
 /**
- * Open a routing socket inside the namespace at `nsPath` (undefined: the thread's own).
- * @throws NetlinkError when the namespace cannot be entered or the socket not made; the thread
- *   is back in its own namespace then. NamespaceLost if even the way back failed.
+ * Open a routing socket inside the namespace at `nsPath` (undefined: the thread's own), which
+ * must be the namespace `expected` (ns-identity.ts) when one is given.
+ * @throws NetlinkError when the namespace cannot be entered or the socket not made, TargetChanged
+ *   when it is another namespace; the thread is back in its own namespace then. NamespaceLost if
+ *   even the way back failed.
  */
-export const openSocket = (libc: Libc, nsPath: string | undefined): RtnlSocket => {
+export const openSocket = (libc: Libc, nsPath: string | undefined, expected?: string): RtnlSocket => {
   const make = (): number => makeSocket(libc, `open a netlink socket${nsPath ? ` in ${nsPath}` : ''}`);
   return configure(
     libc,
-    nsPath === undefined ? make() : inside(libc, nsPath, 'opening a netlink socket', make),
+    nsPath === undefined ? make() : inside(libc, nsPath, expected, 'opening a netlink socket', make),
   );
 };
 

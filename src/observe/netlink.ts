@@ -3,7 +3,7 @@
  * `ip -d -j`, from one socket per namespace and no process at all.
  */
 import type { NetnsRef } from '../model/netns.js';
-import { netnsPath } from '../model/netns.js';
+import { identityOf, netnsPath } from '../model/netns.js';
 import { ADDR_FLAGS } from '../model/observed.js';
 import type {
   AddrFlag,
@@ -82,7 +82,7 @@ export const routeOf = (r: NlRoute, names: ReadonlyMap<number, string>): Observe
 
 /** Read one namespace in-process (links with addresses, main-table routes, forwarding, neighbours). */
 export const observeNetnsNetlink = (session: NetlinkSession, ns: NetnsRef): NetnsState => {
-  const s = session.socket(netnsPath(ns));
+  const s = session.socket(netnsPath(ns), identityOf(ns));
   const links = dumpLinks(s);
   const addrs = dumpAddrs(s);
   const names = new Map(links.map((l) => [l.index, l.name]));

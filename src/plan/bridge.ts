@@ -130,8 +130,9 @@ export const planPortVlans = (
 };
 
 /** The bridge addresses a port's tag lists (`ba`), by their `A/P` text. */
-export const portBridgeAddrs = (alias: string | undefined): string[] =>
-  (decodeTag(alias)?.bridgeAddrs ?? '').split(',').filter((x) => x !== '');
+export const portBridgeAddrs = (alias: string | undefined): string[] => [
+  ...(decodeTag(alias)?.bridgeAddrs ?? []),
+];
 
 const recordedByPorts = (ctx: PlanContext, bridge: string, text: string): boolean =>
   ctx.links(HOST).some((h) => h.master === bridge && portBridgeAddrs(h.alias).includes(text));

@@ -6,6 +6,7 @@
 import type { Cidr, IpAddr } from '../addr.js';
 import { familyOf, interfaceBroadcast } from '../addr.js';
 import type { NetnsRef } from '../model/netns.js';
+import { netnsKey } from '../model/netns.js';
 import type { ObservedAddr, ObservedRoute } from '../model/observed.js';
 import type { AddrOp, LinkPatch, LinkSpec } from '../model/op.js';
 import type { Command, Op, Step } from '../model/step.js';
@@ -29,7 +30,8 @@ export const linkAdd = (
     undo: Undo;
   },
 ): Step => ({
-  id: `link-add:${p.name}`,
+  // a link born in another namespace is named for that one (each container has its eth1)
+  id: p.into ? `${netnsKey(p.into)}/link-add:${p.name}` : `link-add:${p.name}`,
   netns,
   op: { op: 'link.add', name: p.name, spec: p.spec, mtu: p.mtu, mac: p.mac, netns: p.into },
   describes: p.describes,

@@ -28,7 +28,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
     target: t.id,
     ifname,
     ...(a.owner ? { recipe: a.owner } : {}),
-    ...(a.iface.dhcp ? { dhcp: '1' } : {}),
+    ...(a.iface.dhcp ? { dhcp: true } : {}),
     ...prevDefaults(ctx, a),
   };
   switch (link.kind) {
@@ -49,8 +49,8 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
       const mtu = a.iface.mtu ?? (br.planned ? undefined : br.mtu);
       const trunk = [...new Set(link.trunk ?? [])].sort((x, y) => x - y);
       const vlanTag = {
-        ...(link.vlan !== undefined ? { vlan: String(link.vlan) } : {}),
-        ...(trunk.length ? { trunk: trunk.join('.') } : {}),
+        ...(link.vlan !== undefined ? { vlan: link.vlan } : {}),
+        ...(trunk.length ? { trunk } : {}),
       };
       const tag = checkTag(
         { kind: 'veth', bridge: link.bridge, ...(link.ovs ? { parent: 'ovs' } : {}), ...vlanTag, ...baseTag },
@@ -62,7 +62,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           bridge: link.bridge,
           target: t.id,
           ifname,
-          ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs.join(',') } : {}),
+          ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs } : {}),
           ...(a.owner ? { recipe: a.owner } : {}),
         },
         t.label,
@@ -171,7 +171,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
             ? { kind: 'ipvlan', parent: parentName, mode: link.mode, flag: link.flag }
             : { kind: 'vlan', parent: parentName, id: link.vlanId };
       const tag = checkTag(
-        { kind: link.kind, parent: parentName, ...(inside ? { vlan: 'inside' } : {}), ...baseTag },
+        { kind: link.kind, parent: parentName, ...(inside ? { vlan: 'inside' as const } : {}), ...baseTag },
         t.label,
       );
       ctx.phase = PHASE.link;

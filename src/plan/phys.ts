@@ -8,8 +8,8 @@
 import { refuse } from '../errors.js';
 import type { ConcreteAttachment } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
-import type { OwnerTag } from '../model/owner.js';
-import { savedAddr, savedRoute, tagFits } from '../model/owner.js';
+import type { OwnerTag, SavedAddr } from '../model/owner.js';
+import { tagFits } from '../model/owner.js';
 import type { ResolvedTarget } from '../model/target.js';
 import {
   addrAdd,
@@ -43,8 +43,13 @@ import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';
 import { checkTag, hostParent } from './tags.js';
 
-/** Separator of remembered addresses and routes in a tag field (never part of `ip` syntax). */
-const SEP = ';';
+/** An address as `ip addr` words, for messages: "192.0.2.5/24 brd 192.0.2.255", "2001:db8::5/64 nodad". */
+const addrText = (x: SavedAddr): string =>
+  [
+    `${x.address}/${x.prefix}`,
+    ...(x.broadcast !== undefined ? ['brd', x.broadcast] : []),
+    ...(x.flags ?? []),
+  ].join(' ');
 
 export const planPhysIn = (
   ctx: PlanContext,
@@ -86,31 +91,33 @@ export const planPhysIn = (
 
   // what leaves the host with it: global addresses, and routes through it that the kernel did not
   // derive from an address (those come back with the address)
-  const addrs = dev.addrs.filter((x) => x.scope === 'global');
+  const addrs: SavedAddr[] = dev.addrs
+    .filter((x) => x.scope === 'global')
+    .map((x) => ({
+      family: x.family,
+      address: x.address,
+      prefix: x.prefix,
+      ...(x.broadcast !== undefined ? { broadcast: x.broadcast } : {}),
+      ...(x.flags?.length ? { flags: x.flags } : {}),
+    }));
   const routes = ctx
     .routes(HOST)
     .filter((r) => r.dev === device && r.protocol !== 'kernel' && r.type === 'unicast');
-  // with the flags it had (nodad, noprefixroute…): put back without them, it is another address
-  const addrText = (x: (typeof addrs)[number]): string =>
-    [
-      `${x.address}/${x.prefix}`,
-      ...(x.broadcast !== undefined ? ['brd', x.broadcast] : []),
-      ...(x.flags ?? []),
-    ].join(' ');
   const prevAlias = dev.alias ?? '';
   const fields: OwnerTag = {
     kind: 'phys',
     origName: device,
     ...(prevAlias ? { prevAlias } : {}),
-    ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: String(dev.mtu) } : {}),
+    ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: dev.mtu } : {}),
     ...(a.iface.mac !== undefined && a.iface.mac !== dev.mac ? { origMac: dev.mac } : {}),
-    ...(dev.up ? { origUp: '1' } : {}),
+    ...(dev.up ? { origUp: true } : {}),
     ...baseTag,
   };
   const remembered: OwnerTag = {
     ...fields,
-    ...(addrs.length ? { hostAddrs: addrs.map(addrText).join(SEP) } : {}),
-    ...(routes.length ? { hostRoutes: routes.map((r) => routeArgs(r).join(' ')).join(SEP) } : {}),
+    // with the flags it had (nodad, noprefixroute…): put back without them, it is another address
+    ...(addrs.length ? { hostAddrs: addrs } : {}),
+    ...(routes.length ? { hostRoutes: routes } : {}),
   };
   const lost = `${addrs.map(addrText).join(', ')}${addrs.length && routes.length ? '; routes ' : ''}${routes
     .map((r) => routeArgs(r).join(' '))
@@ -136,7 +143,7 @@ export const planPhysIn = (
 
   ctx.phase = PHASE.prepare;
   for (const r of routes) ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
-  for (const x of addrs) {
+  for (const x of dev.addrs.filter((o) => o.scope === 'global')) {
     const op = observedAddrOf(device, x);
     ctx.push(addrDel(HOST, op, addrAddCmd(HOST, op)));
   }
@@ -177,26 +184,25 @@ export const planPhysHome = (
   if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
   if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
   ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
-  if (tag.origMtu !== undefined)
-    ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
+  if (tag.origMtu !== undefined) ctx.push(linkSetMtu(ns, orig, tag.origMtu, linkSetMtuCmd(ns, orig, l.mtu)));
   if (tag.origMac !== undefined) ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
   ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
   ctx.dropLink(ns, l.name);
-  if (tag.origUp === '1') ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
-  const addrs = (tag.hostAddrs ?? '').split(SEP).filter((x) => x !== '');
-  const routes = (tag.hostRoutes ?? '').split(SEP).filter((x) => x !== '');
+  if (tag.origUp === true) ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
+  const addrs = tag.hostAddrs ?? [];
+  const routes = tag.hostRoutes ?? [];
   ctx.phase = PHASE.finish;
-  for (const text of addrs) {
-    const a = savedAddr(text, orig);
+  for (const saved of addrs) {
+    const a = { ...saved, dev: orig };
     ctx.push({
       ...addrAdd(HOST, a, addrDelCmd(HOST, a)),
       id: `addr-restore:${orig}:${a.address}/${a.prefix}`,
       describes: `put ${a.address}/${a.prefix} back on "${orig}"`,
     });
   }
-  for (const text of routes) {
-    const [dst = 'default', ...rest] = text.split(' ');
-    const r = savedRoute(rest.join(' '), dst.includes(':') ? 6 : 4, dst === '::/0' ? 'default' : dst);
+  for (const r of routes) {
+    const text = routeArgs(r).join(' ');
+    const dst = text.split(' ')[0] ?? 'default';
     ctx.push({
       ...routeAdd(HOST, r, routeDelCmd(HOST, r)),
       id: `route-restore:${orig}:${dst}`,
@@ -204,6 +210,8 @@ export const planPhysHome = (
     });
   }
   if (addrs.length || routes.length)
-    ctx.notes.push(`host interface "${orig}" comes home with ${[...addrs, ...routes].join(', ')}`);
+    ctx.notes.push(
+      `host interface "${orig}" comes home with ${[...addrs.map(addrText), ...routes.map((r) => routeArgs(r).join(' '))].join(', ')}`,
+    );
   ctx.phase = PHASE.link;
 };

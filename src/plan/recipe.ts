@@ -56,7 +56,8 @@ export const forwardingStep = (t: ResolvedTarget, on: boolean): Step => {
     missingOk: false,
   });
   return {
-    id: `forwarding:${t.id}`,
+    // qualified by its namespace when planned (PlanContext.push)
+    id: 'forwarding',
     netns: t.netns,
     op: op(on ? '1' : '0'),
     describes: `turn ${on ? 'on' : 'off'} forwarding in ${t.label}`,

@@ -28,15 +28,13 @@ export const vlanUserKey = (targetId: string, ifname: string): string =>
   shortHash(`${targetId}/${ifname}`, 8);
 
 const usersOf = (alias: string | undefined): string[] | typeof MANY => {
-  const u = decodeTag(alias)?.users ?? '';
-  return u === MANY ? MANY : u.split('.').filter((x) => x !== '');
+  const u = decodeTag(alias)?.users ?? [];
+  return u === MANY ? MANY : [...u];
 };
 
 const tagWith = (users: string[] | typeof MANY): string => {
-  const t = encodeTag({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') });
-  return tagFits({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') })
-    ? t
-    : encodeTag({ kind: 'vlan-shared', users: MANY });
+  const tag = { kind: 'vlan-shared', ...(users === MANY || users.length ? { users } : {}) } as const;
+  return tagFits(tag) ? encodeTag(tag) : encodeTag({ kind: 'vlan-shared', users: MANY });
 };
 
 /** The name of PARENT.VLAN; it must fit the kernel's 15 bytes. */
@@ -81,14 +79,12 @@ export const ensureSharedVlan = (
       const users = usersOf(sub.alias);
       if (users !== MANY && !users.includes(user)) {
         const next = tagWith([...users, user]);
-        ctx.push(
-          linkSetAlias(
-            HOST,
-            name,
-            next,
-            sub.planned ? 'covered' : linkSetAliasCmd(HOST, name, sub.alias ?? ''),
-          ),
-        );
+        // made by this plan: its tag is written once, with every user
+        if (sub.planned)
+          ctx.amend(`link-alias:${name}`, (s) =>
+            s.op.op === 'link.set' ? { ...s, op: { ...s.op, patch: { ...s.op.patch, alias: next } } } : s,
+          );
+        else ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, sub.alias ?? '')));
         ctx.updateLink(HOST, name, { alias: next });
       }
     }

@@ -1,5 +1,6 @@
 /** Checks on namespace files: is it really a network namespace, and which one. */
-import { readFileSync, statSync, statfsSync } from 'node:fs';
+import { statSync, statfsSync } from 'node:fs';
+import { identityOf } from '../netlink/ns-identity.js';
 
 const NSFS_MAGIC = 0x6e736673;
 const PROC_MAGIC = 0x9fa0;
@@ -8,24 +9,14 @@ const PROC_MAGIC = 0x9fa0;
 // blocks, and the thread pool's round trips cost more than the calls for 500 targets.
 
 /** "dev:ino" of a namespace file, or undefined when it is not a live network namespace. */
-export const nsIdentity = (path: string): Promise<string | undefined> => Promise.resolve(identityOf(path));
+export const nsIdentity = (path: string): Promise<string | undefined> => Promise.resolve(devIno(path));
 
-const identityOf = (path: string): string | undefined => {
+const devIno = (path: string): string | undefined => {
   try {
     const [st, fs] = [statSync(path), statfsSync(path)];
     // A /run/netns entry whose bind mount is gone is an empty regular file on tmpfs.
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
     return `${st.dev}:${st.ino}`;
-  } catch {
-    return undefined;
-  }
-};
-
-/** Field 22 of /proc/PID/stat: when the process started (a reused PID has another). */
-const startTime = (pid: string): string | undefined => {
-  try {
-    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return st.slice(st.lastIndexOf(')') + 2).split(' ')[19];
   } catch {
     return undefined;
   }
@@ -44,9 +35,7 @@ const instanceOf = (path: string): string | undefined => {
   try {
     const [st, fs] = [statSync(path, { bigint: true }), statfsSync(path)];
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
-    const proc = /^\/proc\/(\d+)\//.exec(path);
-    const birth = proc ? `start ${startTime(proc[1]!) ?? '?'}` : `ctime ${st.ctimeNs}`;
-    return `${st.dev}:${st.ino} ${birth}`;
+    return identityOf(st, path);
   } catch {
     return undefined;
   }

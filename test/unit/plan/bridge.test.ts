@@ -87,8 +87,8 @@ test('a new bridge gets one accept rule per family that drops bridged frames, in
       'fw-accept:6:br-lab',
       'link-add:vh',
       'link-set:vh',
-      'link-up:eth1',
-      'link-alias:eth1',
+      'netns:r1/link-up:eth1',
+      'netns:r1/link-alias:eth1',
     ],
   );
   // two ports in one plan: the rule once
@@ -284,7 +284,7 @@ test('an existing bridge that is down is brought up; of the --bridge-ip addresse
 `,
   );
   // the port answers for the two it added, not for the operator's
-  assert.ok(lines(p).some((l) => l.includes('&ba=192.0.2.2%2F24%2C192.0.2.1%2F25 up')));
+  assert.ok(lines(p).some((l) => l.includes('&ba=192.0.2.2/24,192.0.2.1/25 up')));
   // a new bridge gets them with its creation (their undo is the bridge's)
   const made = attach(nsState(), { bridge: 'br-lab', bridgeIp: '192.0.2.1/24' });
   assert.deepEqual(

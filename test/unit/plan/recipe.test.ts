@@ -116,7 +116,7 @@ test('forwarding: on and off again as one reversible sysctl per target', () => {
   assert.deepEqual(
     [on.id, lines({ steps: [on], noops: [], notes: [] })[0], on.describes],
     [
-      'forwarding:netns:r1',
+      'forwarding',
       'netns:r1: sysctl -q -w net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1',
       'turn on forwarding in netns:r1',
     ],
@@ -170,15 +170,15 @@ test('a router that already forwards both families gets no sysctl; one that forw
       ...input,
       create: input.create.filter((n) => n !== 'router-lab-router'),
       observed: new Map([...input.observed, ['netns:router-lab-router', { ...nsState(), forwarding: f }]]),
-    }).steps.filter((s) => s.id.startsWith('forwarding:'));
+    }).steps.filter((s) => s.id.endsWith('/forwarding'));
   assert.deepEqual(withForwarding({ 4: true, 6: true }), []);
   assert.deepEqual(
     withForwarding({ 4: true, 6: false }).map((s) => s.id),
-    [`forwarding:${t.id}`],
+    [`${t.id}/forwarding`],
   );
   assert.deepEqual(
     withForwarding({ 4: false, 6: true }).map((s) => s.id),
-    [`forwarding:${t.id}`],
+    [`${t.id}/forwarding`],
   );
 });
 
@@ -198,9 +198,9 @@ test('unforward: forwarding the recipe turned on goes off where it is still on',
   });
   assert.deepEqual(
     p.steps
-      .filter((s) => s.id.startsWith('forwarding:netns:old') || s.id.startsWith('forwarding:netns:still'))
+      .filter((s) => s.id === 'netns:old/forwarding' || s.id === 'netns:still/forwarding')
       .map((s) => [s.id, argvOf(s)[3]]),
-    [['forwarding:netns:still', 'net.ipv4.conf.all.forwarding=0']],
+    [['netns:still/forwarding', 'net.ipv4.conf.all.forwarding=0']],
   );
 });
 
