@@ -10,6 +10,7 @@
 import type { Cidr, IpAddr } from '../addr.js';
 import { HOST } from '../model/netns.js';
 import type { Step } from '../model/step.js';
+import type { NatChainObserved, NatObserved } from '../model/observed.js';
 import { shortHash } from '../names.js';
 import type { PlanContext } from './context.js';
 import { PHASE } from './phases.js';
@@ -23,31 +24,6 @@ export interface NatBridge {
     readonly to: { readonly address: IpAddr; readonly port: number };
     readonly proto: 'tcp' | 'udp';
   }[];
-}
-
-/** A rule of the recipe's table as nft lists it (`nft -a list table`). */
-export interface NatRuleObserved {
-  /** The rule without its comment and handle, e.g. `ip saddr 192.0.2.0/24 … masquerade`. */
-  readonly text: string;
-  /** Its pf1:n=… comment, when it has one. */
-  readonly id?: string | undefined;
-  readonly handle: number;
-}
-
-export interface NatChainObserved {
-  readonly name: string;
-  /** e.g. `type nat hook postrouting priority srcnat; policy accept;` */
-  readonly header: string;
-  readonly rules: readonly NatRuleObserved[];
-}
-
-/** What the host has now. */
-export interface NatObserved {
-  /** `nft -a list table ip pf_<recipe>` output, when the table exists. */
-  readonly tableText?: string | undefined;
-  /** The same table, parsed (observe/nft.ts). */
-  readonly chains?: readonly NatChainObserved[] | undefined;
-  readonly ipForward: boolean;
 }
 
 /**

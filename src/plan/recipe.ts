@@ -19,7 +19,7 @@ import { ensureBridge } from './bridge.js';
 import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall.js';
 import { PlanContext } from './context.js';
 import { planRemoveIface } from './detach.js';
-import type { NatObserved } from './nat.js';
+import type { NatObserved } from '../model/observed.js';
 import { planNat } from './nat.js';
 import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NatBridge, NatObserved } from '../../../src/plan/nat.js';
+import type { NatBridge } from '../../../src/plan/nat.js';
+import type { NatObserved } from '../../../src/model/observed.js';
 import { ipForwardStep, natRuleId, natRules, natTable, planNat } from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { PHASE } from '../../../src/plan/phases.js';
