@@ -359,7 +359,7 @@ test('pipework --wait returns once the interface is up and configured, not befor
       eth1.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
       ['192.0.2.10/24'],
     );
-    assert.match(eth1.ifalias ?? '', /^pf1:/, 'the tag pipefitter sets last');
+    assert.match(eth1.ifalias ?? '', /^pf2:/, 'the tag pipefitter sets last');
     assert.ok(
       routes(await readState({ netns: web })).some((x) => x.dst === 'default' && x.gateway === '192.0.2.1'),
     );
