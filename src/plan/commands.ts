@@ -237,9 +237,19 @@ export const routeAddCmd = (netns: NetnsRef, r: ObservedRoute): Command =>
 export const routeDelCmd = (netns: NetnsRef, r: ObservedRoute): Command =>
   cmd(netns, { op: 'route.del', route: r }, `remove route ${describeRoute(r)}`);
 
+/**
+ * What tells a route from the others of its table in a step id: destination (an IPv6 default is
+ * ::/0, so it is not the IPv4 one), device, and a metric other than the kernel's default.
+ */
+const routeKey = (r: ObservedRoute): string => {
+  const dst = r.dst === 'default' && r.family === 6 ? '::/0' : r.dst;
+  const kernelMetric = r.family === 6 ? 1024 : 0;
+  return `${dst}:${r.dev ?? ''}${r.metric !== undefined && r.metric !== kernelMetric ? `:${r.metric}` : ''}`;
+};
+
 /** ip route add DST [via GW] dev NAME [metric M] [onlink] */
 export const routeAdd = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step => ({
-  id: `route-add:${r.dst}:${r.dev ?? ''}`,
+  id: `route-add:${routeKey(r)}`,
   netns,
   op: { op: 'route.add', route: r },
   describes: `add route ${describeRoute(r)}`,
@@ -248,7 +258,7 @@ export const routeAdd = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step =>
 
 /** ip route replace … */
 export const routeReplace = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step => ({
-  id: `route-replace:${r.dst}:${r.dev ?? ''}`,
+  id: `route-replace:${routeKey(r)}`,
   netns,
   op: { op: 'route.replace', route: r },
   describes: `set route ${describeRoute(r)}`,
@@ -260,7 +270,7 @@ export const routeReplaceCmd = (netns: NetnsRef, r: ObservedRoute): Command =>
 
 /** ip route del … (an observed route) */
 export const routeDel = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step => ({
-  id: `route-del:${r.dst}:${r.dev ?? ''}`,
+  id: `route-del:${routeKey(r)}`,
   netns,
   op: { op: 'route.del', route: r },
   describes: `remove route ${describeRoute(r)}`,
