@@ -3,6 +3,7 @@
  * stands for. Links are named as `ip` names them; the index a request needs is asked of the
  * kernel in the same namespace first (a GETLINK, microseconds).
  */
+import type { LinkPatch as OpLinkPatch } from '../model/op.js';
 import { attr, be16, ipBytes, macBytes, nest, str, u16, u32, u8 } from './codec.js';
 import {
   AF,
@@ -165,19 +166,8 @@ export const linkDel = (s: RtnlSocket, name: string): void => {
   );
 };
 
-export interface LinkPatch {
-  readonly up?: boolean | undefined;
-  readonly mtu?: number | undefined;
-  readonly mac?: string | undefined;
-  /** A bridge's name; null takes the link out of its bridge (nomaster). */
-  readonly master?: string | null | undefined;
-  /** The empty string clears it. */
-  readonly alias?: string | undefined;
-  readonly name?: string | undefined;
-  readonly netns?: NsFd | undefined;
-  /** A bridge: VLAN filtering on or off. */
-  readonly vlanFiltering?: boolean | undefined;
-}
+/** The planner's patch (model/op.ts), with the namespace as a descriptor already open. */
+export type LinkPatch = Omit<OpLinkPatch, 'netns'> & { readonly netns?: NsFd | undefined };
 
 /** ip link set dev NAME [up|down] [mtu M] [address A] [master B|nomaster] [alias T] [name N] [netns X] [type bridge vlan_filtering V] — one request. */
 export const linkSet = (s: RtnlSocket, name: string, p: LinkPatch): void => {
