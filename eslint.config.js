@@ -87,6 +87,7 @@ export default tseslint.config(
     files: [
       'src/model/**/*.ts',
       'src/plan/**/*.ts',
+      'src/render/**/*.ts',
       'src/compat/**/*.ts',
       'src/names.ts',
       'src/addr.ts',

@@ -80,7 +80,10 @@ const DOCKER: Net = {
 };
 
 const singleAttach = async () => {
-  const tools: Tool[] = [{ ...pfLoop(env), name: 'pipefitter' }];
+  const tools: Tool[] = [
+    { ...pfLoop(env), name: 'pipefitter' },
+    { ...pfLoop(env, 'ip'), name: 'pipefitter (ip backend)' },
+  ];
   if (env.pipework) tools.push(pipework({ ...env, pipework: env.pipework }));
   else if ('skip' in config.pipework) skip('single', 'pipework', config.pipework.skip);
   if (cniSkip) skip('single', 'cni', cniSkip);
@@ -121,7 +124,8 @@ const bulk = async (
   timedRuns: boolean,
 ) => {
   const n = targets.length;
-  const tools: Tool[] = [pfApply(env)];
+  // both backends side by side: in-process netlink (the default) and ip processes
+  const tools: Tool[] = [pfApply(env), pfApply(env, 'ip')];
   if (cniSkip) skip(label, 'cni loop', cniSkip);
   else tools.push(cniLoop(env));
   // A loop of 500 CLI calls takes minutes and says nothing a loop of 100 does not (it is linear).

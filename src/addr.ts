@@ -57,6 +57,22 @@ const familyName = (f: Family): string => (f === 4 ? 'IPv4' : 'IPv6');
  */
 export const parseCidr = (value: string, field: string, opts: { family?: Family } = {}): Cidr => {
   const v = value.trim();
+  // parsed once per run: a recipe's address is checked by its rules, its pool and the planner
+  const cidr = cidrs.get(v) ?? parseNewCidr(v, value, field);
+  if (cidrs.size < 100_000) cidrs.set(v, cidr);
+  if (opts.family !== undefined && cidr.family !== opts.family)
+    throw badInput(
+      'E_FAMILY',
+      field,
+      value,
+      `${familyName(cidr.family)} address where ${familyName(opts.family)} was asked`,
+      `give an ${familyName(opts.family)} address, e.g. ${opts.family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`,
+    );
+  return cidr;
+};
+const cidrs = new Map<string, Cidr>();
+
+const parseNewCidr = (v: string, value: string, field: string): Cidr => {
   const slash = v.indexOf('/');
   if (slash < 0) {
     const bare = parseAny(v);
@@ -96,16 +112,7 @@ export const parseCidr = (value: string, field: string, opts: { family?: Family 
       `prefix length must be 0-${max}`,
       `e.g. ${addrText}/${max === 32 ? 24 : 64}`,
     );
-  const cidr = makeCidr(a, Number(prefixText));
-  if (opts.family !== undefined && cidr.family !== opts.family)
-    throw badInput(
-      'E_FAMILY',
-      field,
-      value,
-      `${familyName(cidr.family)} address where ${familyName(opts.family)} was asked`,
-      `give an ${familyName(opts.family)} address, e.g. ${opts.family === 4 ? '192.0.2.10/24' : '2001:db8::10/64'}`,
-    );
-  return cidr;
+  return makeCidr(a, Number(prefixText));
 };
 
 /** An interface address: like parseCidr, but refuses addresses no host can use. */
@@ -221,12 +228,20 @@ export const nthHost = (c: Cidr, n: number): string => {
 export const familyOf = (address: string): Family => (address.includes(':') ? 6 : 4);
 
 export const sameAddress = (a: string, b: string): boolean => {
-  const x = parseAny(a);
-  const y = parseAny(b);
-  return (
-    x !== undefined && y !== undefined && x.correctForm() === y.correctForm() && familyOf(a) === familyOf(b)
-  );
+  const x = correctForm(a);
+  return x !== null && x === correctForm(b) && familyOf(a) === familyOf(b);
+};
+
+/** Correct forms by text, null for no address: observing 500 namespaces asks ~5000 times. */
+const forms = new Map<string, string | null>();
+const correctForm = (address: string): string | null => {
+  let c = forms.get(address);
+  if (c === undefined) {
+    c = parseAny(address)?.correctForm() ?? null;
+    if (forms.size < 100_000) forms.set(address, c);
+  }
+  return c;
 };
 
 /** Canonical form of an address string printed by `ip` (so comparisons never differ by notation). */
-export const canonicalAddress = (address: string): string => parseAny(address)?.correctForm() ?? address;
+export const canonicalAddress = (address: string): string => correctForm(address) ?? address;

@@ -37,9 +37,20 @@ export type ErrorCode =
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, rollbackFailed: 3, interrupted: 130 } as const;
 
-/** Why a command failed, classified once from its stderr (exec/runner.ts). */
+/**
+ * Why a command failed, classified once from its stderr (exec/runner.ts) or errno. `target-changed`:
+ * a namespace it names is no longer the one it was planned for (restarted, re-created, PID reused).
+ */
 export type FailureReason =
-  'not-found' | 'exists' | 'busy' | 'perm' | 'unsupported' | 'tool-missing' | 'timeout' | 'other';
+  | 'not-found'
+  | 'exists'
+  | 'busy'
+  | 'perm'
+  | 'unsupported'
+  | 'tool-missing'
+  | 'timeout'
+  | 'target-changed'
+  | 'other';
 
 export interface StepFailureInfo {
   readonly step: string;

@@ -16,7 +16,7 @@ export type { AttachInput, DetachInput, PairInput, IfaceInput } from './model/in
 export { parseAttachInput, parseDetachInput, parsePairInput } from './model/input.js';
 export { PipefitterError, isPipefitterError, exitCodeFor, formatError, EXIT } from './errors.js';
 export type { ErrorCode, FailureReason } from './errors.js';
-export { renderScript } from './exec/render.js';
+export { renderScript } from './render/script.js';
 export { applyPlan } from './exec/apply.js';
 export type { ApplyHooks, ApplyReport } from './exec/apply.js';
 export { createRunner } from './exec/runner.js';

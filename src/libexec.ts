@@ -8,9 +8,6 @@ const root = typeof __PF_BUNDLED__ !== 'undefined' && __PF_BUNDLED__ ? '../../' 
 /** The DHCP runner (libexec/pipefitter-dhcp): runs a client in a private mount namespace. */
 export const DHCP_RUNNER = fileURLToPath(new URL(`${root}libexec/pipefitter-dhcp`, import.meta.url));
 
-/** The command starter (libexec/pipefitter-spawn): a small shell that forks for us. */
-export const SPAWN_HELPER = fileURLToPath(new URL(`${root}libexec/pipefitter-spawn`, import.meta.url));
-
 /**
  * pipefitter's runtime state (DHCP clients) lives under /run: gone at reboot, like the namespaces
  * it describes. `PIPEFITTER_RUN_DIR` moves it (the test runner gives each run its own, so that

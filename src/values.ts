@@ -96,3 +96,20 @@ export const parseChoice = <T extends string>(
   if ((choices as readonly string[]).includes(value)) return value as T;
   throw badInput('E_BAD_VALUE', field, value, `unknown ${what}`, `use one of: ${choices.join(', ')}`);
 };
+
+/**
+ * A duration in seconds, as `--timeout` takes it: a number ≥ 0 (fractions allowed; 0 means never).
+ * @example parseSeconds('1.5', '--timeout') // 1.5
+ */
+export const parseSeconds = (value: string, field: string): number => {
+  const n = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isFinite(n))
+    throw badInput(
+      'E_BAD_VALUE',
+      field,
+      value,
+      'not a number of seconds',
+      'give a number of seconds, e.g. 30 (0 waits for ever)',
+    );
+  return n;
+};

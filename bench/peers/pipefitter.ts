@@ -12,11 +12,15 @@ import type { Tool } from './tool.js';
 
 export const PF_BIN = resolve(import.meta.dirname, '../../bin/pipefitter.js');
 
-export const pf = (env: Env, args: readonly string[]): Cmd => ({
+/** netlink: in-process rtnetlink (the default); ip: one ip/bridge process per command group. */
+export type Backend = 'netlink' | 'ip';
+
+export const pf = (env: Env, args: readonly string[], backend: Backend = 'netlink'): Cmd => ({
   file: process.execPath,
   args: [PF_BIN, ...args],
   env: {
     PIPEFITTER_STATE_DIR: env.stateDir,
+    PIPEFITTER_BACKEND: backend,
     ...(env.dockerHost ? { DOCKER_HOST: env.dockerHost } : {}),
   },
 });
@@ -38,14 +42,14 @@ export const recipeText = (name: string, targets: readonly Target[], net: Net): 
 
 export const recipePath = (env: Env) => join(env.tmp, 'bench-recipe.yaml');
 
-export const pfApply = (env: Env): Tool => ({
-  name: 'pipefitter apply',
+export const pfApply = (env: Env, backend: Backend = 'netlink'): Tool => ({
+  name: backend === 'netlink' ? 'pipefitter apply' : 'pipefitter apply (ip backend)',
   destroys: true,
   async prepare(targets, net) {
     await writeFile(recipePath(env), recipeText(`bench${env.id}`, targets, net));
   },
-  attach: () => [pf(env, ['apply', recipePath(env), '--json'])],
-  teardown: () => Promise.resolve([pf(env, ['destroy', recipePath(env), '--json'])]),
+  attach: () => [pf(env, ['apply', recipePath(env), '--json'], backend)],
+  teardown: () => Promise.resolve([pf(env, ['destroy', recipePath(env), '--json'], backend)]),
 });
 
 export const attachArgs = (t: Target, net: Net): string[] => [
@@ -59,9 +63,9 @@ export const attachArgs = (t: Target, net: Net): string[] => [
   net.gateway,
 ];
 
-export const pfLoop = (env: Env): Tool => ({
-  name: 'pipefitter loop',
+export const pfLoop = (env: Env, backend: Backend = 'netlink'): Tool => ({
+  name: backend === 'netlink' ? 'pipefitter loop' : 'pipefitter loop (ip backend)',
   destroys: false,
-  attach: (targets, net) => targets.map((t) => pf(env, attachArgs(t, net))),
+  attach: (targets, net) => targets.map((t) => pf(env, attachArgs(t, net), backend)),
   teardown: async (_t, net) => [deletePortsCmd((await bridgePorts(net.bridge)).map((p) => p.ifname))],
 });

@@ -2,9 +2,9 @@
 import type { PipeworkCommand } from '../compat/pipework.js';
 import { badInput } from '../errors.js';
 import { parseTargetSpec, targetSpecText } from '../model/target.js';
-import { enterArgv } from '../exec/enter.js';
-import { shellJoin } from '../exec/quote.js';
-import { renderScript } from '../exec/render.js';
+import { enterArgv } from '../render/enter.js';
+import { shellJoin } from '../render/quote.js';
+import { renderScript } from '../render/script.js';
 import { readPassthrough } from '../observe/passthrough.js';
 import type { PassthroughTool } from '../plan/passthrough.js';
 import { passthroughArgv, planPassthrough } from '../plan/passthrough.js';

@@ -67,6 +67,16 @@ export const doctor = async (opts: RunOptions = {}): Promise<DoctorReport> => {
     };
   });
   items.push(ovsItem(ovs));
+  // how namespaces are read and changed: in-process netlink, or ip processes (asked, or fallen back)
+  const b = runner.backend;
+  items.push({
+    id: 'backend',
+    what: `backend: ${b?.name ?? 'ip'}`,
+    ok: b?.fallback === undefined,
+    required: false,
+    detail: b?.why ?? 'a runner without a backend choice (ip)',
+    fix: b?.fallback ? 'install pipefitter with its optional koffi package for this platform' : undefined,
+  });
   for (const f of await probeFilters(runner)) items.push({ ...f, what: f.id, required: false });
   // the tools pipefitter starts (src/tools.json), but not those every Debian system has
   for (const t of runtimeTools().filter((x) => !x.base)) {

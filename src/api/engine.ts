@@ -6,7 +6,7 @@
 import { refuse } from '../errors.js';
 import type { ApplyHooks, ApplyReport } from '../exec/apply.js';
 import { applyPlan } from '../exec/apply.js';
-import { renderScript } from '../exec/render.js';
+import { renderScript } from '../render/script.js';
 import type { Runner } from '../exec/runner.js';
 import { createRunner } from '../exec/runner.js';
 import type { NetnsRef } from '../model/netns.js';

@@ -11,7 +11,7 @@
  * to release (what `gc` collects).
  */
 import { PipefitterError, isPipefitterError } from '../errors.js';
-import { shellJoin } from '../exec/quote.js';
+import { shellJoin } from '../render/quote.js';
 import type { Allocation, IpamStore } from '../ipam/store.js';
 import { openFileStore } from '../ipam/store.js';
 import { decodeTag } from '../model/owner.js';

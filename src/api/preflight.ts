@@ -3,15 +3,15 @@
  * every program the steps start, and a running Open vSwitch when the plan uses it?
  */
 import { PipefitterError, refuse } from '../errors.js';
-import { enterArgv, programsOf, spellArgs } from '../exec/enter.js';
+import { enterArgv, hostNetnsPath, programsOf, spellArgs } from '../render/enter.js';
 import type { Runner } from '../exec/runner.js';
-import { hostNetnsPath } from '../exec/runner.js';
 import { featureById, ovsProblems, requiredFeatures, usesOpenvswitch } from '../model/features.js';
 import type { Plan, Step } from '../model/step.js';
 import { fixFor, probeKernel } from '../observe/kernel.js';
 import { probeOvs } from '../observe/ovs.js';
 import { locate } from '../observe/tools.js';
 import { installHint, missingToolHint } from '../tools.js';
+import { argvOf } from '../render/ip.js';
 
 /**
  * Refuse (exit 2, nothing touched) when a program a step starts is not installed
@@ -20,12 +20,14 @@ import { installHint, missingToolHint } from '../tools.js';
  * for a dry run, return notes instead (the script may be meant for another machine).
  */
 export const preflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
-  const tools = await toolPreflight(plan, dryRun);
+  const tools = await toolPreflight(plan, runner, dryRun);
   const [kernel, ovs] = await Promise.all([
     kernelPreflight(plan, runner, dryRun),
     ovsPreflight(plan, runner, dryRun),
   ]);
-  return [...tools, ...kernel, ...ovs];
+  // the backend pipefitter fell back to, said once per command (doctor says why, too)
+  const fallback = plan.steps.length && runner.backend?.fallback ? [runner.backend.fallback] : [];
+  return [...fallback, ...tools, ...kernel, ...ovs];
 };
 
 const ovsPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
@@ -66,10 +68,12 @@ const kernelPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Pro
  * only best-effort steps need (arping) is a note. A DHCP client is looked for by the DHCP runner
  * itself (with busybox's applet as a fallback), which reports a missing one.
  */
-const toolPreflight = async (plan: Plan, dryRun: boolean): Promise<string[]> => {
+const toolPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promise<string[]> => {
   const users = new Map<string, Step[]>();
-  for (const s of plan.steps)
-    for (const p of programsOf(enterArgv(s.netns, spellArgs(s.argv, hostNetnsPath()))))
+  // the netlink backend starts no program for what it sends in-process
+  const spawned = (s: Step): boolean => !runner.netlink || s.op.op === 'exec';
+  for (const s of plan.steps.filter(spawned))
+    for (const p of programsOf(enterArgv(s.netns, spellArgs(argvOf(s), hostNetnsPath()))))
       users.set(p, [...(users.get(p) ?? []), s]);
   const found = await Promise.all([...users.keys()].map(async (p) => [p, await locate(p)] as const));
   const offPath = found

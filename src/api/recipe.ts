@@ -8,8 +8,8 @@ import type { Cidr } from '../addr.js';
 import { parseCidr } from '../addr.js';
 import { isPipefitterError, refuse } from '../errors.js';
 import { applyPlan } from '../exec/apply.js';
-import { shellJoin } from '../exec/quote.js';
-import { renderScript } from '../exec/render.js';
+import { shellJoin } from '../render/quote.js';
+import { renderScript } from '../render/script.js';
 import type { Runner } from '../exec/runner.js';
 import { addressToCidr, allocate as allocateInPool, inPool, parsePool } from '../ipam/pool.js';
 import type { IpamStore } from '../ipam/store.js';
@@ -28,7 +28,13 @@ import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
 import type { LoadOptions } from '../recipe/load.js';
 import { loadRecipe } from '../recipe/load.js';
-import { readRecipeState, removeRecipeState, writeRecipeState } from '../state/recipes.js';
+import {
+  readRecipeState,
+  removeParsed,
+  removeRecipeState,
+  writeParsed,
+  writeRecipeState,
+} from '../state/recipes.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import type { RunOptions } from './engine.js';
 import { requireRoot, runnerOf } from './engine.js';
@@ -95,24 +101,33 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
   const targets = new Map<string, ResolvedTarget>();
   const create: string[] = [];
   const missing: Prepared['missing'] = [];
-  await Promise.all(
-    recipe.containers.map(async (c) => {
-      try {
-        targets.set(c.name, await resolveTarget(c.target, { runner, docker: opts.docker }));
-      } catch (e) {
-        if (!isPipefitterError(e) || !NOT_THERE.has(e.code)) throw e;
-        if (c.create && c.target.kind === 'netns') {
-          create.push(c.target.name);
-          targets.set(c.name, {
-            spec: c.target,
-            id: `netns:${c.target.name}`,
-            label: `netns:${c.target.name}`,
-            netns: { kind: 'name', name: c.target.name },
-          });
-        } else missing.push({ container: c.name, target: targetSpecText(c.target), reason: e.message });
-      }
-    }),
+  // resolved side by side, kept in the recipe's order (the state file lists them so): an order
+  // of completion made the file differ from run to run (found by the differential test)
+  const resolved = await Promise.all(
+    recipe.containers.map((c) =>
+      resolveTarget(c.target, { runner, docker: opts.docker }).then(
+        (t) => ({ t }),
+        (e: unknown) => ({ e }),
+      ),
+    ),
   );
+  recipe.containers.forEach((c, i) => {
+    const r = resolved[i] as { t: ResolvedTarget } | { e: unknown };
+    if ('t' in r) targets.set(c.name, r.t);
+    else {
+      const e = r.e;
+      if (!isPipefitterError(e) || !NOT_THERE.has(e.code)) throw e;
+      if (c.create && c.target.kind === 'netns') {
+        create.push(c.target.name);
+        targets.set(c.name, {
+          spec: c.target,
+          id: `netns:${c.target.name}`,
+          label: `netns:${c.target.name}`,
+          netns: { kind: 'name', name: c.target.name },
+        });
+      } else missing.push({ container: c.name, target: targetSpecText(c.target), reason: e.message });
+    }
+  });
   const state = await readRecipeState(recipe.name);
   const current = new Set([...targets.values()].map((t) => t.id));
   const former: ResolvedTarget[] = [];
@@ -360,7 +375,12 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
         .map((c) => p.targets.get(c.name)!.id),
       ipForwardWasOff: state?.ipForwardWasOff || natOn,
       appliedAt: new Date().toISOString(),
+      parsed: recipe.source?.sha256,
     });
+    // the parsed text, for the next run of the same text; the one of an older text goes
+    const src = recipe.source;
+    if (src && !src.kept && src.raw !== undefined) await writeParsed(src.sha256, src.raw);
+    if (state?.parsed !== src?.sha256) await removeParsed(state?.parsed);
     // auto addresses of interfaces the recipe no longer has go back to their pool
     const keep = new Set(auto.keys());
     await store.releaseWhere(
@@ -447,6 +467,7 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
     ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone) })
     : undefined;
   await removeRecipeState(recipe.name);
+  await removeParsed(state?.parsed);
   await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
   return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);
 };

@@ -1,6 +1,6 @@
 /** The pipefitter command line: commander parses, the library acts, output prints, exit code is set. */
 import { Command, CommanderError } from 'commander';
-import { EXIT, PipefitterError } from '../errors.js';
+import { EXIT, PipefitterError, badInput } from '../errors.js';
 import { printError } from './output.js';
 import { registerAttach } from './commands/attach.js';
 import { registerDetach } from './commands/detach.js';
@@ -20,6 +20,10 @@ export const buildProgram = (): Command => {
     .version(VERSION)
     .option('--json', 'print machine-readable JSON on stdout')
     .option('-q, --quiet', 'print nothing on success')
+    .option(
+      '--backend <name>',
+      'netlink: change namespaces in-process (default); ip: one ip/bridge process per command',
+    )
     .showHelpAfterError('(run pipefitter --help for usage)')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -58,10 +62,37 @@ Exit codes: 0 done or nothing to do, 1 a step failed (everything undone),
   return program;
 };
 
-export const main = async (argv: readonly string[]): Promise<number> => {
+/**
+ * `--backend NAME` (or `--backend=NAME`), anywhere on the line — pipework's forms included —
+ * taken out of argv into PIPEFITTER_BACKEND, which the runner reads.
+ */
+const takeBackend = (argv: readonly string[]): string[] => {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string;
+    const value = a === '--backend' ? argv[++i] : a.startsWith('--backend=') ? a.slice(10) : undefined;
+    if (value === undefined && a !== '--backend') {
+      rest.push(a);
+      continue;
+    }
+    if (value !== 'netlink' && value !== 'ip')
+      throw badInput(
+        'E_USAGE',
+        '--backend',
+        value,
+        value === undefined ? 'needs a value' : 'unknown backend',
+        'use --backend netlink (in-process, the default) or --backend ip (ip and bridge processes)',
+      );
+    process.env.PIPEFITTER_BACKEND = value;
+  }
+  return rest;
+};
+
+export const main = async (args: readonly string[]): Promise<number> => {
   const program = buildProgram();
-  const wantsJson = argv.includes('--json');
+  const wantsJson = args.includes('--json');
   try {
+    const argv = takeBackend(args);
     if (argv[0] === 'help' && argv[1] === 'compat') {
       process.stdout.write(COMPAT_HELP);
       return EXIT.ok;

@@ -1,9 +1,7 @@
 /** Human and --json output: data on stdout, diagnostics on stderr. */
 import type { Command } from 'commander';
 import type { Outcome } from '../api/engine.js';
-import { enterArgv, spellArgs } from '../exec/enter.js';
-import { shellJoin } from '../exec/quote.js';
-import { hostNetnsPath } from '../exec/runner.js';
+import { commandText } from '../render/ip.js';
 import { netnsKey } from '../model/netns.js';
 import type { ShowView } from '../model/view.js';
 import { exitCodeFor, formatError, isPipefitterError } from '../errors.js';
@@ -33,7 +31,7 @@ export const outcomeJson = (verb: string, o: Outcome, dryRun: boolean): Record<s
     id: s.id,
     netns: netnsKey(s.netns),
     describes: s.describes,
-    command: shellJoin(enterArgv(s.netns, spellArgs(s.argv, hostNetnsPath()))),
+    command: commandText(s),
   })),
   noops: o.plan.noops,
   notes: o.plan.notes,

@@ -1,26 +1,31 @@
 /**
- * The executor: runs a plan's steps, one process per run of steps in the same namespace,
- * keeps a journal of what ran, and on any failure (or SIGINT) runs the undos of the journal
- * in reverse. This is the only place that undoes anything.
+ * The executor: runs a plan's steps one at a time, in the scheduled order — a kernel change
+ * in-process over rtnetlink under the netlink backend, every other command (and every command
+ * under the ip backend) as a process of its own, so a failure always names exactly the command
+ * that failed and everything before it is known to have run. It keeps a journal of what ran,
+ * and on any failure (or SIGINT) runs the undos of the journal in reverse. This is the only
+ * place that undoes anything.
  */
+import { changedNetns, refsOf } from './ns-check.js';
+import { TargetChanged } from '../netlink/ns-identity.js';
 import { PipefitterError } from '../errors.js';
 import type { FailureReason, StepFailureInfo } from '../errors.js';
 import { netnsKey } from '../model/netns.js';
 import type { Command, Plan, Step } from '../model/step.js';
-import { batchInput, batchable, groupCommands, parseBatchFailures, schedule, waves } from './batch.js';
-import { enterArgv, spellArgs } from './enter.js';
+import { schedule } from '../render/schedule.js';
 import { hintFor } from './hints.js';
-import { shellJoin } from './quote.js';
 import type { Runner } from './runner.js';
-import { classifyStderr, hostNetnsPath } from './runner.js';
+import type { NetlinkBackend } from './backend.js';
+import { runNetlinkOp } from './netlink-backend.js';
+import { NetlinkError } from '../netlink/errno.js';
+import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
 
 export interface ApplyHooks {
   /**
    * Called before each step runs, with its position in the schedule (the order the executor
-   * runs steps in, which may differ from the plan's). All steps of a wave are offered before
-   * the wave starts; throwing stops that step's group there (the wave's other groups still run,
-   * as on a real failure) and rolls everything back. Tests inject failures with it; it never
+   * runs steps in, which may differ from the plan's). Throwing stops the apply there: the step
+   * does not run, and everything done is rolled back. Tests inject failures with it; it never
    * changes the schedule.
    */
   beforeStep?(step: Step, index: number): void | Promise<void>;
@@ -45,57 +50,15 @@ export interface ApplyReport {
   readonly output: readonly { readonly step: string; readonly stdout: string }[];
 }
 
-/** Groups run side by side at most (2 cores: spawning is the cost, and it overlaps with the children's work). */
-const PARALLEL = 4;
-
-interface Outcome {
-  readonly ran: number;
-  /** Standard output of a step that passes it on (it runs alone). */
-  readonly stdout?: string | undefined;
-  readonly failure?: { readonly info: StepFailureInfo; readonly message: string } | undefined;
+interface Failure {
+  readonly info: StepFailureInfo;
+  /** The first line of what the kernel or the program said. */
+  readonly message: string;
 }
 
-const commandText = (c: Command): string => shellJoin(enterArgv(c.netns, spellArgs(c.argv, hostNetnsPath())));
-
-/** Run a group of commands (same namespace) as one process; report how many succeeded. */
-const runGroup = async (runner: Runner, group: readonly Command[]): Promise<Outcome> => {
-  const first = group[0];
-  if (!first) return { ran: 0 };
-  if (group.length === 1 || !batchable(first)) {
-    const detached = (first as Partial<Step>).detached === true;
-    const r = await runner.run(first.argv, { netns: first.netns, input: first.input, detached });
-    if (!r.failed) return { ran: 1, stdout: (first as Partial<Step>).passOutput ? r.stdout : undefined };
-    return {
-      ran: 0,
-      failure: {
-        info: info(first, r.command, r.exitCode, r.stderr, r.reason ?? 'other', r.missing),
-        message: firstLine(r.stderr),
-      },
-    };
-  }
-  const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-  const tool = first.argv[0] as string;
-  const r = await runner.run([tool, '-batch', '-'], { netns: first.netns, input: batchInput(spelled) });
-  if (!r.failed) return { ran: group.length };
-  const f = parseBatchFailures(r.stderr)[0];
-  const idx = f?.index ?? 0;
-  const failed = group[idx] ?? first;
-  const stderr = f?.message ?? r.stderr;
-  return {
-    ran: idx,
-    failure: {
-      info: info(
-        failed,
-        commandText(failed),
-        r.exitCode,
-        stderr,
-        r.reason === 'tool-missing' ? 'tool-missing' : classifyStderr(stderr),
-        r.missing,
-      ),
-      message: firstLine(stderr),
-    },
-  };
-};
+/** Can the netlink backend run it in-process (everything but programs of their own)? */
+const inProcess = (runner: Runner, c: Command): NetlinkBackend | undefined =>
+  c.op.op === 'exec' ? undefined : runner.netlink;
 
 const firstLine = (s: string): string => s.trim().split('\n')[0] ?? '';
 
@@ -117,34 +80,44 @@ const info = (
 });
 
 /**
- * Calls `beforeStep` for every step of a wave, in schedule order, before the wave starts. A hook
- * that throws cuts its group there, as the kernel refusing that line would: the group runs the
- * steps before it, and the wave's other groups run side by side as they always do. So a test's
- * hook never changes which groups run together, nor which commands share a process.
+ * Run one command: one rtnetlink request, or one process. A failure is reported as `ip` would
+ * have reported it (the command as its `ip` form, the kernel's words).
  */
-const runHooks = async (
-  hooks: ApplyHooks | undefined,
-  wave: readonly (readonly Step[])[],
-  first: number,
-): Promise<{ cuts: number[]; hookErrors: ({ readonly error: unknown } | undefined)[] }> => {
-  const cuts = wave.map((g) => g.length);
-  const hookErrors: ({ readonly error: unknown } | undefined)[] = wave.map(() => undefined);
-  if (!hooks?.beforeStep) return { cuts, hookErrors };
-  let at = first;
-  for (let g = 0; g < wave.length; g++) {
-    const group = wave[g] as readonly Step[];
-    for (let i = 0; i < group.length; i++) {
-      try {
-        await hooks.beforeStep(group[i] as Step, at + i);
-      } catch (error) {
-        cuts[g] = i;
-        hookErrors[g] = { error };
-        break;
-      }
+const runCommand = async (
+  runner: Runner,
+  c: Command & Partial<Pick<Step, 'detached' | 'passOutput'>>,
+): Promise<{ readonly stdout?: string | undefined; readonly failure?: Failure | undefined }> => {
+  // A namespace re-created or a PID reused since the plan: the command does not run there (nor
+  // an undo: it never reaches a namespace other than the one its step changed). The netlink
+  // backend checks the descriptor it enters as well; a process gets the namespace as a path.
+  const changed = changedNetns(refsOf(c));
+  if (changed)
+    return {
+      failure: {
+        info: info(c, commandText(c), undefined, changed.message, 'target-changed'),
+        message: changed.message,
+      },
+    };
+  const nl = inProcess(runner, c);
+  if (nl) {
+    try {
+      runNetlinkOp(nl.session, nl.libc, c.netns, c.op);
+      return {};
+    } catch (e) {
+      if (!(e instanceof NetlinkError) && !(e instanceof TargetChanged)) throw e;
+      return {
+        failure: { info: info(c, commandText(c), undefined, e.message, e.reason), message: e.message },
+      };
     }
-    at += group.length;
   }
-  return { cuts, hookErrors };
+  const r = await runner.run(argvOf(c), { netns: c.netns, input: c.input, detached: c.detached === true });
+  if (!r.failed) return { stdout: c.passOutput ? r.stdout : undefined };
+  return {
+    failure: {
+      info: info(c, r.command, r.exitCode, r.stderr, r.reason ?? 'other', r.missing),
+      message: firstLine(r.stderr),
+    },
+  };
 };
 
 /**
@@ -163,57 +136,46 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   const onSigint = (): void => {
     interrupted = true;
   };
+  const fail = async (original: (undone: number) => PipefitterError): Promise<never> => {
+    throw await rollBack(opts.runner, done, original);
+  };
   process.on('SIGINT', onSigint);
   try {
-    let index = 0;
-    // The same waves with hooks or without: tests inject failures into the schedule real runs take.
-    for (const wave of waves(schedule(plan.steps), PARALLEL)) {
-      const { cuts, hookErrors } = await runHooks(opts.hooks, wave, index);
-      const todos = wave.map((group, g) => group.slice(0, cuts[g]));
-      const outcomes = await Promise.all(
-        todos.map(async (todo): Promise<Outcome> => {
-          const out = todo.length ? await runGroup(opts.runner, todo) : { ran: 0 };
-          if (out.failure && todo.length === 1 && (todo[0] as Step).bestEffort) {
-            // Announcements and the like: a failure is worth a note, not a rollback.
-            const fix =
-              out.failure.info.reason === 'tool-missing'
-                ? ` (${hintFor('tool-missing', out.failure.info.step, out.failure.info.missing) ?? ''})`
-                : '';
-            notes.push(
-              `${(todo[0] as Step).describes} did not work (${out.failure.message || out.failure.info.reason}); continuing${fix}`,
-            );
-            return { ran: 1 };
-          }
-          return out;
-        }),
-      );
-      let failed: { readonly out: Outcome; readonly todo: readonly Step[] } | undefined;
-      let stopped: { readonly step: Step; readonly error: unknown } | undefined;
-      outcomes.forEach((out, g) => {
-        const todo = todos[g] as Step[];
-        for (let i = 0; i < out.ran; i++) {
-          const s = todo[i] as Step;
-          done.push(s);
-          opts.hooks?.afterStep?.(s, index + i);
-        }
-        if (out.stdout !== undefined) output.push({ step: (todo[0] as Step).id, stdout: out.stdout });
-        index += (wave[g] as Step[]).length;
-        if (out.failure && !failed && !stopped) failed = { out, todo };
-        const h = hookErrors[g];
-        if (h && !out.failure && !failed && !stopped)
-          stopped = { step: (wave[g] as Step[])[cuts[g] as number] as Step, error: h.error };
-      });
-      for (const { out, todo } of outcomes.flatMap((out, g) =>
-        out.failure && (todos[g] as Step[])[out.ran]?.undoOnFailure
-          ? [{ out, todo: todos[g] as Step[] }]
-          : [],
-      ))
-        done.push(todo[out.ran] as Step);
-      if (failed?.out.failure) {
-        const f = failed.out.failure;
-        throw await rollBack(
-          opts.runner,
-          done,
+    // Hooks or not, the same order: tests inject failures into the schedule real runs take.
+    const steps = schedule(plan.steps);
+    for (let index = 0; index < steps.length; index++) {
+      const step = steps[index] as Step;
+      if (interrupted)
+        await fail(
+          (undone) =>
+            new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
+        );
+      try {
+        await opts.hooks?.beforeStep?.(step, index);
+      } catch (error) {
+        await fail(
+          (undone) =>
+            new PipefitterError({
+              code: 'E_STEP_FAILED',
+              message: `stopped before ${step.describes}: ${error instanceof Error ? error.message : typeof error === 'string' ? error : 'a hook refused'}`,
+              rolledBack: undone,
+              cause: error,
+            }),
+        );
+      }
+      const out = await runCommand(opts.runner, step);
+      const f = out.failure;
+      if (f && step.bestEffort) {
+        // Announcements and the like: a failure is worth a note, not a rollback.
+        const fix =
+          f.info.reason === 'tool-missing'
+            ? ` (${hintFor('tool-missing', f.info.step, f.info.missing) ?? ''})`
+            : '';
+        notes.push(`${step.describes} did not work (${f.message || f.info.reason}); continuing${fix}`);
+      } else if (f) {
+        // a step that can fail half-way has its own undo run first
+        if (step.undoOnFailure) done.push(step);
+        await fail(
           (undone) =>
             new PipefitterError({
               code: 'E_STEP_FAILED',
@@ -224,35 +186,20 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
             }),
         );
       }
-      if (stopped) {
-        const { step, error } = stopped;
-        throw await rollBack(
-          opts.runner,
-          done,
-          (undone) =>
-            new PipefitterError({
-              code: 'E_STEP_FAILED',
-              message: `stopped before ${step.describes}: ${error instanceof Error ? error.message : typeof error === 'string' ? error : 'a hook refused'}`,
-              rolledBack: undone,
-              cause: error,
-            }),
-        );
-      }
-      if (interrupted)
-        throw await rollBack(
-          opts.runner,
-          done,
-          (undone) =>
-            new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
-        );
+      done.push(step);
+      opts.hooks?.afterStep?.(step, index);
+      if (out.stdout !== undefined) output.push({ step: step.id, stdout: out.stdout });
     }
+    if (interrupted)
+      await fail(
+        (undone) =>
+          new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
+      );
     // the bookkeeping of a plan that went through; if it cannot be written, nothing stays
     try {
       await commitRecords(plan.records ?? []);
     } catch (e) {
-      throw await rollBack(
-        opts.runner,
-        done,
+      await fail(
         (undone) =>
           new PipefitterError({
             code: 'E_STEP_FAILED',
@@ -265,6 +212,9 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
     }
   } finally {
     process.off('SIGINT', onSigint);
+    // the command's sockets go with it: an open one would keep a namespace alive (a container's
+    // old one after a restart) and, by path, reach whatever namespace is there next time
+    opts.runner.netlink?.session.close();
   }
   return {
     applied: done,
@@ -276,8 +226,10 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
 };
 
 /**
- * Undo `done` in reverse. Undos that find their object already gone count as done. Returns the
- * error to throw: the original one, or E_ROLLBACK_FAILED naming what could not be undone.
+ * Undo `done` in reverse, one undo at a time, going on past a failed one so that one stuck
+ * object does not strand the rest. An undo that finds its object already gone counts as done.
+ * Returns the error to throw: the original one, or E_ROLLBACK_FAILED naming what could not be
+ * undone.
  */
 export const rollBack = async (
   runner: Runner,
@@ -285,40 +237,16 @@ export const rollBack = async (
   original: (undone: number) => PipefitterError,
 ): Promise<PipefitterError> => {
   const leftovers: string[] = [];
-  const undos: Command[] = [];
   for (const s of [...done].reverse()) {
     if (s.undo === 'covered') continue;
     if (s.undo === 'irreversible') {
       leftovers.push(`(cannot be undone) ${s.describes}: ${commandText(s)}`);
       continue;
     }
-    undos.push(s.undo);
-  }
-  for (const group of groupCommands(undos)) {
-    // Rollback goes on past a failed line (-force) so that one stuck object does not strand the rest.
-    const first = group[0] as Command;
-    if (group.length === 1 || !batchable(first)) {
-      for (const c of group) {
-        const r = await runner.run(c.argv, { netns: c.netns, input: c.input });
-        if (r.failed && r.reason !== 'not-found')
-          leftovers.push(`${c.describes}: ${r.command}: ${firstLine(r.stderr)}`);
-      }
-      continue;
-    }
-    const spelled = group.map((c) => spellArgs(c.argv, hostNetnsPath()));
-    const r = await runner.run([first.argv[0] as string, '-force', '-batch', '-'], {
-      netns: first.netns,
-      input: batchInput(spelled),
-    });
-    if (!r.failed) continue;
-    const failures = parseBatchFailures(r.stderr);
-    if (failures.length === 0)
-      leftovers.push(`${group.map((c) => commandText(c)).join('; ')}: ${firstLine(r.stderr)}`);
-    for (const f of failures) {
-      if (classifyStderr(f.message) === 'not-found') continue;
-      const c = group[f.index];
-      if (c) leftovers.push(`${c.describes}: ${commandText(c)}: ${firstLine(f.message)}`);
-    }
+    const u = s.undo;
+    const { failure } = await runCommand(runner, u);
+    if (failure && failure.info.reason !== 'not-found')
+      leftovers.push(`${u.describes}: ${failure.info.command}: ${failure.message}`);
   }
   const undone = done.length;
   const err = original(undone);
@@ -334,5 +262,4 @@ export const rollBack = async (
   });
 };
 
-export const describeGroups = (plan: Plan): number => schedule(plan.steps).length;
 export { netnsKey };

@@ -47,6 +47,8 @@ export const hintFor = (
         : 'a program it needs is not installed; `pipefitter doctor` lists each with its package';
     case 'timeout':
       return 'the command did not finish in time; check that the namespace is not stuck';
+    case 'target-changed':
+      return 'the target has another network namespace since the plan was made (restarted?); run the command again to plan against the new one';
     case 'other':
       return undefined;
   }

@@ -2,8 +2,6 @@
  * Which program was not installed, from how a command failed. A missing tool shows up in
  * several ways, and each names a different program than the one started:
  * - started directly (execa): ENOENT for argv[0];
- * - through the command starter (libexec/pipefitter-spawn, bash): exit 127,
- *   `…/pipefitter-spawn: line N: nft: command not found`;
  * - behind a wrapper that execs it (`nsenter --net=PATH -- nft …`, `unshare --net -- tc …`):
  *   exit 127, `nsenter: failed to execute nft: No such file or directory`;
  * - a shell script (dash) that runs it: exit 127, `sh: 1: nft: not found` (`sh: 5: exec: nft: not found`);

@@ -7,11 +7,12 @@ import { execa } from 'execa';
 import type { FailureReason } from '../errors.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
-import { enterArgv, spellArgs } from './enter.js';
+import { enterArgv, hostNetnsPath, spellArgs } from '../render/enter.js';
+import { changedNetns } from './ns-check.js';
 import { notInstalled } from './missing.js';
-import { shellJoin } from './quote.js';
-import type { Finished } from './spawn-pool.js';
-import { SpawnPool } from './spawn-pool.js';
+import { shellJoin } from '../render/quote.js';
+import type { BackendChoice, BackendName, NetlinkBackend } from './backend.js';
+import { chooseBackend } from './backend.js';
 
 export interface RunOptions {
   readonly netns: NetnsRef;
@@ -43,6 +44,12 @@ export interface Runner {
   run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult>;
   /** Processes spawned so far (for benchmarks and tests). */
   readonly spawned: number;
+  /** Set when the netlink backend runs: namespaces are read and changed in-process. */
+  readonly netlink?: NetlinkBackend | undefined;
+  /** The backend in use and why. @default ip */
+  readonly backend?: BackendChoice | undefined;
+  /** Ends the command: closes its netlink sockets. Idempotent. */
+  close?(): void;
 }
 
 /** Classify a failure from stderr; callers branch on this, never on message text. */
@@ -66,36 +73,19 @@ export const classifyStderr = (stderr: string): FailureReason => {
   return 'other';
 };
 
-/** Our own namespace, as a path any `ip … netns` argument can use. */
-export const hostNetnsPath = (): string => `/proc/${process.pid}/ns/net`;
+/** What a command that ran left: its exit, its output, and whether it was found at all. */
+interface Finished {
+  readonly exitCode: number | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly timedOut: boolean;
+  /** The started file itself was not found (ENOENT). */
+  readonly notFound: boolean;
+}
 
-/**
- * Commands a process starts directly before it starts helpers: a helper is a process too and pays
- * for itself only over many commands (an attach runs about six; a bulk apply, two per container).
- */
-const DIRECT_FIRST = 8;
-let commandsStarted = 0;
-
-/** One pool per process: helpers serve every runner. PIPEFITTER_SPAWN=direct turns it off (benchmarks). */
-const pool = new SpawnPool((file, dir) => {
-  const child = execa(file, [dir], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'ignore',
-    buffer: false,
-    reject: false,
-  });
-  return {
-    stdin: child.stdin,
-    stdout: child.stdout,
-    handles: [child, child.stdin, child.stdout] as { ref(): void; unref(): void }[],
-    ended: child.catch(() => undefined),
-  };
-});
-if (process.env.PIPEFITTER_SPAWN === 'direct') pool.broken = true;
-
-export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
+export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendName } = {}): Runner => {
   let spawned = 0;
+  const backend = chooseBackend(defaults.backend);
   const viaExeca = async (
     file: string,
     args: string[],
@@ -123,10 +113,28 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
     get spawned() {
       return spawned;
     },
+    backend,
+    netlink: backend.netlink,
+    close: () => backend.netlink?.session.close(),
     async run(argv, opts) {
       const full = enterArgv(opts.netns, spellArgs(argv, hostNetnsPath()));
       const [file, ...args] = full as [string, ...string[]];
       const command = shellJoin(full);
+      // `ip -n NAME` and nsenter enter by path: right before they start, the path must still
+      // name the namespace the step was planned for
+      const changed = changedNetns([
+        opts.netns,
+        ...argv.flatMap((a) => (typeof a === 'string' ? [] : [a.netns])),
+      ]);
+      if (changed)
+        return {
+          command,
+          exitCode: undefined,
+          stdout: '',
+          stderr: changed.message,
+          failed: true,
+          reason: 'target-changed',
+        };
       spawned++;
       if (opts.detached) {
         const child = execa(file, args, {
@@ -149,10 +157,7 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
         };
       }
       const timeout = opts.timeoutMs ?? defaults.timeoutMs ?? 60_000;
-      const r =
-        (opts.env === undefined && !pool.broken && ++commandsStarted > DIRECT_FIRST
-          ? await pool.run(full, opts.input, timeout, () => spawned++)
-          : undefined) ?? (await viaExeca(file, args, opts, timeout));
+      const r = await viaExeca(file, args, opts, timeout);
       if (r.exitCode === 0 && !r.timedOut)
         return { command, exitCode: 0, stdout: r.stdout, stderr: r.stderr, failed: false, reason: undefined };
       const missing = r.timedOut
@@ -167,7 +172,7 @@ export const createRunner = (defaults: { timeoutMs?: number } = {}): Runner => {
         command,
         exitCode: r.exitCode,
         stdout: r.stdout,
-        // the same words however it was started (directly, through the helper, behind nsenter)
+        // the same words however it was started (directly, or behind nsenter)
         stderr:
           missing && (r.notFound || r.exitCode === 127)
             ? `${missing.join(' or ')}: command not found`

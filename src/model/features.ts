@@ -2,7 +2,7 @@
  * Kernel features pipefitter may need, how to probe each in a throwaway namespace, and the fix
  * when one is missing. Pure data plus the scan of a plan for what it needs.
  */
-import type { Plan } from './step.js';
+import type { Op, Plan } from './step.js';
 
 export interface Feature {
   readonly id: string;
@@ -112,26 +112,40 @@ const KIND_FEATURE: Readonly<Record<string, string>> = {
   dummy: 'dummy',
 };
 
-/** Kernel features a plan's steps need (only the ones not every kernel has are looked for). */
-export const requiredFeatures = (plan: Plan): Set<string> => {
-  const out = new Set<string>();
-  for (const s of plan.steps) {
-    const a = s.argv.map((x) => (typeof x === 'string' ? x : ''));
-    const t = a.indexOf('type');
-    if (a[0] === 'ip' && a[1] === 'link' && a[2] === 'add' && t > 0) {
-      const f = KIND_FEATURE[a[t + 1] ?? ''];
-      if (f) out.add(f);
-      if (a.includes('vlan_filtering') && a[a.indexOf('vlan_filtering') + 1] === '1') out.add('bridge-vlan');
+/** Kernel features an operation needs (only the ones not every kernel has are looked for). */
+const featuresOf = (o: Op): string[] => {
+  switch (o.op) {
+    case 'link.add': {
+      const kind = KIND_FEATURE[o.spec.kind];
+      return [
+        ...(kind ? [kind] : []),
+        ...(o.spec.kind === 'bridge' && o.spec.vlanFiltering ? ['bridge-vlan'] : []),
+      ];
     }
-    if (a[0] === 'ip' && a.includes('vlan_filtering') && a[a.indexOf('vlan_filtering') + 1] === '1')
-      out.add('bridge-vlan');
-    if (a[0] === 'bridge' && a[1] === 'vlan') out.add('bridge-vlan');
+    case 'link.set':
+      return o.patch.vlanFiltering ? ['bridge-vlan'] : [];
+    case 'bridge-vlan.add':
+    case 'bridge-vlan.del':
+      return ['bridge-vlan'];
+    case 'link.del':
+    case 'addr.add':
+    case 'addr.del':
+    case 'route.add':
+    case 'route.replace':
+    case 'route.del':
+    case 'sysctl':
+    case 'exec':
+      return [];
   }
-  return out;
 };
 
+/** Kernel features a plan's steps need. */
+export const requiredFeatures = (plan: Plan): Set<string> =>
+  new Set(plan.steps.flatMap((s) => featuresOf(s.op)));
+
 /** Does the plan talk to Open vSwitch (an `ovs-vsctl` step)? */
-export const usesOpenvswitch = (plan: Plan): boolean => plan.steps.some((s) => s.argv[0] === 'ovs-vsctl');
+export const usesOpenvswitch = (plan: Plan): boolean =>
+  plan.steps.some((s) => s.op.op === 'exec' && s.op.argv[0] === 'ovs-vsctl');
 
 /** What was found out about Open vSwitch on this machine (observe/ovs.ts probes it). */
 export interface OvsState {

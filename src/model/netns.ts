@@ -1,12 +1,26 @@
+/**
+ * Which namespace a reference meant when its target was resolved: "dev:ino" of the namespace
+ * file and when that namespace was born there (netlink/ns-identity.ts). Both backends refuse a
+ * step whose file names another namespace by then (a container restarted, a name re-created, a
+ * PID reused), so nothing planned or replayed reaches a namespace it was not planned for.
+ */
+interface Identified {
+  readonly identity?: string | undefined;
+}
+
 /** A reference to a network namespace; every command names the one it runs in. */
 export type NetnsRef =
   /** The namespace pipefitter itself runs in. */
   | { readonly kind: 'host' }
   /** A named namespace under /run/netns. */
-  | { readonly kind: 'name'; readonly name: string }
+  | ({ readonly kind: 'name'; readonly name: string } & Identified)
   /** A namespace file (a bind mount or /proc/PID/ns/net). */
-  | { readonly kind: 'path'; readonly path: string }
-  | { readonly kind: 'pid'; readonly pid: number };
+  | ({ readonly kind: 'path'; readonly path: string } & Identified)
+  | ({ readonly kind: 'pid'; readonly pid: number } & Identified);
+
+/** The identity a reference carries, if any. */
+export const identityOf = (ns: NetnsRef): string | undefined =>
+  ns.kind === 'host' ? undefined : ns.identity;
 
 export const HOST: NetnsRef = { kind: 'host' };
 

@@ -144,3 +144,30 @@ export const hostEndOf = (
 
 export const findLink = (s: NetnsState | undefined, name: string): ObservedLink | undefined =>
   s?.links.find((l) => l.name === name);
+
+/* What the host's nftables has of a recipe's NAT (observe/nft.ts reads it; plan/nat.ts compares). */
+
+/** A rule of the recipe's table as nft lists it (`nft -a list table`). */
+export interface NatRuleObserved {
+  /** The rule without its comment and handle, e.g. `ip saddr 192.0.2.0/24 … masquerade`. */
+  readonly text: string;
+  /** Its pf1:n=… comment, when it has one. */
+  readonly id?: string | undefined;
+  readonly handle: number;
+}
+
+export interface NatChainObserved {
+  readonly name: string;
+  /** e.g. `type nat hook postrouting priority srcnat; policy accept;` */
+  readonly header: string;
+  readonly rules: readonly NatRuleObserved[];
+}
+
+/** What the host has now of a recipe's NAT. */
+export interface NatObserved {
+  /** `nft -a list table ip pf_<recipe>` output, when the table exists. */
+  readonly tableText?: string | undefined;
+  /** The same table, parsed (observe/nft.ts). */
+  readonly chains?: readonly NatChainObserved[] | undefined;
+  readonly ipForward: boolean;
+}

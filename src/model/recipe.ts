@@ -95,6 +95,18 @@ export interface Recipe {
   readonly networks: readonly RecipeNetwork[];
   readonly containers: readonly RecipeContainer[];
   readonly links: readonly RecipeLink[];
+  /**
+   * The text's SHA-256 and its parsed YAML: a successful `apply` keeps them with the recipe's
+   * state, and the next run of the same text skips the YAML parser (recipe/load.ts).
+   */
+  readonly source?:
+    | {
+        readonly sha256: string;
+        readonly raw: unknown;
+        /** The document came from the kept one (nothing to write again). */
+        readonly kept?: boolean | undefined;
+      }
+    | undefined;
 }
 
 /** The IPAM key of an interface's auto address. */

@@ -1,14 +1,12 @@
 import type { NetnsRef } from './netns.js';
+import type { Arg, Op } from './op.js';
 
-/**
- * One argv element. A namespace appears as an argument when a link is created in, or moved to,
- * another namespace (`ip link add … netns X`); the executor and the script renderer spell it.
- */
-export type Arg = string | { readonly netns: NetnsRef };
+export type { Arg, Op };
 
 export interface Command {
   readonly netns: NetnsRef;
-  readonly argv: readonly Arg[];
+  /** What it does; rendered as `ip` argv (render/ip.ts) or sent over netlink (exec/netlink-backend.ts). */
+  readonly op: Op;
   readonly describes: string;
   /** Standard input (e.g. an nftables ruleset for `nft -f -`). */
   readonly input?: string | undefined;
@@ -20,7 +18,10 @@ export interface Command {
 }
 
 export interface Step extends Command {
-  /** Stable id, unique within a plan, e.g. "host:link-add:vеth1pl42". */
+  /**
+   * Stable id, unique within a plan (a duplicate is a planner bug): qualified by its namespace
+   * unless that is the host's, e.g. "link-add:veth1pl42", "netns:r1/link-up:eth1".
+   */
   readonly id: string;
   /**
    * How to take the step back. `covered` means an earlier step's undo removes its effect too

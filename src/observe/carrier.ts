@@ -9,6 +9,7 @@ import { HOST, netnsKey } from '../model/netns.js';
 import type { ObservedLink } from '../model/observed.js';
 import { decodeTag } from '../model/owner.js';
 import { decodeLinks } from './ip-json.js';
+import { observeNetnsNetlink } from './netlink.js';
 
 export interface CarrierItem {
   /** The target as the user knows it, e.g. "docker:web". */
@@ -26,6 +27,18 @@ export interface CarrierReport {
 }
 
 const readLinks = async (runner: Runner, ns: NetnsRef, dev?: string): Promise<ObservedLink[]> => {
+  const nl = runner.netlink;
+  if (nl) {
+    // in-process, as everything else is read (no nsenter, no ip); the sockets go at once
+    try {
+      const links = observeNetnsNetlink(nl.session, ns).links;
+      return links.filter((l) => dev === undefined || l.name === dev);
+    } catch {
+      return [];
+    } finally {
+      nl.session.close();
+    }
+  }
   const r = await runner.run(['ip', '-d', '-j', 'link', 'show', ...(dev ? ['dev', dev] : [])], { netns: ns });
   return r.failed ? [] : decodeLinks(r.stdout);
 };

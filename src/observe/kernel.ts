@@ -7,7 +7,6 @@ import { access, readFile } from 'node:fs/promises';
 import { HOST } from '../model/netns.js';
 import type { Feature } from '../model/features.js';
 import { FEATURES, PROBE_BASE } from '../model/features.js';
-import { parseBatchFailures } from '../exec/batch.js';
 import type { Runner } from '../exec/runner.js';
 import { missingToolHint } from '../tools.js';
 
@@ -16,6 +15,15 @@ export interface ProbeResult {
   /** Set when the probe itself could not run (not root, no unshare). */
   readonly error?: string | undefined;
 }
+
+/**
+ * The lines `ip -force -batch -` (or tc's) reported as failed ("Command failed -:N", 1-based).
+ * Good enough for a probe, which changes nothing: a line whose arguments the tool rejects
+ * outright ends the whole batch without naming it, and the kinds after it then read as
+ * supported — the link they make would fail later with the kernel's own words.
+ */
+const failedLines = (stderr: string): number[] =>
+  [...stderr.matchAll(/^Command failed -:(\d+)\s*$/gm)].map((m) => Number(m[1]) - 1);
 
 const probeBatch = async (
   runner: Runner,
@@ -30,7 +38,7 @@ const probeBatch = async (
   });
   if (r.failed && r.reason === 'tool-missing') return missingToolHint(r.missing ?? [tool]);
   if (r.failed && r.reason === 'perm') return 'probing needs root';
-  const failed = new Set(parseBatchFailures(r.stderr).map((f) => lines[f.index]?.id));
+  const failed = new Set(failedLines(r.stderr).map((i) => lines[i]?.id));
   for (const l of lines) out.set(l.id, out.get(l.id) !== false && !failed.has(l.id));
   return out;
 };

@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Runner } from '../exec/runner.js';
 import { HOST } from '../model/netns.js';
-import type { NatChainObserved, NatObserved, NatRuleObserved } from '../plan/nat.js';
+import type { NatChainObserved, NatObserved, NatRuleObserved } from '../model/observed.js';
 import { natTable } from '../plan/nat.js';
 
 /**

@@ -5,6 +5,7 @@
 import { PipefitterError } from '../errors.js';
 import { hintFor } from '../exec/hints.js';
 import type { Runner } from '../exec/runner.js';
+import { argvOf } from '../render/ip.js';
 import { netnsKey } from '../model/netns.js';
 import type { Command } from '../model/step.js';
 
@@ -51,7 +52,7 @@ export const readPassthrough = async (
       }
     }
   }
-  const r = await runner.run(read.argv, { netns: read.netns });
+  const r = await runner.run(argvOf(read), { netns: read.netns });
   if (!r.failed) return { command: r.command, stdout: r.stdout };
   const reason = r.reason ?? 'other';
   if (reason === 'tool-missing')

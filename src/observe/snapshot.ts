@@ -12,6 +12,9 @@ import { decodeForwarding, decodeLinks, decodeNeighbours, decodeRoutes } from '.
 import { observeFirewall } from './firewall.js';
 import { observeOvs } from './ovs.js';
 import { readParentRecords } from '../state/parents.js';
+import { NetlinkError } from '../netlink/errno.js';
+import { observeNetnsNetlink } from './netlink.js';
+import type { NetlinkSession } from '../netlink/session.js';
 
 const QUERIES = 'addr show\nroute show table all\nnetconf show\nneigh show\n';
 
@@ -40,26 +43,26 @@ export const observeNetns = async (
   const [links = '', routes = '', netconf = '', neigh = ''] = r.stdout
     .split('\n')
     .filter((l) => l.trim() !== '');
-  const firewall =
-    ns.kind === 'host' && opts.firewall !== false
-      ? await observeFirewall(runner, opts.routed === true)
-      : undefined;
-  const decoded = decodeLinks(links);
-  // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
-  const ovs =
-    ns.kind === 'host' && decoded.some((l) => l.kind === 'openvswitch')
-      ? await observeOvs(runner)
-      : undefined;
-  return {
-    links: decoded,
+  const base: NetnsState = {
+    links: decodeLinks(links),
     routes: decodeRoutes(routes),
-    firewall,
     forwarding: decodeForwarding(netconf),
     neighbours: decodeNeighbours(neigh),
-    parentsUp: ns.kind === 'host' ? await readParentRecords() : undefined,
-    ovs,
   };
+  return ns.kind === 'host' ? { ...base, ...(await hostExtras(runner, base, opts)) } : base;
 };
+
+/** What only the host has: its firewall (iptables), Open vSwitch's ports, pipefitter's parent records. */
+const hostExtras = async (
+  runner: Runner,
+  s: NetnsState,
+  opts: ObserveOptions,
+): Promise<Pick<NetnsState, 'firewall' | 'ovs' | 'parentsUp'>> => ({
+  firewall: opts.firewall !== false ? await observeFirewall(runner, opts.routed === true) : undefined,
+  // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
+  ovs: s.links.some((l) => l.kind === 'openvswitch') ? await observeOvs(runner) : undefined,
+  parentsUp: await readParentRecords(),
+});
 
 export interface ObserveOptions {
   /** Read br_netfilter and iptables for the host (only bridges need it). @default true */
@@ -69,6 +72,31 @@ export interface ObserveOptions {
   /** Namespaces observed at once. @default 8 */
   readonly concurrency?: number | undefined;
 }
+
+/** Every namespace read over netlink, in this process (the caller closes the sockets). */
+const observeInProcess = async (
+  runner: Runner,
+  session: NetlinkSession,
+  entries: readonly [string, NetnsRef][],
+  opts: ObserveOptions,
+): Promise<Map<string, NetnsState>> => {
+  const out = new Map<string, NetnsState>();
+  for (const [key, ns] of entries) {
+    let state: NetnsState;
+    try {
+      state = observeNetnsNetlink(session, ns);
+    } catch (e) {
+      if (!(e instanceof NetlinkError)) throw e;
+      throw new PipefitterError({
+        code: e.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
+        message: `cannot read the state of ${key}: ${e.message}`,
+        hint: e.reason === 'perm' ? 'run as root' : 'check that the target is still running',
+      });
+    }
+    out.set(key, ns.kind === 'host' ? { ...state, ...(await hostExtras(runner, state, opts)) } : state);
+  }
+  return out;
+};
 
 /** Observe several namespaces (each once), a few at a time. */
 export const observe = async (
@@ -81,6 +109,16 @@ export const observe = async (
   for (const ns of namespaces) unique.set(netnsKey(ns), ns);
   const entries = [...unique.entries()];
   const out = new Map<string, NetnsState>();
+  const nl = runner.netlink;
+  if (nl) {
+    // in-process: no process per namespace; the host's firewall and OVS state still take theirs.
+    // The sockets are closed when the reading is done (see applyPlan).
+    try {
+      return await observeInProcess(runner, nl.session, entries, opts);
+    } finally {
+      nl.session.close();
+    }
+  }
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < entries.length) {

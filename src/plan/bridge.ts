@@ -13,8 +13,12 @@ import {
   linkSetUp,
   linkSetMtu,
   addrAdd,
+  addrAddCmd,
   addrDel,
   addrDelCmd,
+  addrOf,
+  bridgeSetVlanFilteringCmd,
+  observedAddrOf,
 } from './commands.js';
 import { PHASE } from './phases.js';
 import type { PlanContext, ProjectedLink } from './context.js';
@@ -46,7 +50,8 @@ export const ensureBridge = (
     let addrs = br.addrs;
     for (const c of link.bridgeAddrs) {
       if (addrs.some((o) => o.prefix === c.prefix && sameAddress(o.address, c.address))) continue;
-      ctx.push(addrAdd(HOST, link.bridge, c, br.planned ? 'covered' : addrDelCmd(HOST, link.bridge, c.text)));
+      const a = addrOf(link.bridge, c);
+      ctx.push(addrAdd(HOST, a, br.planned ? 'covered' : addrDelCmd(HOST, a)));
       addrs = [...addrs, { family: c.family, address: c.address, prefix: c.prefix, scope: 'global' }];
       ctx.updateLink(HOST, link.bridge, { addrs });
     }
@@ -65,7 +70,7 @@ export const ensureBridge = (
           HOST,
           link.bridge,
           true,
-          br.planned ? 'covered' : bridgeSetVlanFilteringCmd(link.bridge, false),
+          br.planned ? 'covered' : bridgeSetVlanFilteringCmd(HOST, link.bridge, false),
         ),
       );
       ctx.updateLink(HOST, link.bridge, { vlanFiltering: true });
@@ -82,22 +87,14 @@ export const ensureBridge = (
     );
   const alias = encodeTag({ kind: 'bridge', ...(owner ? { recipe: owner } : {}) });
   const filtering = wantsFiltering(link);
-  ctx.push(
-    filtering
-      ? {
-          ...linkAddBridge(HOST, link.bridge),
-          argv: ['ip', 'link', 'add', 'name', link.bridge, 'type', 'bridge', 'vlan_filtering', '1'],
-          describes: `create bridge "${link.bridge}" with VLAN filtering`,
-        }
-      : linkAddBridge(HOST, link.bridge),
-  );
+  ctx.push(linkAddBridge(HOST, link.bridge, filtering));
   ctx.push(linkSetAlias(HOST, link.bridge, alias, 'covered'));
   ctx.putLink(HOST, {
     ...plannedLink({ name: link.bridge, kind: 'bridge', alias }),
     vlanFiltering: filtering,
   });
   if (link.bridgeMtu !== undefined) ctx.push(linkSetMtu(HOST, link.bridge, link.bridgeMtu, 'covered'));
-  for (const c of link.bridgeAddrs) ctx.push(addrAdd(HOST, link.bridge, c, 'covered'));
+  for (const c of link.bridgeAddrs) ctx.push(addrAdd(HOST, addrOf(link.bridge, c), 'covered'));
   ctx.push(linkSetUp(HOST, link.bridge, 'covered'));
   ctx.updateLink(HOST, link.bridge, {
     up: true,
@@ -116,11 +113,6 @@ export const ensureBridge = (
 const wantsFiltering = (link: Extract<LinkIntent, { kind: 'bridge' }>): boolean =>
   link.vlanFiltering === true || link.vlan !== undefined || (link.trunk ?? []).length > 0;
 
-const bridgeSetVlanFilteringCmd = (bridge: string, on: boolean) => {
-  const s = bridgeSetVlanFiltering(HOST, bridge, on, 'covered');
-  return { netns: s.netns, argv: s.argv, describes: s.describes };
-};
-
 /**
  * A new bridge port's VLANs: access (PVID, untagged) and/or tagged trunk VLANs. The kernel puts
  * every new port in VLAN 1 untagged (default_pvid); an access port of another VLAN leaves it.
@@ -138,8 +130,9 @@ export const planPortVlans = (
 };
 
 /** The bridge addresses a port's tag lists (`ba`), by their `A/P` text. */
-export const portBridgeAddrs = (alias: string | undefined): string[] =>
-  (decodeTag(alias)?.bridgeAddrs ?? '').split(',').filter((x) => x !== '');
+export const portBridgeAddrs = (alias: string | undefined): string[] => [
+  ...(decodeTag(alias)?.bridgeAddrs ?? []),
+];
 
 const recordedByPorts = (ctx: PlanContext, bridge: string, text: string): boolean =>
   ctx.links(HOST).some((h) => h.master === bridge && portBridgeAddrs(h.alias).includes(text));
@@ -178,22 +171,8 @@ export const releaseBridgeAddrs = (
     if (recordedByPorts(ctx, bridge, text)) continue;
     const o = br.addrs.find((x) => `${x.address}/${x.prefix}` === text);
     if (!o) continue;
-    ctx.push(
-      addrDel(HOST, bridge, text, {
-        netns: HOST,
-        argv: [
-          'ip',
-          'addr',
-          'add',
-          text,
-          ...(o.broadcast !== undefined ? ['brd', o.broadcast] : []),
-          'dev',
-          bridge,
-        ],
-        describes: `put ${text} back on "${bridge}"`,
-      }),
-      PHASE.finish,
-    );
+    const a = observedAddrOf(bridge, o);
+    ctx.push(addrDel(HOST, a, addrAddCmd(HOST, a)), PHASE.finish);
     ctx.updateLink(HOST, bridge, { addrs: br.addrs.filter((x) => x !== o) });
     ctx.notes.push(`${text} was added to bridge "${bridge}" for this attachment; it is removed`);
   }

@@ -1,125 +1,163 @@
 /**
- * Step builders: one per `ip` command pipefitter issues, named object-then-verb after it.
- * Each documents its `ip` equivalent and carries its undo.
+ * Step builders: one per change pipefitter makes, named object-then-verb after the `ip`
+ * command it stands for. Each builds a typed operation (model/op.ts) and carries its undo;
+ * render/ip.ts gives its `ip` form, exec/netlink-backend.ts sends it in-process.
  */
 import type { Cidr, IpAddr } from '../addr.js';
 import { familyOf, interfaceBroadcast } from '../addr.js';
 import type { NetnsRef } from '../model/netns.js';
-import type { ObservedRoute } from '../model/observed.js';
-import type { Arg, Command, Step } from '../model/step.js';
+import { netnsKey } from '../model/netns.js';
+import type { ObservedAddr, ObservedRoute } from '../model/observed.js';
+import type { AddrOp, LinkPatch, LinkSpec } from '../model/op.js';
+import type { Command, Op, Step } from '../model/step.js';
 
 type Undo = Step['undo'];
-const cmd = (netns: NetnsRef, argv: readonly Arg[], describes: string): Command => ({
+export const cmd = (netns: NetnsRef, op: Op, describes: string): Command => ({ netns, op, describes });
+
+const del = (name: string): Op => ({ op: 'link.del', name });
+const set = (name: string, patch: LinkPatch): Op => ({ op: 'link.set', name, patch });
+
+/** ip link add name NAME [link P] [mtu M] [address A] [netns N] type KIND … */
+export const linkAdd = (
+  netns: NetnsRef,
+  p: {
+    name: string;
+    spec: LinkSpec;
+    mtu?: number | undefined;
+    mac?: string | undefined;
+    into?: NetnsRef | undefined;
+    describes: string;
+    undo: Undo;
+  },
+): Step => ({
+  // a link born in another namespace is named for that one (each container has its eth1)
+  id: p.into ? `${netnsKey(p.into)}/link-add:${p.name}` : `link-add:${p.name}`,
   netns,
-  argv,
-  describes,
+  op: { op: 'link.add', name: p.name, spec: p.spec, mtu: p.mtu, mac: p.mac, netns: p.into },
+  describes: p.describes,
+  undo: p.undo,
 });
 
 /** ip link del NAME */
 export const linkDel = (netns: NetnsRef, name: string, id: string, undo: Undo = 'irreversible'): Step => ({
   id,
   netns,
-  argv: ['ip', 'link', 'del', 'dev', name],
+  op: del(name),
   describes: `delete "${name}"`,
   undo,
 });
 
 export const linkDelCmd = (netns: NetnsRef, name: string): Command =>
-  cmd(netns, ['ip', 'link', 'del', 'dev', name], `delete "${name}"`);
+  cmd(netns, del(name), `delete "${name}"`);
 
-/** ip link add NAME type bridge */
-export const linkAddBridge = (netns: NetnsRef, name: string): Step => ({
-  id: `link-add:${name}`,
+/** ip link add NAME type bridge [vlan_filtering 1] */
+export const linkAddBridge = (netns: NetnsRef, name: string, vlanFiltering = false): Step =>
+  linkAdd(netns, {
+    name,
+    spec: { kind: 'bridge', ...(vlanFiltering ? { vlanFiltering } : {}) },
+    describes: `create bridge "${name}"${vlanFiltering ? ' with VLAN filtering' : ''}`,
+    undo: linkDelCmd(netns, name),
+  });
+
+/** ip link set dev NAME … — several changes of one link in one command (one request). */
+export const linkSet = (
+  netns: NetnsRef,
+  name: string,
+  patch: LinkPatch,
+  p: { id?: string; describes: string; undo: Undo },
+): Step => ({
+  id: p.id ?? `link-set:${name}`,
   netns,
-  argv: ['ip', 'link', 'add', 'name', name, 'type', 'bridge'],
-  describes: `create bridge "${name}"`,
-  undo: linkDelCmd(netns, name),
+  op: set(name, patch),
+  describes: p.describes,
+  undo: p.undo,
 });
 
-/** ip link set NAME up | down */
-export const linkSetUp = (netns: NetnsRef, name: string, undo: Undo): Step => ({
-  id: `link-up:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'up'],
-  describes: `bring "${name}" up`,
-  undo,
-});
+export const linkSetCmd = (netns: NetnsRef, name: string, patch: LinkPatch, describes: string): Command =>
+  cmd(netns, set(name, patch), describes);
+
+/** ip link set NAME up */
+export const linkSetUp = (netns: NetnsRef, name: string, undo: Undo): Step =>
+  linkSet(netns, name, { up: true }, { id: `link-up:${name}`, describes: `bring "${name}" up`, undo });
 
 /** ip link set NAME down */
-export const linkSetDown = (netns: NetnsRef, name: string, undo: Undo): Step => ({
-  id: `link-down:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'down'],
-  describes: `bring "${name}" down`,
-  undo,
-});
+export const linkSetDown = (netns: NetnsRef, name: string, undo: Undo): Step =>
+  linkSet(netns, name, { up: false }, { id: `link-down:${name}`, describes: `bring "${name}" down`, undo });
 
 export const linkSetUpCmd = (netns: NetnsRef, name: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'up'], `bring "${name}" back up`);
+  cmd(netns, set(name, { up: true }), `bring "${name}" back up`);
 
 export const linkSetDownCmd = (netns: NetnsRef, name: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'down'], `bring "${name}" down`);
+  cmd(netns, set(name, { up: false }), `bring "${name}" down`);
 
 /** ip link set NAME alias TEXT (an empty TEXT clears it) */
-export const linkSetAlias = (netns: NetnsRef, name: string, alias: string, undo: Undo): Step => ({
-  id: `link-alias:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'alias', alias],
-  describes: alias ? `tag "${name}" as pipefitter's` : `clear the tag of "${name}"`,
-  undo,
-});
-
-export const linkSetAliasCmd = (netns: NetnsRef, name: string, alias: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'alias', alias], `restore the alias of "${name}"`);
-
-/** ip link set NAME master BRIDGE */
-export const linkSetMaster = (netns: NetnsRef, name: string, bridge: string, undo: Undo): Step => ({
-  id: `link-master:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'master', bridge],
-  describes: `make "${name}" a port of bridge "${bridge}"`,
-  undo,
-});
-
-/** ip link set NAME mtu N */
-export const linkSetMtu = (netns: NetnsRef, name: string, mtu: number, undo: Undo): Step => ({
-  id: `link-mtu:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'mtu', String(mtu)],
-  describes: `set the MTU of "${name}" to ${mtu}`,
-  undo,
-});
-
-export const linkSetMtuCmd = (netns: NetnsRef, name: string, mtu: number): Command =>
-  cmd(
+export const linkSetAlias = (netns: NetnsRef, name: string, alias: string, undo: Undo): Step =>
+  linkSet(
     netns,
-    ['ip', 'link', 'set', 'dev', name, 'mtu', String(mtu)],
-    `restore the MTU of "${name}" to ${mtu}`,
+    name,
+    { alias },
+    {
+      id: `link-alias:${name}`,
+      describes: alias ? `tag "${name}" as pipefitter's` : `clear the tag of "${name}"`,
+      undo,
+    },
   );
 
+export const linkSetAliasCmd = (netns: NetnsRef, name: string, alias: string): Command =>
+  cmd(netns, set(name, { alias }), `restore the alias of "${name}"`);
+
+/** ip link set NAME master BRIDGE */
+export const linkSetMaster = (netns: NetnsRef, name: string, bridge: string, undo: Undo): Step =>
+  linkSet(
+    netns,
+    name,
+    { master: bridge },
+    {
+      id: `link-master:${name}`,
+      describes: `make "${name}" a port of bridge "${bridge}"`,
+      undo,
+    },
+  );
+
+/** ip link set NAME nomaster */
+export const linkSetNomasterCmd = (netns: NetnsRef, name: string, bridge: string): Command =>
+  cmd(netns, set(name, { master: null }), `take "${name}" out of "${bridge}"`);
+
+/** ip link set NAME mtu N */
+export const linkSetMtu = (netns: NetnsRef, name: string, mtu: number, undo: Undo): Step =>
+  linkSet(
+    netns,
+    name,
+    { mtu },
+    { id: `link-mtu:${name}`, describes: `set the MTU of "${name}" to ${mtu}`, undo },
+  );
+
+export const linkSetMtuCmd = (netns: NetnsRef, name: string, mtu: number): Command =>
+  cmd(netns, set(name, { mtu }), `restore the MTU of "${name}" to ${mtu}`);
+
 /** ip link set NAME address MAC */
-export const linkSetMac = (netns: NetnsRef, name: string, mac: string, undo: Undo): Step => ({
-  id: `link-mac:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'address', mac],
-  describes: `set the MAC of "${name}" to ${mac}`,
-  undo,
-});
+export const linkSetMac = (netns: NetnsRef, name: string, mac: string, undo: Undo): Step =>
+  linkSet(
+    netns,
+    name,
+    { mac },
+    { id: `link-mac:${name}`, describes: `set the MAC of "${name}" to ${mac}`, undo },
+  );
 
 export const linkSetMacCmd = (netns: NetnsRef, name: string, mac: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'address', mac], `restore the MAC of "${name}" to ${mac}`);
+  cmd(netns, set(name, { mac }), `restore the MAC of "${name}" to ${mac}`);
 
 /** ip link set NAME name NEW */
-export const linkRename = (netns: NetnsRef, from: string, to: string, undo: Undo): Step => ({
-  id: `link-rename:${from}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', from, 'name', to],
-  describes: `rename "${from}" to "${to}"`,
-  undo,
-});
+export const linkRename = (netns: NetnsRef, from: string, to: string, undo: Undo): Step =>
+  linkSet(
+    netns,
+    from,
+    { name: to },
+    { id: `link-rename:${from}`, describes: `rename "${from}" to "${to}"`, undo },
+  );
 
 export const linkRenameCmd = (netns: NetnsRef, from: string, to: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', 'dev', from, 'name', to], `rename "${from}" back to "${to}"`);
+  cmd(netns, set(from, { name: to }), `rename "${from}" back to "${to}"`);
 
 /** ip link set NAME netns TARGET */
 export const linkSetNetns = (
@@ -128,99 +166,113 @@ export const linkSetNetns = (
   to: NetnsRef,
   toLabel: string,
   undo: Undo,
-): Step => ({
-  id: `link-netns:${name}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', name, 'netns', { netns: to }],
-  describes: `move "${name}" into ${toLabel}`,
-  undo,
-});
+): Step =>
+  linkSet(
+    netns,
+    name,
+    { netns: to },
+    { id: `link-netns:${name}`, describes: `move "${name}" into ${toLabel}`, undo },
+  );
 
 export const linkSetNetnsCmd = (netns: NetnsRef, name: string, to: NetnsRef, toLabel: string): Command =>
-  cmd(netns, ['ip', 'link', 'set', 'dev', name, 'netns', { netns: to }], `move "${name}" back to ${toLabel}`);
+  cmd(netns, set(name, { netns: to }), `move "${name}" back to ${toLabel}`);
 
-const ipv6Extra = (c: Cidr): string[] =>
+/** An interface address as an operation's operand: IPv4 with its broadcast, IPv6 with nodad. */
+export const addrOf = (dev: string, c: Cidr): AddrOp => ({
+  dev,
+  family: c.family,
+  address: c.address,
+  prefix: c.prefix,
   // The operator assigned the address; skipping DAD makes it usable at once (no 1-2 s tentative wait).
-  c.family === 6 ? ['nodad'] : [];
+  ...(c.family === 6 ? { flags: ['nodad'] as const } : { broadcast: interfaceBroadcast(c) }),
+});
 
-/** The `brd B` of an IPv4 address (see interfaceBroadcast). */
-const brdArgs = (c: Cidr): string[] => {
-  const b = interfaceBroadcast(c);
-  return b === undefined ? [] : ['brd', b];
-};
+/** An observed address, to put back as it was (its broadcast and flags). */
+export const observedAddrOf = (dev: string, o: ObservedAddr): AddrOp => ({
+  dev,
+  family: o.family,
+  address: o.address,
+  prefix: o.prefix,
+  broadcast: o.broadcast,
+  ...(o.flags?.length ? { flags: o.flags } : {}),
+});
 
-/** ip addr add CIDR [brd B] dev NAME */
-export const addrAdd = (netns: NetnsRef, dev: string, c: Cidr, undo: Undo): Step => ({
-  id: `addr-add:${dev}:${c.text}`,
+const text = (a: AddrOp): string => `${a.address}/${a.prefix}`;
+
+/** ip addr add CIDR [brd B] dev NAME [flags] */
+export const addrAdd = (netns: NetnsRef, a: AddrOp, undo: Undo): Step => ({
+  id: `addr-add:${a.dev}:${text(a)}`,
   netns,
-  argv: ['ip', 'addr', 'add', c.text, ...brdArgs(c), 'dev', dev, ...ipv6Extra(c)],
-  describes: `add ${c.text} to "${dev}"`,
+  op: { op: 'addr.add', addr: a },
+  describes: `add ${text(a)} to "${a.dev}"`,
   undo,
 });
 
-export const addrDelCmd = (netns: NetnsRef, dev: string, text: string): Command =>
-  cmd(netns, ['ip', 'addr', 'del', text, 'dev', dev], `remove ${text} from "${dev}"`);
+export const addrAddCmd = (netns: NetnsRef, a: AddrOp): Command =>
+  cmd(netns, { op: 'addr.add', addr: a }, `put ${text(a)} back on "${a.dev}"`);
+
+export const addrDelCmd = (netns: NetnsRef, a: AddrOp): Command =>
+  cmd(netns, { op: 'addr.del', addr: a }, `remove ${text(a)} from "${a.dev}"`);
 
 /** ip addr del CIDR dev NAME */
-export const addrDel = (netns: NetnsRef, dev: string, text: string, undo: Undo): Step => ({
-  id: `addr-del:${dev}:${text}`,
+export const addrDel = (netns: NetnsRef, a: AddrOp, undo: Undo): Step => ({
+  id: `addr-del:${a.dev}:${text(a)}`,
   netns,
-  argv: ['ip', 'addr', 'del', text, 'dev', dev],
-  describes: `remove ${text} from "${dev}"`,
+  op: { op: 'addr.del', addr: a },
+  describes: `remove ${text(a)} from "${a.dev}"`,
   undo,
 });
 
-/** The argv tail of `ip route add|del|replace` that recreates an observed main-table route. */
-export const routeArgs = (r: ObservedRoute): string[] => {
-  const dst = r.dst === 'default' ? (r.family === 6 ? '::/0' : 'default') : r.dst;
-  const a: string[] = [dst];
-  if (r.gateway !== undefined) a.push('via', r.gateway);
-  if (r.dev !== undefined) a.push('dev', r.dev);
-  if (r.protocol !== undefined && r.protocol !== 'boot') a.push('proto', r.protocol);
-  if (r.scope !== undefined && r.scope !== 'global' && r.scope !== 'universe') a.push('scope', r.scope);
-  if (r.metric !== undefined && r.metric !== 0 && !(r.family === 6 && r.metric === 1024))
-    a.push('metric', String(r.metric));
-  if (r.prefsrc !== undefined) a.push('src', r.prefsrc);
-  if (r.onlink) a.push('onlink');
-  return a;
-};
-
 export const describeRoute = (r: ObservedRoute): string =>
-  `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}`;
+  `${r.dst}${r.gateway ? ` via ${r.gateway}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${
+    r.metric !== undefined && r.metric !== 0 && !(r.family === 6 && r.metric === 1024)
+      ? ` metric ${r.metric}`
+      : ''
+  }`;
 
 /** ip route add … (recreating an observed route) */
 export const routeAddCmd = (netns: NetnsRef, r: ObservedRoute): Command =>
-  cmd(netns, ['ip', 'route', 'add', ...routeArgs(r)], `restore route ${describeRoute(r)}`);
+  cmd(netns, { op: 'route.add', route: r }, `restore route ${describeRoute(r)}`);
 
 export const routeDelCmd = (netns: NetnsRef, r: ObservedRoute): Command =>
-  cmd(netns, ['ip', 'route', 'del', ...routeArgs(r)], `remove route ${describeRoute(r)}`);
+  cmd(netns, { op: 'route.del', route: r }, `remove route ${describeRoute(r)}`);
+
+/**
+ * What tells a route from the others of its table in a step id: destination (an IPv6 default is
+ * ::/0, so it is not the IPv4 one), device, and a metric other than the kernel's default.
+ */
+const routeKey = (r: ObservedRoute): string => {
+  const dst = r.dst === 'default' && r.family === 6 ? '::/0' : r.dst;
+  const kernelMetric = r.family === 6 ? 1024 : 0;
+  return `${dst}:${r.dev ?? ''}${r.metric !== undefined && r.metric !== kernelMetric ? `:${r.metric}` : ''}`;
+};
 
 /** ip route add DST [via GW] dev NAME [metric M] [onlink] */
 export const routeAdd = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step => ({
-  id: `route-add:${r.dst}:${r.dev ?? ''}`,
+  id: `route-add:${routeKey(r)}`,
   netns,
-  argv: ['ip', 'route', 'add', ...routeArgs(r)],
+  op: { op: 'route.add', route: r },
   describes: `add route ${describeRoute(r)}`,
   undo,
 });
 
 /** ip route replace … */
 export const routeReplace = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step => ({
-  id: `route-replace:${r.dst}:${r.dev ?? ''}`,
+  id: `route-replace:${routeKey(r)}`,
   netns,
-  argv: ['ip', 'route', 'replace', ...routeArgs(r)],
+  op: { op: 'route.replace', route: r },
   describes: `set route ${describeRoute(r)}`,
   undo,
 });
 
 export const routeReplaceCmd = (netns: NetnsRef, r: ObservedRoute): Command =>
-  cmd(netns, ['ip', 'route', 'replace', ...routeArgs(r)], `restore route ${describeRoute(r)}`);
+  cmd(netns, { op: 'route.replace', route: r }, `restore route ${describeRoute(r)}`);
 
 /** ip route del … (an observed route) */
 export const routeDel = (netns: NetnsRef, r: ObservedRoute, undo: Undo): Step => ({
-  id: `route-del:${r.dst}:${r.dev ?? ''}`,
+  id: `route-del:${routeKey(r)}`,
   netns,
-  argv: ['ip', 'route', 'del', ...routeArgs(r)],
+  op: { op: 'route.del', route: r },
   describes: `remove route ${describeRoute(r)}`,
   undo,
 });
@@ -260,14 +312,14 @@ export const routeFamily = (dst: string): 4 | 6 => familyOf(dst === 'default' ? 
 export const ipv6Enable = (netns: NetnsRef, dev: string, announce: boolean): Step => ({
   id: `ipv6:${dev}`,
   netns,
-  argv: [
-    'sysctl',
-    '-q',
-    '-e',
-    '-w',
-    `net/ipv6/conf/${dev}/disable_ipv6=0`,
-    ...(announce ? [`net/ipv6/conf/${dev}/ndisc_notify=1`] : []),
-  ],
+  op: {
+    op: 'sysctl',
+    set: [
+      { key: `net/ipv6/conf/${dev}/disable_ipv6`, value: '0' },
+      ...(announce ? [{ key: `net/ipv6/conf/${dev}/ndisc_notify`, value: '1' }] : []),
+    ],
+    missingOk: true,
+  },
   describes: `turn IPv6 on for "${dev}"${announce ? ' and announce its addresses (unsolicited NA)' : ''}`,
   undo: 'covered',
 });
@@ -282,7 +334,7 @@ export const ipv6Enable = (netns: NetnsRef, dev: string, announce: boolean): Ste
 export const arpAnnounce = (netns: NetnsRef, dev: string, address: string): Step => ({
   id: `arping:${dev}:${address}`,
   netns,
-  argv: ['arping', '-q', '-U', '-c', '1', '-w', '0', '-i', dev, '-S', address, address],
+  op: { op: 'exec', argv: ['arping', '-q', '-U', '-c', '1', '-w', '0', '-i', dev, '-S', address, address] },
   describes: `announce ${address} on "${dev}" (gratuitous ARP)`,
   undo: 'covered',
   bestEffort: true,
@@ -296,35 +348,34 @@ export const linkAddVlan = (
   name: string,
   vid: number,
   mtu: number | undefined,
-): Step => ({
-  id: `link-add:${name}`,
-  netns,
-  argv: [
-    'ip',
-    'link',
-    'add',
-    'link',
-    parent,
-    'name',
+): Step =>
+  linkAdd(netns, {
     name,
-    ...(mtu !== undefined ? ['mtu', String(mtu)] : []),
-    'type',
-    'vlan',
-    'id',
-    String(vid),
-  ],
-  describes: `create VLAN ${vid} interface "${name}" on ${parent}`,
-  undo: linkDelCmd(netns, name),
-});
+    spec: { kind: 'vlan', parent, id: vid },
+    mtu,
+    describes: `create VLAN ${vid} interface "${name}" on ${parent}`,
+    undo: linkDelCmd(netns, name),
+  });
 
 /** ip link set BRIDGE type bridge vlan_filtering 0|1 */
-export const bridgeSetVlanFiltering = (netns: NetnsRef, bridge: string, on: boolean, undo: Undo): Step => ({
-  id: `bridge-vlan-filtering:${bridge}`,
-  netns,
-  argv: ['ip', 'link', 'set', 'dev', bridge, 'type', 'bridge', 'vlan_filtering', on ? '1' : '0'],
-  describes: `turn VLAN filtering ${on ? 'on' : 'off'} on bridge "${bridge}"`,
-  undo,
-});
+export const bridgeSetVlanFiltering = (netns: NetnsRef, bridge: string, on: boolean, undo: Undo): Step =>
+  linkSet(
+    netns,
+    bridge,
+    { vlanFiltering: on },
+    {
+      id: `bridge-vlan-filtering:${bridge}`,
+      describes: `turn VLAN filtering ${on ? 'on' : 'off'} on bridge "${bridge}"`,
+      undo,
+    },
+  );
+
+export const bridgeSetVlanFilteringCmd = (netns: NetnsRef, bridge: string, on: boolean): Command =>
+  cmd(
+    netns,
+    set(bridge, { vlanFiltering: on }),
+    `turn VLAN filtering ${on ? 'on' : 'off'} on bridge "${bridge}"`,
+  );
 
 /** bridge vlan add dev PORT vid VID [pvid untagged] */
 export const bridgeVlanAdd = (
@@ -336,7 +387,7 @@ export const bridgeVlanAdd = (
 ): Step => ({
   id: `bridge-vlan-add:${port}:${vid}`,
   netns,
-  argv: ['bridge', 'vlan', 'add', 'dev', port, 'vid', String(vid), ...(access ? ['pvid', 'untagged'] : [])],
+  op: { op: 'bridge-vlan.add', dev: port, vid, access },
   describes: access
     ? `make "${port}" an access port of VLAN ${vid}`
     : `let VLAN ${vid} through "${port}" tagged`,
@@ -347,7 +398,21 @@ export const bridgeVlanAdd = (
 export const bridgeVlanDel = (netns: NetnsRef, port: string, vid: number, undo: Undo): Step => ({
   id: `bridge-vlan-del:${port}:${vid}`,
   netns,
-  argv: ['bridge', 'vlan', 'del', 'dev', port, 'vid', String(vid)],
+  op: { op: 'bridge-vlan.del', dev: port, vid },
   describes: `take "${port}" out of VLAN ${vid}`,
   undo,
 });
+
+/** An operation with no rtnetlink form, as a step: its program runs as it is. */
+export const execStep = (
+  netns: NetnsRef,
+  argv: Extract<Op, { op: 'exec' }>['argv'],
+  p: Omit<Step, 'netns' | 'op'>,
+): Step => ({ ...p, netns, op: { op: 'exec', argv } });
+
+export const execCmd = (
+  netns: NetnsRef,
+  argv: Extract<Op, { op: 'exec' }>['argv'],
+  describes: string,
+  extra: Pick<Command, 'input' | 'affects'> = {},
+): Command => ({ netns, op: { op: 'exec', argv }, describes, ...extra });

@@ -43,7 +43,7 @@ export class PlanContext {
   readonly notes: string[] = [];
   readonly records: StateRecord[] = [];
   private readonly spaces = new Map<string, ProjectedNetns>();
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new Set<string>();
 
   constructor(observed: ObservedState) {
     for (const [key, state] of observed) this.spaces.set(key, fromObserved(state));
@@ -160,16 +160,27 @@ export class PlanContext {
     s.routes = s.routes.filter((x) => x !== r);
   }
 
-  /** Ids are unique within a plan: a second step with the same base id gets a suffix. */
-  id(base: string): string {
-    const n = this.ids.get(base) ?? 0;
-    this.ids.set(base, n + 1);
-    return n === 0 ? base : `${base}#${n + 1}`;
+  /**
+   * Add a step. Ids are unique within a plan (recipes, `--json` and the dry-run name steps by
+   * them): one that runs inside a target's namespace is qualified by it (`netns:r1/link-up:eth1`),
+   * since two containers each have an eth1; a second step with an id already used is a planner
+   * bug (the same change planned twice), never renamed.
+   */
+  push(step: Step, phase: Phase = this.phase): void {
+    const id = qualifiedId(step);
+    if (this.ids.has(id))
+      throw new Error(`internal: two steps of one plan have the id "${id}" (${step.describes})`);
+    this.ids.add(id);
+    this.steps.push({ ...step, id });
+    this.phases.push(phase);
   }
 
-  push(step: Step, phase: Phase = this.phase): void {
-    this.steps.push({ ...step, id: this.id(step.id) });
-    this.phases.push(phase);
+  /** Change a step already planned (found by its id), e.g. a tag that gained a user in the same plan. */
+  amend(id: string, change: (s: Step) => Step): void {
+    const i = this.steps.findIndex((s) => s.id === id);
+    const s = this.steps[i];
+    if (s === undefined) throw new Error(`internal: no step "${id}" to amend`);
+    this.steps[i] = { ...change(s), id };
   }
 
   /** The plan: steps ordered by phase, then grouped by namespace in order of first appearance. */
@@ -199,6 +210,10 @@ const fromObserved = (s: NetnsState): ProjectedNetns => ({
   neighbours: s.neighbours ?? [],
   parentsUp: new Map(s.parentsUp ?? []),
 });
+
+/** A step's id within its plan: qualified by its namespace unless that is the host's. */
+export const qualifiedId = (s: Pick<Step, 'id' | 'netns'>): string =>
+  s.netns.kind === 'host' ? s.id : `${netnsKey(s.netns)}/${s.id}`;
 
 /** A link as it will be once a creating step has run. */
 export const plannedLink = (p: {

@@ -5,7 +5,8 @@ import { assertNever } from '../model/assert-never.js';
 import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
 import { hostSideName } from '../names.js';
-import { linkDelCmd, linkSetAlias } from './commands.js';
+import { linkAdd, linkDelCmd, linkSet, linkSetAlias } from './commands.js';
+import type { LinkSpec } from '../model/op.js';
 import type { PlanContext } from './context.js';
 import { plannedLink } from './context.js';
 import { planInside } from './iface.js';
@@ -13,7 +14,7 @@ import { PHASE } from './phases.js';
 import { ensureBridge, ownedBridgeAddrs, planPortVlans } from './bridge.js';
 import { ensureOvsBridge, ovsAddPort } from './ovs.js';
 import type { AttachPlanOptions } from './options.js';
-import { checkTag, hostParent, linkArgs, prevDefaults } from './tags.js';
+import { checkTag, hostParent, prevDefaults } from './tags.js';
 import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { ensureParentUp, parentUser } from './parent.js';
 import { planPhysIn } from './phys.js';
@@ -27,7 +28,7 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
     target: t.id,
     ifname,
     ...(a.owner ? { recipe: a.owner } : {}),
-    ...(a.iface.dhcp ? { dhcp: '1' } : {}),
+    ...(a.iface.dhcp ? { dhcp: true } : {}),
     ...prevDefaults(ctx, a),
   };
   switch (link.kind) {
@@ -48,8 +49,8 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
       const mtu = a.iface.mtu ?? (br.planned ? undefined : br.mtu);
       const trunk = [...new Set(link.trunk ?? [])].sort((x, y) => x - y);
       const vlanTag = {
-        ...(link.vlan !== undefined ? { vlan: String(link.vlan) } : {}),
-        ...(trunk.length ? { trunk: trunk.join('.') } : {}),
+        ...(link.vlan !== undefined ? { vlan: link.vlan } : {}),
+        ...(trunk.length ? { trunk } : {}),
       };
       const tag = checkTag(
         { kind: 'veth', bridge: link.bridge, ...(link.ovs ? { parent: 'ovs' } : {}), ...vlanTag, ...baseTag },
@@ -61,53 +62,48 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           bridge: link.bridge,
           target: t.id,
           ifname,
-          ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs.join(',') } : {}),
+          ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs } : {}),
           ...(a.owner ? { recipe: a.owner } : {}),
         },
         t.label,
       );
       ctx.phase = PHASE.link;
-      ctx.push({
-        id: `link-add:${hostName}`,
-        netns: HOST,
-        argv: [
-          'ip',
-          'link',
-          'add',
-          'name',
-          hostName,
-          ...linkArgs(mtu, undefined),
-          'type',
-          'veth',
-          'peer',
-          'name',
-          ifname,
-          ...linkArgs(mtu, a.iface.mac),
-          'netns',
-          { netns: ns },
-        ],
-        describes: `create veth "${hostName}" with its peer "${ifname}" inside ${t.label}`,
-        undo: linkDelCmd(HOST, hostName),
-      });
+      ctx.push(
+        linkAdd(HOST, {
+          name: hostName,
+          mtu,
+          spec: { kind: 'veth', peer: { name: ifname, mtu, mac: a.iface.mac, netns: ns } },
+          describes: `create veth "${hostName}" with its peer "${ifname}" inside ${t.label}`,
+          undo: linkDelCmd(HOST, hostName),
+        }),
+      );
       if (link.ovs) {
         // an OVS port: the switch takes it (its kernel master is ovs-system), with its VLANs as tags
-        ctx.push({
-          id: `link-set:${hostName}`,
-          netns: HOST,
-          argv: ['ip', 'link', 'set', 'dev', hostName, 'alias', hostTag, 'up'],
-          describes: `tag "${hostName}" and bring it up`,
-          undo: 'covered',
-        });
+        ctx.push(
+          linkSet(
+            HOST,
+            hostName,
+            { alias: hostTag, up: true },
+            {
+              describes: `tag "${hostName}" and bring it up`,
+              undo: 'covered',
+            },
+          ),
+        );
         ctx.push(ovsAddPort(link.bridge, hostName, link.vlan, trunk));
         ctx.setOvsPorts(HOST, link.bridge, [...(ctx.ovsPorts(HOST, link.bridge) ?? []), hostName]);
       } else
-        ctx.push({
-          id: `link-set:${hostName}`,
-          netns: HOST,
-          argv: ['ip', 'link', 'set', 'dev', hostName, 'master', link.bridge, 'alias', hostTag, 'up'],
-          describes: `make "${hostName}" a port of "${link.bridge}", tag it and bring it up`,
-          undo: 'covered',
-        });
+        ctx.push(
+          linkSet(
+            HOST,
+            hostName,
+            { master: link.bridge, alias: hostTag, up: true },
+            {
+              describes: `make "${hostName}" a port of "${link.bridge}", tag it and bring it up`,
+              undo: 'covered',
+            },
+          ),
+        );
       ctx.putLink(HOST, {
         ...plannedLink({
           name: hostName,
@@ -168,60 +164,43 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
           'attach the trunk first, then the VLAN on it',
         );
       const mtu = a.iface.mtu ?? parent.mtu;
-      const typeArgs =
+      const spec: LinkSpec =
         link.kind === 'macvlan'
-          ? ['type', 'macvlan', 'mode', link.mode]
+          ? { kind: 'macvlan', parent: parentName, mode: link.mode }
           : link.kind === 'ipvlan'
-            ? ['type', 'ipvlan', 'mode', link.mode, link.flag]
-            : ['type', 'vlan', 'id', String(link.vlanId)];
+            ? { kind: 'ipvlan', parent: parentName, mode: link.mode, flag: link.flag }
+            : { kind: 'vlan', parent: parentName, id: link.vlanId };
       const tag = checkTag(
-        { kind: link.kind, parent: parentName, ...(inside ? { vlan: 'inside' } : {}), ...baseTag },
+        { kind: link.kind, parent: parentName, ...(inside ? { vlan: 'inside' as const } : {}), ...baseTag },
         t.label,
       );
       ctx.phase = PHASE.link;
       if (inside) {
         // A VLAN of a trunk the container already has: made inside, on the inside parent.
         ctx.push(
-          {
-            id: `link-add:${ifname}`,
-            netns: ns,
-            argv: [
-              'ip',
-              'link',
-              'add',
-              'link',
-              parentName,
-              'name',
-              ifname,
-              ...linkArgs(mtu, a.iface.mac),
-              ...typeArgs,
-            ],
+          linkAdd(ns, {
+            name: ifname,
+            spec,
+            mtu,
+            mac: a.iface.mac,
             describes: `create VLAN ${link.kind === 'vlan' ? link.vlanId : ''} interface "${ifname}" on ${parentName} inside ${t.label}`,
             undo: linkDelCmd(ns, ifname),
-          },
+          }),
           PHASE.inside,
         );
       } else {
         // Born inside the target (ip link add … netns): no move, and the parent stays on the host.
-        ctx.push({
-          id: `link-add:${ifname}`,
-          netns: HOST,
-          argv: [
-            'ip',
-            'link',
-            'add',
-            'name',
-            ifname,
-            'link',
-            parentName,
-            ...linkArgs(mtu, a.iface.mac),
-            'netns',
-            { netns: ns },
-            ...typeArgs,
-          ],
-          describes: `create ${link.kind} "${ifname}" on ${parentName} inside ${t.label}`,
-          undo: linkDelCmd(ns, ifname),
-        });
+        ctx.push(
+          linkAdd(HOST, {
+            name: ifname,
+            spec,
+            mtu,
+            mac: a.iface.mac,
+            into: ns,
+            describes: `create ${link.kind} "${ifname}" on ${parentName} inside ${t.label}`,
+            undo: linkDelCmd(ns, ifname),
+          }),
+        );
       }
       insideNew(ctx, a, tag, mtu);
       return;
@@ -247,30 +226,25 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         peer.label,
       );
       ctx.phase = PHASE.link;
-      ctx.push({
-        id: `link-add:${ifname}`,
-        netns: HOST,
-        argv: [
-          'ip',
-          'link',
-          'add',
-          'name',
-          ifname,
-          ...linkArgs(a.iface.mtu, a.iface.mac),
-          'netns',
-          { netns: ns },
-          'type',
-          'veth',
-          'peer',
-          'name',
-          link.peerIface.ifname,
-          ...linkArgs(link.peerIface.mtu ?? a.iface.mtu, link.peerIface.mac),
-          'netns',
-          { netns: peer.netns },
-        ],
-        describes: `create veth pair ${t.label}:${ifname} <-> ${peer.label}:${link.peerIface.ifname}`,
-        undo: linkDelCmd(ns, ifname),
-      });
+      ctx.push(
+        linkAdd(HOST, {
+          name: ifname,
+          mtu: a.iface.mtu,
+          mac: a.iface.mac,
+          into: ns,
+          spec: {
+            kind: 'veth',
+            peer: {
+              name: link.peerIface.ifname,
+              mtu: link.peerIface.mtu ?? a.iface.mtu,
+              mac: link.peerIface.mac,
+              netns: peer.netns,
+            },
+          },
+          describes: `create veth pair ${t.label}:${ifname} <-> ${peer.label}:${link.peerIface.ifname}`,
+          undo: linkDelCmd(ns, ifname),
+        }),
+      );
       // both ends are new: no cache anywhere can hold their addresses
       insideNew(ctx, a, tagA, a.iface.mtu, () => false);
       insideNew(

@@ -2,13 +2,15 @@
 import { refuse } from '../errors.js';
 import type { DetachRequest } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
-import { decodeTag } from '../model/owner.js';
+import type { SavedRoute } from '../model/owner.js';
+import { decodeTag, readTag } from '../model/owner.js';
 import type { ObservedState } from '../model/observed.js';
 import { hostEndOf } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
 import { hostSideName, isIfName } from '../names.js';
-import { linkDel, routeReplaceCmd } from './commands.js';
+import { routeArgs } from '../render/ip.js';
+import { linkDel, routeAdd, routeDelCmd, routeReplace, routeReplaceCmd } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
 import { defaultRoutes } from './iface.js';
@@ -73,52 +75,39 @@ export const planDetach = (
 };
 
 /**
- * Put back the default routes the attachment replaced (saved in its tag as `ip route`
- * arguments), while its own default route still exists: one of the same metric is swapped
+ * Put back the default routes the attachment replaced (saved in its tag), while its own
+ * default route still exists: one of the same metric is swapped
  * in with `replace`, others are added.
  */
 const restoreDefaults = (
   ctx: PlanContext,
   t: ResolvedTarget,
   l: ProjectedLink,
-  prev: Record<4 | 6, string | undefined>,
+  prev: readonly SavedRoute[],
 ): void => {
   for (const family of [4, 6] as const) {
-    const saved = prev[family];
-    if (saved === undefined) continue;
+    const saved = prev.filter((r) => r.family === family);
+    if (saved.length === 0) continue;
     const ours = defaultRoutes(ctx.routes(t.netns), family).find((r) => r.dev === l.name);
     const oursMetric = ours?.metric ?? (family === 6 ? 1024 : 0);
     let replaced = false;
-    for (const text of saved.split(';')) {
-      const args = text.split(' ').filter((x) => x !== '');
-      const dev = args[args.indexOf('dev') + 1];
-      if (!args.includes('dev') || dev === undefined || !ctx.link(t.netns, dev) || dev === l.name) continue;
-      const metricAt = args.indexOf('metric');
-      const metric = metricAt >= 0 ? Number(args[metricAt + 1]) : family === 6 ? 1024 : 0;
-      const dst = family === 6 ? '::/0' : 'default';
-      const describes = `restore the default route ${args.join(' ')}`;
+    for (const r of saved) {
+      if (r.dev === undefined || !ctx.link(t.netns, r.dev) || r.dev === l.name) continue;
+      const metric = r.metric ?? (family === 6 ? 1024 : 0);
+      const describes = `restore the default route ${routeArgs(r).slice(1).join(' ')}`;
       if (ours && !replaced && metric === oursMetric) {
         replaced = true;
         ctx.push({
-          id: `route-restore:${family}`,
-          netns: t.netns,
-          argv: ['ip', 'route', 'replace', dst, ...args],
+          ...routeReplace(t.netns, r, routeReplaceCmd(t.netns, ours)),
+          id: `route-restore:${family}:${r.dev}:${r.gateway ?? ''}:${metric}`,
           describes,
-          undo: routeReplaceCmd(t.netns, ours),
         });
-      } else {
+      } else
         ctx.push({
-          id: `route-restore:${family}`,
-          netns: t.netns,
-          argv: ['ip', 'route', 'add', dst, ...args],
+          ...routeAdd(t.netns, r, routeDelCmd(t.netns, r)),
+          id: `route-restore:${family}:${r.dev}:${r.gateway ?? ''}:${metric}`,
           describes,
-          undo: {
-            netns: t.netns,
-            argv: ['ip', 'route', 'del', dst, ...args],
-            describes: `remove the default route ${args.join(' ')}`,
-          },
         });
-      }
     }
     if (ours && replaced) ctx.removeRoute(t.netns, ours);
   }
@@ -131,7 +120,15 @@ export const planRemoveIface = (
   opts: RemoveOptions,
 ): void => {
   const ns = t.netns;
-  const tag = decodeTag(l.alias);
+  const read = readTag(l.alias);
+  const tag = read.status === 'ours' ? read.tag : undefined;
+  if (read.status === 'corrupt' && !opts.force)
+    throw refuse(
+      'E_NOT_OWNED',
+      `${t.label}: interface "${l.name}"`,
+      `carries a pipefitter tag that cannot be read (${read.message}), so what it replaced cannot be put back`,
+      'fix or clear its alias (ip link set dev NAME alias ""), or pass --force to remove it anyway',
+    );
   if (!tag && !opts.force)
     throw refuse(
       'E_NOT_OWNED',
@@ -140,11 +137,11 @@ export const planRemoveIface = (
       'pipefitter only removes what it made; pass --force to remove it anyway',
     );
   ctx.phase = opts.phase ?? PHASE.inside;
-  if (tag) restoreDefaults(ctx, t, l, { 4: tag.prevDefault4, 6: tag.prevDefault6 });
+  if (tag) restoreDefaults(ctx, t, l, tag.prevDefaults ?? []);
   // A DHCP client (kept running, or its state from a one-shot lease) goes before its link; also
   // one left from an attach of the same name before a restart, when this one has static addresses.
   const dhcpOwners = new Set<string>();
-  if (tag?.dhcp === '1') dhcpOwners.add(tag.target ?? t.id);
+  if (tag?.dhcp === true) dhcpOwners.add(tag.target ?? t.id);
   if (opts.dhcpState) dhcpOwners.add(t.id);
   for (const owner of dhcpOwners)
     ctx.push({

@@ -47,7 +47,7 @@ const resolvConfOf = (ns: NetnsRef, label: string, ownMounts: boolean): string =
  */
 export const dhcpStop = (ns: NetnsRef, targetId: string, ifname: string): Step['undo'] & object => ({
   netns: ns,
-  argv: [DHCP_RUNNER, 'stop', dhcpStateDir(targetId, ifname)],
+  op: { op: 'exec', argv: [DHCP_RUNNER, 'stop', dhcpStateDir(targetId, ifname)] },
   describes: `stop the DHCP client of "${ifname}" and remove its state`,
 });
 
@@ -64,21 +64,24 @@ export const planDhcp = (p: {
     {
       id: `dhcp:${p.dev}`,
       netns: p.ns,
-      argv: [
-        'unshare',
-        '--mount',
-        '--propagation',
-        'private',
-        '--',
-        DHCP_RUNNER,
-        'run',
-        state,
-        p.spec.client,
-        p.dev,
-        p.spec.foreground ? '1' : '0',
-        p.spec.hostname ?? '',
-        ...p.spec.options,
-      ],
+      op: {
+        op: 'exec',
+        argv: [
+          'unshare',
+          '--mount',
+          '--propagation',
+          'private',
+          '--',
+          DHCP_RUNNER,
+          'run',
+          state,
+          p.spec.client,
+          p.dev,
+          p.spec.foreground ? '1' : '0',
+          p.spec.hostname ?? '',
+          ...p.spec.options,
+        ],
+      },
       describes: `get an address for "${p.dev}" by DHCP (${p.spec.client}${p.spec.foreground ? ', kept running' : ''})`,
       undo: dhcpStop(p.ns, p.targetId, p.dev),
       // no lease: the runner leaves its state (and log) behind; stop removes it
@@ -89,7 +92,7 @@ export const planDhcp = (p: {
     steps.push({
       id: `dhcp-dns:${p.dev}`,
       netns: p.ns, // a file write; run with the target's steps to keep the order
-      argv: [DHCP_RUNNER, 'dns', state, resolvConfOf(p.ns, p.label, p.ownMounts)],
+      op: { op: 'exec', argv: [DHCP_RUNNER, 'dns', state, resolvConfOf(p.ns, p.label, p.ownMounts)] },
       describes: `write the lease's DNS servers into the resolv.conf of ${p.label}`,
       undo: 'covered',
     });

@@ -6,10 +6,13 @@ import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
 import type { ObservedAddr } from '../model/observed.js';
 import { hostEndOf } from '../model/observed.js';
-import { decodeTag } from '../model/owner.js';
+import { decodeTag, readTag } from '../model/owner.js';
 import { hostSideName } from '../names.js';
 import {
+  addrAddCmd,
   addrDel,
+  linkSetNomasterCmd,
+  observedAddrOf,
   linkSetDownCmd,
   linkSetMac,
   linkSetMacCmd,
@@ -33,8 +36,10 @@ export const compareExisting = (
   a: ConcreteAttachment,
   l: ProjectedLink,
 ): string | undefined => {
-  const tag = decodeTag(l.alias);
-  if (!tag) return 'it was not made by pipefitter';
+  const read = readTag(l.alias);
+  if (read.status === 'corrupt') return `its pipefitter tag cannot be read (${read.message})`;
+  if (read.status === 'none') return 'it was not made by pipefitter';
+  const tag = read.tag;
   // It lives in this target's namespace, so it is this target's, however the target was spelled
   // when it was made (pid:N, /proc/N/ns/net, docker:…).
   if (tag.ifname !== undefined && tag.ifname !== a.iface.ifname)
@@ -52,10 +57,10 @@ export const compareExisting = (
         return `it is a port of bridge ${tag.bridge ?? '?'}, asked for ${link.bridge}`;
       if ((tag.parent === 'ovs') !== (link.ovs === true))
         return `it is a port of ${tag.parent === 'ovs' ? 'an Open vSwitch' : 'a Linux'} bridge`;
-      if ((tag.vlan ?? '') !== (link.vlan === undefined ? '' : String(link.vlan)))
+      if (tag.vlan !== link.vlan)
         return `its access VLAN is ${tag.vlan ?? 'none'}, asked for ${link.vlan ?? 'none'}`;
-      if ((tag.trunk ?? '') !== [...new Set(link.trunk ?? [])].sort((x, y) => x - y).join('.'))
-        return `its trunk VLANs are ${tag.trunk ?? 'none'}, asked for ${(link.trunk ?? []).join(',') || 'none'}`;
+      if ((tag.trunk ?? []).join(',') !== [...new Set(link.trunk ?? [])].sort((x, y) => x - y).join(','))
+        return `its trunk VLANs are ${(tag.trunk ?? []).join(',') || 'none'}, asked for ${(link.trunk ?? []).join(',') || 'none'}`;
       break;
     case 'macvlan': {
       const parent = link.vlan === undefined ? link.parent : `${link.parent}.${link.vlan}`;
@@ -88,8 +93,8 @@ export const compareExisting = (
       return assertNever(link, 'link kind');
   }
   // MAC, MTU and addresses are changed in place (repairExisting), as a recipe repairs drift.
-  if ((tag.dhcp === '1') !== (a.iface.dhcp !== undefined))
-    return tag.dhcp === '1' ? 'it is addressed by DHCP' : 'it has static addresses';
+  if ((tag.dhcp === true) !== (a.iface.dhcp !== undefined))
+    return tag.dhcp === true ? 'it is addressed by DHCP' : 'it has static addresses';
   void ctx;
   return undefined;
 };
@@ -137,13 +142,8 @@ const repairProps = (
   const gone = l.addrs.filter((o) => extra.includes(o) || (o.family === 4 && extraNets.has(net(o))));
   for (const o of [...gone].reverse()) {
     const text = `${o.address}/${o.prefix}`;
-    ctx.push(
-      addrDel(ns, l.name, text, {
-        netns: ns,
-        argv: ['ip', 'addr', 'add', text, ...(o.broadcast ? ['brd', o.broadcast] : []), 'dev', l.name],
-        describes: `put ${text} back on "${l.name}"`,
-      }),
-    );
+    const a = observedAddrOf(l.name, o);
+    ctx.push(addrDel(ns, a, addrAddCmd(ns, a)));
     if (extra.includes(o)) ctx.notes.push(`${label}: ${text} is removed from ${l.name} (not asked for)`);
   }
   if (gone.length) ctx.updateLink(ns, l.name, { addrs: l.addrs.filter((o) => !gone.includes(o)) });
@@ -168,11 +168,7 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
     ctx.phase = PHASE.link;
     if (h && !a.link.ovs && h.master !== a.link.bridge) {
       ctx.push(
-        linkSetMaster(HOST, hostName, a.link.bridge, {
-          netns: HOST,
-          argv: ['ip', 'link', 'set', 'dev', hostName, 'nomaster'],
-          describes: `take "${hostName}" out of "${a.link.bridge}"`,
-        }),
+        linkSetMaster(HOST, hostName, a.link.bridge, linkSetNomasterCmd(HOST, hostName, a.link.bridge)),
       );
       ctx.updateLink(HOST, hostName, { master: a.link.bridge });
     }

@@ -51,11 +51,11 @@ export const planBridgeFirewall = (
     const step: Step = {
       id: `fw-accept:${family}:${bridge}`,
       netns: host,
-      argv: [tool(family), '-w', '-I', ...spec],
+      op: { op: 'exec', argv: [tool(family), '-w', '-I', ...spec] },
       describes: `let traffic within bridge "${bridge}" through ${tool(family)}'s FORWARD DROP (br_netfilter is on)`,
       undo: {
         netns: host,
-        argv: [tool(family), '-w', '-D', ...spec],
+        op: { op: 'exec', argv: [tool(family), '-w', '-D', ...spec] },
         describes: `remove the ${tool(family)} accept rule for "${bridge}"`,
       },
     };
@@ -75,11 +75,11 @@ export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, brid
     ctx.push({
       id: `fw-remove:${r.family}:${bridge}`,
       netns: host,
-      argv: [tool(r.family), '-w', '-D', ...spec],
+      op: { op: 'exec', argv: [tool(r.family), '-w', '-D', ...spec] },
       describes: `remove the ${tool(r.family)} accept rule for "${bridge}"`,
       undo: {
         netns: host,
-        argv: [tool(r.family), '-w', '-I', ...spec],
+        op: { op: 'exec', argv: [tool(r.family), '-w', '-I', ...spec] },
         describes: `put back the ${tool(r.family)} accept rule for "${bridge}"`,
       },
     });
@@ -144,11 +144,11 @@ export const planNatFirewall = (
         ctx.push({
           id: `fw-nat-${dir}:${bridge}`,
           netns: host,
-          argv: ['iptables', '-w', '-I', ...spec(chain, bridge, dir)],
+          op: { op: 'exec', argv: ['iptables', '-w', '-I', ...spec(chain, bridge, dir)] },
           describes: `let ${what(bridge, dir)} through iptables' FORWARD DROP (recipe "${recipe}" NATs it)`,
           undo: {
             netns: host,
-            argv: ['iptables', '-w', '-D', ...spec(chain, bridge, dir)],
+            op: { op: 'exec', argv: ['iptables', '-w', '-D', ...spec(chain, bridge, dir)] },
             describes: `remove the iptables accept rule for ${what(bridge, dir)}`,
           },
         });
@@ -159,11 +159,11 @@ export const planNatFirewall = (
     ctx.push({
       id: `fw-nat-remove-${r.dir}:${r.bridge}`,
       netns: host,
-      argv: ['iptables', '-w', '-D', ...spec(r.chain, r.bridge, r.dir)],
+      op: { op: 'exec', argv: ['iptables', '-w', '-D', ...spec(r.chain, r.bridge, r.dir)] },
       describes: `remove the iptables accept rule for ${what(r.bridge, r.dir)} (recipe "${recipe}")`,
       undo: {
         netns: host,
-        argv: ['iptables', '-w', '-I', ...spec(r.chain, r.bridge, r.dir)],
+        op: { op: 'exec', argv: ['iptables', '-w', '-I', ...spec(r.chain, r.bridge, r.dir)] },
         describes: `put back the iptables accept rule for ${what(r.bridge, r.dir)}`,
       },
     });

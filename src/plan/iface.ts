@@ -7,6 +7,7 @@ import type { Command, Step } from '../model/step.js';
 import {
   addrAdd,
   addrDelCmd,
+  addrOf,
   ipv6Enable,
   arpAnnounce,
   describeRoute,
@@ -81,7 +82,8 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
   if (missing.length === 0 && iface.addrs.length > 0)
     ctx.noops.push(`${label}: ${dev} already has ${iface.addrs.map((a) => a.text).join(', ')}`);
   const addAddr = (a: (typeof missing)[number]): void => {
-    ctx.push(addrAdd(ns, dev, a, undoIfKept(addrDelCmd(ns, dev, a.text))));
+    const op = addrOf(dev, a);
+    ctx.push(addrAdd(ns, op, undoIfKept(addrDelCmd(ns, op))));
     const cur = ctx.link(ns, dev);
     if (cur)
       ctx.updateLink(ns, dev, {

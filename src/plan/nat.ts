@@ -10,6 +10,7 @@
 import type { Cidr, IpAddr } from '../addr.js';
 import { HOST } from '../model/netns.js';
 import type { Step } from '../model/step.js';
+import type { NatChainObserved, NatObserved } from '../model/observed.js';
 import { shortHash } from '../names.js';
 import type { PlanContext } from './context.js';
 import { PHASE } from './phases.js';
@@ -25,31 +26,6 @@ export interface NatBridge {
   }[];
 }
 
-/** A rule of the recipe's table as nft lists it (`nft -a list table`). */
-export interface NatRuleObserved {
-  /** The rule without its comment and handle, e.g. `ip saddr 192.0.2.0/24 … masquerade`. */
-  readonly text: string;
-  /** Its pf1:n=… comment, when it has one. */
-  readonly id?: string | undefined;
-  readonly handle: number;
-}
-
-export interface NatChainObserved {
-  readonly name: string;
-  /** e.g. `type nat hook postrouting priority srcnat; policy accept;` */
-  readonly header: string;
-  readonly rules: readonly NatRuleObserved[];
-}
-
-/** What the host has now. */
-export interface NatObserved {
-  /** `nft -a list table ip pf_<recipe>` output, when the table exists. */
-  readonly tableText?: string | undefined;
-  /** The same table, parsed (observe/nft.ts). */
-  readonly chains?: readonly NatChainObserved[] | undefined;
-  readonly ipForward: boolean;
-}
-
 /**
  * sysctl -w net.ipv4.ip_forward=1|0 on the host: on for a recipe's NAT, back off when its
  * destroy finds that the recipe turned it on.
@@ -59,13 +35,13 @@ export const ipForwardStep = (on: boolean): Step => {
   return {
     id: on ? 'ip-forward' : 'ip-forward-off',
     netns: HOST,
-    argv: set(on),
+    op: { op: 'exec', argv: set(on) },
     describes: on
       ? 'turn on IPv4 forwarding (NAT needs it)'
       : 'turn IPv4 forwarding back off (the recipe turned it on)',
     undo: {
       netns: HOST,
-      argv: set(!on),
+      op: { op: 'exec', argv: set(!on) },
       describes: on ? 'turn IPv4 forwarding back off' : 'turn IPv4 forwarding on again',
     },
   };
@@ -159,7 +135,7 @@ export const planNat = (
   const restore: Step['undo'] = now.tableText
     ? {
         netns: HOST,
-        argv: ['nft', '-f', '-'],
+        op: { op: 'exec', argv: ['nft', '-f', '-'] },
         input: replaceScript(
           table,
           now.tableText.replace(/^table ip \S+ \{[^\n]*\n/, '').replace(/\}\s*$/, ''),
@@ -168,7 +144,7 @@ export const planNat = (
       }
     : {
         netns: HOST,
-        argv: ['nft', 'delete', 'table', 'ip', table],
+        op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
         describes: `remove nftables table ${table}`,
       };
   const where = `of recipe "${recipe}" (nftables table ${table})`;
@@ -177,7 +153,7 @@ export const planNat = (
       ctx.push({
         id: `nat-del:${table}`,
         netns: HOST,
-        argv: ['nft', 'delete', 'table', 'ip', table],
+        op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
         describes: `remove the NAT rules ${where}`,
         undo: restore,
       });
@@ -189,7 +165,7 @@ export const planNat = (
     ctx.push({
       id: `nat:${table}`,
       netns: HOST,
-      argv: ['nft', '-f', '-'],
+      op: { op: 'exec', argv: ['nft', '-f', '-'] },
       input: replaceScript(table, `  comment "pf1:r=${recipe}"\n${natRules(bridges) ?? ''}`),
       describes: `${now.tableText ? 'update' : 'add'} the NAT rules ${where}`,
       undo: restore,
@@ -207,7 +183,7 @@ export const planNat = (
         ctx.push({
           id: `nat-rule:${table}:${w.name}:${r.id}`,
           netns: HOST,
-          argv: ['nft', '-f', '-'],
+          op: { op: 'exec', argv: ['nft', '-f', '-'] },
           input: `add rule ip ${table} ${w.name} ${ruleLine(r)}\n`,
           describes: `add the NAT rule "${r.text}" to chain ${w.name} ${where}`,
           undo: restore,
@@ -223,7 +199,7 @@ export const planNat = (
       ctx.push({
         id: `nat-rule-del:${table}:${w.name}:${o.handle}`,
         netns: HOST,
-        argv: ['nft', 'delete', 'rule', 'ip', table, w.name, 'handle', String(o.handle)],
+        op: { op: 'exec', argv: ['nft', 'delete', 'rule', 'ip', table, w.name, 'handle', String(o.handle)] },
         describes: `remove the NAT rule "${o.text}" from chain ${w.name} ${where} (${o.id !== undefined && kept.has(o.id) ? 'a second copy' : 'not in the recipe'})`,
         undo: restore,
       });

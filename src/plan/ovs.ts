@@ -27,18 +27,18 @@ export const ensureOvsBridge = (
   ctx.push({
     id: `ovs-add-br:${bridge}`,
     netns: HOST,
-    argv: vsctl('--may-exist', 'add-br', bridge),
+    op: { op: 'exec', argv: vsctl('--may-exist', 'add-br', bridge) },
     describes: `create Open vSwitch bridge "${bridge}"`,
     undo: {
       netns: HOST,
-      argv: vsctl('--if-exists', 'del-br', bridge),
+      op: { op: 'exec', argv: vsctl('--if-exists', 'del-br', bridge) },
       describes: `remove Open vSwitch bridge "${bridge}"`,
     },
   });
   ctx.push({
     id: `link-set:${bridge}`,
     netns: HOST,
-    argv: ['ip', 'link', 'set', 'dev', bridge, 'alias', alias, 'up'],
+    op: { op: 'exec', argv: ['ip', 'link', 'set', 'dev', bridge, 'alias', alias, 'up'] },
     describes: `tag "${bridge}" as pipefitter's and bring it up`,
     undo: 'covered',
   });
@@ -58,18 +58,21 @@ export const ovsAddPort = (
 ): Step => ({
   id: `ovs-add-port:${port}`,
   netns: HOST,
-  argv: vsctl(
-    '--may-exist',
-    'add-port',
-    bridge,
-    port,
-    ...(vlan !== undefined ? [`tag=${vlan}`] : []),
-    ...(trunk.length ? [`trunks=${trunk.join(',')}`] : []),
-  ),
+  op: {
+    op: 'exec',
+    argv: vsctl(
+      '--may-exist',
+      'add-port',
+      bridge,
+      port,
+      ...(vlan !== undefined ? [`tag=${vlan}`] : []),
+      ...(trunk.length ? [`trunks=${trunk.join(',')}`] : []),
+    ),
+  },
   describes: `make "${port}" a port of Open vSwitch bridge "${bridge}"${vlan !== undefined ? ` (VLAN ${vlan})` : ''}${trunk.length ? ` (trunk ${trunk.join(',')})` : ''}`,
   undo: {
     netns: HOST,
-    argv: vsctl('--if-exists', 'del-port', bridge, port),
+    op: { op: 'exec', argv: vsctl('--if-exists', 'del-port', bridge, port) },
     describes: `remove port "${port}" from "${bridge}"`,
   },
 });
@@ -86,7 +89,7 @@ export const planOvsPortRemoval = (
   ctx.push({
     id: `ovs-del-port:${port}`,
     netns: HOST,
-    argv: vsctl('--if-exists', 'del-port', bridge, port),
+    op: { op: 'exec', argv: vsctl('--if-exists', 'del-port', bridge, port) },
     describes: `remove port "${port}" from Open vSwitch bridge "${bridge}"`,
     undo: 'irreversible',
   });
@@ -103,7 +106,7 @@ export const planOvsPortRemoval = (
     ctx.push({
       id: `ovs-del-br:${bridge}`,
       netns: HOST,
-      argv: vsctl('--if-exists', 'del-br', bridge),
+      op: { op: 'exec', argv: vsctl('--if-exists', 'del-br', bridge) },
       describes: `remove Open vSwitch bridge "${bridge}" (pipefitter made it; no ports left)`,
       undo: 'irreversible',
     });

@@ -157,7 +157,7 @@ export const planPassthrough = (t: ResolvedTarget, tool: PassthroughTool, args: 
     const read: Step = {
       id: `${tool}:${args.join(' ')}`,
       netns: t.netns,
-      argv,
+      op: { op: 'exec', argv },
       describes: describe(tool, args, t),
       undo: 'irreversible',
       readOnly: true,
@@ -170,7 +170,7 @@ export const planPassthrough = (t: ResolvedTarget, tool: PassthroughTool, args: 
   const step: Step = {
     id: `${tool}:${args.join(' ')}`,
     netns: t.netns,
-    argv,
+    op: { op: 'exec', argv },
     describes: describe(tool, args, t),
     passOutput: true,
     undo:
@@ -178,7 +178,7 @@ export const planPassthrough = (t: ResolvedTarget, tool: PassthroughTool, args: 
         ? 'irreversible'
         : {
             netns: t.netns,
-            argv: passthroughArgv(tool, undoArgs),
+            op: { op: 'exec', argv: passthroughArgv(tool, undoArgs) },
             describes: `undo ${tool} ${args.join(' ')}`,
           },
   };

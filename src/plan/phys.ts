@@ -8,11 +8,14 @@
 import { refuse } from '../errors.js';
 import type { ConcreteAttachment } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
-import type { OwnerTag } from '../model/owner.js';
+import type { OwnerTag, SavedAddr } from '../model/owner.js';
 import { tagFits } from '../model/owner.js';
 import type { ResolvedTarget } from '../model/target.js';
 import {
+  addrAdd,
+  addrAddCmd,
   addrDel,
+  addrDelCmd,
   linkRename,
   linkRenameCmd,
   linkSetAlias,
@@ -27,18 +30,26 @@ import {
   linkSetNetnsCmd,
   linkSetUp,
   linkSetUpCmd,
-  routeArgs,
+  observedAddrOf,
+  routeAdd,
   routeAddCmd,
   routeDel,
+  routeDelCmd,
 } from './commands.js';
+import { routeArgs } from '../render/ip.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { defaultRoutes, planInside } from './iface.js';
 import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';
 import { checkTag, hostParent } from './tags.js';
 
-/** Separator of remembered addresses and routes in a tag field (never part of `ip` syntax). */
-const SEP = ';';
+/** An address as `ip addr` words, for messages: "192.0.2.5/24 brd 192.0.2.255", "2001:db8::5/64 nodad". */
+const addrText = (x: SavedAddr): string =>
+  [
+    `${x.address}/${x.prefix}`,
+    ...(x.broadcast !== undefined ? ['brd', x.broadcast] : []),
+    ...(x.flags ?? []),
+  ].join(' ');
 
 export const planPhysIn = (
   ctx: PlanContext,
@@ -80,31 +91,33 @@ export const planPhysIn = (
 
   // what leaves the host with it: global addresses, and routes through it that the kernel did not
   // derive from an address (those come back with the address)
-  const addrs = dev.addrs.filter((x) => x.scope === 'global');
+  const addrs: SavedAddr[] = dev.addrs
+    .filter((x) => x.scope === 'global')
+    .map((x) => ({
+      family: x.family,
+      address: x.address,
+      prefix: x.prefix,
+      ...(x.broadcast !== undefined ? { broadcast: x.broadcast } : {}),
+      ...(x.flags?.length ? { flags: x.flags } : {}),
+    }));
   const routes = ctx
     .routes(HOST)
     .filter((r) => r.dev === device && r.protocol !== 'kernel' && r.type === 'unicast');
-  // with the flags it had (nodad, noprefixroute…): put back without them, it is another address
-  const addrText = (x: (typeof addrs)[number]): string =>
-    [
-      `${x.address}/${x.prefix}`,
-      ...(x.broadcast !== undefined ? ['brd', x.broadcast] : []),
-      ...(x.flags ?? []),
-    ].join(' ');
   const prevAlias = dev.alias ?? '';
   const fields: OwnerTag = {
     kind: 'phys',
     origName: device,
     ...(prevAlias ? { prevAlias } : {}),
-    ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: String(dev.mtu) } : {}),
+    ...(a.iface.mtu !== undefined && a.iface.mtu !== dev.mtu ? { origMtu: dev.mtu } : {}),
     ...(a.iface.mac !== undefined && a.iface.mac !== dev.mac ? { origMac: dev.mac } : {}),
-    ...(dev.up ? { origUp: '1' } : {}),
+    ...(dev.up ? { origUp: true } : {}),
     ...baseTag,
   };
   const remembered: OwnerTag = {
     ...fields,
-    ...(addrs.length ? { hostAddrs: addrs.map(addrText).join(SEP) } : {}),
-    ...(routes.length ? { hostRoutes: routes.map((r) => routeArgs(r).join(' ')).join(SEP) } : {}),
+    // with the flags it had (nodad, noprefixroute…): put back without them, it is another address
+    ...(addrs.length ? { hostAddrs: addrs } : {}),
+    ...(routes.length ? { hostRoutes: routes } : {}),
   };
   const lost = `${addrs.map(addrText).join(', ')}${addrs.length && routes.length ? '; routes ' : ''}${routes
     .map((r) => routeArgs(r).join(' '))
@@ -130,14 +143,10 @@ export const planPhysIn = (
 
   ctx.phase = PHASE.prepare;
   for (const r of routes) ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
-  for (const x of addrs)
-    ctx.push(
-      addrDel(HOST, device, `${x.address}/${x.prefix}`, {
-        netns: HOST,
-        argv: ['ip', 'addr', 'add', ...addrText(x).split(' '), 'dev', device],
-        describes: `put ${x.address}/${x.prefix} back on "${device}"`,
-      }),
-    );
+  for (const x of dev.addrs.filter((o) => o.scope === 'global')) {
+    const op = observedAddrOf(device, x);
+    ctx.push(addrDel(HOST, op, addrAddCmd(HOST, op)));
+  }
   ctx.phase = PHASE.link;
   // Moving takes the device down; doing it as its own step lets a rollback bring it back up.
   if (dev.up) ctx.push(linkSetDown(HOST, device, linkSetUpCmd(HOST, device)), PHASE.prepare);
@@ -175,40 +184,34 @@ export const planPhysHome = (
   if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
   if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
   ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
-  if (tag.origMtu !== undefined)
-    ctx.push(linkSetMtu(ns, orig, Number(tag.origMtu), linkSetMtuCmd(ns, orig, l.mtu)));
+  if (tag.origMtu !== undefined) ctx.push(linkSetMtu(ns, orig, tag.origMtu, linkSetMtuCmd(ns, orig, l.mtu)));
   if (tag.origMac !== undefined) ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
   ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
   ctx.dropLink(ns, l.name);
-  if (tag.origUp === '1') ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
-  const addrs = (tag.hostAddrs ?? '').split(SEP).filter((x) => x !== '');
-  const routes = (tag.hostRoutes ?? '').split(SEP).filter((x) => x !== '');
+  if (tag.origUp === true) ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
+  const addrs = tag.hostAddrs ?? [];
+  const routes = tag.hostRoutes ?? [];
   ctx.phase = PHASE.finish;
-  for (const text of addrs) {
-    const args = text.split(' ');
+  for (const saved of addrs) {
+    const a = { ...saved, dev: orig };
     ctx.push({
-      id: `addr-restore:${orig}:${args[0] ?? ''}`,
-      netns: HOST,
-      argv: ['ip', 'addr', 'add', ...args, 'dev', orig],
-      describes: `put ${args[0] ?? ''} back on "${orig}"`,
-      undo: {
-        netns: HOST,
-        argv: ['ip', 'addr', 'del', args[0] ?? '', 'dev', orig],
-        describes: `remove ${args[0] ?? ''} from "${orig}"`,
-      },
+      ...addrAdd(HOST, a, addrDelCmd(HOST, a)),
+      id: `addr-restore:${orig}:${a.address}/${a.prefix}`,
+      describes: `put ${a.address}/${a.prefix} back on "${orig}"`,
     });
   }
-  for (const text of routes) {
-    const args = text.split(' ');
+  for (const r of routes) {
+    const text = routeArgs(r).join(' ');
+    const dst = text.split(' ')[0] ?? 'default';
     ctx.push({
-      id: `route-restore:${orig}:${args[0] ?? ''}`,
-      netns: HOST,
-      argv: ['ip', 'route', 'add', ...args],
+      ...routeAdd(HOST, r, routeDelCmd(HOST, r)),
+      id: `route-restore:${orig}:${dst}`,
       describes: `put the route ${text} back`,
-      undo: { netns: HOST, argv: ['ip', 'route', 'del', ...args], describes: `remove the route ${text}` },
     });
   }
   if (addrs.length || routes.length)
-    ctx.notes.push(`host interface "${orig}" comes home with ${[...addrs, ...routes].join(', ')}`);
+    ctx.notes.push(
+      `host interface "${orig}" comes home with ${[...addrs.map(addrText), ...routes.map((r) => routeArgs(r).join(' '))].join(', ')}`,
+    );
   ctx.phase = PHASE.link;
 };

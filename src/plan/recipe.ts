@@ -11,7 +11,7 @@ import type { NetnsState, ObservedState } from '../model/observed.js';
 import { decodeTag } from '../model/owner.js';
 import type { Recipe, RecipeIface, RecipeLinkEnd, RecipeNetwork } from '../model/recipe.js';
 import { ipamKey } from '../model/recipe.js';
-import type { Plan, Step } from '../model/step.js';
+import type { Op, Plan, Step } from '../model/step.js';
 import type { ResolvedTarget } from '../model/target.js';
 import { linkDel } from './commands.js';
 import { planAttachment } from './attach.js';
@@ -19,7 +19,7 @@ import { ensureBridge } from './bridge.js';
 import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall.js';
 import { PlanContext } from './context.js';
 import { planRemoveIface } from './detach.js';
-import type { NatObserved } from './nat.js';
+import type { NatObserved } from '../model/observed.js';
 import { planNat } from './nat.js';
 import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';
@@ -47,21 +47,23 @@ export interface RecipePlanInput {
 
 /** sysctl net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding inside a target. */
 export const forwardingStep = (t: ResolvedTarget, on: boolean): Step => {
-  const argv = (v: string) => [
-    'sysctl',
-    '-q',
-    '-w',
-    `net.ipv4.conf.all.forwarding=${v}`,
-    `net.ipv6.conf.all.forwarding=${v}`,
-  ];
+  const op = (v: string): Op => ({
+    op: 'sysctl',
+    set: [
+      { key: 'net.ipv4.conf.all.forwarding', value: v },
+      { key: 'net.ipv6.conf.all.forwarding', value: v },
+    ],
+    missingOk: false,
+  });
   return {
-    id: `forwarding:${t.id}`,
+    // qualified by its namespace when planned (PlanContext.push)
+    id: 'forwarding',
     netns: t.netns,
-    argv: argv(on ? '1' : '0'),
+    op: op(on ? '1' : '0'),
     describes: `turn ${on ? 'on' : 'off'} forwarding in ${t.label}`,
     undo: {
       netns: t.netns,
-      argv: argv(on ? '0' : '1'),
+      op: op(on ? '0' : '1'),
       describes: `turn forwarding ${on ? 'off' : 'on'} again in ${t.label}`,
     },
   };
@@ -182,19 +184,19 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
     ctx.push({
       id: `netns-add:${name}`,
       netns: HOST,
-      argv: ['ip', 'netns', 'add', name],
+      op: { op: 'exec', argv: ['ip', 'netns', 'add', name] },
       affects: [{ kind: 'name', name }],
       describes: `make network namespace "${name}"`,
       undo: {
         netns: HOST,
-        argv: ['ip', 'netns', 'del', name],
+        op: { op: 'exec', argv: ['ip', 'netns', 'del', name] },
         describes: `remove network namespace "${name}"`,
       },
     });
     ctx.push({
       id: `netns-lo:${name}`,
       netns: { kind: 'name', name },
-      argv: ['ip', 'link', 'set', 'dev', 'lo', 'up'],
+      op: { op: 'exec', argv: ['ip', 'link', 'set', 'dev', 'lo', 'up'] },
       describes: `bring lo up in "${name}"`,
       undo: 'covered',
     });
@@ -297,7 +299,7 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
     ctx.push({
       id: `netns-del:${name}`,
       netns: HOST,
-      argv: ['ip', 'netns', 'del', name],
+      op: { op: 'exec', argv: ['ip', 'netns', 'del', name] },
       affects: [{ kind: 'name', name }],
       describes: `remove network namespace "${name}" (made by recipe "${r.name}")`,
       undo: 'irreversible',

@@ -12,6 +12,7 @@ import type { VlanId } from '../values.js';
 import {
   linkAddVlan,
   linkDel,
+  linkSet,
   linkSetAlias,
   linkSetAliasCmd,
   linkSetDownCmd,
@@ -27,15 +28,13 @@ export const vlanUserKey = (targetId: string, ifname: string): string =>
   shortHash(`${targetId}/${ifname}`, 8);
 
 const usersOf = (alias: string | undefined): string[] | typeof MANY => {
-  const u = decodeTag(alias)?.users ?? '';
-  return u === MANY ? MANY : u.split('.').filter((x) => x !== '');
+  const u = decodeTag(alias)?.users ?? [];
+  return u === MANY ? MANY : [...u];
 };
 
 const tagWith = (users: string[] | typeof MANY): string => {
-  const t = encodeTag({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') });
-  return tagFits({ kind: 'vlan-shared', users: users === MANY ? MANY : users.join('.') })
-    ? t
-    : encodeTag({ kind: 'vlan-shared', users: MANY });
+  const tag = { kind: 'vlan-shared', ...(users === MANY || users.length ? { users } : {}) } as const;
+  return tagFits(tag) ? encodeTag(tag) : encodeTag({ kind: 'vlan-shared', users: MANY });
 };
 
 /** The name of PARENT.VLAN; it must fit the kernel's 15 bytes. */
@@ -80,14 +79,12 @@ export const ensureSharedVlan = (
       const users = usersOf(sub.alias);
       if (users !== MANY && !users.includes(user)) {
         const next = tagWith([...users, user]);
-        ctx.push(
-          linkSetAlias(
-            HOST,
-            name,
-            next,
-            sub.planned ? 'covered' : linkSetAliasCmd(HOST, name, sub.alias ?? ''),
-          ),
-        );
+        // made by this plan: its tag is written once, with every user
+        if (sub.planned)
+          ctx.amend(`link-alias:${name}`, (s) =>
+            s.op.op === 'link.set' ? { ...s, op: { ...s.op, patch: { ...s.op.patch, alias: next } } } : s,
+          );
+        else ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, sub.alias ?? '')));
         ctx.updateLink(HOST, name, { alias: next });
       }
     }
@@ -109,11 +106,18 @@ export const ensureSharedVlan = (
   // its parent was brought up before (ensureParentUp), with a record of who needs it
   const alias = tagWith([user]);
   ctx.push(linkAddVlan(HOST, parent, name, vid, p.mtu));
-  ctx.push({
-    ...linkSetAlias(HOST, name, alias, 'covered'),
-    argv: ['ip', 'link', 'set', 'dev', name, 'alias', alias, 'up'],
-    describes: `tag "${name}" as pipefitter's (shared) and bring it up`,
-  });
+  ctx.push(
+    linkSet(
+      HOST,
+      name,
+      { alias, up: true },
+      {
+        id: `link-alias:${name}`,
+        describes: `tag "${name}" as pipefitter's (shared) and bring it up`,
+        undo: 'covered',
+      },
+    ),
+  );
   ctx.putLink(HOST, {
     ...plannedLink({ name, kind: 'vlan', alias, mtu: p.mtu, parent }),
     vlanId: vid,

@@ -2,9 +2,8 @@
 import { refuse } from '../errors.js';
 import type { Attachment, ConcreteLink } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
-import type { OwnerTag, TagKind } from '../model/owner.js';
+import type { OwnerTag, SavedRoute, TagKind } from '../model/owner.js';
 import { encodeTag, tagFits } from '../model/owner.js';
-import { routeArgs } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { defaultRoutes } from './iface.js';
 
@@ -23,25 +22,18 @@ export const hostParent = (ctx: PlanContext, parent: string, label: string): Pro
   return p;
 };
 
-/** The default routes a gateway replaces, remembered in the tag as `ip route` arguments. */
-export const prevDefaults = (
-  ctx: PlanContext,
-  a: Attachment,
-): Pick<OwnerTag, 'prevDefault4' | 'prevDefault6'> => {
-  const out: { prevDefault4?: string; prevDefault6?: string } = {};
+/** The default routes a gateway replaces, remembered in the tag. */
+export const prevDefaults = (ctx: PlanContext, a: Attachment): Pick<OwnerTag, 'prevDefaults'> => {
+  const out: SavedRoute[] = [];
   // A DHCP lease with a router replaces the IPv4 default route too.
   const families = new Set<4 | 6>([
     ...a.iface.gateways.map((g) => g.family),
     ...(a.iface.dhcp ? [4 as const] : []),
   ]);
   for (const family of families) {
-    const old = defaultRoutes(ctx.routes(a.target.netns), family).filter((r) => r.dev !== a.iface.ifname);
-    if (old.length === 0) continue;
-    const v = old.map((r) => routeArgs(r).slice(1).join(' ')).join(';');
-    if (family === 4) out.prevDefault4 = v;
-    else out.prevDefault6 = v;
+    out.push(...defaultRoutes(ctx.routes(a.target.netns), family).filter((r) => r.dev !== a.iface.ifname));
   }
-  return out;
+  return out.length ? { prevDefaults: out } : {};
 };
 
 export const checkTag = (tag: OwnerTag, label: string): string => {
@@ -54,8 +46,3 @@ export const checkTag = (tag: OwnerTag, label: string): string => {
     );
   return encodeTag(tag);
 };
-
-export const linkArgs = (mtu: number | undefined, mac: string | undefined): string[] => [
-  ...(mtu !== undefined ? ['mtu', String(mtu)] : []),
-  ...(mac !== undefined ? ['address', mac] : []),
-];

@@ -3,7 +3,7 @@
  * exactly it — even after the recipe file changed: the targets it touched and the namespaces
  * it created. Links themselves carry their owner in their tags; this file only finds them.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
 import { PipefitterError } from '../errors.js';
 
 export interface RecipeState {
@@ -20,6 +20,8 @@ export interface RecipeState {
   /** IPv4 forwarding was off before the recipe's NAT turned it on. */
   readonly ipForwardWasOff?: boolean | undefined;
   readonly appliedAt: string;
+  /** SHA-256 of the recipe text applied, whose parsed document is kept (parsed/SHA.json). */
+  readonly parsed?: string | undefined;
 }
 
 export const stateRoot = (): string => process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter';
@@ -67,4 +69,32 @@ export const writeRecipeState = async (s: RecipeState): Promise<void> => {
 
 export const removeRecipeState = async (name: string): Promise<void> => {
   await rm(fileOf(name), { force: true });
+};
+
+// The parsed YAML of applied recipe texts, by SHA-256: parsing 500 containers' YAML costs more
+// CPU than observing them. Written by a successful apply, removed with the state that names it.
+const parsedFile = (sha256: string): string => `${stateRoot()}/recipes/parsed/${sha256}.json`;
+
+/** The document kept for this text, if any (anything unreadable is no document: parse again). */
+export const readParsed = async (sha256: string): Promise<unknown> => {
+  if (!/^[0-9a-f]{64}$/.test(sha256)) return undefined;
+  try {
+    return (JSON.parse(await readFile(parsedFile(sha256), 'utf8')) as { raw?: unknown }).raw;
+  } catch {
+    return undefined;
+  }
+};
+
+export const writeParsed = async (sha256: string, raw: unknown): Promise<void> => {
+  await mkdir(`${stateRoot()}/recipes/parsed`, { recursive: true, mode: 0o700 });
+  const tmp = `${parsedFile(sha256)}.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify({ raw }), { mode: 0o600 });
+  await rename(tmp, parsedFile(sha256));
+};
+
+export const removeParsed = async (sha256: string | undefined): Promise<void> => {
+  if (sha256 === undefined || !/^[0-9a-f]{64}$/.test(sha256)) return;
+  await rm(parsedFile(sha256), { force: true });
+  // the directory goes with its last file
+  await rmdir(`${stateRoot()}/recipes/parsed`).catch(() => undefined);
 };

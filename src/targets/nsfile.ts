@@ -1,25 +1,25 @@
 /** Checks on namespace files: is it really a network namespace, and which one. */
-import { readFile, stat, statfs } from 'node:fs/promises';
+import { statSync, statfsSync } from 'node:fs';
+import { identityOf } from '../netlink/ns-identity.js';
 
 const NSFS_MAGIC = 0x6e736673;
 const PROC_MAGIC = 0x9fa0;
 
+// Synchronous on purpose (and Promise-shaped for the callers): a stat of a namespace file never
+// blocks, and the thread pool's round trips cost more than the calls for 500 targets.
+
 /** "dev:ino" of a namespace file, or undefined when it is not a live network namespace. */
-export const nsIdentity = async (path: string): Promise<string | undefined> => {
+export const nsIdentity = (path: string): Promise<string | undefined> => Promise.resolve(devIno(path));
+
+const devIno = (path: string): string | undefined => {
   try {
-    const [st, fs] = await Promise.all([stat(path), statfs(path)]);
+    const [st, fs] = [statSync(path), statfsSync(path)];
     // A /run/netns entry whose bind mount is gone is an empty regular file on tmpfs.
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
     return `${st.dev}:${st.ino}`;
   } catch {
     return undefined;
   }
-};
-
-/** Field 22 of /proc/PID/stat: when the process started (a reused PID has another). */
-const startTime = async (pid: string): Promise<string | undefined> => {
-  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
-  return st?.slice(st.lastIndexOf(')') + 2).split(' ')[19];
 };
 
 /**
@@ -29,13 +29,13 @@ const startTime = async (pid: string): Promise<string | undefined> => {
  * ctime is when that namespace got it; /proc/PID/ns/net gets a new inode at every lookup, so
  * there the process's start time tells instead. undefined when it is not a live namespace.
  */
-export const nsInstance = async (path: string): Promise<string | undefined> => {
+export const nsInstance = (path: string): Promise<string | undefined> => Promise.resolve(instanceOf(path));
+
+const instanceOf = (path: string): string | undefined => {
   try {
-    const [st, fs] = await Promise.all([stat(path, { bigint: true }), statfs(path)]);
+    const [st, fs] = [statSync(path, { bigint: true }), statfsSync(path)];
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
-    const proc = /^\/proc\/(\d+)\//.exec(path);
-    const birth = proc ? `start ${(await startTime(proc[1]!)) ?? '?'}` : `ctime ${st.ctimeNs}`;
-    return `${st.dev}:${st.ino} ${birth}`;
+    return identityOf(st, path);
   } catch {
     return undefined;
   }

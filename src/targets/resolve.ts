@@ -40,7 +40,9 @@ const withIdentity = async (
       "shares pipefitter's own network namespace (the host's)",
       'name a container with its own network namespace; for the host itself use ip directly',
     );
-  return { ...t, nsIdentity: id, nsInstance: instance };
+  const netns =
+    t.netns.kind === 'host' || instance === undefined ? t.netns : { ...t.netns, identity: instance };
+  return { ...t, netns, nsIdentity: id, nsInstance: instance };
 };
 
 const fromPid = async (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> => {

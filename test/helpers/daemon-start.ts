@@ -9,7 +9,7 @@
  *     command: dnsmasq --conf-file=/dev/null …
  */
 import { notInstalled } from '../../src/exec/missing.js';
-import { shellJoin } from '../../src/exec/quote.js';
+import { shellJoin } from '../../src/render/quote.js';
 import { toolEntry } from '../../src/tools.js';
 import { notInstalledMessage } from './tools.js';
 

@@ -38,9 +38,8 @@
  *   failed, incomplete and noarp entries come and go with traffic, not with configuration;
  * - sysctls are compared where both sides have them: one that appears or goes is either a
  *   link's (compared as the link) or a module's that was loaded meanwhile (not namespace state);
- * - processes: by command line, without PIDs; this process, its ancestors, its own command
- *   starters (libexec/pipefitter-spawn, which live as long as the process that started them) and
- *   tsx's esbuild service of this process are not listed. A process that is still exiting (an announcement) is waited for by expectState;
+ * - processes: by command line, without PIDs; this process, its ancestors and tsx's esbuild
+ *   service of this process are not listed. A process that is still exiting (an announcement) is waited for by expectState;
  * - an IPAM file with no allocations equals no file; the times in state files (a recipe's
  *   appliedAt, an allocation's created) are not compared; lock files are not state.
  */
@@ -418,7 +417,6 @@ export const processesIn = async (files: readonly string[]): Promise<ProcessInfo
       .filter(Boolean);
     if (cmdline.length === 0) continue; // exiting, or a kernel thread
     const ppid = await parentOf(pid);
-    if (ppid === process.pid && cmdline.some((a) => a.endsWith('/libexec/pipefitter-spawn'))) continue;
     // tsx's esbuild service of this very process, started when it first loads a .ts module
     // lazily (a dynamic import in the middle of a test), and living as long as it does
     if (ppid === process.pid && /\/esbuild$/.test(cmdline[0] ?? '') && cmdline.includes('--ping')) continue;

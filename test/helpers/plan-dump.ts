@@ -3,6 +3,7 @@
  * undo), its notes, no-ops and records: golden files compare the whole of it, so a change in
  * any of them shows up in review as a diff of a readable file.
  */
+import { argvOf } from '../../src/render/ip.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import type { Command, Plan } from '../../src/model/step.js';
@@ -16,7 +17,7 @@ const indent = (s: string, by: string): string =>
     .join('\n');
 
 const command = (c: Command, by: string): string[] => [
-  `${by}${netnsKey(c.netns)}: ${text(c.argv)}`,
+  `${by}${netnsKey(c.netns)}: ${text(argvOf(c))}`,
   `${by}  describes: ${c.describes}`,
   ...(c.affects?.length ? [`${by}  affects: ${c.affects.map(netnsKey).join(' ')}`] : []),
   ...(c.input !== undefined ? [`${by}  input:`, indent(c.input.replace(/\n$/, ''), `${by}    | `)] : []),

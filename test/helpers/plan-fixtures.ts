@@ -1,4 +1,5 @@
 /** Hand-built observed states and targets for planner unit tests (no kernel involved). */
+import { argvOf } from '../../src/render/ip.js';
 import type { ObservedLink, ObservedRoute, NetnsState, ObservedState } from '../../src/model/observed.js';
 import type { ResolvedTarget } from '../../src/model/target.js';
 import type { Arg, Plan } from '../../src/model/step.js';
@@ -62,4 +63,4 @@ export const text = (argv: readonly Arg[]): string => argv.map(spell).join(' ');
 
 /** "netns: argv" lines of a plan, for exact comparisons. */
 export const lines = (p: Plan): string[] =>
-  p.steps.map((s) => `${netnsKey(s.netns)}: ${s.argv.map(spell).join(' ')}`);
+  p.steps.map((s) => `${netnsKey(s.netns)}: ${argvOf(s).map(spell).join(' ')}`);

@@ -1,4 +1,6 @@
 import { test } from 'node:test';
+import { argvOf } from '../../src/render/ip.js';
+import type { Step } from '../../src/model/step.js';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { attach, detach } from '../../src/api/attach.js';
@@ -155,7 +157,7 @@ test('a real failure in the middle of a batch rolls back to the exact state befo
         {
           hooks: {
             beforeStep: async (s) => {
-              if (s.argv[1] === 'addr')
+              if (argvOf(s)[1] === 'addr')
                 await execa('nsenter', [
                   `--net=/proc/${a.pid}/ns/net`,
                   'ip',
@@ -379,8 +381,8 @@ test("gratuitous ARP only where a cache may hold the address: the host's stale e
     const hostEntry = async (): Promise<string | undefined> =>
       ((await ipJson('sandbox', ['neigh', 'show', '192.0.2.10', 'dev', br])) as { lladdr?: string }[])[0]
         ?.lladdr;
-    const announces = (r: { plan: { steps: readonly { argv: readonly unknown[] }[] } }): boolean =>
-      r.plan.steps.some((s) => s.argv[0] === 'arping');
+    const announces = (r: { plan: { steps: readonly Step[] } }): boolean =>
+      r.plan.steps.some((s) => argvOf(s)[0] === 'arping');
 
     // 192.0.2.12: no port was there before and no cache holds it — nobody to tell
     // (planned only: a port made now would be an earlier port for the next attach)

@@ -2,9 +2,9 @@
  * The harness tested against a pipefitter that misbehaves without saying so: an `ip` first on
  * PATH that silently ignores every `link del` — also inside `ip -batch` input, the way
  * pipefitter sends most of its commands — and one that ignores every change of a default route
- * (`route add|replace|del|change|append default`, `0.0.0.0/0`, `::/0`). There is no other
- * backend yet (the in-process netlink backend, DESIGN.md, comes later): the `ip` on PATH is how
- * pipefitter reaches the kernel, directly, behind nsenter and through its command starter alike.
+ * (`route add|replace|del|change|append default`, `0.0.0.0/0`, `::/0`). The subject runs with
+ * the ip backend (PIPEFITTER_BACKEND=ip), where the `ip` on PATH is how pipefitter reaches the
+ * kernel, directly, behind nsenter and through its command starter alike.
  *
  * Under each mutant, real tests (test/fixtures/mutant-subject.ts) must FAIL, for the reason the
  * harness is there to see: the links left behind (the leak check, the detach snapshot), the
@@ -82,7 +82,12 @@ interface Outcome {
 
 /** The subject tests as a test file of their own, with `ip` from `dir` first on PATH (or not). */
 const runSubject = async (t: TestContext, dir: string | undefined): Promise<Outcome> => {
-  const env: Record<string, string | undefined> = { ...process.env, PF_HARNESS_PATH: process.env.PATH };
+  // the ip backend: the mutant is an `ip` on PATH (the netlink backend starts no ip at all)
+  const env: Record<string, string | undefined> = {
+    ...process.env,
+    PF_HARNESS_PATH: process.env.PATH,
+    PIPEFITTER_BACKEND: 'ip',
+  };
   if (dir) env.PATH = `${dir}:${process.env.PATH ?? ''}`;
   const { code, output } = await runTestFile('test/fixtures/mutant-subject.ts', { env, timeoutMs: 300_000 });
   t.diagnostic(`${dir ? 'under the mutant' : 'without a mutant'}: exit ${String(code)}`);

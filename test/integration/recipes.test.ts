@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
@@ -92,6 +93,10 @@ const cycle = async (c: Cycle): Promise<void> => {
   const first = await cli(['apply', ...args]);
   assert.equal(first.code, 0, first.stderr);
   await c.check();
+  // the parsed text is kept with the state, named by its SHA-256: the next run skips YAML
+  const sha = createHash('sha256').update(readFileSync(c.file)).digest('hex');
+  const kept = `${stateDir}/recipes/parsed/${sha}.json`;
+  assert.ok(existsSync(kept), 'the parsed recipe is kept');
 
   const again = await cli(['apply', ...args]);
   assert.equal(again.code, 0, again.stderr);
@@ -132,6 +137,7 @@ const cycle = async (c: Cycle): Promise<void> => {
   );
   const name = (await execa('sh', ['-c', `sed -n 's/^name: //p' ${c.file}`])).stdout.trim();
   assert.equal(existsSync(`${stateDir}/recipes/${name}.json`), false, 'its state is gone');
+  assert.equal(existsSync(kept), false, 'and its parsed text');
   const twice = await cli(['destroy', ...args]);
   assert.equal(twice.code, 0, 'destroy twice is fine');
 };

@@ -1,29 +1,25 @@
 /**
- * Failures on the schedule real runs take. Recipes plan many containers at once: their groups
- * run side by side in waves (exec/apply.ts), and a failure in one group meets the others
- * half-way. Here a failure is made at every position of a recipe's apply and destroy — by the
+ * Failures on the schedule real runs take (exec/apply.ts runs a recipe's steps one at a time,
+ * host-side work of every container first). Here a failure is made at every position of a recipe's apply and destroy — by the
  * executor's hook, and by the kernel itself refusing a step (what the step makes is made first,
  * right before it) — and after each the FULL state (./helpers/kernel-state.ts: the sandbox, the
  * namespaces of the run, pipefitter's state files) must be as before.
  */
+import { argvOf } from '../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apply, destroy, plan } from '../../src/api/recipe.js';
 import { isPipefitterError } from '../../src/errors.js';
-import { schedule, waves } from '../../src/exec/batch.js';
+import { schedule } from '../../src/render/schedule.js';
 import { createRunner } from '../../src/exec/runner.js';
-import type { Step } from '../../src/model/step.js';
+import type { Arg, Step } from '../../src/model/step.js';
 import { expectState, injectEverywhere, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 
-const text = (a: Step['argv'][number] | undefined): string => (typeof a === 'string' ? a : '');
+const text = (a: Arg | undefined): string => (typeof a === 'string' ? a : '');
 
 const vars = (sb: Sandbox): Record<string, string> => ({ ns: `pf-${runId}-${sb.id}`, p: `t${sb.id}` });
-
-/** Does the executor run some of these steps' groups side by side (a wave of several)? */
-const runsSideBySide = (steps: readonly Step[]): boolean =>
-  waves(schedule(steps), 4).some((w) => w.length > 1);
 
 for (const file of ['recipes/router.yaml', 'recipes/shared-bridge-nat.yaml'])
   test(`${file}: a failure before every step of apply and of destroy is rolled back in full`, (t) =>
@@ -32,7 +28,6 @@ for (const file of ['recipes/router.yaml', 'recipes/shared-bridge-nat.yaml'])
       const spaces = ['sandbox'] as const;
       const before = await snapshot(spaces);
       const dry = await plan(file, { set });
-      assert.ok(runsSideBySide(dry.plan.steps), 'groups run side by side: the parallel path');
       t.diagnostic(`apply: ${dry.plan.steps.length} steps`);
       await injectEverywhere({
         what: `apply ${file}`,
@@ -71,12 +66,12 @@ test('the kernel refusing a step of a recipe, at every position it can: rolled b
     const spaces = ['sandbox'] as const;
     const before = await snapshot(spaces);
     const dry = await plan(file, { set });
-    const order = schedule(dry.plan.steps).flat();
+    const order = schedule(dry.plan.steps);
     const runner = createRunner();
     // What a step makes, made right before it by someone else: the kernel answers "File exists".
     const makes = (s: Step): boolean =>
-      s.argv[0] === 'ip' &&
-      ['link add', 'addr add', 'route add'].includes(`${text(s.argv[1])} ${text(s.argv[2])}`);
+      argvOf(s)[0] === 'ip' &&
+      ['link add', 'addr add', 'route add'].includes(`${text(argvOf(s)[1])} ${text(argvOf(s)[2])}`);
     let refused = 0;
     const skipped: string[] = [];
     for (let k = 0; k < order.length; k++) {
@@ -89,10 +84,10 @@ test('the kernel refusing a step of a recipe, at every position it can: rolled b
         hooks: {
           beforeStep: async (s, i) => {
             if (i !== k) return;
-            const r = await runner.run(s.argv, { netns: s.netns });
+            const r = await runner.run(argvOf(s), { netns: s.netns });
             if (!r.failed) made = s;
             else {
-              // its namespace or device comes with its own group: nothing to collide with yet
+              // it cannot be made by someone else first: nothing to collide with
               skipped.push(`${s.describes}: ${r.stderr.trim()}`);
               throw new Error('no collision possible before this step');
             }
@@ -118,15 +113,55 @@ test('the kernel refusing a step of a recipe, at every position it can: rolled b
         `k=${k}: the kernel refuses "${made.describes}" and the ${ran} steps that ran are undone; got ${isPipefitterError(error) ? `${error.code} ${error.message} (${String(error.rolledBack)})` : String(error)}`,
       );
       // what the other party made goes, with the undo of the very step it stood in for
-      if (typeof made.undo === 'object') await runner.run(made.undo.argv, { netns: made.undo.netns });
+      if (typeof made.undo === 'object') await runner.run(argvOf(made.undo), { netns: made.undo.netns });
       await expectState(
         spaces,
         before,
         `k=${k}: after the kernel refused "${made.describes}", the state is as before`,
       );
     }
-    t.diagnostic(
-      `${refused} steps refused by the kernel; not collidable before their group: ${skipped.length}`,
-    );
+    t.diagnostic(`${refused} steps refused by the kernel; not collidable: ${skipped.length}`);
     assert.ok(refused >= 5, `the kernel refused steps at ${refused} positions`);
+  }));
+
+// Issue 13, defect 2: `ip -batch` exits 255 naming no line when an argument is rejected (a
+// `master` bridge that vanished), and a rollback that trusted it undid nothing of that batch —
+// a bridge and its veth pairs stayed. Every command is its own request or process now: the
+// failure names exactly the step, and everything that ran is undone.
+test('a bridge deleted by someone else half-way through an apply: the step is named, all rolled back', (t) =>
+  withSandbox(t, async (sb) => {
+    const file = 'recipes/shared-bridge-nat.yaml';
+    const set = vars(sb);
+    const spaces = ['sandbox'] as const;
+    const before = await snapshot(spaces);
+    const order = schedule((await plan(file, { set })).plan.steps);
+    const ports = order.filter((s) => s.op.op === 'link.set' && typeof s.op.patch.master === 'string');
+    assert.ok(ports.length >= 3, 'the recipe puts several ports into its bridge');
+    const victim = ports[2] as Step;
+    const bridge = victim.op.op === 'link.set' ? String(victim.op.patch.master) : '';
+    const runner = createRunner();
+    let ran = 0;
+    const error = await apply(file, {
+      set,
+      hooks: {
+        beforeStep: async (s) => {
+          if (s.id !== victim.id) return;
+          const r = await runner.run(['ip', 'link', 'del', 'dev', bridge], { netns: s.netns });
+          assert.equal(r.failed, false, r.stderr);
+        },
+        afterStep: () => void ran++,
+      },
+    }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(
+      isPipefitterError(error) &&
+        error.code === 'E_STEP_FAILED' &&
+        error.failure?.step === victim.describes &&
+        error.failure.reason === 'not-found' &&
+        error.rolledBack === ran,
+      `the port step fails by name and the ${ran} steps that ran are undone; got ${isPipefitterError(error) ? `${error.code} ${error.message} (${String(error.rolledBack)})` : String(error)}`,
+    );
+    await expectState(spaces, before, 'no bridge, veth pair or namespace of the recipe is left');
   }));

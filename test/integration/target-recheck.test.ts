@@ -16,6 +16,17 @@ import { createRunner } from '../../src/exec/runner.js';
 import type { Runner } from '../../src/exec/runner.js';
 import { link, readState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { NetlinkSession } from '../../src/netlink/session.js';
+import type { Libc } from '../../src/netlink/socket.js';
+import { loadLibc, threadNetns } from '../../src/netlink/socket.js';
+import { TargetChanged, pathIdentity } from '../../src/netlink/ns-identity.js';
+
+const ownNetns = threadNetns();
+const libc = (): Libc => {
+  const l = loadLibc();
+  if ('error' in l) throw new Error(`koffi does not load here: ${l.error}`);
+  return l;
+};
 
 /** The namespace file's inode number and ctime (the kernel reuses a freed namespace's number). */
 const inode = async (path: string): Promise<string> => {
@@ -159,4 +170,79 @@ test('recipe: apply and destroy re-check their targets; a namespace re-created i
     assert.equal((await destroy(file)).applied, true);
     assert.equal(link(await readState('sandbox'), br), undefined);
     assert.equal(existsSync(stateFile), false);
+  }));
+
+/**
+ * Past the re-check: every step carries its namespace's identity, and the backend in use
+ * (PIPEFITTER_BACKEND=ip|netlink) checks it as it enters the namespace. A namespace re-created
+ * after the re-check, right before the first step, is refused there with reason
+ * `target-changed`; what ran before it is rolled back, so nothing changes anywhere.
+ */
+test('a namespace re-created after the re-check is refused by the step itself (target-changed); nothing changes', (t) =>
+  withSandbox(t, async (sb) => {
+    const n = await sb.netns('rs');
+    const br = sb.name('rs').slice(0, 15);
+    const host = await readState('sandbox');
+    let recreated = false;
+    const steps: string[] = [];
+    await assert.rejects(
+      attach(
+        { target: `netns:${n}`, bridge: br, ip: '192.0.2.10/24' },
+        {
+          hooks: {
+            beforeStep: async (s) => {
+              steps.push(s.id);
+              if (recreated) return;
+              assert.ok(s.netns.kind === 'host' || s.netns.identity, `${s.id}: the step knows its namespace`);
+              await execa('ip', ['netns', 'del', n]);
+              await execa('ip', ['netns', 'add', n]);
+              recreated = true;
+            },
+          },
+        },
+      ),
+      (e: unknown) => {
+        assert.ok(isPipefitterError(e), String(e));
+        assert.equal(e.code, 'E_STEP_FAILED', e.message);
+        assert.equal(e.failure?.reason, 'target-changed', e.message);
+        assert.match(
+          e.failure?.stderr ?? '',
+          new RegExp(`/run/netns/${n} now names another network namespace`),
+        );
+        assert.match(e.hint ?? '', /run the command again/);
+        return true;
+      },
+    );
+    assert.ok(recreated && steps.length > 0);
+    assert.deepEqual(await readState('sandbox'), host, 'no bridge, no host end: rolled back');
+    assert.deepEqual(
+      (await readState({ netns: n })).links.map((l) => l.name),
+      ['lo'],
+      'the new namespace is untouched',
+    );
+  }));
+
+test('netlink sessions check a namespace on the descriptor they enter it by, and at every later use', (t) =>
+  withSandbox(t, async (sb) => {
+    const n = await sb.netns('rn');
+    const path = `/run/netns/${n}`;
+    const id = pathIdentity(path);
+    assert.ok(id);
+    const session = new NetlinkSession(libc());
+    t.after(() => session.close());
+    session.socket(path, id);
+    session.nsFd(path, id);
+    assert.throws(() => new NetlinkSession(libc()).socket(path, `${id}x`), TargetChanged);
+    await execa('ip', ['netns', 'del', n]);
+    await execa('ip', ['netns', 'add', n]);
+    assert.notEqual(pathIdentity(path), id, 'a new namespace under the same name');
+    assert.throws(() => session.socket(path, id), TargetChanged);
+    assert.throws(() => session.nsFd(path, id), TargetChanged);
+    const fresh = new NetlinkSession(libc());
+    t.after(() => fresh.close());
+    assert.throws(() => fresh.socket(path, id), TargetChanged);
+    assert.throws(() => fresh.nsFd(path, id), TargetChanged);
+    assert.equal(threadNetns(), ownNetns, 'back in its own namespace after every refusal');
+    // no expectation, no check (the host, or a namespace a recipe makes in the same run)
+    fresh.socket(path);
   }));

@@ -58,15 +58,6 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
     (f) => f.startsWith(`pf-${runId}-`) && f !== `pf-${runId}-state` && f !== `pf-${runId}-run`,
   );
   assert.deepEqual(tmp, [], 'temporary files');
-  // the command starter's work directories go with the process that made them
-  const spawnDirs = [];
-  for (const base of ['/dev/shm', '/tmp'])
-    for (const f of await readdir(base).catch(() => [] as string[])) {
-      const pid = /^pipefitter-spawn-(\d+)-/.exec(f)?.[1];
-      if (pid !== undefined && !(await stat(`/proc/${pid}`).catch(() => undefined)))
-        spawnDirs.push(`${base}/${f}`);
-    }
-  assert.deepEqual(spawnDirs, [], 'command starter directories');
   // pipefitter's state directories may stay; nothing may be left in them
   const runDir = process.env.PIPEFITTER_RUN_DIR ?? '/run/pipefitter';
   const state = (await readdir(runDir, { recursive: true, withFileTypes: true }).catch(() => [])).filter(

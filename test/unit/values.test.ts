@@ -7,6 +7,7 @@ import {
   parseChoice,
   parseMac,
   parseMtu,
+  parseSeconds,
   parseVlanId,
 } from '../../src/values.js';
 import { isPipefitterError } from '../../src/errors.js';
@@ -128,4 +129,15 @@ test('each value refusal in full: code, field, message and the fix from the cons
   // the first octet decides, not the others
   assert.equal(parseMac('02-01-00-00-00-10', 'f'), '02:01:00:00:00:10');
   assert.equal(parseMac('AA:00:00:00:00:10', 'f'), 'aa:00:00:00:00:10');
+});
+
+test('seconds: whole or fractional, never negative or text (a wait given "abc" waited for ever)', () => {
+  assert.equal(parseSeconds('0', '--timeout'), 0);
+  assert.equal(parseSeconds('1.5', '--timeout'), 1.5);
+  for (const bad of ['abc', '-1', '', '1e3', 'Infinity', '5s'])
+    assert.throws(
+      () => parseSeconds(bad, '--timeout'),
+      (e: unknown) => isPipefitterError(e) && e.code === 'E_BAD_VALUE' && e.field === '--timeout',
+      bad,
+    );
 });

@@ -5,8 +5,7 @@ import type { RecipeOptions, RecipeReport, StatusReport } from '../../api/recipe
 const recipes = () => import('../../api/recipe.js');
 const loader = () => import('../../recipe/load.js');
 import { badInput } from '../../errors.js';
-import { HOST, netnsKey } from '../../model/netns.js';
-import { missingToolHint } from '../../tools.js';
+import { netnsKey } from '../../model/netns.js';
 import { globalFlags } from '../output.js';
 import { collect } from './attach.js';
 
@@ -175,27 +174,7 @@ export const registerRecipe = (program: Command): void => {
       .option('--format <fmt>', 'mermaid, dot, or svg (needs Graphviz)', 'mermaid'),
   ).action(async (file: string, f: RecipeFlags & { format: string }) => {
     const r = await (await loader()).loadRecipe(file, { set: parseSets(f.set) });
-    const { renderGraph } = await import('../../recipe/graph.js');
-    if (f.format === 'mermaid' || f.format === 'dot') return out(renderGraph(r, f.format));
-    if (f.format !== 'svg')
-      throw badInput(
-        'E_BAD_VALUE',
-        '--format',
-        f.format,
-        'unknown graph format',
-        'use one of: mermaid, dot, svg',
-      );
-    // Graphviz renders dot to SVG; it is a well-kept renderer when installed.
-    const { createRunner } = await import('../../exec/runner.js');
-    const dot = await createRunner().run(['dot', '-Tsvg'], { netns: HOST, input: renderGraph(r, 'dot') });
-    if (dot.failed)
-      throw badInput(
-        'E_TOOL_MISSING',
-        '--format',
-        'svg',
-        dot.reason === 'tool-missing' ? 'needs Graphviz (dot)' : dot.stderr.trim(),
-        `${missingToolHint(['dot'])}; or use --format dot`,
-      );
-    out(dot.stdout);
+    const { graph } = await import('../../api/graph.js');
+    out(await graph(r, f.format));
   });
 };

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseSeconds } from '../../values.js';
 
 export const registerWait = (program: Command): void => {
   program
@@ -10,7 +11,8 @@ export const registerWait = (program: Command): void => {
     .option('--timeout <seconds>', 'give up after this long (0: never)', '0')
     .option('--any', 'also accept an interface pipefitter did not make')
     .action(async (target: string | undefined, f: { ifname: string; timeout: string; any?: boolean }) => {
+      const timeoutMs = parseSeconds(f.timeout, '--timeout') * 1000;
       const { waitForInterface } = await import('../../api/wait.js');
-      await waitForInterface({ target, ifname: f.ifname, timeoutMs: Number(f.timeout) * 1000, any: f.any });
+      await waitForInterface({ target, ifname: f.ifname, timeoutMs, any: f.any });
     });
 };

@@ -1,15 +1,16 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { applyPlan } from '../../../src/exec/apply.js';
-import { spellArgs } from '../../../src/exec/enter.js';
 import { planAttach } from '../../../src/plan/attach.js';
 import { parseAttachInput } from '../../../src/model/input.js';
 import type { Plan } from '../../../src/model/step.js';
 import { EXIT, exitCodeFor, isPipefitterError } from '../../../src/errors.js';
 import type { RunOptions, RunResult, Runner } from '../../../src/exec/runner.js';
 import { classifyStderr } from '../../../src/exec/runner.js';
-import type { Arg, Step } from '../../../src/model/step.js';
+import type { Arg, Command, Step } from '../../../src/model/step.js';
 import { RecordingRunner } from '../../helpers/recording-runner.js';
+import { schedule } from '../../../src/render/schedule.js';
 import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/plan-fixtures.js';
 import { netnsKey } from '../../../src/model/netns.js';
 
@@ -34,8 +35,8 @@ const plan = (): Plan => {
   );
 };
 
-// Three containers on one bridge: their configurations run side by side with the announcements
-// (waves of several groups), the parallel path every real apply takes.
+// Three containers on one bridge: the host side of all of them, then each container in turn,
+// with its announcement.
 const fleet = (): Plan => {
   const ts = ['r1', 'r2', 'r3'].map(netnsTarget);
   return planAttach(
@@ -56,10 +57,16 @@ const fleet = (): Plan => {
   );
 };
 
-const undoLine = (s: Step): string[] =>
-  typeof s.undo === 'string' ? [] : [`${netnsKey(s.undo.netns)}: ${text(s.undo.argv)}`];
+/** A command as RecordingRunner records it (a namespace argument as <key>). */
+const recorded = (c: Command): string =>
+  argvOf(c)
+    .map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns)}>`))
+    .join(' ');
 
-test('hooks never change the schedule: the same processes, grouped and overlapping the same way', async () => {
+const undoLine = (s: Step): string[] =>
+  typeof s.undo === 'string' ? [] : [`${netnsKey(s.undo.netns)}: ${text(argvOf(s.undo))}`];
+
+test('hooks never change the schedule: the same commands in the same order', async () => {
   for (const p of [plan(), fleet()]) {
     const bare = new RecordingRunner();
     const plain = await applyPlan(p, { runner: bare });
@@ -75,7 +82,7 @@ test('hooks never change the schedule: the same processes, grouped and overlappi
         afterStep: () => undefined,
       },
     });
-    assert.deepEqual(hooked.calls, bare.calls, 'same commands, same processes, same overlap');
+    assert.deepEqual(hooked.calls, bare.calls, 'same commands, same processes');
     assert.equal(withHooks.processes, plain.processes);
     assert.deepEqual(
       seen,
@@ -83,18 +90,12 @@ test('hooks never change the schedule: the same processes, grouped and overlappi
       'every step offered once, in schedule order',
     );
   }
-  const parallel = new RecordingRunner();
-  await applyPlan(fleet(), { runner: parallel, hooks: { beforeStep: () => undefined } });
-  assert.ok(
-    parallel.calls.some((c) => c.overlapped > 0),
-    'with a hook set, groups in different namespaces still run side by side',
-  );
 });
 
-test('a hook failure at every position of a parallel schedule rolls back exactly what ran', async () => {
+test('a hook failure at every position of a many-container schedule rolls back exactly what ran', async () => {
   const p = fleet();
-  let overlappedFailures = 0;
-  for (let k = 0; k < p.steps.length; k++) {
+  const order = schedule(p.steps);
+  for (let k = 0; k < order.length; k++) {
     const runner = new RecordingRunner();
     const ran: Step[] = [];
     let offered: Step | undefined;
@@ -118,7 +119,8 @@ test('a hook failure at every position of a parallel schedule rolls back exactly
         e.message.includes(`stopped before ${offered?.describes ?? '?'}`),
       `k=${k}`,
     );
-    assert.ok(offered && !ran.includes(offered), `k=${k}: the step it stopped before did not run`);
+    assert.equal(offered, order[k], `k=${k}: offered in schedule order`);
+    assert.deepEqual(ran, order.slice(0, k), `k=${k}: exactly the steps before it ran, nothing after`);
     const forward = runner.lines.length - ran.flatMap(undoLine).length;
     assert.equal(forward, ran.length, `k=${k}: one line per step that ran`);
     assert.deepEqual(
@@ -126,27 +128,26 @@ test('a hook failure at every position of a parallel schedule rolls back exactly
       ran.slice().reverse().flatMap(undoLine),
       `k=${k}: the undos of exactly the steps that ran, in reverse`,
     );
-    // a step of another group of the same wave ran although it comes after k in the schedule
-    if (ran.some((s) => p.steps.indexOf(s) > k)) overlappedFailures++;
   }
-  assert.ok(overlappedFailures > 0, 'some failures hit a wave whose other groups ran on');
 });
 
-test('batches: one process per run of ip steps in the same namespace', async () => {
-  const p = plan();
+test('the ip backend: one process per command, never a batch, so a failure names its command', async () => {
+  for (const p of [plan(), fleet()]) {
+    const runner = new RecordingRunner();
+    const report = await applyPlan(p, { runner });
+    assert.equal(report.applied.length, p.steps.length);
+    assert.equal(report.processes, p.steps.length);
+    assert.deepEqual(
+      runner.calls.map((c) => c.argv.join(' ')),
+      schedule(p.steps).map(recorded),
+    );
+    assert.ok(runner.calls.every((c) => !c.argv.includes('-batch') && c.input === undefined));
+  }
+  // the host side of the three containers first, then each container's own configuration
   const runner = new RecordingRunner();
-  const report = await applyPlan(p, { runner });
-  assert.equal(report.applied.length, p.steps.length);
-  // host batch, container batch, the announcement alone
-  assert.deepEqual(
-    runner.calls.map((c) => [c.netns, c.argv.slice(0, 3).join(' ')]),
-    [
-      ['host', 'ip -batch -'],
-      ['netns:r1', 'ip -batch -'],
-      ['netns:r1', 'arping -q -U'],
-    ],
-  );
-  assert.equal(report.processes, 3);
+  await applyPlan(fleet(), { runner });
+  const seq = runner.calls.map((c) => c.netns).filter((n, i, a) => n !== a[i - 1]);
+  assert.deepEqual(seq, ['host', 'netns:r1', 'netns:r2', 'netns:r3']);
 });
 
 test('a failure at every line rolls back exactly the steps that ran, in reverse', async () => {
@@ -165,7 +166,7 @@ test('a failure at every line rolls back exactly the steps that ran, in reverse'
       .flatMap((s) =>
         typeof s.undo === 'string'
           ? []
-          : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(s.undo.argv)}`],
+          : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(argvOf(s.undo))}`],
       );
     // runner.lines = the k forward lines, then the undo lines
     assert.deepEqual(runner.lines.slice(k), expectedUndos, `k=${k}`);
@@ -180,7 +181,7 @@ const undoLines = (ran: readonly Step[]): string[] =>
     .flatMap((s) =>
       typeof s.undo === 'string'
         ? []
-        : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(s.undo.argv)}`],
+        : [`${s.undo.netns.kind === 'host' ? 'host' : 'netns:r1'}: ${text(argvOf(s.undo))}`],
     );
 
 test('a hook that throws before step k stops there and rolls back exactly what ran, in reverse (exit 1)', async () => {
@@ -207,16 +208,13 @@ test('a hook that throws before step k stops there and rolls back exactly what r
     assert.equal(exitCodeFor(err), EXIT.failed);
     assert.deepEqual(
       runner.lines.slice(0, k).map((l) => l.split(': ')[1]),
-      p.steps.slice(0, k).map((s) => spellArgs(s.argv, 'host').join(' ')),
+      p.steps.slice(0, k).map(recorded),
     );
     assert.deepEqual(runner.lines.slice(k), undoLines(p.steps.slice(0, k)), `k=${k}: the rollback`);
   }
 });
 
-/**
- * RecordingRunner's forward failure at line `failAt`, then a rollback in which the undo line
- * `undoFails` fails with `stderr` — alone or inside `ip -force -batch -`, which goes on past it.
- */
+/** RecordingRunner's forward failure at line `failAt`, then a rollback in which `undoFails` fails with `stderr`. */
 class UndoFailingRunner implements Runner {
   readonly lines: string[] = [];
   spawned = 0;
@@ -230,48 +228,33 @@ class UndoFailingRunner implements Runner {
 
   run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult> {
     this.spawned++;
-    const flat = argv.map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns)}>`));
-    const batch = flat.includes('-batch');
-    const lines = batch
-      ? (opts.input ?? '')
-          .trim()
-          .split('\n')
-          .map((l) => `ip ${l}`)
-      : [flat.join(' ')];
+    const line = argv.map((a) => (typeof a === 'string' ? a : `<${netnsKey(a.netns)}>`)).join(' ');
     const ns = netnsKey(opts.netns);
     const result = (stderr: string): Promise<RunResult> =>
       Promise.resolve({
-        command: flat.join(' '),
+        command: line,
         exitCode: stderr ? 1 : 0,
         stdout: '',
         stderr,
         failed: stderr !== '',
         reason: stderr ? classifyStderr(stderr) : undefined,
       });
-    let stderr = '';
-    for (let i = 0; i < lines.length; i++) {
-      const line = lines[i]!;
-      if (!this.rollingBack && this.lines.length === this.failAt) {
-        this.rollingBack = true;
-        return result(
-          `RTNETLINK answers: Operation not permitted\n${batch ? `Command failed -:${i + 1}\n` : ''}`,
-        );
-      }
-      if (this.rollingBack && line === this.undoFails) {
-        this.lines.push(`${ns}: FAILED ${line}`);
-        stderr += `${this.stderr}\n${batch ? `Command failed -:${i + 1}\n` : ''}`;
-        if (!batch || !flat.includes('-force')) return result(stderr);
-        continue;
-      }
-      this.lines.push(`${ns}: ${line}`);
+    if (!this.rollingBack && this.lines.length === this.failAt) {
+      this.rollingBack = true;
+      return result('RTNETLINK answers: Operation not permitted\n');
     }
-    return result(stderr);
+    if (this.rollingBack && line === this.undoFails) {
+      this.lines.push(`${ns}: FAILED ${line}`);
+      return result(`${this.stderr}\n`);
+    }
+    this.lines.push(`${ns}: ${line}`);
+    return result('');
   }
 }
 
 test('an undo that fails: E_ROLLBACK_FAILED, exit 3, the leftover named, every other undo still run', async () => {
   const p = plan();
-  const k = p.steps.findIndex((s) => s.argv.includes('alias') && s.netns.kind === 'name');
+  const k = p.steps.findIndex((s) => argvOf(s).includes('alias') && s.netns.kind === 'name');
   assert.ok(k > 0);
   const stuck = 'ip addr del 192.0.2.254/24 dev br0';
   const runner = new UndoFailingRunner(k, stuck, 'RTNETLINK answers: Device or resource busy');
@@ -299,7 +282,7 @@ test('an undo that fails: E_ROLLBACK_FAILED, exit 3, the leftover named, every o
 
 test('an undo that finds its object already gone counts as done: exit 1, not 3', async () => {
   const p = plan();
-  const k = p.steps.findIndex((s) => s.argv.includes('alias') && s.netns.kind === 'name');
+  const k = p.steps.findIndex((s) => argvOf(s).includes('alias') && s.netns.kind === 'name');
   const runner = new UndoFailingRunner(
     k,
     'ip addr del 192.0.2.254/24 dev br0',
@@ -338,16 +321,20 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
       {
         id: 'a',
         netns: { kind: 'host' },
-        argv: ['ip', 'link', 'del', 'dev', 'x'],
+        op: { op: 'exec', argv: ['ip', 'link', 'del', 'dev', 'x'] },
         describes: 'delete "x"',
         undo: 'irreversible',
       },
       {
         id: 'b',
         netns: { kind: 'host' },
-        argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'],
+        op: { op: 'exec', argv: ['ip', 'link', 'add', 'y', 'type', 'bridge'] },
         describes: 'create bridge "y"',
-        undo: { netns: { kind: 'host' }, argv: ['ip', 'link', 'del', 'dev', 'y'], describes: 'delete "y"' },
+        undo: {
+          netns: { kind: 'host' },
+          op: { op: 'exec', argv: ['ip', 'link', 'del', 'dev', 'y'] },
+          describes: 'delete "y"',
+        },
       },
     ],
     noops: [],

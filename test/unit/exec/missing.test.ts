@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { notInstalled } from '../../../src/exec/missing.js';
-import { programsOf } from '../../../src/exec/enter.js';
+import { programsOf } from '../../../src/render/enter.js';
 
 const RUNNER = '/usr/lib/node_modules/pipefitter/libexec/pipefitter-dhcp';
 
@@ -19,11 +19,11 @@ test('the program that is not installed, from each way its absence shows', () =>
       ['nft'],
     ],
     [
-      'through the command starter (bash)',
-      ['nft', '-f', '-'],
+      'a bash script',
+      ['/x/run-nft', '-f', '-'],
       {
         exitCode: 127,
-        stderr: '/x/libexec/pipefitter-spawn: line 29: nft: command not found\n',
+        stderr: '/x/run-nft: line 29: nft: command not found\n',
         enoent: false,
       },
       ['nft'],

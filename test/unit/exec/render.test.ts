@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { renderScript } from '../../../src/exec/render.js';
+import { renderScript } from '../../../src/render/script.js';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
 import { parseAttachInput } from '../../../src/model/input.js';

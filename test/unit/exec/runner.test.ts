@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { createRunner } from '../../../src/exec/runner.js';
+import { classifyStderr, createRunner } from '../../../src/exec/runner.js';
 import { HOST } from '../../../src/model/netns.js';
 
-// The runner starts commands through libexec/pipefitter-spawn: argument arrays arrive intact,
-// stdin, stdout, stderr and the exit status come back, and failures are classified as before.
+// The runner starts each command as a process of its own: argument arrays arrive intact,
+// stdin, stdout, stderr and the exit status come back, and failures are classified once.
 
 test('runner: arguments travel as an array, never as shell text', async () => {
   const r = createRunner();
@@ -51,15 +50,7 @@ test('runner: many commands side by side keep their outputs apart', async () => 
     assert.equal(o.stdout, `out${i}\n`);
     assert.equal(o.stderr, `err${i}\n`);
   });
-  // every command counts, and so does each helper started for them
-  assert.ok(r.spawned >= 24 && r.spawned <= 24 + 4, `spawned ${r.spawned}`);
-  // the helper's files go as soon as they are read
-  const dirs = (await readdir('/dev/shm')).filter((d) => d.startsWith(`pipefitter-spawn-${process.pid}-`));
-  for (const d of dirs)
-    assert.deepEqual(
-      (await readdir(`/dev/shm/${d}`)).filter((f) => !f.startsWith('in')),
-      [],
-    );
+  assert.equal(r.spawned, 24, 'one process per command');
 });
 
 test('runner: commands see the environment as it is when they start', async () => {
@@ -67,29 +58,32 @@ test('runner: commands see the environment as it is when they start', async () =
   const echo = () => r.run(['sh', '-c', 'echo "$PF_RUNNER_TEST"'], { netns: HOST });
   process.env.PF_RUNNER_TEST = 'before';
   try {
-    // enough commands that the helpers are in use, not only direct starts
-    for (const o of await Promise.all(Array.from({ length: 12 }, echo))) assert.equal(o.stdout, 'before\n');
+    assert.equal((await echo()).stdout, 'before\n');
     process.env.PF_RUNNER_TEST = 'after';
-    for (const o of await Promise.all(Array.from({ length: 6 }, echo))) assert.equal(o.stdout, 'after\n');
+    assert.equal((await echo()).stdout, 'after\n');
   } finally {
     delete process.env.PF_RUNNER_TEST;
   }
   assert.equal((await echo()).stdout, '\n');
 });
 
-test('runner: a missing program is named the same way through the command starter', async () => {
+test('runner: a missing program is named the same way, whether or not an environment is given', async () => {
   const r = createRunner();
-  // the first commands of a process start directly; these make the rest go through the helpers
-  for (let i = 0; i < 9; i++) await r.run(['true'], { netns: HOST });
-  const viaHelper = await r.run(['pf-no-such-tool', '-x'], { netns: HOST });
-  // the helper's bash reports 127 (a direct start has no exit code: ENOENT)
-  assert.deepEqual(
-    [viaHelper.reason, viaHelper.missing, viaHelper.exitCode, viaHelper.stderr],
-    ['tool-missing', ['pf-no-such-tool'], 127, 'pf-no-such-tool: command not found'],
-  );
-  const direct = await r.run(['pf-no-such-tool', '-x'], { netns: HOST, env: {} });
-  assert.deepEqual(
-    [direct.reason, direct.missing, direct.exitCode, direct.stderr],
-    ['tool-missing', ['pf-no-such-tool'], undefined, 'pf-no-such-tool: command not found'],
-  );
+  for (const env of [undefined, {}]) {
+    const direct = await r.run(['pf-no-such-tool', '-x'], { netns: HOST, env });
+    assert.deepEqual(
+      [direct.reason, direct.missing, direct.exitCode, direct.stderr],
+      ['tool-missing', ['pf-no-such-tool'], undefined, 'pf-no-such-tool: command not found'],
+    );
+  }
+});
+
+test('stderr is classified once into a reason', () => {
+  assert.equal(classifyStderr('RTNETLINK answers: File exists'), 'exists');
+  assert.equal(classifyStderr('Cannot find device "eth9"'), 'not-found');
+  assert.equal(classifyStderr('RTNETLINK answers: No such process'), 'not-found');
+  assert.equal(classifyStderr('RTNETLINK answers: Operation not permitted'), 'perm');
+  assert.equal(classifyStderr('Error: Unknown device type.'), 'unsupported');
+  assert.equal(classifyStderr('RTNETLINK answers: Device or resource busy'), 'busy');
+  assert.equal(classifyStderr('something else'), 'other');
 });

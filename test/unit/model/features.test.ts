@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Arg, Plan, Step } from '../../../src/model/step.js';
+import type { LinkSpec, Op } from '../../../src/model/op.js';
 import { concatPlans, emptyPlan } from '../../../src/model/step.js';
 import { HOST } from '../../../src/model/netns.js';
 import {
@@ -93,68 +94,51 @@ test('the probe: one ip batch (base links, then each feature that is a link) and
   assert.deepEqual([...result.supported].sort(), FEATURES.map((f) => [f.id, true] as const).sort());
 });
 
-const step = (...argv: Arg[]): Step => ({
-  id: 's',
-  netns: HOST,
-  argv,
-  describes: 'd',
-  undo: 'covered',
-});
+const step = (op: Op): Step => ({ id: 's', netns: HOST, op, describes: 'd', undo: 'covered' });
+/** A program run as it is (no rtnetlink form). */
+const exec = (...argv: Arg[]): Step => step({ op: 'exec', argv });
+const add = (spec: LinkSpec): Step => step({ op: 'link.add', name: 'x', spec });
 const plan = (...steps: Step[]): Plan => ({ ...emptyPlan, steps });
 const needs = (...steps: Step[]): string[] => [...requiredFeatures(plan(...steps))].sort();
 
 test('what a plan needs: link kinds not every kernel has, and bridge VLAN filtering however it is turned on', () => {
-  const ns = { netns: { kind: 'name', name: 'r1' } } as const;
-  assert.deepEqual(needs(step('ip', 'link', 'add', 'name', 'v', 'type', 'veth', 'peer', 'name', 'e')), []);
-  assert.deepEqual(needs(step('ip', 'link', 'add', 'name', 'b', 'type', 'bridge')), []);
+  assert.deepEqual(needs(add({ kind: 'veth', peer: { name: 'e' } })), []);
+  assert.deepEqual(needs(add({ kind: 'bridge' })), []);
   assert.deepEqual(
     needs(
-      step('ip', 'link', 'add', 'm', 'link', 'eth0', 'netns', ns, 'type', 'macvlan', 'mode', 'bridge'),
-      step('ip', 'link', 'add', 'i', 'link', 'eth0', 'type', 'ipvlan'),
-      step('ip', 'link', 'add', 'eth0.5', 'link', 'eth0', 'type', 'vlan', 'id', '5'),
-      step('ip', 'link', 'add', 'x', 'type', 'vxlan', 'id', '1'),
-      step('ip', 'link', 'add', 'd', 'type', 'dummy'),
+      add({ kind: 'macvlan', parent: 'eth0', mode: 'bridge' }),
+      add({ kind: 'ipvlan', parent: 'eth0', mode: 'l2', flag: 'bridge' }),
+      add({ kind: 'vlan', parent: 'eth0', id: 5 }),
     ),
-    ['dummy', 'ipvlan', 'macvlan', 'vlan', 'vxlan'],
+    ['ipvlan', 'macvlan', 'vlan'],
   );
   // made with filtering on, turned on later, or a port's VLANs set
-  assert.deepEqual(needs(step('ip', 'link', 'add', 'name', 'b', 'type', 'bridge', 'vlan_filtering', '1')), [
+  assert.deepEqual(needs(add({ kind: 'bridge', vlanFiltering: true })), ['bridge-vlan']);
+  assert.deepEqual(needs(step({ op: 'link.set', name: 'b', patch: { vlanFiltering: true } })), [
     'bridge-vlan',
   ]);
-  assert.deepEqual(needs(step('ip', 'link', 'set', 'dev', 'b', 'type', 'bridge', 'vlan_filtering', '1')), [
-    'bridge-vlan',
-  ]);
-  assert.deepEqual(needs(step('bridge', 'vlan', 'add', 'dev', 'v', 'vid', '10')), ['bridge-vlan']);
-  // turned off, or a word that only looks like it
-  assert.deepEqual(needs(step('ip', 'link', 'set', 'dev', 'b', 'type', 'bridge', 'vlan_filtering', '0')), []);
-  assert.deepEqual(
-    needs(step('ip', 'link', 'add', 'name', 'b', 'type', 'bridge', 'vlan_filtering', '0')),
-    [],
-  );
-  assert.deepEqual(needs(step('bridge', 'link', 'set', 'dev', 'v', 'vlan_filtering', '1')), []);
-  assert.deepEqual(needs(step('bridge', 'fdb', 'add', 'vlan')), []);
-  // only `ip link add … type KIND` makes a link: other commands naming a kind do not
-  assert.deepEqual(needs(step('ip', 'link', 'set', 'dev', 'x', 'type', 'macvlan', 'mode', 'bridge')), []);
-  assert.deepEqual(needs(step('ip', 'link', 'del', 'x', 'type', 'vlan')), []);
-  assert.deepEqual(needs(step('ip', 'addr', 'add', 'x', 'type', 'vlan')), []);
-  assert.deepEqual(needs(step('sh', 'link', 'add', 'type', 'vlan')), []);
-  assert.deepEqual(needs(step('ip', 'link', 'add', 'type')), []);
-  assert.deepEqual(needs(step('ip', 'link', 'add', 'x', 'type', 'bond')), []);
-  assert.deepEqual(needs(step('type', 'link', 'add', 'vlan')), []);
-  assert.equal(usesOpenvswitch(plan(step('ip', 'link'), step('ovs-vsctl', 'add-br', 'b'))), true);
-  assert.equal(usesOpenvswitch(plan(step('ip', 'ovs-vsctl'))), false);
+  assert.deepEqual(needs(step({ op: 'bridge-vlan.add', dev: 'v', vid: 10, access: false })), ['bridge-vlan']);
+  assert.deepEqual(needs(step({ op: 'bridge-vlan.del', dev: 'v', vid: 10 })), ['bridge-vlan']);
+  // turned off, or other changes
+  assert.deepEqual(needs(add({ kind: 'bridge', vlanFiltering: false })), []);
+  assert.deepEqual(needs(step({ op: 'link.set', name: 'b', patch: { vlanFiltering: false, up: true } })), []);
+  assert.deepEqual(needs(step({ op: 'link.del', name: 'x' })), []);
+  // a program run as it is needs what it needs itself: nothing the preflight knows
+  assert.deepEqual(needs(exec('ip', 'link', 'add', 'x', 'type', 'vlan', 'id', '5')), []);
+  assert.equal(usesOpenvswitch(plan(exec('ip', 'link'), exec('ovs-vsctl', 'add-br', 'b'))), true);
+  assert.equal(usesOpenvswitch(plan(exec('ip', 'ovs-vsctl'))), false);
 });
 
 test('plans joined: steps, records, no-ops and notes in order', () => {
   const a: Plan = {
-    steps: [step('ip', 'a')],
+    steps: [exec('ip', 'a')],
     noops: ['n1'],
     notes: ['x'],
     records: [{ kind: 'parent-user', parent: 'eth0', ifindex: 2, user: 'u', op: 'add' }],
   };
-  const b: Plan = { steps: [step('ip', 'b')], noops: ['n2'], notes: ['y'] };
+  const b: Plan = { steps: [exec('ip', 'b')], noops: ['n2'], notes: ['y'] };
   assert.deepEqual(concatPlans([a, b]), {
-    steps: [step('ip', 'a'), step('ip', 'b')],
+    steps: [exec('ip', 'a'), exec('ip', 'b')],
     records: [{ kind: 'parent-user', parent: 'eth0', ifindex: 2, user: 'u', op: 'add' }],
     noops: ['n1', 'n2'],
     notes: ['x', 'y'],

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
@@ -59,23 +60,23 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
   void host;
   assert.deepEqual(lines(p), [
     'host: ip link add name br-lab type bridge',
-    'host: ip link set dev br-lab alias pf1:k=bridge',
+    'host: ip link set dev br-lab alias pf2:k=bridge',
     'host: ip link set dev br-lab up',
-    `host: ip link add name ${p.steps[3]!.argv[4] as string} type veth peer name eth1 netns <netns:r1>`,
-    `host: ip link set dev ${p.steps[3]!.argv[4] as string} master br-lab alias pf1:k=veth-host&t=netns%3Ar1&i=eth1&b=br-lab up`,
+    `host: ip link add name ${argvOf(p.steps[3]!)[4] as string} type veth peer name eth1 netns <netns:r1>`,
+    `host: ip link set dev ${argvOf(p.steps[3]!)[4] as string} master br-lab alias pf2:k=veth-host&t=netns:r1&i=eth1&b=br-lab up`,
     'netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1',
     'netns:r1: ip link set dev eth1 up',
     'netns:r1: ip route add default via 192.0.2.1 dev eth1',
-    'netns:r1: ip link set dev eth1 alias pf1:k=veth&t=netns%3Ar1&i=eth1&b=br-lab',
+    'netns:r1: ip link set dev eth1 alias pf2:k=veth&t=netns:r1&i=eth1&b=br-lab',
   ]);
   // everything after the first creation of each object is covered by its undo
   assert.deepEqual(
-    p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : text(s.undo.argv))),
+    p.steps.map((s) => (typeof s.undo === 'string' ? s.undo : text(argvOf(s.undo)))),
     [
       'ip link del dev br-lab',
       'covered',
       'covered',
-      `ip link del dev ${p.steps[3]!.argv[4] as string}`,
+      `ip link del dev ${argvOf(p.steps[3]!)[4] as string}`,
       'covered',
       'covered',
       'covered',
@@ -100,10 +101,10 @@ test('an existing bridge is adopted, not tagged, and its down state is undone on
   const p = planAttach([att(r1, { bridge: 'br-lab' })], observed(host, [r1, nsState()]));
   assert.equal(lines(p)[0], 'host: ip link set dev br-lab up');
   assert.deepEqual(
-    p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && p.steps[0]!.undo.argv,
+    p.steps[0]!.undo !== 'covered' && p.steps[0]!.undo !== 'irreversible' && argvOf(p.steps[0]!.undo),
     ['ip', 'link', 'set', 'dev', 'br-lab', 'down'],
   );
-  assert.ok(!lines(p).some((l) => l.includes('alias pf1:k=bridge')));
+  assert.ok(!lines(p).some((l) => l.includes('alias pf2:k=bridge')));
 });
 
 test('macvlan is born inside the target with MTU of its parent; IPv6 skips DAD', () => {
@@ -127,7 +128,7 @@ test('macvlan is born inside the target with MTU of its parent; IPv6 skips DAD',
     'netns:r1: ip link set dev lan0 up',
     'netns:r1: sysctl -q -e -w net/ipv6/conf/lan0/disable_ipv6=0 net/ipv6/conf/lan0/ndisc_notify=1',
     'netns:r1: ip addr add 2001:db8::7/64 dev lan0 nodad',
-    'netns:r1: ip link set dev lan0 alias pf1:k=macvlan&t=netns%3Ar1&i=lan0&l=eth3',
+    'netns:r1: ip link set dev lan0 alias pf2:k=macvlan&t=netns:r1&i=lan0&l=eth3',
     'netns:r1: arping -q -U -c 1 -w 0 -i lan0 -S 198.51.100.7 198.51.100.7',
   ]);
   const undo = p.steps[0]!.undo;
@@ -173,12 +174,12 @@ test('a gateway or route via outside the subnet gets onlink, said in a note; rep
   );
   assert.ok(l.includes('netns:r1: ip route del default via 172.17.0.1 dev eth0'));
   assert.ok(l.includes('netns:r1: ip route add default via 192.0.2.100 dev eth1 onlink'));
-  const del = p.steps.find((s) => text(s.argv) === 'ip route del default via 172.17.0.1 dev eth0')!;
+  const del = p.steps.find((s) => text(argvOf(s)) === 'ip route del default via 172.17.0.1 dev eth0')!;
   assert.ok(typeof del.undo !== 'string');
-  assert.equal(text(del.undo.argv), 'ip route add default via 172.17.0.1 dev eth0');
+  assert.equal(text(argvOf(del.undo)), 'ip route add default via 172.17.0.1 dev eth0');
   assert.ok(p.notes.some((n) => /ports published through eth0/.test(n)));
   // the replaced route is remembered in the tag so detach can put it back
-  assert.ok(l.some((x) => x.includes('d4=via+172.17.0.1+dev+eth0')));
+  assert.ok(l.some((x) => x.includes('pd=4,default,172.17.0.1,eth0')));
 });
 
 test('idempotent: a plan against the state it produces is empty', () => {
@@ -212,9 +213,12 @@ test('idempotent: a plan against the state it produces is empty', () => {
   );
   const p2 = planAttach([a], observed(host, [r1, drift]));
   assert.deepEqual(lines(p2), ['netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1']);
-  assert.ok(!p2.steps.some((s) => s.argv[0] === 'arping'), 'no announcement for a link that was already up');
+  assert.ok(
+    !p2.steps.some((s) => argvOf(s)[0] === 'arping'),
+    'no announcement for a link that was already up',
+  );
   assert.equal(
-    typeof p2.steps[0]!.undo === 'string' ? 'x' : text(p2.steps[0]!.undo.argv),
+    typeof p2.steps[0]!.undo === 'string' ? 'x' : text(argvOf(p2.steps[0]!.undo)),
     'ip addr del 192.0.2.10/24 dev eth1',
   );
 });
@@ -239,7 +243,7 @@ test('our interface with another MTU, MAC or address is changed in place; anothe
   ]);
   // the same link (no delete), and every change has its real undo
   assert.deepEqual(
-    p.steps.map((s) => (typeof s.undo === 'object' ? s.undo.argv.map(String).join(' ') : s.undo)),
+    p.steps.map((s) => (typeof s.undo === 'object' ? argvOf(s.undo).map(String).join(' ') : s.undo)),
     [
       'ip link set dev eth1 mtu 1500',
       'ip link set dev eth1 address 02:aa:00:00:00:01',
@@ -353,7 +357,7 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
     'host: ip link set dev enp5s0f1 down',
     'host: ip link set dev enp5s0f1 netns <netns:r1>',
     'netns:r1: ip link set dev enp5s0f1 name wan0',
-    'netns:r1: ip link set dev wan0 alias pf1:k=phys&t=netns%3Ar1&i=wan0&o=enp5s0f1&pa=uplink+to+rack+3&ou=1',
+    'netns:r1: ip link set dev wan0 alias pf2:k=phys&t=netns:r1&i=wan0&o=enp5s0f1&pa=uplink%20to%20rack%203&ou=1',
     'netns:r1: ip addr add 203.0.113.2/30 brd 203.0.113.3 dev wan0',
     'netns:r1: ip link set dev wan0 up',
     'netns:r1: arping -q -U -c 1 -w 0 -i wan0 -S 203.0.113.2 203.0.113.2',
@@ -385,11 +389,11 @@ test('physical device: moved, renamed, configured; every step has a real undo', 
   );
   assert.deepEqual(
     addressed.steps.flatMap((s) =>
-      s.argv[1] === 'addr' && typeof s.undo !== 'string' ? [text(s.undo.argv)] : [],
+      argvOf(s)[1] === 'addr' && typeof s.undo !== 'string' ? [text(argvOf(s.undo))] : [],
     ),
     [
       'ip addr add 198.51.100.5/24 brd 198.51.100.255 dev enp5s0f1',
-      'ip addr add 2001:db8:5::5/64 nodad noprefixroute dev enp5s0f1',
+      'ip addr add 2001:db8:5::5/64 dev enp5s0f1 nodad noprefixroute',
     ],
   );
   // moving the host's uplink is refused without --force
@@ -451,7 +455,9 @@ test('detach: removes exactly what attach made; the bridge goes with its last po
     bridge: 'br-lab',
     target: 'netns:r1',
     ifname: 'eth1',
-    prevDefault4: 'via 172.17.0.1 dev eth0',
+    prevDefaults: [
+      { family: 4, dst: 'default', gateway: '172.17.0.1', dev: 'eth0', onlink: false, type: 'unicast' },
+    ],
   });
   const host = nsState([
     nic('br-lab', { kind: 'bridge', alias: encodeTag({ kind: 'bridge' }) }),

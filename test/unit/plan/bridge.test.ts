@@ -3,6 +3,7 @@
  * iptables accept rule a bridge needs when br_netfilter meets a FORWARD policy that drops.
  */
 import { refusal } from '../../helpers/errors.js';
+import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
@@ -77,8 +78,8 @@ test('a new bridge gets one accept rule per family that drops bridged frames, in
       'fw-accept:6:br-lab',
       'link-add:vh',
       'link-set:vh',
-      'link-up:eth1',
-      'link-alias:eth1',
+      'netns:r1/link-up:eth1',
+      'netns:r1/link-alias:eth1',
     ],
   );
   // two ports in one plan: the rule once
@@ -274,11 +275,11 @@ test('an existing bridge that is down is brought up; of the --bridge-ip addresse
 `,
   );
   // the port answers for the two it added, not for the operator's
-  assert.ok(lines(p).some((l) => l.includes('&ba=192.0.2.2%2F24%2C192.0.2.1%2F25 up')));
+  assert.ok(lines(p).some((l) => l.includes('&ba=192.0.2.2/24,192.0.2.1/25 up')));
   // a new bridge gets them with its creation (their undo is the bridge's)
   const made = attach(nsState(), { bridge: 'br-lab', bridgeIp: '192.0.2.1/24' });
   assert.deepEqual(
-    made.steps.filter((s) => s.id.startsWith('addr-add:br-lab')).map((s) => [text(s.argv), s.undo]),
+    made.steps.filter((s) => s.id.startsWith('addr-add:br-lab')).map((s) => [text(argvOf(s)), s.undo]),
     [['ip addr add 192.0.2.1/24 brd 192.0.2.255 dev br-lab', 'covered']],
   );
 });
@@ -286,7 +287,7 @@ test('an existing bridge that is down is brought up; of the --bridge-ip addresse
 test('VLANs: a new bridge is made filtering, its own bridge is turned filtering, a foreign one is refused', () => {
   const made = attach(nsState(), { bridge: 'br-lab', vlanId: 5 });
   assert.deepEqual(
-    [text(made.steps[0]!.argv), made.steps[0]!.describes],
+    [text(argvOf(made.steps[0]!)), made.steps[0]!.describes],
     ['ip link add name br-lab type bridge vlan_filtering 1', 'create bridge "br-lab" with VLAN filtering'],
   );
   // an access port of VLAN 5 leaves the default VLAN 1

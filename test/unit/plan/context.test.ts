@@ -13,12 +13,12 @@ const R2: NetnsRef = { kind: 'name', name: 'r2' };
 const step = (id: string, netns: NetnsRef): Step => ({
   id,
   netns,
-  argv: ['ip', id],
+  op: { op: 'exec', argv: ['ip', id] },
   describes: id,
   undo: 'covered',
 });
 
-test('the plan: by phase, then namespaces in order of first appearance, then as planned; ids made unique', () => {
+test('the plan: by phase, then namespaces in order of first appearance, then as planned; ids qualified by namespace', () => {
   const ctx = new PlanContext(new Map());
   ctx.push(step('a', R1)); // link phase (the default)
   ctx.push(step('b', HOST), PHASE.prepare);
@@ -27,18 +27,46 @@ test('the plan: by phase, then namespaces in order of first appearance, then as 
   ctx.phase = PHASE.inside;
   ctx.push(step('e', R2));
   ctx.push(step('f', HOST));
-  ctx.push(step('a', R1), PHASE.finish);
-  ctx.push(step('a', R1), PHASE.finish);
+  ctx.push(step('a', R2), PHASE.finish);
+  ctx.push(step('a', HOST), PHASE.finish);
   ctx.notes.push('n', 'm', 'n');
   const p = ctx.finish();
   assert.deepEqual(
     p.steps.map((s) => `${s.id}@${s.netns.kind === 'name' ? s.netns.name : 'host'}`),
     // R1 was seen first, then host, then R2: the inside phase keeps that order too
-    ['b@host', 'a@r1', 'd@r1', 'c@r2', 'f@host', 'e@r2', 'a#2@r1', 'a#3@r1'],
+    [
+      'b@host',
+      'netns:r1/a@r1',
+      'netns:r1/d@r1',
+      'netns:r2/c@r2',
+      'f@host',
+      'netns:r2/e@r2',
+      'a@host',
+      'netns:r2/a@r2',
+    ],
   );
   assert.deepEqual(p.notes, ['n', 'm']);
   assert.equal('records' in p, false);
-  assert.deepEqual([ctx.id('x'), ctx.id('x'), ctx.id('y')], ['x', 'x#2', 'y']);
+});
+
+test('a second step with an id already in the plan is an internal error, never renamed', () => {
+  const ctx = new PlanContext(new Map());
+  ctx.push(step('a', R1));
+  ctx.push(step('a', R2));
+  ctx.push(step('a', HOST));
+  assert.throws(
+    () => ctx.push(step('a', R1)),
+    /^Error: internal: two steps of one plan have the id "netns:r1\/a" \(a\)$/,
+  );
+  assert.throws(() => ctx.push(step('a', HOST), PHASE.finish), /id "a"/);
+  assert.deepEqual(
+    ctx.finish().steps.map((s) => s.id),
+    ['netns:r1/a', 'netns:r2/a', 'a'],
+  );
+  // a step planned earlier is changed in place, under its id
+  ctx.amend('a', (s) => ({ ...s, describes: 'changed' }));
+  assert.equal(ctx.finish().steps.find((s) => s.id === 'a')?.describes, 'changed');
+  assert.throws(() => ctx.amend('nope', (s) => s), /no step "nope"/);
 });
 
 test('links: put, renamed, updated, dropped with their routes; a namespace never observed is known as such', () => {

@@ -1,7 +1,7 @@
 /**
  * A veth on a bridge is removed by its host end, which takes the inside end (and what is stacked
  * on it, e.g. the VLANs of a trunk) with it: that step belongs to the inside namespace too, so the
- * executor never runs it beside, or before, the inside's own deletions. (Found in the VM lane: a
+ * executor never runs it before the inside's own deletions. (Found in the VM lane: a
  * recipe destroy that deleted a router's trunk while its VLANs were still to be deleted.)
  */
 import { test } from 'node:test';
@@ -10,7 +10,7 @@ import { encodeTag } from '../../../src/model/owner.js';
 import { netnsKey } from '../../../src/model/netns.js';
 import { planDetach } from '../../../src/plan/detach.js';
 import { parseIfName } from '../../../src/names.js';
-import { schedule, touches, waves } from '../../../src/exec/batch.js';
+import { schedule, touches } from '../../../src/render/schedule.js';
 import { netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
 
 test('the host-end deletion of a bridged veth is ordered with the inside namespace', () => {
@@ -57,7 +57,7 @@ test('the host-end deletion of a bridged veth is ordered with the inside namespa
   assert.ok(touches(del).has(netnsKey(rtr.netns)), 'and that touches the inside namespace');
   // as a destroy lists them: the VLAN first, then the trunk
   const plan = [...vlan, ...trunk];
-  const ws = waves(schedule(plan), 4);
-  const waveOf = (id: string) => ws.findIndex((w) => w.some((g) => g.some((s) => s.id === id)));
-  assert.ok(waveOf(vlan[0]!.id) < waveOf(del.id), 'the VLAN is deleted in an earlier wave than the trunk');
+  const order = schedule(plan);
+  const at = (id: string) => order.findIndex((s) => s.id === id);
+  assert.ok(at(vlan[0]!.id) < at(del.id), 'the VLAN is deleted before the trunk');
 });

@@ -1,4 +1,5 @@
 /** detach: exactly what attach made goes, and what it replaced (default routes) comes back. */
+import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planDetach } from '../../../src/plan/detach.js';
@@ -18,6 +19,12 @@ const tagged = (t: Partial<OwnerTag> & Pick<OwnerTag, 'kind'>) =>
   encodeTag({ target: 'netns:r1', ifname: 'eth1', ...t });
 const macvlan = (t: Partial<OwnerTag> = {}) =>
   nic('eth1', { kind: 'macvlan', alias: tagged({ kind: 'macvlan', parent: 'eth3', ...t }) });
+/** A link tagged by an earlier version: a version 1 tag, routes kept as `ip route` words. */
+const macvlanV1 = (fields: Record<string, string>) =>
+  nic('eth1', {
+    kind: 'macvlan',
+    alias: `pf1:${new URLSearchParams({ k: 'macvlan', t: 'netns:r1', i: 'eth1', l: 'eth3', ...fields }).toString()}`,
+  });
 
 test('nothing of that name: nothing to do, said as a no-op (detach twice is fine)', () => {
   assert.deepEqual(detach(nsState()), {
@@ -47,16 +54,34 @@ test('an interface pipefitter did not make is refused unless forced', () => {
   ]);
 });
 
+test('a tag of ours that does not read (an MTU that is no number) is refused, saying what is wrong, never read as NaN', () => {
+  const corrupt = nsState([nic('eth1', { kind: 'macvlan', alias: 'pf2:k=phys&o=eth3&om=abc' })]);
+  try {
+    detach(corrupt);
+    assert.fail('accepted');
+  } catch (e) {
+    assert.ok(isPipefitterError(e));
+    assert.deepEqual(
+      [e.code, e.message, e.hint],
+      [
+        'E_NOT_OWNED',
+        'netns:r1: interface "eth1": carries a pipefitter tag that cannot be read (ownership tag: field om "abc" is not an MTU (a whole number 68-65535)), so what it replaced cannot be put back',
+        'fix or clear its alias (ip link set dev NAME alias ""), or pass --force to remove it anyway',
+      ],
+    );
+  }
+  assert.deepEqual(lines(detach(corrupt, nsState(), true)), ['netns:r1: ip link del dev eth1']);
+});
+
 test('the default routes an attachment replaced come back: swapped in for ours at the same metric, added otherwise', () => {
   const p = detach(
     nsState(
       [
         nic('eth0', { kind: 'veth' }),
-        macvlan({
+        macvlanV1({
           // the second has another metric; the others name no device, a device that is gone, or this one
-          prevDefault4:
-            'via 172.17.0.1 dev eth0;via 172.17.0.2 dev eth0 metric 100;via 10.0.0.1 dev eth7;via 10.0.0.1 dev eth1;via 10.0.0.9',
-          prevDefault6: 'via fe80::1 dev eth0 metric 1024',
+          d4: 'via 172.17.0.1 dev eth0;via 172.17.0.2 dev eth0 metric 100;via 10.0.0.1 dev eth7;via 10.0.0.1 dev eth1;via 10.0.0.9',
+          d6: 'via fe80::1 dev eth0 metric 1024',
         }),
       ],
       [
@@ -68,28 +93,28 @@ test('the default routes an attachment replaced come back: swapped in for ours a
   assert.equal(
     dumpPlan(p),
     `
-1. route-restore:4
+1. netns:r1/route-restore:4:eth0:172.17.0.1:0
    netns:r1: ip route replace default via 172.17.0.1 dev eth0
      describes: restore the default route via 172.17.0.1 dev eth0
    undo:
      netns:r1: ip route replace default via 192.0.2.1 dev eth1
        describes: restore route default via 192.0.2.1 dev eth1
 
-2. route-restore:4#2
+2. netns:r1/route-restore:4:eth0:172.17.0.2:100
    netns:r1: ip route add default via 172.17.0.2 dev eth0 metric 100
      describes: restore the default route via 172.17.0.2 dev eth0 metric 100
    undo:
      netns:r1: ip route del default via 172.17.0.2 dev eth0 metric 100
-       describes: remove the default route via 172.17.0.2 dev eth0 metric 100
+       describes: remove route default via 172.17.0.2 dev eth0 metric 100
 
-3. route-restore:6
-   netns:r1: ip route replace ::/0 via fe80::1 dev eth0 metric 1024
-     describes: restore the default route via fe80::1 dev eth0 metric 1024
+3. netns:r1/route-restore:6:eth0:fe80::1:1024
+   netns:r1: ip route replace ::/0 via fe80::1 dev eth0
+     describes: restore the default route via fe80::1 dev eth0
    undo:
      netns:r1: ip route replace ::/0 via 2001:db8::1 dev eth1
        describes: restore route default via 2001:db8::1 dev eth1
 
-4. link-del:eth1
+4. netns:r1/link-del:eth1
    netns:r1: ip link del dev eth1
      describes: delete "eth1"
    undo: irreversible
@@ -104,7 +129,26 @@ test('our default route already gone, or at another metric: the old one is added
         nsState(
           [
             nic('eth0', { kind: 'veth' }),
-            macvlan({ prevDefault4: 'via 172.17.0.1 dev eth0', prevDefault6: 'via fe80::1 dev eth0' }),
+            macvlan({
+              prevDefaults: [
+                {
+                  family: 4,
+                  dst: 'default',
+                  gateway: '172.17.0.1',
+                  dev: 'eth0',
+                  onlink: false,
+                  type: 'unicast',
+                },
+                {
+                  family: 6,
+                  dst: 'default',
+                  gateway: 'fe80::1',
+                  dev: 'eth0',
+                  onlink: false,
+                  type: 'unicast',
+                },
+              ],
+            }),
           ],
           ours.map(route),
         ),
@@ -140,17 +184,17 @@ test('our default route already gone, or at another metric: the old one is added
 });
 
 test('a DHCP client goes first; a pair takes its peer along, said in a note', () => {
-  const dhcp = detach(nsState([macvlan({ dhcp: '1' })]));
+  const dhcp = detach(nsState([macvlan({ dhcp: true })]));
   assert.deepEqual(
     dhcp.steps.map((s) => [s.id, s.netns, s.undo]),
     [
-      ['dhcp-stop:eth1', r1.netns, 'irreversible'],
-      ['link-del:eth1', r1.netns, 'irreversible'],
+      ['netns:r1/dhcp-stop:eth1', r1.netns, 'irreversible'],
+      ['netns:r1/link-del:eth1', r1.netns, 'irreversible'],
     ],
   );
   // its state directory, under PIPEFITTER_RUN_DIR (/run/pipefitter by default; npm test sets one)
-  assert.match(text(dhcp.steps[0]!.argv), /pipefitter-dhcp stop \S+$/);
-  assert.equal(dhcp.steps[0]!.argv.at(-1), dhcpStateDir('netns:r1', 'eth1'));
+  assert.match(text(argvOf(dhcp.steps[0]!)), /pipefitter-dhcp stop \S+$/);
+  assert.equal(argvOf(dhcp.steps[0]!).at(-1), dhcpStateDir('netns:r1', 'eth1'));
   assert.equal(dhcp.steps[0]!.describes, 'stop the DHCP client of "eth1" and remove its state');
   const pair = detach(
     nsState([
@@ -187,5 +231,72 @@ test('a bridge port goes by its host end; the bridge stays while it has ports, o
   assert.deepEqual(lines(detach(inside, nsState([ours]))), [
     'netns:r1: ip link del dev eth1',
     'host: ip link del dev br0',
+  ]);
+});
+
+test('default routes saved in a version 2 tag come back as those of a version 1 tag do', () => {
+  const ours = [
+    route({ dst: 'default', gateway: '192.0.2.1', dev: 'eth1' }),
+    route({ family: 6, dst: 'default', gateway: '2001:db8::1', dev: 'eth1', metric: 1024 }),
+  ];
+  const v1 = detach(
+    nsState(
+      [
+        nic('eth0', { kind: 'veth' }),
+        macvlanV1({
+          d4: 'via 172.17.0.2 dev eth0 metric 100;via 172.17.0.1 dev eth0',
+          d6: 'via fe80::1 dev eth0',
+        }),
+      ],
+      ours,
+    ),
+  );
+  const v2 = detach(
+    nsState(
+      [
+        nic('eth0', { kind: 'veth' }),
+        macvlan({
+          prevDefaults: [
+            {
+              family: 4,
+              dst: 'default',
+              gateway: '172.17.0.2',
+              dev: 'eth0',
+              metric: 100,
+              protocol: 'boot',
+              onlink: false,
+              type: 'unicast',
+            },
+            {
+              family: 4,
+              dst: 'default',
+              gateway: '172.17.0.1',
+              dev: 'eth0',
+              protocol: 'boot',
+              onlink: false,
+              type: 'unicast',
+            },
+            {
+              family: 6,
+              dst: 'default',
+              gateway: 'fe80::1',
+              dev: 'eth0',
+              metric: 1024,
+              protocol: 'boot',
+              onlink: false,
+              type: 'unicast',
+            },
+          ],
+        }),
+      ],
+      ours,
+    ),
+  );
+  assert.equal(dumpPlan(v2), dumpPlan(v1));
+  assert.deepEqual(lines(v2), [
+    'netns:r1: ip route add default via 172.17.0.2 dev eth0 metric 100',
+    'netns:r1: ip route replace default via 172.17.0.1 dev eth0',
+    'netns:r1: ip route replace ::/0 via fe80::1 dev eth0',
+    'netns:r1: ip link del dev eth1',
   ]);
 });

@@ -39,7 +39,7 @@ test('the client of an interface addressed by DHCP goes before its link; a stati
           target: 'netns:r1',
           ifname: 'eth1',
           parent: 'eth3',
-          ...(dhcp ? { dhcp: '1' } : {}),
+          ...(dhcp ? { dhcp: true } : {}),
         }),
       }),
     ]);

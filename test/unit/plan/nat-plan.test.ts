@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { NatBridge, NatObserved } from '../../../src/plan/nat.js';
+import type { NatBridge } from '../../../src/plan/nat.js';
+import type { NatObserved } from '../../../src/model/observed.js';
 import { ipForwardStep, natRuleId, natRules, natTable, planNat } from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { PHASE } from '../../../src/plan/phases.js';
@@ -101,22 +102,22 @@ test('IPv4 forwarding: on with its undo, and back off with its own', () => {
   assert.deepEqual(ipForwardStep(true), {
     id: 'ip-forward',
     netns: { kind: 'host' },
-    argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+    op: { op: 'exec', argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'] },
     describes: 'turn on IPv4 forwarding (NAT needs it)',
     undo: {
       netns: { kind: 'host' },
-      argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
+      op: { op: 'exec', argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'] },
       describes: 'turn IPv4 forwarding back off',
     },
   });
   assert.deepEqual(ipForwardStep(false), {
     id: 'ip-forward-off',
     netns: { kind: 'host' },
-    argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'],
+    op: { op: 'exec', argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0'] },
     describes: 'turn IPv4 forwarding back off (the recipe turned it on)',
     undo: {
       netns: { kind: 'host' },
-      argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'],
+      op: { op: 'exec', argv: ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1'] },
       describes: 'turn IPv4 forwarding on again',
     },
   });

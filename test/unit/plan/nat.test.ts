@@ -3,10 +3,12 @@
  * a table pipefitter made) is compared with the recipe; a rule deleted by hand is put back alone,
  * one added by hand is removed by its handle, and a table or chain gone makes the table anew.
  */
+import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseCidr, parseIp } from '../../../src/addr.js';
-import type { NatBridge, NatObserved } from '../../../src/plan/nat.js';
+import type { NatBridge } from '../../../src/plan/nat.js';
+import type { NatObserved } from '../../../src/model/observed.js';
 import { natChains, natRuleId, natRules, planNat } from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { parseNatTable } from '../../../src/observe/nft.js';
@@ -114,14 +116,14 @@ test('one rule deleted by hand: exactly that rule is added back, named; the undo
     const p = plan(seen(without(handle)));
     assert.equal(p.steps.length, 1, `handle ${handle}`);
     const s = p.steps[0]!;
-    assert.deepEqual(s.argv, ['nft', '-f', '-']);
+    assert.deepEqual(argvOf(s), ['nft', '-f', '-']);
     assert.equal(s.input, `add rule ip pf_lab ${chain} ${text} comment "${natRuleId(text)}"\n`);
     assert.equal(
       s.describes,
       `add the NAT rule "${text}" to chain ${chain} of recipe "lab" (nftables table pf_lab)`,
     );
     assert.ok(typeof s.undo !== 'string');
-    assert.deepEqual(s.undo.argv, ['nft', '-f', '-']);
+    assert.deepEqual(argvOf(s.undo), ['nft', '-f', '-']);
     // the undo replaces the table with what was listed (its # handle comments are comments to nft)
     assert.ok(s.undo.input?.startsWith('table ip pf_lab\ndelete table ip pf_lab\ntable ip pf_lab {\n'));
     assert.ok(!s.undo.input?.includes(`# handle ${handle}`), 'the table as it was: without that rule');
@@ -135,7 +137,7 @@ test('a rule added by hand, or a second copy, is deleted by its handle', () => {
   );
   const p = plan(seen(hand));
   assert.deepEqual(
-    p.steps.map((s) => [text(s.argv), s.describes]),
+    p.steps.map((s) => [text(argvOf(s)), s.describes]),
     [
       [
         'nft delete rule ip pf_lab postrouting handle 7',
@@ -196,7 +198,7 @@ test('IPv4 forwarding turned off by hand is drift too; a recipe without NAT remo
     ['ip-forward'],
   );
   assert.deepEqual(
-    plan(seen(LISTING), [{ name: 'br0', publish: [] }]).steps.map((s) => text(s.argv)),
+    plan(seen(LISTING), [{ name: 'br0', publish: [] }]).steps.map((s) => text(argvOf(s))),
     ['nft delete table ip pf_lab'],
   );
   assert.deepEqual(plan({ ipForward: false }, [{ name: 'br0', publish: [] }]).steps, []);
@@ -213,7 +215,7 @@ test("a FORWARD policy that drops (Docker's): the NAT'd bridge gets accept rules
   const withFw = (f: FirewallState, b: readonly NatBridge[] = bridges) => {
     const ctx = new PlanContext(observed({ ...nsState(), firewall: f }));
     planNat(ctx, 'lab', b, seen(LISTING));
-    return ctx.finish().steps.map((s) => text(s.argv));
+    return ctx.finish().steps.map((s) => text(argvOf(s)));
   };
   const out = 'DOCKER-USER -i br0 ! -o br0 -m comment --comment pf1:nat=lab/br0/out -j ACCEPT';
   const back =

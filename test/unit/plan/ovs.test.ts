@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
@@ -19,12 +20,12 @@ test('OVS: the bridge is made when missing; the host end becomes a tagged port',
   );
   const l = lines(p);
   assert.equal(l[0], 'host: ovs-vsctl --timeout=30 --may-exist add-br ovsbr0');
-  const port = p.steps.find((s) => s.argv[2] === 'add' && s.argv[3] === 'name')!.argv[4] as string;
+  const port = argvOf(p.steps.find((s) => argvOf(s)[2] === 'add' && argvOf(s)[3] === 'name')!)[4] as string;
   assert.ok(l.includes(`host: ovs-vsctl --timeout=30 --may-exist add-port ovsbr0 ${port} tag=10`));
   assert.ok(!l.some((x) => x.includes(' master ')), 'no Linux master');
-  const add = p.steps.find((s) => s.argv.includes('add-port'))!;
+  const add = p.steps.find((s) => argvOf(s).includes('add-port'))!;
   assert.ok(
-    typeof add.undo !== 'string' && add.undo.argv.includes('del-port'),
+    typeof add.undo !== 'string' && argvOf(add.undo).includes('del-port'),
     'the port record goes on undo too',
   );
 });

@@ -42,7 +42,7 @@ const detach = (host: ReturnType<typeof hostUp>) =>
   );
 
 const del = `
-1. link-del:eth1
+1. netns:r1/link-del:eth1
    netns:r1: ip link del dev eth1
      describes: delete "eth1"
    undo: irreversible

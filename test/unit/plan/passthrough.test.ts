@@ -1,6 +1,7 @@
 import { test } from 'node:test';
+import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
-import { renderScript } from '../../../src/exec/render.js';
+import { renderScript } from '../../../src/render/script.js';
 import { isReadOnlyPassthrough, passthroughArgv, planPassthrough } from '../../../src/plan/passthrough.js';
 import { netnsTarget } from '../../helpers/plan-fixtures.js';
 
@@ -73,7 +74,7 @@ test('-j goes before the object; a read is a read-only step, a change carries it
   assert.notEqual(add.readOnly, true);
   assert.equal(add.passOutput, true);
   assert.ok(typeof add.undo !== 'string');
-  assert.deepEqual(add.undo.argv, ['ip', 'route', 'del', '198.51.100.0/24', 'via', '192.0.2.254']);
+  assert.deepEqual(argvOf(add.undo), ['ip', 'route', 'del', '198.51.100.0/24', 'via', '192.0.2.254']);
 });
 
 test("each object's verbs, spelled out and as the shortest prefix iproute2 takes for them: read or change", () => {
@@ -154,7 +155,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
       {
         id: 'tc:qdisc show',
         netns: t.netns,
-        argv: ['tc', 'qdisc', 'show'],
+        op: { op: 'exec', argv: ['tc', 'qdisc', 'show'] },
         describes: 'tc qdisc show in netns:r1',
         undo: 'irreversible',
         readOnly: true,
@@ -171,12 +172,12 @@ test('the step of a pass-through command in full: read, change with its undo, ch
         {
           id: 'tc:qdisc add dev eth1 root netem delay 1ms',
           netns: t.netns,
-          argv: ['tc', 'qdisc', 'add', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'],
+          op: { op: 'exec', argv: ['tc', 'qdisc', 'add', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'] },
           describes: 'tc qdisc add dev eth1 root netem delay 1ms in netns:r1',
           passOutput: true,
           undo: {
             netns: t.netns,
-            argv: ['tc', 'qdisc', 'del', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'],
+            op: { op: 'exec', argv: ['tc', 'qdisc', 'del', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'] },
             describes: 'undo tc qdisc add dev eth1 root netem delay 1ms',
           },
         },
@@ -187,7 +188,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
   );
   // append is undone by del too; other changes cannot be undone
   const append = planPassthrough(t, 'route', ['append', 'default', 'via', '192.0.2.1']).steps[0]!;
-  assert.deepEqual(typeof append.undo !== 'string' && append.undo.argv, [
+  assert.deepEqual(typeof append.undo !== 'string' && argvOf(append.undo), [
     'ip',
     'route',
     'del',
@@ -198,7 +199,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
   assert.deepEqual(planPassthrough(t, 'rule', ['flush']).steps[0], {
     id: 'rule:flush',
     netns: t.netns,
-    argv: ['ip', 'rule', 'flush'],
+    op: { op: 'exec', argv: ['ip', 'rule', 'flush'] },
     describes: 'ip rule flush in netns:r1',
     passOutput: true,
     undo: 'irreversible',

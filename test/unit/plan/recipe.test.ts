@@ -3,6 +3,7 @@
  * argv, undo and description, the notes) against a golden file, and what destroy and a changed
  * recipe remove, from hand-built observed states.
  */
+import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -115,13 +116,13 @@ test('forwarding: on and off again as one reversible sysctl per target', () => {
   assert.deepEqual(
     [on.id, lines({ steps: [on], noops: [], notes: [] })[0], on.describes],
     [
-      'forwarding:netns:r1',
+      'forwarding',
       'netns:r1: sysctl -q -w net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1',
       'turn on forwarding in netns:r1',
     ],
   );
   assert.ok(typeof on.undo === 'object');
-  assert.deepEqual(on.undo.argv, [
+  assert.deepEqual(argvOf(on.undo), [
     'sysctl',
     '-q',
     '-w',
@@ -130,10 +131,13 @@ test('forwarding: on and off again as one reversible sysctl per target', () => {
   ]);
   assert.equal(on.undo.describes, 'turn forwarding off again in netns:r1');
   const off = forwardingStep(t, false);
-  assert.deepEqual(off.argv.slice(3), ['net.ipv4.conf.all.forwarding=0', 'net.ipv6.conf.all.forwarding=0']);
+  assert.deepEqual(argvOf(off).slice(3), [
+    'net.ipv4.conf.all.forwarding=0',
+    'net.ipv6.conf.all.forwarding=0',
+  ]);
   assert.equal(off.describes, 'turn off forwarding in netns:r1');
   assert.ok(typeof off.undo === 'object');
-  assert.deepEqual(off.undo.argv.slice(3), [
+  assert.deepEqual(argvOf(off.undo).slice(3), [
     'net.ipv4.conf.all.forwarding=1',
     'net.ipv6.conf.all.forwarding=1',
   ]);
@@ -166,15 +170,15 @@ test('a router that already forwards both families gets no sysctl; one that forw
       ...input,
       create: input.create.filter((n) => n !== 'router-lab-router'),
       observed: new Map([...input.observed, ['netns:router-lab-router', { ...nsState(), forwarding: f }]]),
-    }).steps.filter((s) => s.id.startsWith('forwarding:'));
+    }).steps.filter((s) => s.id.endsWith('/forwarding'));
   assert.deepEqual(withForwarding({ 4: true, 6: true }), []);
   assert.deepEqual(
     withForwarding({ 4: true, 6: false }).map((s) => s.id),
-    [`forwarding:${t.id}`],
+    [`${t.id}/forwarding`],
   );
   assert.deepEqual(
     withForwarding({ 4: false, 6: true }).map((s) => s.id),
-    [`forwarding:${t.id}`],
+    [`${t.id}/forwarding`],
   );
 });
 
@@ -194,9 +198,9 @@ test('unforward: forwarding the recipe turned on goes off where it is still on',
   });
   assert.deepEqual(
     p.steps
-      .filter((s) => s.id.startsWith('forwarding:netns:old') || s.id.startsWith('forwarding:netns:still'))
-      .map((s) => [s.id, s.argv[3]]),
-    [['forwarding:netns:still', 'net.ipv4.conf.all.forwarding=0']],
+      .filter((s) => s.id === 'netns:old/forwarding' || s.id === 'netns:still/forwarding')
+      .map((s) => [s.id, argvOf(s)[3]]),
+    [['netns:still/forwarding', 'net.ipv4.conf.all.forwarding=0']],
   );
 });
 

@@ -116,3 +116,39 @@ test('paths are written as a reader would look them up', () => {
   assert.equal(pathText(['1a']), '["1a"]');
   assert.equal(pathText([]), '');
 });
+
+test('a kept document (the same text parsed before) gives the same recipe, and problems still their line and column', () => {
+  const text = `version: 1
+networks:
+  lan: { bridge: br-lab, subnet: 192.0.2.0/24 }
+containers:
+  web: { target: 'netns:web', interfaces: { eth1: { network: lan, address: 192.0.2.10 } } }
+`;
+  const fresh = recipeFromText(text, 'lab.yaml');
+  assert.equal(fresh.source?.kept, false);
+  assert.match(fresh.source?.sha256 ?? '', /^[0-9a-f]{64}$/);
+  const again = recipeFromText(text, 'lab.yaml', { raw: fresh.source?.raw });
+  assert.equal(again.source?.kept, true);
+  assert.deepEqual({ ...again, source: undefined }, { ...fresh, source: undefined });
+  // a rule broken by --set: located from the text, parsed only now
+  const bad = `version: 1
+vars: { a: 192.0.2.10 }
+networks:
+  lan: { bridge: br-lab, subnet: 192.0.2.0/24 }
+containers:
+  web:
+    target: 'netns:web'
+    interfaces: { eth1: { network: lan, address: '\${a}' } }
+`;
+  const raw = recipeFromText(bad, 'lab.yaml').source?.raw;
+  const issue = (opts: { raw?: unknown }) => {
+    try {
+      recipeFromText(bad, 'lab.yaml', { ...opts, set: { a: '198.51.100.300' } });
+    } catch (e) {
+      if (isPipefitterError(e)) return e.issues?.map((i) => `${i.line}:${i.col} ${i.path}`);
+    }
+    return 'accepted';
+  };
+  assert.deepEqual(issue({ raw }), issue({}));
+  assert.deepEqual(issue({}), ['8:50 containers.web.interfaces.eth1.address']);
+});

@@ -3,6 +3,9 @@ import type { NetnsRef } from '../model/netns.js';
 import { netnsPath } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
 
+/** Our own namespace, as a path any `ip … netns` argument can use. */
+export const hostNetnsPath = (): string => `/proc/${process.pid}/ns/net`;
+
 /**
  * The argv that runs `argv` inside `ns`: `ip -n NAME …` (or `bridge -n NAME …`) for a named
  * namespace (the tool enters it itself), `nsenter --net=PATH -- …` otherwise. One process either way.
