@@ -329,11 +329,16 @@ for (const client of clients) {
             [],
           );
         }
-        for (const timeout of [1, 3])
-          assert.ok(
-            took[timeout]! >= timeout * 1000 - 500,
-            `fg=${fg}: a ${timeout} s timeout waits at least ${timeout - 0.5} s: ${took[timeout]!.toFixed(0)} ms`,
-          );
+        // the timeout is passed on: 3 s waits that long, and longer than 1 s by most of the
+        // difference (udhcpc may give up a 1 s timeout early: 0.41 s and 0.87 s seen)
+        assert.ok(
+          took[3]! >= 2500,
+          `fg=${fg}: a 3 s timeout waits at least 2.5 s: ${took[3]!.toFixed(0)} ms`,
+        );
+        assert.ok(
+          took[3]! - took[1]! >= 1000,
+          `fg=${fg}: a 3 s timeout waits 1 s or more longer than a 1 s one: ${took[3]!.toFixed(0)} vs ${took[1]!.toFixed(0)} ms`,
+        );
       }
     }));
 }
