@@ -3,7 +3,7 @@
  * stands for. Links are named as `ip` names them; the index a request needs is asked of the
  * kernel in the same namespace first (a GETLINK, microseconds).
  */
-import type { LinkPatch as OpLinkPatch } from '../model/op.js';
+import type { LinkSpec, LinkPatch as OpLinkPatch } from '../model/op.js';
 import { attr, be16, ipBytes, macBytes, nest, str, u16, u32, u8 } from './codec.js';
 import {
   AF,
@@ -46,25 +46,18 @@ const indexOf = (s: RtnlSocket, name: string): number => {
 
 const rawAlias = (alias: string): Buffer => Buffer.from(alias, 'utf8'); // ip sends it without a NUL
 
+/**
+ * What a new link is: the planner's kinds (model/op.ts), a veth's peer namespace as an open
+ * descriptor; and vxlan, which only the request layer makes (its tests).
+ */
 export type NewLinkKind =
-  | { readonly kind: 'bridge'; readonly vlanFiltering?: boolean | undefined }
+  | Exclude<LinkSpec, { readonly kind: 'veth' }>
   | {
       readonly kind: 'veth';
-      readonly peer: {
-        readonly name: string;
+      readonly peer: Omit<Extract<LinkSpec, { readonly kind: 'veth' }>['peer'], 'netns'> & {
         readonly netns?: NsFd | undefined;
-        readonly mtu?: number | undefined;
-        readonly mac?: string | undefined;
       };
     }
-  | { readonly kind: 'macvlan'; readonly parent: string; readonly mode: keyof typeof MACVLAN_MODE }
-  | {
-      readonly kind: 'ipvlan';
-      readonly parent: string;
-      readonly mode: keyof typeof IPVLAN_MODE;
-      readonly flag: keyof typeof IPVLAN_FLAG;
-    }
-  | { readonly kind: 'vlan'; readonly parent: string; readonly id: number }
   | {
       readonly kind: 'vxlan';
       readonly id: number;
