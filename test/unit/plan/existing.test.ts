@@ -126,38 +126,26 @@ test('a bridge port: its bridge, Linux or Open vSwitch, access VLAN and trunk VL
 });
 
 test('macvlan and ipvlan: parent (PARENT.VLAN with a VLAN) and mode; VLAN: parent and id; phys: which device', () => {
-  const mv = (tag: Partial<OwnerTag> = {}, p: Partial<ObservedLink> = {}) =>
-    ours({ kind: 'macvlan', parent: 'eth3', ...tag }, { kind: 'macvlan', ...p });
-  assert.equal(differs(mv(), att({ macvlan: 'eth4' })), 'its parent is eth3, asked for eth4');
-  assert.equal(differs(mv(), att({ macvlan: 'eth3', vlanId: 7 })), 'its parent is eth3, asked for eth3.7');
-  assert.equal(differs(mv({ parent: 'eth3.7' }), att({ macvlan: 'eth3', vlanId: 7 })), 'same');
-  assert.equal(
-    differs(mv({ parent: undefined }), att({ macvlan: 'eth3' })),
-    'its parent is ?, asked for eth3',
-  );
-  assert.equal(
-    differs(mv({}, { macvlanMode: 'private' }), att({ macvlan: 'eth3' })),
-    'its mode is private, asked for bridge',
-  );
-  assert.equal(differs(mv({}, { macvlanMode: 'vepa' }), att({ macvlan: 'eth3', mode: 'vepa' })), 'same');
-  // the mode not observed: not a difference
-  assert.equal(differs(mv(), att({ macvlan: 'eth3', mode: 'vepa' })), 'same');
-
-  const iv = (tag: Partial<OwnerTag> = {}, p: Partial<ObservedLink> = {}) =>
-    ours({ kind: 'ipvlan', parent: 'eth3', ...tag }, { kind: 'ipvlan', ...p });
-  assert.equal(differs(iv(), att({ ipvlan: 'eth4' })), 'its parent is eth3, asked for eth4');
-  assert.equal(differs(iv(), att({ ipvlan: 'eth3', vlanId: 7 })), 'its parent is eth3, asked for eth3.7');
-  assert.equal(differs(iv({ parent: 'eth3.7' }), att({ ipvlan: 'eth3', vlanId: 7 })), 'same');
-  assert.equal(
-    differs(iv({ parent: undefined }), att({ ipvlan: 'eth3' })),
-    'its parent is ?, asked for eth3',
-  );
-  assert.equal(
-    differs(iv({}, { ipvlanMode: 'l3' }), att({ ipvlan: 'eth3' })),
-    'its mode is l3, asked for l2',
-  );
-  assert.equal(differs(iv({}, { ipvlanMode: 'l3' }), att({ ipvlan: 'eth3', mode: 'l3' })), 'same');
-  assert.equal(differs(iv(), att({ ipvlan: 'eth3', mode: 'l3' })), 'same');
+  // macvlan and ipvlan alike: the parent, then the mode (its default, another one, and unobserved)
+  for (const [kind, modeKey, dflt, other, asked] of [
+    ['macvlan', 'macvlanMode', 'bridge', 'private', 'vepa'],
+    ['ipvlan', 'ipvlanMode', 'l2', 'l3', 'l3'],
+  ] as const) {
+    const k = (tag: Partial<OwnerTag> = {}, p: Partial<ObservedLink> = {}) =>
+      ours({ kind, parent: 'eth3', ...tag }, { kind, ...p });
+    const ask = (parent: string, more: Record<string, unknown> = {}) => att({ [kind]: parent, ...more });
+    assert.equal(differs(k(), ask('eth4')), 'its parent is eth3, asked for eth4');
+    assert.equal(differs(k(), ask('eth3', { vlanId: 7 })), 'its parent is eth3, asked for eth3.7');
+    assert.equal(differs(k({ parent: 'eth3.7' }), ask('eth3', { vlanId: 7 })), 'same');
+    assert.equal(differs(k({ parent: undefined }), ask('eth3')), 'its parent is ?, asked for eth3');
+    assert.equal(
+      differs(k({}, { [modeKey]: other }), ask('eth3')),
+      `its mode is ${other}, asked for ${dflt}`,
+    );
+    assert.equal(differs(k({}, { [modeKey]: asked }), ask('eth3', { mode: asked })), 'same');
+    // the mode not observed: not a difference
+    assert.equal(differs(k(), ask('eth3', { mode: asked })), 'same');
+  }
 
   const vl = (tag: Partial<OwnerTag> = {}, p: Partial<ObservedLink> = {}) =>
     ours({ kind: 'vlan', parent: 'eth3', ...tag }, { kind: 'vlan', ...p });
