@@ -243,7 +243,17 @@ const planFor = async (
   ];
   const [observed, nat] = await Promise.all([
     // routed: the FORWARD policy, which a NAT'd bridge's traffic meets (plan/firewall.ts)
-    observe(p.runner, namespaces, { routed: true }),
+    observe(p.runner, namespaces, {
+      routed: true,
+      // forwarding matters in the recipe's routers and in those it stops forwarding
+      forwardingOf: new Set([
+        ...p.recipe.containers.flatMap((c) => {
+          const t = c.forwarding ? p.targets.get(c.name) : undefined;
+          return t ? [netnsKey(t.netns)] : [];
+        }),
+        ...p.unforward.map((t) => netnsKey(t.netns)),
+      ]),
+    }),
     observeNat(p.runner, p.recipe.name),
   ]);
   const recipe: Recipe = empty

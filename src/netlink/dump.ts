@@ -57,20 +57,22 @@ export const dumpAddrs = (s: RtnlSocket, index?: number): NlAddr[] =>
     .map((m) => decodeAddr(m.body))
     .filter(defined);
 
-/** Routes of both families, of every table (RT_TABLE_UNSPEC) or one. */
-export const dumpRoutes = (s: RtnlSocket, table: number = RT_TABLE.UNSPEC): NlRoute[] =>
-  [AF.INET, AF.INET6].flatMap((family) => {
-    try {
-      return s
-        .dump(RTM.GETROUTE, rtmsg({ family, table }), 'read the routes')
-        .map((m) => decodeRoute(m.body))
-        .filter(defined);
-    } catch (e) {
-      // an IPv4 table is made with its first route: a namespace without any has none to dump
-      if (table !== RT_TABLE.UNSPEC && e instanceof NetlinkError && e.errno === 2) return [];
-      throw e;
-    }
-  });
+/**
+ * Routes of both families, of every table (RT_TABLE_UNSPEC) or one: a single AF_UNSPEC dump,
+ * which the kernel answers family by family and filters by table itself (strict checking).
+ */
+export const dumpRoutes = (s: RtnlSocket, table: number = RT_TABLE.UNSPEC): NlRoute[] => {
+  try {
+    return s
+      .dump(RTM.GETROUTE, rtmsg({ family: AF.UNSPEC, table }), 'read the routes')
+      .map((m) => decodeRoute(m.body))
+      .filter(defined);
+  } catch (e) {
+    // an IPv4 table is made with its first route: a kernel that says so for a table not made yet
+    if (table !== RT_TABLE.UNSPEC && e instanceof NetlinkError && e.errno === 2) return [];
+    throw e;
+  }
+};
 
 export const dumpNeighs = (s: RtnlSocket): NlNeigh[] =>
   s

@@ -80,28 +80,43 @@ export const routeOf = (r: NlRoute, names: ReadonlyMap<number, string>): Observe
   type: r.type,
 });
 
-/** Read one namespace in-process (links with addresses, main-table routes, forwarding, neighbours). */
-export const observeNetnsNetlink = (session: NetlinkSession, ns: NetnsRef): NetnsState => {
+/** What to read besides links, addresses and main-table routes. */
+export interface NetnsReadOptions {
+  /** The neighbour cache (the planner asks the host's only). @default true */
+  readonly neighbours?: boolean | undefined;
+  /** net.ipv4/ipv6.conf.all.forwarding (a recipe's routers, and those it stops forwarding). @default true */
+  readonly forwarding?: boolean | undefined;
+}
+
+/** Read one namespace in-process: links with addresses, main-table routes, and what `opts` asks. */
+export const observeNetnsNetlink = (
+  session: NetlinkSession,
+  ns: NetnsRef,
+  opts: NetnsReadOptions = {},
+): NetnsState => {
   const s = session.socket(netnsPath(ns), identityOf(ns));
   const links = dumpLinks(s);
   const addrs = dumpAddrs(s);
   const names = new Map(links.map((l) => [l.index, l.name]));
-  const neighbours: ObservedNeighbour[] = dumpNeighs(s)
-    // as `ip neigh show`: not NOARP ones (multicast), and only those that still hold a MAC
-    .filter(
-      (n) =>
-        n.lladdr !== undefined &&
-        n.state !== 0 &&
-        (n.state & (NUD.FAILED | NUD.INCOMPLETE | NUD.NOARP)) === 0,
-    )
-    .flatMap((n) => {
-      const dev = names.get(n.index);
-      return dev === undefined ? [] : [{ address: n.address, dev }];
-    });
+  const neighbours: ObservedNeighbour[] | undefined =
+    opts.neighbours === false
+      ? undefined
+      : dumpNeighs(s)
+          // as `ip neigh show`: not NOARP ones (multicast), and only those that still hold a MAC
+          .filter(
+            (n) =>
+              n.lladdr !== undefined &&
+              n.state !== 0 &&
+              (n.state & (NUD.FAILED | NUD.INCOMPLETE | NUD.NOARP)) === 0,
+          )
+          .flatMap((n) => {
+            const dev = names.get(n.index);
+            return dev === undefined ? [] : [{ address: n.address, dev }];
+          });
   return {
     links: links.map((l) => linkOf(l, names, addrs)),
     routes: dumpRoutes(s, RT_TABLE.MAIN).map((r) => routeOf(r, names)),
-    forwarding: getForwarding(s),
-    neighbours,
+    forwarding: opts.forwarding === false ? undefined : getForwarding(s),
+    ...(neighbours ? { neighbours } : {}),
   };
 };

@@ -69,6 +69,11 @@ export interface ObserveOptions {
   readonly firewall?: boolean | undefined;
   /** Read the host's IPv4 FORWARD chain even without br_netfilter (a recipe's NAT is routed). */
   readonly routed?: boolean | undefined;
+  /**
+   * The namespaces (netnsKey) whose forwarding setting the plan reads; undefined: every one.
+   * In-process, the others are not asked (the ip backend reads it with the rest anyway).
+   */
+  readonly forwardingOf?: ReadonlySet<string> | undefined;
   /** Namespaces observed at once. @default 8 */
   readonly concurrency?: number | undefined;
 }
@@ -84,7 +89,11 @@ const observeInProcess = async (
   for (const [key, ns] of entries) {
     let state: NetnsState;
     try {
-      state = observeNetnsNetlink(session, ns);
+      // the neighbour cache is asked of the host only (plan/create.ts: a gateway already known)
+      state = observeNetnsNetlink(session, ns, {
+        neighbours: ns.kind === 'host',
+        forwarding: opts.forwardingOf?.has(key) ?? true,
+      });
     } catch (e) {
       if (!(e instanceof NetlinkError)) throw e;
       throw new PipefitterError({
