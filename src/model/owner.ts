@@ -242,15 +242,27 @@ const decodeTagV2 = (body: string): OwnerTag => {
  * @example readTag('pf2:k=veth&om=abc') // { status: 'corrupt', message: 'ownership tag: om "abc": …' }
  */
 export const readTag = (alias: string | undefined): TagRead => {
-  if (alias === undefined) return { status: 'none' };
+  if (alias === undefined) return NONE;
+  // each alias is read several times by one plan (comparison, repair, pruning): decoded once
+  let r = readTags.get(alias);
+  if (r === undefined) {
+    r = decodeAlias(alias);
+    if (readTags.size < 100_000) readTags.set(alias, r);
+  }
+  return r;
+};
+const NONE: TagRead = Object.freeze({ status: 'none' });
+const readTags = new Map<string, TagRead>();
+
+const decodeAlias = (alias: string): TagRead => {
   const version = alias.startsWith(TAG_PREFIX) ? 2 : alias.startsWith(TAG_V1_PREFIX) ? 1 : undefined;
-  if (version === undefined) return { status: 'none' };
+  if (version === undefined) return NONE;
   try {
     const body = alias.slice(4);
     const tag = version === 2 ? decodeTagV2(body) : decodeTagV1(body);
-    return { status: 'ours', tag, version };
+    return Object.freeze({ status: 'ours', tag: Object.freeze(tag), version });
   } catch (e) {
-    if (e instanceof TagCorrupt) return { status: 'corrupt', message: e.message };
+    if (e instanceof TagCorrupt) return Object.freeze({ status: 'corrupt', message: e.message });
     throw e;
   }
 };

@@ -23,7 +23,7 @@ export interface ResolvedTarget {
   readonly pid?: number | undefined;
   /** Device and inode of the namespace file at resolution time, re-checked right before acting. */
   readonly nsIdentity?: string | undefined;
-  /** Which instance of that namespace it was (targets/nsfile.ts nsInstance): one made anew reuses the inode. */
+  /** Which instance of that namespace it was (targets/nsfile.ts nsFacts): one made anew reuses the inode. */
   readonly nsInstance?: string | undefined;
   /** The process has a mount namespace of its own (a real container), so /proc/PID/root is its file system. */
   readonly ownMounts?: boolean | undefined;

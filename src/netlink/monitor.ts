@@ -16,6 +16,7 @@ import { openSocket } from './socket.js';
 
 const SOL_SOCKET = 1;
 const SO_RCVTIMEO = 20;
+const SO_RCVBUF = 8;
 
 /** What one read brought: the links named by events, or that events were lost (read the state again). */
 export type LinkEventBatch = { readonly links: readonly NlLink[] } | { readonly overrun: true };
@@ -44,6 +45,8 @@ export class LinkEvents {
         throw new NetlinkError(libc.errno(), undefined, 'bind a netlink socket');
       if (libc.setsockopt(sock.fd, SOL_NETLINK, SOCKOPT.ADD_MEMBERSHIP, i32(RTNLGRP.LINK), 4) !== 0)
         throw new NetlinkError(libc.errno(), undefined, 'subscribe to link events');
+      // room for a burst of events (a bulk apply's hundreds of links) before the kernel drops any
+      libc.setsockopt(sock.fd, SOL_SOCKET, SO_RCVBUF, i32(1 << 20), 4);
       const tv = Buffer.alloc(16);
       tv.writeBigInt64LE(BigInt(Math.floor(waitMs / 1000)), 0);
       tv.writeBigInt64LE(BigInt((waitMs % 1000) * 1000), 8);

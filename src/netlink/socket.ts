@@ -33,8 +33,6 @@ const SOCK_RAW = 3;
 const SOCK_CLOEXEC = 0x80000;
 const SOL_SOCKET = 1;
 const SO_RCVTIMEO = 20;
-const SO_SNDBUF = 7;
-const SO_RCVBUF = 8;
 const EINTR = 4;
 const EAGAIN = 11;
 
@@ -97,7 +95,7 @@ const inside = <T>(
   what: string,
   fn: () => T,
 ): T => {
-  const home = openSync('/proc/thread-self/ns/net', 'r');
+  const home = homeFd();
   let target: number | undefined;
   try {
     try {
@@ -128,9 +126,15 @@ const inside = <T>(
     return (out as { value: T }).value;
   } finally {
     if (target !== undefined) closeSync(target);
-    closeSync(home);
   }
 };
+
+/**
+ * A descriptor of the namespace pipefitter runs in, the way back from every switch: opened once
+ * (at the first switch, from the thread that makes them all: JavaScript's) and kept until exit.
+ */
+let home: number | undefined;
+const homeFd = (): number => (home ??= openSync('/proc/thread-self/ns/net', 'r'));
 
 /**
  * sysctl -w KEY=VALUE inside a namespace: the /proc/sys file is opened there (which binds it to
@@ -194,8 +198,8 @@ const configure = (libc: Libc, fd: number): RtnlSocket => {
   const tv = Buffer.alloc(16);
   tv.writeBigInt64LE(10n, 0);
   libc.setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, tv, 16);
-  libc.setsockopt(fd, SOL_SOCKET, SO_SNDBUF, i32(1 << 20), 4);
-  libc.setsockopt(fd, SOL_SOCKET, SO_RCVBUF, i32(1 << 20), 4);
+  // the default buffers hold any answer: a request is one message, and a dump is handed over
+  // one receive buffer (ours: 128 KiB) at a time
   return new RtnlSocket(libc, fd);
 };
 

@@ -27,18 +27,20 @@ const devIno = (path: string): string | undefined => {
  * name: the kernel hands a freed namespace's inode number to the next one at once, so dev:ino
  * alone does not tell them apart. A bind mount (/run/netns/NAME) holds its nsfs inode, whose
  * ctime is when that namespace got it; /proc/PID/ns/net gets a new inode at every lookup, so
- * there the process's start time tells instead. undefined when it is not a live namespace.
+ * there the process's start time tells instead. Both from one stat: "dev:ino" and the
+ * instance; undefined when it is not a live namespace.
  */
-export const nsInstance = (path: string): Promise<string | undefined> => Promise.resolve(instanceOf(path));
-
-const instanceOf = (path: string): string | undefined => {
+export const nsFacts = (path: string): { readonly id: string; readonly instance: string } | undefined => {
   try {
     const [st, fs] = [statSync(path, { bigint: true }), statfsSync(path)];
     if (fs.type !== NSFS_MAGIC && fs.type !== PROC_MAGIC) return undefined;
-    return identityOf(st, path);
+    return { id: `${st.dev}:${st.ino}`, instance: identityOf(st, path) };
   } catch {
     return undefined;
   }
 };
 
-export const ownNsIdentity = (): Promise<string | undefined> => nsIdentity('/proc/self/ns/net');
+/** pipefitter's own namespace: read once (a command never leaves it but inside netlink/socket.ts). */
+let own: string | undefined;
+export const ownNsIdentity = (): Promise<string | undefined> =>
+  Promise.resolve((own ??= devIno('/proc/self/ns/net')));

@@ -2,7 +2,7 @@
  * Turn a target spec into a namespace handle, and check again right before acting that it
  * still is the same namespace (a restarted container has a new one; a reused PID too).
  */
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { refuse } from '../errors.js';
 import { NETNS_RUN_DIR, netnsPath } from '../model/netns.js';
 import type { ResolvedTarget, TargetSpec } from '../model/target.js';
@@ -11,7 +11,7 @@ import type { Runner } from '../exec/runner.js';
 import { HOST } from '../model/netns.js';
 import type { DockerEndpoint } from './docker.js';
 import { inspectContainer } from './docker.js';
-import { nsIdentity, nsInstance, ownNsIdentity } from './nsfile.js';
+import { nsFacts, nsIdentity, ownNsIdentity } from './nsfile.js';
 import { missingToolHint } from '../tools.js';
 
 export interface ResolveOptions {
@@ -26,7 +26,8 @@ const withIdentity = async (
   t: Omit<ResolvedTarget, 'nsIdentity' | 'nsInstance'>,
 ): Promise<ResolvedTarget> => {
   const path = netnsPath(t.netns) ?? '';
-  const [id, instance] = await Promise.all([nsIdentity(path), nsInstance(path)]);
+  const facts = nsFacts(path);
+  const [id, instance] = [facts?.id, facts?.instance];
   if (id === undefined)
     throw notFound(
       t.label,
@@ -45,12 +46,20 @@ const withIdentity = async (
   return { ...t, netns, nsIdentity: id, nsInstance: instance };
 };
 
+/** The inode of a mount namespace file, or undefined (no such process). */
+const mntIno = (path: string): number | undefined => {
+  try {
+    return statSync(path).ino;
+  } catch {
+    return undefined;
+  }
+};
+let ownMnt: number | undefined;
+
 const fromPid = async (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> => {
-  const [mine, theirs] = await Promise.all([
-    stat('/proc/self/ns/mnt').catch(() => undefined),
-    stat(`/proc/${pid}/ns/mnt`).catch(() => undefined),
-  ]);
-  const ownMounts = mine !== undefined && theirs !== undefined && mine.ino !== theirs.ino;
+  const mine = (ownMnt ??= mntIno('/proc/self/ns/mnt'));
+  const theirs = mntIno(`/proc/${pid}/ns/mnt`);
+  const ownMounts = mine !== undefined && theirs !== undefined && mine !== theirs;
   return withIdentity({ spec, id, label, netns: { kind: 'pid', pid }, pid, ownMounts });
 };
 
@@ -206,10 +215,20 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
   }
 };
 
-/** Right before the first mutation: is every target still the namespace that was observed? */
-export const recheckTarget = async (t: ResolvedTarget): Promise<void> => {
+/**
+ * Right before the first mutation: is every target still the namespace that was observed?
+ * (A rejected promise when not: the check itself is synchronous, one stat.)
+ */
+export const recheckTarget = (t: ResolvedTarget): Promise<void> =>
+  new Promise((resolve) => {
+    checkTargetNow(t);
+    resolve();
+  });
+
+const checkTargetNow = (t: ResolvedTarget): void => {
   const path = netnsPath(t.netns) ?? '';
-  const [now, instance] = await Promise.all([nsIdentity(path), nsInstance(path)]);
+  const facts = nsFacts(path);
+  const [now, instance] = [facts?.id, facts?.instance];
   if (now === undefined)
     throw refuse(
       'E_TARGET_STOPPED',
