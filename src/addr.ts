@@ -34,9 +34,21 @@ const parseAny = (text: string): Address4 | Address6 | undefined => {
   return undefined;
 };
 
+/** The parsed form of each address parseCidr has seen (a plain address, without its prefix). */
+const addresses = new Map<string, Address4 | Address6>();
+const addressOf = (c: Cidr): Address4 | Address6 => {
+  let a = addresses.get(c.address);
+  if (a === undefined) {
+    a = c.family === 4 ? new Address4(c.address) : new Address6(c.address);
+    remember(addresses, c.address, a);
+  }
+  return a;
+};
+
 const makeCidr = (a: Address4 | Address6, prefix: number): Cidr => {
   const family: Family = a instanceof Address4 ? 4 : 6;
   const address = a.correctForm();
+  remember(addresses, address, a);
   const start = (
     family === 4 ? new Address4(`${address}/${prefix}`) : new Address6(`${address}/${prefix}`)
   ).startAddress();
@@ -118,8 +130,7 @@ const parseNewCidr = (v: string, value: string, field: string): Cidr => {
 /** An interface address: like parseCidr, but refuses addresses no host can use. */
 export const parseHostCidr = (value: string, field: string, opts: { family?: Family } = {}): Cidr => {
   const c = parseCidr(value, field, opts);
-  const a = c.family === 4 ? new Address4(c.address) : new Address6(c.address);
-  if (a.isMulticast())
+  if (addressOf(c).isMulticast())
     throw badInput(
       'E_BAD_CIDR',
       field,
@@ -191,14 +202,34 @@ export const parseIp = (value: string, field: string, opts: { family?: Family } 
 export const inSubnet = (cidr: Cidr, ip: IpAddr): boolean => {
   if (cidr.family !== ip.family) return false;
   return cidr.family === 4
-    ? new Address4(ip.address).isInSubnet(new Address4(cidr.network))
-    : new Address6(ip.address).isInSubnet(new Address6(cidr.network));
+    ? new Address4(ip.address).isInSubnet(networkOf4or6(4, cidr.network))
+    : new Address6(ip.address).isInSubnet(networkOf4or6(6, cidr.network));
 };
 
-export const broadcastOf = (c: Cidr): string =>
-  c.family === 4
-    ? new Address4(c.network).endAddress().correctForm()
-    : new Address6(c.network).endAddress().correctForm();
+// What a run asks of the same network again and again (a recipe's 500 addresses share one
+// subnet): its parsed form and its broadcast address, kept for the run.
+const networks = new Map<string, Address4 | Address6>();
+const broadcasts = new Map<string, string>();
+const remember = <V>(m: Map<string, V>, k: string, v: V): void => {
+  if (m.size < 100_000) m.set(k, v);
+};
+const networkOf4or6 = (family: Family, network: string): Address4 | Address6 => {
+  let n = networks.get(network);
+  if (n === undefined) {
+    n = family === 4 ? new Address4(network) : new Address6(network);
+    remember(networks, network, n);
+  }
+  return n;
+};
+
+export const broadcastOf = (c: Cidr): string => {
+  let b = broadcasts.get(c.network);
+  if (b === undefined) {
+    b = networkOf4or6(c.family, c.network).endAddress().correctForm();
+    remember(broadcasts, c.network, b);
+  }
+  return b;
+};
 
 /**
  * The broadcast address an IPv4 interface address gets (`ip addr add A brd B`, as pipework and

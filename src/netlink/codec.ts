@@ -95,7 +95,12 @@ export const ipv6Text = (b: Buffer): string => {
   return best < 0 ? hex(0, 8) : `${hex(0, best)}::${hex(best + bestLen, 8)}`;
 };
 /** A link-layer address as `ip` prints it: lower-case hex octets joined by ":". */
-export const macText = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+export const macText = (b: Buffer): string => {
+  let out = '';
+  for (let i = 0; i < b.length; i++) out += (i ? ':' : '') + HEX2[b[i] ?? 0];
+  return out;
+};
+const HEX2 = Array.from({ length: 256 }, (_, x) => x.toString(16).padStart(2, '0'));
 export const macBytes = (mac: string): Buffer =>
   Buffer.from(mac.split(':').map((x) => Number.parseInt(x, 16)));
 
@@ -138,17 +143,18 @@ export const decodeAttrs = (b: Buffer, offset = 0): RawAttr[] => {
  * attributes, a reader wants ~10, and 500 namespaces' dumps made half a million of them.
  */
 export const attrsOf = (b: Buffer, offset = 0): ((type: number) => Buffer | undefined) => {
-  const at = new Map<number, number>();
+  // attribute types are small numbers (IFLA_MAX is ~65): a plain array indexed by type
+  const at: number[] = [];
   let i = offset;
   while (i + 4 <= b.length) {
     const len = readU16(b, i);
     if (len < 4 || i + len > b.length) break;
     const type = readU16(b, i + 2) & TYPE_MASK;
-    if (!at.has(type)) at.set(type, i);
+    if (at[type] === undefined) at[type] = i;
     i += align(len);
   }
   return (type) => {
-    const start = at.get(type);
+    const start = at[type];
     return start === undefined ? undefined : b.subarray(start + 4, start + readU16(b, start));
   };
 };

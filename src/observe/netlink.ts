@@ -41,7 +41,8 @@ const addrOf = (a: NlAddr): ObservedAddr => ({
 export const linkOf = (
   l: NlLink,
   names: ReadonlyMap<number, string>,
-  addrs: readonly NlAddr[],
+  /** Addresses by link index. */
+  addrs: ReadonlyMap<number, readonly NlAddr[]>,
 ): ObservedLink => {
   // the peer or parent: by name when it is in this namespace, by index and netns id when not
   const elsewhere = l.linkNetnsid !== undefined;
@@ -63,7 +64,7 @@ export const linkOf = (
     ipvlanMode: l.ipvlanMode,
     vlanId: l.vlanId,
     vlanFiltering: l.vlanFiltering,
-    addrs: addrs.filter((a) => a.index === l.index).map(addrOf),
+    addrs: (addrs.get(l.index) ?? []).map(addrOf),
   };
 };
 
@@ -96,7 +97,13 @@ export const observeNetnsNetlink = (
 ): NetnsState => {
   const s = session.socket(netnsPath(ns), identityOf(ns));
   const links = dumpLinks(s);
-  const addrs = dumpAddrs(s);
+  // each link's addresses, grouped once (the host holds hundreds of links and addresses)
+  const addrs = new Map<number, NlAddr[]>();
+  for (const a of dumpAddrs(s)) {
+    const list = addrs.get(a.index);
+    if (list) list.push(a);
+    else addrs.set(a.index, [a]);
+  }
   const names = new Map(links.map((l) => [l.index, l.name]));
   const neighbours: ObservedNeighbour[] | undefined =
     opts.neighbours === false
