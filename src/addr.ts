@@ -28,9 +28,18 @@ export interface IpAddr {
 
 const exampleFor = (value: string): string => (value.includes(':') ? '2001:db8::10/64' : '192.0.2.10/24');
 
+/** Parsed once (isValid would parse it a second time). */
 const parseAny = (text: string): Address4 | Address6 | undefined => {
-  if (Address4.isValid(text) && !text.includes(':')) return new Address4(text);
-  if (Address6.isValid(text) && !text.includes('%')) return new Address6(text);
+  try {
+    if (!text.includes(':')) return new Address4(text);
+  } catch {
+    return undefined;
+  }
+  try {
+    if (!text.includes('%')) return new Address6(text);
+  } catch {
+    return undefined;
+  }
   return undefined;
 };
 
@@ -49,16 +58,22 @@ const makeCidr = (a: Address4 | Address6, prefix: number): Cidr => {
   const family: Family = a instanceof Address4 ? 4 : 6;
   const address = a.correctForm();
   remember(addresses, address, a);
-  const start = (
-    family === 4 ? new Address4(`${address}/${prefix}`) : new Address6(`${address}/${prefix}`)
-  ).startAddress();
-  return {
-    family,
-    address,
-    prefix,
-    text: `${address}/${prefix}`,
-    network: `${start.correctForm()}/${prefix}`,
-  } as Cidr;
+  // the network: the address with its host bits cleared (the mask made once per prefix)
+  const start = a.bigInt() & maskOf(family, prefix);
+  const network = (family === 4 ? Address4.fromBigInt(start) : Address6.fromBigInt(start)).correctForm();
+  return { family, address, prefix, text: `${address}/${prefix}`, network: `${network}/${prefix}` } as Cidr;
+};
+
+const masks = new Map<string, bigint>();
+const maskOf = (family: Family, prefix: number): bigint => {
+  const key = `${family}/${prefix}`;
+  let m = masks.get(key);
+  if (m === undefined) {
+    const bits = BigInt(family === 4 ? 32 : 128);
+    m = ((1n << bits) - 1n) ^ ((1n << (bits - BigInt(prefix))) - 1n);
+    masks.set(key, m);
+  }
+  return m;
 };
 
 const familyName = (f: Family): string => (f === 4 ? 'IPv4' : 'IPv6');
