@@ -216,9 +216,30 @@ export const parseIp = (value: string, field: string, opts: { family?: Family } 
 /** True when `ip` lies inside the subnet of `cidr` (so it is reachable without an on-link route). */
 export const inSubnet = (cidr: Cidr, ip: IpAddr): boolean => {
   if (cidr.family !== ip.family) return false;
-  return cidr.family === 4
-    ? new Address4(ip.address).isInSubnet(networkOf4or6(4, cidr.network))
-    : new Address6(ip.address).isInSubnet(networkOf4or6(6, cidr.network));
+  // as numbers: the network's first and last address, and the address (each made once a run)
+  const [first, last] = rangeOf(cidr.family, cidr.network);
+  const n = numberOf(ip.family, ip.address);
+  return n >= first && n <= last;
+};
+
+const ranges = new Map<string, readonly [bigint, bigint]>();
+const rangeOf = (family: Family, network: string): readonly [bigint, bigint] => {
+  let r = ranges.get(network);
+  if (r === undefined) {
+    const n = networkOf4or6(family, network);
+    r = [n.startAddress().bigInt(), n.endAddress().bigInt()];
+    remember(ranges, network, r);
+  }
+  return r;
+};
+const numbers = new Map<string, bigint>();
+const numberOf = (family: Family, address: string): bigint => {
+  let n = numbers.get(address);
+  if (n === undefined) {
+    n = (addresses.get(address) ?? (family === 4 ? new Address4(address) : new Address6(address))).bigInt();
+    remember(numbers, address, n);
+  }
+  return n;
 };
 
 // What a run asks of the same network again and again (a recipe's 500 addresses share one
@@ -257,8 +278,11 @@ export const interfaceBroadcast = (c: Cidr): string | undefined =>
 
 /** The network of an address and prefix as the kernel sees it, e.g. networkOf('192.0.2.10', 24) === '192.0.2.0/24'. */
 export const networkOf = (address: string, prefix: number): string => {
+  const key = `${address}/${prefix}`;
+  const known = cidrs.get(key);
+  if (known) return known.network;
   const a = parseAny(address);
-  return a ? makeCidr(a, prefix).network : `${address}/${prefix}`;
+  return a ? makeCidr(a, prefix).network : key;
 };
 
 /** The n-th address of the subnet (n=1 is the first host). */

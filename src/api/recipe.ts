@@ -241,7 +241,9 @@ const planFor = async (
       .map((t) => t.netns),
     ...p.former.map((t) => t.netns),
   ];
-  const [observed, nat] = await Promise.all([
+  // nft first: its process runs while the namespaces are read in this one
+  const [nat, observed] = await Promise.all([
+    observeNat(p.runner, p.recipe.name),
     // routed: the FORWARD policy, which a NAT'd bridge's traffic meets (plan/firewall.ts)
     observe(p.runner, namespaces, {
       routed: true,
@@ -254,7 +256,6 @@ const planFor = async (
         ...p.unforward.map((t) => netnsKey(t.netns)),
       ]),
     }),
-    observeNat(p.runner, p.recipe.name),
   ]);
   const recipe: Recipe = empty
     ? { ...p.recipe, bridges: [], networks: [], containers: [], links: [] }

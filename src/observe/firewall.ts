@@ -1,12 +1,13 @@
 /** br_netfilter and the FORWARD chain, read once for the host (see FirewallState). */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { FirewallState } from '../model/observed.js';
 import { HOST } from '../model/netns.js';
 import type { Runner } from '../exec/runner.js';
 
-const sysctlOn = async (name: string): Promise<boolean> => {
+// read synchronously (a /proc/sys file never blocks), so that iptables starts at once
+const sysctlOn = (name: string): boolean => {
   try {
-    return (await readFile(`/proc/sys/net/bridge/${name}`, 'utf8')).trim() === '1';
+    return readFileSync(`/proc/sys/net/bridge/${name}`, 'utf8').trim() === '1';
   } catch {
     return false; // br_netfilter not loaded: bridged frames never see iptables
   }
@@ -42,10 +43,7 @@ export const parseIptablesS = (
 };
 
 export const observeFirewall = async (runner: Runner, routed = false): Promise<FirewallState> => {
-  const [v4, v6] = await Promise.all([
-    sysctlOn('bridge-nf-call-iptables'),
-    sysctlOn('bridge-nf-call-ip6tables'),
-  ]);
+  const [v4, v6] = [sysctlOn('bridge-nf-call-iptables'), sysctlOn('bridge-nf-call-ip6tables')];
   const brNetfilter = { 4: v4, 6: v6 };
   const nothing = { drop: false, dockerUser: false, bridgeRules: [], natRules: [], failed: undefined };
   // With `routed`, IPv4 is read even without br_netfilter: routed traffic (a recipe's NAT) meets

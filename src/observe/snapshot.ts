@@ -49,16 +49,22 @@ export const observeNetns = async (
     forwarding: decodeForwarding(netconf),
     neighbours: decodeNeighbours(neigh),
   };
-  return ns.kind === 'host' ? { ...base, ...(await hostExtras(runner, base, opts)) } : base;
+  return ns.kind === 'host'
+    ? { ...base, ...(await hostExtras(runner, base, readFirewall(runner, opts))) }
+    : base;
 };
+
+/** The host's firewall (iptables), when asked: its processes start at once. */
+const readFirewall = (runner: Runner, opts: ObserveOptions): Promise<NetnsState['firewall']> =>
+  opts.firewall !== false ? observeFirewall(runner, opts.routed === true) : Promise.resolve(undefined);
 
 /** What only the host has: its firewall (iptables), Open vSwitch's ports, pipefitter's parent records. */
 const hostExtras = async (
   runner: Runner,
   s: NetnsState,
-  opts: ObserveOptions,
+  firewall: Promise<NetnsState['firewall']>,
 ): Promise<Pick<NetnsState, 'firewall' | 'ovs' | 'parentsUp'>> => ({
-  firewall: opts.firewall !== false ? await observeFirewall(runner, opts.routed === true) : undefined,
+  firewall: await firewall,
   // Open vSwitch keeps its ports in its own database: asked only when it has bridges here
   ovs: s.links.some((l) => l.kind === 'openvswitch') ? await observeOvs(runner) : undefined,
   parentsUp: await readParentRecords(),
@@ -86,6 +92,11 @@ const observeInProcess = async (
   opts: ObserveOptions,
 ): Promise<Map<string, NetnsState>> => {
   const out = new Map<string, NetnsState>();
+  // the host's firewall is read by processes: started first, they run while the namespaces are
+  // read here (synchronously); the rest of the host's extras come after
+  const firewall = entries.some(([, ns]) => ns.kind === 'host') ? readFirewall(runner, opts) : undefined;
+  firewall?.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+  const extras: Promise<[string, Awaited<ReturnType<typeof hostExtras>>]>[] = [];
   for (const [key, ns] of entries) {
     let state: NetnsState;
     try {
@@ -102,8 +113,14 @@ const observeInProcess = async (
         hint: e.reason === 'perm' ? 'run as root' : 'check that the target is still running',
       });
     }
-    out.set(key, ns.kind === 'host' ? { ...state, ...(await hostExtras(runner, state, opts)) } : state);
+    out.set(key, state);
+    if (ns.kind === 'host') {
+      const read = hostExtras(runner, state, firewall!).then((x): [string, typeof x] => [key, x]);
+      read.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+      extras.push(read);
+    }
   }
+  for (const [key, x] of await Promise.all(extras)) out.set(key, { ...out.get(key)!, ...x });
   return out;
 };
 
