@@ -4,8 +4,9 @@
  * processes only; the state is then read back and torn down outside the timing.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Tool } from '../peers/tool.js';
+import type { Cmd } from './proc.js';
 import { must, run, timed } from './proc.js';
 import { peakRss, traceCmds } from './measure.js';
 import type { Env, Net, Results, Target } from './types.js';
@@ -108,7 +109,26 @@ const reapplies = async (
   const plan = { ...apply, args: apply.args.map((a) => (a === 'apply' ? 'plan' : a)) };
   const p = await timed([plan], rec.scratch);
   rec.time(`${scenario} plan`, targets.length, tool.name, p.ms);
+  await reapplyFloors(rec, scenario, apply, targets);
 };
+
+/**
+ * What a no-change re-apply cannot go below, measured right after it: Node's start, the CLI's
+ * start (`--version`: Node and the CLI's first modules), and the kernel's answers to the same
+ * requests read in-process without decoding (bench/kernel-reads.mjs, timed inside).
+ */
+const reapplyFloors = async (rec: Recorder, scenario: string, apply: Cmd, targets: readonly Target[]) => {
+  const at = `${scenario} reapply floor`;
+  const node = await timed([{ file: apply.file, args: ['-e', '0'] }], rec.scratch);
+  rec.time(at, targets.length, 'node -e 0', node.ms);
+  const cli = await timed([{ ...apply, args: [apply.args[0] ?? '', '--version'] }], rec.scratch);
+  rec.time(at, targets.length, 'pipefitter --version', cli.ms);
+  const reads = await must({ file: apply.file, args: [KERNEL_READS, ...targets.map((t) => String(t.pid))] });
+  const { ms } = JSON.parse(reads.stdout) as { ms: number };
+  rec.time(at, targets.length, 'kernel reads, in-process', ms);
+};
+
+const KERNEL_READS = resolve(import.meta.dirname, '../kernel-reads.mjs');
 
 /** Untimed: the same work under strace, counting the processes. */
 export const countProcesses = async (
