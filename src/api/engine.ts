@@ -20,6 +20,7 @@ import type { CarrierReport } from '../observe/carrier.js';
 import type { CommandOutput } from '../observe/passthrough.js';
 import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
+import { withHostLock } from '../state/host-lock.js';
 
 /** Options every operation takes. */
 export interface RunOptions {
@@ -31,6 +32,11 @@ export interface RunOptions {
   readonly hooks?: ApplyHooks | undefined;
   /** Docker Engine endpoint. @default from DOCKER_HOST, else unix:///var/run/docker.sock */
   readonly docker?: DockerEndpoint | undefined;
+  /**
+   * Told once when another pipefitter holds the host lock (state/host-lock.ts) and this run
+   * waits for it, with what that one is doing.
+   */
+  readonly onLockWait?: ((holder: string) => void) | undefined;
 }
 
 export interface Outcome {
@@ -79,11 +85,14 @@ export interface PipelineInput {
   readonly observe?: boolean | undefined;
 }
 
-export const runPipeline = async (
-  input: PipelineInput,
-  runner: Runner,
-  opts: RunOptions,
-): Promise<Outcome> => {
+export const runPipeline = (input: PipelineInput, runner: Runner, opts: RunOptions): Promise<Outcome> => {
+  // a run that changes holds the host lock from before it observes until it is done
+  if (!opts.dryRun && input.observe !== false)
+    return withHostLock({ what: input.title, onWait: opts.onLockWait }, () => pipeline(input, runner, opts));
+  return pipeline(input, runner, opts);
+};
+
+const pipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions): Promise<Outcome> => {
   const spawned0 = runner.spawned;
   const observed =
     input.observe === false

@@ -24,6 +24,7 @@ import { observeNat } from '../observe/nft.js';
 import type { CarrierReport } from '../observe/carrier.js';
 import { checkCarrier } from '../observe/carrier.js';
 import { observe } from '../observe/snapshot.js';
+import { withHostLock } from '../state/host-lock.js';
 import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
 import type { LoadOptions } from '../recipe/load.js';
@@ -197,12 +198,16 @@ const autoAddresses = async (
   );
   const auto = new Map<string, Cidr>();
   if (reqs.length === 0) return { auto, created: [] };
-  const before = new Map((await store.list()).map((a) => [a.key, a.address]));
   if (persist) {
-    const got = await store.allocateMany(reqs.map(({ poolId: p, pool, key }) => ({ poolId: p, pool, key })));
-    got.forEach((a) => auto.set(a.key, parseCidr(a.address, a.key)));
-    return { auto, created: got.filter((a) => !before.has(a.key)).map((a) => a.key) };
+    // which keys are new is decided under the IPAM lock, with the allocation itself: a list read
+    // before it could be another run's (defect 1 of issue 13)
+    const got = await store.allocateReporting(
+      reqs.map(({ poolId: p, pool, key }) => ({ poolId: p, pool, key })),
+    );
+    got.allocations.forEach((a) => auto.set(a.key, parseCidr(a.address, a.key)));
+    return { auto, created: got.created };
   }
+  const before = new Map((await store.list()).map((a) => [a.key, a.address]));
   const taken = new Set([...before.values()].map((a) => a.split('/')[0]!));
   for (const r of reqs) {
     const prev = before.get(r.key);
@@ -347,6 +352,14 @@ const report = (
  */
 export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
   const recipe = await load(file, opts);
+  if (opts.dryRun) return applyLocked(recipe, opts);
+  // everything from reading the recipe's state to writing it again holds the host lock
+  return withHostLock({ what: titleOf('apply', recipe, opts), onWait: opts.onLockWait }, () =>
+    applyLocked(recipe, opts),
+  );
+};
+
+const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeReport> => {
   const p = await prepare(recipe, opts);
   if (p.missing.length && !opts.skipMissing)
     throw refuse(
@@ -455,6 +468,13 @@ export const status = async (file: string | Recipe, opts: RecipeOptions = {}): P
  */
 export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
   const recipe = await load(file, opts);
+  if (opts.dryRun) return destroyLocked(recipe, opts);
+  return withHostLock({ what: titleOf('destroy', recipe, opts), onWait: opts.onLockWait }, () =>
+    destroyLocked(recipe, opts),
+  );
+};
+
+const destroyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeReport> => {
   const p = await prepare(
     { ...recipe, containers: recipe.containers.map((c) => ({ ...c, create: false })) },
     opts,

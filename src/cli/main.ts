@@ -11,6 +11,7 @@ import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
+import { setLockWaitNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
 
@@ -124,6 +125,9 @@ export const main = async (args: readonly string[]): Promise<number> => {
 
 /** The bin entry: run with process.argv and set the exit code. */
 export const run = (): void => {
+  setLockWaitNotice((holder) =>
+    process.stderr.write(`pipefitter: waiting for another pipefitter to finish (${holder})\n`),
+  );
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

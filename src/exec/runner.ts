@@ -5,6 +5,8 @@
  */
 import { execa } from 'execa';
 import type { FailureReason } from '../errors.js';
+import { PipefitterError } from '../errors.js';
+import { missingToolHint } from '../tools.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { Arg } from '../model/step.js';
 import { enterArgv, hostNetnsPath, spellArgs } from '../render/enter.js';
@@ -183,4 +185,26 @@ export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendNa
       };
     },
   };
+};
+
+/**
+ * flock(1) on a descriptor of this process, without waiting: where koffi cannot load, the lock of
+ * state/host-lock.ts is taken by a process that shares the open file (its fd 3) and exits; the
+ * lock stays with the open file, so with this process, until it is closed or the process ends.
+ * @returns true when the lock is ours, false when another holds it
+ */
+export const flockByProcess = async (fd: number): Promise<boolean> => {
+  const r = await execa('flock', ['--exclusive', '--nonblock', '3'], {
+    // a descriptor number as the child's fd 3 (node's spawn takes it; execa's types list no
+    // number for descriptors past stderr, its runtime passes it on)
+    stdio: ['ignore', 'ignore', 'pipe', fd as never],
+    reject: false,
+  });
+  if (r.exitCode === 0) return true;
+  if (r.exitCode === 1) return false;
+  throw new PipefitterError({
+    code: 'E_TOOL_MISSING',
+    message: `cannot take the host lock with flock: ${String(r.stderr || r.shortMessage).trim()}`,
+    hint: missingToolHint(['flock']),
+  });
 };

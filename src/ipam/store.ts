@@ -39,6 +39,10 @@ export interface IpamStore {
   allocate(poolId: string, pool: Pool, key: string): Promise<Allocation>;
   /** Several at once under one lock, all or none (a recipe apply allocates all its auto addresses together). */
   allocateMany(reqs: readonly AllocationRequest[]): Promise<Allocation[]>;
+  /** allocateMany, also saying which keys got an address now (decided under the lock). */
+  allocateReporting(
+    reqs: readonly AllocationRequest[],
+  ): Promise<{ readonly allocations: Allocation[]; readonly created: string[] }>;
   release(key: string): Promise<Allocation | undefined>;
   releaseWhere(pred: (a: Allocation) => boolean): Promise<Allocation[]>;
   list(): Promise<Allocation[]>;
@@ -171,9 +175,11 @@ const poolFull = (
 const assign = (current: readonly Allocation[], reqs: readonly AllocationRequest[], now: string) => {
   const byKey = new Map(current.map((a) => [a.key, a]));
   let changed = false;
-  const result = reqs.map((r) => {
+  const created: string[] = [];
+  const allocations = reqs.map((r) => {
     const had = byKey.get(r.key);
     if (had && keeps(had, r)) return had;
+    if (!had) created.push(r.key);
     // a key whose pool changed moves: its old address is free for it (kept when still in the pool)
     const taken = new Set<string>();
     for (const a of byKey.values()) if (a.key !== r.key) taken.add(a.address);
@@ -189,7 +195,7 @@ const assign = (current: readonly Allocation[], reqs: readonly AllocationRequest
     changed = true;
     return a;
   });
-  return { next: changed ? [...byKey.values()] : undefined, result };
+  return { next: changed ? [...byKey.values()] : undefined, result: { allocations, created } };
 };
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -375,8 +381,12 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
     return p;
   };
 
+  const allocateReporting = async (reqs: readonly AllocationRequest[]) =>
+    reqs.length === 0
+      ? { allocations: [], created: [] }
+      : update((current) => assign(current, reqs, new Date().toISOString()));
   const allocateMany = async (reqs: readonly AllocationRequest[]): Promise<Allocation[]> =>
-    reqs.length === 0 ? [] : update((current) => assign(current, reqs, new Date().toISOString()));
+    (await allocateReporting(reqs)).allocations;
 
   const releaseWhere = (pred: (a: Allocation) => boolean): Promise<Allocation[]> =>
     update((current) => {
@@ -386,6 +396,7 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
 
   return {
     allocateMany,
+    allocateReporting,
     allocate: async (poolId, pool, key) => (await allocateMany([{ poolId, pool, key }]))[0]!,
     releaseWhere,
     release: async (key) => (await releaseWhere((a) => a.key === key))[0],

@@ -25,6 +25,8 @@ export interface Libc {
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  /** flock(2) on an open file (state/host-lock.ts): the kernel drops it when the process ends. */
+  flock(fd: number, op: number): number;
   /** errno of the last call on this thread. */
   errno(): number;
 }
@@ -58,6 +60,7 @@ export const loadLibc = (): Libc | { readonly error: string } => {
         'int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)',
       ),
       bind: libc.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
+      flock: libc.func('int flock(int fd, int operation)'),
     };
     loaded = {
       setns: (fd, t) => fns.setns(fd, t) as number,
@@ -67,6 +70,7 @@ export const loadLibc = (): Libc | { readonly error: string } => {
       recv: (fd, b, l, f) => Number(fns.recv(fd, b, l, f)),
       setsockopt: (fd, lv, n, v, l) => fns.setsockopt(fd, lv, n, v, l) as number,
       bind: (fd, a, l) => fns.bind(fd, a, l) as number,
+      flock: (fd, op) => fns.flock(fd, op) as number,
       errno: () => koffi.errno(),
     };
   } catch (e) {

@@ -1,0 +1,130 @@
+/**
+ * Concurrent runs on one host (issue 13, defects 1 and 5): 20 attaches onto a bridge that does
+ * not exist yet, then 20 detaches of its ports; two identical applies of a recipe with pool
+ * addresses; an apply racing a destroy. Every run succeeds (the host lock serialises them, and
+ * each then sees what the one before made), no address is given twice, and what is left is
+ * exactly what the last run asked for — read back from the kernel and the IPAM file. Rounds:
+ * PF_RACE_ROUNDS (default 3; the README gives the count of the last long run).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cli } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
+import { ipJson, link, readState } from '../helpers/read-back.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+import { runId, withSandbox } from '../helpers/sandbox.js';
+
+const ROUNDS = Number(process.env.PF_RACE_ROUNDS ?? 3);
+const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
+
+const ok = (r: CliResult, what: string): void =>
+  assert.equal(r.code, 0, `${what}: exit ${r.code}\n${r.stderr}\n${r.stdout.slice(0, 500)}`);
+
+const bridgePorts = async (br: string): Promise<string[]> =>
+  ((await ipJson('sandbox', ['link', 'show', 'master', br])) as { ifname: string }[]).map((l) => l.ifname);
+
+const linkExists = async (name: string): Promise<boolean> =>
+  ((await ipJson('sandbox', ['link', 'show'])) as { ifname: string }[]).some((l) => l.ifname === name);
+
+/** Global IPv4 addresses on eth1 of a container. */
+const eth1Addrs = async (pid: number): Promise<string[]> =>
+  link(await readState({ pid }), 'eth1')?.addrs.filter((a) => !a.startsWith('fe80')) ?? [];
+
+test('20 attaches onto one bridge that does not exist yet all succeed; 20 detaches leave nothing', async (t) => {
+  await withSandbox(t, async (sb: Sandbox) => {
+    const br = sb.name('rb');
+    const cs = await Promise.all(Array.from({ length: 20 }, () => sb.container()));
+    for (let round = 1; round <= ROUNDS; round++) {
+      const attached = await Promise.all(
+        cs.map((c, i) =>
+          cli(['attach', `pid:${c.pid}`, '--bridge', br, '--ip', `198.51.100.${10 + i}/24`, '--json']),
+        ),
+      );
+      attached.forEach((r, i) => ok(r, `round ${round}: attach ${i}`));
+      assert.equal((await bridgePorts(br)).length, 20, `round ${round}: 20 ports on ${br}`);
+      for (const [i, c] of cs.entries())
+        assert.deepEqual(
+          await eth1Addrs(c.pid),
+          [`198.51.100.${10 + i}/24`],
+          `round ${round}: container ${i}`,
+        );
+      const detached = await Promise.all(cs.map((c) => cli(['detach', `pid:${c.pid}`, '--json'])));
+      detached.forEach((r, i) => ok(r, `round ${round}: detach ${i}`));
+      // the last port gone, the bridge pipefitter made goes too: decided under the lock
+      assert.equal(await linkExists(br), false, `round ${round}: ${br} removed with its last port`);
+      for (const c of cs) assert.equal(link(await readState({ pid: c.pid }), 'eth1'), undefined);
+    }
+  });
+});
+
+test('two identical applies at once, and an apply racing a destroy: no address twice, nothing lost', async (t) => {
+  await withSandbox(t, async (sb: Sandbox) => {
+    const cs = await Promise.all(Array.from({ length: 4 }, () => sb.container()));
+    const name = `race${sb.id}`;
+    const dir = await mkdtemp(`/tmp/pf-${runId}-race-`);
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, `${name}.yaml`);
+    const br = sb.name('rr');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'networks:',
+        `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, gateway: 203.0.113.1, pool: 203.0.113.100-203.0.113.199 }`,
+        'containers:',
+        ...cs.map(
+          (c, i) =>
+            `  c${i}: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: auto } } }`,
+        ),
+        '',
+      ].join('\n'),
+    );
+    const allocations = async (): Promise<Map<string, string>> => {
+      const text = await readFile(join(stateDir, 'ipam', 'allocations.json'), 'utf8').catch(() => '{}');
+      const all =
+        (JSON.parse(text) as { allocations?: { key: string; address: string }[] }).allocations ?? [];
+      return new Map(all.filter((a) => a.key.startsWith(`${name}/`)).map((a) => [a.key, a.address]));
+    };
+    /** Applied: every container has its pool address, all distinct, each one the IPAM file's. */
+    const expectApplied = async (what: string): Promise<void> => {
+      const held = await allocations();
+      assert.equal(held.size, 4, `${what}: 4 allocations kept: ${[...held].join(', ')}`);
+      const seen = new Set<string>();
+      for (const [i, c] of cs.entries()) {
+        const got = await eth1Addrs(c.pid);
+        assert.equal(got.length, 1, `${what}: c${i} has one address: ${got.join(', ')}`);
+        assert.equal(held.get(`${name}/c${i}/eth1`), got[0], `${what}: c${i}'s address is its allocation`);
+        seen.add(got[0]!);
+      }
+      assert.equal(seen.size, 4, `${what}: no address twice`);
+      const status = await cli(['status', file, '--json']);
+      ok(status, `${what}: status`);
+      assert.equal((JSON.parse(status.stdout) as { inSync: boolean }).inSync, true, `${what}: in sync`);
+    };
+    const expectDestroyed = async (what: string): Promise<void> => {
+      assert.equal((await allocations()).size, 0, `${what}: no allocation left`);
+      for (const c of cs) assert.equal(link(await readState({ pid: c.pid }), 'eth1'), undefined, what);
+      assert.equal(await linkExists(br), false, `${what}: the bridge is gone`);
+    };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const [a, b] = await Promise.all([cli(['apply', file, '--json']), cli(['apply', file, '--json'])]);
+      ok(a, `round ${round}: first apply`);
+      ok(b, `round ${round}: second apply`);
+      await expectApplied(`round ${round}, two applies`);
+      // apply racing destroy: whichever runs last decides, and what is left is exactly that
+      const [again, gone] = await Promise.all([
+        cli(['apply', file, '--json']),
+        cli(['destroy', file, '--json']),
+      ]);
+      ok(again, `round ${round}: apply racing destroy`);
+      ok(gone, `round ${round}: destroy racing apply`);
+      const applied = (await allocations()).size > 0;
+      if (applied) await expectApplied(`round ${round}, apply last`);
+      else await expectDestroyed(`round ${round}, destroy last`);
+      ok(await cli(['destroy', file, '--json']), `round ${round}: destroy`);
+      await expectDestroyed(`round ${round}, destroyed`);
+    }
+  });
+});
