@@ -14,12 +14,13 @@
  * one whose mtime has not moved for `staleMs` of the waiter's monotonic clock is taken over too,
  * since a live holder refreshes it every `staleMs / 2`.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { Address4, Address6 } from 'ip-address';
 import { parseCidr } from '../addr.js';
 import { PipefitterError, isPipefitterError, refuse } from '../errors.js';
+import { stateRoot } from '../paths.js';
+import { removeStaleTemps, tempFileFor } from '../state/atomic.js';
 import type { Pool } from './pool.js';
 import { addressToCidr, allocate as pick, inPool, poolSize } from './pool.js';
 
@@ -57,11 +58,8 @@ export interface FileStoreOptions {
   readonly staleMs?: number | undefined;
 }
 
-/** `$PIPEFITTER_STATE_DIR/ipam`, or /var/lib/pipefitter/ipam. */
-export const defaultIpamDir = (): string => {
-  const root = process.env.PIPEFITTER_STATE_DIR;
-  return root ? `${root}/ipam` : '/var/lib/pipefitter/ipam';
-};
+/** `$PIPEFITTER_STATE_DIR/ipam`, or /var/lib/pipefitter/ipam (src/paths.ts). */
+export const defaultIpamDir = (): string => `${stateRoot()}/ipam`;
 
 const FILE = 'allocations.json';
 const LOCK = 'allocations.lock';
@@ -341,7 +339,8 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
     identity: string | undefined,
     lost: Held['lost'],
   ): Promise<boolean> => {
-    const tmp = `${dir}/.${FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await removeStaleTemps(dir);
+    const tmp = tempFileFor(file);
     const body = JSON.stringify({ version: 1, allocations: sorted(allocations) }, null, 2);
     try {
       const h = await open(tmp, 'wx', 0o600);

@@ -3,8 +3,10 @@
  * exactly it — even after the recipe file changed: the targets it touched and the namespaces
  * it created. Links themselves carry their owner in their tags; this file only finds them.
  */
-import { mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { PipefitterError } from '../errors.js';
+import { stateRoot } from '../paths.js';
+import { writeFileAtomic } from './atomic.js';
 
 export interface RecipeState {
   readonly version: 1;
@@ -24,7 +26,6 @@ export interface RecipeState {
   readonly parsed?: string | undefined;
 }
 
-export const stateRoot = (): string => process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter';
 const fileOf = (name: string): string => `${stateRoot()}/recipes/${name}.json`;
 
 export const readRecipeState = async (name: string): Promise<RecipeState | undefined> => {
@@ -62,9 +63,7 @@ export const listRecipeStates = async (): Promise<RecipeState[]> => {
 
 export const writeRecipeState = async (s: RecipeState): Promise<void> => {
   await mkdir(`${stateRoot()}/recipes`, { recursive: true, mode: 0o700 });
-  const tmp = `${fileOf(s.name)}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, fileOf(s.name));
+  await writeFileAtomic(fileOf(s.name), JSON.stringify(s, null, 2) + '\n');
 };
 
 export const removeRecipeState = async (name: string): Promise<void> => {
@@ -87,9 +86,7 @@ export const readParsed = async (sha256: string): Promise<unknown> => {
 
 export const writeParsed = async (sha256: string, raw: unknown): Promise<void> => {
   await mkdir(`${stateRoot()}/recipes/parsed`, { recursive: true, mode: 0o700 });
-  const tmp = `${parsedFile(sha256)}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ raw }), { mode: 0o600 });
-  await rename(tmp, parsedFile(sha256));
+  await writeFileAtomic(parsedFile(sha256), JSON.stringify({ raw }));
 };
 
 export const removeParsed = async (sha256: string | undefined): Promise<void> => {
