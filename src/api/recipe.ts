@@ -459,6 +459,10 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
     opts,
   );
   const state = await readRecipeState(recipe.name);
+  // the recipe's addresses are given back after the kernel is cleaned: a corrupt IPAM file
+  // refuses here (exit 2, naming it), before anything is touched, not half-way
+  const store = opts.ipam ?? openFileStore();
+  await store.list();
   const everyone = [...p.targets.values(), ...p.former];
   const pq: Prepared = {
     ...p,
@@ -478,6 +482,6 @@ export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): 
     : undefined;
   await removeRecipeState(recipe.name);
   await removeParsed(state?.parsed);
-  await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
+  await store.releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
   return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);
 };

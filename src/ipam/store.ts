@@ -89,9 +89,9 @@ const fsError = (e: unknown, path: string, doing: string): PipefitterError => {
 
 const corrupt = (file: string, why: string): PipefitterError =>
   new PipefitterError({
-    code: 'E_INTERNAL',
+    code: 'E_STATE_CORRUPT',
     message: `${file}: not a valid IPAM store: ${why}`,
-    hint: `pipefitter does not reset it: repair it, or move it away (mv ${file} ${file}.bad) and apply again to allocate anew`,
+    hint: `pipefitter does not reset it, and changed nothing: repair it, or move it away (mv ${file} ${file}.bad) and run the command again (apply then allocates anew)`,
   });
 
 /** Family and number of an allocation's address (which must carry a prefix), for sorting and checking. */

@@ -139,7 +139,7 @@ test('a corrupt file is an error naming it, and is left as it is', async (t) => 
     await writeFile(file, body!);
     for (const op of [() => store.allocate('p', pool, 'k'), () => store.list(), () => store.release('a')]) {
       const e = await rejection(op());
-      assert.equal(e.code, 'E_INTERNAL');
+      assert.equal(e.code, 'E_STATE_CORRUPT', 'exit 2: bad state, nothing changed');
       assert.ok(e.message.startsWith(`${file}: `) && e.message.includes(why!), e.message);
       assert.match(e.hint ?? '', /does not reset it/);
     }
