@@ -5,6 +5,7 @@
  */
 import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { PipefitterError } from '../errors.js';
+import { parseTargetSpec } from '../model/target.js';
 import { stateRoot } from '../paths.js';
 import { writeFileAtomic } from './atomic.js';
 
@@ -61,7 +62,13 @@ export const checkRecipeState = (data: unknown, name: string): RecipeState => {
   if (!Array.isArray(data.targets)) throw new Bad('targets must be a list of { id, spec }');
   const targets = (data.targets as unknown[]).map((t, i) => {
     if (!isObject(t)) throw new Bad(`targets[${i}] must be { id, spec }`);
-    return { id: str(t.id, `targets[${i}].id`), spec: str(t.spec, `targets[${i}].spec`) };
+    const spec = str(t.spec, `targets[${i}].spec`);
+    try {
+      parseTargetSpec(spec);
+    } catch {
+      throw new Bad(`targets[${i}].spec ${JSON.stringify(spec)} is not a target (pid:N, netns:NAME, …)`);
+    }
+    return { id: str(t.id, `targets[${i}].id`), spec };
   });
   const ipForwardWasOff = optional(data.ipForwardWasOff, (v) => {
     if (typeof v !== 'boolean') throw new Bad('ipForwardWasOff must be true or false');

@@ -35,6 +35,7 @@ test('every wrong type or shape names its field', () => {
     [{ ...good, targets: 'netns:a' }, /targets must be a list/],
     [{ ...good, targets: [{ id: 'netns:a' }] }, /targets\[0\]\.spec must be a non-empty string/],
     [{ ...good, targets: [null] }, /targets\[0\] must be \{ id, spec \}/],
+    [{ ...good, targets: [{ id: 'x', spec: 'pid:abc' }] }, /targets\[0\]\.spec "pid:abc" is not a target/],
     [{ ...good, createdNamespaces: 'lab-a' }, /createdNamespaces must be a list of strings/],
     [{ ...good, createdNamespaces: ['lab-a', 7] }, /createdNamespaces\[1\] must be a non-empty string/],
     [{ ...good, forwarding: [{}] }, /forwarding\[0\]/],
