@@ -28,6 +28,8 @@ export type ErrorCode =
   | 'E_TOOL_MISSING'
   /** A daemon a plan needs is not running (Open vSwitch's database). */
   | 'E_SERVICE_DOWN'
+  /** One of pipefitter's own state files does not parse: named, with how to repair it; never reset. */
+  | 'E_STATE_CORRUPT'
   // a step failed and everything done was undone, exit 1
   | 'E_STEP_FAILED'
   | 'E_INTERRUPTED'
@@ -198,6 +200,7 @@ export const exitCodeFor = (e: unknown): number => {
     case 'E_KIND_UNSUPPORTED':
     case 'E_TOOL_MISSING':
     case 'E_SERVICE_DOWN':
+    case 'E_STATE_CORRUPT':
       return EXIT.usage;
     default: {
       const never: never = e.code;

@@ -7,11 +7,3 @@ const root = typeof __PF_BUNDLED__ !== 'undefined' && __PF_BUNDLED__ ? '../../' 
 
 /** The DHCP runner (libexec/pipefitter-dhcp): runs a client in a private mount namespace. */
 export const DHCP_RUNNER = fileURLToPath(new URL(`${root}libexec/pipefitter-dhcp`, import.meta.url));
-
-/**
- * pipefitter's runtime state (DHCP clients) lives under /run: gone at reboot, like the namespaces
- * it describes. `PIPEFITTER_RUN_DIR` moves it (the test runner gives each run its own, so that
- * runs sharing a machine never see each other's clients), as PIPEFITTER_STATE_DIR moves the
- * persistent state. Read once, when pipefitter starts.
- */
-export const STATE_DIR = process.env.PIPEFITTER_RUN_DIR ?? '/run/pipefitter';

@@ -480,6 +480,10 @@ const destroyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<Recip
     opts,
   );
   const state = await readRecipeState(recipe.name);
+  // the recipe's addresses are given back after the kernel is cleaned: a corrupt IPAM file
+  // refuses here (exit 2, naming it), before anything is touched, not half-way
+  const store = opts.ipam ?? openFileStore();
+  await store.list();
   const everyone = [...p.targets.values(), ...p.former];
   const pq: Prepared = {
     ...p,
@@ -499,6 +503,6 @@ const destroyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<Recip
     : undefined;
   await removeRecipeState(recipe.name);
   await removeParsed(state?.parsed);
-  await (opts.ipam ?? openFileStore()).releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
+  await store.releaseWhere((a) => a.key.startsWith(`${recipe.name}/`));
   return report(pq, pl, pl.steps.length > 0, new Map(), title, rep);
 };

@@ -7,13 +7,20 @@
  * `<dir>/allocations.lock`, kept fresh by an mtime heartbeat, taken over when stale), written to a
  * temporary file in the same directory, fsynced and renamed over the old file, so a reader sees
  * the old or the new file and a crash leaves one of them. A corrupt file is an error, never reset.
+ *
+ * Staleness is not left to the wall clock alone: proper-lockfile calls a lock stale when its mtime
+ * is older than `staleMs`, so a lock whose mtime is in the future (the clock was set back, the
+ * directory copied or restored) would never be. A waiter therefore also watches the lock itself:
+ * one whose mtime has not moved for `staleMs` of the waiter's monotonic clock is taken over too,
+ * since a live holder refreshes it every `staleMs / 2`.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, rmdir, stat } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { Address4, Address6 } from 'ip-address';
 import { parseCidr } from '../addr.js';
 import { PipefitterError, isPipefitterError, refuse } from '../errors.js';
+import { stateRoot } from '../paths.js';
+import { removeStaleTemps, tempFileFor } from '../state/atomic.js';
 import type { Pool } from './pool.js';
 import { addressToCidr, allocate as pick, inPool, poolSize } from './pool.js';
 
@@ -55,11 +62,8 @@ export interface FileStoreOptions {
   readonly staleMs?: number | undefined;
 }
 
-/** `$PIPEFITTER_STATE_DIR/ipam`, or /var/lib/pipefitter/ipam. */
-export const defaultIpamDir = (): string => {
-  const root = process.env.PIPEFITTER_STATE_DIR;
-  return root ? `${root}/ipam` : '/var/lib/pipefitter/ipam';
-};
+/** `$PIPEFITTER_STATE_DIR/ipam`, or /var/lib/pipefitter/ipam (src/paths.ts). */
+export const defaultIpamDir = (): string => `${stateRoot()}/ipam`;
 
 const FILE = 'allocations.json';
 const LOCK = 'allocations.lock';
@@ -89,9 +93,9 @@ const fsError = (e: unknown, path: string, doing: string): PipefitterError => {
 
 const corrupt = (file: string, why: string): PipefitterError =>
   new PipefitterError({
-    code: 'E_INTERNAL',
+    code: 'E_STATE_CORRUPT',
     message: `${file}: not a valid IPAM store: ${why}`,
-    hint: `pipefitter does not reset it: repair it, or move it away (mv ${file} ${file}.bad) and apply again to allocate anew`,
+    hint: `pipefitter does not reset it, and changed nothing: repair it, or move it away (mv ${file} ${file}.bad) and run the command again (apply then allocates anew)`,
   });
 
 /** Family and number of an allocation's address (which must carry a prefix), for sorting and checking. */
@@ -256,6 +260,16 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
     }
   };
 
+  /** The lock directory and its heartbeat (mtime), exactly as the file system keeps them. */
+  const heartbeatMark = async (): Promise<string | undefined> => {
+    try {
+      const s = await stat(lockPath, { bigint: true });
+      return `${s.ino}:${s.birthtimeNs}:${s.mtimeNs}`;
+    } catch {
+      return undefined;
+    }
+  };
+
   interface Held {
     readonly release: () => Promise<void>;
     /** Why the lock is no longer ours, or undefined while it is. */
@@ -269,7 +283,26 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
       throw fsError(e, dir, 'create the IPAM state directory');
     }
     let lost: Error | undefined;
-    const deadline = Date.now() + timeout;
+    const deadline = performance.now() + timeout; // the monotonic clock: immune to clock steps
+    // the lock as last seen (directory and mtime) and since when, by the monotonic clock
+    let seen: { readonly mark: string; readonly since: number } | undefined;
+    /** True when the lock's heartbeat stopped for `stale` ms of our own time: it was removed. */
+    const frozen = async (): Promise<boolean> => {
+      const mark = await heartbeatMark();
+      const now = performance.now();
+      if (mark === undefined || seen?.mark !== mark) {
+        seen = mark === undefined ? undefined : { mark, since: now };
+        return false;
+      }
+      if (now - seen.since < stale) return false;
+      seen = undefined;
+      // still the very lock that stood still (not one a faster waiter made anew)
+      if ((await heartbeatMark()) !== mark) return true;
+      await rmdir(lockPath).catch((e: unknown) => {
+        if (errno(e) !== 'ENOENT') throw fsError(e, lockPath, 'remove a stale IPAM lock');
+      });
+      return true;
+    };
     for (let delay = 1; ; delay = Math.min(delay * 1.5, 20)) {
       try {
         const release = await lockfile.lock(file, {
@@ -293,7 +326,8 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
         };
       } catch (e) {
         if (errno(e) !== 'ELOCKED') throw fsError(e, lockPath, 'take the IPAM lock');
-        const left = deadline - Date.now();
+        if (await frozen()) continue;
+        const left = deadline - performance.now();
         if (left <= 0)
           throw new PipefitterError({
             code: 'E_INTERNAL',
@@ -311,7 +345,8 @@ export const openFileStore = (dir = defaultIpamDir(), opts: FileStoreOptions = {
     identity: string | undefined,
     lost: Held['lost'],
   ): Promise<boolean> => {
-    const tmp = `${dir}/.${FILE}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    await removeStaleTemps(dir);
+    const tmp = tempFileFor(file);
     const body = JSON.stringify({ version: 1, allocations: sorted(allocations) }, null, 2);
     try {
       const h = await open(tmp, 'wx', 0o600);

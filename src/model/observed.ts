@@ -87,8 +87,12 @@ export interface FirewallState {
         readonly dir: 'out' | 'in';
       }[]
     | undefined;
-  /** Set when iptables could not be read (not installed): nothing can be checked. */
-  readonly unknown?: string | undefined;
+  /**
+   * Per family, why ip(6)tables could not be read where it matters (br_netfilter on, or a
+   * recipe's routed NAT): its policy and pipefitter's rules there are unknown, and the plan says
+   * so instead of adding or removing rules blind (plan/firewall.ts).
+   */
+  readonly unknown?: Readonly<Partial<Record<4 | 6, string>>> | undefined;
 }
 
 export interface NetnsState {

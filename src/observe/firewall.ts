@@ -52,8 +52,10 @@ export const observeFirewall = async (runner: Runner, routed = false): Promise<F
     if (!brNetfilter[family] && !(routed && family === 4)) return nothing;
     const r = await runner.run([family === 4 ? 'iptables' : 'ip6tables', '-w', '-S'], { netns: HOST });
     if (r.failed) {
-      if (!brNetfilter[family]) return nothing;
-      return { ...nothing, failed: r.stderr.trim().split('\n')[0] ?? 'failed' };
+      // routed only, and no iptables at all: no iptables FORWARD policy drops anything
+      if (!brNetfilter[family] && r.reason === 'tool-missing') return nothing;
+      const why = r.reason === 'tool-missing' ? 'not installed' : r.stderr.trim().split('\n')[0] || 'failed';
+      return { ...nothing, failed: why };
     }
     return { ...parseIptablesS(r.stdout, family), failed: undefined };
   };
@@ -64,6 +66,13 @@ export const observeFirewall = async (runner: Runner, routed = false): Promise<F
     dockerUser: { 4: a.dockerUser, 6: b.dockerUser },
     bridgeRules: [...a.bridgeRules, ...b.bridgeRules],
     natRules: a.natRules,
-    unknown: a.failed ?? b.failed,
+    ...(a.failed !== undefined || b.failed !== undefined
+      ? {
+          unknown: {
+            ...(a.failed !== undefined ? { 4: a.failed } : {}),
+            ...(b.failed !== undefined ? { 6: b.failed } : {}),
+          },
+        }
+      : {}),
   };
 };

@@ -5,14 +5,16 @@
  * lives in a directory named after the target and interface; detach stops the client there.
  */
 import { refuse } from '../errors.js';
-import { DHCP_RUNNER, STATE_DIR } from '../libexec.js';
+import { DHCP_RUNNER } from '../libexec.js';
 import type { DhcpSpec } from '../model/iface.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { Step } from '../model/step.js';
 import { shortHash } from '../names.js';
+import { runRoot } from '../paths.js';
 
+/** Under the runtime root (src/paths.ts): `$PIPEFITTER_RUN_DIR/dhcp/HASH`. */
 export const dhcpStateDir = (targetId: string, ifname: string): string =>
-  `${STATE_DIR}/dhcp/${shortHash(`${targetId}/${ifname}`, 12)}`;
+  `${runRoot()}/dhcp/${shortHash(`${targetId}/${ifname}`, 12)}`;
 
 /** The container's own resolv.conf, as the host reaches it — never the host's own. */
 const resolvConfOf = (ns: NetnsRef, label: string, ownMounts: boolean): string => {

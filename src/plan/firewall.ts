@@ -4,6 +4,13 @@
  * know cannot reach each other. For a bridge pipefitter made, it inserts one tagged accept
  * rule for traffic within the bridge (in DOCKER-USER when Docker has it, which Docker keeps
  * first); for a bridge it only uses, it says what to run.
+ *
+ * When ip(6)tables could not be read (FirewallState.unknown), whether the policy drops and whether
+ * pipefitter's rule is already there are unknown. The plan then neither refuses (pipework never
+ * looked at iptables, and a host without it, or with an iptables that cannot read the kernel's
+ * tables, mostly drops nothing there) nor adds a rule blind (it would fail the way the read did
+ * and roll the whole attach back, and could not know a rule of an earlier run): it says so in a
+ * note, with the exact command to run.
  */
 import type { NetnsRef } from '../model/netns.js';
 import type { FirewallState } from '../model/observed.js';
@@ -27,6 +34,13 @@ const ruleSpec = (chain: string, bridge: string): string[] => [
 ];
 const tool = (family: 4 | 6): string => (family === 4 ? 'iptables' : 'ip6tables');
 
+/** Why `family`'s rules could not be read, or undefined when they were. */
+const unknownWhy = (fw: FirewallState, family: 4 | 6): string | undefined => fw.unknown?.[family];
+
+const noteOnce = (ctx: PlanContext, note: string): void => {
+  if (!ctx.notes.includes(note)) ctx.notes.push(note);
+};
+
 export const planBridgeFirewall = (
   ctx: PlanContext,
   host: NetnsRef,
@@ -37,6 +51,16 @@ export const planBridgeFirewall = (
   let fw: FirewallState | undefined = ctx.firewall(host);
   if (!fw) return;
   for (const family of [4, 6] as const) {
+    const why = unknownWhy(fw, family);
+    if (fw.brNetfilter[family] && why !== undefined) {
+      noteOnce(
+        ctx,
+        `${label}: frames on bridge "${bridge}" pass through ${tool(family)} (br_netfilter is on), but ${tool(family)} could not be read (${why}), ` +
+          `so whether its FORWARD policy drops them is unknown and no accept rule was added; ` +
+          `if its ports cannot reach each other, run: ${tool(family)} -I ${ruleSpec('FORWARD', bridge).join(' ')}`,
+      );
+      continue;
+    }
     if (!fw.brNetfilter[family] || !fw.forwardDrop[family]) continue;
     if (fw.bridgeRules.some((r) => r.family === family && r.bridge === bridge)) continue;
     const chain: string = fw.dockerUser[family] ? 'DOCKER-USER' : 'FORWARD';
@@ -70,6 +94,15 @@ export const planBridgeFirewall = (
 export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, bridge: string): void => {
   const fw = ctx.firewall(host);
   if (!fw) return;
+  for (const family of [4, 6] as const) {
+    const why = unknownWhy(fw, family);
+    if (why !== undefined && fw.brNetfilter[family])
+      noteOnce(
+        ctx,
+        `bridge "${bridge}": ${tool(family)} could not be read (${why}), so an accept rule pipefitter may have added for it is not removed; ` +
+          `look for it with: ${tool(family)} -S | grep ${TAG}${bridge}`,
+      );
+  }
   for (const r of fw.bridgeRules.filter((x) => x.bridge === bridge)) {
     const spec = ruleSpec(r.chain, bridge);
     ctx.push({
@@ -136,7 +169,15 @@ export const planNatFirewall = (
       ? `traffic from bridge "${bridge}" out`
       : `replies and published ports into bridge "${bridge}"`;
   const added: NonNullable<typeof fw.natRules>[number][] = [];
-  if (fw.forwardDrop[4])
+  const why = unknownWhy(fw, 4);
+  if (why !== undefined)
+    for (const bridge of bridges)
+      noteOnce(
+        ctx,
+        `recipe "${recipe}" NATs bridge "${bridge}", but iptables could not be read (${why}), so whether its FORWARD policy drops that traffic is unknown and no accept rule was added; ` +
+          `if the bridge cannot reach out, run: iptables -I ${spec('FORWARD', bridge, 'out').join(' ')}; iptables -I ${spec('FORWARD', bridge, 'in').join(' ')}`,
+      );
+  if (fw.forwardDrop[4] && why === undefined)
     for (const bridge of bridges)
       for (const dir of ['out', 'in'] as const) {
         if (have.some((r) => r.recipe === recipe && r.bridge === bridge && r.dir === dir)) continue;

@@ -6,10 +6,11 @@
  * detach takes the parent down again. A record whose ifindex differs from the interface's is
  * of an earlier device of that name and is ignored.
  */
-import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
 import type { ParentUpRecord } from '../model/observed.js';
 import type { StateRecord } from '../model/step.js';
-import { stateRoot } from './recipes.js';
+import { stateRoot } from '../paths.js';
+import { writeFileAtomic } from './atomic.js';
 
 const dir = (): string => `${stateRoot()}/parents`;
 // interface names cannot hold "/", but may hold characters a file name should not start with
@@ -56,8 +57,6 @@ export const commitRecords = async (records: readonly StateRecord[]): Promise<vo
     }
     await mkdir(dir(), { recursive: true, mode: 0o700 });
     const body: FileBody = { version: 1, parent, ifindex: rec.ifindex, users: rec.users };
-    const tmp = `${fileOf(parent)}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(body) + '\n', { mode: 0o600 });
-    await rename(tmp, fileOf(parent));
+    await writeFileAtomic(fileOf(parent), JSON.stringify(body) + '\n');
   }
 };

@@ -3,8 +3,11 @@
  * exactly it — even after the recipe file changed: the targets it touched and the namespaces
  * it created. Links themselves carry their owner in their tags; this file only finds them.
  */
-import { mkdir, readFile, readdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { PipefitterError } from '../errors.js';
+import { parseTargetSpec } from '../model/target.js';
+import { stateRoot } from '../paths.js';
+import { writeFileAtomic } from './atomic.js';
 
 export interface RecipeState {
   readonly version: 1;
@@ -24,25 +27,96 @@ export interface RecipeState {
   readonly parsed?: string | undefined;
 }
 
-export const stateRoot = (): string => process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter';
 const fileOf = (name: string): string => `${stateRoot()}/recipes/${name}.json`;
 
+/** What is wrong with a state file's field. */
+class Bad extends Error {}
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const str = (v: unknown, field: string): string => {
+  if (typeof v !== 'string' || v === '') throw new Bad(`${field} must be a non-empty string`);
+  return v;
+};
+const optional = <T>(v: unknown, read: (v: unknown) => T): T | undefined =>
+  v === undefined ? undefined : read(v);
+const strings = (v: unknown, field: string): string[] => {
+  if (!Array.isArray(v)) throw new Bad(`${field} must be a list of strings`);
+  return v.map((x, i) => str(x, `${field}[${i}]`));
+};
+
+/**
+ * Every field checked, as a link's tag is: the file is text anyone can edit, and a wrong type
+ * would otherwise surface as a TypeError half-way through a destroy.
+ */
+export const checkRecipeState = (data: unknown, name: string): RecipeState => {
+  if (!isObject(data)) throw new Bad('expected an object { "version": 1, "name": … }');
+  if (data.version !== 1) throw new Bad(`version ${JSON.stringify(data.version)}: expected 1`);
+  if (data.name !== name) throw new Bad(`name ${JSON.stringify(data.name)}: expected "${name}"`);
+  const vars = optional(data.vars, (v) => {
+    if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string'))
+      throw new Bad('vars must map names to strings');
+    return v as Record<string, string>;
+  });
+  if (!Array.isArray(data.targets)) throw new Bad('targets must be a list of { id, spec }');
+  const targets = (data.targets as unknown[]).map((t, i) => {
+    if (!isObject(t)) throw new Bad(`targets[${i}] must be { id, spec }`);
+    const spec = str(t.spec, `targets[${i}].spec`);
+    try {
+      parseTargetSpec(spec);
+    } catch {
+      throw new Bad(`targets[${i}].spec ${JSON.stringify(spec)} is not a target (pid:N, netns:NAME, …)`);
+    }
+    return { id: str(t.id, `targets[${i}].id`), spec };
+  });
+  const ipForwardWasOff = optional(data.ipForwardWasOff, (v) => {
+    if (typeof v !== 'boolean') throw new Bad('ipForwardWasOff must be true or false');
+    return v;
+  });
+  const parsed = optional(data.parsed, (v) => {
+    if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw new Bad('parsed must be a SHA-256 in hex');
+    return v;
+  });
+  return {
+    version: 1,
+    name,
+    file: str(data.file, 'file'),
+    ...(vars !== undefined ? { vars } : {}),
+    targets,
+    createdNamespaces: strings(data.createdNamespaces, 'createdNamespaces'),
+    ...(data.forwarding !== undefined ? { forwarding: strings(data.forwarding, 'forwarding') } : {}),
+    ...(ipForwardWasOff !== undefined ? { ipForwardWasOff } : {}),
+    appliedAt: str(data.appliedAt, 'appliedAt'),
+    ...(parsed !== undefined ? { parsed } : {}),
+  };
+};
+
 export const readRecipeState = async (name: string): Promise<RecipeState | undefined> => {
+  const file = fileOf(name);
   let text: string;
   try {
-    text = await readFile(fileOf(name), 'utf8');
-  } catch {
-    return undefined;
+    text = await readFile(file, 'utf8');
+  } catch (e) {
+    if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw new PipefitterError({
+      code: 'E_STATE_CORRUPT',
+      message: `${file}: cannot read the recipe state (${(e as Error).message})`,
+      hint: 'run as root, or set PIPEFITTER_STATE_DIR to the state directory pipefitter uses',
+      cause: e,
+    });
   }
   try {
-    const s = JSON.parse(text) as RecipeState;
-    if (s.version !== 1 || s.name !== name) throw new Error('not a version 1 state of this recipe');
-    return s;
+    return checkRecipeState(JSON.parse(text), name);
   } catch (e) {
+    if (!(e instanceof Bad) && !(e instanceof SyntaxError)) throw e;
     throw new PipefitterError({
-      code: 'E_RECIPE',
-      message: `${fileOf(name)}: unreadable recipe state (${(e as Error).message})`,
-      hint: 'move it away; `pipefitter destroy` then finds what it can from the tags',
+      code: 'E_STATE_CORRUPT',
+      message: `${file}: not a valid recipe state: ${e.message}`,
+      hint:
+        `pipefitter does not reset it, and changed nothing: repair it, or move it away ` +
+        `(mv ${file} ${file}.bad) — then apply and destroy find the recipe's links by their tags, ` +
+        `but not the namespaces it created`,
     });
   }
 };
@@ -62,9 +136,7 @@ export const listRecipeStates = async (): Promise<RecipeState[]> => {
 
 export const writeRecipeState = async (s: RecipeState): Promise<void> => {
   await mkdir(`${stateRoot()}/recipes`, { recursive: true, mode: 0o700 });
-  const tmp = `${fileOf(s.name)}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify(s, null, 2) + '\n', { mode: 0o600 });
-  await rename(tmp, fileOf(s.name));
+  await writeFileAtomic(fileOf(s.name), JSON.stringify(s, null, 2) + '\n');
 };
 
 export const removeRecipeState = async (name: string): Promise<void> => {
@@ -87,9 +159,7 @@ export const readParsed = async (sha256: string): Promise<unknown> => {
 
 export const writeParsed = async (sha256: string, raw: unknown): Promise<void> => {
   await mkdir(`${stateRoot()}/recipes/parsed`, { recursive: true, mode: 0o700 });
-  const tmp = `${parsedFile(sha256)}.${process.pid}.tmp`;
-  await writeFile(tmp, JSON.stringify({ raw }), { mode: 0o600 });
-  await rename(tmp, parsedFile(sha256));
+  await writeFileAtomic(parsedFile(sha256), JSON.stringify({ raw }));
 };
 
 export const removeParsed = async (sha256: string | undefined): Promise<void> => {

@@ -353,3 +353,46 @@ test('VLANs: a new bridge is made filtering, its own bridge is turned filtering,
     ['host: bridge vlan add dev vh vid 1', 'host: bridge vlan add dev vh vid 30'],
   );
 });
+
+test('iptables could not be read (FirewallState.unknown): no rule added blind, and not silently — a note with the command', () => {
+  const why = "iptables v1.8.9 (legacy): can't initialize iptables table `filter'";
+  // before, forwardDrop read false and the plan said nothing at all
+  const unknown = fw({ forwardDrop: { 4: false, 6: false }, unknown: { 4: why } });
+  for (const host of [withFw(unknown), withFw(unknown, [nic('br-lab', { kind: 'bridge' })])]) {
+    const p = attach(host, { bridge: 'br-lab' });
+    assert.ok(!p.steps.some((s) => s.id.startsWith('fw-')), 'no rule added blind');
+    assert.deepEqual(
+      p.notes.filter((n) => n.includes('could not be read')),
+      [
+        `netns:r1: frames on bridge "br-lab" pass through iptables (br_netfilter is on), but iptables could not be read (${why}), so whether its FORWARD policy drops them is unknown and no accept rule was added; if its ports cannot reach each other, run: iptables -I ${ruleSpec('FORWARD')}`,
+      ],
+    );
+  }
+  // two ports on the bridge: one note; br_netfilter off for that family: nothing to say
+  assert.equal(
+    attach(
+      withFw(unknown),
+      { bridge: 'br-lab' },
+      { bridge: 'br-lab', ifname: 'eth2', hostIfname: 'vh2' },
+    ).notes.filter((n) => n.includes('could not be read')).length,
+    1,
+  );
+  const off = fw({
+    brNetfilter: { 4: false, 6: false },
+    forwardDrop: { 4: false, 6: false },
+    unknown: { 4: why },
+  });
+  assert.deepEqual(
+    attach(withFw(off), { bridge: 'br-lab' }).notes.filter((n) => n.includes('could not be read')),
+    [],
+  );
+  // IPv6 unknown, IPv4 read: the IPv4 rule as usual, a note for IPv6
+  const p = attach(withFw(fw({ forwardDrop: { 4: true, 6: false }, unknown: { 6: 'not installed' } })), {
+    bridge: 'br-lab',
+  });
+  assert.deepEqual(
+    p.steps.filter((s) => s.id.startsWith('fw-')).map((s) => s.id),
+    ['fw-accept:4:br-lab'],
+  );
+  assert.ok(p.notes.some((n) => n.includes('ip6tables could not be read (not installed)')));
+});

@@ -236,3 +236,27 @@ test("a FORWARD policy that drops (Docker's): the NAT'd bridge gets accept rules
   // a policy that accepts: no rules
   assert.deepEqual(withFw({ ...fw(), forwardDrop: { 4: false, 6: false } }), []);
 });
+
+test("iptables could not be read (FirewallState.unknown): a NAT'd bridge gets no rule blind, but a note with both commands", () => {
+  const fw: FirewallState = {
+    brNetfilter: { 4: false, 6: false },
+    forwardDrop: { 4: false, 6: false },
+    dockerUser: { 4: false, 6: false },
+    bridgeRules: [],
+    natRules: [],
+    unknown: { 4: 'Permission denied (you must be root)' },
+  };
+  const ctx = new PlanContext(observed({ ...nsState(), firewall: fw }));
+  planNat(ctx, 'lab', bridges, seen(LISTING));
+  const p = ctx.finish();
+  assert.ok(!p.steps.some((s) => s.id.startsWith('fw-')), 'no rule added blind');
+  const out = 'FORWARD -i br0 ! -o br0 -m comment --comment pf1:nat=lab/br0/out -j ACCEPT';
+  const back =
+    'FORWARD -o br0 -m conntrack --ctstate RELATED,ESTABLISHED,DNAT -m comment --comment pf1:nat=lab/br0/in -j ACCEPT';
+  assert.deepEqual(
+    p.notes.filter((n) => n.includes('could not be read')),
+    [
+      `recipe "lab" NATs bridge "br0", but iptables could not be read (Permission denied (you must be root)), so whether its FORWARD policy drops that traffic is unknown and no accept rule was added; if the bridge cannot reach out, run: iptables -I ${out}; iptables -I ${back}`,
+    ],
+  );
+});
