@@ -14,7 +14,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeSync, ftruncateSync 
 import { PipefitterError } from '../errors.js';
 import { flockByProcess } from '../exec/runner.js';
 import { loadLibc } from '../netlink/socket.js';
-import { stateRoot } from './recipes.js';
+import { stateRoot } from '../paths.js';
 
 const LOCK_EX = 2;
 const LOCK_NB = 4;
