@@ -19,7 +19,11 @@ await build({
   minifyWhitespace: true,
   sourcemap: false,
   logLevel: 'warning',
-  define: { __PF_BUNDLED__: 'true' },
+  // PIPEFITTER_RELEASE=1: the fault injection of the reliability tests (exec/apply.ts) compiled out
+  define: {
+    __PF_BUNDLED__: 'true',
+    __PF_FAULTS__: process.env.PIPEFITTER_RELEASE === '1' ? 'false' : 'true',
+  },
   // proper-lockfile and its deps are CommonJS and call require(); give the ESM bundle one
   banner: {
     js: "import { createRequire as __pfRequire } from 'node:module'; const require = __pfRequire(import.meta.url);",

@@ -125,6 +125,12 @@ export const main = async (args: readonly string[]): Promise<number> => {
 
 /** The bin entry: run with process.argv and set the exit code. */
 export const run = (): void => {
+  // a reader that went away (`pipefitter plan | head -1`, `apply … | head -0`) ends the output,
+  // not the command: an apply half-way must finish or roll back, never die of an EPIPE
+  for (const s of [process.stdout, process.stderr])
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+    });
   setLockWaitNotice((holder) =>
     process.stderr.write(`pipefitter: waiting for another pipefitter to finish (${holder})\n`),
   );

@@ -3,8 +3,9 @@
  * in-process over rtnetlink under the netlink backend, every other command (and every command
  * under the ip backend) as a process of its own, so a failure always names exactly the command
  * that failed and everything before it is known to have run. It keeps a journal of what ran,
- * and on any failure (or SIGINT) runs the undos of the journal in reverse. This is the only
- * place that undoes anything.
+ * and on any failure (or SIGINT, SIGTERM, SIGHUP: what a terminal, `timeout`, systemd and
+ * Docker send) runs the undos of the journal in reverse. This is the only place that undoes
+ * anything.
  */
 import { changedNetns, refsOf } from './ns-check.js';
 import { TargetChanged } from '../netlink/ns-identity.js';
@@ -20,6 +21,7 @@ import { runNetlinkOp } from './netlink-backend.js';
 import { NetlinkError } from '../netlink/errno.js';
 import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
+import { holdSignals, letSignalsIn, stopSignal, takeStop } from './stop.js';
 
 export interface ApplyHooks {
   /**
@@ -121,6 +123,35 @@ const runCommand = async (
 };
 
 /**
+ * Fault injection for the reliability tests (issue 13): PIPEFITTER_TEST_FAULT=WHAT:K acts at
+ * the K-th step of the schedule (from 0): `fail:K` fails before it (the apply rolls back),
+ * `kill:K`, `term:K` and `hup:K` send SIGKILL, SIGTERM or SIGHUP to this process right after it ran. Compiled out
+ * of release builds (PIPEFITTER_RELEASE=1 npm run build); never set it otherwise.
+ */
+const faultHook = (): ((index: number, when: 'before' | 'after') => void) | undefined => {
+  if (!FAULTS_COMPILED) return undefined;
+  const spec = process.env.PIPEFITTER_TEST_FAULT;
+  if (!spec) return undefined;
+  const m = /^(fail|kill|term|hup):(\d+)$/.exec(spec);
+  if (!m)
+    throw new PipefitterError({
+      code: 'E_BAD_VALUE',
+      message: `PIPEFITTER_TEST_FAULT="${spec}" is not fail:K, kill:K, term:K or hup:K`,
+      hint: 'unset it (it is for the reliability tests)',
+    });
+  const [what, k] = [m[1], Number(m[2])];
+  return (index, when) => {
+    if (index !== k) return;
+    if (what === 'fail' && when === 'before') throw new Error(`injected fault before step ${k}`);
+    if (what === 'kill' && when === 'after') process.kill(process.pid, 'SIGKILL');
+    if (what === 'term' && when === 'after') process.kill(process.pid, 'SIGTERM');
+    if (what === 'hup' && when === 'after') process.kill(process.pid, 'SIGHUP');
+  };
+};
+declare const __PF_FAULTS__: boolean | undefined;
+const FAULTS_COMPILED = typeof __PF_FAULTS__ === 'undefined' || __PF_FAULTS__;
+
+/**
  * Apply a plan: all or nothing.
  * @example await applyPlan(plan, { runner: createRunner() })
  */
@@ -132,25 +163,34 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   const done: Step[] = [];
   const notes: string[] = [];
   const output: { step: string; stdout: string }[] = [];
-  let interrupted = false;
-  const onSigint = (): void => {
-    interrupted = true;
+  const releaseSignals = holdSignals();
+  // in-process steps never wait: the event loop is let in now and then, to see a signal
+  let lastLook = performance.now();
+  const interrupted = async (): Promise<boolean> => {
+    if (performance.now() - lastLook > 5) {
+      await letSignalsIn();
+      lastLook = performance.now();
+    }
+    return stopSignal() !== undefined;
   };
+  const stopped = (undone: number): PipefitterError =>
+    new PipefitterError({
+      code: 'E_INTERRUPTED',
+      message: `interrupted (${takeStop() ?? 'SIGINT'})`,
+      rolledBack: undone,
+    });
+  const faults = faultHook();
   const fail = async (original: (undone: number) => PipefitterError): Promise<never> => {
     throw await rollBack(opts.runner, done, original);
   };
-  process.on('SIGINT', onSigint);
   try {
     // Hooks or not, the same order: tests inject failures into the schedule real runs take.
     const steps = schedule(plan.steps);
     for (let index = 0; index < steps.length; index++) {
       const step = steps[index] as Step;
-      if (interrupted)
-        await fail(
-          (undone) =>
-            new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
-        );
+      if (await interrupted()) await fail(stopped);
       try {
+        faults?.(index, 'before');
         await opts.hooks?.beforeStep?.(step, index);
       } catch (error) {
         await fail(
@@ -188,13 +228,11 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       }
       done.push(step);
       opts.hooks?.afterStep?.(step, index);
+      faults?.(index, 'after');
       if (out.stdout !== undefined) output.push({ step: step.id, stdout: out.stdout });
     }
-    if (interrupted)
-      await fail(
-        (undone) =>
-          new PipefitterError({ code: 'E_INTERRUPTED', message: 'interrupted', rolledBack: undone }),
-      );
+    await letSignalsIn();
+    if (stopSignal() !== undefined) await fail(stopped);
     // the bookkeeping of a plan that went through; if it cannot be written, nothing stays
     try {
       await commitRecords(plan.records ?? []);
@@ -211,7 +249,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       );
     }
   } finally {
-    process.off('SIGINT', onSigint);
+    releaseSignals();
     // the command's sockets go with it: an open one would keep a namespace alive (a container's
     // old one after a restart) and, by path, reach whatever namespace is there next time
     opts.runner.netlink?.session.close();

@@ -13,6 +13,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, writeSync, ftruncateSync } from 'node:fs';
 import { PipefitterError } from '../errors.js';
 import { flockByProcess } from '../exec/runner.js';
+import { holdSignals } from '../exec/stop.js';
 import { loadLibc } from '../netlink/socket.js';
 import { stateRoot } from '../paths.js';
 
@@ -155,9 +156,12 @@ export const lockHost = async (opts: LockOptions): Promise<HostLock> => {
 /** Run `fn` holding the host lock. */
 export const withHostLock = async <T>(opts: LockOptions, fn: () => Promise<T>): Promise<T> => {
   const lock = await lockHost(opts);
+  // a stop signal while it is held is seen between steps, never obeyed half-way (exec/stop.ts)
+  const releaseSignals = holdSignals();
   try {
     return await fn();
   } finally {
     lock.release();
+    releaseSignals();
   }
 };

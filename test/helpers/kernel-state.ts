@@ -502,7 +502,9 @@ export const readGlobal = async (): Promise<GlobalState> => {
     // a DHCP client's files (its log, events) change while it runs: their presence is the state
     await filesUnder(d, stateFiles, (p) => (p.includes('/dhcp/') ? 'name' : 'content'));
   for (const [p, text] of Object.entries(stateFiles)) {
-    if (p.endsWith('/ipam/allocations.json') && /"allocations":\s*\[\s*\]/.test(text)) delete stateFiles[p];
+    // the host lock's file stays after the first changing run, by design (state/host-lock.ts)
+    if (p.endsWith('/host.lock')) delete stateFiles[p];
+    else if (p.endsWith('/ipam/allocations.json') && /"allocations":\s*\[\s*\]/.test(text)) delete stateFiles[p];
     // when it was written is not state: a recipe applied again, an address allocated again
     else if (p.endsWith('.json'))
       stateFiles[p] = text.replace(/^(\s*"(?:appliedAt|created)": )"[^"]*"/gm, '$1"(time)"');
