@@ -5,8 +5,8 @@
  * Pure: the caller reads the file.
  */
 import * as v from 'valibot';
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
-import type { Node as YamlNode, Document } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import type { Alias, Node as YamlNode, Document } from 'yaml';
 import { PipefitterError } from '../errors.js';
 import type { RecipeIssue } from '../errors.js';
 import { RecipeSchema } from './schema.js';
@@ -19,7 +19,117 @@ interface Where {
 }
 
 /**
- * Positions of every key and value, by path (merge keys `<<` contribute their source's), and the
+ * How far anchors and aliases may grow a document: the nodes aliases add, all expansions counted,
+ * may be at most 100,000 or 10 per node written, whichever is larger. A recipe repeating an anchor
+ * per container (`<<: *app`) adds a few nodes per node it writes; "billion laughs" (9 aliases of 9
+ * aliases of …) adds millions to a file of a few hundred bytes.
+ */
+export const ALIAS_LIMIT = { floor: 100_000, perNode: 10 } as const;
+
+interface YamlProblem {
+  readonly at: number;
+  readonly message: string;
+  readonly hint: string;
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * Resolve every alias the way YAML does (the last anchor of its name before it), measure the
+ * document it would expand to, and only then, when that is within ALIAS_LIMIT and no alias is
+ * inside its own anchor or without one, replace each alias by its anchor's node. One pass in
+ * document order with an explicit stack (deep nesting and long alias chains need no recursion);
+ * an anchor's expanded size is known before any alias to it, so nothing is expanded to measure.
+ * yaml's own resolution searches the document for every alias (quadratic), and its alias count
+ * applies while expanding.
+ */
+const expandAliases = (doc: Document, lc: LineCounter): YamlProblem[] => {
+  const anchors = new Map<string, YamlNode>();
+  const size = new Map<unknown, number>();
+  const problems: YamlProblem[] = [];
+  // each alias: where it stands (to replace it), what it adds
+  const uses: { alias: Alias; target: YamlNode; set: (n: YamlNode) => void; adds: number }[] = [];
+  let written = 0;
+  const at = (n: { range?: readonly number[] | null | undefined }): number => n.range?.[0] ?? 0;
+  interface Frame {
+    readonly node: unknown;
+    readonly kids: [unknown, (n: YamlNode) => void][];
+    next: number;
+    total: number;
+  }
+  const enter = (node: unknown): Frame => {
+    const kids: Frame['kids'] = [];
+    if (isMap(node) || isSeq(node))
+      node.items.forEach((item, i) => kids.push([item, (n) => (node.items[i] = n as never)]));
+    else if (isPair(node))
+      kids.push([node.key, (n) => (node.key = n)], [node.value, (n) => (node.value = n)]);
+    const anchor = (node as { anchor?: string } | null)?.anchor;
+    if (anchor && !isAlias(node)) anchors.set(anchor, node as YamlNode);
+    return { node, kids, next: 0, total: isPair(node) || node == null ? 0 : 1 };
+  };
+  // the document itself: its contents may be an alias too
+  const stack: Frame[] = [
+    { node: null, kids: [[doc.contents, (n) => (doc.contents = n as never)]], next: 0, total: 0 },
+  ];
+  while (stack.length) {
+    const top = stack.at(-1)!;
+    const kid = top.kids[top.next++];
+    if (kid) {
+      const [node, set] = kid;
+      if (!isAlias(node)) {
+        stack.push(enter(node));
+        continue;
+      }
+      written++;
+      const target = anchors.get(node.source);
+      const s = target && size.get(target);
+      if (!target)
+        problems.push({
+          at: at(node),
+          message: `alias *${node.source} has no anchor &${node.source} before it`,
+          hint: `write &${node.source} on the node to repeat, before *${node.source}`,
+        });
+      else if (s === undefined) {
+        problems.push({
+          at: at(node),
+          message: `alias *${node.source} is inside its own anchor &${node.source} (${lc.linePos(at(target)).line}:${lc.linePos(at(target)).col})`,
+          hint: 'an alias repeats a complete node written before it; write this part out',
+        });
+      } else {
+        uses.push({ alias: node, target, set, adds: s - 1 });
+        top.total += s;
+      }
+      continue;
+    }
+    stack.pop();
+    if (top.node != null && !isPair(top.node)) written++;
+    if ((top.node as { anchor?: string } | null)?.anchor) size.set(top.node, top.total);
+    const parent = stack.at(-1);
+    if (parent) parent.total += top.total;
+  }
+  if (problems.length) return problems;
+  const limit = Math.max(ALIAS_LIMIT.floor, ALIAS_LIMIT.perNode * written);
+  let added = 0;
+  for (const u of uses) {
+    added += u.adds;
+    if (added > limit) {
+      const all = uses.reduce((sum, x) => sum + x.adds, 0);
+      return [
+        {
+          at: at(u.alias),
+          message: `aliases would add ${count(all)} nodes to a document of ${count(written)} (past the limit here, at *${u.alias.source}); the limit is ${count(ALIAS_LIMIT.floor)} or ${ALIAS_LIMIT.perNode} per node written, whichever is larger`,
+          hint: 'an anchor repeated by aliases that repeat anchors grows exponentially: write the repeated parts out, or repeat fewer',
+        },
+      ];
+    }
+  }
+  for (const u of uses) u.set(u.target);
+  return [];
+};
+
+/**
+ * Positions of every key and value, by path (merge keys `<<` contribute their source's; aliases
+ * are already replaced by their anchors' nodes, see expandAliases), and the
  * offsets of keys repeated within one mapping. The duplicate check is here, one Set per mapping,
  * because yaml's own (`uniqueKeys`) compares each key with every earlier one: quadratic, 0.3 s
  * for a 500-container recipe.
@@ -27,11 +137,7 @@ interface Where {
 const indexPositions = (doc: Document): { positions: Map<string, Where>; duplicates: number[] } => {
   const out = new Map<string, Where>();
   const duplicates: number[] = [];
-  const walk = (node: unknown, path: Path, seen: Set<unknown>): void => {
-    if (isAlias(node)) {
-      if (seen.has(node)) return;
-      return walk(node.resolve(doc), path, new Set([...seen, node]));
-    }
+  const walk = (node: unknown, path: Path): void => {
     if (isMap(node)) {
       const keys = new Set<unknown>();
       for (const pair of node.items) {
@@ -42,9 +148,9 @@ const indexPositions = (doc: Document): { positions: Map<string, Where>; duplica
         }
         if (isScalar(k) && typeof k.value === 'symbol') {
           // `<<: *anchor` (or a list of them): the merged keys live where the anchor is.
-          const src = isAlias(pair.value) ? pair.value.resolve(doc) : pair.value;
-          if (isSeq(src)) for (const item of src.items) walk(item, path, seen);
-          else walk(src, path, seen);
+          const src = pair.value;
+          if (isSeq(src)) for (const item of src.items) walk(item, path);
+          else walk(src, path);
           continue;
         }
         const name = isScalar(k) ? String(k.value) : String(k);
@@ -54,7 +160,7 @@ const indexPositions = (doc: Document): { positions: Map<string, Where>; duplica
         const valueRange =
           vnode && 'range' in vnode && vnode.range ? ([vnode.range[0], vnode.range[1]] as const) : undefined;
         if (!out.has(JSON.stringify(p))) out.set(JSON.stringify(p), { key: keyRange, value: valueRange });
-        walk(vnode, p, seen);
+        walk(vnode, p);
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => {
@@ -62,11 +168,11 @@ const indexPositions = (doc: Document): { positions: Map<string, Where>; duplica
         const n = item as YamlNode | null;
         const r = n && 'range' in n && n.range ? ([n.range[0], n.range[1]] as const) : undefined;
         out.set(JSON.stringify(p), { value: r });
-        walk(item, p, seen);
+        walk(item, p);
       });
     }
   };
-  walk(doc.contents, [], new Set());
+  walk(doc.contents, []);
   return { positions: out, duplicates };
 };
 
@@ -178,27 +284,29 @@ const parseYaml = (text: string, file: string): { raw: unknown; where: Located }
     uniqueKeys: false,
     prettyErrors: false,
   });
+  // before anything that follows an alias (the positions, toJS)
+  const aliases = expandAliases(yamlDoc, lc);
   const { positions, duplicates } = indexPositions(yamlDoc);
   const where = makeLocator(file, positions, lc);
   const issues = new Issues(where);
+  const syntaxHint = 'fix the YAML syntax (indentation, quoting, unique keys)';
   const syntax = [
-    ...yamlDoc.errors.map((e) => ({ at: e.pos[0], message: e.message.split('\n')[0] ?? e.message })),
-    ...duplicates.map((at) => ({ at, message: 'Map keys must be unique' })),
+    ...yamlDoc.errors.map((e) => ({
+      at: e.pos[0],
+      message: e.message.split('\n')[0] ?? e.message,
+      hint: syntaxHint,
+    })),
+    ...duplicates.map((at) => ({ at, message: 'Map keys must be unique', hint: syntaxHint })),
+    ...aliases,
   ].sort((a, b) => a.at - b.at);
   for (const e of syntax) {
     const pos = lc.linePos(e.at);
-    issues.list.push({
-      file,
-      line: pos.line,
-      col: pos.col,
-      path: '',
-      message: e.message,
-      hint: 'fix the YAML syntax (indentation, quoting, unique keys)',
-    });
+    issues.list.push({ file, line: pos.line, col: pos.col, path: '', message: e.message, hint: e.hint });
   }
   issues.throwIfAny();
   try {
-    return { raw: yamlDoc.toJS({ maxAliasCount: 10_000 }), where };
+    // no alias is left (expandAliases): nothing for yaml's alias count to count
+    return { raw: yamlDoc.toJS(), where };
   } catch (e) {
     issues.add([], `cannot read the document: ${(e as Error).message}`, 'simplify its anchors and aliases');
     issues.throwIfAny();
