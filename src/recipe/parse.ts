@@ -26,6 +26,13 @@ interface Where {
  */
 export const ALIAS_LIMIT = { floor: 100_000, perNode: 10 } as const;
 
+/** How deep collections may nest, aliases expanded (a recipe needs about 8 levels). */
+export const MAX_NESTING = 64;
+const tooDeep = {
+  message: `nested more than ${MAX_NESTING} levels deep`,
+  hint: 'a recipe nests a few levels: look for an unclosed [ or {, or an alias repeated inside itself',
+};
+
 interface YamlProblem {
   readonly at: number;
   readonly message: string;
@@ -56,8 +63,14 @@ const expandAliases = (doc: Document, lc: LineCounter): YamlProblem[] => {
     readonly kids: [unknown, (n: YamlNode) => void][];
     next: number;
     total: number;
+    /** Collections from the root down to this node, itself included. */
+    readonly level: number;
+    /** The most collections below it on one path, aliases expanded. */
+    height: number;
   }
-  const enter = (node: unknown): Frame => {
+  const isCollection = (node: unknown): boolean => isMap(node) || isSeq(node);
+  let deep = false;
+  const enter = (node: unknown, parentLevel: number): Frame => {
     const kids: Frame['kids'] = [];
     if (isMap(node) || isSeq(node))
       node.items.forEach((item, i) => kids.push([item, (n) => (node.items[i] = n as never)]));
@@ -65,11 +78,24 @@ const expandAliases = (doc: Document, lc: LineCounter): YamlProblem[] => {
       kids.push([node.key, (n) => (node.key = n)], [node.value, (n) => (node.value = n)]);
     const anchor = (node as { anchor?: string } | null)?.anchor;
     if (anchor && !isAlias(node)) anchors.set(anchor, node as YamlNode);
-    return { node, kids, next: 0, total: isPair(node) || node == null ? 0 : 1 };
+    const level = parentLevel + (isCollection(node) ? 1 : 0);
+    if (level > MAX_NESTING && !deep) {
+      deep = true;
+      problems.push({ at: at(node as YamlNode), ...tooDeep });
+    }
+    return { node, kids, next: 0, total: isPair(node) || node == null ? 0 : 1, level, height: 0 };
   };
+  const heights = new Map<unknown, number>();
   // the document itself: its contents may be an alias too
   const stack: Frame[] = [
-    { node: null, kids: [[doc.contents, (n) => (doc.contents = n as never)]], next: 0, total: 0 },
+    {
+      node: null,
+      kids: [[doc.contents, (n) => (doc.contents = n as never)]],
+      next: 0,
+      total: 0,
+      level: 0,
+      height: 0,
+    },
   ];
   while (stack.length) {
     const top = stack.at(-1)!;
@@ -77,7 +103,7 @@ const expandAliases = (doc: Document, lc: LineCounter): YamlProblem[] => {
     if (kid) {
       const [node, set] = kid;
       if (!isAlias(node)) {
-        stack.push(enter(node));
+        stack.push(enter(node, top.level));
         continue;
       }
       written++;
@@ -98,14 +124,27 @@ const expandAliases = (doc: Document, lc: LineCounter): YamlProblem[] => {
       } else {
         uses.push({ alias: node, target, set, adds: s - 1 });
         top.total += s;
+        const h = heights.get(target) ?? 0;
+        top.height = Math.max(top.height, h);
+        if (top.level + h > MAX_NESTING && !deep) {
+          deep = true;
+          problems.push({ at: at(node), ...tooDeep });
+        }
       }
       continue;
     }
     stack.pop();
     if (top.node != null && !isPair(top.node)) written++;
-    if ((top.node as { anchor?: string } | null)?.anchor) size.set(top.node, top.total);
+    const height = top.height + (isCollection(top.node) ? 1 : 0);
+    if ((top.node as { anchor?: string } | null)?.anchor) {
+      size.set(top.node, top.total);
+      heights.set(top.node, height);
+    }
     const parent = stack.at(-1);
-    if (parent) parent.total += top.total;
+    if (parent) {
+      parent.total += top.total;
+      parent.height = Math.max(parent.height, height);
+    }
   }
   if (problems.length) return problems;
   const limit = Math.max(ALIAS_LIMIT.floor, ALIAS_LIMIT.perNode * written);
@@ -291,14 +330,21 @@ const parseYaml = (text: string, file: string): { raw: unknown; where: Located }
   const issues = new Issues(where);
   const syntaxHint = 'fix the YAML syntax (indentation, quoting, unique keys)';
   const syntax = [
-    ...yamlDoc.errors.map((e) => ({
-      at: e.pos[0],
-      message: e.message.split('\n')[0] ?? e.message,
-      hint: syntaxHint,
-    })),
+    // yaml's parser recurses: a deep nest overflows its stack, which it reports as an error
+    ...yamlDoc.errors.map((e) =>
+      /call stack/i.test(e.message)
+        ? { at: e.pos[0], ...tooDeep }
+        : { at: e.pos[0], message: e.message.split('\n')[0] ?? e.message, hint: syntaxHint },
+    ),
     ...duplicates.map((at) => ({ at, message: 'Map keys must be unique', hint: syntaxHint })),
     ...aliases,
-  ].sort((a, b) => a.at - b.at);
+  ]
+    .sort((a, b) => a.at - b.at)
+    // a deep nest is one problem, however many times the parser ran out of stack
+    .filter(
+      (e, i, all) =>
+        e.message !== tooDeep.message || all.findIndex((x) => x === e || x.message === e.message) === i,
+    );
   for (const e of syntax) {
     const pos = lc.linePos(e.at);
     issues.list.push({ file, line: pos.line, col: pos.col, path: '', message: e.message, hint: e.hint });

@@ -85,3 +85,29 @@ test('20,000 containers each merging one anchor: accepted, in time linear in the
   // before: > 10,000 merges were refused ("Excessive alias count"), and 10,000 took minutes
   assert.ok(ms < 15_000, `${ms.toFixed(0)} ms`);
 });
+
+test('nesting: deeper than 64 levels is refused once, at the first node too deep, as written or through aliases', () => {
+  for (const depth of [65, 500, 3000, 20_000]) {
+    for (const [open, close] of [
+      ['[', ']'],
+      ['{a: ', '}'],
+    ] as const) {
+      const r = refused(`version: 1\ndescription: ${open.repeat(depth)}1${close.repeat(depth)}\n`);
+      assert.match(
+        r.message,
+        /^bomb\.yaml:2:\d+: nested more than 64 levels deep( \(and 1 more\))?$/,
+        r.message,
+      );
+      assert.match(r.hint ?? '', /unclosed \[ or \{/);
+    }
+  }
+  // 40 levels, repeated inside 40 more: 80 once expanded
+  const forty = (inner: string) => `${'['.repeat(40)}${inner}${']'.repeat(40)}`;
+  const r = refused(`version: 1\nvars: { a: &a ${forty('1')} }\ndescription: ${forty('*a')}\n`);
+  assert.match(r.message, /^bomb\.yaml:3:54: nested more than 64 levels deep$/);
+  // 64 levels with the document's own mapping are read (and refused by the schema, not the depth)
+  assert.match(
+    refused(`version: 1\ndescription: ${'['.repeat(63)}1${']'.repeat(63)}\n`).message,
+    /expected string/,
+  );
+});
