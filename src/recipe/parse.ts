@@ -13,9 +13,10 @@ import { RecipeSchema } from './schema.js';
 import type { RecipeDoc } from './schema.js';
 
 type Path = readonly (string | number)[];
+/** Where a key and its value start (offsets into the text). */
 interface Where {
-  readonly key?: readonly [number, number] | undefined;
-  readonly value?: readonly [number, number] | undefined;
+  readonly key?: number | undefined;
+  readonly value?: number | undefined;
 }
 
 /**
@@ -176,7 +177,9 @@ const expandAliases = (doc: Document, lc: LineCounter): YamlProblem[] => {
 const indexPositions = (doc: Document): { positions: Map<string, Where>; duplicates: number[] } => {
   const out = new Map<string, Where>();
   const duplicates: number[] = [];
-  const walk = (node: unknown, path: Path): void => {
+  const startOf = (n: unknown): number | undefined =>
+    n && typeof n === 'object' && 'range' in n ? (n as YamlNode).range?.[0] : undefined;
+  const walk = (node: unknown, key: string): void => {
     if (isMap(node)) {
       const keys = new Set<unknown>();
       for (const pair of node.items) {
@@ -188,32 +191,29 @@ const indexPositions = (doc: Document): { positions: Map<string, Where>; duplica
         if (isScalar(k) && typeof k.value === 'symbol') {
           // `<<: *anchor` (or a list of them): the merged keys live where the anchor is.
           const src = pair.value;
-          if (isSeq(src)) for (const item of src.items) walk(item, path);
-          else walk(src, path);
+          if (isSeq(src)) for (const item of src.items) walk(item, key);
+          else walk(src, key);
           continue;
         }
-        const name = isScalar(k) ? String(k.value) : String(k);
-        const p = [...path, name];
-        const keyRange = isScalar(k) && k.range ? ([k.range[0], k.range[1]] as const) : undefined;
-        const vnode = pair.value as YamlNode | null;
-        const valueRange =
-          vnode && 'range' in vnode && vnode.range ? ([vnode.range[0], vnode.range[1]] as const) : undefined;
-        if (!out.has(JSON.stringify(p))) out.set(JSON.stringify(p), { key: keyRange, value: valueRange });
-        walk(vnode, p);
+        const p = keyOf(key, isScalar(k) ? String(k.value) : String(k));
+        if (!out.has(p)) out.set(p, { key: startOf(k), value: startOf(pair.value) });
+        walk(pair.value, p);
       }
     } else if (isSeq(node)) {
       node.items.forEach((item, i) => {
-        const p = [...path, i];
-        const n = item as YamlNode | null;
-        const r = n && 'range' in n && n.range ? ([n.range[0], n.range[1]] as const) : undefined;
-        out.set(JSON.stringify(p), { value: r });
+        const p = keyOf(key, i);
+        out.set(p, { value: startOf(item) });
         walk(item, p);
       });
     }
   };
-  walk(doc.contents, []);
+  walk(doc.contents, '');
   return { positions: out, duplicates };
 };
+
+/** A path as a Map key, built one step at a time: a mapping's key or a sequence's index. */
+const keyOf = (parent: string, step: string | number): string =>
+  typeof step === 'number' ? `${parent}\u0001${step}` : `${parent}\u0000${step}`;
 
 export interface Located {
   readonly file: string;
@@ -224,10 +224,12 @@ export interface Located {
 const makeLocator = (file: string, positions: Map<string, Where>, lc: LineCounter): Located => ({
   file,
   at(path, which = 'value') {
+    const keys = [''];
+    for (const step of path) keys.push(keyOf(keys.at(-1)!, step));
     for (let n = path.length; n >= 0; n--) {
-      const w = positions.get(JSON.stringify(path.slice(0, n)));
+      const w = positions.get(keys[n]!);
       const r = (which === 'key' && n === path.length ? w?.key : undefined) ?? w?.value ?? w?.key;
-      if (r) return lc.linePos(r[0]);
+      if (r !== undefined) return lc.linePos(r);
     }
     return { line: 1, col: 1 };
   },
@@ -325,7 +327,10 @@ const parseYaml = (text: string, file: string): { raw: unknown; where: Located }
   });
   // before anything that follows an alias (the positions, toJS)
   const aliases = expandAliases(yamlDoc, lc);
-  const { positions, duplicates } = indexPositions(yamlDoc);
+  // a document refused for its aliases is located by their offsets, and not walked
+  const { positions, duplicates } = aliases.length
+    ? { positions: new Map<string, Where>(), duplicates: [] }
+    : indexPositions(yamlDoc);
   const where = makeLocator(file, positions, lc);
   const issues = new Issues(where);
   const syntaxHint = 'fix the YAML syntax (indentation, quoting, unique keys)';
