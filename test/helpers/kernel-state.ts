@@ -504,7 +504,8 @@ export const readGlobal = async (): Promise<GlobalState> => {
   for (const [p, text] of Object.entries(stateFiles)) {
     // the host lock's file stays after the first changing run, by design (state/host-lock.ts)
     if (p.endsWith('/host.lock')) delete stateFiles[p];
-    else if (p.endsWith('/ipam/allocations.json') && /"allocations":\s*\[\s*\]/.test(text)) delete stateFiles[p];
+    else if (p.endsWith('/ipam/allocations.json') && /"allocations":\s*\[\s*\]/.test(text))
+      delete stateFiles[p];
     // when it was written is not state: a recipe applied again, an address allocated again
     else if (p.endsWith('.json'))
       stateFiles[p] = text.replace(/^(\s*"(?:appliedAt|created)": )"[^"]*"/gm, '$1"(time)"');
