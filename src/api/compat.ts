@@ -41,7 +41,7 @@ export const passthrough = async (
   requireRoot();
   const runner = runnerOf(opts);
   const spawned0 = runner.spawned;
-  const [t] = await resolveAll([spec], runner, opts.docker);
+  const [t] = await resolveAll([spec], runner, opts);
   const resolved = t!;
   const title = `pipefitter ${tool} ${targetSpecText(spec)}${args.length ? ` ${shellJoin(args)}` : ''}`;
   const planned = planPassthrough(resolved, tool, args);

@@ -37,6 +37,11 @@ export interface RunOptions {
    * waits for it, with what that one is doing.
    */
   readonly onLockWait?: ((holder: string) => void) | undefined;
+  /**
+   * Accept targets in the machine's initial network namespace (that of PID 1): refused
+   * otherwise when pipefitter runs inside another namespace. @default false
+   */
+  readonly allowHostNamespace?: boolean | undefined;
 }
 
 export interface Outcome {
@@ -70,8 +75,13 @@ export const requireRoot = (): void => {
 export const resolveAll = async (
   specs: readonly TargetSpec[],
   runner: Runner,
-  docker?: DockerEndpoint,
-): Promise<ResolvedTarget[]> => Promise.all(specs.map((s) => resolveTarget(s, { runner, docker })));
+  opts: Pick<RunOptions, 'docker' | 'allowHostNamespace'> = {},
+): Promise<ResolvedTarget[]> =>
+  Promise.all(
+    specs.map((s) =>
+      resolveTarget(s, { runner, docker: opts.docker, allowHostNamespace: opts.allowHostNamespace }),
+    ),
+  );
 
 export interface PipelineInput {
   readonly targets: readonly ResolvedTarget[];
