@@ -3,7 +3,7 @@
  * cross-references between sections. Every problem is collected with its location.
  */
 import { inSubnet, parseCidr, parseHostCidr, parseIp, parseDestination } from '../addr.js';
-import type { Cidr } from '../addr.js';
+import type { Cidr, IpAddr } from '../addr.js';
 import { isPipefitterError } from '../errors.js';
 import { parseTargetSpec } from '../model/target.js';
 import { parseIfName } from '../names.js';
@@ -367,14 +367,11 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
         gateway = check(issues, [...ip, 'gateway'], () => parseIp(i.gateway as string, 'gateway'));
       if (gateway && addressing.kind === 'dhcp')
         issues.add([...ip, 'gateway'], 'DHCP gives the gateway', 'remove gateway');
-      if (
-        gateway &&
-        addressing.kind === 'static' &&
-        addressing.addrs.some((x) => x.address === gateway.address)
-      )
+      const gw: IpAddr | undefined = gateway;
+      if (gw && addressing.kind === 'static' && addressing.addrs.some((x) => x.address === gw.address))
         issues.add(
           [...ip, 'gateway'],
-          `${gateway.address} is this interface's own address`,
+          `${gw.address} is this interface's own address`,
           'give the address of the router on this network, or drop gateway',
         );
       const routes = routesOf(issues, [...ip, 'routes'], i.routes ?? []);
