@@ -37,7 +37,7 @@ export const attachRequests = async (
   requireRoot();
   const runner = runnerOf(opts);
   const specs = reqs.flatMap((r) => (r.link.kind === 'pair' ? [r.target, r.link.peer] : [r.target]));
-  const resolved = await resolveAll(specs, runner, opts.docker);
+  const resolved = await resolveAll(specs, runner, opts);
   let k = 0;
   const atts = reqs.map((r) => {
     const target = resolved[k++]!;
@@ -89,7 +89,7 @@ export const detach = async (input: DetachInput, opts: RunOptions = {}): Promise
   const req = parseDetachInput(input);
   requireRoot();
   const runner = runnerOf(opts);
-  const [target] = await resolveAll([req.target], runner, opts.docker);
+  const [target] = await resolveAll([req.target], runner, opts);
   const t = target!;
   // a DHCP client's state, kept by target and interface: also after a restart took the interface
   const dhcpState = await hasDhcpState(dhcpStateDir(t.id, req.ifname));

@@ -1,6 +1,7 @@
 /** pipework's forms, run through the same pipeline as everything else. */
 import type { PipeworkCommand } from '../compat/pipework.js';
-import { badInput } from '../errors.js';
+import { PipefitterError, badInput, isPipefitterError } from '../errors.js';
+import { argumentHint, isArgumentError } from '../exec/hints.js';
 import { parseTargetSpec, targetSpecText } from '../model/target.js';
 import { enterArgv } from '../render/enter.js';
 import { shellJoin } from '../render/quote.js';
@@ -22,6 +23,23 @@ export interface PassthroughOptions extends RunOptions {
 }
 
 /**
+ * The one step of a pass-through change failed because ip or tc refused its arguments: that is
+ * bad input (exit 2), and nothing was changed (the step is the plan's only one).
+ */
+const argumentRefusal = (e: unknown, target: string): PipefitterError | undefined => {
+  if (!isPipefitterError(e) || e.code !== 'E_STEP_FAILED' || !e.failure || (e.rolledBack ?? 0) > 0)
+    return undefined;
+  const f = e.failure;
+  if (!isArgumentError(f.stderr, f.exitCode)) return undefined;
+  return new PipefitterError({
+    code: 'E_BAD_VALUE',
+    message: `${f.step} in ${target}: ${f.stderr.split('\n')[0] ?? ''}; nothing was changed`,
+    hint: argumentHint(f.step, target),
+    failure: f,
+  });
+};
+
+/**
  * Run one command inside a target: `ip route …`, `ip rule …` or `tc …`. A command that only
  * reads (show/list/get, or no verb) is run as it is and its output returned in `output`; one
  * that changes something goes through the executor (all or nothing, an `add` undone by `del`),
@@ -41,7 +59,7 @@ export const passthrough = async (
   requireRoot();
   const runner = runnerOf(opts);
   const spawned0 = runner.spawned;
-  const [t] = await resolveAll([spec], runner, opts.docker);
+  const [t] = await resolveAll([spec], runner, opts);
   const resolved = t!;
   const title = `pipefitter ${tool} ${targetSpecText(spec)}${args.length ? ` ${shellJoin(args)}` : ''}`;
   const planned = planPassthrough(resolved, tool, args);
@@ -60,7 +78,9 @@ export const passthrough = async (
     { targets: [resolved], extraNamespaces: [], observe: false, plan: () => planned, title },
     runner,
     opts,
-  );
+  ).catch((e: unknown) => {
+    throw argumentRefusal(e, resolved.label) ?? e;
+  });
   const printed = o.report?.output.find((x) => x.step === step.id);
   if (!printed) return o;
   return {

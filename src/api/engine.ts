@@ -3,7 +3,7 @@
  * plan, then either render the plan (dry run) or re-check the targets and apply it.
  * Everything that can refuse happens before the first mutation.
  */
-import { refuse } from '../errors.js';
+import { PipefitterError } from '../errors.js';
 import type { ApplyHooks, ApplyReport } from '../exec/apply.js';
 import { applyPlan } from '../exec/apply.js';
 import { renderScript } from '../render/script.js';
@@ -37,6 +37,11 @@ export interface RunOptions {
    * waits for it, with what that one is doing.
    */
   readonly onLockWait?: ((holder: string) => void) | undefined;
+  /**
+   * Accept targets in the machine's initial network namespace (that of PID 1): refused
+   * otherwise when pipefitter runs inside another namespace. @default false
+   */
+  readonly allowHostNamespace?: boolean | undefined;
 }
 
 export interface Outcome {
@@ -59,19 +64,24 @@ export interface Outcome {
 
 export const requireRoot = (): void => {
   if (process.geteuid?.() !== 0)
-    throw refuse(
-      'E_NOT_ROOT',
-      'pipefitter',
-      'must run as root',
-      'run it with sudo (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN to enter namespaces)',
-    );
+    // no subject: the CLI puts "pipefitter: " before every message already
+    throw new PipefitterError({
+      code: 'E_NOT_ROOT',
+      message: 'must run as root',
+      hint: 'run it with sudo (it needs CAP_NET_ADMIN and CAP_SYS_ADMIN to enter namespaces)',
+    });
 };
 
 export const resolveAll = async (
   specs: readonly TargetSpec[],
   runner: Runner,
-  docker?: DockerEndpoint,
-): Promise<ResolvedTarget[]> => Promise.all(specs.map((s) => resolveTarget(s, { runner, docker })));
+  opts: Pick<RunOptions, 'docker' | 'allowHostNamespace'> = {},
+): Promise<ResolvedTarget[]> =>
+  Promise.all(
+    specs.map((s) =>
+      resolveTarget(s, { runner, docker: opts.docker, allowHostNamespace: opts.allowHostNamespace }),
+    ),
+  );
 
 export interface PipelineInput {
   readonly targets: readonly ResolvedTarget[];

@@ -94,7 +94,12 @@ const madeAddresses = async (s: RecipeState, opts: IpamOptions): Promise<Map<str
   const out = new Map<string, string>();
   for (const t of s.targets) {
     try {
-      const target = await resolveTarget(parseTargetSpec(t.spec), { runner, docker: opts.docker });
+      // only read: a recipe applied with --allow-host-namespace is read there too
+      const target = await resolveTarget(parseTargetSpec(t.spec), {
+        runner,
+        docker: opts.docker,
+        allowHostNamespace: true,
+      });
       const ns = await observeNetns(runner, target.netns, { firewall: false });
       for (const l of ns.links)
         if (decodeTag(l.alias)?.recipe === s.name)

@@ -36,6 +36,7 @@ import {
   writeParsed,
   writeRecipeState,
 } from '../state/recipes.js';
+import { assertNamespacesPersist } from '../targets/mounts.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import type { RunOptions } from './engine.js';
 import { requireRoot, runnerOf } from './engine.js';
@@ -106,7 +107,11 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
   // of completion made the file differ from run to run (found by the differential test)
   const resolved = await Promise.all(
     recipe.containers.map((c) =>
-      resolveTarget(c.target, { runner, docker: opts.docker }).then(
+      resolveTarget(c.target, {
+        runner,
+        docker: opts.docker,
+        allowHostNamespace: opts.allowHostNamespace,
+      }).then(
         (t) => ({ t }),
         (e: unknown) => ({ e }),
       ),
@@ -135,7 +140,13 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
   for (const t of state?.targets ?? []) {
     if (current.has(t.id)) continue;
     try {
-      former.push(await resolveTarget(parseTargetSpec(t.spec), { runner, docker: opts.docker }));
+      former.push(
+        await resolveTarget(parseTargetSpec(t.spec), {
+          runner,
+          docker: opts.docker,
+          allowHostNamespace: opts.allowHostNamespace,
+        }),
+      );
     } catch {
       // gone: its interfaces went with its namespace
     }
@@ -368,6 +379,8 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
       `${p.missing.length === 1 ? 'a container is' : 'containers are'} not running: ${p.missing.map((m) => `${m.container} (${m.target})`).join(', ')}`,
       'start them, or pass --skip-missing to apply the rest',
     );
+  // namespaces made here must outlive this process (not so under `ip netns exec`)
+  assertNamespacesPersist(p.create);
   if (opts.dryRun) return planAs('apply', recipe, opts);
   const store = opts.ipam ?? openFileStore();
   const { auto, created } = await autoAddresses(recipe, new Set(p.targets.keys()), store, true);

@@ -17,7 +17,8 @@ export const show = async (target: string, opts: RunOptions = {}): Promise<ShowV
   const spec = parseTargetSpec(target);
   requireRoot();
   const runner = runnerOf(opts);
-  const [t] = await resolveAll([spec], runner, opts.docker);
+  // reading the host's namespace changes nothing: no --allow-host-namespace needed
+  const [t] = await resolveAll([spec], runner, { docker: opts.docker, allowHostNamespace: true });
   const observed = await observe(runner, [t!.netns, HOST], { firewall: false });
   return buildView(t!, observed.get(netnsKey(t!.netns))!, observed.get('host'));
 };

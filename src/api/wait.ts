@@ -37,7 +37,11 @@ export const waitForInterface = async (opts: WaitOptions = {}): Promise<{ waited
   const runner = runnerOf(opts);
   let netns: NetnsRef = HOST;
   if (opts.target !== undefined) {
-    const [t] = await resolveAll([parseTargetSpec(opts.target)], runner, opts.docker);
+    // waiting only reads: the host's own namespace is fine
+    const [t] = await resolveAll([parseTargetSpec(opts.target)], runner, {
+      docker: opts.docker,
+      allowHostNamespace: true,
+    });
     netns = t!.netns;
   }
   const started = performance.now();

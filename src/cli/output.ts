@@ -115,7 +115,7 @@ export const printPassthrough = (
   const r = o.report;
   const processes = `${o.processes} process${o.processes === 1 ? '' : 'es'}`;
   out(
-    `done: ${o.plan.steps.map((s) => s.describes).join('; ')} (${processes}, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
+    `done: ${o.plan.steps.map((s) => s.describes).join('; ')} in ${target} (${processes}, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
   );
   for (const n of o.plan.notes) err(`note: ${n}`);
 };

@@ -53,3 +53,39 @@ export const hintFor = (
       return undefined;
   }
 };
+
+/** What ip and tc print when they refuse their arguments themselves, before asking the kernel. */
+const ARGUMENT_ERRORS = [
+  /is expected rather than/,
+  /^Error: argument ".*" is (wrong|required)/m,
+  /^Error: duplicate /m,
+  /^Error: either ".*" is duplicate, or ".*" is a garbage/m,
+  /Command line is not complete/,
+  /^Command ".*" is unknown/m,
+  /^(Error: )?Unknown /m,
+  /^Option ".*" is unknown/m,
+  /^What is ".*"\?/m,
+  /parameter is mandatory/,
+  /^Illegal "/m,
+  /^Usage: /m,
+  /^Cannot find device "/m,
+];
+
+/**
+ * Did ip or tc refuse the arguments given to it (bad input: a word it does not know, a value it
+ * cannot parse, a device not there), as opposed to the kernel refusing the change? ip exits 255
+ * on its own usage errors; its other refusals are told by their message.
+ * @example isArgumentError('Error: any valid prefix is expected rather than "bogus".', 1) // true
+ * @example isArgumentError('Error: Nexthop has invalid gateway.', 2) // false
+ */
+export const isArgumentError = (stderr: string, exitCode: number | undefined): boolean =>
+  exitCode === 255 || ARGUMENT_ERRORS.some((re) => re.test(stderr));
+
+/**
+ * The hint for arguments ip or tc refused.
+ * @example argumentHint('ip route add bogus', 'netns:r1')
+ */
+export const argumentHint = (describes: string, target?: string): string => {
+  const tool = /^(ip \w+|tc)\b/.exec(describes)?.[1] ?? 'ip';
+  return `the words after the target go to ${tool} as they are: see \`${tool} help\`${target ? `; \`pipefitter show ${target}\` lists the interfaces there` : ''}`;
+};

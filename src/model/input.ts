@@ -184,6 +184,14 @@ const parseGateways = (values: readonly string[], field: string, addrs: readonly
         `IPv${ip.family} gateway but no IPv${ip.family} address on the interface`,
         `add an IPv${ip.family} address with --ip, or drop the gateway`,
       );
+    if (addrs.some((a) => a.address === ip.address))
+      throw badInput(
+        'E_BAD_VALUE',
+        field,
+        g,
+        "is the interface's own address",
+        'give the address of the router on its network (another host), or drop the gateway',
+      );
     out.push(ip);
   }
   return out;

@@ -171,6 +171,16 @@ export interface NatChainObserved {
 export interface NatObserved {
   /** `nft -a list table ip pf_<recipe>` output, when the table exists. */
   readonly tableText?: string | undefined;
+  /**
+   * The table's name when it is not the recipe's own (plan/nat.ts natTable): one an earlier
+   * version made (legacyNatTable), whose comment names this recipe.
+   */
+  readonly table?: string | undefined;
+  /**
+   * The recipe's own table name is taken by another recipe's table of an earlier version (its
+   * comment names that recipe): the name of that recipe.
+   */
+  readonly foreign?: string | undefined;
   /** The same table, parsed (observe/nft.ts). */
   readonly chains?: readonly NatChainObserved[] | undefined;
   readonly ipForward: boolean;

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import type { Runner } from '../exec/runner.js';
 import { HOST } from '../model/netns.js';
 import type { NatChainObserved, NatObserved, NatRuleObserved } from '../model/observed.js';
-import { natTable } from '../plan/nat.js';
+import { legacyNatTable, natTable } from '../plan/nat.js';
 
 /**
  * The chains of `nft -a list table …` output: each with its type line and its rules, a rule
@@ -47,12 +47,36 @@ export const parseNatTable = (text: string): NatChainObserved[] => {
   return chains;
 };
 
+/**
+ * Is this listing the table of this recipe? Its comment says whose it is (`pf1:r=NAME`).
+ * @example ownedBy('table ip pf_a_b { # handle 3\n\tcomment "pf1:r=a-b"\n}', 'a-b') // true
+ */
+export const ownedBy = (text: string, recipe: string): boolean => ownerOf(text) === recipe;
+
+/** The recipe a table listing's comment names, if any. */
+const ownerOf = (text: string): string | undefined => /^\s*comment "pf1:r=([^"]*)"\s*$/m.exec(text)?.[1];
+
 export const observeNat = async (runner: Runner, recipe: string): Promise<NatObserved> => {
-  const [r, fwd] = await Promise.all([
-    runner.run(['nft', '-a', 'list', 'table', 'ip', natTable(recipe)], { netns: HOST }),
+  const list = (table: string) => runner.run(['nft', '-a', 'list', 'table', 'ip', table], { netns: HOST });
+  const [own, legacy, fwd] = await Promise.all([
+    list(natTable(recipe)),
+    // the name of earlier versions, where a-b and a_b shared one: read while it is there
+    legacyNatTable(recipe) === natTable(recipe) ? undefined : list(legacyNatTable(recipe)),
     readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => '0'),
   ]);
   const ipForward = fwd.trim() === '1';
-  if (r.failed) return { ipForward };
-  return { tableText: r.stdout, chains: parseNatTable(r.stdout), ipForward };
+  if (!own.failed) {
+    const owner = ownerOf(own.stdout);
+    // a table an earlier version made for another recipe under this name (a-b's pf_a_b, for a_b)
+    if (owner !== undefined && owner !== recipe) return { ipForward, foreign: owner };
+    return { tableText: own.stdout, chains: parseNatTable(own.stdout), ipForward };
+  }
+  if (legacy && !legacy.failed && ownedBy(legacy.stdout, recipe))
+    return {
+      tableText: legacy.stdout,
+      chains: parseNatTable(legacy.stdout),
+      ipForward,
+      table: legacyNatTable(recipe),
+    };
+  return { ipForward };
 };

@@ -3,7 +3,7 @@
  * and hand back what it printed. It changes nothing, so it is an observation, not an executor step.
  */
 import { PipefitterError } from '../errors.js';
-import { hintFor } from '../exec/hints.js';
+import { argumentHint, hintFor, isArgumentError } from '../exec/hints.js';
 import type { Runner } from '../exec/runner.js';
 import { argvOf } from '../render/ip.js';
 import { netnsKey } from '../model/netns.js';
@@ -55,17 +55,21 @@ export const readPassthrough = async (
   const r = await runner.run(argvOf(read), { netns: read.netns });
   if (!r.failed) return { command: r.command, stdout: r.stdout };
   const reason = r.reason ?? 'other';
+  const what = `${read.describes} in ${opts.target ?? netnsKey(read.netns)}`;
   if (reason === 'tool-missing')
     throw new PipefitterError({
       code: 'E_TOOL_MISSING',
-      message: `${read.describes}: ${firstLine(r.stderr)}`,
+      message: `${what}: ${firstLine(r.stderr)}`,
       hint: 'install iproute2 (ip, tc) and util-linux (nsenter)',
     });
+  const badArgs = isArgumentError(r.stderr, r.exitCode);
   throw new PipefitterError({
-    code: 'E_STEP_FAILED',
-    message: `${read.describes}: ${firstLine(r.stderr) || `exit code ${r.exitCode ?? '?'}`}; nothing was changed`,
-    hint:
-      reason === 'not-found'
+    // the tool refused its arguments: bad input (exit 2), not a failed step
+    code: badArgs ? 'E_BAD_VALUE' : 'E_STEP_FAILED',
+    message: `${what}: ${firstLine(r.stderr) || `exit code ${r.exitCode ?? '?'}`}; nothing was changed`,
+    hint: badArgs
+      ? argumentHint(read.describes, opts.target)
+      : reason === 'not-found'
         ? `check the names in the command${opts.target ? `; \`pipefitter show ${opts.target}\` lists the interfaces there` : ''}`
         : hintFor(reason, read.describes),
     failure: {

@@ -2,6 +2,7 @@
  * Observe each namespace once: one `ip -d -j -batch -` process reads links with their
  * addresses, the routing table, forwarding and the neighbour cache together.
  */
+import type { FailureReason } from '../errors.js';
 import { PipefitterError } from '../errors.js';
 import { missingToolHint } from '../tools.js';
 import type { NetnsRef } from '../model/netns.js';
@@ -13,10 +14,63 @@ import { observeFirewall } from './firewall.js';
 import { observeOvs } from './ovs.js';
 import { readParentRecords } from '../state/parents.js';
 import { NetlinkError } from '../netlink/errno.js';
+import { TargetChanged } from '../netlink/ns-identity.js';
 import { observeNetnsNetlink } from './netlink.js';
 import type { NetlinkSession } from '../netlink/session.js';
 
 const QUERIES = 'addr show\nroute show table all\nnetconf show\nneigh show\n';
+
+/**
+ * Why a namespace could not be read, said as it is: permission (exit 2), the target gone or
+ * made anew (exit 2), a tool missing (exit 2), or another failure with its own reason (exit 1).
+ * Nothing was changed in any case: observing comes before the first change.
+ * @example observeFailure('pid:42', { reason: 'perm', detail: 'EACCES' }).code // 'E_NOT_ROOT'
+ */
+export const observeFailure = (
+  where: string,
+  f: { readonly reason: FailureReason; readonly detail: string; readonly missing?: readonly string[] },
+): PipefitterError => {
+  const cannot = `cannot read the state of ${where}`;
+  switch (f.reason) {
+    case 'tool-missing':
+      return new PipefitterError({
+        code: 'E_TOOL_MISSING',
+        message: `${cannot}: ${(f.missing ?? ['ip']).join(' or ')} is not installed (${f.detail})`,
+        hint: missingToolHint(f.missing ?? ['ip']),
+      });
+    case 'perm':
+      return new PipefitterError({
+        code: 'E_NOT_ROOT',
+        message: `${cannot}: permission denied (${f.detail})`,
+        hint: 'run pipefitter as root (CAP_NET_ADMIN and CAP_SYS_ADMIN); a process holding capabilities pipefitter lacks cannot be entered',
+      });
+    case 'not-found':
+      return new PipefitterError({
+        code: 'E_TARGET_STOPPED',
+        message: `${cannot}: it is gone (stopped, or its namespace removed): ${f.detail}`,
+        hint: 'check that it still runs, and retry',
+      });
+    case 'target-changed':
+      return new PipefitterError({
+        code: 'E_TARGET_CHANGED',
+        message: `${cannot}: it now has another network namespace (restarted?): ${f.detail}`,
+        hint: 'retry',
+      });
+    case 'exists':
+    case 'busy':
+    case 'unsupported':
+    case 'timeout':
+    case 'other':
+      return new PipefitterError({
+        code: 'E_STEP_FAILED',
+        message: `${cannot} (${f.reason}): ${f.detail}; nothing was changed`,
+        hint:
+          f.reason === 'timeout'
+            ? 'the kernel did not answer in time; retry'
+            : 'retry; if it fails again, run with --backend ip (or the other backend) and report it',
+      });
+  }
+};
 
 export const observeNetns = async (
   runner: Runner,
@@ -25,20 +79,10 @@ export const observeNetns = async (
 ): Promise<NetnsState> => {
   const r = await runner.run(['ip', '-d', '-j', '-batch', '-'], { netns: ns, input: QUERIES });
   if (r.failed)
-    throw new PipefitterError({
-      code:
-        r.reason === 'tool-missing'
-          ? 'E_TOOL_MISSING'
-          : r.reason === 'perm'
-            ? 'E_NOT_ROOT'
-            : 'E_TARGET_NOT_FOUND',
-      message: `cannot read the state of ${netnsKey(ns)}: ${r.stderr.trim().split('\n')[0] ?? ''}`,
-      hint:
-        r.reason === 'tool-missing'
-          ? missingToolHint(r.missing ?? ['ip'])
-          : r.reason === 'perm'
-            ? 'run as root'
-            : 'check that the target is still running',
+    throw observeFailure(netnsKey(ns), {
+      reason: r.reason ?? 'other',
+      detail: r.stderr.trim().split('\n')[0] || `exit code ${r.exitCode ?? '?'}`,
+      missing: r.missing ?? ['ip'],
     });
   const [links = '', routes = '', netconf = '', neigh = ''] = r.stdout
     .split('\n')
@@ -106,12 +150,15 @@ const observeInProcess = async (
         forwarding: opts.forwardingOf?.has(key) ?? true,
       });
     } catch (e) {
+      if (e instanceof TargetChanged)
+        throw observeFailure(key, {
+          reason: e.found === undefined ? 'not-found' : 'target-changed',
+          detail: e.message,
+        });
       if (!(e instanceof NetlinkError)) throw e;
-      throw new PipefitterError({
-        code: e.reason === 'perm' ? 'E_NOT_ROOT' : 'E_TARGET_NOT_FOUND',
-        message: `cannot read the state of ${key}: ${e.message}`,
-        hint: e.reason === 'perm' ? 'run as root' : 'check that the target is still running',
-      });
+      // opening the namespace file is reported as ENOENT whatever the cause: its message tells
+      const perm = /\b(EACCES|EPERM)\b/.test(e.message);
+      throw observeFailure(key, { reason: perm ? 'perm' : e.reason, detail: e.message });
     }
     out.set(key, state);
     if (ns.kind === 'host') {

@@ -12,6 +12,7 @@ import { HOST } from '../model/netns.js';
 import type { Step } from '../model/step.js';
 import type { NatChainObserved, NatObserved } from '../model/observed.js';
 import { shortHash } from '../names.js';
+import { refuse } from '../errors.js';
 import type { PlanContext } from './context.js';
 import { PHASE } from './phases.js';
 import { planNatFirewall } from './firewall.js';
@@ -47,7 +48,20 @@ export const ipForwardStep = (on: boolean): Step => {
   };
 };
 
-export const natTable = (recipe: string): string => `pf_${recipe.replace(/[^A-Za-z0-9_]/g, '_')}`;
+/**
+ * The recipe's nftables table: `pf_` and the name as it is — nft takes "-" and "." in a name, so
+ * `a-b` and `a_b` get tables of their own. A character a recipe name cannot have (a name built
+ * in code) is written `/HEX/`: "/" is in no recipe name, so no two names share a table.
+ * @example natTable('a-b') // 'pf_a-b'
+ */
+export const natTable = (recipe: string): string =>
+  `pf_${recipe.replace(/[^A-Za-z0-9_.-]/gu, (c) => `/${c.codePointAt(0)!.toString(16)}/`)}`;
+
+/**
+ * The table name of earlier versions, where "-", "." and "_" were all "_" (`a-b` and `a_b` shared
+ * one). Such a table is still read, and used, by the recipe its comment names (observe/nft.ts).
+ */
+export const legacyNatTable = (recipe: string): string => `pf_${recipe.replace(/[^A-Za-z0-9_]/g, '_')}`;
 
 interface NatChainWanted {
   readonly name: string;
@@ -121,8 +135,20 @@ export const planNat = (
   bridges: readonly NatBridge[],
   now: NatObserved,
 ): void => {
-  const table = natTable(recipe);
   const wanted = natChains(bridges);
+  // the recipe's table name is held by another recipe's table of an earlier version
+  if (now.foreign !== undefined) {
+    if (wanted.length === 0) return; // not ours: nothing of this recipe to remove there
+    throw refuse(
+      'E_CONFLICT',
+      `nftables table ${natTable(recipe)}`,
+      `holds the NAT rules of recipe "${now.foreign}" (named as an earlier version did), not of "${recipe}"; nothing was changed`,
+      `apply (or destroy) recipe "${now.foreign}" first: that moves its rules to a table of its own`,
+    );
+  }
+  const table = natTable(recipe);
+  // the table as listed: an earlier version's name (observe/nft.ts), moved to the new one below
+  const listed = now.table ?? table;
   const phase = ctx.phase;
   ctx.phase = PHASE.finish;
   planNatFirewall(
@@ -137,10 +163,10 @@ export const planNat = (
         netns: HOST,
         op: { op: 'exec', argv: ['nft', '-f', '-'] },
         input: replaceScript(
-          table,
+          listed,
           now.tableText.replace(/^table ip \S+ \{[^\n]*\n/, '').replace(/\}\s*$/, ''),
         ),
-        describes: `put back nftables table ${table}`,
+        describes: `put back nftables table ${listed}`,
       }
     : {
         netns: HOST,
@@ -151,24 +177,36 @@ export const planNat = (
   if (wanted.length === 0) {
     if (now.tableText)
       ctx.push({
-        id: `nat-del:${table}`,
+        id: `nat-del:${listed}`,
         netns: HOST,
-        op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', table] },
-        describes: `remove the NAT rules ${where}`,
+        op: { op: 'exec', argv: ['nft', 'delete', 'table', 'ip', listed] },
+        describes: `remove the NAT rules of recipe "${recipe}" (nftables table ${listed})`,
         undo: restore,
       });
     ctx.phase = phase;
     return;
   }
   if (!now.ipForward) ctx.push(ipForwardStep(true));
-  if (!now.tableText || !now.chains || !sameChains(wanted, now.chains)) {
+  const moved = listed !== table;
+  if (!now.tableText || !now.chains || !sameChains(wanted, now.chains) || moved) {
+    const made = replaceScript(table, `  comment "pf1:r=${recipe}"\n${natRules(bridges) ?? ''}`);
     ctx.push({
       id: `nat:${table}`,
       netns: HOST,
       op: { op: 'exec', argv: ['nft', '-f', '-'] },
-      input: replaceScript(table, `  comment "pf1:r=${recipe}"\n${natRules(bridges) ?? ''}`),
-      describes: `${now.tableText ? 'update' : 'add'} the NAT rules ${where}`,
-      undo: restore,
+      // moved: the new table made and the old one removed in one transaction
+      input: moved ? `${made}delete table ip ${listed}\n` : made,
+      describes: moved
+        ? `move the NAT rules ${where} from nftables table ${listed} (an earlier version's name)`
+        : `${now.tableText ? 'update' : 'add'} the NAT rules ${where}`,
+      undo:
+        moved && typeof restore !== 'string'
+          ? {
+              ...restore,
+              input: `table ip ${table}\ndelete table ip ${table}\n${restore.input ?? ''}`,
+              describes: `put back nftables table ${listed}, remove ${table}`,
+            }
+          : restore,
     });
     ctx.phase = phase;
     return;

@@ -142,8 +142,9 @@ export const passthroughArgv = (
   return tool === 'tc' ? ['tc', ...j, ...args] : ['ip', ...j, tool, ...args];
 };
 
-const describe = (tool: PassthroughTool, args: readonly string[], t: ResolvedTarget): string =>
-  `${tool === 'tc' ? 'tc' : `ip ${tool}`}${args.length ? ` ${args.join(' ')}` : ''} in ${t.label}`;
+// without the target: the executor's failure message and the CLI's "done:" line name it once
+const describe = (tool: PassthroughTool, args: readonly string[]): string =>
+  `${tool === 'tc' ? 'tc' : `ip ${tool}`}${args.length ? ` ${args.join(' ')}` : ''}`;
 
 /**
  * ip route ARGS | ip rule ARGS | tc ARGS, inside the target. A change is a step whose output is
@@ -158,7 +159,7 @@ export const planPassthrough = (t: ResolvedTarget, tool: PassthroughTool, args: 
       id: `${tool}:${args.join(' ')}`,
       netns: t.netns,
       op: { op: 'exec', argv },
-      describes: describe(tool, args, t),
+      describes: describe(tool, args),
       undo: 'irreversible',
       readOnly: true,
     };
@@ -171,7 +172,7 @@ export const planPassthrough = (t: ResolvedTarget, tool: PassthroughTool, args: 
     id: `${tool}:${args.join(' ')}`,
     netns: t.netns,
     op: { op: 'exec', argv },
-    describes: describe(tool, args, t),
+    describes: describe(tool, args),
     passOutput: true,
     undo:
       undoArgs === undefined

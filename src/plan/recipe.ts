@@ -60,11 +60,11 @@ export const forwardingStep = (t: ResolvedTarget, on: boolean): Step => {
     id: 'forwarding',
     netns: t.netns,
     op: op(on ? '1' : '0'),
-    describes: `turn ${on ? 'on' : 'off'} forwarding in ${t.label}`,
+    describes: `turn ${on ? 'on' : 'off'} forwarding`,
     undo: {
       netns: t.netns,
       op: op(on ? '0' : '1'),
-      describes: `turn forwarding ${on ? 'off' : 'on'} again in ${t.label}`,
+      describes: `turn forwarding ${on ? 'off' : 'on'} again`,
     },
   };
 };

@@ -3,7 +3,7 @@
  * cross-references between sections. Every problem is collected with its location.
  */
 import { inSubnet, parseCidr, parseHostCidr, parseIp, parseDestination } from '../addr.js';
-import type { Cidr } from '../addr.js';
+import type { Cidr, IpAddr } from '../addr.js';
 import { isPipefitterError } from '../errors.js';
 import { parseTargetSpec } from '../model/target.js';
 import { parseIfName } from '../names.js';
@@ -305,7 +305,10 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
     if (net) networks.set(name, net);
   }
 
-  const seenAddrs = new Map<string, string>();
+  // a bridge's own address is taken on that link layer as much as a container's
+  const seenAddrs = new Map<string, string>(
+    bridges.flatMap((b) => b.addrs.map((a) => [a.address, `bridge ${b.name} (bridges.${b.name}.addresses)`])),
+  );
   const containers: RecipeContainer[] = [];
   const targets = new Map<string, string>();
   for (const [name, c] of Object.entries(doc.containers ?? {})) {
@@ -364,6 +367,13 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
         gateway = check(issues, [...ip, 'gateway'], () => parseIp(i.gateway as string, 'gateway'));
       if (gateway && addressing.kind === 'dhcp')
         issues.add([...ip, 'gateway'], 'DHCP gives the gateway', 'remove gateway');
+      const gw: IpAddr | undefined = gateway;
+      if (gw && addressing.kind === 'static' && addressing.addrs.some((x) => x.address === gw.address))
+        issues.add(
+          [...ip, 'gateway'],
+          `${gw.address} is this interface's own address`,
+          'give the address of the router on this network, or drop gateway',
+        );
       const routes = routesOf(issues, [...ip, 'routes'], i.routes ?? []);
       const mac =
         i.mac === undefined
@@ -438,6 +448,13 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
         gwText === undefined
           ? undefined
           : check(issues, [...p, 'gateway', which], () => parseIp(gwText, 'gateway'));
+      const own = which === 'a' ? aa : ba;
+      if (gateway && own?.address === gateway.address)
+        issues.add(
+          [...p, 'gateway', which],
+          `${gateway.address} is the address of this end itself`,
+          'give the address of the other end (or of a router behind it), or drop gateway',
+        );
       const routes = routesOf(issues, [...p, 'routes', which], l.routes?.[which] ?? []);
       return { gateway, routes };
     };

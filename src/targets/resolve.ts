@@ -11,26 +11,44 @@ import type { Runner } from '../exec/runner.js';
 import { HOST } from '../model/netns.js';
 import type { DockerEndpoint } from './docker.js';
 import { inspectContainer } from './docker.js';
-import { nsFacts, nsIdentity, ownNsIdentity } from './nsfile.js';
+import { initNsIdentity, nsFacts, nsFileProblem, nsIdentity, ownNsIdentity } from './nsfile.js';
 import { missingToolHint } from '../tools.js';
 
 export interface ResolveOptions {
   readonly runner: Runner;
   readonly docker?: DockerEndpoint | undefined;
+  /**
+   * Accept a target in the machine's initial network namespace (that of PID 1), which
+   * pipefitter, run inside another namespace, refuses otherwise. @default false
+   */
+  readonly allowHostNamespace?: boolean | undefined;
 }
 
 const notFound = (label: string, problem: string, hint: string): Error =>
   refuse('E_TARGET_NOT_FOUND', label, problem, hint);
 
+/** A namespace file that cannot be used: permission denied, gone, or not a namespace. */
+const unusable = (label: string, path: string, gone: string, hint: string): Error =>
+  nsFileProblem(path) === 'perm'
+    ? refuse(
+        'E_NOT_ROOT',
+        label,
+        `permission denied reading ${path}`,
+        'run pipefitter as root; a process holding capabilities that pipefitter lacks cannot be entered',
+      )
+    : notFound(label, gone, hint);
+
 const withIdentity = async (
   t: Omit<ResolvedTarget, 'nsIdentity' | 'nsInstance'>,
+  opts: ResolveOptions,
 ): Promise<ResolvedTarget> => {
   const path = netnsPath(t.netns) ?? '';
   const facts = nsFacts(path);
   const [id, instance] = [facts?.id, facts?.instance];
   if (id === undefined)
-    throw notFound(
+    throw unusable(
       t.label,
+      path,
       `${path} is not a network namespace`,
       'check that the container or namespace is still there',
     );
@@ -40,6 +58,13 @@ const withIdentity = async (
       t.label,
       "shares pipefitter's own network namespace (the host's)",
       'name a container with its own network namespace; for the host itself use ip directly',
+    );
+  if (id === initNsIdentity() && !opts.allowHostNamespace)
+    throw refuse(
+      'E_CONFLICT',
+      t.label,
+      "is in the machine's initial network namespace (that of PID 1), not a container's; nothing was changed",
+      'name a container with its own network namespace; to configure the host itself from here, pass --allow-host-namespace',
     );
   const netns =
     t.netns.kind === 'host' || instance === undefined ? t.netns : { ...t.netns, identity: instance };
@@ -56,11 +81,17 @@ const mntIno = (path: string): number | undefined => {
 };
 let ownMnt: number | undefined;
 
-const fromPid = async (spec: TargetSpec, pid: number, label: string, id: string): Promise<ResolvedTarget> => {
+const fromPid = async (
+  spec: TargetSpec,
+  pid: number,
+  label: string,
+  id: string,
+  opts: ResolveOptions,
+): Promise<ResolvedTarget> => {
   const mine = (ownMnt ??= mntIno('/proc/self/ns/mnt'));
   const theirs = mntIno(`/proc/${pid}/ns/mnt`);
   const ownMounts = mine !== undefined && theirs !== undefined && mine !== theirs;
-  return withIdentity({ spec, id, label, netns: { kind: 'pid', pid }, pid, ownMounts });
+  return withIdentity({ spec, id, label, netns: { kind: 'pid', pid }, pid, ownMounts }, opts);
 };
 
 const fromDocker = async (
@@ -96,11 +127,11 @@ const fromDocker = async (
       'container is still starting (PID 0)',
       'retry in a moment, or wait for it to be running',
     );
-  return fromPid(spec, c.pid, `docker:${c.name}`, `docker:${c.id}`);
+  return fromPid(spec, c.pid, `docker:${c.name}`, `docker:${c.id}`, opts);
 };
 
-const fromNetnsName = (spec: TargetSpec, name: string): Promise<ResolvedTarget> =>
-  withIdentity({ spec, id: `netns:${name}`, label: `netns:${name}`, netns: { kind: 'name', name } });
+const fromNetnsName = (spec: TargetSpec, name: string, opts: ResolveOptions): Promise<ResolvedTarget> =>
+  withIdentity({ spec, id: `netns:${name}`, label: `netns:${name}`, netns: { kind: 'name', name } }, opts);
 
 const fromPodman = async (spec: TargetSpec, ref: string, opts: ResolveOptions): Promise<ResolvedTarget> => {
   const label = `podman:${ref}`;
@@ -135,7 +166,7 @@ const fromPodman = async (spec: TargetSpec, ref: string, opts: ResolveOptions): 
     );
   if (!pid || Number(pid) <= 0)
     throw refuse('E_TARGET_STOPPED', label, 'container is still starting (PID 0)', 'retry in a moment');
-  return fromPid(spec, Number(pid), `podman:${name}`, `podman:${id}`);
+  return fromPid(spec, Number(pid), `podman:${name}`, `podman:${id}`, opts);
 };
 
 /**
@@ -146,9 +177,15 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
   switch (spec.kind) {
     case 'pid': {
       const label = `pid:${spec.pid}`;
-      if ((await nsIdentity(`/proc/${spec.pid}/ns/net`)) === undefined)
-        throw notFound(label, 'no such process', 'give the PID of a running process inside the container');
-      return fromPid(spec, spec.pid, label, label);
+      const path = `/proc/${spec.pid}/ns/net`;
+      if ((await nsIdentity(path)) === undefined)
+        throw unusable(
+          label,
+          path,
+          'no such process',
+          'give the PID of a running process inside the container',
+        );
+      return fromPid(spec, spec.pid, label, label, opts);
     }
     case 'netns': {
       if ((await nsIdentity(`${NETNS_RUN_DIR}/${spec.name}`)) === undefined)
@@ -157,7 +194,7 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
           `no such namespace in ${NETNS_RUN_DIR}`,
           'list them with `ip netns list`',
         );
-      return fromNetnsName(spec, spec.name);
+      return fromNetnsName(spec, spec.name, opts);
     }
     case 'path': {
       // Another spelling of a pid or a named namespace is that target: the same id (tags,
@@ -166,24 +203,28 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
       if (proc) {
         const pid = Number(proc[1]);
         if ((await nsIdentity(spec.path)) === undefined)
-          throw notFound(spec.path, 'no such process', 'give the namespace file of a running process');
-        return fromPid(spec, pid, spec.path, `pid:${pid}`);
+          throw unusable(
+            spec.path,
+            spec.path,
+            'no such process',
+            'give the namespace file of a running process',
+          );
+        return fromPid(spec, pid, spec.path, `pid:${pid}`, opts);
       }
       const named = /^(?:\/var)?\/run\/netns\/([A-Za-z0-9_.-]{1,255})$/.exec(spec.path);
       if (named && named[1] !== '.' && named[1] !== '..' && (await nsIdentity(spec.path)) !== undefined)
-        return { ...(await fromNetnsName(spec, named[1]!)), label: spec.path };
+        return { ...(await fromNetnsName(spec, named[1]!, opts)), label: spec.path };
       if ((await nsIdentity(spec.path)) === undefined)
-        throw notFound(
+        throw unusable(
+          spec.path,
           spec.path,
           'not a network namespace file',
           'give /proc/PID/ns/net or a bind-mounted namespace such as /run/netns/NAME',
         );
-      return withIdentity({
-        spec,
-        id: `path:${spec.path}`,
-        label: spec.path,
-        netns: { kind: 'path', path: spec.path },
-      });
+      return withIdentity(
+        { spec, id: `path:${spec.path}`, label: spec.path, netns: { kind: 'path', path: spec.path } },
+        opts,
+      );
     }
     case 'docker':
       return (await fromDocker(spec, spec.ref, true, opts)) as ResolvedTarget;
@@ -205,7 +246,7 @@ export const resolveTarget = async (spec: TargetSpec, opts: ResolveOptions): Pro
           `say which: docker:${spec.name} or netns:${spec.name}`,
         );
       if (isDocker) return docker as ResolvedTarget;
-      if (netnsId !== undefined) return fromNetnsName(spec, spec.name);
+      if (netnsId !== undefined) return fromNetnsName(spec, spec.name, opts);
       throw notFound(
         spec.name,
         'no running Docker container and no network namespace of that name',

@@ -34,7 +34,12 @@ interface AttachFlags {
   replace?: boolean;
   force?: boolean;
   dryRun?: boolean;
+  allowHostNamespace?: boolean;
 }
+
+/** The help of --allow-host-namespace (attach, link, detach and the recipe commands). */
+export const ALLOW_HOST_NAMESPACE =
+  "accept a target in the machine's initial network namespace (that of PID 1), refused otherwise";
 
 export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
   target,
@@ -107,12 +112,14 @@ export const registerAttach = (program: Command): void => {
     .option('--replace', 'replace an interface of the same name that has other settings')
     .option('--force', 'allow moving a host interface that carries the default route')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
+    .option('--allow-host-namespace', ALLOW_HOST_NAMESPACE)
     .action(async (target: string, flags: AttachFlags, cmd: Command) => {
       const { attach } = await import('../../api/attach.js');
       const o = await attach(toAttachInput(target, flags), {
         dryRun: flags.dryRun,
         replace: flags.replace,
         force: flags.force,
+        allowHostNamespace: flags.allowHostNamespace,
       });
       printOutcome(
         'attach',

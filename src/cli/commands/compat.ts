@@ -3,7 +3,7 @@ import { printOutcome, printPassthrough } from '../output.js';
 import type { GlobalFlags } from '../output.js';
 
 /** Our own flags, accepted anywhere in a pipework-style command line. */
-const OWN_FLAGS = new Set(['--json', '--quiet', '-q', '--dry-run', '--replace']);
+const OWN_FLAGS = new Set(['--json', '--quiet', '-q', '--dry-run', '--replace', '--allow-host-namespace']);
 
 /** Is this command line a pipework form rather than one of pipefitter's subcommands? */
 export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<string>): boolean => {
@@ -16,7 +16,7 @@ export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<st
 
 export const runCompat = async (argv: readonly string[]): Promise<void> => {
   // After `route|rule|tc GUEST` every word belongs to ip or tc; our flags stand before that.
-  const flags: GlobalFlags & { dryRun?: boolean; replace?: boolean } = {};
+  const flags: GlobalFlags & { dryRun?: boolean; replace?: boolean; allowHostNamespace?: boolean } = {};
   const rest: string[] = [];
   for (const w of argv) {
     const passthroughTail =
@@ -25,6 +25,7 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
       if (w === '--json') Object.assign(flags, { json: true });
       else if (w === '--quiet' || w === '-q') Object.assign(flags, { quiet: true });
       else if (w === '--dry-run') Object.assign(flags, { dryRun: true });
+      else if (w === '--allow-host-namespace') Object.assign(flags, { allowHostNamespace: true });
       else Object.assign(flags, { replace: true });
       continue;
     }
@@ -37,7 +38,16 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
     return;
   }
   const { runPipework } = await import('../../api/compat.js');
-  const o = await runPipework(cmd, { dryRun: flags.dryRun, replace: flags.replace, json: flags.json }, rest);
+  const o = await runPipework(
+    cmd,
+    {
+      dryRun: flags.dryRun,
+      replace: flags.replace,
+      json: flags.json,
+      allowHostNamespace: flags.allowHostNamespace,
+    },
+    rest,
+  );
   if (cmd.kind !== 'attach') return printPassthrough(cmd.kind, o, flags);
   printOutcome('attach', o, flags, `${o.targets[0]?.label ?? ''} ${cmd.request.iface.ifname}`);
 };

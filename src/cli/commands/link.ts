@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { globalFlags, printOutcome } from '../output.js';
-import { collect } from './attach.js';
+import { ALLOW_HOST_NAMESPACE, collect } from './attach.js';
 
 interface LinkFlags {
   ip: string[];
@@ -15,6 +15,7 @@ interface LinkFlags {
   announce: boolean;
   replace?: boolean;
   dryRun?: boolean;
+  allowHostNamespace?: boolean;
 }
 
 export const registerLink = (program: Command): void => {
@@ -33,6 +34,7 @@ export const registerLink = (program: Command): void => {
     .option('--no-announce', 'do not send gratuitous ARP / unsolicited NA')
     .option('--replace', 'replace interfaces of the same names')
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
+    .option('--allow-host-namespace', ALLOW_HOST_NAMESPACE)
     .action(async (a: string, b: string, f: LinkFlags, cmd: Command) => {
       const { attach } = await import('../../api/attach.js');
       const o = await attach(
@@ -50,7 +52,7 @@ export const registerLink = (program: Command): void => {
           peerMac: f.peerMac,
           announce: f.announce,
         },
-        { dryRun: f.dryRun, replace: f.replace },
+        { dryRun: f.dryRun, replace: f.replace, allowHostNamespace: f.allowHostNamespace },
       );
       printOutcome('link', o, { ...globalFlags(cmd), dryRun: f.dryRun }, `${a} <-> ${b}`);
     });

@@ -7,13 +7,14 @@ const loader = () => import('../../recipe/load.js');
 import { badInput } from '../../errors.js';
 import { netnsKey } from '../../model/netns.js';
 import { globalFlags } from '../output.js';
-import { collect } from './attach.js';
+import { ALLOW_HOST_NAMESPACE, collect } from './attach.js';
 
 interface RecipeFlags {
   set: string[];
   skipMissing?: boolean;
   replace?: boolean;
   dryRun?: boolean;
+  allowHostNamespace?: boolean;
 }
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
@@ -34,6 +35,7 @@ const options = (f: RecipeFlags): RecipeOptions => ({
   skipMissing: f.skipMissing,
   replace: f.replace,
   dryRun: f.dryRun,
+  allowHostNamespace: f.allowHostNamespace,
 });
 
 /** Steps grouped per namespace, for humans. */
@@ -95,9 +97,11 @@ const progress = (cmd: Command) => {
 
 const withRecipeFlags = (c: Command): Command =>
   c.option('--set <name=value>', 'a value for ${name} in the recipe (repeatable)', collect, []);
+const withTargetFlags = (c: Command): Command =>
+  withRecipeFlags(c).option('--allow-host-namespace', ALLOW_HOST_NAMESPACE);
 
 export const registerRecipe = (program: Command): void => {
-  withRecipeFlags(
+  withTargetFlags(
     program
       .command('plan <recipe>')
       .description('what apply would change, per container and bridge; nothing is touched'),
@@ -107,7 +111,7 @@ export const registerRecipe = (program: Command): void => {
       printReport(await (await recipes()).plan(file, options(f)), 'plan', cmd),
     );
 
-  withRecipeFlags(
+  withTargetFlags(
     program
       .command('apply <recipe>')
       .description('make the machine match the recipe (all or nothing; again: no changes)'),
@@ -121,7 +125,7 @@ export const registerRecipe = (program: Command): void => {
       printReport(r, 'apply', cmd);
     });
 
-  withRecipeFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
+  withTargetFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
     .option('--skip-missing', 'do not count containers that are not running')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
       const s: StatusReport = await (await recipes()).status(file, options(f));
@@ -131,7 +135,7 @@ export const registerRecipe = (program: Command): void => {
       for (const m of s.missing) out(`  not running: ${m.container} (${m.target})`);
     });
 
-  withRecipeFlags(
+  withTargetFlags(
     program.command('destroy <recipe>').description('remove everything the recipe made, and nothing else'),
   )
     .option('-n, --dry-run', 'print the plan as a shell script; change nothing')

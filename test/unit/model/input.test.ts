@@ -62,6 +62,17 @@ test('bad input names the field and says the fix (table)', () => {
       'E_BAD_VALUE',
       '--gateway',
     ],
+    // issue 13: the interface's own address as its gateway
+    [
+      { target: 'web', bridge: 'br0', ip: '192.0.2.10/24', gateway: '192.0.2.10' },
+      'E_BAD_VALUE',
+      '--gateway',
+    ],
+    [
+      { target: 'web', bridge: 'br0', ip: '2001:db8::10/64', gateway: '2001:db8:0::10' },
+      'E_BAD_VALUE',
+      '--gateway',
+    ],
     [{ target: 'web', bridge: 'br0', route: '198.51.100.0/24:2001:db8::1' }, 'E_FAMILY', '--route'],
     [{ target: 'web' }, 'E_USAGE', '--bridge|--ovs|--macvlan|--ipvlan|--vlan|--phys'],
     [

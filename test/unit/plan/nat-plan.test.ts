@@ -6,7 +6,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { NatBridge } from '../../../src/plan/nat.js';
 import type { NatObserved } from '../../../src/model/observed.js';
-import { ipForwardStep, natRuleId, natRules, natTable, planNat } from '../../../src/plan/nat.js';
+import {
+  ipForwardStep,
+  legacyNatTable,
+  natRuleId,
+  natRules,
+  natTable,
+  planNat,
+} from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { PHASE } from '../../../src/plan/phases.js';
 import { parseCidr, parseIp } from '../../../src/addr.js';
@@ -93,9 +100,14 @@ test('published ports alone: an empty postrouting chain, DNAT before routing and
   }
 `,
   );
-  // a table name nft accepts, whatever the recipe is called
-  assert.equal(natTable('my-lab.v2'), 'pf_my_lab_v2');
+  // a table name nft accepts, one per recipe name (issue 13: a-b and a_b shared one)
+  assert.equal(natTable('my-lab.v2'), 'pf_my-lab.v2');
   assert.equal(natTable('lab_1'), 'pf_lab_1');
+  const names = ['a-b', 'a_b', 'a.b', 'a__b', 'a-_b', 'a/2d/b', 'a b', 'a\u00e9'];
+  assert.equal(new Set(names.map(natTable)).size, names.length, names.map(natTable).join(' '));
+  assert.equal(natTable('a b'), 'pf_a/20/b');
+  // the name of earlier versions, still read (observe/nft.ts)
+  assert.equal(legacyNatTable('my-lab.v2'), 'pf_my_lab_v2');
 });
 
 test('IPv4 forwarding: on with its undo, and back off with its own', () => {

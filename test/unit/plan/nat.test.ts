@@ -11,7 +11,7 @@ import type { NatBridge } from '../../../src/plan/nat.js';
 import type { NatObserved } from '../../../src/model/observed.js';
 import { natChains, natRuleId, natRules, planNat } from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
-import { parseNatTable } from '../../../src/observe/nft.js';
+import { ownedBy, parseNatTable } from '../../../src/observe/nft.js';
 import { parseIptablesS } from '../../../src/observe/firewall.js';
 import type { FirewallState } from '../../../src/model/observed.js';
 import { nsState, observed, text } from '../../helpers/plan-fixtures.js';
@@ -258,5 +258,60 @@ test("iptables could not be read (FirewallState.unknown): a NAT'd bridge gets no
     [
       `recipe "lab" NATs bridge "br0", but iptables could not be read (Permission denied (you must be root)), so whether its FORWARD policy drops that traffic is unknown and no accept rule was added; if the bridge cannot reach out, run: iptables -I ${out}; iptables -I ${back}`,
     ],
+  );
+});
+
+test('issue 13: a table of an earlier version (pf_my_lab for "my-lab") moves to the recipe\'s own name; one it does not own is refused', () => {
+  // the listing as an earlier version named it, with its comment naming the recipe
+  const legacy = LISTING.replaceAll('pf_lab', 'pf_my_lab').replace('"pf1:r=lab"', '"pf1:r=my-lab"');
+  assert.ok(ownedBy(legacy, 'my-lab'));
+  assert.ok(!ownedBy(legacy, 'my_lab'), 'the other recipe the old name stood for does not take it');
+  assert.ok(!ownedBy(legacy, 'my'));
+  const planAs = (recipe: string, now: NatObserved, b: readonly NatBridge[] = bridges) => {
+    const ctx = new PlanContext(observed(nsState()));
+    planNat(ctx, recipe, b, now);
+    return ctx.finish();
+  };
+  const now = { ...seen(legacy), table: 'pf_my_lab' };
+  const move = planAs('my-lab', now).steps;
+  assert.equal(move.length, 1);
+  const s = move[0]!;
+  assert.match(
+    s.input ?? '',
+    /^table ip pf_my-lab\ndelete table ip pf_my-lab\ntable ip pf_my-lab \{\n {2}comment "pf1:r=my-lab"\n/,
+  );
+  assert.match(
+    s.input ?? '',
+    /\}\ndelete table ip pf_my_lab\n$/,
+    'the old table goes in the same transaction',
+  );
+  assert.match(
+    s.describes,
+    /^move the NAT rules of recipe "my-lab" \(nftables table pf_my-lab\) from nftables table pf_my_lab/,
+  );
+  // its undo: the new table gone, the old one back as it was listed
+  assert.ok(typeof s.undo !== 'string');
+  assert.match(
+    s.undo.input ?? '',
+    /^table ip pf_my-lab\ndelete table ip pf_my-lab\ntable ip pf_my_lab\ndelete table ip pf_my_lab\ntable ip pf_my_lab \{\n/,
+  );
+  assert.deepEqual(
+    planAs('my-lab', now, [{ name: 'br0', publish: [] }]).steps.map((x) => text(argvOf(x))),
+    ['nft delete table ip pf_my_lab'],
+    'destroy removes the old table',
+  );
+  // no table at all: the new name
+  assert.match(planAs('my-lab', { ipForward: true }).steps[0]?.input ?? '', /^table ip pf_my-lab\n/);
+  // "my_lab" finds my-lab's old table at its own name: refused while it needs NAT, left alone when not
+  assert.throws(
+    () => planAs('my_lab', { ipForward: true, foreign: 'my-lab' }),
+    (e: Error & { code?: string; hint?: string }) =>
+      e.code === 'E_CONFLICT' &&
+      /^nftables table pf_my_lab: holds the NAT rules of recipe "my-lab"/.test(e.message) &&
+      /apply \(or destroy\) recipe "my-lab" first/.test(e.hint ?? ''),
+  );
+  assert.deepEqual(
+    planAs('my_lab', { ipForward: true, foreign: 'my-lab' }, [{ name: 'br0', publish: [] }]).steps,
+    [],
   );
 });

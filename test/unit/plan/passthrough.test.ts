@@ -148,7 +148,7 @@ test("each object's verbs, spelled out and as the shortest prefix iproute2 takes
     assert.equal(isReadOnlyPassthrough(tool, args), reads, `${tool} ${args.join(' ')}`);
 });
 
-test('the step of a pass-through command in full: read, change with its undo, change without one', () => {
+test('the step of a pass-through command in full (its target named once, by the executor or the CLI): read, change with its undo, change without one', () => {
   const t = netnsTarget('r1');
   assert.deepEqual(planPassthrough(t, 'tc', ['qdisc', 'show']), {
     steps: [
@@ -156,7 +156,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
         id: 'tc:qdisc show',
         netns: t.netns,
         op: { op: 'exec', argv: ['tc', 'qdisc', 'show'] },
-        describes: 'tc qdisc show in netns:r1',
+        describes: 'tc qdisc show',
         undo: 'irreversible',
         readOnly: true,
       },
@@ -164,7 +164,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
     noops: [],
     notes: [],
   });
-  assert.deepEqual(planPassthrough(t, 'route', []).steps[0]?.describes, 'ip route in netns:r1');
+  assert.deepEqual(planPassthrough(t, 'route', []).steps[0]?.describes, 'ip route');
   assert.deepEqual(
     planPassthrough(t, 'tc', ['qdisc', 'add', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms']),
     {
@@ -173,7 +173,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
           id: 'tc:qdisc add dev eth1 root netem delay 1ms',
           netns: t.netns,
           op: { op: 'exec', argv: ['tc', 'qdisc', 'add', 'dev', 'eth1', 'root', 'netem', 'delay', '1ms'] },
-          describes: 'tc qdisc add dev eth1 root netem delay 1ms in netns:r1',
+          describes: 'tc qdisc add dev eth1 root netem delay 1ms',
           passOutput: true,
           undo: {
             netns: t.netns,
@@ -200,7 +200,7 @@ test('the step of a pass-through command in full: read, change with its undo, ch
     id: 'rule:flush',
     netns: t.netns,
     op: { op: 'exec', argv: ['ip', 'rule', 'flush'] },
-    describes: 'ip rule flush in netns:r1',
+    describes: 'ip rule flush',
     passOutput: true,
     undo: 'irreversible',
   });

@@ -118,7 +118,7 @@ test('forwarding: on and off again as one reversible sysctl per target', () => {
     [
       'forwarding',
       'netns:r1: sysctl -q -w net.ipv4.conf.all.forwarding=1 net.ipv6.conf.all.forwarding=1',
-      'turn on forwarding in netns:r1',
+      'turn on forwarding',
     ],
   );
   assert.ok(typeof on.undo === 'object');
@@ -129,19 +129,19 @@ test('forwarding: on and off again as one reversible sysctl per target', () => {
     'net.ipv4.conf.all.forwarding=0',
     'net.ipv6.conf.all.forwarding=0',
   ]);
-  assert.equal(on.undo.describes, 'turn forwarding off again in netns:r1');
+  assert.equal(on.undo.describes, 'turn forwarding off again');
   const off = forwardingStep(t, false);
   assert.deepEqual(argvOf(off).slice(3), [
     'net.ipv4.conf.all.forwarding=0',
     'net.ipv6.conf.all.forwarding=0',
   ]);
-  assert.equal(off.describes, 'turn off forwarding in netns:r1');
+  assert.equal(off.describes, 'turn off forwarding');
   assert.ok(typeof off.undo === 'object');
   assert.deepEqual(argvOf(off.undo).slice(3), [
     'net.ipv4.conf.all.forwarding=1',
     'net.ipv6.conf.all.forwarding=1',
   ]);
-  assert.equal(off.undo.describes, 'turn forwarding on again in netns:r1');
+  assert.equal(off.undo.describes, 'turn forwarding on again');
 });
 
 test('a made namespace starts with only its loopback, down', () => {

@@ -466,3 +466,27 @@ test('a link end used twice is located at its own link, counted as in the file e
     );
   }
 });
+
+test('issue 13: one address twice on a link layer (bridge and container too), a gateway that is the address itself', () => {
+  assert.deepEqual(
+    issues(`version: 1
+bridges:
+  br0: { addresses: 192.0.2.1/24 }
+networks:
+  lan: { bridge: br0, subnet: 192.0.2.0/24, gateway: 192.0.2.1 }
+containers:
+  a: { target: netns:a, interfaces: { eth1: { network: lan, address: 192.0.2.10, gateway: 192.0.2.10 } } }
+  b: { target: netns:b, interfaces: { eth1: { network: lan, address: 192.0.2.10 } } }
+  c: { target: netns:c, interfaces: { eth1: { network: lan, address: 192.0.2.1, gateway: true } } }
+links:
+  - { a: a:eth2, b: b:eth2, addresses: [198.51.100.1/30, 198.51.100.2/30], gateway: { a: 198.51.100.1 } }
+`),
+    [
+      "containers.a.interfaces.eth1.gateway: 192.0.2.10 is this interface's own address | give the address of the router on this network, or drop gateway",
+      'containers.b.interfaces.eth1.address: 192.0.2.10 is also given to a.eth1 | give each interface its own address',
+      'containers.c.interfaces.eth1.address: 192.0.2.1 is also given to bridge br0 (bridges.br0.addresses) | give each interface its own address',
+      "containers.c.interfaces.eth1.gateway: 192.0.2.1 is this interface's own address | give the address of the router on this network, or drop gateway",
+      'links[0].gateway.a: 198.51.100.1 is the address of this end itself | give the address of the other end (or of a router behind it), or drop gateway',
+    ],
+  );
+});
