@@ -4,7 +4,7 @@
  * addresses; an apply racing a destroy. Every run succeeds (the host lock serialises them, and
  * each then sees what the one before made), no address is given twice, and what is left is
  * exactly what the last run asked for — read back from the kernel and the IPAM file. Rounds:
- * PF_RACE_ROUNDS (default 3; the README gives the count of the last long run).
+ * PF_RACE_ROUNDS (default 2; the README gives the count of the last long run).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import { ipJson, link, readState } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 
-const ROUNDS = Number(process.env.PF_RACE_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.PF_RACE_ROUNDS ?? 2);
 const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
 
 const ok = (r: CliResult, what: string): void =>
