@@ -20,7 +20,8 @@ import type { CarrierReport } from '../observe/carrier.js';
 import type { CommandOutput } from '../observe/passthrough.js';
 import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
-import { withHostLock } from '../state/host-lock.js';
+import { hostNotice, withHostLock } from '../state/host-lock.js';
+import { recoverInterrupted } from '../exec/apply.js';
 
 /** Options every operation takes. */
 export interface RunOptions {
@@ -98,9 +99,24 @@ export interface PipelineInput {
 export const runPipeline = (input: PipelineInput, runner: Runner, opts: RunOptions): Promise<Outcome> => {
   // a run that changes holds the host lock from before it observes until it is done
   if (!opts.dryRun && input.observe !== false)
-    return withHostLock({ what: input.title, onWait: opts.onLockWait }, () => pipeline(input, runner, opts));
+    return lockedRun(input.title, runner, opts, () => pipeline(input, runner, opts));
   return pipeline(input, runner, opts);
 };
+
+/**
+ * Run `fn` holding the host lock (state/host-lock.ts), after undoing what runs killed half-way
+ * had started (exec/journal.ts): every changing command goes through here.
+ */
+export const lockedRun = <T>(
+  what: string,
+  runner: Runner,
+  opts: RunOptions,
+  fn: () => Promise<T>,
+): Promise<T> =>
+  withHostLock({ what, onWait: opts.onLockWait }, async () => {
+    for (const note of await recoverInterrupted(runner)) hostNotice(note);
+    return fn();
+  });
 
 const pipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions): Promise<Outcome> => {
   const spawned0 = runner.spawned;
@@ -118,6 +134,7 @@ const pipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions):
     return { plan, script, applied: false, targets: input.targets, processes: runner.spawned - spawned0 };
   const report = await applyPlan(plan, {
     runner,
+    title: input.title,
     hooks: opts.hooks,
     guards: input.targets.map((t) => () => recheckTarget(t)),
   });

@@ -24,7 +24,6 @@ import { observeNat } from '../observe/nft.js';
 import type { CarrierReport } from '../observe/carrier.js';
 import { checkCarrier } from '../observe/carrier.js';
 import { observe } from '../observe/snapshot.js';
-import { withHostLock } from '../state/host-lock.js';
 import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
 import type { LoadOptions } from '../recipe/load.js';
@@ -39,7 +38,7 @@ import {
 import { assertNamespacesPersist } from '../targets/mounts.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import type { RunOptions } from './engine.js';
-import { requireRoot, runnerOf } from './engine.js';
+import { lockedRun, requireRoot, runnerOf } from './engine.js';
 import { preflight } from './preflight.js';
 
 export interface RecipeOptions extends RunOptions, LoadOptions {
@@ -365,8 +364,9 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
   const recipe = await load(file, opts);
   if (opts.dryRun) return applyLocked(recipe, opts);
   // everything from reading the recipe's state to writing it again holds the host lock
-  return withHostLock({ what: titleOf('apply', recipe, opts), onWait: opts.onLockWait }, () =>
-    applyLocked(recipe, opts),
+  const runner = runnerOf(opts);
+  return lockedRun(titleOf('apply', recipe, opts), runner, opts, () =>
+    applyLocked(recipe, { ...opts, runner }),
   );
 };
 
@@ -391,6 +391,7 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
     const rep = pl.steps.length
       ? await applyPlan(pl, {
           runner: p.runner,
+          title: titleOf('apply', recipe, opts),
           hooks: { ...opts.hooks, ...(opts.onStep ? { afterStep: opts.onStep } : {}) },
           guards: recheckGuards([...p.targets.values(), ...p.former]),
         })
@@ -482,8 +483,9 @@ export const status = async (file: string | Recipe, opts: RecipeOptions = {}): P
 export const destroy = async (file: string | Recipe, opts: RecipeOptions = {}): Promise<RecipeReport> => {
   const recipe = await load(file, opts);
   if (opts.dryRun) return destroyLocked(recipe, opts);
-  return withHostLock({ what: titleOf('destroy', recipe, opts), onWait: opts.onLockWait }, () =>
-    destroyLocked(recipe, opts),
+  const runner = runnerOf(opts);
+  return lockedRun(titleOf('destroy', recipe, opts), runner, opts, () =>
+    destroyLocked(recipe, { ...opts, runner }),
   );
 };
 
@@ -512,7 +514,7 @@ const destroyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<Recip
   // as apply: a target made anew since it was observed (a container restarted, a namespace
   // re-created) is refused, so nothing of someone else's is removed
   const rep = pl.steps.length
-    ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone) })
+    ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone), title })
     : undefined;
   await removeRecipeState(recipe.name);
   await removeParsed(state?.parsed);

@@ -11,7 +11,7 @@ import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
-import { setLockWaitNotice } from '../state/host-lock.js';
+import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
 
@@ -131,9 +131,7 @@ export const run = (): void => {
     s.on('error', (e: NodeJS.ErrnoException) => {
       if (e.code !== 'EPIPE') throw e;
     });
-  setLockWaitNotice((holder) =>
-    process.stderr.write(`pipefitter: waiting for another pipefitter to finish (${holder})\n`),
-  );
+  setHostNotice((text) => process.stderr.write(`pipefitter: ${text}\n`));
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -22,6 +22,7 @@ import { NetlinkError } from '../netlink/errno.js';
 import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
 import { holdSignals, letSignalsIn, stopSignal, takeStop } from './stop.js';
+import { interruptedRuns, openJournal, settleJournal } from './journal.js';
 
 export interface ApplyHooks {
   /**
@@ -40,6 +41,8 @@ export interface ApplyOptions {
   readonly hooks?: ApplyHooks | undefined;
   /** Checks run right before the first mutation (e.g. the target is still the same namespace). */
   readonly guards?: readonly (() => Promise<void>)[] | undefined;
+  /** What runs, for the journal (exec/journal.ts), e.g. "pipefitter apply lab.yaml". */
+  readonly title?: string | undefined;
 }
 
 export interface ApplyReport {
@@ -180,12 +183,14 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       rolledBack: undone,
     });
   const faults = faultHook();
+  // Hooks or not, the same order: tests inject failures into the schedule real runs take.
+  const steps = schedule(plan.steps);
+  // written before the first change: a run killed half-way is undone by the next (journal.ts)
+  const journal = steps.length ? openJournal(opts.title ?? 'pipefitter', steps) : undefined;
   const fail = async (original: (undone: number) => PipefitterError): Promise<never> => {
     throw await rollBack(opts.runner, done, original);
   };
   try {
-    // Hooks or not, the same order: tests inject failures into the schedule real runs take.
-    const steps = schedule(plan.steps);
     for (let index = 0; index < steps.length; index++) {
       const step = steps[index] as Step;
       if (await interrupted()) await fail(stopped);
@@ -203,6 +208,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
             }),
         );
       }
+      journal?.started(index);
       const out = await runCommand(opts.runner, step);
       const f = out.failure;
       if (f && step.bestEffort) {
@@ -249,6 +255,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
       );
     }
   } finally {
+    journal?.close();
     releaseSignals();
     // the command's sockets go with it: an open one would keep a namespace alive (a container's
     // old one after a restart) and, by path, reach whatever namespace is there next time
@@ -261,6 +268,48 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
     durationMs: performance.now() - started,
     output,
   };
+};
+
+/**
+ * Before a changing run observes (it holds the host lock): undo what runs killed half-way
+ * started (their journals, exec/journal.ts), in reverse. A namespace gone since (its container
+ * stopped) took its changes with it. A run whose started steps include one that cannot be undone
+ * (a deletion) is left as it is: running its command again finishes it. Returns what to tell.
+ * @throws PipefitterError E_ROLLBACK_FAILED listing what could not be undone (the journal is kept
+ *   as FILE.stuck)
+ */
+export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
+  const notes: string[] = [];
+  for (const r of interruptedRuns()) {
+    const who = `an interrupted run (pid ${r.pid}: ${r.title})`;
+    if (r.started.some((s) => s.undo === 'irreversible')) {
+      notes.push(`${who} had removed things that cannot be put back; run it again to finish it`);
+      settleJournal(r, false);
+      continue;
+    }
+    const leftovers: string[] = [];
+    let undone = 0;
+    for (const s of [...r.started].reverse()) {
+      if (s.undo === 'covered' || s.undo === 'irreversible') continue;
+      const { failure } = await runCommand(runner, s.undo);
+      const gone = failure?.info.reason === 'not-found' || failure?.info.reason === 'target-changed';
+      if (failure && !gone)
+        leftovers.push(`${s.undo.describes}: ${failure.info.command}: ${failure.message}`);
+      else undone++;
+    }
+    runner.netlink?.session.close();
+    settleJournal(r, leftovers.length > 0);
+    if (leftovers.length)
+      throw new PipefitterError({
+        code: 'E_ROLLBACK_FAILED',
+        message: `${who} could not be undone completely; nothing else was done`,
+        hint: `remove what is listed below by hand; the journal is kept as ${r.file}.stuck`,
+        rolledBack: undone,
+        leftovers,
+      });
+    notes.push(`undid ${who}: ${r.started.length} step${r.started.length === 1 ? '' : 's'} it had started`);
+  }
+  return notes;
 };
 
 /**

@@ -36,11 +36,15 @@ export interface LockOptions {
   readonly onWait?: ((holder: string) => void) | undefined;
 }
 
-/** What a run says when it waits and was given no onWait (the CLI sets it: a line on stderr). */
-let waitNotice: ((holder: string) => void) | undefined;
-export const setLockWaitNotice = (fn: ((holder: string) => void) | undefined): void => {
-  waitNotice = fn;
+/**
+ * Where a run tells what it waits for, or what it found left by an interrupted run, when the
+ * caller gave no onWait (the CLI sets it: a line on stderr).
+ */
+let notice: ((text: string) => void) | undefined;
+export const setHostNotice = (fn: ((text: string) => void) | undefined): void => {
+  notice = fn;
 };
+export const hostNotice = (text: string): void => notice?.(text);
 
 /** The lock file of this state root. */
 export const hostLockPath = (): string => `${stateRoot()}/host.lock`;
@@ -117,7 +121,8 @@ export const lockHost = async (opts: LockOptions): Promise<HostLock> => {
     let told = false;
     for (let pause = 10; !(await tryLock(fd)); pause = Math.min(pause * 2, 200)) {
       if (!told) {
-        (opts.onWait ?? waitNotice)?.(holderOf());
+        if (opts.onWait) opts.onWait(holderOf());
+        else hostNotice(`waiting for another pipefitter to finish (${holderOf()})`);
         told = true;
       }
       if (Date.now() >= deadline)
