@@ -8,6 +8,7 @@
  *     ipam/allocations.json          `auto` addresses, and allocations.lock while one is changed
  *     parents/IFNAME.json            host interfaces brought up for a macvlan/ipvlan/VLAN
  *     host.lock                      the host lock (flock) of every changing run — state/host-lock.ts
+ *     journal/run-PID-ID.json        an apply's write-ahead journal while it runs — exec/journal.ts
  *   $PIPEFITTER_RUN_DIR              runtime, gone at reboot with the namespaces it describes
  *                                    (default /run/pipefitter; $PIPEFITTER_STATE_DIR/run when only
  *                                    PIPEFITTER_STATE_DIR is set, so that one variable moves all)
