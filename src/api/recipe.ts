@@ -35,7 +35,8 @@ import {
   writeParsed,
   writeRecipeState,
 } from '../state/recipes.js';
-import { assertNamespacesPersist } from '../targets/mounts.js';
+import { assertNamespacesPersist, namespacesWouldVanish } from '../targets/mounts.js';
+import { hostNotice } from '../state/host-lock.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import type { RunOptions } from './engine.js';
 import { lockedRun, requireRoot, runnerOf } from './engine.js';
@@ -379,14 +380,19 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
       `${p.missing.length === 1 ? 'a container is' : 'containers are'} not running: ${p.missing.map((m) => `${m.container} (${m.target})`).join(', ')}`,
       'start them, or pass --skip-missing to apply the rest',
     );
-  // namespaces made here must outlive this process (not so under `ip netns exec`)
-  assertNamespacesPersist(p.create);
-  if (opts.dryRun) return planAs('apply', recipe, opts);
+  if (opts.dryRun) {
+    // a dry run changes nothing: it says what the real one would refuse
+    const vanish = namespacesWouldVanish(p.create);
+    if (vanish) hostNotice(`note: ${vanish.who}: ${vanish.problem}; the real run is refused`);
+    return planAs('apply', recipe, opts);
+  }
   const store = opts.ipam ?? openFileStore();
   const { auto, created } = await autoAddresses(recipe, new Set(p.targets.keys()), store, true);
   try {
     const pl = await planFor(p, auto, opts);
     await preflight(pl, p.runner, false);
+    // namespaces made here must outlive this process (not so under `ip netns exec`)
+    assertNamespacesPersist(p.create);
     const state = await readRecipeState(recipe.name);
     const rep = pl.steps.length
       ? await applyPlan(pl, {

@@ -84,13 +84,25 @@ const read = (path: string): MountEntry[] | undefined => {
  * @example assertNamespacesPersist(['r1'])
  */
 export const assertNamespacesPersist = (names: readonly string[]): void => {
-  if (names.length === 0) return;
+  const why = namespacesWouldVanish(names);
+  if (why)
+    throw refuse(
+      'E_USAGE',
+      why.who,
+      `${why.problem}; nothing was changed`,
+      'enter the namespace with `nsenter --net=/run/netns/NAME pipefitter …` instead of `ip netns exec NAME pipefitter …`',
+    );
+};
+
+/** Why named namespaces made here would vanish with pipefitter's mount namespace, if they would. */
+export const namespacesWouldVanish = (
+  names: readonly string[],
+): { readonly who: string; readonly problem: string } | undefined => {
+  if (names.length === 0) return undefined;
   const [mine, init] = [read('/proc/self/mountinfo'), read('/proc/1/mountinfo')];
-  if (!mine || !init || mountsReach(mine, init, NETNS_RUN_DIR) !== false) return;
-  throw refuse(
-    'E_USAGE',
-    `netns:${names[0]}${names.length > 1 ? ` (and ${names.length - 1} more)` : ''}`,
-    `would vanish when pipefitter exits: ${NETNS_RUN_DIR} here is not shared with the machine's mount namespace (run under \`ip netns exec\`?); nothing was changed`,
-    'enter the namespace with `nsenter --net=/run/netns/NAME pipefitter …` instead of `ip netns exec NAME pipefitter …`',
-  );
+  if (!mine || !init || mountsReach(mine, init, NETNS_RUN_DIR) !== false) return undefined;
+  return {
+    who: `netns:${names[0]}${names.length > 1 ? ` (and ${names.length - 1} more)` : ''}`,
+    problem: `would vanish when pipefitter exits: ${NETNS_RUN_DIR} here is not shared with the machine's mount namespace (run under \`ip netns exec\`?)`,
+  };
 };
