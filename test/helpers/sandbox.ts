@@ -151,6 +151,19 @@ export class Sandbox {
   }
 
   /**
+   * A host NIC as a host has one: an alias, MTU 1450, an address of each family and a route
+   * through it (what a --phys move takes along and must bring home).
+   */
+  async dressedHostNic(suffix: string): Promise<string> {
+    const nic = await this.hostNic(suffix);
+    await execa('ip', ['link', 'set', 'dev', nic, 'alias', 'rack 3 uplink', 'mtu', '1450'], harnessEnv());
+    await execa('ip', ['addr', 'add', '198.51.100.5/24', 'brd', '198.51.100.255', 'dev', nic], harnessEnv());
+    await execa('ip', ['addr', 'add', '2001:db8:5::5/64', 'dev', nic, 'nodad'], harnessEnv());
+    await execa('ip', ['route', 'add', '203.0.113.128/25', 'via', '198.51.100.1', 'dev', nic], harnessEnv());
+    return nic;
+  }
+
+  /**
    * Links in the sandbox that the test makes itself (a bridge for a DHCP server, an uplink): the
    * harness's own, removed after the test and never reported. Name them before or right after
    * making them. What pipefitter makes on them (a macvlan, a port) is not theirs.

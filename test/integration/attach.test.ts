@@ -80,12 +80,8 @@ test('macvlan on a host NIC (named netns targets): round trip, two macvlans reac
 
 test('moving a host interface in (--phys): round trip; it comes home under its name, up, with its alias, addresses and routes', (t) =>
   withSandbox(t, async (sb) => {
-    const nic = await sb.hostNic('p');
-    await execa('ip', ['link', 'set', 'dev', nic, 'alias', 'rack 3 uplink', 'mtu', '1450']);
-    // the host's own addresses and a route through it: moved out with it, put back by rollback and detach
-    await execa('ip', ['addr', 'add', '198.51.100.5/24', 'brd', '198.51.100.255', 'dev', nic]);
-    await execa('ip', ['addr', 'add', '2001:db8:5::5/64', 'dev', nic, 'nodad']);
-    await execa('ip', ['route', 'add', '203.0.113.128/25', 'via', '198.51.100.1', 'dev', nic]);
+    // the host's own alias, MTU, addresses and a route through it: moved out with it, put back by rollback and detach
+    const nic = await sb.dressedHostNic('p');
     const n1 = await sb.netns('p1');
     await roundTrip({
       input: { target: `netns:${n1}`, phys: nic, ifname: 'wan0', ip: '203.0.113.2/30', mtu: 1400 },

@@ -8,13 +8,14 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import type { CliResult } from '../helpers/cli.js';
 import { ipJson, link, readState } from '../helpers/read-back.js';
 import type { Sandbox } from '../helpers/sandbox.js';
-import { runId, withSandbox } from '../helpers/sandbox.js';
+import { withSandbox } from '../helpers/sandbox.js';
+import { recipeFile } from '../helpers/recipe-file.js';
 
 const ROUNDS = Number(process.env.PF_RACE_ROUNDS ?? 2);
 const stateDir = process.env.PIPEFITTER_STATE_DIR ?? '';
@@ -63,23 +64,17 @@ test('two identical applies at once, and an apply racing a destroy: no address t
   await withSandbox(t, async (sb: Sandbox) => {
     const cs = await Promise.all(Array.from({ length: 4 }, () => sb.container()));
     const name = `race${sb.id}`;
-    const dir = await mkdtemp(`/tmp/pf-${runId}-race-`);
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const file = join(dir, `${name}.yaml`);
     const br = sb.name('rr');
-    await writeFile(
-      file,
+    const file = await recipeFile(
+      t,
+      name,
       [
-        'version: 1',
-        'networks:',
         `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, gateway: 203.0.113.1, pool: 203.0.113.100-203.0.113.199 }`,
-        'containers:',
-        ...cs.map(
-          (c, i) =>
-            `  c${i}: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: auto } } }`,
-        ),
-        '',
-      ].join('\n'),
+      ],
+      cs.map(
+        (c, i) =>
+          `  c${i}: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: auto } } }`,
+      ),
     );
     const allocations = async (): Promise<Map<string, string>> => {
       const text = await readFile(join(stateDir, 'ipam', 'allocations.json'), 'utf8').catch(() => '{}');

@@ -8,11 +8,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
-import { runId, withSandbox } from '../helpers/sandbox.js';
+import { withSandbox } from '../helpers/sandbox.js';
+import { recipeFile } from '../helpers/recipe-file.js';
 
 /** Positions to kill at in a schedule of n steps. */
 const positions = (n: number): number[] =>
@@ -29,26 +28,20 @@ const killedAt = async (args: string[], k: number): Promise<void> => {
 test('a recipe apply killed after any step: the next destroy or apply undoes what it started, then does its work', async (t) => {
   await withSandbox(t, async (sb) => {
     const c = await sb.container();
-    const dir = await mkdtemp(`/tmp/pf-${runId}-crash-`);
-    t.after(() => rm(dir, { recursive: true, force: true }));
-    const file = join(dir, `crash${sb.id}.yaml`);
     const [r1, r2] = [sb.nsName('k1'), sb.nsName('k2')];
-    t.after(async () => {
-      await cli(['destroy', file]);
-    });
-    await writeFile(
-      file,
+    const file = await recipeFile(
+      t,
+      `crash${sb.id}`,
+      [`  lan: { bridge: ${sb.name('kb')}, subnet: 198.51.100.0/24, gateway: 198.51.100.1 }`],
       [
-        'version: 1',
-        'networks:',
-        `  lan: { bridge: ${sb.name('kb')}, subnet: 198.51.100.0/24, gateway: 198.51.100.1 }`,
-        'containers:',
         `  r1: { target: 'netns:${r1}', create: true, interfaces: { eth1: { network: lan, address: 198.51.100.11 } } }`,
         `  r2: { target: 'netns:${r2}', create: true, interfaces: { eth1: { network: lan, address: 198.51.100.12 } } }`,
         `  c: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: 198.51.100.13, gateway: true } } }`,
-        '',
-      ].join('\n'),
+      ],
     );
+    t.after(async () => {
+      await cli(['destroy', file]);
+    });
     const spaces = ['sandbox' as const, { pid: c.pid }];
     const before = await snapshot(spaces);
     const n = (JSON.parse((await cli(['plan', file, '--json'])).stdout) as { steps: unknown[] }).steps.length;

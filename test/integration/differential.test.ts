@@ -185,11 +185,8 @@ test('differential: macvlan on a host NIC, and a veth pair between two namespace
 
 test('differential: a host NIC moved in (--phys) and home again, with its alias, MTU, addresses and route', (t) =>
   withSandbox(t, async (sb) => {
-    const nic = await sb.hostNic('p');
-    await execa('ip', ['link', 'set', 'dev', nic, 'alias', 'rack 3 uplink', 'mtu', '1450']);
-    await execa('ip', ['addr', 'add', '198.51.100.5/24', 'brd', '198.51.100.255', 'dev', nic]);
-    await execa('ip', ['addr', 'add', '2001:db8:5::5/64', 'dev', nic, 'nodad']);
-    await execa('ip', ['route', 'add', '203.0.113.128/25', 'via', '198.51.100.1', 'dev', nic]);
+    // the host's own alias, MTU, addresses and a route through it: moved out with it, put back by rollback and detach
+    const nic = await sb.dressedHostNic('p');
     const c = await sb.netns('p1');
     const spaces: Ns[] = ['sandbox', { netns: c }];
     await differential(async (lane) => {

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ipDstText } from '../helpers/route-text.js';
 import { closeSync, openSync } from 'node:fs';
 import { execa } from 'execa';
 import {
@@ -152,12 +153,7 @@ test('links, addresses, routes, neighbours and forwarding read in-process equal 
         routes
           .map((r) =>
             rkey({
-              dst:
-                r.dst === undefined
-                  ? 'default'
-                  : r.dstLen === (r.family === 4 ? 32 : 128)
-                    ? r.dst
-                    : `${r.dst}/${r.dstLen}`,
+              dst: ipDstText(r),
               gw: r.gateway,
               dev: r.oif !== undefined ? byIndex.get(r.oif)?.name : undefined,
               table: tableName(r.table),

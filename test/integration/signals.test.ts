@@ -7,33 +7,24 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { execa } from 'execa';
 import { BIN, cli } from '../helpers/cli.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
-import { runId, withSandbox } from '../helpers/sandbox.js';
+import { withSandbox } from '../helpers/sandbox.js';
+import { recipeFile } from '../helpers/recipe-file.js';
 
 /** A recipe of `n` containers on a bridge of their own, in a temp dir removed after the test. */
 const recipe = async (t: { after: (fn: () => Promise<void>) => void }, sb: Sandbox, n = 3) => {
   const cs = await Promise.all(Array.from({ length: n }, () => sb.container()));
-  const dir = await mkdtemp(`/tmp/pf-${runId}-sig-`);
-  t.after(() => rm(dir, { recursive: true, force: true }));
-  const file = join(dir, `sig${sb.id}.yaml`);
-  await writeFile(
-    file,
-    [
-      'version: 1',
-      'networks:',
-      `  lan: { bridge: ${sb.name('sg')}, subnet: 198.51.100.0/24, gateway: 198.51.100.1 }`,
-      'containers:',
-      ...cs.map(
-        (c, i) =>
-          `  c${i}: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: 198.51.100.${10 + i}, gateway: true } } }`,
-      ),
-      '',
-    ].join('\n'),
+  const file = await recipeFile(
+    t,
+    `sig${sb.id}`,
+    [`  lan: { bridge: ${sb.name('sg')}, subnet: 198.51.100.0/24, gateway: 198.51.100.1 }`],
+    cs.map(
+      (c, i) =>
+        `  c${i}: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: 198.51.100.${10 + i}, gateway: true } } }`,
+    ),
   );
   return { file, spaces: ['sandbox' as const, ...cs.map((c) => ({ pid: c.pid }))] };
 };

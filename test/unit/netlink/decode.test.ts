@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ipDstText } from '../../helpers/route-text.js';
 import { decodeError, decodeMessages, encodeMessage, isDone, isError } from '../../../src/netlink/codec.js';
 import { IFA_F, IFF, NLMSG, NLM_F, RTM, NUD } from '../../../src/netlink/constants.js';
 import { NetlinkError } from '../../../src/netlink/errno.js';
@@ -204,12 +205,7 @@ test('addresses: the values the capture made, by hand', () => {
 
 const ipRoute = (r: NlRoute, names: ReadonlyMap<number, string>): Record<string, unknown> => ({
   type: r.type,
-  dst:
-    r.dst === undefined
-      ? 'default'
-      : r.dstLen === (r.family === 4 ? 32 : 128)
-        ? r.dst
-        : `${r.dst}/${r.dstLen}`,
+  dst: ipDstText(r),
   gateway: r.gateway,
   dev: r.oif === undefined ? undefined : names.get(r.oif),
   table: r.table === 254 ? 'main' : r.table === 255 ? 'local' : String(r.table),
