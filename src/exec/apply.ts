@@ -23,6 +23,7 @@ import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
 import { holdSignals, letSignalsIn, stopSignal, takeStop } from './stop.js';
 import { interruptedRuns, openJournal, settleJournal } from './journal.js';
+import { readBackUndone } from './read-back.js';
 
 export interface ApplyHooks {
   /**
@@ -43,6 +44,12 @@ export interface ApplyOptions {
   readonly guards?: readonly (() => Promise<void>)[] | undefined;
   /** What runs, for the journal (exec/journal.ts), e.g. "pipefitter apply lab.yaml". */
   readonly title?: string | undefined;
+  /**
+   * After a rollback, read the kernel back to check what the undos said (exec/read-back.ts).
+   * Off only for unit tests whose runner is a recording fake with no kernel behind it.
+   * @default true
+   */
+  readonly readBack?: boolean | undefined;
 }
 
 export interface ApplyReport {
@@ -188,7 +195,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   // written before the first change: a run killed half-way is undone by the next (journal.ts)
   const journal = steps.length ? openJournal(opts.title ?? 'pipefitter', steps) : undefined;
   const fail = async (original: (undone: number) => PipefitterError): Promise<never> => {
-    throw await rollBack(opts.runner, done, original);
+    throw await rollBack(opts.runner, done, original, opts.readBack !== false);
   };
   try {
     for (let index = 0; index < steps.length; index++) {
@@ -288,15 +295,18 @@ export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
       continue;
     }
     const leftovers: string[] = [];
-    let undone = 0;
+    const worked: Step[] = [];
     for (const s of [...r.started].reverse()) {
       if (s.undo === 'covered' || s.undo === 'irreversible') continue;
       const { failure } = await runCommand(runner, s.undo);
       const gone = failure?.info.reason === 'not-found' || failure?.info.reason === 'target-changed';
       if (failure && !gone)
         leftovers.push(`${s.undo.describes}: ${failure.info.command}: ${failure.message}`);
-      else undone++;
+      else worked.push(s);
     }
+    const stillThere = await readBackUndone(runner, worked);
+    leftovers.push(...stillThere);
+    const undone = worked.length - stillThere.length;
     runner.netlink?.session.close();
     settleJournal(r, leftovers.length > 0);
     if (leftovers.length)
@@ -315,6 +325,8 @@ export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
 /**
  * Undo `done` in reverse, one undo at a time, going on past a failed one so that one stuck
  * object does not strand the rest. An undo that finds its object already gone counts as done.
+ * Then the kernel is read back (`readBack`): what an undo said it removed or put back and is not
+ * so is a leftover too.
  * Returns the error to throw: the original one, or E_ROLLBACK_FAILED naming what could not be
  * undone.
  */
@@ -322,8 +334,10 @@ export const rollBack = async (
   runner: Runner,
   done: readonly Step[],
   original: (undone: number) => PipefitterError,
+  readBack = true,
 ): Promise<PipefitterError> => {
   const leftovers: string[] = [];
+  const worked: Step[] = [];
   for (const s of [...done].reverse()) {
     if (s.undo === 'covered') continue;
     if (s.undo === 'irreversible') {
@@ -334,7 +348,10 @@ export const rollBack = async (
     const { failure } = await runCommand(runner, u);
     if (failure && failure.info.reason !== 'not-found')
       leftovers.push(`${u.describes}: ${failure.info.command}: ${failure.message}`);
+    else worked.push(s);
   }
+  // what the undos said is checked against the kernel: a leftover found is listed (exit 3)
+  if (readBack) leftovers.push(...(await readBackUndone(runner, worked)));
   const undone = done.length;
   const err = original(undone);
   if (leftovers.length === 0) return err;

@@ -9,10 +9,12 @@ import { argvOf } from '../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { apply, destroy, plan } from '../../src/api/recipe.js';
-import { isPipefitterError } from '../../src/errors.js';
+import { exitCodeFor, isPipefitterError } from '../../src/errors.js';
+import { applyPlan } from '../../src/exec/apply.js';
+import { HOST } from '../../src/model/netns.js';
 import { schedule } from '../../src/render/schedule.js';
 import { createRunner } from '../../src/exec/runner.js';
-import type { Arg, Step } from '../../src/model/step.js';
+import type { Arg, Plan, Step } from '../../src/model/step.js';
 import { expectState, injectEverywhere, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
@@ -164,4 +166,67 @@ test('a bridge deleted by someone else half-way through an apply: the step is na
       `the port step fails by name and the ${ran} steps that ran are undone; got ${isPipefitterError(error) ? `${error.code} ${error.message} (${String(error.rolledBack)})` : String(error)}`,
     );
     await expectState(spaces, before, 'no bridge, veth pair or namespace of the recipe is left');
+  }));
+
+// Issue 13, defect 2: the rollback never trusts a guess. An undo that says its object was
+// already gone (here one that names another link) is checked against the kernel: the veth pair
+// its step made is still there, so the run exits 3 naming both ends. The same plan with a true
+// undo exits 1 with nothing left.
+test('after a rollback the kernel is read back: a link an undo missed is found and listed (exit 3)', (t) =>
+  withSandbox(t, async (sb) => {
+    const spaces = ['sandbox'] as const;
+    const before = await snapshot(spaces);
+    const [a, b] = [sb.name('la'), sb.name('lb')];
+    const plan = (undoName: string): Plan => ({
+      steps: [
+        {
+          id: `link-add:${a}`,
+          netns: HOST,
+          op: { op: 'link.add', name: a, spec: { kind: 'veth', peer: { name: b } } },
+          describes: `create veth ${a}`,
+          undo: { netns: HOST, op: { op: 'link.del', name: undoName }, describes: `delete ${undoName}` },
+        },
+        {
+          id: `link-up:${a}`,
+          netns: HOST,
+          op: { op: 'link.set', name: a, patch: { up: true } },
+          describes: `bring ${a} up`,
+          undo: 'covered',
+        },
+      ],
+      noops: [],
+      notes: [],
+    });
+    const failSecond = { beforeStep: (_s: Step, i: number) => void (i === 1 ? assert.fail('injected') : 0) };
+    t.after(() => createRunner().run(['ip', 'link', 'del', 'dev', a], { netns: HOST }));
+
+    const missed = await applyPlan(plan(sb.name('nope')), { runner: createRunner(), hooks: failSecond }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isPipefitterError(missed), String(missed));
+    assert.equal(missed.code, 'E_ROLLBACK_FAILED', missed.message);
+    assert.equal(exitCodeFor(missed), 3);
+    assert.deepEqual(
+      (missed.leftovers ?? []).map((l) => l.split(':')[0]),
+      [`link ${a} is still in the host`, `link ${b} is still in the host`],
+    );
+    const links = JSON.parse(
+      (await createRunner().run(['ip', '-j', 'link', 'show'], { netns: HOST })).stdout,
+    ) as {
+      ifname: string;
+    }[];
+    assert.ok(
+      links.some((l) => l.ifname === a),
+      'the listed leftover is really there',
+    );
+    await createRunner().run(['ip', 'link', 'del', 'dev', a], { netns: HOST });
+
+    const clean = await applyPlan(plan(a), { runner: createRunner(), hooks: failSecond }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(isPipefitterError(clean) && clean.code === 'E_STEP_FAILED', String(clean));
+    assert.equal(exitCodeFor(clean), 1);
+    await expectState(spaces, before, 'a true undo, read back: nothing left');
   }));

@@ -69,10 +69,11 @@ const undoLine = (s: Step): string[] =>
 test('hooks never change the schedule: the same commands in the same order', async () => {
   for (const p of [plan(), fleet()]) {
     const bare = new RecordingRunner();
-    const plain = await applyPlan(p, { runner: bare });
+    const plain = await applyPlan(p, { runner: bare, readBack: false });
     const hooked = new RecordingRunner();
     const seen: number[] = [];
     const withHooks = await applyPlan(p, {
+      readBack: false,
       runner: hooked,
       hooks: {
         beforeStep: async (_s, i) => {
@@ -101,6 +102,7 @@ test('a hook failure at every position of a many-container schedule rolls back e
     let offered: Step | undefined;
     await assert.rejects(
       applyPlan(p, {
+        readBack: false,
         runner,
         hooks: {
           beforeStep: (s, i) => {
@@ -134,7 +136,7 @@ test('a hook failure at every position of a many-container schedule rolls back e
 test('the ip backend: one process per command, never a batch, so a failure names its command', async () => {
   for (const p of [plan(), fleet()]) {
     const runner = new RecordingRunner();
-    const report = await applyPlan(p, { runner });
+    const report = await applyPlan(p, { runner, readBack: false });
     assert.equal(report.applied.length, p.steps.length);
     assert.equal(report.processes, p.steps.length);
     assert.deepEqual(
@@ -145,7 +147,7 @@ test('the ip backend: one process per command, never a batch, so a failure names
   }
   // the host side of the three containers first, then each container's own configuration
   const runner = new RecordingRunner();
-  await applyPlan(fleet(), { runner });
+  await applyPlan(fleet(), { runner, readBack: false });
   const seq = runner.calls.map((c) => c.netns).filter((n, i, a) => n !== a[i - 1]);
   assert.deepEqual(seq, ['host', 'netns:r1', 'netns:r2', 'netns:r3']);
 });
@@ -156,7 +158,7 @@ test('a failure at every line rolls back exactly the steps that ran, in reverse'
     if (p.steps[k]!.bestEffort) continue;
     const runner = new RecordingRunner(k);
     await assert.rejects(
-      applyPlan(p, { runner }),
+      applyPlan(p, { runner, readBack: false }),
       (e: unknown) => isPipefitterError(e) && e.code === 'E_STEP_FAILED' && e.rolledBack === k,
     );
     const ran = p.steps.slice(0, k);
@@ -191,6 +193,7 @@ test('a hook that throws before step k stops there and rolls back exactly what r
     let err: unknown;
     await assert.rejects(
       applyPlan(p, {
+        readBack: false,
         runner,
         hooks: {
           beforeStep: (_s, i) => {
@@ -259,7 +262,7 @@ test('an undo that fails: E_ROLLBACK_FAILED, exit 3, the leftover named, every o
   const stuck = 'ip addr del 192.0.2.254/24 dev br0';
   const runner = new UndoFailingRunner(k, stuck, 'RTNETLINK answers: Device or resource busy');
   let err: unknown;
-  await assert.rejects(applyPlan(p, { runner }), (e: unknown) => {
+  await assert.rejects(applyPlan(p, { runner, readBack: false }), (e: unknown) => {
     err = e;
     return true;
   });
@@ -289,7 +292,7 @@ test('an undo that finds its object already gone counts as done: exit 1, not 3',
     'RTNETLINK answers: Cannot assign requested address',
   );
   await assert.rejects(
-    applyPlan(p, { runner }),
+    applyPlan(p, { runner, readBack: false }),
     (e: unknown) =>
       isPipefitterError(e) &&
       e.code === 'E_STEP_FAILED' &&
@@ -301,7 +304,10 @@ test('an undo that finds its object already gone counts as done: exit 1, not 3',
 test('a failed best-effort step (the announcement) is a note, not a rollback', async () => {
   const p = plan();
   const k = p.steps.findIndex((s) => s.bestEffort);
-  const report = await applyPlan(p, { runner: new RecordingRunner(k, 'arping: command not found') });
+  const report = await applyPlan(p, {
+    runner: new RecordingRunner(k, 'arping: command not found'),
+    readBack: false,
+  });
   assert.equal(report.applied.length, p.steps.length);
   assert.match(report.notes.join('\n'), /did not work/);
 });
@@ -309,7 +315,11 @@ test('a failed best-effort step (the announcement) is a note, not a rollback', a
 test('guards run before anything and can refuse', async () => {
   const runner = new RecordingRunner();
   await assert.rejects(
-    applyPlan(plan(), { runner, guards: [() => Promise.reject(new Error('target changed'))] }),
+    applyPlan(plan(), {
+      runner,
+      readBack: false,
+      guards: [() => Promise.reject(new Error('target changed'))],
+    }),
     /target changed/,
   );
   assert.equal(runner.calls.length, 0);
@@ -342,7 +352,7 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
   };
   const runner = new RecordingRunner(1);
   let err: unknown;
-  await assert.rejects(applyPlan(p, { runner }), (e: unknown) => {
+  await assert.rejects(applyPlan(p, { runner, readBack: false }), (e: unknown) => {
     err = e;
     return true;
   });
