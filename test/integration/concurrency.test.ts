@@ -1,7 +1,8 @@
 /**
  * Concurrent runs on one host (issue 13, defects 1 and 5): 20 attaches onto a bridge that does
  * not exist yet, then 20 detaches of its ports; two identical applies of a recipe with pool
- * addresses; an apply racing a destroy. Every run succeeds (the host lock serialises them, and
+ * addresses; an apply racing a destroy; ten recipes drawing from one pool at once; a detach of a
+ * bridge's last port racing an attach onto it. Every run succeeds (the host lock serialises them, and
  * each then sees what the one before made), no address is given twice, and what is left is
  * exactly what the last run asked for — read back from the kernel and the IPAM file. Rounds:
  * PF_RACE_ROUNDS (default 2; the README gives the count of the last long run).
@@ -120,6 +121,79 @@ test('two identical applies at once, and an apply racing a destroy: no address t
       else await expectDestroyed(`round ${round}, destroy last`);
       ok(await cli(['destroy', file, '--json']), `round ${round}: destroy`);
       await expectDestroyed(`round ${round}, destroyed`);
+    }
+  });
+});
+
+test('ten recipes on one pool applied at once, then destroyed at once: all succeed, no address twice', async (t) => {
+  await withSandbox(t, async (sb: Sandbox) => {
+    const names = Array.from({ length: 10 }, (_, i) => `pool${sb.id}r${i}`);
+    const cs = await Promise.all(Array.from({ length: 20 }, () => sb.container()));
+    // each recipe its own bridge (and no gateway on it), all drawing from one range
+    const files = await Promise.all(
+      names.map((name, r) =>
+        recipeFile(
+          t,
+          name,
+          [
+            `  lan: { bridge: ${sb.name(`p${r}`)}, subnet: 198.51.100.0/24, pool: 198.51.100.100-198.51.100.139 }`,
+          ],
+          [0, 1].map(
+            (j) =>
+              `  c${j}: { target: 'pid:${cs[2 * r + j]!.pid}', interfaces: { eth1: { network: lan, address: auto } } }`,
+          ),
+        ),
+      ),
+    );
+    const held = async (): Promise<string[]> => {
+      const text = await readFile(join(stateDir, 'ipam', 'allocations.json'), 'utf8').catch(() => '{}');
+      const all =
+        (JSON.parse(text) as { allocations?: { key: string; address: string }[] }).allocations ?? [];
+      return all.filter((a) => names.some((n) => a.key.startsWith(`${n}/`))).map((a) => a.address);
+    };
+    for (let round = 1; round <= ROUNDS; round++) {
+      const applied = await Promise.all(files.map((f) => cli(['apply', f, '--json'])));
+      applied.forEach((r, i) => ok(r, `round ${round}: apply ${names[i]}`));
+      const onLinks = (await Promise.all(cs.map((c) => eth1Addrs(c.pid)))).flat();
+      assert.equal(onLinks.length, 20, `round ${round}: 20 containers, an address each`);
+      assert.equal(new Set(onLinks).size, 20, `round ${round}: no address twice: ${onLinks.join(' ')}`);
+      assert.deepEqual(
+        [...onLinks].sort(),
+        (await held()).sort(),
+        `round ${round}: the kernel's are the IPAM file's`,
+      );
+      const destroyed = await Promise.all(files.map((f) => cli(['destroy', f, '--json'])));
+      destroyed.forEach((r, i) => ok(r, `round ${round}: destroy ${names[i]}`));
+      assert.deepEqual(await held(), [], `round ${round}: every address given back`);
+      for (const [r] of names.entries())
+        assert.equal(await linkExists(sb.name(`p${r}`)), false, `round ${round}: bridge ${r} gone`);
+    }
+  });
+});
+
+test('a detach of the last port racing an attach onto the same bridge: whichever runs last, nothing is left over', async (t) => {
+  await withSandbox(t, async (sb: Sandbox) => {
+    const br = sb.name('dr');
+    const [a, b] = await Promise.all([sb.container(), sb.container()]);
+    const attachOf = (pid: number, ip: string) =>
+      cli(['attach', `pid:${pid}`, '--bridge', br, '--ip', ip, '--json']);
+    for (let round = 1; round <= ROUNDS * 3; round++) {
+      ok(await attachOf(a.pid, '198.51.100.10/24'), `round ${round}: first attach`);
+      const [gone, made] = await Promise.all([
+        cli(['detach', `pid:${a.pid}`, '--json']),
+        attachOf(b.pid, '198.51.100.11/24'),
+      ]);
+      ok(gone, `round ${round}: detach`);
+      ok(made, `round ${round}: attach`);
+      assert.equal(link(await readState({ pid: a.pid }), 'eth1'), undefined, `round ${round}: a detached`);
+      assert.deepEqual(await eth1Addrs(b.pid), ['198.51.100.11/24'], `round ${round}: b attached`);
+      assert.equal(
+        (await bridgePorts(br)).length,
+        1,
+        `round ${round}: one port, b's: ${(await bridgePorts(br)).join(' ')}`,
+      );
+      ok(await cli(['detach', `pid:${b.pid}`, '--json']), `round ${round}: detach b`);
+      assert.equal(await linkExists(br), false, `round ${round}: the bridge goes with its last port`);
     }
   });
 });
