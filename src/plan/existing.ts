@@ -189,10 +189,16 @@ const planPortAddrs = (
     has.length !== a.iface.addrs.length ||
     a.iface.addrs.some((w) => !has.some((o) => o.prefix === w.prefix && sameAddress(o.address, w.address)));
   if (tag.addrs === undefined && !changes) return;
-  const want = encodeTag(
-    withAddrs({ ...tag, ...(a.link.vlan !== undefined ? { vlan: a.link.vlan } : {}) }, a.iface.addrs),
+  const fitted = withAddrs(
+    { ...tag, ...(a.link.vlan !== undefined ? { vlan: a.link.vlan } : {}) },
+    a.iface.addrs,
   );
-  if (want === h.alias) return;
+  // recorded already (in whatever order the addresses were given then)
+  const recorded = new Set(tag.addrs ?? []);
+  const same =
+    (fitted.addrs ?? []).length === recorded.size && (fitted.addrs ?? []).every((x) => recorded.has(x));
+  if (tag.addrs !== undefined && same && fitted.vlan === tag.vlan) return;
+  const want = encodeTag(fitted);
   ctx.push(
     linkSet(
       HOST,

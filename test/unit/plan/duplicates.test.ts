@@ -158,6 +158,21 @@ test('the same attach again (or drift repaired) is not a conflict with itself; a
     observed(nsState([br, port()]), [a, nsState([inside])]),
   );
   assert.deepEqual(again.steps, []);
+  // the same addresses given in another order: recorded already, nothing to do
+  const two = {
+    ...inside,
+    addrs: [
+      ...inside.addrs,
+      { family: 4 as const, address: '198.51.100.11', prefix: 24, scope: 'global' as const },
+    ],
+  };
+  assert.deepEqual(
+    planAttach(
+      [att(a, { bridge: 'br0', ip: ['198.51.100.11/24', '198.51.100.10/24'] })],
+      observed(nsState([br, port({ addrs: ['198.51.100.10/24', '198.51.100.11/24'] })]), [a, nsState([two])]),
+    ).steps,
+    [],
+  );
   // the address removed by hand inside: put back, against its own record
   const drifted = planAttach(
     [att(a, { bridge: 'br0', ip: '198.51.100.10/24' })],
