@@ -42,7 +42,7 @@ interface AttachFlags {
 export const ALLOW_HOST_NAMESPACE =
   "accept a target in the machine's initial network namespace (that of PID 1), refused otherwise";
 
-/** The help of --allow-duplicate-address (attach, pipework's form, plan and apply). */
+/** The help of --allow-duplicate-address (attach, pipework's form, plan, apply and status). */
 export const ALLOW_DUPLICATE_ADDRESS =
   'accept an address that another container on the same bridge (or the bridge itself) already has';
 

@@ -131,6 +131,7 @@ export const registerRecipe = (program: Command): void => {
 
   withTargetFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
     .option('--skip-missing', 'do not count containers that are not running')
+    .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
       const s: StatusReport = await (await recipes()).status(file, options(f));
       if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, ...s }, null, 2));
