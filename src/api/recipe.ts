@@ -47,6 +47,11 @@ export interface RecipeOptions extends RunOptions, LoadOptions {
   readonly skipMissing?: boolean | undefined;
   /** Replace interfaces of the same name with other settings. @default false */
   readonly replace?: boolean | undefined;
+  /**
+   * Accept an address another container on the same bridge (and VLAN) already has, or the
+   * bridge itself — one not made by this recipe: refused otherwise (E_CONFLICT). @default false
+   */
+  readonly allowDuplicateAddress?: boolean | undefined;
   /** Where `auto` addresses are kept. @default the file store under /var/lib/pipefitter/ipam */
   readonly ipam?: IpamStore | undefined;
   /** Called after each step (progress on long applies). */
@@ -287,7 +292,7 @@ const planFor = async (
     auto,
     observed,
     nat,
-    options: { replace: opts.replace },
+    options: { replace: opts.replace, allowDuplicateAddress: opts.allowDuplicateAddress },
     unforward: p.unforward.filter(
       (t) => !(t.netns.kind === 'name' && p.dropNamespaces.includes(t.netns.name)),
     ),

@@ -44,6 +44,12 @@ export interface OwnerTag {
   readonly peerIfname?: string | undefined;
   /** Addresses given to a bridge with --bridge-ip that this port answers for ("A/P" each). */
   readonly bridgeAddrs?: readonly string[] | undefined;
+  /**
+   * On a bridge port's host end: the static addresses given to the container's end ("A/P"
+   * each, as many as fit in the alias), so that the next attach to that bridge sees which
+   * addresses are taken there without entering every other container (plan/duplicates.ts).
+   */
+  readonly addrs?: readonly string[] | undefined;
   /** Access VLAN of a bridge port, or "inside": a VLAN made on the container's own trunk. */
   readonly vlan?: number | 'inside' | undefined;
   /** Trunk VLANs of a bridge port, ascending. */

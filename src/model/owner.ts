@@ -186,6 +186,7 @@ const CODECS: { readonly [F in Field]-?: Codec<NonNullable<OwnerTag[F]>> } = {
   peer: text('p'),
   peerIfname: text('pi', checkIfName),
   bridgeAddrs: list('ba', esc, (x, k) => checkCidr(k, x)),
+  addrs: list('a', esc, (x, k) => checkCidr(k, x)),
   vlan: { key: 'v', write: String, read: (raw, k) => checkVlan(k, raw) },
   trunk: list('tr', String, (x, k) => checkVlanList(k, x)),
   users: {

@@ -77,7 +77,7 @@ export const planAttachment = (ctx: PlanContext, given: Attachment, opts: Attach
       );
     const mismatch = compareExisting(ctx, a, existing);
     if (mismatch === undefined) {
-      repairExisting(ctx, a, existing);
+      repairExisting(ctx, a, existing, opts);
       return;
     }
     if (!opts.replace)

@@ -18,6 +18,7 @@ import { checkTag, hostParent, prevDefaults } from './tags.js';
 import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { ensureParentUp, parentUser } from './parent.js';
 import { planPhysIn } from './phys.js';
+import { checkDuplicateAddresses, withAddrs } from './duplicates.js';
 
 export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
   const t = a.target;
@@ -56,15 +57,26 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         { kind: 'veth', bridge: link.bridge, ...(link.ovs ? { parent: 'ovs' } : {}), ...vlanTag, ...baseTag },
         t.label,
       );
+      // taken on this bridge already (by another port or the bridge itself)? Before the host
+      // end's tag records them in turn, with the port's VLAN
+      checkDuplicateAddresses(
+        ctx,
+        { target: t, ifname, owner: a.owner, bridge: link.bridge, vlan: link.vlan, adding: a.iface.addrs },
+        opts.allowDuplicateAddress === true,
+      );
       const hostTag = checkTag(
-        {
-          kind: 'veth-host',
-          bridge: link.bridge,
-          target: t.id,
-          ifname,
-          ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs } : {}),
-          ...(a.owner ? { recipe: a.owner } : {}),
-        },
+        withAddrs(
+          {
+            kind: 'veth-host',
+            bridge: link.bridge,
+            target: t.id,
+            ifname,
+            ...(ownedAddrs.length ? { bridgeAddrs: ownedAddrs } : {}),
+            ...(link.vlan !== undefined ? { vlan: link.vlan } : {}),
+            ...(a.owner ? { recipe: a.owner } : {}),
+          },
+          a.iface.addrs,
+        ),
         t.label,
       );
       ctx.phase = PHASE.link;

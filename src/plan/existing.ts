@@ -6,7 +6,7 @@ import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
 import type { ObservedAddr } from '../model/observed.js';
 import { hostEndOf } from '../model/observed.js';
-import { decodeTag, readTag } from '../model/owner.js';
+import { decodeTag, encodeTag, readTag } from '../model/owner.js';
 import { hostSideName } from '../names.js';
 import {
   addrAddCmd,
@@ -20,6 +20,8 @@ import {
   linkSetMtu,
   linkSetMtuCmd,
   linkSetUp,
+  linkSet,
+  linkSetAliasCmd,
 } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { planInside } from './iface.js';
@@ -29,6 +31,8 @@ import { ensureBridge } from './bridge.js';
 import { ensureOvsBridge } from './ovs.js';
 import { tagKindOf } from './tags.js';
 import { ensureParentUp, parentUser } from './parent.js';
+import { checkDuplicateAddresses, withAddrs } from './duplicates.js';
+import type { AttachPlanOptions } from './options.js';
 
 /** Undefined when the existing interface is this attachment already (maybe with drift to repair). */
 export const compareExisting = (
@@ -149,8 +153,75 @@ const repairProps = (
   if (gone.length) ctx.updateLink(ns, l.name, { addrs: l.addrs.filter((o) => !gone.includes(o)) });
 };
 
+/**
+ * A bridge port whose addresses this plan adds or changes: the addresses it gains must be free
+ * on the bridge (plan/duplicates.ts), and its host end's tag records the new ones. A tag that
+ * records none (made before tags held them) is left as it is while nothing changes, so that
+ * the same attach again still changes nothing.
+ */
+const planPortAddrs = (
+  ctx: PlanContext,
+  a: ConcreteAttachment,
+  l: ProjectedLink,
+  h: ProjectedLink | undefined,
+  opts: AttachPlanOptions,
+): void => {
+  if (a.link.kind !== 'bridge') return;
+  const has = l.addrs.filter((o) => o.scope === 'global');
+  // an address it has with another prefix is not taken from anyone by the change
+  const adding = a.iface.addrs.filter((w) => !has.some((o) => sameAddress(o.address, w.address)));
+  checkDuplicateAddresses(
+    ctx,
+    {
+      target: a.target,
+      ifname: a.iface.ifname,
+      owner: a.owner,
+      bridge: a.link.bridge,
+      vlan: a.link.vlan,
+      adding,
+      hostEnd: h?.name,
+    },
+    opts.allowDuplicateAddress === true,
+  );
+  const tag = h ? decodeTag(h.alias) : undefined;
+  if (!h || tag?.kind !== 'veth-host') return;
+  const changes =
+    has.length !== a.iface.addrs.length ||
+    a.iface.addrs.some((w) => !has.some((o) => o.prefix === w.prefix && sameAddress(o.address, w.address)));
+  if (tag.addrs === undefined && !changes) return;
+  const fitted = withAddrs(
+    { ...tag, ...(a.link.vlan !== undefined ? { vlan: a.link.vlan } : {}) },
+    a.iface.addrs,
+  );
+  // recorded already (in whatever order the addresses were given then)
+  const recorded = new Set(tag.addrs ?? []);
+  const same =
+    (fitted.addrs ?? []).length === recorded.size && (fitted.addrs ?? []).every((x) => recorded.has(x));
+  if (tag.addrs !== undefined && same && fitted.vlan === tag.vlan) return;
+  const want = encodeTag(fitted);
+  ctx.push(
+    linkSet(
+      HOST,
+      h.name,
+      { alias: want },
+      {
+        id: `link-alias:${h.name}`,
+        describes: `record the addresses of ${a.target.label} ${a.iface.ifname} in the tag of "${h.name}"`,
+        undo: linkSetAliasCmd(HOST, h.name, h.alias ?? ''),
+      },
+    ),
+    PHASE.link,
+  );
+  ctx.updateLink(HOST, h.name, { alias: want });
+};
+
 /** The interface is ours and matches: put back what drifted (addresses, routes, bridge port, up). */
-export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: ProjectedLink): void => {
+export const repairExisting = (
+  ctx: PlanContext,
+  a: ConcreteAttachment,
+  l: ProjectedLink,
+  opts: AttachPlanOptions = {},
+): void => {
   const t = a.target;
   let hostEnd: ProjectedLink | undefined;
   if (a.link.kind === 'bridge') {
@@ -176,6 +247,7 @@ export const repairExisting = (ctx: PlanContext, a: ConcreteAttachment, l: Proje
       ctx.push(linkSetUp(HOST, hostName, linkSetDownCmd(HOST, hostName)));
       ctx.updateLink(HOST, hostName, { up: true });
     }
+    if (!a.iface.dhcp) planPortAddrs(ctx, a, l, h, opts);
   }
   if (
     (a.link.kind === 'macvlan' || a.link.kind === 'ipvlan' || a.link.kind === 'vlan') &&

@@ -4,4 +4,9 @@ export interface AttachPlanOptions {
   readonly replace?: boolean;
   /** Allow moving a host interface that carries the host's default route. @default false */
   readonly force?: boolean;
+  /**
+   * Accept an address that another container on the same bridge (and VLAN) already has, or the
+   * bridge itself: refused otherwise (E_CONFLICT, exit 2). @default false
+   */
+  readonly allowDuplicateAddress?: boolean | undefined;
 }

@@ -1,13 +1,14 @@
 /**
  * pipefitter's own files: one state root (PIPEFITTER_STATE_DIR alone moves all of it, DHCP state
  * included, and nothing is written elsewhere), and a corrupt state file (IPAM, recipe state)
- * makes `destroy` refuse with exit 2 before the kernel is touched — not clean the kernel and fail.
+ * makes `destroy` refuse with exit 2 before the kernel is touched — not clean the kernel and fail;
+ * a corrupt parents file makes every command that reads the host refuse so, reading ones too.
  */
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { dhcpLan } from '../helpers/dnsmasq.js';
@@ -125,4 +126,47 @@ test('a corrupt IPAM file or recipe state: destroy refuses (exit 2, the file and
     assert.equal((await cli(['destroy', file], env)).code, 0);
     await expectState(['sandbox'], before, 'destroyed');
     assert.equal((await execa('ip', ['netns', 'list'])).stdout.includes(`pf-${runId}-${sb.id}-a`), false);
+  }));
+
+test('a corrupt parents file: attach, detach, show, plan and status refuse (exit 2, the file and the fix named), nothing touched', (t) =>
+  withSandbox(t, async (sb) => {
+    const dir = await stateDirFor(t, sb);
+    const env = { PIPEFITTER_STATE_DIR: dir };
+    const nic = await sb.hostNic('p');
+    const c = await sb.container();
+    const spaces = ['sandbox' as const, { pid: c.pid }];
+    const attachArgs = ['attach', `pid:${c.pid}`, '--macvlan', nic, '--ip', '198.51.100.7/24'];
+    assert.equal((await cli(attachArgs, env)).code, 0);
+    const attached = await snapshot(spaces);
+    const { file } = await recipeFor(t, sb);
+
+    const parents = `${dir}/parents`;
+    const record = `${parents}/x.json`;
+    await mkdir(parents, { recursive: true });
+    for (const [body, why] of [
+      ['{"version": 1, "parent":', 'not a valid record of a host interface pipefitter brought up: '],
+      [JSON.stringify({ version: 1, parent: 'x', ifindex: 3, users: 'pid:1/eth1' }), 'users must be a list'],
+    ] as const) {
+      await writeFile(record, body);
+      for (const args of [
+        attachArgs,
+        ['attach', `pid:${c.pid}`, '--macvlan', nic, '--ip', '198.51.100.8/24', '--ifname', 'eth2'],
+        ['detach', `pid:${c.pid}`],
+        ['show', `pid:${c.pid}`],
+        ['plan', file],
+        ['status', file],
+      ]) {
+        const r = await cli(args, env);
+        assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+        assert.ok(r.stderr.includes(`pipefitter: ${record}: `), `${args.join(' ')}: ${r.stderr}`);
+        assert.ok(r.stderr.includes(why), r.stderr);
+        assert.ok(r.stderr.includes(`mv ${record} ${record}.bad`), r.stderr);
+        assert.doesNotMatch(r.stderr, /internal error|TypeError/);
+      }
+      await expectState(spaces, attached, 'the kernel is untouched');
+      assert.equal(await readFile(record, 'utf8'), body, 'the file is left as it was');
+    }
+    // repaired (moved away, as the hint says): detach works again
+    await rm(record);
+    assert.equal((await cli(['detach', `pid:${c.pid}`], env)).code, 0);
   }));

@@ -33,6 +33,7 @@ interface AttachFlags {
   dhcpDns?: boolean;
   replace?: boolean;
   force?: boolean;
+  allowDuplicateAddress?: boolean;
   dryRun?: boolean;
   allowHostNamespace?: boolean;
 }
@@ -40,6 +41,10 @@ interface AttachFlags {
 /** The help of --allow-host-namespace (attach, link, detach and the recipe commands). */
 export const ALLOW_HOST_NAMESPACE =
   "accept a target in the machine's initial network namespace (that of PID 1), refused otherwise";
+
+/** The help of --allow-duplicate-address (attach, pipework's form, plan, apply and status). */
+export const ALLOW_DUPLICATE_ADDRESS =
+  'accept an address that another container on the same bridge (or the bridge itself) already has';
 
 export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
   target,
@@ -111,6 +116,7 @@ export const registerAttach = (program: Command): void => {
     .option('--dhcp-dns', "write the lease's DNS servers into the container's resolv.conf")
     .option('--replace', 'replace an interface of the same name that has other settings')
     .option('--force', 'allow moving a host interface that carries the default route')
+    .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
     .option('-n, --dry-run', 'print the commands as a shell script; change nothing')
     .option('--allow-host-namespace', ALLOW_HOST_NAMESPACE)
     .action(async (target: string, flags: AttachFlags, cmd: Command) => {
@@ -119,6 +125,7 @@ export const registerAttach = (program: Command): void => {
         dryRun: flags.dryRun,
         replace: flags.replace,
         force: flags.force,
+        allowDuplicateAddress: flags.allowDuplicateAddress,
         allowHostNamespace: flags.allowHostNamespace,
       });
       printOutcome(

@@ -3,7 +3,15 @@ import { printOutcome, printPassthrough } from '../output.js';
 import type { GlobalFlags } from '../output.js';
 
 /** Our own flags, accepted anywhere in a pipework-style command line. */
-const OWN_FLAGS = new Set(['--json', '--quiet', '-q', '--dry-run', '--replace', '--allow-host-namespace']);
+const OWN_FLAGS = new Set([
+  '--json',
+  '--quiet',
+  '-q',
+  '--dry-run',
+  '--replace',
+  '--allow-host-namespace',
+  '--allow-duplicate-address',
+]);
 
 /** Is this command line a pipework form rather than one of pipefitter's subcommands? */
 export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<string>): boolean => {
@@ -16,7 +24,12 @@ export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<st
 
 export const runCompat = async (argv: readonly string[]): Promise<void> => {
   // After `route|rule|tc GUEST` every word belongs to ip or tc; our flags stand before that.
-  const flags: GlobalFlags & { dryRun?: boolean; replace?: boolean; allowHostNamespace?: boolean } = {};
+  const flags: GlobalFlags & {
+    dryRun?: boolean;
+    replace?: boolean;
+    allowHostNamespace?: boolean;
+    allowDuplicateAddress?: boolean;
+  } = {};
   const rest: string[] = [];
   for (const w of argv) {
     const passthroughTail =
@@ -26,6 +39,7 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
       else if (w === '--quiet' || w === '-q') Object.assign(flags, { quiet: true });
       else if (w === '--dry-run') Object.assign(flags, { dryRun: true });
       else if (w === '--allow-host-namespace') Object.assign(flags, { allowHostNamespace: true });
+      else if (w === '--allow-duplicate-address') Object.assign(flags, { allowDuplicateAddress: true });
       else Object.assign(flags, { replace: true });
       continue;
     }
@@ -45,6 +59,7 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
       replace: flags.replace,
       json: flags.json,
       allowHostNamespace: flags.allowHostNamespace,
+      allowDuplicateAddress: flags.allowDuplicateAddress,
     },
     rest,
   );

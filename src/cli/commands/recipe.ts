@@ -7,12 +7,13 @@ const loader = () => import('../../recipe/load.js');
 import { badInput } from '../../errors.js';
 import { netnsKey } from '../../model/netns.js';
 import { globalFlags } from '../output.js';
-import { ALLOW_HOST_NAMESPACE, collect } from './attach.js';
+import { ALLOW_DUPLICATE_ADDRESS, ALLOW_HOST_NAMESPACE, collect } from './attach.js';
 
 interface RecipeFlags {
   set: string[];
   skipMissing?: boolean;
   replace?: boolean;
+  allowDuplicateAddress?: boolean;
   dryRun?: boolean;
   allowHostNamespace?: boolean;
 }
@@ -34,6 +35,7 @@ const options = (f: RecipeFlags): RecipeOptions => ({
   set: parseSets(f.set),
   skipMissing: f.skipMissing,
   replace: f.replace,
+  allowDuplicateAddress: f.allowDuplicateAddress,
   dryRun: f.dryRun,
   allowHostNamespace: f.allowHostNamespace,
 });
@@ -107,6 +109,7 @@ export const registerRecipe = (program: Command): void => {
       .description('what apply would change, per container and bridge; nothing is touched'),
   )
     .option('--skip-missing', 'leave out containers that are not running')
+    .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
     .action(async (file: string, f: RecipeFlags, cmd: Command) =>
       printReport(await (await recipes()).plan(file, options(f)), 'plan', cmd),
     );
@@ -118,6 +121,7 @@ export const registerRecipe = (program: Command): void => {
   )
     .option('--skip-missing', 'leave out containers that are not running instead of refusing')
     .option('--replace', 'replace interfaces of the same name that have other settings')
+    .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
     .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
       const r = await (await recipes()).apply(file, { ...options(f), onStep: progress(cmd) });
@@ -127,6 +131,7 @@ export const registerRecipe = (program: Command): void => {
 
   withTargetFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
     .option('--skip-missing', 'do not count containers that are not running')
+    .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
       const s: StatusReport = await (await recipes()).status(file, options(f));
       if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, ...s }, null, 2));

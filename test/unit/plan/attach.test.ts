@@ -63,7 +63,7 @@ test('veth into a new bridge: exact commands, host first, one run per namespace'
     'host: ip link set dev br-lab alias pf2:k=bridge',
     'host: ip link set dev br-lab up',
     `host: ip link add name ${argvOf(p.steps[3]!)[4] as string} type veth peer name eth1 netns <netns:r1>`,
-    `host: ip link set dev ${argvOf(p.steps[3]!)[4] as string} master br-lab alias pf2:k=veth-host&t=netns:r1&i=eth1&b=br-lab up`,
+    `host: ip link set dev ${argvOf(p.steps[3]!)[4] as string} master br-lab alias pf2:k=veth-host&t=netns:r1&i=eth1&b=br-lab&a=192.0.2.10/24 up`,
     'netns:r1: ip addr add 192.0.2.10/24 brd 192.0.2.255 dev eth1',
     'netns:r1: ip link set dev eth1 up',
     'netns:r1: ip route add default via 192.0.2.1 dev eth1',
@@ -189,7 +189,13 @@ test('idempotent: a plan against the state it produces is empty', () => {
     nic('pfhost', {
       kind: 'veth',
       master: 'br-lab',
-      alias: encodeTag({ kind: 'veth-host', target: 'netns:r1', ifname: 'eth1', bridge: 'br-lab' }),
+      alias: encodeTag({
+        kind: 'veth-host',
+        target: 'netns:r1',
+        ifname: 'eth1',
+        bridge: 'br-lab',
+        addrs: ['192.0.2.10/24'],
+      }),
     }),
   ]);
   const inside = nsState(
