@@ -3,6 +3,8 @@ import { argvOf } from '../../src/render/ip.js';
 import type { ObservedLink, ObservedRoute, NetnsState, ObservedState } from '../../src/model/observed.js';
 import type { ResolvedTarget } from '../../src/model/target.js';
 import type { Arg, Plan } from '../../src/model/step.js';
+import { planAttach } from '../../src/plan/attach.js';
+import { parseAttachInput } from '../../src/model/input.js';
 import { netnsKey } from '../../src/model/netns.js';
 
 export const lo: ObservedLink = {
@@ -64,3 +66,30 @@ export const text = (argv: readonly Arg[]): string => argv.map(spell).join(' ');
 /** "netns: argv" lines of a plan, for exact comparisons. */
 export const lines = (p: Plan): string[] =>
   p.steps.map((s) => `${netnsKey(s.netns)}: ${argvOf(s).map(spell).join(' ')}`);
+
+/** The before-state of adoptedBridgePlan: the host (bridge br0, down, with a port) and netns r1. */
+export const adoptedBridgeBefore = {
+  host: nsState([nic('br0', { kind: 'bridge', up: false }), nic('vother', { kind: 'veth', master: 'br0' })]),
+  r1: nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })]),
+};
+
+/**
+ * A plan with real undos and covered ones: netns:r1 attached to an adopted bridge that is down
+ * (brought up, given an address), its default route replaced. The bridge has another port: a
+ * neighbour there may hold 192.0.2.10, so the address is announced.
+ */
+export const adoptedBridgePlan = (): Plan => {
+  const req = parseAttachInput({
+    target: 'x',
+    bridge: 'br0',
+    ip: '192.0.2.10/24',
+    gateway: '192.0.2.1',
+    bridgeIp: '192.0.2.254/24',
+  });
+  if (req.link.kind === 'pair') throw new Error('not a pair');
+  const r1 = netnsTarget('r1');
+  return planAttach(
+    [{ target: r1, iface: req.iface, link: req.link }],
+    observed(adoptedBridgeBefore.host, [r1, adoptedBridgeBefore.r1]),
+  );
+};

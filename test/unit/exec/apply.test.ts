@@ -11,29 +11,10 @@ import { classifyStderr } from '../../../src/exec/runner.js';
 import type { Arg, Command, Step } from '../../../src/model/step.js';
 import { RecordingRunner } from '../../helpers/recording-runner.js';
 import { schedule } from '../../../src/render/schedule.js';
-import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/plan-fixtures.js';
+import { adoptedBridgePlan, netnsTarget, nic, nsState, observed, text } from '../../helpers/plan-fixtures.js';
 import { netnsKey } from '../../../src/model/netns.js';
 
-const r1 = netnsTarget('r1');
-// A plan with real undos (an adopted bridge that is down, a replaced default route) and covered ones.
-// The bridge has another port: a neighbour there may hold 192.0.2.10, so the address is announced.
-const plan = (): Plan => {
-  const req = parseAttachInput({
-    target: 'x',
-    bridge: 'br0',
-    ip: '192.0.2.10/24',
-    gateway: '192.0.2.1',
-    bridgeIp: '192.0.2.254/24',
-  });
-  if (req.link.kind === 'pair') throw new Error();
-  return planAttach(
-    [{ target: r1, iface: req.iface, link: req.link }],
-    observed(
-      nsState([nic('br0', { kind: 'bridge', up: false }), nic('vother', { kind: 'veth', master: 'br0' })]),
-      [r1, nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })])],
-    ),
-  );
-};
+const plan = adoptedBridgePlan;
 
 // Three containers on one bridge: the host side of all of them, then each container in turn,
 // with its announcement.

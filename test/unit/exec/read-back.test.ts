@@ -6,36 +6,22 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { expectationsOf, leftoversIn } from '../../../src/exec/read-back.js';
-import { planAttach } from '../../../src/plan/attach.js';
-import { parseAttachInput } from '../../../src/model/input.js';
 import { schedule } from '../../../src/render/schedule.js';
 import type { NetnsState } from '../../../src/model/observed.js';
 import type { Step } from '../../../src/model/step.js';
 import { HOST } from '../../../src/model/netns.js';
-import { netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
+import {
+  adoptedBridgeBefore,
+  adoptedBridgePlan,
+  netnsTarget,
+  nic,
+  nsState,
+  route,
+} from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
-const hostBefore = nsState([
-  nic('br0', { kind: 'bridge', up: false }),
-  nic('vother', { kind: 'veth', master: 'br0' }),
-]);
-const r1Before = nsState([nic('eth0')], [route({ dst: 'default', gateway: '172.17.0.1', dev: 'eth0' })]);
-
-// an adopted bridge that is down (brought up, given an address), a veth pair, a replaced default route
-const steps = (): Step[] => {
-  const req = parseAttachInput({
-    target: 'x',
-    bridge: 'br0',
-    ip: '192.0.2.10/24',
-    gateway: '192.0.2.1',
-    bridgeIp: '192.0.2.254/24',
-  });
-  if (req.link.kind === 'pair') throw new Error('not a pair');
-  return schedule(
-    planAttach([{ target: r1, iface: req.iface, link: req.link }], observed(hostBefore, [r1, r1Before]))
-      .steps,
-  );
-};
+const { host: hostBefore, r1: r1Before } = adoptedBridgeBefore;
+const steps = (): Step[] => schedule(adoptedBridgePlan().steps);
 
 /** The undos of the whole plan, in the order a rollback runs them. */
 const undone = (): Step[] => [...steps()].reverse().filter((s) => typeof s.undo !== 'string');

@@ -6,22 +6,13 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { exitCodeFor } from '../../../src/errors.js';
 import { commitRecords, readParentRecords } from '../../../src/state/parents.js';
 import { rejection } from '../../helpers/errors.js';
+import { tempStateDir } from '../../helpers/state-dir.js';
 
-const stateDir = async (t: TestContext): Promise<string> => {
-  const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'x'}-parents-`);
-  const saved = process.env.PIPEFITTER_STATE_DIR;
-  process.env.PIPEFITTER_STATE_DIR = dir;
-  t.after(async () => {
-    if (saved === undefined) delete process.env.PIPEFITTER_STATE_DIR;
-    else process.env.PIPEFITTER_STATE_DIR = saved;
-    await rm(dir, { recursive: true, force: true });
-  });
-  return dir;
-};
+const stateDir = (t: TestContext): Promise<string> => tempStateDir(t, 'parents');
 
 test('no directory, or an empty one, is no record; what commitRecords writes reads back', async (t) => {
   const dir = await stateDir(t);

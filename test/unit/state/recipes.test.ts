@@ -1,10 +1,11 @@
 /** A recipe state file is checked field by field when read: a wrong type is a named, corrupt file (exit 2), never a TypeError. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { exitCodeFor } from '../../../src/errors.js';
 import { checkRecipeState, readRecipeState } from '../../../src/state/recipes.js';
 import { rejection } from '../../helpers/errors.js';
+import { tempStateDir } from '../../helpers/state-dir.js';
 
 const good = {
   version: 1,
@@ -48,14 +49,7 @@ test('every wrong type or shape names its field', () => {
 });
 
 test('readRecipeState: a corrupt file is E_STATE_CORRUPT (exit 2) naming the file, the field and the fix', async (t) => {
-  const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'x'}-rstate-`);
-  const saved = process.env.PIPEFITTER_STATE_DIR;
-  process.env.PIPEFITTER_STATE_DIR = dir;
-  t.after(async () => {
-    if (saved === undefined) delete process.env.PIPEFITTER_STATE_DIR;
-    else process.env.PIPEFITTER_STATE_DIR = saved;
-    await rm(dir, { recursive: true, force: true });
-  });
+  const dir = await tempStateDir(t, 'rstate');
   await mkdir(`${dir}/recipes`);
   const file = `${dir}/recipes/lab.json`;
   assert.equal(await readRecipeState('lab'), undefined, 'no file: no state');
