@@ -22,6 +22,7 @@ import type { DockerEndpoint } from '../targets/docker.js';
 import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import { hostNotice, withHostLock } from '../state/host-lock.js';
 import { recoverInterrupted } from '../exec/apply.js';
+import { commitRecords } from '../state/parents.js';
 
 /** Options every operation takes. */
 export interface RunOptions {
@@ -130,6 +131,9 @@ const pipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions):
   const notes = await preflight(planned, runner, opts.dryRun === true);
   const plan = notes.length ? { ...planned, notes: [...planned.notes, ...notes] } : planned;
   const script = renderScript(plan, { title: input.title });
+  // nothing to change in the kernel, but a record to drop: one a run killed before it wrote its
+  // records left (a detach of an interface gone since, whose parent is down already)
+  if (!opts.dryRun && plan.steps.length === 0 && plan.records?.length) await commitRecords(plan.records);
   if (opts.dryRun || plan.steps.length === 0)
     return { plan, script, applied: false, targets: input.targets, processes: runner.spawned - spawned0 };
   const report = await applyPlan(plan, {

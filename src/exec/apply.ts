@@ -322,6 +322,9 @@ export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
   return notes;
 };
 
+/** How a leftover that is a step which cannot be undone (a deletion) starts. */
+const IRREVERSIBLE = '(cannot be undone)';
+
 /**
  * Undo `done` in reverse, one undo at a time, going on past a failed one so that one stuck
  * object does not strand the rest. An undo that finds its object already gone counts as done.
@@ -341,7 +344,7 @@ export const rollBack = async (
   for (const s of [...done].reverse()) {
     if (s.undo === 'covered') continue;
     if (s.undo === 'irreversible') {
-      leftovers.push(`(cannot be undone) ${s.describes}: ${commandText(s)}`);
+      leftovers.push(`${IRREVERSIBLE} ${s.describes}: ${commandText(s)}`);
       continue;
     }
     const u = s.undo;
@@ -355,10 +358,14 @@ export const rollBack = async (
   const undone = done.length;
   const err = original(undone);
   if (leftovers.length === 0) return err;
+  // past a removal and nothing else: it cannot be put back, but the run can be finished
+  const onlyRemovals = leftovers.every((l) => l.startsWith(IRREVERSIBLE));
   return new PipefitterError({
     code: 'E_ROLLBACK_FAILED',
     message: `${err.message}; the rollback did not complete`,
-    hint: 'remove what is listed below by hand; `pipefitter show` lists what pipefitter made',
+    hint: onlyRemovals
+      ? 'what is listed below was removed and cannot be put back: run the same command again to finish it'
+      : 'remove what is listed below by hand; `pipefitter show` lists what pipefitter made',
     failure: err.failure,
     rolledBack: undone - leftovers.length,
     leftovers,

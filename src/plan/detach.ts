@@ -13,15 +13,15 @@ import { routeArgs } from '../render/ip.js';
 import { linkDel, routeAdd, routeDelCmd, routeReplace, routeReplaceCmd } from './commands.js';
 import type { PlanContext, ProjectedLink } from './context.js';
 import { PlanContext as Context } from './context.js';
-import { defaultRoutes } from './iface.js';
+import { defaultRoutes, sameRoute } from './iface.js';
 import { PHASE } from './phases.js';
 import { planOvsPortRemoval } from './ovs.js';
 import { dhcpStop } from './dhcp.js';
-import { releaseSharedVlan, vlanUserKey } from './shared-vlan.js';
-import { planBridgeFirewallRemoval } from './firewall.js';
+import { releaseSharedVlan, sharedVlansOf, vlanUserKey } from './shared-vlan.js';
+import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall.js';
 import { releaseBridgeAddrs } from './bridge.js';
 import { parentUser, releaseParents } from './parent.js';
-import { planPhysHome } from './phys.js';
+import { planPhysHome, planPhysSettle } from './phys.js';
 
 export interface DetachPlanOptions {
   /** Remove the interface even when pipefitter did not make it. @default false */
@@ -44,11 +44,23 @@ interface RemoveOptions extends DetachPlanOptions, DetachObserved {
   readonly phase?: typeof PHASE.inside | typeof PHASE.prepare;
   /** The bridge a replacement joins: kept even when its last port goes (the replacement uses it). */
   readonly keepBridge?: string | undefined;
+  /**
+   * A bridge port goes after the bridge it leaves empty (and its accept rules): a detach. Only
+   * the port's tag says which bridge that is, so a detach stopped between the two — a failure
+   * past the bridge's deletion (exit 3), a kill — leaves the tag behind, and running it again
+   * finishes the job. (A parent brought up, a shared VLAN sub-interface: recorded elsewhere, so
+   * they keep following the interface, as the kernel wants.) @default false
+   */
+  readonly portLast?: boolean | undefined;
 }
 
 /**
  * Plan the removal of one interface. A missing interface plans nothing (detach twice is fine),
- * except stopping a DHCP client of it that is left (see DetachObserved).
+ * except finishing what it left that is recorded outside it: a DHCP client of it that is left
+ * (see DetachObserved), a host parent brought up for it, its place among the users of a shared
+ * VLAN sub-interface, a device moved home that still carries its tag — left by a detach stopped
+ * right after deleting it or moving it (exit 3, or killed), or by a container whose namespace
+ * went with the interface.
  * @example planDetach({ target, ifname, force: false }, observed).steps
  */
 export const planDetach = (
@@ -67,10 +79,30 @@ export const planDetach = (
         describes: `stop the DHCP client of "${req.ifname}" and remove its state (the interface is gone: was ${req.target.label} restarted?)`,
         undo: 'irreversible',
       });
-    } else ctx.noops.push(`${req.target.label}: no interface "${req.ifname}"; nothing to remove`);
-    return ctx.finish();
+    }
+    // a device sent home by a detach that stopped before it had settled there: still tagged
+    for (const h of ctx.links(HOST)) {
+      const tag = decodeTag(h.alias);
+      if (
+        tag?.kind === 'phys' &&
+        tag.origName === h.name &&
+        tag.target === req.target.id &&
+        tag.ifname === req.ifname
+      )
+        planPhysSettle(ctx, h, { ...tag, origName: h.name });
+    }
+    const vlanUser = vlanUserKey(req.target.id, req.ifname);
+    for (const name of sharedVlansOf(ctx, vlanUser)) releaseSharedVlan(ctx, name, vlanUser);
+    releaseParents(ctx, parentUser(req.target.id, req.ifname));
+    const plan = ctx.finish();
+    return plan.steps.length
+      ? plan
+      : {
+          ...plan,
+          noops: [...plan.noops, `${req.target.label}: no interface "${req.ifname}"; nothing to remove`],
+        };
   }
-  planRemoveIface(ctx, req.target, l, { force: req.force, dhcpState: seen.dhcpState });
+  planRemoveIface(ctx, req.target, l, { force: req.force, dhcpState: seen.dhcpState, portLast: true });
   return ctx.finish();
 };
 
@@ -88,12 +120,17 @@ const restoreDefaults = (
   for (const family of [4, 6] as const) {
     const saved = prev.filter((r) => r.family === family);
     if (saved.length === 0) continue;
-    const ours = defaultRoutes(ctx.routes(t.netns), family).find((r) => r.dev === l.name);
-    const oursMetric = ours?.metric ?? (family === 6 ? 1024 : 0);
+    const kernelMetric = family === 6 ? 1024 : 0;
+    const current = defaultRoutes(ctx.routes(t.netns), family);
+    const ours = current.find((r) => r.dev === l.name);
+    const oursMetric = ours?.metric ?? kernelMetric;
     let replaced = false;
     for (const r of saved) {
       if (r.dev === undefined || !ctx.link(t.netns, r.dev) || r.dev === l.name) continue;
-      const metric = r.metric ?? (family === 6 ? 1024 : 0);
+      const metric = r.metric ?? kernelMetric;
+      // back already: a detach killed after putting it back is run again
+      if (current.some((o) => sameRoute({ ...o, metric: o.metric ?? kernelMetric }, { ...r, metric })))
+        continue;
       const describes = `restore the default route ${routeArgs(r).slice(1).join(' ')}`;
       if (ours && !replaced && metric === oursMetric) {
         replaced = true;
@@ -165,15 +202,19 @@ export const planRemoveIface = (
           return ht?.kind === 'veth-host' && ht.target === (tag.target ?? t.id) && ht.ifname === l.name;
         })
       : undefined;
+  const removal = opts.portLast && tag?.kind === 'veth' && tag.bridge !== undefined ? PHASE.last : ctx.phase;
   if (hostEnd && tag?.parent !== 'ovs') {
     const del = linkDel(HOST, hostEnd.name, `link-del:${hostEnd.name}`);
-    ctx.push({
-      ...del,
-      // it removes the end inside too (and what is stacked on it there): ordered with that namespace's steps
-      affects: [ns],
-      describes: `remove "${l.name}" from ${t.label} (with its host end "${hostEnd.name}")`,
-    });
-  } else ctx.push(linkDel(ns, l.name, `link-del:${l.name}`));
+    ctx.push(
+      {
+        ...del,
+        // it removes the end inside too (and what is stacked on it there): ordered with that namespace's steps
+        affects: [ns],
+        describes: `remove "${l.name}" from ${t.label} (with its host end "${hostEnd.name}")`,
+      },
+      removal,
+    );
+  } else ctx.push(linkDel(ns, l.name, `link-del:${l.name}`), removal);
   ctx.dropLink(ns, l.name);
   // the kernel deletes the links stacked on it in the same namespace (VLANs of a trunk) too
   for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);
@@ -207,6 +248,11 @@ export const planRemoveIface = (
       ctx.push(linkDel(HOST, tag.bridge, `link-del:${tag.bridge}`));
       ctx.dropLink(HOST, tag.bridge);
       ctx.notes.push(`bridge "${tag.bridge}" was made by pipefitter and has no ports left; it is removed`);
+    } else if (!br && opts.keepBridge !== tag.bridge) {
+      // gone already (a detach stopped after deleting it): its accept rules, which that
+      // detach's rollback put back, go now
+      ctx.phase = PHASE.finish;
+      planOrphanFirewallRemoval(ctx, HOST, [tag.bridge]);
     } else releaseBridgeAddrs(ctx, tag.bridge, hostEnd);
   }
   ctx.phase = PHASE.link;

@@ -75,6 +75,12 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
   const announcements: Step[] = [];
   const link = ctx.link(ns, dev);
   const undoIfKept = (c: Command): Command | 'covered' => (created ? 'covered' : c);
+  // A route that took the place of others (removed right before it, put back by their undos)
+  // is removed by its own undo, even on a link this plan made: the rollback puts them back
+  // before it deletes the link, and the kernel refuses a second route to the same destination
+  // and metric ("File exists").
+  const undoReplacing = (replaced: readonly ObservedRoute[], c: Command): Command | 'covered' =>
+    replaced.length ? c : undoIfKept(c);
 
   const missing = iface.addrs.filter(
     (a) => !link?.addrs.some((o) => o.prefix === a.prefix && sameAddress(o.address, a.address)),
@@ -137,7 +143,7 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
       ctx.notes.push(`${label}: route ${describeRoute(o)} is replaced by ${describeRoute(want)}`);
     }
     if (onlink) ctx.notes.push(onlinkNote(label, dev, r.via?.address ?? '', describeRoute(want)));
-    ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
+    ctx.push(routeAdd(ns, want, undoReplacing(existing, routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }
 
@@ -161,7 +167,7 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
       );
     }
     if (want.onlink) ctx.notes.push(onlinkNote(label, dev, gw.address, describeRoute(want)));
-    ctx.push(routeAdd(ns, want, undoIfKept(routeDelCmd(ns, want))));
+    ctx.push(routeAdd(ns, want, undoReplacing(current, routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }
   return announcements;

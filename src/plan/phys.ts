@@ -38,7 +38,8 @@ import {
 } from './commands.js';
 import { routeArgs } from '../render/ip.js';
 import type { PlanContext, ProjectedLink } from './context.js';
-import { defaultRoutes, planInside } from './iface.js';
+import { defaultRoutes, planInside, sameRoute } from './iface.js';
+import { sameAddress } from '../addr.js';
 import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';
 import { checkTag, hostParent } from './tags.js';
@@ -172,7 +173,12 @@ export const planPhysIn = (
     ctx.push(s);
 };
 
-/** Detach: the device goes home under its own name, with its MTU, MAC, alias, up state, addresses and routes. */
+/**
+ * Detach: the device goes home under its own name, with its MTU, MAC, up state, addresses and
+ * routes, and its own alias back last: until then its tag says what is left to do, so a detach
+ * stopped after the move (a failure past it, exit 3; a kill) finishes when run again
+ * (planPhysSettle, from planDetach).
+ */
 export const planPhysHome = (
   ctx: PlanContext,
   t: ResolvedTarget,
@@ -183,17 +189,30 @@ export const planPhysHome = (
   const orig = tag.origName;
   if (l.up) ctx.push(linkSetDown(ns, l.name, linkSetUpCmd(ns, l.name)));
   if (orig !== l.name) ctx.push(linkRename(ns, l.name, orig, linkRenameCmd(ns, orig, l.name)));
-  ctx.push(linkSetAlias(ns, orig, tag.prevAlias ?? '', linkSetAliasCmd(ns, orig, l.alias ?? '')));
   if (tag.origMtu !== undefined) ctx.push(linkSetMtu(ns, orig, tag.origMtu, linkSetMtuCmd(ns, orig, l.mtu)));
   if (tag.origMac !== undefined) ctx.push(linkSetMac(ns, orig, tag.origMac, linkSetMacCmd(ns, orig, l.mac)));
   ctx.push(linkSetNetns(ns, orig, HOST, 'the host', 'irreversible'));
   ctx.dropLink(ns, l.name);
-  if (tag.origUp === true) ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)), PHASE.finish);
+  planPhysSettle(ctx, { ...l, name: orig, up: false, addrs: [] }, tag);
+};
+
+/**
+ * A device home (or on its way home, as `home` will be after the move): up as it was, the
+ * addresses and routes it had on the host that it lacks, then its own alias instead of the tag.
+ */
+export const planPhysSettle = (
+  ctx: PlanContext,
+  home: ProjectedLink,
+  tag: OwnerTag & { origName: string },
+): void => {
+  const orig = home.name;
+  ctx.phase = PHASE.finish;
+  if (tag.origUp === true && !home.up) ctx.push(linkSetUp(HOST, orig, linkSetDownCmd(HOST, orig)));
   const addrs = tag.hostAddrs ?? [];
   const routes = tag.hostRoutes ?? [];
-  ctx.phase = PHASE.finish;
   for (const saved of addrs) {
     const a = { ...saved, dev: orig };
+    if (home.addrs.some((x) => x.prefix === a.prefix && sameAddress(x.address, a.address))) continue;
     ctx.push({
       ...addrAdd(HOST, a, addrDelCmd(HOST, a)),
       id: `addr-restore:${orig}:${a.address}/${a.prefix}`,
@@ -201,6 +220,7 @@ export const planPhysHome = (
     });
   }
   for (const r of routes) {
+    if (ctx.routes(HOST).some((o) => sameRoute(o, r))) continue;
     const text = routeArgs(r).join(' ');
     const dst = text.split(' ')[0] ?? 'default';
     ctx.push({
@@ -213,5 +233,9 @@ export const planPhysHome = (
     ctx.notes.push(
       `host interface "${orig}" comes home with ${[...addrs.map(addrText), ...routes.map((r) => routeArgs(r).join(' '))].join(', ')}`,
     );
+  ctx.push({
+    ...linkSetAlias(HOST, orig, tag.prevAlias ?? '', linkSetAliasCmd(HOST, orig, home.alias ?? '')),
+    describes: tag.prevAlias ? `give "${orig}" its own alias back` : `clear the tag of "${orig}"`,
+  });
   ctx.phase = PHASE.link;
 };

@@ -130,6 +130,17 @@ export const ensureSharedVlan = (
   return name;
 };
 
+/** The shared sub-interfaces whose tag lists `user` (vlanUserKey) among their users. */
+export const sharedVlansOf = (ctx: PlanContext, user: string): string[] =>
+  ctx
+    .links(HOST)
+    .filter((l) => {
+      if (decodeTag(l.alias)?.kind !== 'vlan-shared') return false;
+      const users = usersOf(l.alias);
+      return users !== MANY && users.includes(user);
+    })
+    .map((l) => l.name);
+
 /** A user of PARENT.VLAN goes: drop it from the tag, and the sub-interface with the last one. */
 export const releaseSharedVlan = (ctx: PlanContext, name: string, user: string): void => {
   const sub = ctx.link(HOST, name);

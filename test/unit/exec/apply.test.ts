@@ -255,6 +255,7 @@ test('an undo that fails: E_ROLLBACK_FAILED, exit 3, the leftover named, every o
     `remove 192.0.2.254/24 from "br0": ip addr del 192.0.2.254/24 dev br0: RTNETLINK answers: Device or resource busy`,
   ]);
   assert.equal(err.rolledBack, k - 1, 'all but the stuck one');
+  assert.match(err.hint ?? '', /^remove what is listed below by hand/);
   // the original failure is kept, and the rollback went on past the stuck undo
   assert.match(err.message, /Operation not permitted; the rollback did not complete$/);
   assert.equal(err.failure?.reason, 'perm');
@@ -341,6 +342,11 @@ test('an irreversible step that ran makes a failed rollback exit 3 with the left
   assert.equal(err.code, 'E_ROLLBACK_FAILED');
   assert.equal(exitCodeFor(err), 3);
   assert.deepEqual(err.leftovers, ['(cannot be undone) delete "x": ip link del dev x']);
+  // nothing to remove by hand: the deletion stands, and the run is finished by running it again
+  assert.equal(
+    err.hint,
+    'what is listed below was removed and cannot be put back: run the same command again to finish it',
+  );
   assert.equal(err.rolledBack, 0);
   // b failed, so nothing else was undone
   assert.deepEqual(runner.lines, ['host: ip link del dev x']);

@@ -481,8 +481,9 @@ test('detach: removes exactly what attach made; the bridge goes with its last po
   const p = planDetach({ target: r1, ifname, force: false }, observed(host, [r1, inside]));
   assert.deepEqual(lines(p), [
     'netns:r1: ip route replace default via 172.17.0.1 dev eth0',
-    'host: ip link del dev h1',
+    // the port last: its tag names the bridge, for a detach stopped in between and run again
     'host: ip link del dev br-lab',
+    'host: ip link del dev h1',
   ]);
   // a bridge with other ports stays; a bridge pipefitter did not make stays
   const shared = nsState([...host.links.slice(1), nic('other', { master: 'br-lab' })]);
@@ -517,8 +518,9 @@ test('detach of a physical device sends it home under its own name with its old 
     [
       'netns:r1: ip link set dev wan0 down',
       'netns:r1: ip link set dev wan0 name enp5s0f1',
-      'netns:r1: ip link set dev enp5s0f1 alias rack 3',
       'netns:r1: ip link set dev enp5s0f1 netns <host>',
+      // its own alias last, at home: until then the tag says what is left to do
+      'host: ip link set dev enp5s0f1 alias rack 3',
     ],
   );
 });

@@ -182,32 +182,54 @@ test('the bridge goes with its last port, and its accept rules (only its own) be
     dumpPlan(p),
     `note: bridge "br-lab" was made by pipefitter and has no ports left; it is removed
 
-1. link-del:vh
-   host: ip link del dev vh
-     describes: remove "eth1" from netns:r1 (with its host end "vh")
-     affects: netns:r1
-   undo: irreversible
-
-2. fw-remove:4:br-lab
+1. fw-remove:4:br-lab
    host: iptables -w -D ${ruleSpec('DOCKER-USER')}
      describes: remove the iptables accept rule for "br-lab"
    undo:
      host: iptables -w -I ${ruleSpec('DOCKER-USER')}
        describes: put back the iptables accept rule for "br-lab"
 
-3. fw-remove:6:br-lab
+2. fw-remove:6:br-lab
    host: ip6tables -w -D ${ruleSpec('FORWARD')}
      describes: remove the ip6tables accept rule for "br-lab"
    undo:
      host: ip6tables -w -I ${ruleSpec('FORWARD')}
        describes: put back the ip6tables accept rule for "br-lab"
 
-4. link-del:br-lab
+3. link-del:br-lab
    host: ip link del dev br-lab
      describes: delete "br-lab"
    undo: irreversible
+
+4. link-del:vh
+   host: ip link del dev vh
+     describes: remove "eth1" from netns:r1 (with its host end "vh")
+     affects: netns:r1
+   undo: irreversible
 `,
   );
+});
+
+test('the bridge gone already (a detach stopped after deleting it, run again): its accept rules go, then the port', () => {
+  const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
+  const p = planDetach(
+    { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
+    observed(
+      withFw(
+        fw({
+          bridgeRules: [
+            { family: 4, chain: 'DOCKER-USER', bridge: 'br-lab' },
+            { family: 4, chain: 'FORWARD', bridge: 'other' },
+          ],
+        }),
+      ),
+      [r1, nsState([nic('eth1', { kind: 'veth', alias: tag })])],
+    ),
+  );
+  assert.deepEqual(lines(p), [
+    `host: iptables -w -D ${ruleSpec('DOCKER-USER')}`,
+    'netns:r1: ip link del dev eth1',
+  ]);
 });
 
 test('a name taken by another kind of interface, or a missing bridge with --no-create-bridge, is refused', () => {

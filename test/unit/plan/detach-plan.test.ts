@@ -181,6 +181,14 @@ test('our default route already gone, or at another metric: the old one is added
   );
   // another interface's default route is not ours to swap
   assert.deepEqual(withOurs([{ dst: 'default', gateway: '10.0.0.1', dev: 'eth0' }]), added);
+  // back already (a detach killed after putting them back, run again): not put back twice
+  assert.deepEqual(
+    withOurs([
+      { dst: 'default', gateway: '172.17.0.1', dev: 'eth0' },
+      { family: 6, dst: 'default', gateway: 'fe80::1', dev: 'eth0', metric: 1024 },
+    ]),
+    ['netns:r1: ip link del dev eth1'],
+  );
 });
 
 test('a DHCP client goes first; a pair takes its peer along, said in a note', () => {
@@ -223,14 +231,15 @@ test('a bridge port goes by its host end; the bridge stays while it has ports, o
   assert.deepEqual(lines(detach(inside, nsState([nic('br0', { kind: 'bridge' }), end]))), [
     'host: ip link del dev vh',
   ]);
+  // the bridge first: the port's tag, which names it, stays until the end
   assert.deepEqual(lines(detach(inside, nsState([ours, end]))), [
-    'host: ip link del dev vh',
     'host: ip link del dev br0',
+    'host: ip link del dev vh',
   ]);
   // the host end not found: the inside end goes (and takes its peer along)
   assert.deepEqual(lines(detach(inside, nsState([ours]))), [
-    'netns:r1: ip link del dev eth1',
     'host: ip link del dev br0',
+    'netns:r1: ip link del dev eth1',
   ]);
 });
 

@@ -55,9 +55,10 @@ test('OVS: detach takes the port out of the database, and the bridge with its la
     observed(host, [r1, nsState([nic('eth1', { kind: 'veth', alias: tag })])]),
   );
   assert.deepEqual(lines(p), [
-    'netns:r1: ip link del dev eth1',
     'host: ovs-vsctl --timeout=30 --if-exists del-port ovsbr0 h1',
     'host: ovs-vsctl --timeout=30 --if-exists del-br ovsbr0',
+    // the port last: its tag names the bridge, for a detach stopped in between and run again
+    'netns:r1: ip link del dev eth1',
   ]);
   const shared = { ...host, ovs: new Map([['ovsbr0', ['h1', 'other']]]) };
   assert.equal(

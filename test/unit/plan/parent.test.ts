@@ -141,6 +141,42 @@ ${del}
   );
 });
 
+test('detach of a macvlan gone already: the parent brought up for it goes down all the same, its record with it', () => {
+  // a detach stopped right after deleting it (exit 3, or killed) and run again; or a container
+  // whose namespace went with it
+  const gone = (host: ReturnType<typeof hostUp>) =>
+    planDetach(
+      { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
+      observed(host, [r1, nsState()]),
+    );
+  const removeRecord = {
+    kind: 'parent-user',
+    parent: 'eth3',
+    ifindex: 3,
+    user: 'netns:r1/eth1',
+    op: 'remove',
+  };
+  assert.equal(
+    dumpPlan(gone(hostUp(['netns:r1/eth1']))),
+    `note: host interface "eth3" was brought up by pipefitter and is no longer used; it goes down
+record: ${JSON.stringify(removeRecord)}
+
+1. link-down:eth3
+   host: ip link set dev eth3 down
+     describes: bring "eth3" down
+   undo:
+     host: ip link set dev eth3 up
+       describes: bring "eth3" back up
+`,
+  );
+  // the parent of another attachment: not touched; nothing to do, said as a no-op
+  const other = gone(hostUp(['netns:r2/eth1']));
+  assert.deepEqual(
+    [other.steps, other.records, other.noops],
+    [[], undefined, ['netns:r1: no interface "eth1"; nothing to remove']],
+  );
+});
+
 test('the last user gone, a parent still in other use stays up, and the note says what uses it', () => {
   const stays = (eth3: Partial<ObservedLink>, others: ObservedLink[] = []) => {
     const p = detach(hostUp(['netns:r1/eth1'], eth3, others));

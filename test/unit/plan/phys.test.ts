@@ -66,7 +66,7 @@ test('moved in: its global addresses and its own routes leave the host first, ea
   golden('attach-phys.plan.txt', dumpPlan(p));
 });
 
-test('home again: renamed back, its alias, MTU and MAC restored, then up with its addresses and routes', () => {
+test('home again: renamed back, MTU and MAC restored, then up with its addresses and routes, and its own alias last', () => {
   const tag = encodeTag({
     kind: 'phys',
     target: 'netns:r1',
@@ -129,10 +129,49 @@ test('home again: renamed back, its alias, MTU and MAC restored, then up with it
     observed(nsState(), [r1, plain]),
   );
   assert.deepEqual(lines(q), [
-    'netns:r1: ip link set dev eth3 alias ',
     'netns:r1: ip link set dev eth3 netns <host>',
+    'host: ip link set dev eth3 alias ',
   ]);
   assert.deepEqual(q.notes, []);
+  // home already, still tagged (a detach stopped after the move: exit 3, or killed; run again):
+  // what is missing there is put back, the alias last; the container has nothing left
+  const stopped = (link: Partial<Parameters<typeof nic>[1]>, routes: ReturnType<typeof route>[] = []) =>
+    lines(
+      planDetach(
+        { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
+        observed(nsState([nic('eth3', { alias: tag, mtu: 1500, ...link })], routes), [r1, nsState()]),
+      ),
+    );
+  assert.deepEqual(stopped({ up: false }), [
+    'host: ip link set dev eth3 up',
+    'host: ip addr add 198.51.100.3/24 brd 198.51.100.255 dev eth3',
+    'host: ip addr add 2001:db8:3::3/64 dev eth3',
+    'host: ip route add 203.0.113.0/24 via 198.51.100.1 dev eth3',
+    'host: ip link set dev eth3 alias uplink 2',
+  ]);
+  assert.deepEqual(
+    stopped(
+      {
+        up: true,
+        addrs: [
+          { family: 4, address: '198.51.100.3', prefix: 24, scope: 'global' },
+          { family: 6, address: '2001:db8:3::3', prefix: 64, scope: 'global' },
+        ],
+      },
+      [route({ dst: '203.0.113.0/24', gateway: '198.51.100.1', dev: 'eth3', protocol: 'boot' })],
+    ),
+    ['host: ip link set dev eth3 alias uplink 2'],
+  );
+  // another target's device, or another interface's: not this detach's
+  assert.deepEqual(
+    lines(
+      planDetach(
+        { target: r1, ifname: parseIfName('eth2', 'ifname'), force: false },
+        observed(nsState([nic('eth3', { alias: tag })]), [r1, nsState()]),
+      ),
+    ),
+    [],
+  );
 });
 
 test('moved in as it is: no MTU, MAC or rename steps, nothing remembered that it did not have', () => {
