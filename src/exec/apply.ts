@@ -296,6 +296,7 @@ export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
     }
     const leftovers: string[] = [];
     const worked: Step[] = [];
+    const foundNothing = new Set<Step>();
     for (const s of [...r.started].reverse()) {
       if (s.undo === 'covered' || s.undo === 'irreversible') continue;
       const { failure } = await runCommand(runner, s.undo);
@@ -303,8 +304,9 @@ export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
       if (failure && !gone)
         leftovers.push(`${s.undo.describes}: ${failure.info.command}: ${failure.message}`);
       else worked.push(s);
+      if (failure) foundNothing.add(s);
     }
-    const stillThere = await readBackUndone(runner, worked);
+    const stillThere = await readBackUndone(runner, worked, foundNothing);
     leftovers.push(...stillThere);
     const undone = worked.length - stillThere.length;
     runner.netlink?.session.close();
@@ -341,6 +343,7 @@ export const rollBack = async (
 ): Promise<PipefitterError> => {
   const leftovers: string[] = [];
   const worked: Step[] = [];
+  const foundNothing = new Set<Step>();
   for (const s of [...done].reverse()) {
     if (s.undo === 'covered') continue;
     if (s.undo === 'irreversible') {
@@ -352,9 +355,10 @@ export const rollBack = async (
     if (failure && failure.info.reason !== 'not-found')
       leftovers.push(`${u.describes}: ${failure.info.command}: ${failure.message}`);
     else worked.push(s);
+    if (failure) foundNothing.add(s);
   }
   // what the undos said is checked against the kernel: a leftover found is listed (exit 3)
-  if (readBack) leftovers.push(...(await readBackUndone(runner, worked)));
+  if (readBack) leftovers.push(...(await readBackUndone(runner, worked, foundNothing)));
   const undone = done.length;
   const err = original(undone);
   if (leftovers.length === 0) return err;

@@ -56,7 +56,11 @@ const where = (ns: NetnsRef): string => (ns.kind === 'host' ? 'the host' : netns
  * deletions that come after it.
  * @example expectationsOf([vethStep]).links[0] // { name: 'veth1pl42', present: false, … }
  */
-export const expectationsOf = (undone: readonly Step[]): Expectations => {
+export const expectationsOf = (
+  undone: readonly Step[],
+  /** Steps whose undo found nothing to act on (its object gone): only what they made is looked for. */
+  foundNothing: ReadonlySet<Step> = new Set(),
+): Expectations => {
   const links = new Map<string, LinkWant>();
   const routes: RouteWant[] = [];
   const netnsGone: { name: string; by: string }[] = [];
@@ -105,6 +109,8 @@ export const expectationsOf = (undone: readonly Step[]): Expectations => {
         continue;
       }
     }
+    // an undo that found its object gone put nothing back: there is nothing to expect of it
+    if (foundNothing.has(step)) continue;
     const o = u.op;
     switch (o.op) {
       case 'link.del':
@@ -229,8 +235,12 @@ export const leftoversIn = (e: Expectations, ns: NetnsRef, state: NetnsState): s
  * Read back every namespace the undos of `undone` touched and list what is not as they left it.
  * A namespace gone since (its container stopped) took everything in it along: nothing to list.
  */
-export const readBackUndone = async (runner: Runner, undone: readonly Step[]): Promise<string[]> => {
-  const e = expectationsOf(undone);
+export const readBackUndone = async (
+  runner: Runner,
+  undone: readonly Step[],
+  foundNothing: ReadonlySet<Step> = new Set(),
+): Promise<string[]> => {
+  const e = expectationsOf(undone, foundNothing);
   const spaces = new Map<string, NetnsRef>();
   for (const x of [...e.links, ...e.routes]) spaces.set(netnsKey(x.ns), x.ns);
   const out: string[] = [];
