@@ -9,7 +9,7 @@ import { refuse } from '../errors.js';
 import type { ConcreteAttachment } from '../model/attachment.js';
 import { HOST } from '../model/netns.js';
 import type { OwnerTag, SavedAddr } from '../model/owner.js';
-import { tagFits } from '../model/owner.js';
+import { decodeTag, tagFits } from '../model/owner.js';
 import type { ResolvedTarget } from '../model/target.js';
 import {
   addrAdd,
@@ -88,6 +88,15 @@ export const planPhysIn = (
       `${t.label}`,
       `already has an interface named "${device}", so the host's cannot move in`,
       'rename one of them first',
+    );
+  // home, but not settled: what it had on the host is in that tag, and only that detach knows it
+  const home = decodeTag(dev.alias);
+  if (home?.kind === 'phys')
+    throw refuse(
+      'E_CONFLICT',
+      `host interface "${device}"`,
+      `came home from ${home.target ?? '?'} by a detach that did not finish (it still carries that attachment's tag)`,
+      `finish it first: pipefitter detach ${home.target ?? 'TARGET'} --ifname ${home.ifname ?? 'IFNAME'}`,
     );
 
   // what leaves the host with it: global addresses, and routes through it that the kernel did not

@@ -189,7 +189,7 @@ test('moved in as it is: no MTU, MAC or rename steps, nothing remembered that it
   assert.deepEqual(p.notes, []);
 });
 
-test('refused: a bridge port, the host default route (unless --force), a name taken inside, more than a tag holds', () => {
+test('refused: a bridge port, the host default route (unless --force), a device a detach left unsettled, a name taken inside, more than a tag holds', () => {
   assert.deepEqual(
     refusal(() => move(hostWith(eth3({ master: 'br0' })), { phys: 'eth3' })),
     [
@@ -222,6 +222,22 @@ test('refused: a bridge port, the host default route (unless --force), a name ta
       ),
     );
   }
+  // home from a detach that did not finish (its tag still on): that detach finishes it first
+  assert.deepEqual(
+    refusal(() =>
+      move(
+        hostWith(
+          eth3({ alias: encodeTag({ kind: 'phys', target: 'netns:r2', ifname: 'wan0', origName: 'eth3' }) }),
+        ),
+        { phys: 'eth3' },
+      ),
+    ),
+    [
+      'E_CONFLICT',
+      'host interface "eth3": came home from netns:r2 by a detach that did not finish (it still carries that attachment\'s tag)',
+      'finish it first: pipefitter detach netns:r2 --ifname wan0',
+    ],
+  );
   // another interface's default route is not this one's
   const other = nsState([eth3()], [route({ dst: 'default', gateway: '10.0.0.1', dev: 'eth0' })]);
   assert.ok(lines(move(other, { phys: 'eth3' })).length > 0);
