@@ -21,6 +21,7 @@ import type {
   RecipeNetwork,
 } from '../model/recipe.js';
 import type { Issues, ParsedRecipe } from './parse.js';
+import { pathText } from './parse.js';
 import type { InterfaceDoc, NetworkDoc } from './schema.js';
 
 type Path = (string | number)[];
@@ -311,6 +312,19 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
   );
   const containers: RecipeContainer[] = [];
   const targets = new Map<string, string>();
+  // one default route per family in a container: a second gateway would replace the first on
+  // every apply, and back on the next (never in sync)
+  const gatewayAt = new Map<string, Path>();
+  const oneGateway = (container: string, gw: IpAddr, at: Path): void => {
+    const first = gatewayAt.get(`${container}/${gw.family}`);
+    if (first)
+      issues.add(
+        at,
+        `a second IPv${gw.family} gateway in container "${container}" (the first is ${pathText(first)})`,
+        'give a container at most one gateway per IP family: its default route goes through one of them',
+      );
+    else gatewayAt.set(`${container}/${gw.family}`, at);
+  };
   for (const [name, c] of Object.entries(doc.containers ?? {})) {
     const p: Path = ['containers', name];
     const target = check(issues, [...p, 'target'], () => parseTargetSpec(c.target, 'target'));
@@ -368,6 +382,7 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
       if (gateway && addressing.kind === 'dhcp')
         issues.add([...ip, 'gateway'], 'DHCP gives the gateway', 'remove gateway');
       const gw: IpAddr | undefined = gateway;
+      if (gw && addressing.kind !== 'dhcp') oneGateway(name, gw, [...ip, 'gateway']);
       if (gw && addressing.kind === 'static' && addressing.addrs.some((x) => x.address === gw.address))
         issues.add(
           [...ip, 'gateway'],
@@ -449,6 +464,8 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
           ? undefined
           : check(issues, [...p, 'gateway', which], () => parseIp(gwText, 'gateway'));
       const own = which === 'a' ? aa : ba;
+      const container = (which === 'a' ? a : b)?.container;
+      if (gateway && container !== undefined) oneGateway(container, gateway, [...p, 'gateway', which]);
       if (gateway && own?.address === gateway.address)
         issues.add(
           [...p, 'gateway', which],
