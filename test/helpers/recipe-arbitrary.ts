@@ -8,8 +8,10 @@
  *
  * Everything drawn is valid by construction; where two draws would clash (a second default
  * route of a family in one container, `auto` without a pool), the later one is dropped or
- * turned into its nearest valid form. Addresses are documentation ranges only, laid out so
- * that none is given twice:
+ * turned into its nearest valid form — but for two cases each rendering names, which the tests
+ * expect refused: a second gateway kept on purpose (`invalid`: validation refuses it), and an
+ * IPv6 gateway the kernel would refuse (`refused`: the planner refuses it). Addresses are
+ * documentation ranges only, laid out so that none is given twice:
  *
  *   network k (0-2)  192.0.2.64k/26 and 2001:db8:aK::/64: gateway .1 / ::1 (also the bridge's own
  *                    address), a router for routes .2 / ::2, static addresses from .10 / ::a, pools
@@ -22,6 +24,7 @@
  */
 import fc from 'fast-check';
 import { stringify } from 'yaml';
+import { pathText } from '../../src/recipe/parse.js';
 
 export type Family = 4 | 6;
 
@@ -104,6 +107,11 @@ export interface Topology {
   /** `name:` in the file, or the file's name. */
   readonly named: boolean;
   readonly format: 'yaml' | 'json';
+  /**
+   * Keep the first second gateway of a family in a container (otherwise left out): validation
+   * must refuse the recipe there (a second default route would replace the first on every apply).
+   */
+  readonly secondGateway: boolean;
 }
 
 /** MTUs drawn; macvlan ones are capped at the NIC's (MACVLAN_PARENT_MTU). */
@@ -182,6 +190,7 @@ export const topology: fc.Arbitrary<Topology> = fc.record({
   vars: fc.constantFrom('none', 'file', 'set'),
   named: fc.boolean(),
   format: fc.constantFrom('yaml', 'json'),
+  secondGateway: fc.constantFrom(false, false, false, true),
 });
 
 /** A container's target in one run: a named namespace (its name after RunNames.nsPrefix) or a PID. */
@@ -230,6 +239,8 @@ export interface Rendered {
    * the kernel takes such a gateway only through that other interface (src/plan/iface.ts).
    */
   readonly refused: readonly { readonly container: number; readonly ifname: string; readonly via: string }[];
+  /** Where validation must refuse it (Topology.secondGateway): the path of the second gateway. */
+  readonly invalid: string | undefined;
 }
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -307,6 +318,17 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
   // containers and their interfaces
   const names = t.containers.map((_, i) => `c${i}`);
   const gatewayFamilies = t.containers.map(() => new Set<Family>());
+  let invalid: string | undefined;
+  /** May container i have a gateway of family f (at path)? One per family, or the second kept once. */
+  const mayGateway = (i: number, f: Family, path: (string | number)[]): boolean => {
+    if (!gatewayFamilies[i]!.has(f)) {
+      gatewayFamilies[i]!.add(f);
+      return true;
+    }
+    if (!t.secondGateway || invalid !== undefined) return false;
+    invalid = pathText(path);
+    return true;
+  };
   const nextIf = t.containers.map(() => 1);
   const nextHost = t.networks.map(() => 10);
   const nextDst = { 4: 0, 6: 0 };
@@ -383,8 +405,11 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
           doc.mtu = m;
           e.mtu = m;
         } else if (netMtu(k) !== undefined) e.mtu = netMtu(k);
-        if (g.gateway !== 'none' && net.gateway && !gatewayFamilies[i]!.has(net.family)) {
-          gatewayFamilies[i]!.add(net.family);
+        if (
+          g.gateway !== 'none' &&
+          net.gateway &&
+          mayGateway(i, net.family, ['containers', names[i]!, 'interfaces', name, 'gateway'])
+        ) {
           doc.gateway = g.gateway === 'true' ? true : netAddr(net.family, k, 1);
           e.routes.push({ family: net.family, dst: 'default' });
         }
@@ -453,8 +478,11 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
         b: { addrs: addrs ? [addrs.b] : [], routes: [] as { family: Family; dst: string }[] },
       };
       const far = (end: 'a' | 'b'): string | undefined => addrs?.[end === 'a' ? 'b' : 'a'].split('/')[0];
-      if (l.gateway !== 'none' && fam !== undefined && !gatewayFamilies[ends[l.gateway]]!.has(fam)) {
-        gatewayFamilies[ends[l.gateway]]!.add(fam);
+      if (
+        l.gateway !== 'none' &&
+        fam !== undefined &&
+        mayGateway(ends[l.gateway], fam, ['links', links.length, 'gateway', l.gateway])
+      ) {
         doc.gateway = { [l.gateway]: far(l.gateway)! };
         e[l.gateway].routes.push({ family: fam, dst: 'default' });
       }
@@ -525,5 +553,5 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
         [...held].some(([key, subnets]) => key.startsWith(`${g.container}/`) && subnets.has(g.subnet)),
     )
     .map(({ container, ifname, via }) => ({ container, ifname, via }));
-  return { name: n.recipe, file: `${n.recipe}.${t.format}`, text, set, expect, creates, refused };
+  return { name: n.recipe, file: `${n.recipe}.${t.format}`, text, set, expect, creates, refused, invalid };
 };

@@ -116,7 +116,7 @@ const roundTrip = async (
   dir: string,
   t: Topology,
   run: number,
-): Promise<'applied' | 'refused'> => {
+): Promise<'applied' | 'refused' | 'invalid'> => {
   const tag = run.toString(36);
   const made: string[] = [];
   const pids: number[] = [];
@@ -151,6 +151,22 @@ const roundTrip = async (
     const there: Ns[] = ['sandbox', ...spaces.filter((_, i) => t.containers[i]!.target !== 'create')];
     const before = await snapshot(there);
 
+    if (r.invalid !== undefined) {
+      // a second gateway of a family in a container: refused by validation, nothing touched
+      for (const verb of ['plan', 'apply']) {
+        const res = await cli([verb, ...args, '--json']);
+        assert.equal(res.code, 2, `${verb} refuses (exit 2): ${res.stdout}${res.stderr}\nrecipe:\n${r.text}`);
+        const e = (JSON.parse(res.stdout) as { error: { code: string; message: string } }).error;
+        assert.equal(e.code, 'E_RECIPE', e.message);
+        assert.ok(
+          e.message.includes(`${r.invalid}: a second IPv`),
+          `${verb} names ${r.invalid}: ${e.message}`,
+        );
+      }
+      await expectState(there, before, `a refused apply touches nothing; recipe:\n${r.text}`);
+      passed = true;
+      return 'invalid';
+    }
     if (r.refused.length) {
       // the kernel would refuse an IPv6 gateway of the recipe: refused up front, nothing touched
       for (const verb of ['plan', 'apply']) {
@@ -268,6 +284,7 @@ const GATEWAY_ELSEWHERE: Topology = {
   vars: 'none',
   named: false,
   format: 'yaml',
+  secondGateway: false,
 };
 
 test(`random valid recipes: plan, apply, in sync, apply again (no changes), destroy (all as before) — ${RUNS} recipes`, (t) =>
@@ -277,7 +294,7 @@ test(`random valid recipes: plan, apply, in sync, apply again (no changes), dest
     const dir = await mkdtemp(`/tmp/pf-${runId}-roundtrip-`);
     t.after(() => rm(dir, { recursive: true, force: true }));
     let run = 0;
-    const outcomes = { applied: 0, refused: 0 };
+    const outcomes = { applied: 0, refused: 0, invalid: 0 };
     // after the first failure, SHRINK more recipes are tried smaller; the rest pass untried
     let failedAt: number | undefined;
     const started = Date.now();
@@ -294,6 +311,6 @@ test(`random valid recipes: plan, apply, in sync, apply again (no changes), dest
       { ...FC, numRuns: RUNS, includeErrorInReport: true, examples: [[GATEWAY_ELSEWHERE]] },
     );
     t.diagnostic(
-      `${run} recipes in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.applied} applied and destroyed, ${outcomes.refused} refused as the kernel would (seed ${String(FC.seed)})`,
+      `${run} recipes in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.applied} applied and destroyed, ${outcomes.refused} refused as the kernel would, ${outcomes.invalid} refused by validation (seed ${String(FC.seed)})`,
     );
   }));
