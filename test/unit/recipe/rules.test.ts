@@ -492,7 +492,7 @@ links:
   );
 });
 
-test('issue 13: one gateway per IP family in a container, across its interfaces and link ends (a second would replace the first on every apply, and back)', () => {
+test('issue 13: one route per destination and metric in a container, across its interfaces and link ends, a gateway being one to default (a second would replace the first on every apply, and back)', () => {
   assert.deepEqual(
     issues(`version: 1
 networks:
@@ -503,20 +503,38 @@ containers:
   x:
     target: netns:x
     interfaces:
-      eth1: { network: a, address: 192.0.2.10, gateway: true }
-      eth2: { network: b, address: 192.0.2.70, gateway: true }
-      eth3: { network: c, address: "2001:db8:a0::a", gateway: true }
+      eth1:
+        network: a
+        address: 192.0.2.10
+        gateway: true
+        routes: [{ to: default, via: 192.0.2.1 }, { to: 203.0.113.0/28, via: 192.0.2.2 }]
+      eth2:
+        network: b
+        address: 192.0.2.70
+        gateway: true
+        routes: [{ to: 203.0.113.0/28, via: 192.0.2.66 }, { to: 203.0.113.0/28, via: 192.0.2.66, metric: 10 }]
+      eth3:
+        network: c
+        address: "2001:db8:a0::a"
+        gateway: true
+        routes: [{ to: "2001:db8:c0::/64", via: "2001:db8:a0::2" }]
   y:
     target: netns:y
     interfaces:
-      eth1: { network: a, address: 192.0.2.11, gateway: true }
+      eth1: { network: a, address: 192.0.2.11, gateway: true, routes: [{ to: 203.0.113.0/28, via: 192.0.2.2 }] }
 links:
   - { a: x:p0, b: y:p0, addresses: [198.51.100.1/30, 198.51.100.2/30], gateway: { a: 198.51.100.2 } }
-  - { a: "x:p1", b: "y:p1", addresses: ["2001:db8:b0::1/64", "2001:db8:b0::2/64"], gateway: { b: "2001:db8:b0::1" } }
+  - a: x:p1
+    b: y:p1
+    addresses: ["2001:db8:b0::1/64", "2001:db8:b0::2/64"]
+    gateway: { b: "2001:db8:b0::1" }
+    routes: { a: [{ to: "2001:db8:c0::/64" }] }
 `),
     [
       'containers.x.interfaces.eth2.gateway: a second IPv4 gateway in container "x" (the first is containers.x.interfaces.eth1.gateway) | give a container at most one gateway per IP family: its default route goes through one of them',
+      'containers.x.interfaces.eth2.routes[0].to: a second route to 203.0.113.0/28 in container "x" (the first is containers.x.interfaces.eth1.routes[1].to) | give each destination once in a container, or give them different metrics',
       'links[0].gateway.a: a second IPv4 gateway in container "x" (the first is containers.x.interfaces.eth1.gateway) | give a container at most one gateway per IP family: its default route goes through one of them',
+      'links[1].routes.a[0].to: a second route to 2001:db8:c0::/64 in container "x" (the first is containers.x.interfaces.eth3.routes[0].to) | give each destination once in a container, or give them different metrics',
     ],
   );
 });
