@@ -108,10 +108,11 @@ export interface Topology {
   readonly named: boolean;
   readonly format: 'yaml' | 'json';
   /**
-   * Keep the first second gateway of a family in a container (otherwise left out): validation
-   * must refuse the recipe there (a second default route would replace the first on every apply).
+   * Keep the first second gateway of a family in a container (otherwise left out), or give a
+   * route the destination and metric of one on another interface of its container: validation
+   * must refuse the recipe there (the second route would replace the first on every apply).
    */
-  readonly secondGateway: boolean;
+  readonly clash: boolean;
 }
 
 /** MTUs drawn; macvlan ones are capped at the NIC's (MACVLAN_PARENT_MTU). */
@@ -190,7 +191,7 @@ export const topology: fc.Arbitrary<Topology> = fc.record({
   vars: fc.constantFrom('none', 'file', 'set'),
   named: fc.boolean(),
   format: fc.constantFrom('yaml', 'json'),
-  secondGateway: fc.constantFrom(false, false, false, true),
+  clash: fc.constantFrom(false, false, false, true),
 });
 
 /** A container's target in one run: a named namespace (its name after RunNames.nsPrefix) or a PID. */
@@ -239,7 +240,7 @@ export interface Rendered {
    * the kernel takes such a gateway only through that other interface (src/plan/iface.ts).
    */
   readonly refused: readonly { readonly container: number; readonly ifname: string; readonly via: string }[];
-  /** Where validation must refuse it (Topology.secondGateway): the path of the second gateway. */
+  /** Where validation must refuse it (Topology.clash): the path of the second gateway or route. */
   readonly invalid: string | undefined;
 }
 
@@ -319,13 +320,15 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
   const names = t.containers.map((_, i) => `c${i}`);
   const gatewayFamilies = t.containers.map(() => new Set<Family>());
   let invalid: string | undefined;
+  /** The first route of each family in each container, by `${container}/${family}`. */
+  const firstRoute = new Map<string, { to: string; dst: string; metric: number | undefined; dev: string }>();
   /** May container i have a gateway of family f (at path)? One per family, or the second kept once. */
   const mayGateway = (i: number, f: Family, path: (string | number)[]): boolean => {
     if (!gatewayFamilies[i]!.has(f)) {
       gatewayFamilies[i]!.add(f);
       return true;
     }
-    if (!t.secondGateway || invalid !== undefined) return false;
+    if (!t.clash || invalid !== undefined) return false;
     invalid = pathText(path);
     return true;
   };
@@ -415,13 +418,20 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
         }
         const routes: Json[] = [];
         for (const r of g.routes) {
-          const d = destination(r.family, r.host);
+          // a clash: the destination and metric of a route on another interface of the container
+          const first = firstRoute.get(`${i}/${r.family}`);
+          const other = t.clash && invalid === undefined && first?.dev !== name ? first : undefined;
+          const d = other ?? destination(r.family, r.host);
           if (!d) continue;
+          const metric = other ? other.metric : r.metric;
+          if (other)
+            invalid = pathText(['containers', names[i]!, 'interfaces', name, 'routes', routes.length, 'to']);
+          else if (!first) firstRoute.set(`${i}/${r.family}`, { ...d, metric, dev: name });
           const route: Record<string, Json> = { to: d.to };
           if (r.via) route.via = netAddr(r.family, k, 2);
           if (r.via && r.family === 6)
             gateways.push({ container: i, ifname: name, via: netAddr(6, k, 2), subnet: subnetOf(6, k) });
-          if (r.metric !== undefined) route.metric = r.metric;
+          if (metric !== undefined) route.metric = metric;
           routes.push(route);
           e.routes.push({ family: r.family, dst: d.dst });
         }

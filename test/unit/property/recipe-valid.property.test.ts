@@ -2,8 +2,8 @@
  * The generator of random valid recipes (test/helpers/recipe-arbitrary.ts) draws only valid
  * recipes: each one rendered validates, declares every container and interface drawn, and
  * plans for a first apply — refused (E_CONFLICT, exit 2) exactly when the generator says the
- * kernel would refuse it. The exception it draws on purpose, a second gateway of a family in a
- * container, is refused by validation at that gateway alone. The integration property test (recipe-roundtrip.property.test.ts)
+ * kernel would refuse it. The exception it draws on purpose, a second gateway of a family or a
+ * second route to a destination in a container, is refused by validation there alone. The integration property test (recipe-roundtrip.property.test.ts)
  * applies a few of them on real namespaces; here many are checked in milliseconds, so a refusal
  * there is pipefitter's or the kernel's, not the generator's.
  */
@@ -36,12 +36,15 @@ test('every recipe drawn validates, with the containers and interfaces drawn, an
         recipe = recipeFromText(r.text, r.file, { set: r.set });
       });
       if (r.invalid !== undefined) {
-        // a second gateway of a family in one container, kept on purpose
+        // a second gateway of a family, or route to a destination, in one container, on purpose
         assert.ok(invalid, `accepted, but ${r.invalid} is a second gateway\n${r.text}`);
         assert.equal(invalid.code, 'E_RECIPE');
         assert.equal(invalid.issues?.length, 1, invalid.message);
         assert.equal(invalid.issues?.[0]?.path, r.invalid, invalid.message);
-        assert.match(invalid.issues?.[0]?.message ?? '', /^a second IPv[46] gateway in container "c\d"/);
+        assert.match(
+          invalid.issues?.[0]?.message ?? '',
+          /^a second (IPv[46] gateway|route to \S+( with metric \d+)?) in container "c\d"/,
+        );
         return;
       }
       assert.equal(invalid, undefined, `${invalid?.message ?? ''}\n${r.text}`);
