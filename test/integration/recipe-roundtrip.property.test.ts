@@ -5,7 +5,12 @@
  * addresses, MAC, MTU and routes; `status` says in sync; a second `apply` changes nothing;
  * `destroy` exits 0 and leaves the full state of every namespace involved (the sandbox, the
  * containers' and existing named namespaces) as before, with the namespaces the recipe made gone
- * and no state file of the recipe left.
+ * and no state file of the recipe left (pipefitter's state files are part of that state).
+ *
+ * Two kinds of recipe the generator names are refused instead, by `plan` and `apply` alike
+ * (exit 2, nothing touched): an IPv6 gateway the kernel would refuse (reached through another
+ * interface), and — drawn on purpose — a second gateway or route to one destination in a
+ * container, which validation refuses at its path.
  *
  * 1-4 containers (`create: true` named namespaces, existing ones, processes' namespaces), bridge
  * and macvlan networks (on a dressed host NIC), point-to-point links, static and pool addresses
@@ -20,7 +25,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import fc from 'fast-check';
@@ -209,12 +214,7 @@ const roundTrip = async (
     await expectState(there, before, `destroy leaves every namespace as before; recipe:\n${r.text}`);
     for (const ns of r.creates)
       assert.equal(existsSync(`/run/netns/${ns}`), false, `the namespace ${ns} it made is gone`);
-    const states = await readdir(join(stateDir, 'recipes')).catch(() => [] as string[]);
-    assert.deepEqual(
-      states.filter((f) => f.startsWith(r.name)),
-      [],
-      `no state file of recipe ${r.name} is left`,
-    );
+    assert.equal(existsSync(join(stateDir, 'recipes', `${r.name}.json`)), false, `${r.name}'s state is gone`);
     passed = true;
     return 'applied';
   } finally {
