@@ -44,6 +44,7 @@ export class PlanContext {
   readonly records: StateRecord[] = [];
   private readonly spaces = new Map<string, ProjectedNetns>();
   private readonly ids = new Set<string>();
+  private readonly checks: (() => void)[] = [];
 
   constructor(observed: ObservedState) {
     for (const [key, state] of observed) this.spaces.set(key, fromObserved(state));
@@ -183,8 +184,17 @@ export class PlanContext {
     this.steps[i] = { ...change(s), id };
   }
 
+  /**
+   * A check of the state the whole plan leaves (it may refuse), run by finish(): for a rule the
+   * kernel applies whatever order the steps come in.
+   */
+  atFinish(check: () => void): void {
+    this.checks.push(check);
+  }
+
   /** The plan: steps ordered by phase, then grouped by namespace in order of first appearance. */
   finish(): Plan {
+    for (const check of this.checks.splice(0)) check();
     const firstSeen = new Map<string, number>();
     const order = this.steps.map((s, i) => {
       const key = netnsKey(s.netns);

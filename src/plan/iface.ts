@@ -1,5 +1,7 @@
 /** Container-side steps: announce, addresses, link up, routes and gateways. */
-import { inSubnet, sameAddress } from '../addr.js';
+import { inSubnet, parseCidr, sameAddress } from '../addr.js';
+import type { IpAddr } from '../addr.js';
+import { refuse } from '../errors.js';
 import type { IfaceSpec } from '../model/iface.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { ObservedRoute } from '../model/observed.js';
@@ -65,6 +67,60 @@ export const needsOnlink = (iface: IfaceSpec, gw: NonNullable<IfaceSpec['gateway
  */
 const onlinkNote = (label: string, dev: string, via: string, route: string): string =>
   `${label}: ${via} is outside the subnets of ${dev}; the route ${route} is added with onlink (the gateway must be on that link)`;
+
+/**
+ * Where the namespace's main table reaches an IPv6 address once the plan is done: the devices of
+ * its longest matches among the subnets of global addresses and the unicast routes other than
+ * the default. Undefined when nothing but a default route matches.
+ */
+const reachedThrough = (
+  ctx: PlanContext,
+  ns: NetnsRef,
+  ip: IpAddr,
+): { devs: string[]; subnet: string } | undefined => {
+  const nets = [
+    ...ctx
+      .links(ns)
+      .flatMap((l) =>
+        l.addrs
+          .filter((a) => a.family === 6 && a.scope === 'global')
+          .map((a) => ({ dev: l.name, cidr: parseCidr(`${a.address}/${a.prefix}`, 'address') })),
+      ),
+    ...ctx
+      .routes(ns)
+      .filter((r) => r.family === 6 && r.dst !== 'default' && r.type === 'unicast' && r.dev !== undefined)
+      .map((r) => ({
+        dev: r.dev as string,
+        cidr: parseCidr(r.dst.includes('/') ? r.dst : `${r.dst}/128`, 'route'),
+      })),
+  ].filter((n) => inSubnet(n.cidr, ip));
+  const longest = Math.max(...nets.map((n) => n.cidr.prefix));
+  const best = nets.filter((n) => n.cidr.prefix === longest);
+  return best[0] && { devs: best.map((n) => n.dev), subnet: best[0].cidr.network };
+};
+
+/**
+ * The kernel takes an IPv6 gateway on an on-link route only through the interface its main
+ * table reaches it by ("Nexthop has invalid gateway or device mismatch"): a gateway in the
+ * subnet of another interface's address is refused on this one. It checks when the route is
+ * added, so it accepts the route while that address is not there yet — and refuses it again
+ * when a drifted route is put back. Refused before anything changes, whatever the order, once
+ * the whole plan is known. Link-local gateways are not checked (by the kernel either).
+ */
+const refuseGatewayElsewhere = (ctx: PlanContext, p: InsideParams, via: IpAddr, route: string): void => {
+  if (via.family !== 6 || /^fe[89ab]/i.test(via.address)) return;
+  ctx.atFinish(() => {
+    const r = reachedThrough(ctx, p.ns, via);
+    if (!r || r.devs.includes(p.dev)) return;
+    const other = r.devs[0] as string;
+    throw refuse(
+      'E_CONFLICT',
+      `${p.label}: route ${route}`,
+      `the gateway ${via.address} is reached through ${other} (${r.subnet}), and the kernel takes an IPv6 gateway only through the interface it is reached by`,
+      `put the route on ${other}, or give ${p.dev} an address in ${r.subnet}`,
+    );
+  });
+};
 
 /**
  * Plan the inside of an interface (its link already exists or is planned). Returns the
@@ -142,7 +198,10 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
       ctx.removeRoute(ns, o);
       ctx.notes.push(`${label}: route ${describeRoute(o)} is replaced by ${describeRoute(want)}`);
     }
-    if (onlink) ctx.notes.push(onlinkNote(label, dev, r.via?.address ?? '', describeRoute(want)));
+    if (onlink && r.via) {
+      ctx.notes.push(onlinkNote(label, dev, r.via.address, describeRoute(want)));
+      refuseGatewayElsewhere(ctx, p, r.via, describeRoute(want));
+    }
     ctx.push(routeAdd(ns, want, undoReplacing(existing, routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }
@@ -166,7 +225,10 @@ export const planInside = (ctx: PlanContext, p: InsideParams): Step[] => {
           (o.dev !== dev ? ` (ports published through ${o.dev} stop answering; detach restores it)` : ''),
       );
     }
-    if (want.onlink) ctx.notes.push(onlinkNote(label, dev, gw.address, describeRoute(want)));
+    if (want.onlink) {
+      ctx.notes.push(onlinkNote(label, dev, gw.address, describeRoute(want)));
+      refuseGatewayElsewhere(ctx, p, gw, describeRoute(want));
+    }
     ctx.push(routeAdd(ns, want, undoReplacing(current, routeDelCmd(ns, want))));
     ctx.addRoute(ns, want);
   }

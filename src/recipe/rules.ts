@@ -21,6 +21,7 @@ import type {
   RecipeNetwork,
 } from '../model/recipe.js';
 import type { Issues, ParsedRecipe } from './parse.js';
+import { pathText } from './parse.js';
 import type { InterfaceDoc, NetworkDoc } from './schema.js';
 
 type Path = (string | number)[];
@@ -204,7 +205,10 @@ const addressingOf = (
   return { kind: 'static', addrs };
 };
 
-/** An interface's routes: each parsed where it stands; one per destination and metric (a second would replace the first). */
+/**
+ * An interface's routes: each parsed where it stands; one per destination and metric (a second
+ * would replace the first). `each` is given each route parsed, with the path of its `to`.
+ */
 const routesOf = (
   issues: Issues,
   at: Path,
@@ -213,6 +217,7 @@ const routesOf = (
     readonly via?: string | undefined;
     readonly metric?: number | undefined;
   }[],
+  each?: (r: RouteSpec, at: Path) => void,
 ): RouteSpec[] => {
   const out: RouteSpec[] = [];
   const seen = new Map<string, number>();
@@ -233,6 +238,7 @@ const routesOf = (
       );
     seen.set(key, k);
     out.push({ dst, via, metric: r.metric });
+    each?.(out.at(-1)!, [...at, k, 'to']);
   });
   return out;
 };
@@ -311,6 +317,41 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
   );
   const containers: RecipeContainer[] = [];
   const targets = new Map<string, string>();
+  // one route per destination and metric in a container, across its interfaces and link ends,
+  // a gateway being its route to default: a second would replace the first on every apply, and
+  // the first the second on the next (never in sync). The same route twice is one route.
+  const routeAt = new Map<string, { at: Path; dev: string; via: string | undefined; route: boolean }>();
+  const oneRoute = (
+    container: string,
+    dev: string,
+    kind: 'route' | 'gateway',
+    r: {
+      readonly dst: Cidr | 'default';
+      readonly via?: IpAddr | undefined;
+      readonly metric?: number | undefined;
+    },
+    at: Path,
+  ): void => {
+    const route = kind === 'route';
+    const family = r.dst === 'default' ? (r.via?.family ?? 4) : r.dst.family;
+    const dst = r.dst === 'default' ? 'default' : r.dst.text;
+    const key = `${container}|${family}|${dst}|${r.metric ?? (family === 6 ? 1024 : 0)}`;
+    const first = routeAt.get(key);
+    if (!first) return void routeAt.set(key, { at, dev, via: r.via?.address, route });
+    if (first.dev === dev && first.via === r.via?.address) return;
+    // two routes of one interface: routesOf said so already
+    if (first.dev === dev && first.route && route) return;
+    const gateway = !route;
+    issues.add(
+      at,
+      gateway
+        ? `a second IPv${family} gateway in container "${container}" (the first is ${pathText(first.at)})`
+        : `a second route to ${dst}${r.metric !== undefined ? ` with metric ${r.metric}` : ''} in container "${container}" (the first is ${pathText(first.at)})`,
+      gateway
+        ? 'give a container at most one gateway per IP family: its default route goes through one of them'
+        : 'give each destination once in a container, or give them different metrics',
+    );
+  };
   for (const [name, c] of Object.entries(doc.containers ?? {})) {
     const p: Path = ['containers', name];
     const target = check(issues, [...p, 'target'], () => parseTargetSpec(c.target, 'target'));
@@ -368,13 +409,17 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
       if (gateway && addressing.kind === 'dhcp')
         issues.add([...ip, 'gateway'], 'DHCP gives the gateway', 'remove gateway');
       const gw: IpAddr | undefined = gateway;
+      if (gw && addressing.kind !== 'dhcp')
+        oneRoute(name, ifn, 'gateway', { dst: 'default', via: gw }, [...ip, 'gateway']);
       if (gw && addressing.kind === 'static' && addressing.addrs.some((x) => x.address === gw.address))
         issues.add(
           [...ip, 'gateway'],
           `${gw.address} is this interface's own address`,
           'give the address of the router on this network, or drop gateway',
         );
-      const routes = routesOf(issues, [...ip, 'routes'], i.routes ?? []);
+      const routes = routesOf(issues, [...ip, 'routes'], i.routes ?? [], (r, at) =>
+        oneRoute(name, ifn, 'route', r, at),
+      );
       const mac =
         i.mac === undefined
           ? undefined
@@ -449,13 +494,22 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
           ? undefined
           : check(issues, [...p, 'gateway', which], () => parseIp(gwText, 'gateway'));
       const own = which === 'a' ? aa : ba;
+      const end = which === 'a' ? a : b;
+      if (gateway && end)
+        oneRoute(end.container, end.ifname, 'gateway', { dst: 'default', via: gateway }, [
+          ...p,
+          'gateway',
+          which,
+        ]);
       if (gateway && own?.address === gateway.address)
         issues.add(
           [...p, 'gateway', which],
           `${gateway.address} is the address of this end itself`,
           'give the address of the other end (or of a router behind it), or drop gateway',
         );
-      const routes = routesOf(issues, [...p, 'routes', which], l.routes?.[which] ?? []);
+      const routes = routesOf(issues, [...p, 'routes', which], l.routes?.[which] ?? [], (r, at) => {
+        if (end) oneRoute(end.container, end.ifname, 'route', r, at);
+      });
       return { gateway, routes };
     };
     if (a && b) {

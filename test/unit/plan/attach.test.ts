@@ -182,6 +182,71 @@ test('a gateway or route via outside the subnet gets onlink, said in a note; rep
   assert.ok(l.some((x) => x.includes('pd=4,default,172.17.0.1,eth0')));
 });
 
+test('an IPv6 gateway reached through another interface is refused before anything changes, in either order (the kernel refuses it)', () => {
+  const v6 = (address: string) => ({ family: 6 as const, address, prefix: 64, scope: 'global' });
+  const refused = (e: unknown): boolean =>
+    isPipefitterError(e) &&
+    e.code === 'E_CONFLICT' &&
+    e.message ===
+      'netns:r1: route 2001:db8:c0::/64 via 2001:db8:a0::2 dev eth1: the gateway 2001:db8:a0::2 is reached through eth0 (2001:db8:a0::/64), and the kernel takes an IPv6 gateway only through the interface it is reached by' &&
+    e.hint === 'put the route on eth0, or give eth1 an address in 2001:db8:a0::/64';
+  const br = observed(nsState([nic('br0', { kind: 'bridge' })]), [
+    r1,
+    nsState([nic('eth0', { kind: 'veth', addrs: [v6('2001:db8:a0::a')] })]),
+  ]);
+  assert.throws(
+    () => planAttach([att(r1, { bridge: 'br0', route: ['2001:db8:c0::/64@2001:db8:a0::2'] })], br),
+    refused,
+  );
+  assert.throws(
+    () => planAttach([att(r1, { bridge: 'br0', ip: '2001:db8:b0::a/64', gateway: '2001:db8:a0::1' })], br),
+    (e: unknown) =>
+      isPipefitterError(e) &&
+      e.code === 'E_CONFLICT' &&
+      /default via 2001:db8:a0::1 dev eth1/.test(e.message),
+  );
+  // the address comes later in the same plan: the kernel would take the route first, but not
+  // put it back once the address is there; refused all the same
+  const empty = observed(nsState([nic('br0', { kind: 'bridge' })]), [r1, nsState()]);
+  assert.throws(
+    () =>
+      planAttach(
+        [
+          att(r1, { bridge: 'br0', route: ['2001:db8:c0::/64@2001:db8:a0::2'] }),
+          att(r1, { bridge: 'br0', ifname: 'eth0', ip: '2001:db8:a0::a/64' }),
+        ],
+        empty,
+      ),
+    refused,
+  );
+  // taken: the gateway in a subnet of this interface too; a link-local gateway; IPv4; a gateway
+  // only a default route reaches
+  for (const input of [
+    { ip: '2001:db8:a0::b/64', route: ['2001:db8:c0::/64@2001:db8:a0::2'] },
+    { ip: '2001:db8:b0::a/64', route: ['2001:db8:c0::/64@fe80::1'], gateway: 'fe80::1' },
+    { route: ['203.0.113.0/28@192.0.2.2'] },
+    { route: ['2001:db8:c0::/64@2001:db8:ff::2'] },
+  ])
+    planAttach(
+      [att(r1, { bridge: 'br0', ...input })],
+      observed(nsState([nic('br0', { kind: 'bridge' })]), [
+        r1,
+        nsState(
+          [
+            nic('eth0', {
+              kind: 'veth',
+              addrs: [
+                v6('2001:db8:a0::a'),
+                { family: 4, address: '192.0.2.10', prefix: 24, scope: 'global' },
+              ],
+            }),
+          ],
+          [route({ family: 6, dst: 'default', gateway: '2001:db8:a0::1', dev: 'eth0' })],
+        ),
+      ]),
+    );
+});
+
 test('idempotent: a plan against the state it produces is empty', () => {
   const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
   const host = nsState([

@@ -54,7 +54,7 @@ containers:
     forwarding: true
     interfaces:
       eth1: { network: lan, address: 192.0.2.10, gateway: true, mac: "02:00:00:00:00:10", routes: [{ to: 198.51.100.0/24, via: 192.0.2.254, metric: 5 }, { to: default, via: 192.0.2.1 }] }
-      eth2: { network: lan, address: [192.0.2.11/24, "2001:db8::11/64"], gateway: 192.0.2.2 }
+      eth2: { network: lan, address: [192.0.2.11/24, "2001:db8::11/64"], gateway: "2001:db8::1" }
       eth3: { network: lan, address: auto }
       eth4: { network: mv, dhcp: { client: udhcpc, hostname: web, options: ["-x", "y"], foreground: true, dns: true } }
       eth5: { network: iv, address: dhcp }
@@ -147,7 +147,7 @@ links:
           addressing: { kind: 'static', addrs: [h('192.0.2.11/24'), h('2001:db8::11/64')] },
           mac: undefined,
           mtu: 1400,
-          gateway: ip('192.0.2.2'),
+          gateway: ip('2001:db8::1'),
           routes: [],
         },
         {
@@ -486,7 +486,55 @@ links:
       'containers.b.interfaces.eth1.address: 192.0.2.10 is also given to a.eth1 | give each interface its own address',
       'containers.c.interfaces.eth1.address: 192.0.2.1 is also given to bridge br0 (bridges.br0.addresses) | give each interface its own address',
       "containers.c.interfaces.eth1.gateway: 192.0.2.1 is this interface's own address | give the address of the router on this network, or drop gateway",
+      'links[0].gateway.a: a second IPv4 gateway in container "a" (the first is containers.a.interfaces.eth1.gateway) | give a container at most one gateway per IP family: its default route goes through one of them',
       'links[0].gateway.a: 198.51.100.1 is the address of this end itself | give the address of the other end (or of a router behind it), or drop gateway',
+    ],
+  );
+});
+
+test('issue 13: one route per destination and metric in a container, across its interfaces and link ends, a gateway being one to default (a second would replace the first on every apply, and back)', () => {
+  assert.deepEqual(
+    issues(`version: 1
+networks:
+  a: { bridge: br0, subnet: 192.0.2.0/26, gateway: 192.0.2.1 }
+  b: { bridge: br1, subnet: 192.0.2.64/26, gateway: 192.0.2.65 }
+  c: { bridge: br2, subnet: "2001:db8:a0::/64", gateway: "2001:db8:a0::1" }
+containers:
+  x:
+    target: netns:x
+    interfaces:
+      eth1:
+        network: a
+        address: 192.0.2.10
+        gateway: true
+        routes: [{ to: default, via: 192.0.2.1 }, { to: 203.0.113.0/28, via: 192.0.2.2 }]
+      eth2:
+        network: b
+        address: 192.0.2.70
+        gateway: true
+        routes: [{ to: 203.0.113.0/28, via: 192.0.2.66 }, { to: 203.0.113.0/28, via: 192.0.2.66, metric: 10 }]
+      eth3:
+        network: c
+        address: "2001:db8:a0::a"
+        gateway: true
+        routes: [{ to: "2001:db8:c0::/64", via: "2001:db8:a0::2" }]
+  y:
+    target: netns:y
+    interfaces:
+      eth1: { network: a, address: 192.0.2.11, gateway: true, routes: [{ to: 203.0.113.0/28, via: 192.0.2.2 }] }
+links:
+  - { a: x:p0, b: y:p0, addresses: [198.51.100.1/30, 198.51.100.2/30], gateway: { a: 198.51.100.2 } }
+  - a: x:p1
+    b: y:p1
+    addresses: ["2001:db8:b0::1/64", "2001:db8:b0::2/64"]
+    gateway: { b: "2001:db8:b0::1" }
+    routes: { a: [{ to: "2001:db8:c0::/64" }] }
+`),
+    [
+      'containers.x.interfaces.eth2.gateway: a second IPv4 gateway in container "x" (the first is containers.x.interfaces.eth1.gateway) | give a container at most one gateway per IP family: its default route goes through one of them',
+      'containers.x.interfaces.eth2.routes[0].to: a second route to 203.0.113.0/28 in container "x" (the first is containers.x.interfaces.eth1.routes[1].to) | give each destination once in a container, or give them different metrics',
+      'links[0].gateway.a: a second IPv4 gateway in container "x" (the first is containers.x.interfaces.eth1.gateway) | give a container at most one gateway per IP family: its default route goes through one of them',
+      'links[1].routes.a[0].to: a second route to 2001:db8:c0::/64 in container "x" (the first is containers.x.interfaces.eth3.routes[0].to) | give each destination once in a container, or give them different metrics',
     ],
   );
 });
