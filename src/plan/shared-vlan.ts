@@ -1,8 +1,9 @@
 /**
  * pipework's `eth0 … @10`: a macvlan (or ipvlan) on PARENT.VLAN, an 802.1Q sub-interface made
  * once and shared by every container on that VLAN. The sub-interface records its users in its
- * tag (short hashes of target and ifname); the last user's detach removes it. A sub-interface
- * pipefitter did not make is used as it is and never removed.
+ * tag (short hashes of target and ifname); the last user's detach removes it. A user more than
+ * the tag can list is refused. A sub-interface pipefitter did not make is used as it is and
+ * never removed.
  */
 import { refuse } from '../errors.js';
 import { HOST } from '../model/netns.js';
@@ -32,10 +33,24 @@ const usersOf = (alias: string | undefined): string[] | typeof MANY => {
   return u === MANY ? MANY : [...u];
 };
 
-const tagWith = (users: string[] | typeof MANY): string => {
-  const tag = { kind: 'vlan-shared', ...(users === MANY || users.length ? { users } : {}) } as const;
-  return tagFits(tag) ? encodeTag(tag) : encodeTag({ kind: 'vlan-shared', users: MANY });
+/** The tag listing `users`; undefined when they do not fit in an alias. */
+const tagWith = (users: string[]): string | undefined => {
+  const tag = { kind: 'vlan-shared', ...(users.length ? { users } : {}) } as const;
+  return tagFits(tag) ? encodeTag(tag) : undefined;
 };
+
+/**
+ * One more user than the sub-interface's tag can list: refused, so that the last user's detach
+ * always knows it is the last (a tag of an earlier version that gave up counting, `*`, is used
+ * as it is and never removed).
+ */
+const tooManyUsers = (name: string, users: number, label: string) =>
+  refuse(
+    'E_CONFLICT',
+    label,
+    `the shared VLAN sub-interface "${name}" already has ${users} users, as many as its tag can list`,
+    `make ${name} yourself (pipefitter then uses it as it is and never removes it), or put the containers on a bridge`,
+  );
 
 /** The name of PARENT.VLAN; it must fit the kernel's 15 bytes. */
 export const subName = (parent: string, vid: VlanId, label: string): string => {
@@ -79,6 +94,7 @@ export const ensureSharedVlan = (
       const users = usersOf(sub.alias);
       if (users !== MANY && !users.includes(user)) {
         const next = tagWith([...users, user]);
+        if (next === undefined) throw tooManyUsers(name, users.length, label);
         // made by this plan: its tag is written once, with every user
         if (sub.planned)
           ctx.amend(`link-alias:${name}`, (s) =>
@@ -104,7 +120,7 @@ export const ensureSharedVlan = (
       'list the host interfaces with `ip link` and give one of them',
     );
   // its parent was brought up before (ensureParentUp), with a record of who needs it
-  const alias = tagWith([user]);
+  const alias = tagWith([user]) ?? encodeTag({ kind: 'vlan-shared' });
   ctx.push(linkAddVlan(HOST, parent, name, vid, p.mtu));
   ctx.push(
     linkSet(
@@ -156,7 +172,8 @@ export const releaseSharedVlan = (ctx: PlanContext, name: string, user: string):
     ctx.dropLink(HOST, name);
     ctx.notes.push(`VLAN sub-interface "${name}" has no users left; it is removed`);
   } else if (left.length !== users.length) {
-    const next = tagWith(left);
+    // fewer users than it listed: they fit
+    const next = tagWith(left) ?? sub.alias ?? '';
     ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, sub.alias ?? '')));
     ctx.updateLink(HOST, name, { alias: next });
   }

@@ -7,7 +7,7 @@ import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import type { Attachment } from '../../../src/model/attachment.js';
 import type { ResolvedTarget } from '../../../src/model/target.js';
-import { decodeTag, encodeTag } from '../../../src/model/owner.js';
+import { decodeTag, encodeTag, tagFits } from '../../../src/model/owner.js';
 import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import { lines, netnsTarget, nic, nsState, observed, text } from '../../helpers/plan-fixtures.js';
@@ -197,5 +197,36 @@ test('a VLAN interface inside the target on a trunk it already has', () => {
     () =>
       planAttach([att(r1, { vlan: 'eth9', vlanId: 10, inside: true })], observed(nsState(), [r1, nsState()])),
     (e: unknown) => isPipefitterError(e) && e.code === 'E_NO_HOST_IF',
+  );
+});
+
+test('a user more than the shared sub-interface can list is refused (exit 2), so its last user always knows it is last', () => {
+  const users: string[] = [];
+  while (tagFits({ kind: 'vlan-shared', users: [...users, vlanUserKey(`netns:x${users.length}`, 'eth1')] }))
+    users.push(vlanUserKey(`netns:x${users.length}`, 'eth1'));
+  assert.ok(users.length > 10, `an alias lists ${users.length} users`);
+  const host = (list: string[]) =>
+    nsState([
+      nic('eth3'),
+      nic('eth3.10', {
+        kind: 'vlan',
+        vlanId: 10,
+        parent: 'eth3',
+        alias: encodeTag({ kind: 'vlan-shared', users: list }),
+      }),
+    ]);
+  const attachTo = (list: string[]) =>
+    planAttach(
+      [att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.7/24' })],
+      observed(host(list), [r1, nsState()]),
+    );
+  assert.ok(lines(attachTo(users.slice(1))).some((l) => l.startsWith('host: ip link set dev eth3.10 alias')));
+  assert.throws(
+    () => attachTo(users),
+    (e: unknown) =>
+      isPipefitterError(e) &&
+      e.code === 'E_CONFLICT' &&
+      e.message.includes(`already has ${users.length} users`) &&
+      /make eth3\.10 yourself/.test(e.hint ?? ''),
   );
 });
