@@ -13,9 +13,7 @@ import type { AttachInput, PairInput } from '../../src/model/input.js';
 import { isPipefitterError } from '../../src/errors.js';
 import type { Outcome } from '../../src/api/engine.js';
 import type { ApplyHooks } from '../../src/exec/apply.js';
-import { applyPlan } from '../../src/exec/apply.js';
 import { schedule } from '../../src/render/schedule.js';
-import { createRunner } from '../../src/exec/runner.js';
 import type { Plan, Step } from '../../src/model/step.js';
 import type { Ns, NsState } from './read-back.js';
 import { readState } from './read-back.js';
@@ -49,9 +47,10 @@ export interface Injection {
   readonly run: (hooks: ApplyHooks) => Promise<unknown>;
   /**
    * For plans with a step that cannot be undone (deleting a link, moving a NIC home): a failure
-   * after it exits 3 naming it, by design. Then `recover` (given the steps scheduled after the
-   * last such step that ran — what is still to do) must bring the state to `completed` (the
-   * state after the operation), and `reset` back to `expected` for the next position.
+   * after it exits 3 naming it, by design, and says to run the command again. Then `recover`
+   * (given the steps scheduled after the last such step that ran, for a caller that wants them;
+   * a detach or destroy is simply run again) must bring the state to `completed` (the state
+   * after the operation), and `reset` back to `expected` for the next position.
    */
   readonly pastNoReturn?: {
     readonly completed: Snapshot;
@@ -64,12 +63,6 @@ const describeError = (e: unknown): string =>
   isPipefitterError(e)
     ? `${e.code} ${e.message}, rolledBack ${String(e.rolledBack)}${e.leftovers ? `, leftovers: ${e.leftovers.join('; ')}` : ''}`
     : String(e);
-
-/** Runs the steps `remaining` as the executor would: what a user completes by hand after exit 3. */
-export const completeByHand = async (remaining: readonly Step[]): Promise<void> => {
-  if (remaining.length)
-    await applyPlan({ steps: remaining, noops: [], notes: [] }, { runner: createRunner() });
-};
 
 /**
  * Runs `run` with a failure injected before the step at schedule position k, for every k, and
@@ -187,7 +180,8 @@ export const roundTrip = async (rt: RoundTrip): Promise<{ steps: number }> => {
       spaces: rt.spaces,
       expected: attached,
       run: (hooks) => detachAll(rt, hooks),
-      pastNoReturn: { completed: before, recover: completeByHand, reset: () => attach(rt.input) },
+      // past a removal (exit 3) the user is told to run the detach again: that finishes it
+      pastNoReturn: { completed: before, recover: () => detachAll(rt), reset: () => attach(rt.input) },
     });
   }
 
