@@ -52,6 +52,11 @@ interface RemoveOptions extends DetachPlanOptions, DetachObserved {
    * they keep following the interface, as the kernel wants.) @default false
    */
   readonly portLast?: boolean | undefined;
+  /**
+   * The target of a pair's other end, when it is known (a recipe's): the default routes that end
+   * replaced are put back too, as the pair goes as a whole.
+   */
+  readonly peer?: ResolvedTarget | undefined;
 }
 
 /**
@@ -175,6 +180,13 @@ export const planRemoveIface = (
     );
   ctx.phase = opts.phase ?? PHASE.inside;
   if (tag) restoreDefaults(ctx, t, l, tag.prevDefaults ?? []);
+  const peerLink =
+    tag?.kind === 'pair' && opts.peer && tag.peerIfname !== undefined
+      ? ctx.link(opts.peer.netns, tag.peerIfname)
+      : undefined;
+  const peerTag = decodeTag(peerLink?.alias);
+  if (opts.peer && peerLink && peerTag?.kind === 'pair')
+    restoreDefaults(ctx, opts.peer, peerLink, peerTag.prevDefaults ?? []);
   // A DHCP client (kept running, or its state from a one-shot lease) goes before its link; also
   // one left from an attach of the same name before a restart, when this one has static addresses.
   const dhcpOwners = new Set<string>();

@@ -264,9 +264,10 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
       )
         continue;
       if (wanted.has(`${t.id}/${l.name}`) || pruned.has(`${t.id}/${l.name}`)) continue;
-      planRemoveIface(ctx, t, l, { force: false });
+      // the other end of a pair goes with it, and the default routes it replaced come back
+      const peer = tag.kind === 'pair' ? everyTarget.find((x) => x.id === tag.peer) : undefined;
+      planRemoveIface(ctx, t, l, { force: false, peer });
       pruned.add(`${t.id}/${l.name}`);
-      // the other end of a pair goes with it
       if (tag.kind === 'pair' && tag.peer) pruned.add(`${tag.peer}/${tag.peerIfname ?? ''}`);
     }
   }

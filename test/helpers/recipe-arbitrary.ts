@@ -85,6 +85,11 @@ export interface ContainerGen {
   /** For an existing named namespace: `create: true` anyway (it is used, and not removed). */
   readonly create: boolean;
   readonly forwarding: boolean;
+  /**
+   * An existing namespace (netns, pid) that has an uplink of its own with addresses and default
+   * routes of both families, as a real container has: made by the test, not the recipe.
+   */
+  readonly dressed: boolean;
   readonly ifaces: readonly IfaceGen[];
 }
 
@@ -163,6 +168,7 @@ const containerGen: fc.Arbitrary<ContainerGen> = fc.record({
   target: fc.constantFrom('create', 'create', 'netns', 'pid'),
   create: fc.boolean(),
   forwarding: fc.boolean(),
+  dressed: fc.boolean(),
   ifaces: fc.array(ifaceGen, { maxLength: 3 }),
 });
 

@@ -12,15 +12,16 @@
  * interface), and — drawn on purpose — a second gateway or route to one destination in a
  * container, which validation refuses at its path.
  *
- * 1-4 containers (`create: true` named namespaces, existing ones, processes' namespaces), bridge
- * and macvlan networks (on a dressed host NIC), point-to-point links, static and pool addresses
- * of both families, MTUs, MACs, gateways, routes, forwarding, NAT and published ports, names
- * written out or through `vars:` and `--set`, YAML or JSON.
+ * 1-4 containers (`create: true` named namespaces, existing ones, processes' namespaces — those
+ * two with an uplink and default routes of their own now and then), bridge and macvlan networks
+ * (on a dressed host NIC), point-to-point links, static and pool addresses of both families,
+ * MTUs, MACs, gateways, routes, forwarding, NAT and published ports, names written out or
+ * through `vars:` and `--set`, YAML or JSON.
  *
- * PF_FC_REAL_RUNS recipes per lane (6 by default), from a fixed seed (PF_FC_SEED overrides it;
- * a failure prints the seed and path that replay it, and the recipe's text). A failure is shrunk
- * for PF_FC_SHRINK more recipes (12 by default): each costs seconds, and fast-check would try
- * hundreds.
+ * PF_FC_REAL_RUNS drawn recipes per lane (6 by default), after the recipes of what it found
+ * (FOUND), from a fixed seed (PF_FC_SEED overrides it; a failure prints the seed and path that
+ * replay it, and the recipe's text). A failure is shrunk for PF_FC_SHRINK more recipes (12 by
+ * default): each costs seconds, and fast-check would try hundreds.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -112,6 +113,28 @@ const checkApplied = async (
 };
 
 /**
+ * An uplink, as a real container has: pre0 (its peer, `host`, in the sandbox) with
+ * 203.0.113.(193+4i)/30 and 2001:db8:dd:I::a/64, and the default routes of both families
+ * through it — which a gateway of the recipe replaces, and destroy must put back.
+ */
+const dress = async (sb: Sandbox, ns: Ns, host: string, i: number): Promise<void> => {
+  if (ns === 'sandbox') throw new Error('dress: a container, not the sandbox');
+  sb.own(host);
+  const target = ns.pid !== undefined ? String(ns.pid) : ns.netns!;
+  await execa('ip', ['link', 'add', host, 'type', 'veth', 'peer', 'name', 'pre0', 'netns', target]);
+  await execa('ip', ['link', 'set', host, 'up']);
+  const file = ns.pid !== undefined ? `/proc/${ns.pid}/ns/net` : `/run/netns/${ns.netns!}`;
+  for (const args of [
+    ['link', 'set', 'pre0', 'up'],
+    ['addr', 'add', `203.0.113.${193 + 4 * i}/30`, 'brd', '+', 'dev', 'pre0'],
+    ['addr', 'add', `2001:db8:dd:${i}::a/64`, 'dev', 'pre0', 'nodad'],
+    ['route', 'add', 'default', 'via', `203.0.113.${194 + 4 * i}`, 'dev', 'pre0'],
+    ['-6', 'route', 'add', 'default', 'via', `2001:db8:dd:${i}::1`, 'dev', 'pre0'],
+  ])
+    await execa('nsenter', [`--net=${file}`, '--', 'ip', ...args]);
+};
+
+/**
  * One recipe's round trip; what it made for itself (namespaces, processes) is removed after it,
  * and on a failure a destroy is tried first, so that the next recipe (or a shrink) starts clean.
  */
@@ -136,11 +159,12 @@ const roundTrip = async (
         pids.push(k.pid);
         targets.push({ pid: k.pid });
         spaces.push({ pid: k.pid });
-        continue;
+      } else {
+        targets.push({ netns: `c${i}` });
+        if (c.target === 'netns') made.push(await sb.netns(`${tag}c${i}`));
+        spaces.push({ netns: sb.nsName(`${tag}c${i}`) });
       }
-      targets.push({ netns: `c${i}` });
-      if (c.target === 'netns') made.push(await sb.netns(`${tag}c${i}`));
-      spaces.push({ netns: sb.nsName(`${tag}c${i}`) });
+      if (c.dressed && c.target !== 'create') await dress(sb, spaces[i]!, `pd${sb.id}${tag}${i}`, i);
     }
     const r = renderRecipe(t, {
       recipe: `rt${sb.id}-${tag}`,
@@ -242,6 +266,7 @@ const GATEWAY_ELSEWHERE: Topology = {
       target: 'create',
       create: false,
       forwarding: false,
+      dressed: false,
       ifaces: [
         {
           net: 0,
@@ -285,7 +310,28 @@ const GATEWAY_ELSEWHERE: Topology = {
   clash: false,
 };
 
-test(`random valid recipes: plan, apply, in sync, apply again (no changes), destroy (all as before) — ${RUNS} recipes`, (t) =>
+/**
+ * Found by this test (seed 99, both lanes): a process's namespace with a default route of its own,
+ * at the far end (b) of a link whose gateway replaces that route. destroy deleted the link by its
+ * near end, and the route the far end replaced was lost; now it is put back. Run every time.
+ */
+const FAR_END_GATEWAY: Topology = {
+  containers: [
+    { target: 'pid', create: false, forwarding: false, dressed: true, ifaces: [] },
+    { target: 'create', create: false, forwarding: false, dressed: false, ifaces: [] },
+  ],
+  networks: [],
+  links: [{ a: 1, b: 0, addrs: 'v6/127', mtu: undefined, gateway: 'b', routes: [], names: [0, 0] }],
+  vars: 'none',
+  named: false,
+  format: 'yaml',
+  clash: false,
+};
+
+/** What this test found, replayed first every time. */
+const FOUND = [GATEWAY_ELSEWHERE, FAR_END_GATEWAY];
+
+test(`random valid recipes: plan, apply, in sync, apply again (no changes), destroy (all as before) — ${RUNS} drawn`, (t) =>
   withSandbox(t, async (sb) => {
     await needTools('nft');
     const nic = await sb.dressedHostNic('rt');
@@ -306,7 +352,13 @@ test(`random valid recipes: plan, apply, in sync, apply again (no changes), dest
           throw e;
         }
       }),
-      { ...FC, numRuns: RUNS, includeErrorInReport: true, examples: [[GATEWAY_ELSEWHERE]] },
+      {
+        ...FC,
+        // what it found runs first, on top of RUNS drawn recipes
+        numRuns: RUNS + FOUND.length,
+        includeErrorInReport: true,
+        examples: FOUND.map((f) => [f] as [Topology]),
+      },
     );
     t.diagnostic(
       `${run} recipes in ${((Date.now() - started) / 1000).toFixed(1)} s: ${outcomes.applied} applied and destroyed, ${outcomes.refused} refused as the kernel would, ${outcomes.invalid} refused by validation (seed ${String(FC.seed)})`,

@@ -15,7 +15,7 @@ import { forwardingStep, freshNetns, planRecipe, recipeAttachments } from '../..
 import { recipeFromText } from '../../../src/recipe/load.js';
 import { dumpPlan, golden } from '../../helpers/plan-dump.js';
 import { firstApply } from '../../helpers/recipe-plan.js';
-import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
+import { lines, netnsTarget, nic, nsState, observed, pidTarget, route } from '../../helpers/plan-fixtures.js';
 
 const EXAMPLES = ['router', 'shared-bridge-nat', 'chain', 'macvlan', 'vlan-trunk', 'docker-web'] as const;
 
@@ -278,4 +278,78 @@ test('a changed recipe prunes the interfaces it no longer asks for, and keeps a 
   });
   golden('recipe-router.prune.txt', dumpPlan(p));
   assert.ok(p.notes.includes('bridge "rtr-b" of recipe "router" still has ports of others; it stays'));
+});
+
+test('destroy: a link whose far end replaced a default route puts it back, whichever end goes first', () => {
+  // c1 (a netns) -- c0 (a process's namespace, with its own uplink pre0), gateway on c0's end
+  const c0 = pidTarget(4242);
+  const c1 = netnsTarget('lab-c1');
+  const saved = route({ family: 6, dst: 'default', gateway: '2001:db8:dd::1', dev: 'pre0', metric: 1024 });
+  const v6 = (address: string) => ({ family: 6 as const, address, prefix: 127, scope: 'global' });
+  const spaces: [ResolvedTarget, NetnsState][] = [
+    [
+      c0,
+      nsState(
+        [
+          nic('pre0', {
+            kind: 'veth',
+            addrs: [{ family: 6, address: '2001:db8:dd::a', prefix: 64, scope: 'global' }],
+          }),
+          nic('net2', {
+            kind: 'veth',
+            alias: encodeTag({
+              kind: 'pair',
+              target: c0.id,
+              ifname: 'net2',
+              peer: c1.id,
+              peerIfname: 'eth3',
+              recipe: 'lab',
+              prevDefaults: [saved],
+            }),
+            addrs: [v6('2001:db8:b1::3')],
+          }),
+        ],
+        [route({ family: 6, dst: 'default', gateway: '2001:db8:b1::2', dev: 'net2', metric: 1024 })],
+      ),
+    ],
+    [
+      c1,
+      nsState([
+        nic('eth3', {
+          kind: 'veth',
+          alias: encodeTag({
+            kind: 'pair',
+            peer: c0.id,
+            peerIfname: 'net2',
+            target: c1.id,
+            ifname: 'eth3',
+            recipe: 'lab',
+          }),
+          addrs: [v6('2001:db8:b1::2')],
+        }),
+      ]),
+    ],
+  ];
+  const r: Recipe = { name: 'lab', file: 'lab.yaml', bridges: [], networks: [], containers: [], links: [] };
+  for (const former of [
+    [c1, c0],
+    [c0, c1],
+  ]) {
+    const p = planRecipe({
+      recipe: r,
+      targets: new Map(),
+      create: [],
+      dropNamespaces: [],
+      former,
+      auto: new Map(),
+      observed: observed(nsState(), ...spaces),
+      nat: { ipForward: false },
+    });
+    const l = lines(p);
+    assert.ok(
+      l.includes('pid:4242: ip route replace ::/0 via 2001:db8:dd::1 dev pre0'),
+      `${former.map((x) => x.id).join(', ')}:\n${l.join('\n')}`,
+    );
+    assert.equal(l.filter((x) => x.includes(' link del ')).length, 1, l.join('\n'));
+  }
 });
