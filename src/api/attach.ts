@@ -1,7 +1,12 @@
 import type { AttachRequest } from '../model/attachment.js';
 import type { AttachInput, DetachInput, PairInput } from '../model/input.js';
 import { parseAttachInput, parseDetachInput, parsePairInput } from '../model/input.js';
-import { HOST } from '../model/netns.js';
+import { HOST, netnsKey } from '../model/netns.js';
+import { decodeTag } from '../model/owner.js';
+import type { ResolvedTarget } from '../model/target.js';
+import { parseTargetSpec } from '../model/target.js';
+import { observe } from '../observe/snapshot.js';
+import type { Runner } from '../exec/runner.js';
 import { targetSpecText } from '../model/target.js';
 import type { AttachPlanOptions } from '../plan/attach.js';
 import { planAttach } from '../plan/attach.js';
@@ -93,15 +98,40 @@ export const detach = async (input: DetachInput, opts: RunOptions = {}): Promise
   const t = target!;
   // a DHCP client's state, kept by target and interface: also after a restart took the interface
   const dhcpState = await hasDhcpState(dhcpStateDir(t.id, req.ifname));
+  const peer = await pairPeer(t, req.ifname, runner, opts);
   return runPipeline(
     {
-      targets: [t],
+      targets: peer ? [t, peer] : [t],
       extraNamespaces: [HOST],
       plan: (observed) =>
-        planDetach({ target: t, ifname: req.ifname, force: req.force }, observed, { dhcpState }),
+        planDetach({ target: t, ifname: req.ifname, force: req.force }, observed, { dhcpState, peer }),
       title: `pipefitter detach ${targetSpecText(req.target)} --ifname ${req.ifname}`,
     },
     runner,
     opts,
   );
+};
+
+/**
+ * The other end's target of a pair (`pipefitter link`), named by its tag: a detach of one end
+ * removes both and puts back the default routes the other end replaced (--peer-gateway). Read
+ * before the lock, only to know which namespace to observe with the rest; the plan reads the
+ * tag again. A peer that is gone or cannot be resolved is left out: its end went with it.
+ */
+const pairPeer = async (
+  t: ResolvedTarget,
+  ifname: string,
+  runner: Runner,
+  opts: RunOptions,
+): Promise<ResolvedTarget | undefined> => {
+  const seen = await observe(runner, [t.netns], { firewall: false }).catch(() => undefined);
+  const tag = decodeTag(seen?.get(netnsKey(t.netns))?.links.find((l) => l.name === ifname)?.alias);
+  if (tag?.kind !== 'pair' || tag.peer === undefined || tag.peer === t.id) return undefined;
+  const id = tag.peer;
+  try {
+    const spec = parseTargetSpec(id.startsWith('path:') ? id.slice('path:'.length) : id);
+    return (await resolveAll([spec], runner, opts))[0];
+  } catch {
+    return undefined;
+  }
 };

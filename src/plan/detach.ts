@@ -37,6 +37,12 @@ export interface DetachObserved {
    * lives on in the old one and keeps it alive. @default false
    */
   readonly dhcpState?: boolean | undefined;
+  /**
+   * The target at the other end of the pair being removed, when it is known (a recipe's; a
+   * detach's, found by the pair's tag `p=`): the default routes that end replaced go back too,
+   * as the pair goes as a whole.
+   */
+  readonly peer?: ResolvedTarget | undefined;
 }
 
 interface RemoveOptions extends DetachPlanOptions, DetachObserved {
@@ -52,11 +58,6 @@ interface RemoveOptions extends DetachPlanOptions, DetachObserved {
    * they keep following the interface, as the kernel wants.) @default false
    */
   readonly portLast?: boolean | undefined;
-  /**
-   * The target of a pair's other end, when it is known (a recipe's): the default routes that end
-   * replaced are put back too, as the pair goes as a whole.
-   */
-  readonly peer?: ResolvedTarget | undefined;
 }
 
 /**
@@ -107,7 +108,12 @@ export const planDetach = (
           noops: [...plan.noops, `${req.target.label}: no interface "${req.ifname}"; nothing to remove`],
         };
   }
-  planRemoveIface(ctx, req.target, l, { force: req.force, dhcpState: seen.dhcpState, portLast: true });
+  planRemoveIface(ctx, req.target, l, {
+    force: req.force,
+    dhcpState: seen.dhcpState,
+    portLast: true,
+    peer: seen.peer,
+  });
   return ctx.finish();
 };
 

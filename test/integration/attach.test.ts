@@ -140,6 +140,39 @@ test('a veth straight between two containers (link): round trip and ping', (t) =
     });
   }));
 
+test('detach of one end of a pair puts back the default route the other end replaced (--peer-gateway)', (t) =>
+  withSandbox(t, async (sb) => {
+    const a = await sb.container();
+    const b = await sb.container();
+    // b has an uplink with its own default route, which the pair's --peer-gateway replaces
+    const inB = (...argv: string[]) => execa('nsenter', [`--net=/proc/${b.pid}/ns/net`, '--', ...argv]);
+    await inB('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p');
+    await inB('ip', 'addr', 'add', '198.51.100.5/24', 'dev', 'up0');
+    await inB('ip', 'link', 'set', 'dev', 'up0', 'up');
+    await inB('ip', 'route', 'add', 'default', 'via', '198.51.100.1', 'dev', 'up0', 'onlink');
+    const spaces = ['sandbox', { pid: a.pid }, { pid: b.pid }] as const;
+    const before = await snapshot(spaces);
+    const l = await cli([
+      'link',
+      `pid:${a.pid}:p2p0`,
+      `pid:${b.pid}:p2p0`,
+      '--ip',
+      '203.0.113.21/30',
+      '--peer-ip',
+      '203.0.113.22/30',
+      '--peer-gateway',
+      '203.0.113.21',
+    ]);
+    assert.equal(l.code, 0, l.stderr);
+    const via = routes(await readState({ pid: b.pid }))
+      .filter((r) => r.dst === 'default')
+      .map((r) => r.dev);
+    assert.deepEqual(via, ['p2p0'], 'the pair took the default route');
+    const d = await cli(['detach', `pid:${a.pid}`, '--ifname', 'p2p0']);
+    assert.equal(d.code, 0, d.stderr);
+    await expectState(spaces, before, 'both ends gone and the default route through up0 back');
+  }));
+
 test('a real failure in the middle of a batch rolls back to the exact state before', (t) =>
   withSandbox(t, async (sb) => {
     const a = await sb.container();
