@@ -409,6 +409,24 @@ export const buildRecipe = (parsed: ParsedRecipe, issues: Issues, defaultName: s
       if (gateway && addressing.kind === 'dhcp')
         issues.add([...ip, 'gateway'], 'DHCP gives the gateway', 'remove gateway');
       const gw: IpAddr | undefined = gateway;
+      // as attach --gateway: a gateway of a family the interface has no address of would be
+      // reached onlink only, which is seldom what was meant (an auto address is of the subnet's)
+      const families =
+        addressing.kind === 'static'
+          ? addressing.addrs.map((a) => a.family)
+          : addressing.kind === 'auto'
+            ? net?.subnet
+              ? [net.subnet.family]
+              : undefined
+            : addressing.kind === 'none'
+              ? []
+              : undefined;
+      if (gw && families && !families.includes(gw.family))
+        issues.add(
+          [...ip, 'gateway'],
+          `IPv${gw.family} gateway but no IPv${gw.family} address on this interface`,
+          `give it an IPv${gw.family} address (address:), or drop gateway`,
+        );
       if (gw && addressing.kind !== 'dhcp')
         oneRoute(name, ifn, 'gateway', { dst: 'default', via: gw }, [...ip, 'gateway']);
       if (gw && addressing.kind === 'static' && addressing.addrs.some((x) => x.address === gw.address))

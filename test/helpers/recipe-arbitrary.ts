@@ -417,6 +417,9 @@ export const renderRecipe = (t: Topology, n: RunNames): Rendered => {
         if (
           g.gateway !== 'none' &&
           net.gateway &&
+          // a gateway needs an address of its family on the interface (validation refuses it)
+          addressing !== 'none' &&
+          addressing !== 'other' &&
           mayGateway(i, net.family, ['containers', names[i]!, 'interfaces', name, 'gateway'])
         ) {
           doc.gateway = g.gateway === 'true' ? true : netAddr(net.family, k, 1);

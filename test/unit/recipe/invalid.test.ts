@@ -104,6 +104,22 @@ export const CASES: [string, string, number, number, RegExp, RegExp][] = [
     /add gateway/,
   ],
   [
+    'a gateway of a family the interface has no address of',
+    base.replace('192.0.2.10 }', '192.0.2.10, gateway: "2001:db8::1" }'),
+    8,
+    59,
+    /IPv6 gateway but no IPv6 address on this interface/,
+    /give it an IPv6 address/,
+  ],
+  [
+    'a gateway with no address at all',
+    base.replace('address: 192.0.2.10 }', 'gateway: true }'),
+    8,
+    38,
+    /IPv4 gateway but no IPv4 address/,
+    /or drop gateway/,
+  ],
+  [
     'duplicate address',
     `${base}  db:\n    target: netns:db\n    interfaces:\n      eth1: { network: lan, address: 192.0.2.10 }\n`,
     12,
