@@ -139,6 +139,20 @@ export class Sandbox {
     return { pid, netnsPath: `/proc/${pid}/ns/net` };
   }
 
+  /**
+   * A container as Docker makes one: eth0 (a veth whose peer stays inside) with 203.0.113.5/24
+   * and a default route through 203.0.113.1 — the route a --gateway replaces and a detach puts back.
+   */
+  async dockerLike(): Promise<Container> {
+    const c = await this.container();
+    const sh = (...argv: string[]) => execa('nsenter', [`--net=${c.netnsPath}`, '--', ...argv], harnessEnv());
+    await sh('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
+    await sh('ip', 'addr', 'add', '203.0.113.5/24', 'dev', 'eth0');
+    await sh('ip', 'link', 'set', 'dev', 'eth0', 'up');
+    await sh('ip', 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'eth0', 'onlink');
+    return c;
+  }
+
   /** A veth pair on the host (the sandbox) to stand in for a physical NIC; both ends up. */
   async hostNic(suffix: string): Promise<string> {
     const name = `pn${this.id}${suffix}`.slice(0, 15);

@@ -143,13 +143,8 @@ test('a veth straight between two containers (link): round trip and ping', (t) =
 test('detach of one end of a pair puts back the default route the other end replaced (--peer-gateway)', (t) =>
   withSandbox(t, async (sb) => {
     const a = await sb.container();
-    const b = await sb.container();
     // b has an uplink with its own default route, which the pair's --peer-gateway replaces
-    const inB = (...argv: string[]) => execa('nsenter', [`--net=/proc/${b.pid}/ns/net`, '--', ...argv]);
-    await inB('ip', 'link', 'add', 'up0', 'type', 'veth', 'peer', 'name', 'up0p');
-    await inB('ip', 'addr', 'add', '198.51.100.5/24', 'dev', 'up0');
-    await inB('ip', 'link', 'set', 'dev', 'up0', 'up');
-    await inB('ip', 'route', 'add', 'default', 'via', '198.51.100.1', 'dev', 'up0', 'onlink');
+    const b = await sb.dockerLike();
     const spaces = ['sandbox', { pid: a.pid }, { pid: b.pid }] as const;
     const before = await snapshot(spaces);
     const l = await cli([

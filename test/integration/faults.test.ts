@@ -282,16 +282,6 @@ test('a destroy of a recipe with NAT and pool addresses: after a failure (exit 1
 });
 
 /** A container like Docker's: eth0 with an address and a default route through it. */
-const dockerLike = async (sb: Sandbox): Promise<{ pid: number }> => {
-  const c = await sb.container();
-  const sh = (...argv: string[]) => execa('nsenter', [`--net=/proc/${c.pid}/ns/net`, '--', ...argv]);
-  await sh('ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0p');
-  await sh('ip', 'addr', 'add', '203.0.113.5/24', 'dev', 'eth0');
-  await sh('ip', 'link', 'set', 'dev', 'eth0', 'up');
-  await sh('ip', 'route', 'add', 'default', 'via', '203.0.113.1', 'dev', 'eth0', 'onlink');
-  return { pid: c.pid };
-};
-
 interface Kind {
   readonly name: string;
   readonly spaces: readonly Ns[];
@@ -309,7 +299,7 @@ const kinds = async (sb: Sandbox): Promise<Kind[]> => {
   const parent = await sb.hostNic('mp');
   await execa('ip', ['link', 'set', 'dev', parent, 'down']);
   const nic = await sb.dressedHostNic('ph');
-  const [a, b, c] = [await dockerLike(sb), await sb.container(), await sb.container()];
+  const [a, b, c] = [await sb.dockerLike(), await sb.container(), await sb.container()];
   return [
     {
       name: 'bridge port with a gateway',
