@@ -32,14 +32,9 @@ interface TryFlags {
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
 
-/** Once the terminal hung up, writing to it fails (EIO): the try goes on silently. */
-let hungUp = false;
-const onHup = (): void => {
-  hungUp = true;
-};
-const err = (s: string): void => {
-  if (!hungUp) process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
-};
+// A terminal that hung up (the ssh session gone) fails writes with EIO, which the CLI ignores
+// (cli/main.ts): the try goes on and still says what it did, to whoever still listens.
+const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 
 const parseTimeout = (v: string | undefined): number | undefined => {
   if (v === undefined) return undefined;
@@ -71,7 +66,7 @@ const tryOptions = (f: TryFlags): TryOptions => ({
 const report = (r: TryResult, cmd: Command): void => {
   const json = globalFlags(cmd).json === true;
   const failed = r.outcome === 'reverted';
-  if (json && !hungUp)
+  if (json)
     out(
       JSON.stringify(
         {
@@ -89,9 +84,9 @@ const report = (r: TryResult, cmd: Command): void => {
       ),
     );
   else if (r.outcome === 'confirmed') {
-    if (!hungUp) out(`confirmed: ${r.title} (${r.steps} steps kept)`);
+    out(`confirmed: ${r.title} (${r.steps} steps kept)`);
   } else if (r.outcome === 'unchanged') {
-    if (!hungUp) out(`nothing to try: ${r.title} is already in place`);
+    out(`nothing to try: ${r.title} is already in place`);
   } else {
     err(`pipefitter: reverted: ${r.why ?? ''}`);
     err(`  rolled back: ${r.steps} step(s) undone, everything is as before`);
@@ -102,7 +97,6 @@ const report = (r: TryResult, cmd: Command): void => {
 const run = async (cmd: Command, go: (o: TryOptions) => Promise<TryResult>, f: TryFlags): Promise<void> => {
   const opts = tryOptions(f);
   const tty = enterOnTty();
-  process.on('SIGHUP', onHup);
   try {
     const r = await go({
       ...opts,
@@ -119,7 +113,6 @@ const run = async (cmd: Command, go: (o: TryOptions) => Promise<TryResult>, f: T
     report(r, cmd);
   } finally {
     tty.close();
-    process.off('SIGHUP', onHup);
   }
 };
 
