@@ -19,6 +19,7 @@ import type { AttachInput } from '../model/input.js';
 import type { NetnsRef } from '../model/netns.js';
 import { HOST } from '../model/netns.js';
 import type { Recipe } from '../model/recipe.js';
+import type { StateRecord } from '../model/step.js';
 import type { CarrierItem, CarrierReport } from '../observe/carrier.js';
 import { checkCarrier } from '../observe/carrier.js';
 import { openFileStore } from '../ipam/store.js';
@@ -153,6 +154,8 @@ const verify = async (
 interface Applied {
   readonly journal?: string | undefined;
   readonly steps: number;
+  /** What the apply recorded (state/parents.ts), undone on revert. */
+  readonly records?: readonly StateRecord[] | undefined;
   readonly items: readonly CarrierItem[];
   readonly gateways: readonly { readonly t: Target; readonly gw: string }[];
 }
@@ -217,7 +220,12 @@ const tryChange = async (
       return { title, outcome: 'unchanged', steps: 0 };
     }
     const journal = a.journal;
-    await writePendingTry({ ...pending, journal });
+    const undoRecords = (a.records ?? []).map((r) => ({
+      ...r,
+      op: r.op === 'add' ? ('remove' as const) : ('add' as const),
+    }));
+    const applied: PendingTry = { ...pending, journal, ...(undoRecords.length ? { undoRecords } : {}) };
+    await writePendingTry(applied);
     const revert = async (why: string, code: 'E_NOT_CONFIRMED' | 'E_VERIFY_FAILED', v?: Verification) => {
       await revertOwn(title, journal, opts);
       return { title, outcome: 'reverted' as const, why, steps: a.steps, verification: v, code };
@@ -233,7 +241,7 @@ const tryChange = async (
       return await revert(`verification failed: ${v.failed.join('; ')}`, 'E_VERIFY_FAILED', v);
     if (stop) return await revert('stopped (SIGINT or SIGTERM) before confirmation', 'E_NOT_CONFIRMED', v);
     const deadline = new Date(Date.now() + (opts.timeout ?? 120) * 1000);
-    await writePendingTry({ ...pending, journal, deadline: deadline.toISOString() });
+    await writePendingTry({ ...applied, deadline: deadline.toISOString() });
     let typed = false;
     void opts.confirmInput?.then(() => {
       typed = true;
@@ -283,6 +291,7 @@ export const tryAttach = async (
     return {
       journal: o.report?.journal,
       steps: o.report?.applied.length ?? 0,
+      records: o.plan.records,
       items: t ? [{ label: t.label, netns: t.netns, ifname }] : [],
       gateways: t ? gatewaysOf(input.gateway).map((gw) => ({ t, gw })) : [],
     };
@@ -324,7 +333,7 @@ export const tryApply = async (file: string, opts: RecipeOptions & TryOptions = 
         if (t) items.push({ label: t.label, netns: t.netns, ifname: end.ifname });
         if (t && end.gateway) gateways.push({ t, gw: end.gateway.address });
       }
-    return { journal: r.journal, steps: r.plan.steps.length, items, gateways };
+    return { journal: r.journal, steps: r.plan.steps.length, records: r.plan.records, items, gateways };
   });
 };
 

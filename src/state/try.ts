@@ -25,6 +25,8 @@ import {
   writeRecipeState,
 } from './recipes.js';
 import { writeFileAtomic } from './atomic.js';
+import type { StateRecord } from '../model/step.js';
+import { commitRecords } from './parents.js';
 
 /** A recipe's files as they were before the try. */
 export interface RecipeBefore {
@@ -48,6 +50,11 @@ export interface PendingTry {
   /** The kept journal of the apply (set once applied). */
   readonly journal?: string | undefined;
   readonly recipe?: RecipeBefore | undefined;
+  /**
+   * The inverse of the records the apply committed (state/parents.ts: host interfaces brought up
+   * for a macvlan, ipvlan or VLAN), committed on revert.
+   */
+  readonly undoRecords?: readonly StateRecord[] | undefined;
 }
 
 export type TryRequest = 'confirm' | 'revert';
@@ -133,6 +140,7 @@ export const settleAbandonedTry = async (): Promise<string[]> => {
   if (own ? !revertingOwn : pidAlive(p.pid)) return [];
   revertingOwn = false;
   if (p.recipe) await restoreRecipe(p.recipe);
+  if (p.undoRecords?.length) await commitRecords(p.undoRecords);
   await removePendingTry();
   return own ? [] : [`the pending try of pid ${p.pid} (${p.title}) ended without confirmation: reverted`];
 };

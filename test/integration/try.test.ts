@@ -205,6 +205,9 @@ test('a failed verification reverts at once (exit 1): no carrier, a gateway that
     const nic = await sb.hostNic('nc');
     // the veth's far end down: the NIC moved in has no carrier
     await execa('ip', ['link', 'set', `pp${sb.id}nc`.slice(0, 15), 'down']);
+    // a parent that is down: the macvlan brings it up and records so (parents/), both undone
+    const down = await sb.hostNic('dn');
+    await execa('ip', ['link', 'set', down, 'down']);
     const spaces = ['sandbox' as const, { pid: c.pid }];
     const before = await snapshot(spaces);
     const cases: [string, string[], RegExp][] = [
@@ -223,6 +226,11 @@ test('a failed verification reverts at once (exit 1): no carrier, a gateway that
         /gateway 198\.51\.100\.1 does not answer/,
       ],
       [
+        'check fails, after a macvlan brought its parent up',
+        ['--macvlan', down, '--ifname', 'mv0', '--ip', '203.0.113.6/24', '--check', 'false'],
+        /--check "false" exited 1/,
+      ],
+      [
         'check fails',
         ['--bridge', sb.name('t4'), '--ip', '198.51.100.30/24', '--check', 'echo nope >&2; exit 3'],
         /--check "echo nope >&2; exit 3" exited 3: nope/,
@@ -236,7 +244,7 @@ test('a failed verification reverts at once (exit 1): no carrier, a gateway that
       assert.doesNotMatch(r.stderr, WAITING, `${what}: no wait`);
       await expectState(spaces, before, `${what}: as before`);
     }
-    const j = await cli(['try', 'attach', `pid:${c.pid}`, ...cases[2]![1], '--json']);
+    const j = await cli(['try', 'attach', `pid:${c.pid}`, ...cases[3]![1], '--json']);
     assert.equal(j.code, 1);
     const doc = JSON.parse(j.stdout) as { ok: boolean; outcome: string; error: { code: string } };
     assert.deepEqual([doc.ok, doc.outcome, doc.error.code], [false, 'reverted', 'E_VERIFY_FAILED']);
