@@ -114,6 +114,20 @@ test('try attach, confirmed from another shell with try --confirm: the change st
     const again = await cli(['try', '--confirm']);
     assert.equal(again.code, 2);
     assert.match(again.stderr, /--confirm: no try is pending/);
+    // tried again: already in place, nothing to try
+    const same = await cli([
+      'try',
+      'attach',
+      `pid:${b.pid}`,
+      '--bridge',
+      sb.name('t2'),
+      '--ifname',
+      'eth2',
+      '--ip',
+      '198.51.100.20/24',
+    ]);
+    assert.equal(same.code, 0, same.stderr);
+    assert.match(same.stdout, /nothing to try/);
     // and a later command does not undo it (its journal is gone)
     const d = await cli(['detach', `pid:${b.pid}`, '--ifname', 'eth2']);
     assert.equal(d.code, 0, d.stderr);
@@ -360,6 +374,7 @@ test('a recipe tried over an applied one and not confirmed: back to the applied 
 test('bad input exits 2 naming the field, nothing touched', async (t) => {
   await withSandbox(t, async (sb) => {
     const c = await sb.container();
+    const nic = await sb.hostNic('rp');
     const spaces = ['sandbox' as const, { pid: c.pid }];
     const before = await snapshot(spaces);
     const base = ['try', 'attach', `pid:${c.pid}`, '--bridge', sb.name('t7'), '--ip', '198.51.100.50/24'];
@@ -377,6 +392,27 @@ test('bad input exits 2 naming the field, nothing touched', async (t) => {
       assert.equal(r.code, 2, r.stdout);
       assert.equal((JSON.parse(r.stdout) as { error: { field: string } }).error.field, w);
     }
+    // a change a revert could not put back (--replace of the bridge's veth by a macvlan deletes
+    // the veth): refused
+    assert.equal(
+      (await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('t7'), '--ip', '198.51.100.50/24'])).code,
+      0,
+    );
+    const attached = await snapshot(spaces);
+    const rep = await cli([
+      'try',
+      'attach',
+      `pid:${c.pid}`,
+      '--macvlan',
+      nic,
+      '--ip',
+      '198.51.100.51/24',
+      '--replace',
+    ]);
+    assert.equal(rep.code, 2, rep.stderr);
+    assert.match(rep.stderr, /cannot be tried, it cannot be put back by a revert; nothing was changed/);
+    await expectState(spaces, attached, '--replace refused: nothing touched');
+    assert.equal((await cli(['detach', `pid:${c.pid}`, '--ifname', 'eth1'])).code, 0);
     const both = await cli(['try']);
     assert.equal(both.code, 2);
     assert.match(both.stderr, /needs attach, apply, --confirm or --revert/);
