@@ -33,6 +33,10 @@ export type ErrorCode =
   // a step failed and everything done was undone, exit 1
   | 'E_STEP_FAILED'
   | 'E_INTERRUPTED'
+  /** `try`: the change was not confirmed in time (or `try --revert`) and was reverted. */
+  | 'E_NOT_CONFIRMED'
+  /** `try`: the change failed its verification (carrier, gateway, --check) and was reverted. */
+  | 'E_VERIFY_FAILED'
   | 'E_INTERNAL'
   // rollback itself failed, exit 3
   | 'E_ROLLBACK_FAILED';
@@ -172,6 +176,8 @@ export const exitCodeFor = (e: unknown): number => {
   if (!isPipefitterError(e)) return EXIT.failed;
   switch (e.code) {
     case 'E_STEP_FAILED':
+    case 'E_NOT_CONFIRMED':
+    case 'E_VERIFY_FAILED':
     case 'E_INTERNAL':
       return EXIT.failed;
     case 'E_INTERRUPTED':
@@ -219,7 +225,13 @@ export const formatError = (e: unknown): string => {
   if (e.failure) lines.push(`  command: ${e.failure.command}`);
   if (e.hint) lines.push(`  hint: ${e.hint}`);
   // a command that only reads has nothing to roll back (rolledBack unset)
-  if ((e.code === 'E_STEP_FAILED' || e.code === 'E_INTERRUPTED') && e.rolledBack !== undefined)
+  if (
+    (e.code === 'E_STEP_FAILED' ||
+      e.code === 'E_INTERRUPTED' ||
+      e.code === 'E_NOT_CONFIRMED' ||
+      e.code === 'E_VERIFY_FAILED') &&
+    e.rolledBack !== undefined
+  )
     lines.push(`  rolled back: ${e.rolledBack ?? 0} step(s) undone, host and container are as before`);
   if (e.issues && e.issues.length > 1)
     for (const i of e.issues.slice(1))

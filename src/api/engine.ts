@@ -23,6 +23,7 @@ import { recheckTarget, resolveTarget } from '../targets/resolve.js';
 import { hostNotice, withHostLock } from '../state/host-lock.js';
 import { recoverInterrupted } from '../exec/apply.js';
 import { commitRecords } from '../state/parents.js';
+import { settleAbandonedTry } from '../state/try.js';
 
 /** Options every operation takes. */
 export interface RunOptions {
@@ -44,6 +45,11 @@ export interface RunOptions {
    * otherwise when pipefitter runs inside another namespace. @default false
    */
   readonly allowHostNamespace?: boolean | undefined;
+  /**
+   * Keep the apply's journal (`pipefitter try`): the change stays pending until confirmed, and is
+   * undone by the next changing run if this process dies first (exec/journal.ts). @default false
+   */
+  readonly keepJournal?: boolean | undefined;
 }
 
 export interface Outcome {
@@ -116,6 +122,9 @@ export const lockedRun = <T>(
 ): Promise<T> =>
   withHostLock({ what, onWait: opts.onLockWait }, async () => {
     for (const note of await recoverInterrupted(runner)) hostNotice(note);
+    // a `try` whose process is gone: its kernel changes went with its journal just now; its
+    // recipe's state files go back too (state/try.ts)
+    for (const note of await settleAbandonedTry()) hostNotice(note);
     return fn();
   });
 
@@ -141,6 +150,7 @@ const pipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions):
     title: input.title,
     hooks: opts.hooks,
     guards: input.targets.map((t) => () => recheckTarget(t)),
+    keepJournal: opts.keepJournal,
   });
   return {
     plan,

@@ -78,6 +78,10 @@ export interface RecipeReport {
   readonly durationMs?: number | undefined;
   /** After apply: carrier of the interfaces that hang on a host parent (macvlan, ipvlan, VLAN). */
   readonly carrier?: readonly CarrierReport[] | undefined;
+  /** With keepJournal (`pipefitter try`): the kept journal of the apply. */
+  readonly journal?: string | undefined;
+  /** The targets, by the recipe's container name (apply only). */
+  readonly targets?: ReadonlyMap<string, ResolvedTarget> | undefined;
 }
 
 interface Prepared {
@@ -405,6 +409,7 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
           title: titleOf('apply', recipe, opts),
           hooks: { ...opts.hooks, ...(opts.onStep ? { afterStep: opts.onStep } : {}) },
           guards: recheckGuards([...p.targets.values(), ...p.former]),
+          keepJournal: opts.keepJournal,
         })
       : undefined;
     const present = [...p.targets.values()];
@@ -450,7 +455,12 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
           { settleMs: pl.records?.some((r) => r.op === 'add') ? 3000 : 0 },
         )
       : undefined;
-    return { ...report(p, pl, pl.steps.length > 0, auto, titleOf('apply', recipe, opts), rep), carrier };
+    return {
+      ...report(p, pl, pl.steps.length > 0, auto, titleOf('apply', recipe, opts), rep),
+      carrier,
+      journal: rep?.journal,
+      targets: p.targets,
+    };
   } catch (e) {
     const fresh = new Set(created);
     await store.releaseWhere((a) => fresh.has(a.key));

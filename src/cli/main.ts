@@ -10,6 +10,7 @@ import { registerWait } from './commands/wait.js';
 import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerTry } from './commands/try.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
 import { setHostNotice } from '../state/host-lock.js';
 
@@ -36,6 +37,7 @@ export const buildProgram = (): Command => {
   registerRecipe(program);
   registerIpam(program);
   registerDoctor(program);
+  registerTry(program);
   program.addHelpText(
     'after',
     `
@@ -129,7 +131,8 @@ export const run = (): void => {
   // not the command: an apply half-way must finish or roll back, never die of an EPIPE
   for (const s of [process.stdout, process.stderr])
     s.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code !== 'EPIPE') throw e;
+      // EIO: the terminal hung up (an ssh session gone) under a `try` that goes on
+      if (e.code !== 'EPIPE' && e.code !== 'EIO') throw e;
     });
   setHostNotice((text) => process.stderr.write(`pipefitter: ${text}\n`));
   main(process.argv.slice(2)).then(

@@ -50,6 +50,12 @@ export interface ApplyOptions {
    * @default true
    */
   readonly readBack?: boolean | undefined;
+  /**
+   * Keep the journal when the apply went through (`pipefitter try`): the changes stay pending,
+   * undone by the next changing run if this process dies first. A plan with a step that cannot be
+   * undone (a deletion) is refused before its first change. @default false
+   */
+  readonly keepJournal?: boolean | undefined;
 }
 
 export interface ApplyReport {
@@ -60,6 +66,8 @@ export interface ApplyReport {
   readonly durationMs: number;
   /** What the steps that pass their output on (`passOutput`) printed, in the order they ran. */
   readonly output: readonly { readonly step: string; readonly stdout: string }[];
+  /** With keepJournal: the journal file kept, listing every step as started. */
+  readonly journal?: string | undefined;
 }
 
 interface Failure {
@@ -170,6 +178,15 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   const spawnedBefore = opts.runner.spawned;
   for (const g of opts.guards ?? []) await g();
 
+  if (opts.keepJournal) {
+    const gone = plan.steps.find((s) => s.undo === 'irreversible');
+    if (gone)
+      throw new PipefitterError({
+        code: 'E_CONFLICT',
+        message: `${gone.describes}: cannot be tried, it cannot be put back by a revert; nothing was changed`,
+        hint: 'run the command itself (without try), or leave out what removes or replaces this',
+      });
+  }
   const done: Step[] = [];
   const notes: string[] = [];
   const output: { step: string; stdout: string }[] = [];
@@ -193,7 +210,9 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
   // Hooks or not, the same order: tests inject failures into the schedule real runs take.
   const steps = schedule(plan.steps);
   // written before the first change: a run killed half-way is undone by the next (journal.ts)
-  const journal = steps.length ? openJournal(opts.title ?? 'pipefitter', steps) : undefined;
+  const title = opts.title ?? 'pipefitter';
+  // a try's journal says so: its recovery is the try's revert
+  const journal = steps.length ? openJournal(opts.keepJournal ? `try: ${title}` : title, steps) : undefined;
   const fail = async (original: (undone: number) => PipefitterError): Promise<never> => {
     throw await rollBack(opts.runner, done, original, opts.readBack !== false);
   };
@@ -261,6 +280,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
           }),
       );
     }
+    if (opts.keepJournal) journal?.keep();
   } finally {
     journal?.close();
     releaseSignals();
@@ -274,6 +294,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
     processes: opts.runner.spawned - spawnedBefore,
     durationMs: performance.now() - started,
     output,
+    ...(opts.keepJournal && journal ? { journal: journal.file } : {}),
   };
 };
 
@@ -319,7 +340,11 @@ export const recoverInterrupted = async (runner: Runner): Promise<string[]> => {
         rolledBack: undone,
         leftovers,
       });
-    notes.push(`undid ${who}: ${r.started.length} step${r.started.length === 1 ? '' : 's'} it had started`);
+    notes.push(
+      r.title.startsWith('try: ')
+        ? `reverted the pending try (pid ${r.pid}: ${r.title.slice(5)}): ${r.started.length} step${r.started.length === 1 ? '' : 's'} undone`
+        : `undid ${who}: ${r.started.length} step${r.started.length === 1 ? '' : 's'} it had started`,
+    );
   }
   return notes;
 };

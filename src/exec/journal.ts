@@ -40,10 +40,18 @@ interface Header {
 }
 
 export interface Journal {
+  /** The journal file. */
+  readonly file: string;
   /** Step `index` of the schedule is about to run. */
   started(index: number): void;
   /** The apply ended (applied, or rolled back): the journal goes. */
   close(): void;
+  /**
+   * The apply went through and its changes stay pending (`pipefitter try`): the file stays, every
+   * step listed as started, so that if this process dies before it removes the file, the next
+   * changing run undoes the whole apply (the try's revert).
+   */
+  keep(): void;
 }
 
 /**
@@ -74,6 +82,7 @@ export const openJournal = (title: string, steps: readonly Step[]): Journal => {
   }
   let open = true;
   return {
+    file,
     started: (index) => {
       if (open) writeSync(fd, `${index}\n`);
     },
@@ -83,7 +92,26 @@ export const openJournal = (title: string, steps: readonly Step[]): Journal => {
       closeSync(fd);
       rmSync(file, { force: true });
     },
+    keep: () => {
+      if (!open) return;
+      open = false;
+      fsyncSync(fd);
+      closeSync(fd);
+    },
   };
+};
+
+/** Remove a kept journal (`pipefitter try` confirmed: its changes stay). */
+export const dropJournal = (file: string): void => rmSync(file, { force: true });
+
+/** Does this journal file still exist (not yet undone by a recovery)? */
+export const journalExists = (file: string): boolean => {
+  try {
+    readFileSync(file);
+    return true;
+  } catch {
+    return false;
+  }
 };
 
 /** A journal left by a run that is gone: what it was and the steps it started, in order. */

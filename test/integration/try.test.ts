@@ -1,0 +1,421 @@
+/**
+ * `pipefitter try` (issue 14, point 2), on the CLI as users run it: a change applied, verified,
+ * then kept only when confirmed (`try --confirm` from another shell); without a confirmation in
+ * time — and through a SIGHUP — everything goes back exactly as it was (full kernel snapshot),
+ * and a TCP connection that the change cut carries data again, the same connection. A failed
+ * verification (no carrier, a gateway that does not answer, a --check that exits non-zero)
+ * reverts at once (exit 1). A try killed with SIGKILL is reverted by `try --revert` or by the
+ * next changing command. A recipe tried over an applied one goes back to the applied one.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { ResultPromise } from 'execa';
+import { BIN, cli } from '../helpers/cli.js';
+import { expectState, snapshot } from '../helpers/round-trip.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+import { withSandbox } from '../helpers/sandbox.js';
+import { recipeFile } from '../helpers/recipe-file.js';
+
+const WAITING = /applied and verified/;
+
+interface Running {
+  readonly proc: ResultPromise<{ reject: false; stdin: 'ignore' }>;
+  /** Settles when the try waits for its confirmation (rejects if it ended before). */
+  readonly waiting: Promise<void>;
+}
+
+/** `pipefitter try ARGS…` in the background, stdin not a terminal. */
+const startTry = (args: string[]): Running => {
+  const proc = execa('node', [BIN, 'try', ...args], { reject: false, stdin: 'ignore' });
+  let stderr = '';
+  const waiting = new Promise<void>((resolve, reject) => {
+    proc.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (WAITING.test(stderr)) resolve();
+    });
+    void proc.then((r) => reject(new Error(`try ended before waiting: exit ${r.exitCode} ${r.stderr}`)));
+  });
+  waiting.catch(() => undefined);
+  return { proc, waiting };
+};
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Two containers on a bridge, attached for real (not tried): the base every test starts from. */
+const twoOnABridge = async (sb: Sandbox) => {
+  const [a, b] = [await sb.container(), await sb.container()];
+  const br = sb.name('tb');
+  for (const [c, ip] of [
+    [a, '192.0.2.10/24'],
+    [b, '192.0.2.20/24'],
+  ] as const) {
+    const r = await cli(['attach', `pid:${c.pid}`, '--bridge', br, '--ip', ip]);
+    assert.equal(r.code, 0, r.stderr);
+  }
+  return { a, b, br, spaces: ['sandbox' as const, { pid: a.pid }, { pid: b.pid }] };
+};
+
+const detachAll = async (pids: number[]) => {
+  for (const pid of pids) await cli(['detach', `pid:${pid}`, '--ifname', 'eth1']);
+};
+
+test('try attach, confirmed from another shell with try --confirm: the change stays; --json is one document', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { a, b, spaces } = await twoOnABridge(sb);
+    t.after(() => detachAll([a.pid, b.pid]));
+    const before = await snapshot(spaces);
+    const tr = startTry([
+      'attach',
+      `pid:${b.pid}`,
+      '--bridge',
+      sb.name('t2'),
+      '--ifname',
+      'eth2',
+      '--ip',
+      '198.51.100.20/24',
+      '--check',
+      'true',
+      '--json',
+    ]);
+    await tr.waiting;
+    const c = await cli(['try', '--confirm']);
+    assert.equal(c.code, 0, c.stderr);
+    assert.match(c.stdout, /^confirmed: /);
+    const r = await tr.proc;
+    assert.equal(r.exitCode, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as {
+      ok: boolean;
+      outcome: string;
+      verification: { carrier: { carrier: boolean }[]; checks: { ok: boolean }[] };
+    };
+    assert.equal(doc.ok, true);
+    assert.equal(doc.outcome, 'confirmed');
+    assert.deepEqual(
+      doc.verification.carrier.map((x) => x.carrier),
+      [true],
+    );
+    assert.deepEqual(
+      doc.verification.checks.map((x) => x.ok),
+      [true],
+    );
+    // kept: the interface is there, and no pending try is left (confirm again: nothing pending)
+    const show = await execa('nsenter', [
+      `--net=/proc/${b.pid}/ns/net`,
+      '--',
+      'ip',
+      '-br',
+      'addr',
+      'show',
+      'eth2',
+    ]);
+    assert.match(show.stdout, /198\.51\.100\.20\/24/);
+    const again = await cli(['try', '--confirm']);
+    assert.equal(again.code, 2);
+    assert.match(again.stderr, /--confirm: no try is pending/);
+    // tried again: already in place, nothing to try
+    const same = await cli([
+      'try',
+      'attach',
+      `pid:${b.pid}`,
+      '--bridge',
+      sb.name('t2'),
+      '--ifname',
+      'eth2',
+      '--ip',
+      '198.51.100.20/24',
+    ]);
+    assert.equal(same.code, 0, same.stderr);
+    assert.match(same.stdout, /nothing to try/);
+    // and a later command does not undo it (its journal is gone)
+    const d = await cli(['detach', `pid:${b.pid}`, '--ifname', 'eth2']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.doesNotMatch(d.stderr, /reverted|undid/);
+    await expectState(spaces, before, 'detached after the confirmed try');
+  });
+});
+
+/**
+ * The client's side of a long-lived TCP connection: a node process in container B connected to
+ * an echo server in container A; each line written to its stdin goes over the one connection,
+ * each echo comes back on its stdout.
+ */
+const SERVER = `require('net').createServer((s) => s.pipe(s)).listen(7000, '192.0.2.10', () => console.log('listening'))`;
+const CLIENT = `const s = require('net').connect(7000, '192.0.2.10', () => console.log('connected'));
+s.on('data', (d) => process.stdout.write(d));
+s.on('error', (e) => { console.log('error ' + e.code); process.exit(1); });
+process.stdin.on('data', (d) => s.write(d));`;
+
+const lineWaiter = (p: ResultPromise<{ reject: false }>) => {
+  let text = '';
+  p.stdout.on('data', (d: Buffer) => {
+    text += d.toString();
+  });
+  return async (want: string, ms: number): Promise<boolean> => {
+    for (const end = Date.now() + ms; Date.now() < end; await sleep(50)) if (text.includes(want)) return true;
+    return false;
+  };
+};
+
+test('not confirmed in time (a SIGHUP on the way): reverted exactly, and the TCP connection the change cut carries data again', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { a, b, spaces } = await twoOnABridge(sb);
+    t.after(() => detachAll([a.pid, b.pid]));
+    const server = execa('nsenter', [`--net=/proc/${a.pid}/ns/net`, '--', 'node', '-e', SERVER], {
+      reject: false,
+    });
+    t.after(() => server.kill('SIGKILL'));
+    assert.ok(await lineWaiter(server)('listening', 10_000), 'server listening');
+    const client = execa('nsenter', [`--net=/proc/${b.pid}/ns/net`, '--', 'node', '-e', CLIENT], {
+      reject: false,
+    });
+    t.after(() => client.kill('SIGKILL'));
+    const seen = lineWaiter(client);
+    assert.ok(await seen('connected', 10_000), 'client connected');
+    client.stdin.write('one\n');
+    assert.ok(await seen('one\n', 5000), 'the connection carries data before');
+    const before = await snapshot(spaces);
+    // the change: the server's address now routed out of a new interface, to a gateway nobody has
+    const tr = startTry([
+      'attach',
+      `pid:${b.pid}`,
+      '--bridge',
+      sb.name('t3'),
+      '--ifname',
+      'eth2',
+      '--ip',
+      '198.51.100.20/24',
+      '--route',
+      '192.0.2.10/32:198.51.100.1',
+      '--timeout',
+      '4',
+    ]);
+    await tr.waiting;
+    client.stdin.write('two\n');
+    assert.equal(await seen('two\n', 1500), false, 'the change cut the connection');
+    // the ssh session that ran the try drops: SIGHUP; the revert still comes
+    tr.proc.kill('SIGHUP');
+    const r = await tr.proc;
+    assert.equal(r.exitCode, 1, `reverted: exit 1\n${r.stderr}`);
+    assert.match(r.stderr, /not confirmed within 4 s/);
+    assert.match(r.stderr, /rolled back: \d+ step\(s\) undone/);
+    await expectState(spaces, before, 'reverted after the timeout: exactly as before');
+    // TCP retransmits with a growing backoff (0.2 s doubled, a few seconds by now)
+    assert.ok(await seen('two\n', 30_000), 'the same connection carries the data again');
+    client.stdin.write('three\n');
+    assert.ok(await seen('three\n', 5000), 'and new data');
+    client.kill('SIGKILL');
+    server.kill('SIGKILL');
+    await Promise.all([client, server]);
+    const none = await cli(['try', '--revert']);
+    assert.equal(none.code, 2, 'nothing pending');
+  });
+});
+
+test('a failed verification reverts at once (exit 1): no carrier, a gateway that does not answer, a --check that fails', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const nic = await sb.hostNic('nc');
+    // the veth's far end down: the NIC moved in has no carrier
+    await execa('ip', ['link', 'set', `pp${sb.id}nc`.slice(0, 15), 'down']);
+    // a parent that is down: the macvlan brings it up and records so (parents/), both undone
+    const down = await sb.hostNic('dn');
+    await execa('ip', ['link', 'set', down, 'down']);
+    const spaces = ['sandbox' as const, { pid: c.pid }];
+    const before = await snapshot(spaces);
+    const cases: [string, string[], RegExp][] = [
+      ['no carrier', ['--phys', nic, '--ifname', 'wan0', '--ip', '203.0.113.2/30'], /wan0 has no carrier/],
+      [
+        'gateway silent',
+        [
+          '--bridge',
+          sb.name('t4'),
+          '--ip',
+          '198.51.100.30/24',
+          '--gateway',
+          '198.51.100.1',
+          '--ping-gateway',
+        ],
+        /gateway 198\.51\.100\.1 does not answer/,
+      ],
+      [
+        'check fails, after a macvlan brought its parent up',
+        ['--macvlan', down, '--ifname', 'mv0', '--ip', '203.0.113.6/24', '--check', 'false'],
+        /--check "false" exited 1/,
+      ],
+      [
+        'check fails',
+        ['--bridge', sb.name('t4'), '--ip', '198.51.100.30/24', '--check', 'echo nope >&2; exit 3'],
+        /--check "echo nope >&2; exit 3" exited 3: nope/,
+      ],
+    ];
+    for (const [what, flags, why] of cases) {
+      const r = await cli(['try', 'attach', `pid:${c.pid}`, ...flags, '--timeout', '60']);
+      assert.equal(r.code, 1, `${what}: exit 1\n${r.stderr}`);
+      assert.match(r.stderr, /reverted: verification failed/, what);
+      assert.match(r.stderr, why, what);
+      assert.doesNotMatch(r.stderr, WAITING, `${what}: no wait`);
+      await expectState(spaces, before, `${what}: as before`);
+    }
+    const j = await cli(['try', 'attach', `pid:${c.pid}`, ...cases[3]![1], '--json']);
+    assert.equal(j.code, 1);
+    const doc = JSON.parse(j.stdout) as { ok: boolean; outcome: string; error: { code: string } };
+    assert.deepEqual([doc.ok, doc.outcome, doc.error.code], [false, 'reverted', 'E_VERIFY_FAILED']);
+  });
+});
+
+test('a try killed with SIGKILL: try --revert reverts it; so does the next changing command', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const spaces = ['sandbox' as const, { pid: c.pid }];
+    const before = await snapshot(spaces);
+    const flags = ['attach', `pid:${c.pid}`, '--bridge', sb.name('t5'), '--ip', '198.51.100.40/24'];
+    // 1: try --revert
+    const t1 = startTry(flags);
+    await t1.waiting;
+    t1.proc.kill('SIGKILL');
+    await t1.proc;
+    const r = await cli(['try', '--revert']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /reverted: .*whose process was gone/);
+    assert.match(r.stderr, /reverted the pending try/);
+    await expectState(spaces, before, 'killed, then try --revert: as before');
+    // 2: the next changing command (an attach of something else) reverts it first
+    const t2 = startTry(flags);
+    await t2.waiting;
+    t2.proc.kill('SIGKILL');
+    await t2.proc;
+    const other = await cli([
+      'attach',
+      `pid:${c.pid}`,
+      '--bridge',
+      sb.name('t6'),
+      '--ifname',
+      'eth3',
+      '--ip',
+      '203.0.113.9/24',
+    ]);
+    assert.equal(other.code, 0, other.stderr);
+    assert.match(other.stderr, /reverted the pending try/);
+    assert.equal((await cli(['detach', `pid:${c.pid}`, '--ifname', 'eth3'])).code, 0);
+    await expectState(spaces, before, 'killed, then another attach and its detach: as before');
+    assert.equal((await cli(['try', '--revert'])).code, 2, 'nothing pending any more');
+    // 3: try --revert while the try runs: it reverts at once
+    const t3 = startTry([...flags, '--timeout', '600']);
+    await t3.waiting;
+    const rv = await cli(['try', '--revert']);
+    assert.equal(rv.code, 0, rv.stderr);
+    const r3 = await t3.proc;
+    assert.equal(r3.exitCode, 1);
+    assert.match(r3.stderr, /reverted by pipefitter try --revert/);
+    await expectState(spaces, before, 'try --revert: as before');
+  });
+});
+
+test('a recipe tried over an applied one and not confirmed: back to the applied one; a new recipe: back to none', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const [c1, c2] = [await sb.container(), await sb.container()];
+    const name = `try${sb.id}`;
+    const lan = `  lan: { bridge: ${sb.name('tr')}, subnet: 198.51.100.0/24, gateway: 198.51.100.1 }`;
+    const v1 = await recipeFile(
+      t,
+      name,
+      [lan],
+      [`  c1: { target: 'pid:${c1.pid}', interfaces: { eth1: { network: lan, address: 198.51.100.11 } } }`],
+    );
+    const v2 = await recipeFile(
+      t,
+      name,
+      [lan],
+      [
+        `  c1: { target: 'pid:${c1.pid}', interfaces: { eth1: { network: lan, address: 198.51.100.12 } } }`,
+        `  c2: { target: 'pid:${c2.pid}', interfaces: { eth1: { network: lan, address: 198.51.100.13 } } }`,
+      ],
+    );
+    t.after(async () => {
+      await cli(['destroy', v2]);
+    });
+    const spaces = ['sandbox' as const, { pid: c1.pid }, { pid: c2.pid }];
+    const none = await snapshot(spaces);
+    // never applied: a try that times out leaves nothing, no state either
+    const r0 = await cli(['try', 'apply', v2, '--timeout', '1']);
+    assert.equal(r0.code, 1, r0.stderr);
+    await expectState(spaces, none, 'a new recipe tried, not confirmed: nothing');
+    const st = process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter';
+    await assert.rejects(readFile(`${st}/recipes/${name}.json`), 'no recipe state');
+    // applied v1, then v2 tried and not confirmed: v1 as it was, state file included
+    assert.equal((await cli(['apply', v1])).code, 0);
+    const applied = await snapshot(spaces);
+    const stateBefore = await readFile(`${st}/recipes/${name}.json`, 'utf8');
+    const r1 = await cli(['try', 'apply', v2, '--timeout', '1', '--json']);
+    assert.equal(r1.code, 1, r1.stderr);
+    assert.equal((JSON.parse(r1.stdout) as { outcome: string }).outcome, 'reverted');
+    await expectState(spaces, applied, 'v2 tried over v1, not confirmed: v1 as before');
+    assert.equal(
+      await readFile(`${st}/recipes/${name}.json`, 'utf8'),
+      stateBefore,
+      'the recipe state as before',
+    );
+    const s = await cli(['status', v1, '--json']);
+    assert.equal((JSON.parse(s.stdout) as { inSync: boolean }).inSync, true, 'v1 in sync');
+    // confirmed: v2 stays, in sync
+    const tr = startTry(['apply', v2]);
+    await tr.waiting;
+    assert.equal((await cli(['try', '--confirm'])).code, 0);
+    assert.equal((await tr.proc).exitCode, 0);
+    const s2 = await cli(['status', v2, '--json']);
+    assert.equal((JSON.parse(s2.stdout) as { inSync: boolean }).inSync, true, 'v2 in sync');
+    assert.equal((await cli(['destroy', v2])).code, 0);
+    await expectState(spaces, none, 'destroyed');
+  });
+});
+
+test('bad input exits 2 naming the field, nothing touched', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const nic = await sb.hostNic('rp');
+    const spaces = ['sandbox' as const, { pid: c.pid }];
+    const before = await snapshot(spaces);
+    const base = ['try', 'attach', `pid:${c.pid}`, '--bridge', sb.name('t7'), '--ip', '198.51.100.50/24'];
+    for (const [flags, re] of [
+      [['--timeout', 'soon'], /--timeout "soon": not a whole number of seconds/],
+      [['--timeout', '0'], /--timeout "0": not a whole number of seconds from 1 to 86400/],
+      [['--check', ' '], /--check " ": empty command/],
+    ] as const) {
+      const r = await cli([...base, ...flags]);
+      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, re);
+    }
+    for (const w of ['--confirm', '--revert']) {
+      const r = await cli(['try', w, '--json']);
+      assert.equal(r.code, 2, r.stdout);
+      assert.equal((JSON.parse(r.stdout) as { error: { field: string } }).error.field, w);
+    }
+    // a change a revert could not put back (--replace of the bridge's veth by a macvlan deletes
+    // the veth): refused
+    assert.equal(
+      (await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('t7'), '--ip', '198.51.100.50/24'])).code,
+      0,
+    );
+    const attached = await snapshot(spaces);
+    const rep = await cli([
+      'try',
+      'attach',
+      `pid:${c.pid}`,
+      '--macvlan',
+      nic,
+      '--ip',
+      '198.51.100.51/24',
+      '--replace',
+    ]);
+    assert.equal(rep.code, 2, rep.stderr);
+    assert.match(rep.stderr, /cannot be tried, it cannot be put back by a revert; nothing was changed/);
+    await expectState(spaces, attached, '--replace refused: nothing touched');
+    assert.equal((await cli(['detach', `pid:${c.pid}`, '--ifname', 'eth1'])).code, 0);
+    const both = await cli(['try']);
+    assert.equal(both.code, 2);
+    assert.match(both.stderr, /needs attach, apply, --confirm or --revert/);
+    await expectState(spaces, before, 'nothing touched');
+  });
+});
