@@ -10,7 +10,7 @@ import { registerWait } from './commands/wait.js';
 import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
-import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
+import { COMPAT_HELP, isPipeworkForm, mistypedCommand, runCompat } from './commands/compat.js';
 import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
@@ -100,6 +100,8 @@ export const main = async (args: readonly string[]): Promise<number> => {
     }
     const commands = new Set([...program.commands.map((c) => c.name()), 'help']);
     if (isPipeworkForm(argv, commands)) {
+      const typo = mistypedCommand(argv, commands);
+      if (typo) throw typo;
       await runCompat(argv);
       return EXIT.ok;
     }
