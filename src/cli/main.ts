@@ -11,6 +11,7 @@ import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
 import { COMPAT_HELP, isPipeworkForm, mistypedCommand, runCompat } from './commands/compat.js';
+import { registerCompletion, runComplete } from './completion.js';
 import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
@@ -36,6 +37,7 @@ export const buildProgram = (): Command => {
   registerRecipe(program);
   registerIpam(program);
   registerDoctor(program);
+  registerCompletion(program);
   program.addHelpText(
     'after',
     `
@@ -92,6 +94,11 @@ const takeBackend = (argv: readonly string[]): string[] => {
 export const main = async (args: readonly string[]): Promise<number> => {
   const program = buildProgram();
   const wantsJson = args.includes('--json');
+  // the shell completion's callback: before anything reads the words (they are the user's line)
+  if (args[0] === '__complete') {
+    await runComplete(program, args.slice(1)).catch(() => undefined);
+    return EXIT.ok;
+  }
   try {
     const argv = takeBackend(args);
     if (argv[0] === 'help' && argv[1] === 'compat') {
