@@ -126,3 +126,32 @@ test('-q and --json on a terminal: no bar, no colour', (t) =>
       await cli(['destroy', file], NO_DOCKER);
     }
   }));
+
+test('attach on a terminal: the bar counts its steps, the result is green; then detach', (t) =>
+  withSandbox(t, async (sb) => {
+    const n = await sb.netns('a0');
+    const br = sb.name('ab');
+    const args = ['attach', `netns:${n}`, '--bridge', br, '--ip', '192.0.2.30/24', '--gateway', '192.0.2.1'];
+    const tty = await onTty(args);
+    assert.equal(tty.code, 0, tty.text);
+    // eslint-disable-next-line no-control-regex
+    const bars = [...tty.text.matchAll(/\r\x1b\[K\x1b\[36mattach \[[#-]{24}\] (\d+)\/(\d+) /g)];
+    assert.ok(bars.length >= 5, JSON.stringify(tty.text.slice(0, 300)));
+    assert.equal(bars.at(-1)?.[1], bars.at(-1)?.[2]);
+    assert.ok(
+      tty.text.includes(`\r${ESC}K${ESC}32mattached: netns:${n} eth1`),
+      JSON.stringify(tty.text.slice(-300)),
+    );
+    const st = await readState({ netns: n });
+    assert.deepEqual(
+      link(st, 'eth1')?.addrs.filter((a) => !a.startsWith('fe80')),
+      ['192.0.2.30/24'],
+    );
+    const again = await onTty(args, { NO_COLOR: '1' });
+    assert.equal(again.code, 0);
+    assert.ok(!again.text.includes(ESC));
+    assert.match(again.text, /nothing to do/);
+    const d = await cli(['detach', `netns:${n}`, '--ifname', 'eth1'], NO_DOCKER);
+    assert.equal(d.code, 0, d.stderr);
+    sb.own(br);
+  }));
