@@ -54,8 +54,23 @@ export interface RecipeOptions extends RunOptions, LoadOptions {
   readonly allowDuplicateAddress?: boolean | undefined;
   /** Where `auto` addresses are kept. @default the file store under /var/lib/pipefitter/ipam */
   readonly ipam?: IpamStore | undefined;
-  /** Called after each step (progress on long applies). */
-  readonly onStep?: ((step: Step, index: number) => void) | undefined;
+  /** Called after each step of apply and destroy, with the plan's step count (progress on long runs). */
+  readonly onStep?: ((step: Step, index: number, total: number) => void) | undefined;
+}
+
+/** One container of a recipe after apply, for the summary table. */
+export interface ContainerSummary {
+  readonly container: string;
+  readonly target: string;
+  /** changed: a step ran in its namespace; unchanged: already in place; not running: left out. */
+  readonly status: 'changed' | 'unchanged' | 'not running';
+  readonly interfaces: readonly {
+    readonly ifname: string;
+    /** The recipe network, or `link to OTHER` for a point-to-point link. */
+    readonly network: string;
+    /** Static and auto addresses; `dhcp` for a DHCP interface. */
+    readonly addresses: readonly string[];
+  }[];
 }
 
 export interface RecipeReport {
@@ -82,6 +97,8 @@ export interface RecipeReport {
   readonly journal?: string | undefined;
   /** The targets, by the recipe's container name (apply only). */
   readonly targets?: ReadonlyMap<string, ResolvedTarget> | undefined;
+  /** Per container: its interfaces, addresses and whether it changed (apply and destroy). */
+  readonly containers?: readonly ContainerSummary[] | undefined;
 }
 
 interface Prepared {
@@ -347,6 +364,49 @@ const planAs = async (verb: Verb, recipe: Recipe, opts: RecipeOptions): Promise<
   return report(p, pl, false, auto, titleOf(verb, recipe, opts));
 };
 
+const summary = (p: Prepared, pl: Plan, auto: Map<string, Cidr>): ContainerSummary[] => {
+  const touched = new Set(pl.steps.map((s) => netnsKey(s.netns)));
+  const r = p.recipe;
+  return r.containers.map((c) => {
+    const t = p.targets.get(c.name);
+    const missing = p.missing.find((m) => m.container === c.name);
+    const ifaces = c.interfaces.map((i) => ({
+      ifname: i.ifname,
+      network: i.network,
+      addresses:
+        i.addressing.kind === 'static'
+          ? i.addressing.addrs.map((a) => a.text)
+          : i.addressing.kind === 'auto'
+            ? [auto.get(ipamKey(r.name, c.name, i.ifname))?.text ?? 'auto']
+            : i.addressing.kind === 'dhcp'
+              ? ['dhcp']
+              : [],
+    }));
+    const links = r.links.flatMap((l) =>
+      [
+        [l.a, l.b],
+        [l.b, l.a],
+      ].flatMap(([me, other]) =>
+        me && other && me.container === c.name
+          ? [
+              {
+                ifname: me.ifname,
+                network: `link to ${other.container}`,
+                addresses: me.addr ? [me.addr.text] : [],
+              },
+            ]
+          : [],
+      ),
+    );
+    return {
+      container: c.name,
+      target: t?.label ?? missing?.target ?? targetSpecText(c.target),
+      status: !t ? 'not running' : touched.has(netnsKey(t.netns)) ? 'changed' : 'unchanged',
+      interfaces: [...ifaces, ...links],
+    };
+  });
+};
+
 const report = (
   p: Prepared,
   pl: Plan,
@@ -364,6 +424,7 @@ const report = (
   processes: p.runner.spawned - p.spawned0,
   changeProcesses: done?.processes,
   durationMs: done?.durationMs,
+  containers: summary(p, pl, auto),
 });
 
 /**
@@ -535,7 +596,12 @@ const destroyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<Recip
   // as apply: a target made anew since it was observed (a container restarted, a namespace
   // re-created) is refused, so nothing of someone else's is removed
   const rep = pl.steps.length
-    ? await applyPlan(pl, { runner: p.runner, hooks: opts.hooks, guards: recheckGuards(everyone), title })
+    ? await applyPlan(pl, {
+        runner: p.runner,
+        hooks: { ...opts.hooks, ...(opts.onStep ? { afterStep: opts.onStep } : {}) },
+        guards: recheckGuards(everyone),
+        title,
+      })
     : undefined;
   await removeRecipeState(recipe.name);
   await removeParsed(state?.parsed);

@@ -11,7 +11,8 @@ import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerTry } from './commands/try.js';
-import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
+import { COMPAT_HELP, isPipeworkForm, mistypedCommand, runCompat } from './commands/compat.js';
+import { registerCompletion, runComplete } from './completion.js';
 import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
@@ -38,6 +39,7 @@ export const buildProgram = (): Command => {
   registerIpam(program);
   registerDoctor(program);
   registerTry(program);
+  registerCompletion(program);
   program.addHelpText(
     'after',
     `
@@ -94,6 +96,11 @@ const takeBackend = (argv: readonly string[]): string[] => {
 export const main = async (args: readonly string[]): Promise<number> => {
   const program = buildProgram();
   const wantsJson = args.includes('--json');
+  // the shell completion's callback: before anything reads the words (they are the user's line)
+  if (args[0] === '__complete') {
+    await runComplete(program, args.slice(1)).catch(() => undefined);
+    return EXIT.ok;
+  }
   try {
     const argv = takeBackend(args);
     if (argv[0] === 'help' && argv[1] === 'compat') {
@@ -102,6 +109,8 @@ export const main = async (args: readonly string[]): Promise<number> => {
     }
     const commands = new Set([...program.commands.map((c) => c.name()), 'help']);
     if (isPipeworkForm(argv, commands)) {
+      const typo = mistypedCommand(argv, commands);
+      if (typo) throw typo;
       await runCompat(argv);
       return EXIT.ok;
     }

@@ -5,6 +5,7 @@ import { commandText } from '../render/ip.js';
 import { netnsKey } from '../model/netns.js';
 import type { ShowView } from '../model/view.js';
 import { exitCodeFor, formatError, isPipefitterError } from '../errors.js';
+import { colourOn, green, paintDiagnostic, paintError } from './style.js';
 
 export interface GlobalFlags {
   readonly json?: boolean;
@@ -19,7 +20,10 @@ export const globalFlags = (cmd: Command): GlobalFlags => {
 };
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+const err = (s: string): void => {
+  const line = paintDiagnostic(colourOn(process.stderr), s);
+  process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
+};
 
 export const outcomeJson = (verb: string, o: Outcome, dryRun: boolean): Record<string, unknown> => ({
   ok: true,
@@ -61,7 +65,8 @@ export const printOutcome = (
     return;
   }
   const r = o.report;
-  out(
+  const ok = (t: string) => out(green(colourOn(process.stdout, flags), t));
+  ok(
     `${verb === 'detach' ? 'detached' : verb === 'link' ? 'linked' : 'attached'}: ${summary} (${o.plan.steps.length} steps, ${o.processes} processes, ${r ? r.durationMs.toFixed(0) : '?'} ms)`,
   );
   for (const l of o.leases ?? [])
@@ -148,6 +153,6 @@ export const printError = (e: unknown, flags: GlobalFlags): number => {
       ? e.toJSON()
       : { code: 'E_INTERNAL', message: e instanceof Error ? e.message : String(e) };
     out(JSON.stringify({ ok: false, error: body }, null, 2));
-  } else err(formatError(e));
+  } else err(paintError(colourOn(process.stderr, flags), formatError(e)));
   return code;
 };

@@ -33,8 +33,8 @@ export interface ApplyHooks {
    * changes the schedule.
    */
   beforeStep?(step: Step, index: number): void | Promise<void>;
-  /** Called after each step is known to have run. */
-  afterStep?(step: Step, index: number): void;
+  /** Called after each step is known to have run; `total`: the steps of the schedule (progress bars). */
+  afterStep?(step: Step, index: number, total: number): void;
 }
 
 export interface ApplyOptions {
@@ -259,7 +259,7 @@ export const applyPlan = async (plan: Plan, opts: ApplyOptions): Promise<ApplyRe
         );
       }
       done.push(step);
-      opts.hooks?.afterStep?.(step, index);
+      opts.hooks?.afterStep?.(step, index, steps.length);
       faults?.(index, 'after');
       if (out.stdout !== undefined) output.push({ step: step.id, stdout: out.stdout });
     }

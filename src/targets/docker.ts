@@ -1,6 +1,7 @@
 /**
  * Docker targets through the Engine API on its unix socket (DOCKER_HOST honoured; tcp:// works
- * without TLS). Only GET /containers/{id}/json is used.
+ * without TLS). GET /containers/{id}/json resolves a target; GET /containers/json lists the
+ * running containers' names for shell completion.
  */
 import { request } from 'node:http';
 import { refuse } from '../errors.js';
@@ -100,4 +101,26 @@ export const inspectContainer = async (
     paused: o.State?.Paused === true,
     pid: typeof o.State?.Pid === 'number' ? o.State.Pid : 0,
   };
+};
+
+/**
+ * The names of the running containers, for shell completion: a short timeout, and an empty list
+ * when Docker cannot be asked (no dockerd, no socket, an answer that is not a list).
+ */
+export const listContainerNames = async (
+  opts: { endpoint?: DockerEndpoint; timeoutMs?: number } = {},
+): Promise<string[]> => {
+  const r = await get(opts.endpoint ?? dockerEndpoint(), '/containers/json', opts.timeoutMs ?? 500);
+  if ('error' in r || r.status !== 200) return [];
+  try {
+    const j: unknown = JSON.parse(r.body);
+    if (!Array.isArray(j)) return [];
+    return j.flatMap((c: { Names?: unknown }) =>
+      Array.isArray(c.Names)
+        ? c.Names.filter((n): n is string => typeof n === 'string').map((n) => n.replace(/^\//, ''))
+        : [],
+    );
+  } catch {
+    return [];
+  }
 };

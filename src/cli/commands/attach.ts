@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { AttachInput } from '../../model/input.js';
 import { globalFlags, printOutcome } from '../output.js';
+import { progressBar } from '../style.js';
 
 export const collect = (v: string, prev: string[] = []): string[] => [...prev, v];
 
@@ -121,13 +122,15 @@ export const registerAttach = (program: Command): void => {
     .option('--allow-host-namespace', ALLOW_HOST_NAMESPACE)
     .action(async (target: string, flags: AttachFlags, cmd: Command) => {
       const { attach } = await import('../../api/attach.js');
+      const bar = flags.dryRun ? undefined : progressBar('attach', globalFlags(cmd));
       const o = await attach(toAttachInput(target, flags), {
         dryRun: flags.dryRun,
         replace: flags.replace,
         force: flags.force,
         allowDuplicateAddress: flags.allowDuplicateAddress,
         allowHostNamespace: flags.allowHostNamespace,
-      });
+        ...(bar ? { hooks: { afterStep: bar.step } } : {}),
+      }).finally(() => bar?.end());
       printOutcome(
         'attach',
         o,

@@ -1,6 +1,8 @@
 import { parsePipework, PIPEWORK_SYNTAX } from '../../compat/pipework.js';
 import { printOutcome, printPassthrough } from '../output.js';
 import type { GlobalFlags } from '../output.js';
+import { unknownCommand } from '../suggest.js';
+import type { PipefitterError } from '../../errors.js';
 
 /** Our own flags, accepted anywhere in a pipework-style command line. */
 const OWN_FLAGS = new Set([
@@ -20,6 +22,23 @@ export const isPipeworkForm = (argv: readonly string[], commands: ReadonlySet<st
   if (first === '--wait' || first === '--direct-phys') return true;
   if (first === 'route' || first === 'rule' || first === 'tc') return true;
   return !first.startsWith('-') && !commands.has(first);
+};
+
+/**
+ * A line that looks like a pipework form but whose first word is a near miss of a subcommand and
+ * that does not parse as pipework: the "did you mean" refusal (see ../suggest.ts).
+ */
+export const mistypedCommand = (
+  argv: readonly string[],
+  commands: ReadonlySet<string>,
+): PipefitterError | undefined => {
+  const first = argv.find((a) => !OWN_FLAGS.has(a));
+  if (first === undefined || first === 'route' || first === 'rule' || first === 'tc') return undefined;
+  return unknownCommand(
+    first,
+    argv.filter((a) => !OWN_FLAGS.has(a)),
+    commands,
+  );
 };
 
 export const runCompat = async (argv: readonly string[]): Promise<void> => {

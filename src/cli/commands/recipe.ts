@@ -7,6 +7,7 @@ const loader = () => import('../../recipe/load.js');
 import { badInput } from '../../errors.js';
 import { netnsKey } from '../../model/netns.js';
 import { globalFlags } from '../output.js';
+import { bold, colourOn, dim, green, paintDiagnostic, progressBar, table, yellow } from '../style.js';
 import { ALLOW_DUPLICATE_ADDRESS, ALLOW_HOST_NAMESPACE, collect } from './attach.js';
 
 interface RecipeFlags {
@@ -19,7 +20,10 @@ interface RecipeFlags {
 }
 
 const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s : `${s}\n`);
-const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
+const err = (s: string): void => {
+  const line = paintDiagnostic(colourOn(process.stderr), s);
+  process.stderr.write(line.endsWith('\n') ? line : `${line}\n`);
+};
 
 export const parseSets = (sets: readonly string[]): Record<string, string> => {
   const o: Record<string, string> = {};
@@ -82,19 +86,55 @@ const printReport = (r: RecipeReport, verb: 'plan' | 'apply' | 'destroy', cmd: C
     );
   if (r.plan.steps.length === 0) return out(`${r.recipe}: no changes`);
   if (g.quiet) return;
+  const tty = colourOn(process.stdout, g);
   out(
-    `${r.recipe}: ${verb === 'plan' ? `${r.plan.steps.length} changes` : verb === 'apply' ? `applied ${r.plan.steps.length} changes` : `removed (${r.plan.steps.length} steps)`}${r.durationMs ? ` in ${r.durationMs.toFixed(0)} ms` : ''}, ${r.processes} processes`,
+    (verb === 'plan' ? (t: string) => t : (t: string) => green(tty, t))(
+      `${r.recipe}: ${verb === 'plan' ? `${r.plan.steps.length} changes` : verb === 'apply' ? `applied ${r.plan.steps.length} changes` : `removed (${r.plan.steps.length} steps)`}${r.durationMs ? ` in ${r.durationMs.toFixed(0)} ms` : ''}, ${r.processes} processes`,
+    ),
   );
   if (verb === 'plan') printSteps(r, verb);
   for (const a of r.addresses) out(`  ${a.key}: ${a.address}`);
+  if (verb === 'apply') printSummary(r, tty);
   for (const n of r.plan.notes) err(`note: ${n}`);
 };
 
-/** Progress on long applies: a line on stderr every 25 steps. */
-const progress = (cmd: Command) => {
+/** After apply: per container, its interfaces, addresses and whether it changed. */
+const printSummary = (r: RecipeReport, tty: boolean): void => {
+  const rows = (r.containers ?? []).flatMap((c) => {
+    const status =
+      c.status === 'changed'
+        ? green(tty, c.status)
+        : c.status === 'unchanged'
+          ? dim(tty, c.status)
+          : yellow(tty, c.status);
+    const ifs = c.interfaces.length ? c.interfaces : [{ ifname: '-', network: '', addresses: [] }];
+    return ifs.map((i, k) => [
+      k === 0 ? c.container : '',
+      k === 0 ? c.target : '',
+      i.ifname,
+      i.network,
+      i.addresses.join(' ') || '-',
+      k === 0 ? status : '',
+    ]);
+  });
+  if (rows.length === 0) return;
+  out('');
+  const [head, ...body] = table(['CONTAINER', 'TARGET', 'INTERFACE', 'NETWORK', 'ADDRESSES', 'STATUS'], rows);
+  out(bold(tty, head ?? ''));
+  for (const l of body) out(l);
+};
+
+/**
+ * Progress on long applies and destroys: a live bar on a terminal (style.ts), else a line on
+ * stderr every 25 steps; nothing with --json or -q.
+ */
+const progress = (cmd: Command, verb: string) => {
   const g = globalFlags(cmd);
+  if (g.json || g.quiet) return { onStep: undefined, end: () => undefined };
+  const bar = progressBar(verb, g);
+  if (bar) return { onStep: bar.step, end: bar.end };
   let n = 0;
-  return g.json || g.quiet ? undefined : () => void (++n % 25 === 0 && err(`  … ${n} steps done`));
+  return { onStep: () => void (++n % 25 === 0 && err(`  … ${n} steps done`)), end: () => undefined };
 };
 
 const withRecipeFlags = (c: Command): Command =>
@@ -124,7 +164,8 @@ export const registerRecipe = (program: Command): void => {
     .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
     .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
-      const r = await (await recipes()).apply(file, { ...options(f), onStep: progress(cmd) });
+      const p = progress(cmd, 'apply');
+      const r = await (await recipes()).apply(file, { ...options(f), onStep: p.onStep }).finally(p.end);
       if (f.dryRun && !globalFlags(cmd).json) return out(r.script);
       printReport(r, 'apply', cmd);
     });
@@ -145,7 +186,8 @@ export const registerRecipe = (program: Command): void => {
   )
     .option('-n, --dry-run', 'print the plan as a shell script; change nothing')
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
-      const r = await (await recipes()).destroy(file, options(f));
+      const p = progress(cmd, 'destroy');
+      const r = await (await recipes()).destroy(file, { ...options(f), onStep: p.onStep }).finally(p.end);
       if (f.dryRun && !globalFlags(cmd).json) return out(r.script);
       printReport(r, 'destroy', cmd);
     });
