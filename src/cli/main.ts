@@ -58,7 +58,8 @@ Examples:
   pipefitter attach web --bridge br-lab --ip 192.0.2.10/24 --dry-run   # print the commands
 
 Exit codes: 0 done or nothing to do, 1 a step failed (everything undone),
-2 bad input (nothing touched), 3 the rollback failed (leftovers printed).`,
+2 bad input (nothing touched), 3 the rollback failed (leftovers printed),
+4 status found drift (nothing changed).`,
   );
   return program;
 };
