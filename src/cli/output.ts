@@ -127,7 +127,8 @@ export const printShow = (v: ShowView, flags: GlobalFlags): void => {
     const owner = i.managed
       ? `  [pipefitter: ${i.owner?.kind ?? '?'}${i.owner?.bridge ? ` on ${i.owner.bridge}` : i.owner?.parent ? ` on ${i.owner.parent}` : ''}${i.hostSide ? `, host side ${i.hostSide.name}` : ''}]`
       : '';
-    out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${i.up ? 'UP  ' : 'DOWN'} mtu ${i.mtu} ${i.mac}${owner}`);
+    const state = `${i.up ? 'UP  ' : 'DOWN'} ${i.carrier ? 'carrier   ' : 'no-carrier'} ${i.operstate.padEnd(14)}`;
+    out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${state} mtu ${i.mtu} ${i.mac}${owner}`);
     for (const a of i.addresses)
       out(
         `      ${a.address}/${a.prefix}${a.broadcast !== undefined ? ` brd ${a.broadcast}` : ''}${a.scope !== 'global' ? ` (${a.scope})` : ''}`,
