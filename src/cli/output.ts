@@ -141,6 +141,23 @@ export const printShow = (v: ShowView, flags: GlobalFlags): void => {
     );
 };
 
+/** `wait --json` (and pipework's --wait): the interface is ready. Human mode prints nothing. */
+export const printWaited = (target: string | undefined, ifname: string, waitedMs: number): void =>
+  out(
+    JSON.stringify(
+      {
+        ok: true,
+        action: 'wait',
+        target: target ?? 'host',
+        ifname,
+        ready: true,
+        waitedMs: Math.round(waitedMs),
+      },
+      null,
+      2,
+    ),
+  );
+
 /** Print an error the CLI's way and return the exit code. */
 export const printError = (e: unknown, flags: GlobalFlags): number => {
   const code = exitCodeFor(e);

@@ -191,9 +191,12 @@ export const registerRecipe = (program: Command): void => {
       .command('graph <recipe>')
       .description('draw the topology')
       .option('--format <fmt>', 'mermaid, dot, or svg (needs Graphviz)', 'mermaid'),
-  ).action(async (file: string, f: RecipeFlags & { format: string }) => {
+  ).action(async (file: string, f: RecipeFlags & { format: string }, cmd: Command) => {
     const r = await (await loader()).loadRecipe(file, { set: parseSets(f.set) });
     const { graph } = await import('../../api/graph.js');
-    out(await graph(r, f.format));
+    const text = await graph(r, f.format);
+    if (globalFlags(cmd).json)
+      return out(JSON.stringify({ ok: true, recipe: r.name, format: f.format, graph: text }, null, 2));
+    out(text);
   });
 };
