@@ -121,7 +121,7 @@ export const printPassthrough = (
 };
 
 export const printShow = (v: ShowView, flags: GlobalFlags): void => {
-  if (flags.json) return out(JSON.stringify(v, null, 2));
+  if (flags.json) return out(JSON.stringify({ ok: true, ...v }, null, 2));
   out(`${v.target} (${v.netns})`);
   for (const i of v.interfaces) {
     const owner = i.managed
