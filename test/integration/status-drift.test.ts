@@ -67,3 +67,38 @@ test('status exits 0 in sync and 4 on drift (an address removed by hand), human 
     assert.equal((await cli(['destroy', file])).code, 0);
   });
 });
+
+test('status: a container not running is exit 4 (inSync false, listed); with --skip-missing it does not count', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const br = sb.name('sm');
+    const file = await recipeFileText(
+      t,
+      `sm${sb.id}`,
+      [
+        'version: 1',
+        `name: sm${sb.id}`,
+        'networks:',
+        `  lan: { bridge: ${br}, subnet: 192.0.2.0/24 }`,
+        'containers:',
+        `  c: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: 192.0.2.10 } } }`,
+        `  gone: { target: 'netns:${sb.nsName('gone')}', interfaces: { eth1: { network: lan, address: 192.0.2.11 } } }`,
+      ].join('\n'),
+    );
+    t.after(async () => void (await cli(['destroy', file])));
+    const applied = await cli(['apply', file, '--skip-missing']);
+    assert.equal(applied.code, 0, applied.stderr);
+    const counted = await cli(['status', file, '--json']);
+    assert.equal(counted.code, 4, counted.stderr);
+    const s = JSON.parse(counted.stdout) as {
+      inSync: boolean;
+      drift: unknown[];
+      missing: { container: string }[];
+    };
+    assert.deepEqual([s.inSync, s.drift, s.missing.map((m) => m.container)], [false, [], ['gone']]);
+    const skipped = await cli(['status', file, '--skip-missing', '--json']);
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.equal((JSON.parse(skipped.stdout) as { inSync: boolean }).inSync, true);
+    assert.equal((await cli(['destroy', file])).code, 0);
+  });
+});
