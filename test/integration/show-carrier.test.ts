@@ -32,7 +32,7 @@ const showJson = async (args: string[]): Promise<Shown> => {
   return JSON.parse(r.stdout) as Shown;
 };
 
-test('show: carrier and operstate of each interface; a veth whose peer is down has no carrier (LOWERLAYERDOWN)', async (t) => {
+test('show: carrier and operstate of each interface; a veth whose peer is down has no carrier (operstate as the kernel says)', async (t) => {
   await withSandbox(t, async (sb) => {
     const c = await sb.container();
     const br = sb.name('sc');
