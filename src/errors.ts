@@ -41,7 +41,8 @@ export type ErrorCode =
   // rollback itself failed, exit 3
   | 'E_ROLLBACK_FAILED';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, rollbackFailed: 3, interrupted: 130 } as const;
+/** `drift`: `status` found the machine out of sync with the recipe (nothing failed, nothing changed). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, rollbackFailed: 3, drift: 4, interrupted: 130 } as const;
 
 /**
  * Why a command failed, classified once from its stderr (exec/runner.ts) or errno. `target-changed`:

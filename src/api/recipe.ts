@@ -552,7 +552,8 @@ export const status = async (file: string | Recipe, opts: RecipeOptions = {}): P
     .map((s) => ({ where: netnsKey(s.netns), what: s.describes }));
   return {
     recipe: r.recipe,
-    inSync: drift.length === 0 && r.missing.length === 0,
+    // --skip-missing: containers that are not running do not count (listed, not drift)
+    inSync: drift.length === 0 && (opts.skipMissing === true || r.missing.length === 0),
     drift,
     missing: r.missing,
   };

@@ -17,7 +17,12 @@ import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
 
-export const buildProgram = (): Command => {
+/** Where commander writes help and the version: stdout, or a --json run's buffer. */
+export interface ProgramOutput {
+  readonly writeOut?: (s: string) => void;
+}
+
+export const buildProgram = (o: ProgramOutput = {}): Command => {
   const program = new Command('pipefitter')
     .description('Plumb extra network interfaces into running containers and namespaces')
     .version(VERSION)
@@ -29,7 +34,10 @@ export const buildProgram = (): Command => {
     )
     .showHelpAfterError('(run pipefitter --help for usage)')
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({
+      writeErr: (s) => process.stderr.write(s),
+      writeOut: o.writeOut ?? ((s) => process.stdout.write(s)),
+    });
   registerAttach(program);
   registerLink(program);
   registerDetach(program);
@@ -62,7 +70,8 @@ Examples:
   pipefitter attach web --bridge br-lab --ip 192.0.2.10/24 --dry-run   # print the commands
 
 Exit codes: 0 done or nothing to do, 1 a step failed (everything undone),
-2 bad input (nothing touched), 3 the rollback failed (leftovers printed).`,
+2 bad input (nothing touched), 3 the rollback failed (leftovers printed),
+4 status found drift (nothing changed).`,
   );
   return program;
 };
@@ -94,16 +103,23 @@ const takeBackend = (argv: readonly string[]): string[] => {
 };
 
 export const main = async (args: readonly string[]): Promise<number> => {
-  const program = buildProgram();
   const wantsJson = args.includes('--json');
   // the shell completion's callback: before anything reads the words (they are the user's line)
   if (args[0] === '__complete') {
-    await runComplete(program, args.slice(1)).catch(() => undefined);
+    await runComplete(buildProgram(), args.slice(1)).catch(() => undefined);
     return EXIT.ok;
   }
+  // with --json, help and the version come as one JSON document too
+  let captured = '';
+  const program = buildProgram(wantsJson ? { writeOut: (s) => void (captured += s) } : {});
+  const json = (body: Record<string, unknown>): number => {
+    process.stdout.write(`${JSON.stringify({ ok: true, ...body }, null, 2)}\n`);
+    return EXIT.ok;
+  };
   try {
     const argv = takeBackend(args);
-    if (argv[0] === 'help' && argv[1] === 'compat') {
+    if (argv.filter((a) => a !== '--json')[0] === 'help' && argv.includes('compat')) {
+      if (wantsJson) return json({ help: COMPAT_HELP });
       process.stdout.write(COMPAT_HELP);
       return EXIT.ok;
     }
@@ -118,12 +134,10 @@ export const main = async (args: readonly string[]): Promise<number> => {
     return typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok;
   } catch (e) {
     if (e instanceof CommanderError) {
-      if (
-        e.code === 'commander.helpDisplayed' ||
-        e.code === 'commander.version' ||
-        e.code === 'commander.help'
-      )
-        return EXIT.ok;
+      if (e.code === 'commander.version') return wantsJson ? json({ version: VERSION }) : EXIT.ok;
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.help')
+        // (no command at all: commander printed the help on stderr; --json gets the program's)
+        return wantsJson ? json({ help: captured || program.helpInformation() }) : EXIT.ok;
       if (wantsJson)
         printError(new PipefitterError({ code: 'E_USAGE', message: e.message.replace(/^error: /, '') }), {
           json: true,

@@ -126,13 +126,14 @@ export const printPassthrough = (
 };
 
 export const printShow = (v: ShowView, flags: GlobalFlags): void => {
-  if (flags.json) return out(JSON.stringify(v, null, 2));
+  if (flags.json) return out(JSON.stringify({ ok: true, ...v }, null, 2));
   out(`${v.target} (${v.netns})`);
   for (const i of v.interfaces) {
     const owner = i.managed
       ? `  [pipefitter: ${i.owner?.kind ?? '?'}${i.owner?.bridge ? ` on ${i.owner.bridge}` : i.owner?.parent ? ` on ${i.owner.parent}` : ''}${i.hostSide ? `, host side ${i.hostSide.name}` : ''}]`
       : '';
-    out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${i.up ? 'UP  ' : 'DOWN'} mtu ${i.mtu} ${i.mac}${owner}`);
+    const state = `${i.up ? 'UP  ' : 'DOWN'} ${i.carrier ? 'carrier   ' : 'no-carrier'} ${i.operstate.padEnd(14)}`;
+    out(`  ${i.name.padEnd(15)} ${i.kind.padEnd(8)} ${state} mtu ${i.mtu} ${i.mac}${owner}`);
     for (const a of i.addresses)
       out(
         `      ${a.address}/${a.prefix}${a.broadcast !== undefined ? ` brd ${a.broadcast}` : ''}${a.scope !== 'global' ? ` (${a.scope})` : ''}`,
@@ -144,6 +145,23 @@ export const printShow = (v: ShowView, flags: GlobalFlags): void => {
       `    ${r.dst}${r.via ? ` via ${r.via}` : ''}${r.dev ? ` dev ${r.dev}` : ''}${r.metric ? ` metric ${r.metric}` : ''}`,
     );
 };
+
+/** `wait --json` (and pipework's --wait): the interface is ready. Human mode prints nothing. */
+export const printWaited = (target: string | undefined, ifname: string, waitedMs: number): void =>
+  out(
+    JSON.stringify(
+      {
+        ok: true,
+        action: 'wait',
+        target: target ?? 'host',
+        ifname,
+        ready: true,
+        waitedMs: Math.round(waitedMs),
+      },
+      null,
+      2,
+    ),
+  );
 
 /** Print an error the CLI's way and return the exit code. */
 export const printError = (e: unknown, flags: GlobalFlags): number => {

@@ -32,6 +32,8 @@ export type LinkIntent<T = ResolvedTarget> =
       readonly mode: MacvlanMode;
       /** Put the macvlan on PARENT.VLAN, an 802.1Q sub-interface made (and shared) as needed. */
       readonly vlan?: VlanId | undefined;
+      /** A macvlan of the host on the same parent routes to it, so the host reaches it (plan/host-shim.ts). */
+      readonly hostShim?: boolean | undefined;
     }
   | {
       readonly kind: 'ipvlan';

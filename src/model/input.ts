@@ -80,6 +80,8 @@ export interface AttachInput extends IfaceInput {
   readonly createBridge?: boolean | undefined;
   readonly bridgeIp?: Many;
   readonly hostIfname?: string | undefined;
+  /** With --macvlan (mode bridge): a macvlan of the host on the same parent, with a route to each address. */
+  readonly hostShim?: boolean | undefined;
 }
 
 /** What `pipefitter link A:IF B:IF` takes: a veth straight between two containers. */
@@ -317,7 +319,24 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
       parent: host(input.macvlan, '--macvlan'),
       mode: parseChoice<MacvlanMode>(input.mode ?? 'bridge', MACVLAN_MODES, '--mode', 'macvlan mode'),
       vlan: vid,
+      ...(input.hostShim ? { hostShim: true } : {}),
     };
+    if (input.hostShim && link.mode !== 'bridge')
+      throw badInput(
+        'E_USAGE',
+        '--host-shim',
+        undefined,
+        `needs macvlan mode bridge (the shim reaches the container only in that mode), not ${link.mode}`,
+        'drop --mode, or --host-shim',
+      );
+    if (input.hostShim && iface.dhcp)
+      throw badInput(
+        'E_USAGE',
+        '--host-shim',
+        undefined,
+        'routes to the addresses given with --ip; a DHCP address is not known when the plan is made',
+        'give the address with --ip, or drop --host-shim',
+      );
   } else if (input.ipvlan !== undefined) {
     link = {
       kind: 'ipvlan',
@@ -350,6 +369,8 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
     throw badInput('E_USAGE', '--trunk', undefined, 'only applies to --bridge', 'drop --trunk');
   if (input.inside && link.kind !== 'vlan')
     throw badInput('E_USAGE', '--inside', undefined, 'only applies to --vlan', 'drop --inside');
+  if (input.hostShim && link.kind !== 'macvlan')
+    throw badInput('E_USAGE', '--host-shim', undefined, 'only applies to --macvlan', 'drop --host-shim');
   if (link.kind === 'bridge' && link.ovs && input.bridgeIp !== undefined)
     throw badInput(
       'E_USAGE',

@@ -21,6 +21,7 @@ export const KINDS: readonly TagKind[] = [
   'phys',
   'pair',
   'vlan-shared',
+  'macvlan-shim',
 ];
 
 /** A field of a tag that does not parse; readTag turns it into a "corrupt" result. */

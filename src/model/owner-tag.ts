@@ -2,7 +2,17 @@
 import type { AddrFlag, ObservedRoute } from './observed.js';
 
 export type TagKind =
-  'bridge' | 'veth' | 'veth-host' | 'macvlan' | 'ipvlan' | 'vlan' | 'phys' | 'pair' | 'vlan-shared';
+  | 'bridge'
+  | 'veth'
+  | 'veth-host'
+  | 'macvlan'
+  | 'ipvlan'
+  | 'vlan'
+  | 'phys'
+  | 'pair'
+  | 'vlan-shared'
+  /** The host's own macvlan on a parent, routing to the macvlan containers on it (plan/host-shim.ts). */
+  | 'macvlan-shim';
 
 /** An address a tag remembers, to be put back: what `ip addr add` needs besides the device. */
 export interface SavedAddr {
@@ -54,7 +64,7 @@ export interface OwnerTag {
   readonly vlan?: number | 'inside' | undefined;
   /** Trunk VLANs of a bridge port, ascending. */
   readonly trunk?: readonly number[] | undefined;
-  /** Users of a shared VLAN sub-interface (short hashes), or "*" when too many to list. */
+  /** Users of a shared VLAN sub-interface or host shim (short hashes), or "*" when too many to list. */
   readonly users?: readonly string[] | '*' | undefined;
   /** Addressed by DHCP: detach stops the client. */
   readonly dhcp?: boolean | undefined;

@@ -37,6 +37,8 @@ export type RecipeNetwork = {
       readonly parent: IfName;
       readonly mode: MacvlanMode;
       readonly vlan?: VlanId | undefined;
+      /** The host reaches the containers through a shim on the parent (plan/host-shim.ts). */
+      readonly hostShim?: boolean | undefined;
     }
   | {
       readonly kind: 'ipvlan';

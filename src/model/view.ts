@@ -17,7 +17,12 @@ export interface AddressView {
 export interface InterfaceView {
   readonly name: string;
   readonly kind: string;
+  /** Administratively up (IFF_UP). */
   readonly up: boolean;
+  /** The kernel's operational state: UP, DOWN, LOWERLAYERDOWN, UNKNOWN (loopback, tun), DORMANT… */
+  readonly operstate: string;
+  /** The kernel's LOWER_UP flag: the link has carrier (a cable, a peer that is up). */
+  readonly carrier: boolean;
   readonly mtu: number;
   readonly mac: string;
   readonly addresses: readonly AddressView[];
@@ -68,6 +73,8 @@ export const buildView = (t: ResolvedTarget, s: NetnsState, host: NetnsState | u
       name: l.name,
       kind: l.kind ?? (l.name === 'lo' ? 'loopback' : 'device'),
       up: l.up,
+      operstate: l.operstate,
+      carrier: l.carrier === true,
       mtu: l.mtu,
       mac: l.mac,
       addresses: l.addrs.map((a) => ({

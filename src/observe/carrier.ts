@@ -67,6 +67,7 @@ const explain = async (runner: Runner, l: ObservedLink | undefined): Promise<str
     case 'bridge':
     case 'veth-host':
     case 'vlan-shared':
+    case 'macvlan-shim':
     case undefined:
       break;
   }

@@ -176,6 +176,11 @@ export class PlanContext {
     this.phases.push(phase);
   }
 
+  /** Is a step of this id (qualified, see qualifiedId) planned already? */
+  hasStep(id: string): boolean {
+    return this.ids.has(id);
+  }
+
   /** Change a step already planned (found by its id), e.g. a tag that gained a user in the same plan. */
   amend(id: string, change: (s: Step) => Step): void {
     const i = this.steps.findIndex((s) => s.id === id);

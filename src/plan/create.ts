@@ -18,6 +18,7 @@ import { checkTag, hostParent, prevDefaults } from './tags.js';
 import { ensureSharedVlan, vlanUserKey } from './shared-vlan.js';
 import { ensureParentUp, parentUser } from './parent.js';
 import { planPhysIn } from './phys.js';
+import { ensureShim } from './host-shim.js';
 import { checkDuplicateAddresses, withAddrs } from './duplicates.js';
 
 export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: AttachPlanOptions): void => {
@@ -215,6 +216,8 @@ export const createAttachment = (ctx: PlanContext, a: ConcreteAttachment, opts: 
         );
       }
       insideNew(ctx, a, tag, mtu);
+      if (link.kind === 'macvlan' && link.hostShim)
+        ensureShim(ctx, parentName, vlanUserKey(t.id, ifname), a.iface.addrs, t.label);
       return;
     }
     case 'phys':

@@ -18,6 +18,7 @@ import { PHASE } from './phases.js';
 import { planOvsPortRemoval } from './ovs.js';
 import { dhcpStop } from './dhcp.js';
 import { releaseSharedVlan, sharedVlansOf, vlanUserKey } from './shared-vlan.js';
+import { releaseShim, shimsOf } from './host-shim.js';
 import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall.js';
 import { releaseBridgeAddrs } from './bridge.js';
 import { parentUser, releaseParents } from './parent.js';
@@ -98,6 +99,8 @@ export const planDetach = (
         planPhysSettle(ctx, h, { ...tag, origName: h.name });
     }
     const vlanUser = vlanUserKey(req.target.id, req.ifname);
+    // the interface is gone, and with it what it had: its routes stay on the shim until the shim goes
+    for (const name of shimsOf(ctx, vlanUser)) releaseShim(ctx, name, vlanUser, []);
     for (const name of sharedVlansOf(ctx, vlanUser)) releaseSharedVlan(ctx, name, vlanUser);
     releaseParents(ctx, parentUser(req.target.id, req.ifname));
     const plan = ctx.finish();
@@ -236,6 +239,10 @@ export const planRemoveIface = (
   ctx.dropLink(ns, l.name);
   // the kernel deletes the links stacked on it in the same namespace (VLANs of a trunk) too
   for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);
+  if (tag?.kind === 'macvlan') {
+    const user = vlanUserKey(tag.target ?? t.id, l.name);
+    for (const name of shimsOf(ctx, user)) releaseShim(ctx, name, user, l.addrs);
+  }
   if ((tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') && tag.parent !== undefined)
     releaseSharedVlan(ctx, tag.parent, vlanUserKey(tag.target ?? t.id, l.name));
   if (tag?.target !== undefined && tag.ifname !== undefined)

@@ -31,6 +31,8 @@ import { ensureBridge } from './bridge.js';
 import { ensureOvsBridge } from './ovs.js';
 import { tagKindOf } from './tags.js';
 import { ensureParentUp, parentUser } from './parent.js';
+import { ensureShim } from './host-shim.js';
+import { vlanUserKey } from './shared-vlan.js';
 import { checkDuplicateAddresses, withAddrs } from './duplicates.js';
 import type { AttachPlanOptions } from './options.js';
 
@@ -256,6 +258,11 @@ export const repairExisting = (
     // a parent taken down since: the link has no carrier until it is up again
     ctx.phase = PHASE.prepare;
     ensureParentUp(ctx, a.link.parent, parentUser(t.id, a.iface.ifname), t.label);
+  }
+  // the host shim and its routes, when asked for (made anew if removed by hand)
+  if (a.link.kind === 'macvlan' && a.link.hostShim) {
+    const parent = a.link.vlan === undefined ? a.link.parent : `${a.link.parent}.${a.link.vlan}`;
+    ensureShim(ctx, parent, vlanUserKey(t.id, a.iface.ifname), a.iface.addrs, t.label);
   }
   repairProps(ctx, t.netns, t.label, l, a.iface, hostEnd);
   ctx.phase = PHASE.inside;

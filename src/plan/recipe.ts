@@ -92,7 +92,13 @@ const linkIntentOf = (r: Recipe, net: RecipeNetwork): LinkIntent => {
       };
     }
     case 'macvlan':
-      return { kind: 'macvlan', parent: net.parent, mode: net.mode, vlan: net.vlan };
+      return {
+        kind: 'macvlan',
+        parent: net.parent,
+        mode: net.mode,
+        vlan: net.vlan,
+        ...(net.hostShim ? { hostShim: true } : {}),
+      };
     case 'ipvlan':
       return { kind: 'ipvlan', parent: net.parent, mode: net.mode, flag: 'bridge', vlan: net.vlan };
     case 'vlan':
@@ -260,7 +266,8 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
         tag?.recipe !== r.name ||
         tag.kind === 'veth-host' ||
         tag.kind === 'bridge' ||
-        tag.kind === 'vlan-shared'
+        tag.kind === 'vlan-shared' ||
+        tag.kind === 'macvlan-shim'
       )
         continue;
       if (wanted.has(`${t.id}/${l.name}`) || pruned.has(`${t.id}/${l.name}`)) continue;

@@ -126,12 +126,22 @@ const networkOf = (
   if (trunk.length) issues.add([...p, 'trunk'], 'trunk applies to bridge networks', 'remove it');
   if (n.inside && kind !== 'vlan')
     issues.add([...p, 'inside'], 'inside applies to vlan networks', 'remove it');
+  if (n.hostShim && kind !== 'macvlan')
+    issues.add([...p, 'hostShim'], 'hostShim applies to macvlan networks', 'remove it');
   if (!parent) return undefined;
   if (kind === 'macvlan') {
     const mode = check(issues, [...p, 'mode'], () =>
       parseChoice<MacvlanMode>(n.mode ?? 'bridge', MACVLAN_MODES, 'mode', 'macvlan mode'),
     );
-    return mode ? { ...common, kind, parent, mode, vlan } : undefined;
+    if (n.hostShim && mode !== undefined && mode !== 'bridge')
+      issues.add(
+        [...p, 'hostShim'],
+        `a host shim reaches containers of mode bridge only, not ${mode}`,
+        'use mode: bridge, or remove hostShim',
+      );
+    return mode
+      ? { ...common, kind, parent, mode, vlan, ...(n.hostShim ? { hostShim: true } : {}) }
+      : undefined;
   }
   if (kind === 'ipvlan') {
     const mode = check(issues, [...p, 'mode'], () =>

@@ -69,6 +69,12 @@ export const NetworkSchema = v.strictObject({
     d(v.boolean(), 'for kind vlan: the parent is an interface inside the container (a trunk)'),
     false,
   ),
+  hostShim: v.optional(
+    d(
+      v.boolean(),
+      'for kind macvlan (mode bridge): a macvlan of the host on the parent, with a route to each container address, so the host reaches them',
+    ),
+  ),
 });
 
 export const DhcpSchema = v.strictObject({

@@ -22,3 +22,16 @@ export const recipeFile = async (
   );
   return file;
 };
+
+/** A recipe of the given text in a temporary directory of this run, removed when the test ends. */
+export const recipeFileText = async (
+  t: { after: (fn: () => Promise<void>) => void },
+  name: string,
+  text: string,
+): Promise<string> => {
+  const dir = await mkdtemp(`/tmp/pf-${runId}-recipe-`);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const file = join(dir, `${name}.yaml`);
+  await writeFile(file, `${text}\n`);
+  return file;
+};

@@ -25,7 +25,7 @@ interface Alloc {
 const ls = async (): Promise<Alloc[]> => {
   const r = await cli(['ipam', 'ls', '--json']);
   assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.stdout) as Alloc[];
+  return (JSON.parse(r.stdout) as { allocations: Alloc[] }).allocations;
 };
 
 /** The IPv4 addresses on eth1 inside a named namespace, read back from the kernel. */

@@ -42,7 +42,11 @@ test('a 50-container lab in a short recipe: anchors, variables, progress, 50 dis
     const r = await cli(['apply', file, ...set]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /… 25 steps done/, 'progress on a long apply');
-    const ls = JSON.parse((await cli(['ipam', 'ls', '--json'])).stdout) as { key: string; address: string }[];
+    const ls = (
+      JSON.parse((await cli(['ipam', 'ls', '--json'])).stdout) as {
+        allocations: { key: string; address: string }[];
+      }
+    ).allocations;
     const mine = ls.filter((a) => a.key.startsWith(`big${sb.id}/`));
     assert.equal(mine.length, 50);
     assert.equal(new Set(mine.map((a) => a.address)).size, 50, 'no address twice');
@@ -58,9 +62,9 @@ test('a 50-container lab in a short recipe: anchors, variables, progress, 50 dis
     assert.match((await cli(['ipam', 'gc'])).stdout, /nothing to collect/);
     assert.equal((await cli(['destroy', file, ...set])).code, 0);
     assert.equal(
-      (JSON.parse((await cli(['ipam', 'ls', '--json'])).stdout) as { key: string }[]).filter((a) =>
-        a.key.startsWith(`big${sb.id}/`),
-      ).length,
+      (
+        JSON.parse((await cli(['ipam', 'ls', '--json'])).stdout) as { allocations: { key: string }[] }
+      ).allocations.filter((a) => a.key.startsWith(`big${sb.id}/`)).length,
       0,
       'destroy gives the addresses back',
     );

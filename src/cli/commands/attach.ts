@@ -26,6 +26,7 @@ interface AttachFlags {
   bridgeIp: string[];
   createBridge: boolean;
   hostIfname?: string;
+  hostShim?: boolean;
   announce: boolean;
   dhcp?: string | boolean;
   dhcpForeground?: boolean;
@@ -69,6 +70,7 @@ export const toAttachInput = (target: string, f: AttachFlags): AttachInput => ({
   bridgeIp: f.bridgeIp.length ? f.bridgeIp : undefined,
   createBridge: f.createBridge,
   hostIfname: f.hostIfname,
+  hostShim: f.hostShim,
   announce: f.announce,
   dhcp: f.dhcp,
   dhcpForeground: f.dhcpForeground,
@@ -109,6 +111,10 @@ export const registerAttach = (program: Command): void => {
     .option('--bridge-ip <cidr>', 'address for the bridge itself (repeatable)', collect, [])
     .option('--no-create-bridge', 'fail when the bridge does not exist')
     .option('--host-ifname <name>', 'name of the host-side veth')
+    .option(
+      '--host-shim',
+      'with --macvlan: let the host reach the container (a shared host macvlan on the parent, with a route to each --ip)',
+    )
     .option('--no-announce', 'do not send gratuitous ARP / unsolicited NA')
     .option('--dhcp [client]', 'address by DHCP: dhcp (first installed), udhcpc, dhclient or dhcpcd')
     .option('--dhcp-foreground', 'keep the DHCP client running (renews the lease; detach stops it)')

@@ -1,5 +1,5 @@
 import { parsePipework, PIPEWORK_SYNTAX } from '../../compat/pipework.js';
-import { printOutcome, printPassthrough } from '../output.js';
+import { printOutcome, printPassthrough, printWaited } from '../output.js';
 import type { GlobalFlags } from '../output.js';
 import { unknownCommand } from '../suggest.js';
 import type { PipefitterError } from '../../errors.js';
@@ -67,7 +67,8 @@ export const runCompat = async (argv: readonly string[]): Promise<void> => {
   const cmd = parsePipework(rest);
   if (cmd.kind === 'wait') {
     const { waitForInterface } = await import('../../api/wait.js');
-    await waitForInterface({ ifname: cmd.ifname });
+    const r = await waitForInterface({ ifname: cmd.ifname });
+    if (flags.json) printWaited(undefined, cmd.ifname, r.waitedMs);
     return;
   }
   const { runPipework } = await import('../../api/compat.js');

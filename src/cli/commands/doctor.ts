@@ -8,8 +8,11 @@ export const registerDoctor = (program: Command): void => {
     .action(async (_f: unknown, cmd: Command) => {
       const { doctor } = await import('../../api/doctor.js');
       const r = await doctor();
+      const missing = r.items.some((i) => i.required && !i.ok);
+      if (missing) process.exitCode = 1;
       if (globalFlags(cmd).json) {
-        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+        // ok: nothing required is missing (the exit code says the same)
+        process.stdout.write(JSON.stringify({ ok: !missing, ...r }, null, 2) + '\n');
         return;
       }
       process.stdout.write(`kernel ${r.kernel}\n`);
@@ -20,6 +23,5 @@ export const registerDoctor = (program: Command): void => {
           `  ${i.ok ? 'ok     ' : i.required ? 'MISSING' : 'missing'}  ${i.what}${detail}${facts}${i.fix ? `\n           fix: ${i.fix}` : ''}\n`,
         );
       }
-      if (r.items.some((i) => i.required && !i.ok)) process.exitCode = 1;
     });
 };

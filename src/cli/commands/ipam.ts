@@ -14,7 +14,7 @@ export const registerIpam = (program: Command): void => {
     .description('list allocations')
     .action(async (_f: unknown, cmd: Command) => {
       const list = await (await ipamApi()).listAllocations();
-      if (globalFlags(cmd).json) return out(JSON.stringify(list, null, 2));
+      if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, allocations: list }, null, 2));
       if (list.length === 0) return out('no allocations');
       for (const a of list) out(`${a.address.padEnd(22)} ${a.key.padEnd(30)} ${a.pool}  ${a.created}`);
     });
@@ -27,7 +27,7 @@ export const registerIpam = (program: Command): void => {
     .option('--force', 'release it even while its recipe is applied and uses it')
     .action(async (key: string | undefined, f: { recipe?: string; force?: boolean }, cmd: Command) => {
       const r = await (await ipamApi()).releaseAllocations({ key, recipe: f.recipe, force: f.force });
-      if (globalFlags(cmd).json) return out(JSON.stringify(r.released, null, 2));
+      if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, released: r.released }, null, 2));
       out(
         r.released.length
           ? r.released.map((a) => `released ${a.address} (${a.key})`).join('\n')
@@ -43,7 +43,7 @@ export const registerIpam = (program: Command): void => {
     .description('release the addresses of recipes that no longer exist (destroyed, or state lost)')
     .action(async (_f: unknown, cmd: Command) => {
       const r = await (await ipamApi()).collectAllocations();
-      if (globalFlags(cmd).json) return out(JSON.stringify(r.released, null, 2));
+      if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, released: r.released }, null, 2));
       out(
         r.released.length
           ? r.released.map((a) => `released ${a.address} (${a.key})`).join('\n')

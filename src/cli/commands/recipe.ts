@@ -4,7 +4,7 @@ import type { RecipeOptions, RecipeReport, StatusReport } from '../../api/recipe
 // The recipe machinery (YAML, schema, IPAM) loads only for the commands that use it.
 const recipes = () => import('../../api/recipe.js');
 const loader = () => import('../../recipe/load.js');
-import { badInput } from '../../errors.js';
+import { EXIT, badInput } from '../../errors.js';
 import { netnsKey } from '../../model/netns.js';
 import { globalFlags } from '../output.js';
 import { bold, colourOn, dim, green, paintDiagnostic, progressBar, table, yellow } from '../style.js';
@@ -170,11 +170,21 @@ export const registerRecipe = (program: Command): void => {
       printReport(r, 'apply', cmd);
     });
 
-  withTargetFlags(program.command('status <recipe>').description('in sync or drifted, with each difference'))
+  withTargetFlags(
+    program
+      .command('status <recipe>')
+      .description('in sync (exit 0) or drifted (exit 4), with each difference'),
+  )
     .option('--skip-missing', 'do not count containers that are not running')
     .option('--allow-duplicate-address', ALLOW_DUPLICATE_ADDRESS)
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 in sync, 4 drift found (each difference printed; nothing changed),\n2 bad input, 1 the machine could not be read.',
+    )
     .action(async (file: string, f: RecipeFlags, cmd: Command) => {
       const s: StatusReport = await (await recipes()).status(file, options(f));
+      // drift is an answer, not a failure: ok stays true, and scripts branch on exit code 4
+      if (!s.inSync) process.exitCode = EXIT.drift;
       if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, ...s }, null, 2));
       out(`${s.recipe}: ${s.inSync ? 'in sync' : 'drifted'}`);
       for (const d of s.drift) out(`  ${d.where}: ${d.what}`);
@@ -223,9 +233,12 @@ export const registerRecipe = (program: Command): void => {
       .command('graph <recipe>')
       .description('draw the topology')
       .option('--format <fmt>', 'mermaid, dot, or svg (needs Graphviz)', 'mermaid'),
-  ).action(async (file: string, f: RecipeFlags & { format: string }) => {
+  ).action(async (file: string, f: RecipeFlags & { format: string }, cmd: Command) => {
     const r = await (await loader()).loadRecipe(file, { set: parseSets(f.set) });
     const { graph } = await import('../../api/graph.js');
-    out(await graph(r, f.format));
+    const text = await graph(r, f.format);
+    if (globalFlags(cmd).json)
+      return out(JSON.stringify({ ok: true, recipe: r.name, format: f.format, graph: text }, null, 2));
+    out(text);
   });
 };

@@ -1,0 +1,200 @@
+/**
+ * The host-to-macvlan shim (pipework #4, #130): by a kernel rule the host cannot reach its own
+ * macvlan containers through their parent. A macvlan of the host on the same parent, mode bridge
+ * (`pfshim-PARENT`), with a /32 (/128) host route to each container address through it, makes
+ * them reachable; the host's replies leave from the address it already has (on the parent, as a
+ * host's LAN address usually is). One shim per parent, shared by every container on it that asked
+ * for one: its tag lists their users (short hashes of target and ifname), as a shared VLAN's does;
+ * a container's detach removes its routes, and the last one's removes the shim (and its routes).
+ */
+import { refuse } from '../errors.js';
+import type { Cidr } from '../addr.js';
+import { HOST } from '../model/netns.js';
+import type { ObservedAddr, ObservedRoute } from '../model/observed.js';
+import { decodeTag, encodeTag, tagFits } from '../model/owner.js';
+import { isIfName, shortHash } from '../names.js';
+import {
+  linkAdd,
+  linkDel,
+  linkDelCmd,
+  linkSet,
+  linkSetAlias,
+  linkSetAliasCmd,
+  linkSetDownCmd,
+  linkSetUp,
+  routeAdd,
+  routeAddCmd,
+  routeDel,
+  routeDelCmd,
+} from './commands.js';
+import type { PlanContext } from './context.js';
+import { plannedLink } from './context.js';
+import { sameRoute } from './iface.js';
+import { PHASE } from './phases.js';
+
+/** The shim's name on PARENT: `pfshim-PARENT`, or a hash of PARENT when that is over 15 bytes. */
+export const shimName = (parent: string): string => {
+  const plain = `pfshim-${parent}`;
+  return isIfName(plain) ? plain : `pfshim-${shortHash(parent, 8)}`;
+};
+
+const usersOf = (alias: string | undefined): string[] => {
+  const u = decodeTag(alias)?.users ?? [];
+  return u === '*' ? [] : [...u];
+};
+
+const tagWith = (parent: string, users: string[]): string | undefined => {
+  const tag = { kind: 'macvlan-shim', parent, ...(users.length ? { users } : {}) } as const;
+  return tagFits(tag) ? encodeTag(tag) : undefined;
+};
+
+/** The shim's tag becomes `next`: one step per plan (a second user in the same plan amends it). */
+const setAlias = (ctx: PlanContext, name: string, next: string, was: string | undefined): void => {
+  const id = `link-alias:${name}`;
+  if (ctx.hasStep(id))
+    ctx.amend(id, (s) =>
+      s.op.op === 'link.set' ? { ...s, op: { ...s.op, patch: { ...s.op.patch, alias: next } } } : s,
+    );
+  else ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, was ?? '')));
+  ctx.updateLink(HOST, name, { alias: next });
+};
+
+/** A route to one container address through the shim, as the kernel shows it. */
+export const shimRoute = (shim: string, a: { family: 4 | 6; address: string }): ObservedRoute => ({
+  family: a.family,
+  dst: `${a.address}/${a.family === 4 ? 32 : 128}`,
+  dev: shim,
+  metric: a.family === 6 ? 1024 : undefined,
+  onlink: false,
+  type: 'unicast',
+});
+
+/**
+ * Make sure the shim on `parent` exists, is up, counts `user`, and routes each of `addrs` to
+ * it. Returns the shim's name.
+ */
+export const ensureShim = (
+  ctx: PlanContext,
+  parent: string,
+  user: string,
+  addrs: readonly Cidr[],
+  label: string,
+): string => {
+  const name = shimName(parent);
+  const phase = ctx.phase;
+  ctx.phase = PHASE.prepare;
+  const shim = ctx.link(HOST, name);
+  if (shim) {
+    const tag = decodeTag(shim.alias);
+    if (shim.kind !== 'macvlan' || tag?.kind !== 'macvlan-shim' || tag.parent !== parent)
+      throw refuse(
+        'E_CONFLICT',
+        `host interface "${name}"`,
+        `exists but is not pipefitter's host shim on ${parent}`,
+        'remove or rename it',
+      );
+    const users = usersOf(shim.alias);
+    if (!users.includes(user)) {
+      const next = tagWith(parent, [...users, user]);
+      if (next === undefined)
+        throw refuse(
+          'E_CONFLICT',
+          label,
+          `the host shim "${name}" already has ${users.length} users, as many as its tag can list`,
+          'leave out --host-shim for this one; the shim routes only to containers it lists',
+        );
+      setAlias(ctx, name, next, shim.alias);
+    }
+    if (!shim.up) {
+      ctx.push(linkSetUp(HOST, name, shim.planned ? 'covered' : linkSetDownCmd(HOST, name)));
+      ctx.updateLink(HOST, name, { up: true });
+    }
+  } else {
+    const p = ctx.link(HOST, parent);
+    if (!p) throw refuse('E_NO_HOST_IF', `host interface "${parent}"`, 'not found', 'give a host interface');
+    const alias = tagWith(parent, [user]) ?? encodeTag({ kind: 'macvlan-shim', parent });
+    ctx.push(
+      linkAdd(HOST, {
+        name,
+        spec: { kind: 'macvlan', parent, mode: 'bridge' },
+        describes: `create the host shim "${name}" (macvlan, mode bridge) on ${parent}`,
+        undo: linkDelCmd(HOST, name),
+      }),
+    );
+    ctx.push(
+      linkSet(
+        HOST,
+        name,
+        { alias, up: true },
+        {
+          id: `link-alias:${name}`,
+          describes: `tag "${name}" as pipefitter's (shared host shim) and bring it up`,
+          undo: 'covered',
+        },
+      ),
+    );
+    ctx.putLink(HOST, {
+      ...plannedLink({ name, kind: 'macvlan', alias, mtu: p.mtu, parent }),
+      macvlanMode: 'bridge',
+      up: true,
+    });
+    ctx.notes.push(
+      `${label}: host shim "${name}" is made on ${parent}, so the host reaches its macvlan containers (shared; removed with its last user)`,
+    );
+  }
+  // the routes after the shim is up (the kernel refuses a route through a link that is down)
+  ctx.phase = PHASE.link;
+  for (const a of addrs) {
+    const r = shimRoute(name, a);
+    if (ctx.routes(HOST).some((x) => sameRoute(x, r))) continue;
+    ctx.push({
+      ...routeAdd(HOST, r, ctx.link(HOST, name)?.planned ? 'covered' : routeDelCmd(HOST, r)),
+      describes: `route ${r.dst} through the host shim "${name}" (${label})`,
+    });
+    ctx.addRoute(HOST, r);
+  }
+  ctx.phase = phase;
+  return name;
+};
+
+/** The shims whose tag lists `user`. */
+export const shimsOf = (ctx: PlanContext, user: string): string[] =>
+  ctx
+    .links(HOST)
+    .filter((l) => decodeTag(l.alias)?.kind === 'macvlan-shim' && usersOf(l.alias).includes(user))
+    .map((l) => l.name);
+
+/**
+ * `user` goes: its routes (to `addrs`, the addresses its interface had) leave the shim, and the
+ * shim goes with its last user (the kernel takes its routes along).
+ */
+export const releaseShim = (
+  ctx: PlanContext,
+  name: string,
+  user: string,
+  addrs: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+): void => {
+  const shim = ctx.link(HOST, name);
+  const tag = decodeTag(shim?.alias);
+  if (!shim || tag?.kind !== 'macvlan-shim') return;
+  const users = usersOf(shim.alias);
+  if (!users.includes(user)) return;
+  const left = users.filter((u) => u !== user);
+  const phase = ctx.phase;
+  ctx.phase = PHASE.finish;
+  if (left.length === 0) {
+    ctx.push(linkDel(HOST, name, `link-del:${name}`));
+    ctx.dropLink(HOST, name);
+    ctx.notes.push(`host shim "${name}" has no users left; it is removed with its routes`);
+  } else {
+    for (const a of addrs) {
+      const want = shimRoute(name, a);
+      const r = ctx.routes(HOST).find((x) => sameRoute(x, want));
+      if (!r) continue;
+      ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
+      ctx.removeRoute(HOST, r);
+    }
+    setAlias(ctx, name, tagWith(tag.parent ?? '', left) ?? shim.alias ?? '', shim.alias);
+  }
+  ctx.phase = phase;
+};

@@ -1,0 +1,68 @@
+/** The host shim as planned: one per parent, shared, named within 15 bytes, removed with its last user. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { argvOf } from '../../../src/render/ip.js';
+import { planAttach } from '../../../src/plan/attach.js';
+import { shimName } from '../../../src/plan/host-shim.js';
+import { parseAttachInput } from '../../../src/model/input.js';
+import type { AttachInput } from '../../../src/model/input.js';
+import type { Attachment } from '../../../src/model/attachment.js';
+import type { ResolvedTarget } from '../../../src/model/target.js';
+import { decodeTag } from '../../../src/model/owner.js';
+import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
+import { isIfName } from '../../../src/names.js';
+import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+
+const r1 = netnsTarget('r1');
+const r2 = netnsTarget('r2');
+const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
+  const req = parseAttachInput({ target: 'x', ...input });
+  if (req.link.kind === 'pair') throw new Error('no pairs here');
+  return { target: t, iface: req.iface, link: req.link };
+};
+
+test('shim names fit 15 bytes: pfshim-PARENT, or a hash of a long parent', () => {
+  assert.equal(shimName('eth3'), 'pfshim-eth3');
+  for (const p of ['enp5s0f1', 'enp5s0f1.4094', 'x'.repeat(15)]) assert.ok(isIfName(shimName(p)), p);
+  assert.notEqual(shimName('enp5s0f1np0'), shimName('enp5s0f1np1'));
+});
+
+test('two containers asking for the shim in one plan: one shim, one tag with both, a /32 route each', () => {
+  const p = planAttach(
+    [
+      att(r1, { macvlan: 'eth3', ip: '198.51.100.7/24', hostShim: true }),
+      att(r2, { macvlan: 'eth3', ip: '198.51.100.8/24', hostShim: true }),
+    ],
+    observed(nsState([nic('eth3')]), [r1, nsState()], [r2, nsState()]),
+  );
+  const l = lines(p);
+  assert.equal(l.filter((x) => x.startsWith('host: ip link add name pfshim-eth3')).length, 1);
+  assert.ok(
+    l.includes('host: ip link add name pfshim-eth3 link eth3 type macvlan mode bridge'),
+    l.join('\n'),
+  );
+  assert.ok(l.includes('host: ip route add 198.51.100.7/32 dev pfshim-eth3'), l.join('\n'));
+  assert.ok(l.includes('host: ip route add 198.51.100.8/32 dev pfshim-eth3'), l.join('\n'));
+  const tags = p.steps
+    .filter((s) => argvOf(s)[4] === 'pfshim-eth3' && argvOf(s)[5] === 'alias')
+    .map((s) => decodeTag(argvOf(s)[6] as string));
+  assert.deepEqual(tags, [
+    {
+      kind: 'macvlan-shim',
+      parent: 'eth3',
+      users: [vlanUserKey('netns:r1', 'eth1'), vlanUserKey('netns:r2', 'eth1')],
+    },
+  ]);
+  // the shim is up before its routes (the kernel refuses a route through a link that is down)
+  const up = l.findIndex((x) => x.includes('pfshim-eth3') && x.includes(' up'));
+  const route = l.findIndex((x) => x.startsWith('host: ip route add'));
+  assert.ok(up >= 0 && up < route, l.join('\n'));
+});
+
+test('without --host-shim no shim is planned', () => {
+  const p = planAttach(
+    [att(r1, { macvlan: 'eth3', ip: '198.51.100.7/24' })],
+    observed(nsState([nic('eth3')]), [r1, nsState()]),
+  );
+  assert.ok(!lines(p).some((x) => x.includes('pfshim')));
+});
