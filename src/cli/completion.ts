@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { badInput } from '../errors.js';
+import { globalFlags } from './output.js';
 import type { CompletionSources } from '../api/completion.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
@@ -197,7 +198,7 @@ export const registerCompletion = (program: Command): void => {
   zsh:   pipefitter completion zsh > "\${fpath[1]}/_pipefitter"   (or source <(pipefitter completion zsh))
   fish:  pipefitter completion fish > ~/.config/fish/completions/pipefitter.fish`,
     )
-    .action((shell: string) => {
+    .action((shell: string, _o: unknown, cmd: Command) => {
       if (!(SHELLS as readonly string[]).includes(shell))
         throw badInput(
           'E_USAGE',
@@ -206,7 +207,10 @@ export const registerCompletion = (program: Command): void => {
           'not a shell pipefitter completes',
           'use bash, zsh or fish',
         );
-      process.stdout.write(completionScript(shell as Shell));
+      const script = completionScript(shell as Shell);
+      if (globalFlags(cmd).json)
+        process.stdout.write(`${JSON.stringify({ ok: true, shell, script }, null, 2)}\n`);
+      else process.stdout.write(script);
     });
 };
 

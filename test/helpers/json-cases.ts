@@ -53,12 +53,24 @@ export const JSON_CASES: readonly JsonCase[] = [
     ok: (c) => ['--dry-run', c.bridge, '-i', 'eth5', c.b, '192.0.2.30/24'],
     fail: (c) => [c.bridge, c.b],
   },
+  {
+    // the attach above is in place: nothing to try (exit 0, one document)
+    command: 'try attach',
+    ok: (c) => ['try', 'attach', c.a, '--bridge', c.bridge, '--ip', '192.0.2.10/24', '--timeout', '1'],
+    fail: (c) => ['try', 'attach', c.a, '--bridge', c.bridge, '--timeout', 'soon'],
+  },
   { command: 'detach', ok: (c) => ['detach', c.a], fail: (c) => ['detach', c.a, '--ifname', 'lo'] },
   { command: 'validate', ok: (c) => ['validate', c.recipe], fail: () => ['validate', '/nonexistent.yaml'] },
   { command: 'graph', ok: (c) => ['graph', c.recipe], fail: (c) => ['graph', c.recipe, '--format', 'png'] },
   { command: 'plan', ok: (c) => ['plan', c.recipe], fail: () => ['plan', '/nonexistent.yaml'] },
   { command: 'apply', ok: (c) => ['apply', c.recipe], fail: () => ['apply', '/nonexistent.yaml'] },
   { command: 'status', ok: (c) => ['status', c.recipe], fail: () => ['status', '/nonexistent.yaml'] },
+  {
+    // applied above: nothing to try
+    command: 'try apply',
+    ok: (c) => ['try', 'apply', c.recipe, '--timeout', '1'],
+    fail: () => ['try', 'apply', '/nonexistent.yaml'],
+  },
   { command: 'destroy', ok: (c) => ['destroy', c.recipe], fail: () => ['destroy', '/nonexistent.yaml'] },
   { command: 'ipam ls', ok: () => ['ipam', 'ls'], fail: () => ['ipam', 'ls', 'extra'] },
   {
@@ -68,5 +80,6 @@ export const JSON_CASES: readonly JsonCase[] = [
   },
   { command: 'ipam gc', ok: () => ['ipam', 'gc'], fail: () => ['ipam', 'gc', 'extra'] },
   { command: 'doctor', ok: () => ['doctor'], fail: () => ['doctor', 'extra'] },
+  { command: 'completion', ok: () => ['completion', 'bash'], fail: () => ['completion', 'tcsh'] },
   { command: 'help', ok: () => ['help', 'attach'], fail: () => ['--no-such-flag'] },
 ];
