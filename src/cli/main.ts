@@ -10,6 +10,7 @@ import { registerWait } from './commands/wait.js';
 import { registerRecipe } from './commands/recipe.js';
 import { registerIpam } from './commands/ipam.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerWatch } from './commands/watch.js';
 import { COMPAT_HELP, isPipeworkForm, runCompat } from './commands/compat.js';
 import { setHostNotice } from '../state/host-lock.js';
 
@@ -36,6 +37,7 @@ export const buildProgram = (): Command => {
   registerRecipe(program);
   registerIpam(program);
   registerDoctor(program);
+  registerWatch(program);
   program.addHelpText(
     'after',
     `
