@@ -208,3 +208,14 @@ test(
       assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
     }),
 );
+
+test('watch --install-unit prints a systemd unit running this binary; a bad --interval is refused (exit 2)', async () => {
+  const u = await cli(['watch', '--install-unit']);
+  assert.equal(u.code, 0, u.stderr);
+  assert.ok(u.stdout.split('\n').includes(`ExecStart=${BIN} watch --json`), u.stdout);
+  for (const line of ['Type=simple', 'Restart=on-failure', 'RestartSec=2'])
+    assert.ok(u.stdout.split('\n').includes(line), line);
+  const bad = await cli(['watch', '--interval', 'soon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--interval "soon": not a duration/);
+});
