@@ -16,7 +16,7 @@ import { dhcpStateDir } from '../plan/dhcp.js';
 import type { TargetNow, WatchAction, WatchUnit } from '../plan/watch.js';
 import { decide, unitsOf } from '../plan/watch.js';
 import { hasDhcpState } from '../observe/lease.js';
-import type { AttachmentRecord } from '../state/attachments.js';
+import type { AttachmentRecord, RecordedOptions } from '../state/attachments.js';
 import {
   listAttachmentRecords,
   removeAttachmentRecord,
@@ -151,7 +151,7 @@ export interface Watcher {
   pass(
     only?: ReadonlySet<string>,
     why?: { checkDue?: boolean; eventAt?: ReadonlyMap<string, number> },
-  ): Promise<void>;
+  ): Promise<ReadonlySet<string>>;
   /** Read the records and recipe states again (SIGHUP). */
   reload(): Promise<void>;
   /** The target ids watched now, with how they are found. */
@@ -248,6 +248,51 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
     applied.delete(r.target.id);
   };
 
+  /** Targets whose action failed in this pass: tried again a second later. */
+  const failed = new Set<string>();
+
+  const reapplyBatch = async (
+    xs: readonly { u: Unit; a: WatchAction }[],
+    eventAt: ReadonlyMap<string, number> | undefined,
+  ): Promise<boolean> => {
+    const t0 = Date.now();
+    try {
+      const out = await attachRequests(
+        xs.map((x) => requestOf(x.u.record!)),
+        {
+          ...opts,
+          ...xs.reduce<RecordedOptions>((o, x) => ({ ...o, ...x.u.record!.options }), {}),
+          dryRun: false,
+        },
+        `pipefitter watch: attach (${xs.length} attachments)`,
+        xs.map((x) => x.u.record!.request),
+      );
+      for (const t of out.targets) {
+        const ns = namespaceOf(t);
+        if (ns !== undefined) applied.set(t.id, ns);
+      }
+      for (const { u, a } of xs) {
+        const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+        log({
+          unit: u.label,
+          target: u.targets[0],
+          event: 'reapplied',
+          message: `${u.label}: ${a.kind === 'reapply' ? a.why : ''}; re-applied (with ${xs.length - 1} more in one plan)`,
+          ms: Date.now() - t0,
+          ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+        });
+      }
+      return true;
+    } catch (e) {
+      if (!isPipefitterError(e)) throw e;
+      log({
+        event: 'retry',
+        message: `${xs.length} attachments in one plan: ${e.message}; one by one instead`,
+      });
+      return false;
+    }
+  };
+
   const act = async (
     u: Unit,
     a: WatchAction,
@@ -329,6 +374,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       }
     } catch (e) {
       if (!isPipefitterError(e)) throw e;
+      failed.add(u.targets[0] ?? '');
       log({
         ...base,
         event: 'failed',
@@ -341,19 +387,28 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
 
   return {
     async pass(only, why = {}) {
+      failed.clear();
       const chosen: Unit[] = only ? (unitsOf(units, only) as Unit[]) : units;
       const ids = new Set(chosen.flatMap((u) => u.targets));
       const now = new Map<string, TargetNow>();
       await Promise.all(
         [...ids].map(async (id) => now.set(id, await targetNow(id, specs.get(id) ?? id, opts))),
       );
-      for (const u of chosen) {
+      const decided = chosen.flatMap((u) => {
         const a = decide({ unit: u, now, applied, checkDue: why.checkDue ?? false });
-        if (a) await act(u, a, now, why.eventAt);
-      }
+        return a ? [{ u, a }] : [];
+      });
+      // attachments of restarted targets first, in one plan: one observation and one apply for
+      // 20 containers restarted at once; one by one when that fails (one restarted again, say)
+      const restarted = decided.filter((x) => x.a.kind === 'reapply' && x.u.kind === 'attachment');
+      let batched = false;
+      if (restarted.length > 1 && !opts.reportOnly) batched = await reapplyBatch(restarted, why.eventAt);
+      for (const { u, a } of decided)
+        if (!(batched && restarted.some((x) => x.u === u))) await act(u, a, now, why.eventAt);
       // a forgotten record is out of the next pass
       const left = new Set((await listAttachmentRecords().catch(() => [])).map((r) => attachmentUnit(r).key));
       units = units.filter((u) => u.kind !== 'attachment' || left.has(u.key));
+      return new Set(failed);
     },
     async reload() {
       const next = await loadUnits();
@@ -472,6 +527,16 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
     poke();
   };
   process.on('SIGHUP', onHup);
+  const retries = new Set<NodeJS.Timeout>();
+  const retry = (ids: ReadonlySet<string>): void => {
+    if (ids.size === 0) return;
+    const t = setTimeout(() => {
+      retries.delete(t);
+      for (const id of ids) dirty.add(id);
+      poke();
+    }, 1000);
+    retries.add(t);
+  };
   let nextCheck = Date.now() + intervalMs;
   try {
     while (!signal?.aborted) {
@@ -488,7 +553,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         recheckAll = false;
         dirty.clear();
         nextCheck = Date.now() + intervalMs;
-        await w.pass(undefined, { checkDue: true, eventAt });
+        retry(await w.pass(undefined, { checkDue: true, eventAt }));
         eventAt.clear();
         continue;
       }
@@ -499,11 +564,12 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
           [...only].flatMap((id) => (eventAt.has(id) ? [[id, eventAt.get(id)!] as const] : [])),
         );
         for (const id of only) eventAt.delete(id);
-        await w.pass(only, { checkDue: false, eventAt: at });
+        retry(await w.pass(only, { checkDue: false, eventAt: at }));
       }
     }
   } finally {
     clearInterval(poll);
+    for (const t of retries) clearTimeout(t);
     process.off('SIGHUP', onHup);
     signal?.removeEventListener('abort', poke);
     docker?.stop();

@@ -219,3 +219,97 @@ test('watch --install-unit prints a systemd unit running this binary; a bad --in
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /--interval "soon": not a duration/);
 });
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+test(
+  'watch: 20 containers restarted at once all come back, nothing duplicated; start event to ready, median and worst',
+  { skip, timeout: 400_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables');
+      const stateDir = await tempStateDir(t, 'watch20');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const br = sb.name('br').slice(0, 15);
+      const N = 20;
+      const names = Array.from({ length: N }, (_, i) => sb.name(`c${i}`));
+      const macOf = (i: number): string => `02:00:c0:00:02:${(0x40 + i).toString(16)}`;
+      const ipOf = (i: number): string => `192.0.2.${64 + i}`;
+      for (const [i, name] of names.entries()) {
+        await d().run(name, { network: 'none' });
+        const r = await cli(
+          [
+            'attach',
+            name,
+            '--bridge',
+            br,
+            '--bridge-ip',
+            '192.0.2.1/24',
+            '--ip',
+            `${ipOf(i)}/24`,
+            '--mac',
+            macOf(i),
+          ],
+          env,
+        );
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const w = startWatch(env, ['--interval', '5m']);
+      t.after(() => {
+        w.child.kill('SIGKILL');
+      });
+      await w.next((l) => l.event === 'started');
+      for (let k = 0; k < N; k++) await w.next((l) => l.event === 'in-sync');
+
+      const rounds = 1;
+      const since: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        await Promise.all(names.map((n) => execa('docker', ['restart', '-t', '1', n], { env })));
+        const back = new Set<string>();
+        while (back.size < N) {
+          const l = await w.next((x) => x.event === 'reapplied', 60_000);
+          const name = names.find((n) => l.message.startsWith(`${n} `));
+          assert.ok(name, l.message);
+          assert.ok(!back.has(name), `${name} re-applied twice`);
+          back.add(name);
+          if (l.sinceEventMs !== undefined) since.push(l.sinceEventMs);
+        }
+      }
+      assert.equal(since.length, N * rounds, 'every re-apply timed from its start event');
+      t.diagnostic(
+        `start event to interface ready, ${since.length} restarts: median ${median(since)} ms, worst ${Math.max(...since)} ms`,
+      );
+      for (const [i, name] of names.entries()) {
+        const pid = (await d().inspect(name)).State.Pid;
+        const s = await readState({ pid });
+        const eth1 = s.links.filter((l) => l.name === 'eth1');
+        assert.equal(eth1.length, 1, `${name}: one eth1`);
+        assert.equal(eth1[0]!.mac, macOf(i));
+        assert.deepEqual(globalAddrs(eth1[0]), [`${ipOf(i)}/24`]);
+      }
+      assert.ok(await ping({ pid: (await d().inspect(names[0]!)).State.Pid }, ipOf(N - 1)), 'ping across');
+      const host = await readState('sandbox');
+      assert.equal(host.links.filter((l) => l.master === br).length, N, 'one host end per container');
+      assert.equal((await readdir(`${stateDir}/attachments`)).length, N, 'one record per attachment');
+      assert.ok(
+        !w.lines.some((l) => l.event === 'failed'),
+        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
+      );
+
+      w.child.kill('SIGTERM');
+      assert.equal((await w.child).exitCode, 0);
+      for (const name of names) {
+        assert.equal((await cli(['detach', name], env)).code, 0);
+        await d().remove(name);
+      }
+      assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
+    }),
+);
