@@ -15,6 +15,7 @@ import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { BIN, cli } from '../helpers/cli.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { recipeFile } from '../helpers/recipe-file.js';
 import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
 
@@ -311,5 +312,66 @@ test(
         await d().remove(name);
       }
       assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
+    }),
+);
+
+test(
+  'watch: a container of an applied recipe restarted gets its pool address (the same lease) back',
+  { skip, timeout: 240_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables');
+      const stateDir = await tempStateDir(t, 'watchr');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('rweb'), { network: 'none' });
+      const db = await d().run(sb.name('rdb'), { network: 'none' });
+      const br = sb.name('rbr').slice(0, 15);
+      const file = await recipeFile(
+        t,
+        sb.name('lab'),
+        [`  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.150 }`],
+        [
+          `  web: { target: docker:${web.name}, interfaces: { eth1: { network: lan, address: auto } } }`,
+          `  db: { target: docker:${db.name}, interfaces: { eth1: { network: lan, address: 203.0.113.5 } } }`,
+        ],
+      );
+      const applied = await cli(['apply', file], env);
+      assert.equal(applied.code, 0, applied.stderr);
+      const addrOf = async (pid: number): Promise<string[]> =>
+        globalAddrs((await readState({ pid })).links.find((l) => l.name === 'eth1'));
+      const before = await addrOf(web.pid);
+      assert.equal(before.length, 1);
+
+      const w = startWatch(env, ['--interval', '5m']);
+      t.after(() => {
+        w.child.kill('SIGKILL');
+      });
+      await w.next((l) => l.event === 'in-sync' && l.message.startsWith('recipe '));
+      await execa('docker', ['restart', '-t', '1', web.name], { env });
+      const l = await w.next((x) => x.event === 'reapplied' && x.message.startsWith('recipe '));
+      t.diagnostic(`recipe re-applied ${l.sinceEventMs} ms after the start event`);
+      const pid = (await d().inspect(web.name)).State.Pid;
+      assert.deepEqual(await addrOf(pid), before, 'the same leased address');
+      assert.equal((await readState({ pid })).links.filter((x) => x.name === 'eth1').length, 1);
+      assert.ok(await ping({ pid }, '203.0.113.5'), 'ping across the bridge');
+      const ls = await cli(['ipam', 'ls', '--json'], env);
+      assert.equal((JSON.parse(ls.stdout) as unknown[]).length, 1, 'one lease');
+      assert.equal(
+        (await readState('sandbox')).links.filter((x) => x.master === br).length,
+        2,
+        'one host end per container',
+      );
+      w.child.kill('SIGTERM');
+      assert.equal((await w.child).exitCode, 0);
+      assert.ok(!w.lines.some((x) => x.event === 'failed'), JSON.stringify(w.lines));
+      const destroyed = await cli(['destroy', file], env);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+      await d().remove(web.name);
+      await d().remove(db.name);
     }),
 );
