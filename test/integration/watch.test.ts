@@ -114,9 +114,21 @@ test(
       assert.deepEqual(await addrs(r1), ['198.51.100.1/24']);
       assert.ok(await ping({ netns: r1 }, '198.51.100.2'), 'ping across the bridge');
       assert.equal((await readState('sandbox')).links.filter((l) => l.master === br).length, 2, 'two ports');
+      // idle, watch holds no host lock: another command runs at once; SIGHUP reads the new record
+      const t0 = Date.now();
+      const more = await cli(
+        ['attach', `netns:${r2}`, '--ifname', 'eth2', '--bridge', br, '--ip', '198.51.100.12/24'],
+        env,
+      );
+      assert.equal(more.code, 0, more.stderr);
+      assert.ok(Date.now() - t0 < 10_000, 'no wait for a lock');
+      w.kill('SIGHUP');
+      await waitFor((l) => l.event === 'reloaded');
+      await waitFor((l) => l.event === 'in-sync' && l.message.includes(`${r2} eth2`));
       w.kill('SIGTERM');
       assert.equal((await w).exitCode, 0);
       assert.ok(!seen.some((l) => l.event === 'failed'), JSON.stringify(seen));
       for (const ns of [r1, r2]) assert.equal((await cli(['detach', `netns:${ns}`], env)).code, 0);
+      assert.equal((await cli(['detach', `netns:${r2}`, '--ifname', 'eth2'], env)).code, 0);
     }),
 );
