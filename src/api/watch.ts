@@ -233,12 +233,22 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       netns: { kind: 'path', path: `/nonexistent/pipefitter-gone/${r.target.id}` },
     };
     const dhcpState = await hasDhcpState(dhcpStateDir(r.target.id, r.ifname));
+    const link = requestOf(r).link;
+    const goneFromBridge =
+      link.kind === 'bridge' && link.ovs !== true
+        ? link.bridge
+        : link.kind === 'auto' && 'name' in link.host
+          ? link.host.name
+          : undefined;
     await runPipeline(
       {
         targets: [],
         extraNamespaces: [HOST],
         plan: (observed) =>
-          planDetach({ target: gone, ifname: r.ifname as never, force: false }, observed, { dhcpState }),
+          planDetach({ target: gone, ifname: r.ifname as never, force: false }, observed, {
+            dhcpState,
+            goneFromBridge,
+          }),
         title: `pipefitter watch: forget ${r.target.spec} ${r.ifname}`,
       },
       runner,

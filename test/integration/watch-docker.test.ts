@@ -91,6 +91,12 @@ const startWatch = (env: Record<string, string>, args: string[] = []) => {
   return { child, lines, next, stderr: () => stderr };
 };
 
+/**
+ * Within a second of Docker's start event under the in-process backend; the ip backend runs one
+ * process per command (twice the time on this 2-core machine), so it is given two.
+ */
+const READY_MS = process.env.PIPEFITTER_BACKEND === 'ip' ? 2000 : 1000;
+
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
   (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
 
@@ -171,7 +177,7 @@ test(
       await inWeb(pid1);
       t.diagnostic(`docker restart: re-applied ${r1.sinceEventMs} ms after the start event`);
       assert.ok(
-        (r1.sinceEventMs ?? Infinity) < 1000,
+        (r1.sinceEventMs ?? Infinity) < READY_MS,
         `re-applied ${r1.sinceEventMs} ms after the start event`,
       );
 
@@ -182,7 +188,7 @@ test(
       await inWeb(started.pid);
       t.diagnostic(`docker stop + start: re-applied ${r2.sinceEventMs} ms after the start event`);
       assert.ok(
-        (r2.sinceEventMs ?? Infinity) < 1000,
+        (r2.sinceEventMs ?? Infinity) < READY_MS,
         `re-applied ${r2.sinceEventMs} ms after the start event`,
       );
 
@@ -193,6 +199,17 @@ test(
       const host = await readState('sandbox');
       assert.equal(host.links.filter((l) => l.master === br).length, 1, "only db's port is left");
 
+      // the last container on the bridge removed: the bridge pipefitter made goes too
+      await d().remove(db.name);
+      await w.next((l) => l.event === 'forgotten' && l.message.includes(db.name));
+      assert.deepEqual(await readdir(`${stateDir}/attachments`), [], 'no record left');
+      assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
+      assert.doesNotMatch(
+        (await execa('iptables-save')).stdout,
+        new RegExp(`pf1:bridge=${br}\\b`),
+        'its accept rules too',
+      );
+
       // SIGTERM: exit 0
       w.child.kill('SIGTERM');
       const end = await w.child;
@@ -202,11 +219,6 @@ test(
         !w.lines.some((l) => l.event === 'failed'),
         JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
       );
-
-      assert.equal((await cli(['detach', db.name], env)).code, 0);
-      assert.deepEqual(await readdir(`${stateDir}/attachments`), [], 'detach drops the record');
-      await d().remove(db.name);
-      assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
     }),
 );
 
