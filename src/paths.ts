@@ -6,6 +6,7 @@
  *     recipes/NAME.json              what a recipe made (targets, namespaces) — src/state/recipes.ts
  *     recipes/parsed/SHA256.json     the parsed text of an applied recipe
  *     ipam/allocations.json          `auto` addresses, and allocations.lock while one is changed
+ *     attachments/HASH.json          what attach/link/pipework's forms made, for watch — state/attachments.ts
  *     parents/IFNAME.json            host interfaces brought up for a macvlan/ipvlan/VLAN
  *     host.lock                      the host lock (flock) of every changing run — state/host-lock.ts
  *     journal/run-PID-ID.json        an apply's write-ahead journal while it runs — exec/journal.ts

@@ -16,6 +16,8 @@ import { hasDhcpState, readLease } from '../observe/lease.js';
 import { checkCarrier } from '../observe/carrier.js';
 import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
+import type { AttachForm } from '../state/attachments.js';
+import { forgetAttachment, recordAttachments } from './records.js';
 
 export interface AttachOptions extends RunOptions, AttachPlanOptions {}
 
@@ -30,7 +32,8 @@ export const attach = async (input: AttachInput | PairInput, opts: AttachOptions
     req.link.kind === 'pair'
       ? `pipefitter link ${targetSpecText(req.target)}:${req.iface.ifname} ${targetSpecText(req.link.peer)}:${req.link.peerIface.ifname}`
       : `pipefitter attach ${targetSpecText(req.target)} --ifname ${req.iface.ifname}`;
-  return attachRequests([req], opts, title);
+  const form: AttachForm = 'a' in input ? { form: 'link', input } : { form: 'attach', input };
+  return attachRequests([req], opts, title, [form]);
 };
 
 /** Attach several typed requests in one plan (one observation, one apply, all or nothing). */
@@ -38,6 +41,11 @@ export const attachRequests = async (
   reqs: readonly AttachRequest[],
   opts: AttachOptions = {},
   title = 'pipefitter attach',
+  /**
+   * How each request was asked for (attach flags, a link, pipework's words): when given, a
+   * successful run records it for `pipefitter watch` (state/attachments.ts).
+   */
+  forms?: readonly (AttachForm | undefined)[],
 ): Promise<Outcome> => {
   requireRoot();
   const runner = runnerOf(opts);
@@ -64,6 +72,7 @@ export const attachRequests = async (
     runner,
     opts,
   );
+  if (!opts.dryRun && forms) await recordAttachments(atts, forms, opts);
   if (!out.applied) return out;
   // Did every interface made get carrier? A parent just brought up may need a moment.
   const carrier = await checkCarrier(
@@ -99,7 +108,7 @@ export const detach = async (input: DetachInput, opts: RunOptions = {}): Promise
   // a DHCP client's state, kept by target and interface: also after a restart took the interface
   const dhcpState = await hasDhcpState(dhcpStateDir(t.id, req.ifname));
   const peer = await pairPeer(t, req.ifname, runner, opts);
-  return runPipeline(
+  const out = await runPipeline(
     {
       targets: peer ? [t, peer] : [t],
       extraNamespaces: [HOST],
@@ -110,6 +119,8 @@ export const detach = async (input: DetachInput, opts: RunOptions = {}): Promise
     runner,
     opts,
   );
+  if (!opts.dryRun) await forgetAttachment(t.id, req.ifname);
+  return out;
 };
 
 /**

@@ -109,6 +109,7 @@ export const runPipework = async (
         argv
           ? shellJoin(['pipefitter', ...argv])
           : `pipefitter (pipework form) ${targetSpecText(cmd.request.target)}`,
+        [argv ? { form: 'pipework', argv } : undefined],
       );
     case 'route':
     case 'rule':

@@ -13,6 +13,7 @@ import { registerDoctor } from './commands/doctor.js';
 import { registerTry } from './commands/try.js';
 import { COMPAT_HELP, isPipeworkForm, mistypedCommand, runCompat } from './commands/compat.js';
 import { registerCompletion, runComplete } from './completion.js';
+import { registerWatch } from './commands/watch.js';
 import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
@@ -48,6 +49,7 @@ export const buildProgram = (o: ProgramOutput = {}): Command => {
   registerDoctor(program);
   registerTry(program);
   registerCompletion(program);
+  registerWatch(program);
   program.addHelpText(
     'after',
     `

@@ -32,6 +32,12 @@ export interface DetachPlanOptions {
 /** What detach observed besides the namespaces. */
 export interface DetachObserved {
   /**
+   * The target is gone for good (`pipefitter watch`: a container removed) and the interface was
+   * a port of this bridge: a bridge pipefitter made that has no ports left goes too, as it would
+   * have with the detach of its last port.
+   */
+  readonly goneFromBridge?: string | undefined;
+  /**
    * A DHCP state directory of this target and interface exists (plan/dhcp.ts dhcpStateDir): a
    * client pipefitter started may still run, or its one-shot lease's state is kept — also when
    * the interface went with a namespace made anew (a restarted container), where the client
@@ -103,6 +109,20 @@ export const planDetach = (
     for (const name of shimsOf(ctx, vlanUser)) releaseShim(ctx, name, vlanUser, []);
     for (const name of sharedVlansOf(ctx, vlanUser)) releaseSharedVlan(ctx, name, vlanUser);
     releaseParents(ctx, parentUser(req.target.id, req.ifname));
+    const gb = seen.goneFromBridge;
+    const br = gb === undefined ? undefined : ctx.link(HOST, gb);
+    if (
+      gb !== undefined &&
+      br &&
+      decodeTag(br.alias)?.kind === 'bridge' &&
+      !ctx.links(HOST).some((h) => h.master === gb)
+    ) {
+      ctx.phase = PHASE.finish;
+      planBridgeFirewallRemoval(ctx, HOST, gb);
+      ctx.push(linkDel(HOST, gb, `link-del:${gb}`));
+      ctx.dropLink(HOST, gb);
+      ctx.notes.push(`bridge "${gb}" was made by pipefitter and has no ports left; it is removed`);
+    }
     const plan = ctx.finish();
     return plan.steps.length
       ? plan

@@ -124,3 +124,81 @@ export const listContainerNames = async (
     return [];
   }
 };
+
+/** A container event from GET /events: `start`, `die` or `destroy`, with the container's full id. */
+export interface DockerEvent {
+  readonly action: string;
+  readonly id: string;
+  /** Nanoseconds since the epoch, as Docker stamps it. */
+  readonly timeNano?: number | undefined;
+}
+
+/**
+ * Follow Docker's container events (start, die, destroy) until the stream ends (dockerd stopped
+ * or restarted), `stop` is called, or it cannot connect: resolves then, with why.
+ */
+export const followDockerEvents = (
+  onEvent: (e: DockerEvent) => void,
+  opts: { endpoint?: DockerEndpoint | undefined; onOpen?: () => void } = {},
+): { done: Promise<string>; stop: () => void } => {
+  const ep = opts.endpoint ?? dockerEndpoint();
+  const filters = JSON.stringify({ type: ['container'], event: ['start', 'die', 'destroy'] });
+  let stop = (): void => undefined;
+  const done = new Promise<string>((resolve) => {
+    const req = request(
+      {
+        socketPath: ep.socketPath,
+        host: ep.host,
+        port: ep.port,
+        path: `/events?filters=${encodeURIComponent(filters)}`,
+        method: 'GET',
+        headers: { Host: 'docker' },
+      },
+      (res) => {
+        if (res.statusCode !== 200) {
+          res.resume();
+          resolve(`Docker answered ${res.statusCode ?? 0} to /events`);
+          return;
+        }
+        opts.onOpen?.();
+        let buf = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => {
+          buf += c;
+          let nl: number;
+          while ((nl = buf.indexOf('\n')) >= 0) {
+            const line = buf.slice(0, nl).trim();
+            buf = buf.slice(nl + 1);
+            if (!line) continue;
+            try {
+              const j = JSON.parse(line) as {
+                Action?: unknown;
+                status?: unknown;
+                id?: unknown;
+                Actor?: { ID?: unknown };
+                timeNano?: unknown;
+              };
+              const action = typeof j.Action === 'string' ? j.Action : j.status;
+              const id = typeof j.Actor?.ID === 'string' ? j.Actor.ID : j.id;
+              if (typeof action === 'string' && typeof id === 'string')
+                onEvent({ action, id, timeNano: typeof j.timeNano === 'number' ? j.timeNano : undefined });
+            } catch {
+              // not an event: skip it
+            }
+          }
+        });
+        res.on('end', () => resolve('the event stream ended (dockerd stopped or restarted?)'));
+        res.on('error', (e) => resolve(`the event stream broke (${e.message})`));
+      },
+    );
+    req.on('error', (e: NodeJS.ErrnoException) =>
+      resolve(`cannot reach Docker at ${ep.text} (${e.code ?? e.message})`),
+    );
+    req.end();
+    stop = () => {
+      req.destroy();
+      resolve('stopped');
+    };
+  });
+  return { done, stop };
+};

@@ -80,6 +80,12 @@ export const JSON_CASES: readonly JsonCase[] = [
   },
   { command: 'ipam gc', ok: () => ['ipam', 'gc'], fail: () => ['ipam', 'gc', 'extra'] },
   { command: 'doctor', ok: () => ['doctor'], fail: () => ['doctor', 'extra'] },
+  {
+    // --once ends like any command, with one document (running on, it prints one object a line)
+    command: 'watch',
+    ok: () => ['watch', '--once', '--report-only'],
+    fail: () => ['watch', '--interval', 'soon'],
+  },
   { command: 'completion', ok: () => ['completion', 'bash'], fail: () => ['completion', 'tcsh'] },
   { command: 'help', ok: () => ['help', 'attach'], fail: () => ['--no-such-flag'] },
 ];

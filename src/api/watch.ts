@@ -1,0 +1,591 @@
+/**
+ * `pipefitter watch`: keep what attach, link, pipework's forms and recipes made true across
+ * container restarts. It starts from the state pipefitter keeps (attachment records, recipe
+ * states), so started after the fact it adopts everything; the first pass checks all of it.
+ * Decisions are plan/watch.ts's (pure); every change goes through the library's own attach,
+ * recipe apply and detach planning, each holding the host lock only while it runs.
+ *
+ * Triggers: Docker's container events (start: re-apply; destroy: forget), a poll of the
+ * namespace identity of pid:/netns:/path targets every 500 ms, and a drift check on an interval.
+ */
+import { isPipefitterError } from '../errors.js';
+import { HOST } from '../model/netns.js';
+import type { ResolvedTarget } from '../model/target.js';
+import { planDetach } from '../plan/detach.js';
+import { dhcpStateDir } from '../plan/dhcp.js';
+import type { TargetNow, WatchAction, WatchUnit } from '../plan/watch.js';
+import { decide, unitsOf } from '../plan/watch.js';
+import { hasDhcpState } from '../observe/lease.js';
+import type { AttachmentRecord, RecordedOptions } from '../state/attachments.js';
+import {
+  listAttachmentRecords,
+  removeAttachmentRecord,
+  requestOf,
+  stableSpec,
+} from '../state/attachments.js';
+import type { RecipeState } from '../state/recipes.js';
+import { listRecipeStates } from '../state/recipes.js';
+import type { DockerEvent } from '../targets/docker.js';
+import { followDockerEvents, inspectContainer } from '../targets/docker.js';
+import { resolveTarget } from '../targets/resolve.js';
+import { attachRequests } from './attach.js';
+import type { RunOptions } from './engine.js';
+import { requireRoot, runnerOf, runPipeline } from './engine.js';
+import { namespaceOf } from './records.js';
+import { apply as applyRecipe } from './recipe.js';
+
+export interface WatchOptions extends RunOptions {
+  /** Drift check interval. @default 30000 */
+  readonly intervalMs?: number | undefined;
+  /** Report drift and restarts, change nothing. @default false */
+  readonly reportOnly?: boolean | undefined;
+  /** One pass, then return. @default false */
+  readonly once?: boolean | undefined;
+  /** Every line of the log, as an object. */
+  readonly onEvent?: ((e: WatchEvent) => void) | undefined;
+  /** Namespace poll of pid:/netns:/path targets. @default 500 */
+  readonly pollMs?: number | undefined;
+}
+
+/** One line of watch's log. */
+export interface WatchEvent {
+  readonly time: string;
+  /** started, pass, reapplied, in-sync, drift, repaired, forgotten, waiting, failed, docker, stopped, reloaded */
+  readonly event: string;
+  readonly unit?: string | undefined;
+  readonly target?: string | undefined;
+  readonly message: string;
+  /** How long the action took, in milliseconds. */
+  readonly ms?: number | undefined;
+  /** For a re-apply after a Docker start event: from the event's time to the interface ready. */
+  readonly sinceEventMs?: number | undefined;
+  readonly code?: string | undefined;
+}
+
+interface Unit extends WatchUnit {
+  readonly record?: AttachmentRecord | undefined;
+  readonly recipe?: RecipeState | undefined;
+  /** For the log. */
+  readonly label: string;
+}
+
+const attachmentUnit = (r: AttachmentRecord): Unit => ({
+  key: `attachment:${r.target.id}/${r.ifname}`,
+  kind: 'attachment',
+  targets: [r.target.id, ...(r.peer ? [r.peer.id] : [])],
+  record: r,
+  label: `${r.target.spec} ${r.ifname}${r.peer ? ` <-> ${r.peer.spec} ${r.peer.ifname}` : ''}`,
+});
+
+const recipeUnit = (s: RecipeState): Unit => ({
+  key: `recipe:${s.name}`,
+  kind: 'recipe',
+  targets: s.targets.map((t) => t.id),
+  recipe: s,
+  label: `recipe ${s.name}`,
+});
+
+/** The units watch keeps, and the namespaces the records say they were applied to. */
+const loadUnits = async (): Promise<{ units: Unit[]; applied: Map<string, string> }> => {
+  const records = await listAttachmentRecords();
+  const recipes = await listRecipeStates();
+  const applied = new Map<string, string>();
+  for (const r of records)
+    for (const t of [r.target, ...(r.peer ? [r.peer] : [])])
+      if (t.nsIdentity !== undefined) applied.set(t.id, t.nsIdentity);
+  return { units: [...records.map(attachmentUnit), ...recipes.map(recipeUnit)], applied };
+};
+
+/** How each target id is found again. */
+const specsOf = (units: readonly Unit[]): Map<string, string> => {
+  const m = new Map<string, string>();
+  for (const u of units) {
+    if (u.record) {
+      m.set(u.record.target.id, u.record.target.spec);
+      if (u.record.peer) m.set(u.record.peer.id, u.record.peer.spec);
+    }
+    for (const t of u.recipe?.targets ?? []) if (!m.has(t.id)) m.set(t.id, t.spec);
+  }
+  return m;
+};
+
+/** Where a target is now. A named namespace or file that is missing may be made again: stopped. */
+const targetNow = async (id: string, spec: string, opts: RunOptions): Promise<TargetNow> => {
+  if (id.startsWith('docker:')) {
+    let c: Awaited<ReturnType<typeof inspectContainer>>;
+    try {
+      c = await inspectContainer(id.slice('docker:'.length), { required: false, endpoint: opts.docker });
+    } catch (e) {
+      if (!isPipefitterError(e)) throw e;
+      c = 'unreachable';
+    }
+    if (c === 'unreachable') return { state: 'unknown', why: 'Docker cannot be reached' };
+    if (c === undefined) return { state: 'gone' };
+    if (c === 'ambiguous') return { state: 'unknown', why: 'matches more than one container' };
+    if (!c.running || c.pid <= 0) return { state: 'stopped' };
+  }
+  let t: ResolvedTarget;
+  try {
+    t = await resolveTarget(stableSpec({ id, spec }), {
+      runner: runnerOf(opts),
+      docker: opts.docker,
+      allowHostNamespace: true,
+    });
+  } catch (e) {
+    if (!isPipefitterError(e)) throw e;
+    if (e.code === 'E_TARGET_STOPPED') return { state: 'stopped' };
+    if (e.code === 'E_TARGET_NOT_FOUND') {
+      if (id.startsWith('pid:')) return { state: 'gone' };
+      if (id.startsWith('podman:') && /no such container/.test(e.message)) return { state: 'gone' };
+      if (id.startsWith('netns:') || id.startsWith('path:')) return { state: 'stopped' };
+      if (id.startsWith('docker:')) return { state: 'stopped' }; // between inspect and resolve
+    }
+    return { state: 'unknown', why: e.message };
+  }
+  return { state: 'running', nsIdentity: namespaceOf(t) ?? '' };
+};
+
+/** The state of one watch: what was applied where, and when the last drift check ran. */
+export interface Watcher {
+  /** One pass over the units that concern these targets (all when undefined). */
+  pass(
+    only?: ReadonlySet<string>,
+    why?: { checkDue?: boolean; eventAt?: ReadonlyMap<string, number> },
+  ): Promise<ReadonlySet<string>>;
+  /** Read the records and recipe states again (SIGHUP). */
+  reload(): Promise<void>;
+  /** The target ids watched now, with how they are found. */
+  targets(): ReadonlyMap<string, string>;
+  /** The namespace last applied to, by target id. */
+  applied(): ReadonlyMap<string, string>;
+}
+
+export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> => {
+  const log = (e: Omit<WatchEvent, 'time'>): void => opts.onEvent?.({ time: new Date().toISOString(), ...e });
+  const loaded = await loadUnits();
+  let units = loaded.units;
+  const applied = loaded.applied;
+  let specs = specsOf(units);
+
+  const reapplyAttachment = async (u: Unit, now: ReadonlyMap<string, TargetNow>): Promise<boolean> => {
+    const r = u.record!;
+    const out = await attachRequests(
+      [requestOf(r)],
+      { ...opts, ...r.options, dryRun: false },
+      `pipefitter watch: attach ${r.target.spec} --ifname ${r.ifname}`,
+      [r.request],
+    );
+    for (const t of out.targets) {
+      const ns = namespaceOf(t);
+      if (ns !== undefined) applied.set(t.id, ns);
+    }
+    void now;
+    return out.applied;
+  };
+
+  const checkAttachment = async (u: Unit): Promise<number> => {
+    const r = u.record!;
+    const out = await attachRequests([requestOf(r)], { ...opts, ...r.options, dryRun: true });
+    for (const t of out.targets) {
+      const ns = namespaceOf(t);
+      if (ns !== undefined && out.plan.steps.length === 0) applied.set(t.id, ns);
+    }
+    return out.plan.steps.length;
+  };
+
+  const recipeOptions = (s: RecipeState): Parameters<typeof applyRecipe>[1] => ({
+    ...opts,
+    set: s.vars ?? {},
+    skipMissing: true,
+  });
+
+  const reapplyRecipe = async (u: Unit, now: ReadonlyMap<string, TargetNow>): Promise<boolean> => {
+    const s = u.recipe!;
+    const out = await applyRecipe(s.file, { ...recipeOptions(s), dryRun: false });
+    for (const id of u.targets) {
+      const n = now.get(id);
+      if (n?.state === 'running') applied.set(id, n.nsIdentity);
+    }
+    return out.applied;
+  };
+
+  const checkRecipe = async (u: Unit, now: ReadonlyMap<string, TargetNow>): Promise<number> => {
+    const s = u.recipe!;
+    const out = await applyRecipe(s.file, { ...recipeOptions(s), dryRun: true });
+    if (out.plan.steps.length === 0)
+      for (const id of u.targets) {
+        const n = now.get(id);
+        if (n?.state === 'running') applied.set(id, n.nsIdentity);
+      }
+    return out.plan.steps.length;
+  };
+
+  /** A target gone for good: what its attachment left outside it (a DHCP client's state, a parent
+   * brought up, a shared VLAN's user), cleaned as a detach that finds the interface gone does. */
+  const forget = async (u: Unit): Promise<void> => {
+    const r = u.record!;
+    const runner = runnerOf(opts);
+    const gone: ResolvedTarget = {
+      spec: stableSpec(r.target),
+      id: r.target.id,
+      label: r.target.spec,
+      // never observed: the plan sees no interface there
+      netns: { kind: 'path', path: `/nonexistent/pipefitter-gone/${r.target.id}` },
+    };
+    const dhcpState = await hasDhcpState(dhcpStateDir(r.target.id, r.ifname));
+    const link = requestOf(r).link;
+    const goneFromBridge =
+      link.kind === 'bridge' && link.ovs !== true
+        ? link.bridge
+        : link.kind === 'auto' && 'name' in link.host
+          ? link.host.name
+          : undefined;
+    await runPipeline(
+      {
+        targets: [],
+        extraNamespaces: [HOST],
+        plan: (observed) =>
+          planDetach({ target: gone, ifname: r.ifname as never, force: false }, observed, {
+            dhcpState,
+            goneFromBridge,
+          }),
+        title: `pipefitter watch: forget ${r.target.spec} ${r.ifname}`,
+      },
+      runner,
+      { ...opts, dryRun: false },
+    );
+    await removeAttachmentRecord(r.target.id, r.ifname);
+    applied.delete(r.target.id);
+  };
+
+  /** Targets whose action failed in this pass: tried again a second later. */
+  const failed = new Set<string>();
+
+  const reapplyBatch = async (
+    xs: readonly { u: Unit; a: WatchAction }[],
+    eventAt: ReadonlyMap<string, number> | undefined,
+  ): Promise<boolean> => {
+    const t0 = Date.now();
+    try {
+      const out = await attachRequests(
+        xs.map((x) => requestOf(x.u.record!)),
+        {
+          ...opts,
+          ...xs.reduce<RecordedOptions>((o, x) => ({ ...o, ...x.u.record!.options }), {}),
+          dryRun: false,
+        },
+        `pipefitter watch: attach (${xs.length} attachments)`,
+        xs.map((x) => x.u.record!.request),
+      );
+      for (const t of out.targets) {
+        const ns = namespaceOf(t);
+        if (ns !== undefined) applied.set(t.id, ns);
+      }
+      for (const { u, a } of xs) {
+        const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+        log({
+          unit: u.label,
+          target: u.targets[0],
+          event: 'reapplied',
+          message: `${u.label}: ${a.kind === 'reapply' ? a.why : ''}; re-applied (with ${xs.length - 1} more in one plan)`,
+          ms: Date.now() - t0,
+          ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+        });
+      }
+      return true;
+    } catch (e) {
+      if (!isPipefitterError(e)) throw e;
+      log({
+        event: 'retry',
+        message: `${xs.length} attachments in one plan: ${e.message}; one by one instead`,
+      });
+      return false;
+    }
+  };
+
+  const act = async (
+    u: Unit,
+    a: WatchAction,
+    now: ReadonlyMap<string, TargetNow>,
+    eventAt: ReadonlyMap<string, number> | undefined,
+  ): Promise<void> => {
+    const t0 = Date.now();
+    const target = u.targets[0];
+    const base = { unit: u.label, target };
+    try {
+      switch (a.kind) {
+        case 'wait':
+          log({ ...base, event: 'waiting', message: `${u.label}: ${a.why}` });
+          return;
+        case 'report':
+          log({ ...base, event: 'target-gone', message: `${u.label}: ${a.why}` });
+          return;
+        case 'forget':
+          if (opts.reportOnly) {
+            log({ ...base, event: 'gone', message: `${u.label}: ${a.why} (report only: record kept)` });
+            return;
+          }
+          await forget(u);
+          log({
+            ...base,
+            event: 'forgotten',
+            message: `${u.label}: ${a.why}; cleaned up, record dropped`,
+            ms: Date.now() - t0,
+          });
+          return;
+        case 'reapply': {
+          if (opts.reportOnly) {
+            log({
+              ...base,
+              event: 'restarted',
+              message: `${u.label}: ${a.why} (report only: not re-applied)`,
+            });
+            return;
+          }
+          const changed =
+            u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
+          const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+          log({
+            ...base,
+            event: changed ? 'reapplied' : 'in-sync',
+            message: `${u.label}: ${a.why}; ${changed ? 're-applied' : 'already in place'}`,
+            ms: Date.now() - t0,
+            ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+          });
+          return;
+        }
+        case 'check': {
+          const steps = u.kind === 'attachment' ? await checkAttachment(u) : await checkRecipe(u, now);
+          if (steps === 0) {
+            log({ ...base, event: 'in-sync', message: `${u.label}: in sync`, ms: Date.now() - t0 });
+            return;
+          }
+          if (opts.reportOnly) {
+            log({
+              ...base,
+              event: 'drift',
+              message: `${u.label}: ${steps} change(s) needed (report only)`,
+              ms: Date.now() - t0,
+            });
+            return;
+          }
+          const changed =
+            u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
+          const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+          log({
+            ...base,
+            event: changed ? 'repaired' : 'in-sync',
+            message: `${u.label}: ${steps} change(s) needed; ${changed ? 'repaired' : 'in sync by now'}`,
+            ms: Date.now() - t0,
+            ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+          });
+          return;
+        }
+      }
+    } catch (e) {
+      if (!isPipefitterError(e)) throw e;
+      failed.add(u.targets[0] ?? '');
+      log({
+        ...base,
+        event: 'failed',
+        code: e.code,
+        message: `${u.label}: ${e.message}${e.hint ? ` (${e.hint})` : ''}`,
+        ms: Date.now() - t0,
+      });
+    }
+  };
+
+  return {
+    async pass(only, why = {}) {
+      failed.clear();
+      const chosen: Unit[] = only ? (unitsOf(units, only) as Unit[]) : units;
+      const ids = new Set(chosen.flatMap((u) => u.targets));
+      const now = new Map<string, TargetNow>();
+      await Promise.all(
+        [...ids].map(async (id) => now.set(id, await targetNow(id, specs.get(id) ?? id, opts))),
+      );
+      const decided = chosen.flatMap((u) => {
+        const a = decide({ unit: u, now, applied, checkDue: why.checkDue ?? false });
+        return a ? [{ u, a }] : [];
+      });
+      // attachments of restarted targets first, in one plan: one observation and one apply for
+      // 20 containers restarted at once; one by one when that fails (one restarted again, say)
+      const restarted = decided.filter((x) => x.a.kind === 'reapply' && x.u.kind === 'attachment');
+      let batched = false;
+      if (restarted.length > 1 && !opts.reportOnly) batched = await reapplyBatch(restarted, why.eventAt);
+      for (const { u, a } of decided)
+        if (!(batched && restarted.some((x) => x.u === u))) await act(u, a, now, why.eventAt);
+      // a forgotten record is out of the next pass
+      const left = new Set((await listAttachmentRecords().catch(() => [])).map((r) => attachmentUnit(r).key));
+      units = units.filter((u) => u.kind !== 'attachment' || left.has(u.key));
+      return new Set(failed);
+    },
+    async reload() {
+      const next = await loadUnits();
+      // what this watch applied since beats the records' older word
+      for (const [id, ns] of next.applied) if (!applied.has(id)) applied.set(id, ns);
+      units = next.units;
+      specs = specsOf(units);
+    },
+    targets: () => specs,
+    applied: () => applied,
+  };
+};
+
+const sleep = (ms: number, wake: { fn?: (() => void) | undefined }): Promise<void> =>
+  new Promise((r) => {
+    const t = setTimeout(() => {
+      wake.fn = undefined;
+      r();
+    }, ms);
+    wake.fn = () => {
+      clearTimeout(t);
+      wake.fn = undefined;
+      r();
+    };
+  });
+
+/**
+ * Run the reconciler: one full pass (everything recorded is adopted), then, until `signal`
+ * aborts, passes for targets an event or the namespace poll names, and a full drift check every
+ * interval. With `once`, the first pass only.
+ * @example await watch({ once: true, onEvent: (e) => console.log(e.message) })
+ */
+export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Promise<void> => {
+  requireRoot();
+  const log = (e: Omit<WatchEvent, 'time'>): void => opts.onEvent?.({ time: new Date().toISOString(), ...e });
+  const w = await createWatcher(opts);
+  log({
+    event: 'started',
+    message: `watching ${w.targets().size} target(s)${opts.reportOnly ? ' (report only)' : ''}`,
+  });
+  await w.pass(undefined, { checkDue: true });
+  if (opts.once || signal?.aborted) return;
+
+  const intervalMs = opts.intervalMs ?? 30_000;
+  const pollMs = opts.pollMs ?? 500;
+  const dirty = new Set<string>();
+  const eventAt = new Map<string, number>();
+  let reload = false;
+  const wake: { fn?: (() => void) | undefined } = {};
+  const poke = (): void => wake.fn?.();
+  signal?.addEventListener('abort', poke);
+
+  // Docker's events, reconnecting with backoff; after a reconnect everything is checked again
+  let docker: { stop: () => void } | undefined;
+  let recheckAll = false;
+  const followDocker = async (): Promise<void> => {
+    let backoff = 250;
+    let everOpen = false;
+    while (!signal?.aborted) {
+      let opened = false;
+      const f = followDockerEvents(
+        (e: DockerEvent) => {
+          const id = `docker:${e.id}`;
+          if (!w.targets().has(id)) return;
+          if (e.action === 'start') eventAt.set(id, e.timeNano ? Math.floor(e.timeNano / 1e6) : Date.now());
+          if (e.action === 'start' || e.action === 'destroy') {
+            dirty.add(id);
+            poke();
+          }
+        },
+        {
+          endpoint: opts.docker,
+          onOpen: () => {
+            opened = true;
+            backoff = 250;
+            if (everOpen) {
+              log({ event: 'docker', message: 'reconnected to Docker: checking everything again' });
+              recheckAll = true;
+              poke();
+            }
+            everOpen = true;
+          },
+        },
+      );
+      docker = f;
+      const why = await f.done;
+      if (signal?.aborted || why === 'stopped') return;
+      if (opened) log({ event: 'docker', message: why });
+      await new Promise((r) => setTimeout(r, backoff));
+      backoff = Math.min(backoff * 2, 5000);
+    }
+  };
+  const dockerLoop = followDocker();
+
+  // the namespace of pid:/netns:/path targets, polled
+  const poll = setInterval(() => {
+    void (async () => {
+      for (const [id, spec] of w.targets()) {
+        if (id.startsWith('docker:') || id.startsWith('podman:')) continue;
+        const now = await targetNow(id, spec, opts).catch(() => undefined);
+        const before = w.applied().get(id);
+        if (now?.state === 'running' && before !== undefined && now.nsIdentity !== before) {
+          dirty.add(id);
+          poke();
+        }
+        if (now?.state === 'gone' && id.startsWith('pid:')) {
+          dirty.add(id);
+          poke();
+        }
+      }
+    })();
+  }, pollMs);
+
+  const onHup = (): void => {
+    reload = true;
+    poke();
+  };
+  process.on('SIGHUP', onHup);
+  const retries = new Set<NodeJS.Timeout>();
+  const retry = (ids: ReadonlySet<string>): void => {
+    if (ids.size === 0) return;
+    const t = setTimeout(() => {
+      retries.delete(t);
+      for (const id of ids) dirty.add(id);
+      poke();
+    }, 1000);
+    retries.add(t);
+  };
+  let nextCheck = Date.now() + intervalMs;
+  try {
+    while (!signal?.aborted) {
+      if (dirty.size === 0 && !reload && !recheckAll) await sleep(Math.max(0, nextCheck - Date.now()), wake);
+      if (signal?.aborted) break;
+      if (reload) {
+        reload = false;
+        await w.reload();
+        log({ event: 'reloaded', message: `records and recipes read again: ${w.targets().size} target(s)` });
+        recheckAll = true;
+      }
+      const due = Date.now() >= nextCheck;
+      if (due || recheckAll) {
+        recheckAll = false;
+        dirty.clear();
+        nextCheck = Date.now() + intervalMs;
+        retry(await w.pass(undefined, { checkDue: true, eventAt }));
+        eventAt.clear();
+        continue;
+      }
+      if (dirty.size) {
+        const only = new Set(dirty);
+        dirty.clear();
+        const at = new Map(
+          [...only].flatMap((id) => (eventAt.has(id) ? [[id, eventAt.get(id)!] as const] : [])),
+        );
+        for (const id of only) eventAt.delete(id);
+        retry(await w.pass(only, { checkDue: false, eventAt: at }));
+      }
+    }
+  } finally {
+    clearInterval(poll);
+    for (const t of retries) clearTimeout(t);
+    process.off('SIGHUP', onHup);
+    signal?.removeEventListener('abort', poke);
+    docker?.stop();
+    await dockerLoop;
+    log({ event: 'stopped', message: 'watch stopped' });
+  }
+};
+
+export { parseDuration, systemdUnit } from '../plan/watch.js';

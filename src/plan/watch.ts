@@ -1,0 +1,112 @@
+/**
+ * What `pipefitter watch` does with each thing it keeps (an attachment record, an applied
+ * recipe), given where its targets are now: pure, so the choices are tested without a kernel.
+ *
+ * - A target seen in a namespace other than the one last applied to (a restarted container, a
+ *   named namespace made again) gets its attachments re-applied and its recipes applied again.
+ * - A target in the same namespace is checked for drift on the interval (a dry-run plan: steps
+ *   mean drift), repaired unless only reporting.
+ * - A target that exists but does not run (a stopped container, a named namespace deleted: the
+ *   name may be made again) is waited for: nothing to do, the record stays.
+ * - A target gone for good (a container removed, a process exited) has its host-side leftovers
+ *   cleaned and its record dropped; a recipe that lost a target is reported (its destroy, or an
+ *   apply, decides).
+ * - A target that cannot be asked about (dockerd down) is left alone until it can.
+ */
+
+/** Where a target is now. */
+export type TargetNow =
+  | { readonly state: 'running'; readonly nsIdentity: string }
+  | { readonly state: 'stopped' }
+  | { readonly state: 'gone' }
+  | { readonly state: 'unknown'; readonly why: string };
+
+/** A thing watch keeps. */
+export interface WatchUnit {
+  readonly key: string;
+  readonly kind: 'attachment' | 'recipe';
+  /** Target ids; for an attachment the first is the one it lives in (a link's peer second). */
+  readonly targets: readonly string[];
+}
+
+export type WatchAction =
+  | { readonly kind: 'reapply'; readonly why: string }
+  | { readonly kind: 'check' }
+  | { readonly kind: 'wait'; readonly why: string }
+  | { readonly kind: 'forget'; readonly why: string }
+  | { readonly kind: 'report'; readonly why: string };
+
+export interface DecideInput {
+  readonly unit: WatchUnit;
+  /** Where each of its targets is now (missing: not asked, treated as unknown). */
+  readonly now: ReadonlyMap<string, TargetNow>;
+  /** The namespace each target had when last applied to (records, or what watch did since). */
+  readonly applied: ReadonlyMap<string, string>;
+  /** A drift check is due (the interval, or the first pass). */
+  readonly checkDue: boolean;
+}
+
+/** The one action for a unit. */
+export const decide = (i: DecideInput): WatchAction | undefined => {
+  const states = i.unit.targets.map(
+    (id) => [id, i.now.get(id) ?? { state: 'unknown', why: 'not asked' }] as const,
+  );
+  const gone = states.filter(([, s]) => s.state === 'gone').map(([id]) => id);
+  if (gone.length) {
+    if (i.unit.kind === 'attachment')
+      return { kind: 'forget', why: `${gone.join(', ')} is gone (removed, or its process exited)` };
+    return {
+      kind: 'report',
+      why: `${gone.join(', ')} is gone: apply the recipe again, or destroy it, to settle what it made there`,
+    };
+  }
+  const unknown = states.find(([, s]) => s.state === 'unknown');
+  if (unknown) return { kind: 'wait', why: `${unknown[0]}: ${(unknown[1] as { why: string }).why}` };
+  const stopped = states.filter(([, s]) => s.state === 'stopped').map(([id]) => id);
+  // a recipe is applied again for the targets that run (the others are left out, and come later)
+  if (stopped.length && (i.unit.kind === 'attachment' || stopped.length === states.length))
+    return { kind: 'wait', why: `${stopped.join(', ')} is not running` };
+  const moved = states.filter(([id, s]) => {
+    if (s.state !== 'running') return false;
+    const before = i.applied.get(id);
+    return before !== undefined && before !== s.nsIdentity;
+  });
+  if (moved.length)
+    return { kind: 'reapply', why: `${moved.map(([id]) => id).join(', ')} has a new network namespace` };
+  const unseen = states.filter(([id, s]) => s.state === 'running' && !i.applied.has(id));
+  if (unseen.length || i.checkDue) return { kind: 'check' };
+  return undefined;
+};
+
+/** The units a change of these targets concerns. */
+export const unitsOf = (units: readonly WatchUnit[], targets: ReadonlySet<string>): WatchUnit[] =>
+  units.filter((u) => u.targets.some((t) => targets.has(t)));
+
+/** `30s`, `500ms`, `2m`, `1h` or plain seconds → milliseconds; undefined when not a duration. */
+export const parseDuration = (text: string): number | undefined => {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = m[2] ?? 's';
+  const ms = n * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
+  return Number.isFinite(ms) && ms >= 100 ? Math.round(ms) : undefined;
+};
+
+/** The systemd unit `watch --install-unit` prints. */
+export const systemdUnit = (bin: string): string =>
+  `[Unit]
+Description=pipefitter watch: keep container network attachments across restarts
+Documentation=man:pipefitter(1)
+After=network-online.target docker.service
+Wants=network-online.target
+
+[Service]
+Type=simple
+ExecStart=${bin} watch --json
+Restart=on-failure
+RestartSec=2
+KillSignal=SIGTERM
+
+[Install]
+WantedBy=multi-user.target
+`;

@@ -1,0 +1,389 @@
+/**
+ * `pipefitter watch` against a real dockerd (test/helpers/docker.ts): attachments made by the CLI
+ * come back after `docker restart` and `docker stop` + `start`, with the same address, MAC,
+ * route and gateway, read from the kernel in the container's new namespace; a removed
+ * container's record goes; SIGTERM ends watch with 0.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { ResultPromise } from 'execa';
+import { execa } from 'execa';
+import type { DockerHarness } from '../helpers/docker.js';
+import { dockerSkipReason, useDocker } from '../helpers/docker.js';
+import { BIN, cli } from '../helpers/cli.js';
+import { link, ping, readState, routes } from '../helpers/read-back.js';
+import { withSandbox } from '../helpers/sandbox.js';
+import { recipeFile } from '../helpers/recipe-file.js';
+import { tempStateDir } from '../helpers/state-dir.js';
+import { needTools } from '../helpers/tools.js';
+
+const skip = await dockerSkipReason();
+let docker: DockerHarness | undefined;
+before(async () => {
+  if (!skip) docker = await useDocker();
+});
+after(async () => {
+  await docker?.stop();
+});
+const d = (): DockerHarness => {
+  if (!docker) throw new Error('docker harness not started');
+  return docker;
+};
+
+interface WatchLine {
+  time: string;
+  event: string;
+  message: string;
+  target?: string;
+  sinceEventMs?: number;
+}
+
+/** `pipefitter watch --json` as a child, its lines collected; `next` waits for a matching one. */
+const startWatch = (env: Record<string, string>, args: string[] = []) => {
+  const child: ResultPromise = execa('node', [BIN, 'watch', '--json', ...args], {
+    env,
+    reject: false,
+    buffer: false,
+  });
+  const lines: WatchLine[] = [];
+  const waiters: { match: (l: WatchLine) => boolean; resolve: (l: WatchLine) => void }[] = [];
+  let seen = 0;
+  createInterface({ input: child.stdout! }).on('line', (text) => {
+    const l = JSON.parse(text) as WatchLine;
+    lines.push(l);
+    for (const w of [...waiters])
+      if (w.match(l)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(l);
+      }
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  /** The first line after the last one `next` returned that matches. */
+  const next = (match: (l: WatchLine) => boolean, timeoutMs = 20_000): Promise<WatchLine> => {
+    const found = lines.slice(seen).find(match);
+    if (found) {
+      seen = lines.indexOf(found) + 1;
+      return Promise.resolve(found);
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `watch: no matching line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      waiters.push({
+        match,
+        resolve: (l) => {
+          clearTimeout(timer);
+          seen = lines.indexOf(l) + 1;
+          resolve(l);
+        },
+      });
+    });
+  };
+  return { child, lines, next, stderr: () => stderr };
+};
+
+/**
+ * Within a second of Docker's start event under the in-process backend; the ip backend runs one
+ * process per command (twice the time on this 2-core machine), so it is given two.
+ */
+const READY_MS = process.env.PIPEFITTER_BACKEND === 'ip' ? 2000 : 1000;
+
+const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
+  (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
+
+test(
+  'watch: docker restart, stop + start, rm -f; the attachment comes back the same, the removed one is forgotten',
+  { skip, timeout: 240_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables');
+      const stateDir = await tempStateDir(t, 'watch');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('web'));
+      const db = await d().run(sb.name('db'));
+      const br = sb.name('br').slice(0, 15);
+      const mac = '02:00:c0:00:02:0a';
+      const made = await cli(
+        [
+          'attach',
+          web.name,
+          '--bridge',
+          br,
+          '--bridge-ip',
+          '192.0.2.1/24',
+          '--ip',
+          '192.0.2.10/24',
+          '--mac',
+          mac,
+          '--route',
+          '198.51.100.0/24:192.0.2.254',
+          '--gateway',
+          '192.0.2.1',
+        ],
+        env,
+      );
+      assert.equal(made.code, 0, made.stderr);
+      assert.equal((await cli(['attach', db.name, '--bridge', br, '--ip', '192.0.2.11/24'], env)).code, 0);
+      assert.equal((await readdir(`${stateDir}/attachments`)).length, 2, 'one record per attachment');
+
+      const w = startWatch(env, ['--interval', '30s']);
+      t.after(() => {
+        w.child.kill('SIGKILL');
+      });
+      await w.next((l) => l.event === 'started');
+      // the first pass adopts both, in sync
+      await w.next((l) => l.event === 'in-sync' && l.message.includes(db.name));
+
+      const inWeb = async (pid: number): Promise<void> => {
+        const s = await readState({ pid });
+        const eth1 = s.links.filter((l) => l.name === 'eth1');
+        assert.equal(eth1.length, 1, 'one eth1');
+        assert.equal(eth1[0]!.mac, mac);
+        assert.deepEqual(globalAddrs(eth1[0]), ['192.0.2.10/24']);
+        const rs = routes(s);
+        assert.ok(
+          rs.some((r) => r.dst === '198.51.100.0/24' && r.gateway === '192.0.2.254' && r.dev === 'eth1'),
+          JSON.stringify(rs),
+        );
+        assert.deepEqual(
+          rs.filter((r) => r.dst === 'default').map((r) => [r.gateway, r.dev]),
+          [['192.0.2.1', 'eth1']],
+        );
+        assert.ok(await ping({ pid }, '192.0.2.11'), 'ping across the bridge');
+        const host = await readState('sandbox');
+        assert.equal(host.links.filter((l) => l.master === br).length, 2, 'two ports on the bridge');
+      };
+      await inWeb(web.pid);
+
+      // docker restart
+      await execa('docker', ['restart', '-t', '1', web.name], { env });
+      const r1 = await w.next((l) => l.event === 'reapplied' && l.message.includes(web.name));
+      const pid1 = (await d().inspect(web.name)).State.Pid;
+      assert.notEqual(pid1, web.pid);
+      await inWeb(pid1);
+      t.diagnostic(`docker restart: re-applied ${r1.sinceEventMs} ms after the start event`);
+      assert.ok(
+        (r1.sinceEventMs ?? Infinity) < READY_MS,
+        `re-applied ${r1.sinceEventMs} ms after the start event`,
+      );
+
+      // docker stop, then start
+      await d().stopContainer(web.name);
+      const started = await d().start(web.name);
+      const r2 = await w.next((l) => l.event === 'reapplied' && l.message.includes(web.name));
+      await inWeb(started.pid);
+      t.diagnostic(`docker stop + start: re-applied ${r2.sinceEventMs} ms after the start event`);
+      assert.ok(
+        (r2.sinceEventMs ?? Infinity) < READY_MS,
+        `re-applied ${r2.sinceEventMs} ms after the start event`,
+      );
+
+      // docker rm -f: the record goes, nothing of web is left on the bridge
+      await d().remove(web.name);
+      await w.next((l) => l.event === 'forgotten' && l.message.includes(web.name));
+      assert.equal((await readdir(`${stateDir}/attachments`)).length, 1, 'only db is kept');
+      const host = await readState('sandbox');
+      assert.equal(host.links.filter((l) => l.master === br).length, 1, "only db's port is left");
+
+      // the last container on the bridge removed: the bridge pipefitter made goes too
+      await d().remove(db.name);
+      await w.next((l) => l.event === 'forgotten' && l.message.includes(db.name));
+      assert.deepEqual(await readdir(`${stateDir}/attachments`), [], 'no record left');
+      assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
+      assert.doesNotMatch(
+        (await execa('iptables-save')).stdout,
+        new RegExp(`pf1:bridge=${br}\\b`),
+        'its accept rules too',
+      );
+
+      // SIGTERM: exit 0
+      w.child.kill('SIGTERM');
+      const end = await w.child;
+      assert.equal(end.exitCode, 0, w.stderr());
+      assert.ok(w.lines.some((l) => l.event === 'stopped'));
+      assert.ok(
+        !w.lines.some((l) => l.event === 'failed'),
+        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
+      );
+    }),
+);
+
+test('watch --install-unit prints a systemd unit running this binary; a bad --interval is refused (exit 2)', async () => {
+  const u = await cli(['watch', '--install-unit']);
+  assert.equal(u.code, 0, u.stderr);
+  assert.ok(u.stdout.split('\n').includes(`ExecStart=${BIN} watch --json`), u.stdout);
+  for (const line of ['Type=simple', 'Restart=on-failure', 'RestartSec=2'])
+    assert.ok(u.stdout.split('\n').includes(line), line);
+  const bad = await cli(['watch', '--interval', 'soon']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--interval "soon": not a duration/);
+});
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+test(
+  'watch: 20 containers restarted at once all come back, nothing duplicated; start event to ready, median and worst',
+  { skip, timeout: 400_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables');
+      const stateDir = await tempStateDir(t, 'watch20');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const br = sb.name('br').slice(0, 15);
+      const N = 20;
+      const names = Array.from({ length: N }, (_, i) => sb.name(`c${i}`));
+      const macOf = (i: number): string => `02:00:c0:00:02:${(0x40 + i).toString(16)}`;
+      const ipOf = (i: number): string => `192.0.2.${64 + i}`;
+      for (const [i, name] of names.entries()) {
+        await d().run(name, { network: 'none' });
+        const r = await cli(
+          [
+            'attach',
+            name,
+            '--bridge',
+            br,
+            '--bridge-ip',
+            '192.0.2.1/24',
+            '--ip',
+            `${ipOf(i)}/24`,
+            '--mac',
+            macOf(i),
+          ],
+          env,
+        );
+        assert.equal(r.code, 0, r.stderr);
+      }
+      const w = startWatch(env, ['--interval', '5m']);
+      t.after(() => {
+        w.child.kill('SIGKILL');
+      });
+      await w.next((l) => l.event === 'started');
+      for (let k = 0; k < N; k++) await w.next((l) => l.event === 'in-sync');
+
+      const rounds = 1;
+      const since: number[] = [];
+      for (let round = 0; round < rounds; round++) {
+        await Promise.all(names.map((n) => execa('docker', ['restart', '-t', '1', n], { env })));
+        const back = new Set<string>();
+        while (back.size < N) {
+          const l = await w.next((x) => x.event === 'reapplied', 60_000);
+          const name = names.find((n) => l.message.startsWith(`${n} `));
+          assert.ok(name, l.message);
+          assert.ok(!back.has(name), `${name} re-applied twice`);
+          back.add(name);
+          if (l.sinceEventMs !== undefined) since.push(l.sinceEventMs);
+        }
+      }
+      assert.equal(since.length, N * rounds, 'every re-apply timed from its start event');
+      t.diagnostic(
+        `start event to interface ready, ${since.length} restarts: median ${median(since)} ms, worst ${Math.max(...since)} ms`,
+      );
+      for (const [i, name] of names.entries()) {
+        const pid = (await d().inspect(name)).State.Pid;
+        const s = await readState({ pid });
+        const eth1 = s.links.filter((l) => l.name === 'eth1');
+        assert.equal(eth1.length, 1, `${name}: one eth1`);
+        assert.equal(eth1[0]!.mac, macOf(i));
+        assert.deepEqual(globalAddrs(eth1[0]), [`${ipOf(i)}/24`]);
+      }
+      assert.ok(await ping({ pid: (await d().inspect(names[0]!)).State.Pid }, ipOf(N - 1)), 'ping across');
+      const host = await readState('sandbox');
+      assert.equal(host.links.filter((l) => l.master === br).length, N, 'one host end per container');
+      assert.equal((await readdir(`${stateDir}/attachments`)).length, N, 'one record per attachment');
+      assert.ok(
+        !w.lines.some((l) => l.event === 'failed'),
+        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
+      );
+
+      w.child.kill('SIGTERM');
+      assert.equal((await w.child).exitCode, 0);
+      for (const name of names) {
+        assert.equal((await cli(['detach', name], env)).code, 0);
+        await d().remove(name);
+      }
+      assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
+    }),
+);
+
+test(
+  'watch: a container of an applied recipe restarted gets its pool address (the same lease) back',
+  { skip, timeout: 240_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables');
+      const stateDir = await tempStateDir(t, 'watchr');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('rweb'), { network: 'none' });
+      const db = await d().run(sb.name('rdb'), { network: 'none' });
+      const br = sb.name('rbr').slice(0, 15);
+      const file = await recipeFile(
+        t,
+        sb.name('lab'),
+        [`  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.150 }`],
+        [
+          `  web: { target: docker:${web.name}, interfaces: { eth1: { network: lan, address: auto } } }`,
+          `  db: { target: docker:${db.name}, interfaces: { eth1: { network: lan, address: 203.0.113.5 } } }`,
+        ],
+      );
+      const applied = await cli(['apply', file], env);
+      assert.equal(applied.code, 0, applied.stderr);
+      const addrOf = async (pid: number): Promise<string[]> =>
+        globalAddrs((await readState({ pid })).links.find((l) => l.name === 'eth1'));
+      const before = await addrOf(web.pid);
+      assert.equal(before.length, 1);
+
+      const w = startWatch(env, ['--interval', '5m']);
+      t.after(() => {
+        w.child.kill('SIGKILL');
+      });
+      await w.next((l) => l.event === 'in-sync' && l.message.startsWith('recipe '));
+      await execa('docker', ['restart', '-t', '1', web.name], { env });
+      const l = await w.next((x) => x.event === 'reapplied' && x.message.startsWith('recipe '));
+      t.diagnostic(`recipe re-applied ${l.sinceEventMs} ms after the start event`);
+      const pid = (await d().inspect(web.name)).State.Pid;
+      assert.deepEqual(await addrOf(pid), before, 'the same leased address');
+      assert.equal((await readState({ pid })).links.filter((x) => x.name === 'eth1').length, 1);
+      assert.ok(await ping({ pid }, '203.0.113.5'), 'ping across the bridge');
+      const ls = await cli(['ipam', 'ls', '--json'], env);
+      assert.equal((JSON.parse(ls.stdout) as unknown[]).length, 1, 'one lease');
+      assert.equal(
+        (await readState('sandbox')).links.filter((x) => x.master === br).length,
+        2,
+        'one host end per container',
+      );
+      w.child.kill('SIGTERM');
+      assert.equal((await w.child).exitCode, 0);
+      assert.ok(!w.lines.some((x) => x.event === 'failed'), JSON.stringify(w.lines));
+      const destroyed = await cli(['destroy', file], env);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+      await d().remove(web.name);
+      await d().remove(db.name);
+    }),
+);

@@ -1,0 +1,125 @@
+/** watch's decisions (plan/watch.ts), its duration parser and its systemd unit. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { TargetNow, WatchUnit } from '../../../src/plan/watch.js';
+import { decide, parseDuration, systemdUnit, unitsOf } from '../../../src/plan/watch.js';
+
+const att: WatchUnit = { key: 'a', kind: 'attachment', targets: ['docker:1'] };
+const pair: WatchUnit = { key: 'p', kind: 'attachment', targets: ['docker:1', 'netns:b'] };
+const recipe: WatchUnit = { key: 'r', kind: 'recipe', targets: ['docker:1', 'docker:2'] };
+const run = (ns: string): TargetNow => ({ state: 'running', nsIdentity: ns });
+const m = <V>(...e: [string, V][]): Map<string, V> => new Map(e);
+
+test('a target in a new namespace is re-applied; in the same one, checked only when due', () => {
+  const applied = m(['docker:1', 'ns1'], ['docker:2', 'ns2'], ['netns:b', 'nsb']);
+  assert.deepEqual(decide({ unit: att, now: m(['docker:1', run('ns9')]), applied, checkDue: false }), {
+    kind: 'reapply',
+    why: 'docker:1 has a new network namespace',
+  });
+  assert.equal(decide({ unit: att, now: m(['docker:1', run('ns1')]), applied, checkDue: false }), undefined);
+  assert.deepEqual(decide({ unit: att, now: m(['docker:1', run('ns1')]), applied, checkDue: true }), {
+    kind: 'check',
+  });
+  // a link: either end restarted
+  assert.equal(
+    decide({
+      unit: pair,
+      now: m(['docker:1', run('ns1')], ['netns:b', run('nsB2')]),
+      applied,
+      checkDue: false,
+    })?.kind,
+    'reapply',
+  );
+  // never applied here (adopted without a namespace on record): checked at once
+  assert.deepEqual(decide({ unit: att, now: m(['docker:1', run('x')]), applied: m(), checkDue: false }), {
+    kind: 'check',
+  });
+});
+
+test('stopped waits, gone forgets an attachment and reports a recipe, unknown waits', () => {
+  const applied = m(['docker:1', 'ns1'], ['docker:2', 'ns2']);
+  assert.equal(
+    decide({ unit: att, now: m(['docker:1', { state: 'stopped' }]), applied, checkDue: true })?.kind,
+    'wait',
+  );
+  assert.equal(
+    decide({ unit: att, now: m(['docker:1', { state: 'gone' }]), applied, checkDue: false })?.kind,
+    'forget',
+  );
+  assert.equal(
+    decide({
+      unit: pair,
+      now: m(['docker:1', run('ns1')], ['netns:b', { state: 'gone' }]),
+      applied,
+      checkDue: false,
+    })?.kind,
+    'forget',
+  );
+  assert.equal(
+    decide({
+      unit: recipe,
+      now: m(['docker:1', run('ns1')], ['docker:2', { state: 'gone' }]),
+      applied,
+      checkDue: false,
+    })?.kind,
+    'report',
+  );
+  assert.deepEqual(
+    decide({
+      unit: att,
+      now: m(['docker:1', { state: 'unknown', why: 'Docker cannot be reached' }]),
+      applied,
+      checkDue: true,
+    }),
+    {
+      kind: 'wait',
+      why: 'docker:1: Docker cannot be reached',
+    },
+  );
+  assert.equal(decide({ unit: att, now: m(), applied, checkDue: true })?.kind, 'wait', 'not asked: unknown');
+  // a recipe goes on for the targets that run: one stopped, the other restarted
+  assert.equal(
+    decide({
+      unit: recipe,
+      now: m(['docker:1', { state: 'stopped' }], ['docker:2', run('new')]),
+      applied,
+      checkDue: false,
+    })?.kind,
+    'reapply',
+  );
+  assert.equal(
+    decide({
+      unit: recipe,
+      now: m(['docker:1', { state: 'stopped' }], ['docker:2', { state: 'stopped' }]),
+      applied,
+      checkDue: true,
+    })?.kind,
+    'wait',
+  );
+});
+
+test('unitsOf picks the units a target change concerns', () => {
+  assert.deepEqual(unitsOf([att, pair, recipe], new Set(['netns:b'])), [pair]);
+  assert.deepEqual(unitsOf([att, pair, recipe], new Set(['docker:2'])), [recipe]);
+});
+
+test('parseDuration', () => {
+  assert.equal(parseDuration('30s'), 30_000);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('2m'), 120_000);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.equal(parseDuration('5'), 5000);
+  for (const bad of ['', 'x', '10ms', '-1s', '1d', 's']) assert.equal(parseDuration(bad), undefined, bad);
+});
+
+test('the systemd unit', () => {
+  const u = systemdUnit('/usr/local/bin/pipefitter');
+  for (const line of [
+    'Type=simple',
+    'ExecStart=/usr/local/bin/pipefitter watch --json',
+    'Restart=on-failure',
+    'RestartSec=2',
+    'WantedBy=multi-user.target',
+  ])
+    assert.ok(u.split('\n').includes(line), line);
+});
