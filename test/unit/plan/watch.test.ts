@@ -7,31 +7,34 @@ import { decide, parseDuration, systemdUnit, unitsOf } from '../../../src/plan/w
 const att: WatchUnit = { key: 'a', kind: 'attachment', targets: ['docker:1'] };
 const pair: WatchUnit = { key: 'p', kind: 'attachment', targets: ['docker:1', 'netns:b'] };
 const recipe: WatchUnit = { key: 'r', kind: 'recipe', targets: ['docker:1', 'docker:2'] };
-const run = (ns: string): TargetNow => ({ state: 'running', nsIdentity: ns });
+const running = (ns: string): TargetNow => ({ state: 'running', nsIdentity: ns });
 const m = <V>(...e: [string, V][]): Map<string, V> => new Map(e);
 
 test('a target in a new namespace is re-applied; in the same one, checked only when due', () => {
   const applied = m(['docker:1', 'ns1'], ['docker:2', 'ns2'], ['netns:b', 'nsb']);
-  assert.deepEqual(decide({ unit: att, now: m(['docker:1', run('ns9')]), applied, checkDue: false }), {
+  assert.deepEqual(decide({ unit: att, now: m(['docker:1', running('ns9')]), applied, checkDue: false }), {
     kind: 'reapply',
     why: 'docker:1 has a new network namespace',
   });
-  assert.equal(decide({ unit: att, now: m(['docker:1', run('ns1')]), applied, checkDue: false }), undefined);
-  assert.deepEqual(decide({ unit: att, now: m(['docker:1', run('ns1')]), applied, checkDue: true }), {
+  assert.equal(
+    decide({ unit: att, now: m(['docker:1', running('ns1')]), applied, checkDue: false }),
+    undefined,
+  );
+  assert.deepEqual(decide({ unit: att, now: m(['docker:1', running('ns1')]), applied, checkDue: true }), {
     kind: 'check',
   });
   // a link: either end restarted
   assert.equal(
     decide({
       unit: pair,
-      now: m(['docker:1', run('ns1')], ['netns:b', run('nsB2')]),
+      now: m(['docker:1', running('ns1')], ['netns:b', running('nsB2')]),
       applied,
       checkDue: false,
     })?.kind,
     'reapply',
   );
   // never applied here (adopted without a namespace on record): checked at once
-  assert.deepEqual(decide({ unit: att, now: m(['docker:1', run('x')]), applied: m(), checkDue: false }), {
+  assert.deepEqual(decide({ unit: att, now: m(['docker:1', running('x')]), applied: m(), checkDue: false }), {
     kind: 'check',
   });
 });
@@ -49,7 +52,7 @@ test('stopped waits, gone forgets an attachment and reports a recipe, unknown wa
   assert.equal(
     decide({
       unit: pair,
-      now: m(['docker:1', run('ns1')], ['netns:b', { state: 'gone' }]),
+      now: m(['docker:1', running('ns1')], ['netns:b', { state: 'gone' }]),
       applied,
       checkDue: false,
     })?.kind,
@@ -58,7 +61,7 @@ test('stopped waits, gone forgets an attachment and reports a recipe, unknown wa
   assert.equal(
     decide({
       unit: recipe,
-      now: m(['docker:1', run('ns1')], ['docker:2', { state: 'gone' }]),
+      now: m(['docker:1', running('ns1')], ['docker:2', { state: 'gone' }]),
       applied,
       checkDue: false,
     })?.kind,
@@ -81,7 +84,7 @@ test('stopped waits, gone forgets an attachment and reports a recipe, unknown wa
   assert.equal(
     decide({
       unit: recipe,
-      now: m(['docker:1', { state: 'stopped' }], ['docker:2', run('new')]),
+      now: m(['docker:1', { state: 'stopped' }], ['docker:2', running('new')]),
       applied,
       checkDue: false,
     })?.kind,
@@ -113,10 +116,10 @@ test('parseDuration', () => {
 });
 
 test('the systemd unit', () => {
-  const u = systemdUnit('/usr/local/bin/pipefitter');
+  const u = systemdUnit('/opt/pipefitter/pipefitter.js');
   for (const line of [
     'Type=simple',
-    'ExecStart=/usr/local/bin/pipefitter watch --json',
+    'ExecStart=/opt/pipefitter/pipefitter.js watch --json',
     'Restart=on-failure',
     'RestartSec=2',
     'WantedBy=multi-user.target',

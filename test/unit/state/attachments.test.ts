@@ -68,7 +68,7 @@ test("a link's record re-runs both ends by id; pipework's words are parsed again
   if (r.link.kind === 'pair') assert.deepEqual(r.link.peer, { kind: 'netns', name: 'b' });
   const pw: AttachmentRecord = {
     ...good,
-    request: { form: 'pipework', argv: ['br1', 'web', '192.0.2.10/24@192.0.2.1'] },
+    request: { form: 'pipework', argv: 'br1 web 192.0.2.10/24@192.0.2.1'.split(' ') },
   };
   assert.equal(requestOf(checkAttachmentRecord(pw)).iface.addrs[0]?.address, '192.0.2.10');
 });
@@ -93,7 +93,7 @@ test('every wrong type or shape names its field', () => {
     [{ ...good, request: { form: 'attach', input: 'x' } }, /request\.input must be/],
     [{ ...good, request: { form: 'pipework', argv: [1] } }, /request\.argv must be a list of strings/],
     [
-      { ...good, request: { form: 'pipework', argv: ['route', 'web', 'show'] } },
+      { ...good, request: { form: 'pipework', argv: 'route web show'.split(' ') } },
       /pipework's route form is not an attachment/,
     ],
     [
