@@ -17,9 +17,16 @@ import { checkCarrier } from '../observe/carrier.js';
 import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, resolveAll, runnerOf, runPipeline } from './engine.js';
 import type { AttachForm } from '../state/attachments.js';
-import { forgetAttachment, recordAttachments } from './records.js';
+import { attachmentRecordsOf, forgetAttachment, writeAttachmentRecords } from './records.js';
+import type { AttachmentRecord } from '../state/attachments.js';
 
-export interface AttachOptions extends RunOptions, AttachPlanOptions {}
+export interface AttachOptions extends RunOptions, AttachPlanOptions {
+  /**
+   * The attachment records (what `watch` keeps alive) are handed to this instead of written:
+   * `pipefitter try` writes them only when the change is confirmed.
+   */
+  readonly deferRecords?: ((records: readonly AttachmentRecord[]) => void) | undefined;
+}
 
 /**
  * Add an interface to a running container or namespace.
@@ -72,7 +79,11 @@ export const attachRequests = async (
     runner,
     opts,
   );
-  if (!opts.dryRun && forms) await recordAttachments(atts, forms, opts);
+  if (!opts.dryRun && forms) {
+    const records = attachmentRecordsOf(atts, forms, opts);
+    if (opts.deferRecords) opts.deferRecords(records);
+    else await writeAttachmentRecords(records);
+  }
   if (!out.applied) return out;
   // Did every interface made get carrier? A parent just brought up may need a moment.
   const carrier = await checkCarrier(

@@ -5,7 +5,7 @@
 import type { Attachment } from '../model/attachment.js';
 import { targetSpecText } from '../model/target.js';
 import type { ResolvedTarget } from '../model/target.js';
-import type { AttachForm, RecordedOptions, RecordedTarget } from '../state/attachments.js';
+import type { AttachForm, AttachmentRecord, RecordedOptions, RecordedTarget } from '../state/attachments.js';
 import {
   listAttachmentRecords,
   removeAttachmentRecord,
@@ -24,31 +24,39 @@ const recorded = (t: ResolvedTarget): RecordedTarget => {
   return { spec: targetSpecText(t.spec), id: t.id, ...(ns !== undefined ? { nsIdentity: ns } : {}) };
 };
 
-export const recordAttachments = async (
+/** The records of what an attach made (those given by a form: the request as the user gave it). */
+export const attachmentRecordsOf = (
   atts: readonly Attachment[],
   forms: readonly (AttachForm | undefined)[],
   opts: RecordedOptions,
-): Promise<void> => {
+): AttachmentRecord[] => {
   const options: RecordedOptions = Object.fromEntries(
     (['replace', 'force', 'allowDuplicateAddress', 'allowHostNamespace'] as const)
       .filter((k) => opts[k] === true)
       .map((k) => [k, true]),
   );
-  for (const [i, a] of atts.entries()) {
+  const appliedAt = new Date().toISOString();
+  return atts.flatMap((a, i) => {
     const form = forms[i];
-    if (!form) continue;
-    await writeAttachmentRecord({
-      version: 1,
-      target: recorded(a.target),
-      ifname: a.iface.ifname,
-      ...(a.link.kind === 'pair'
-        ? { peer: { ...recorded(a.link.peer), ifname: a.link.peerIface.ifname } }
-        : {}),
-      request: form,
-      options,
-      appliedAt: new Date().toISOString(),
-    });
-  }
+    if (!form) return [];
+    return [
+      {
+        version: 1 as const,
+        target: recorded(a.target),
+        ifname: a.iface.ifname,
+        ...(a.link.kind === 'pair'
+          ? { peer: { ...recorded(a.link.peer), ifname: a.link.peerIface.ifname } }
+          : {}),
+        request: form,
+        options,
+        appliedAt,
+      },
+    ];
+  });
+};
+
+export const writeAttachmentRecords = async (records: readonly AttachmentRecord[]): Promise<void> => {
+  for (const r of records) await writeAttachmentRecord(r);
 };
 
 /** After a detach of this interface: its record goes, and that of a link it was an end of. */

@@ -41,6 +41,8 @@ import { lockedRun, requireRoot, runnerOf } from './engine.js';
 import type { RecipeOptions } from './recipe.js';
 import { apply as applyRecipe } from './recipe.js';
 import { loadRecipe } from '../recipe/load.js';
+import { writeAttachmentRecords } from './records.js';
+import type { AttachmentRecord } from '../state/attachments.js';
 
 /** The longest --timeout: a day. */
 export const TRY_TIMEOUT_MAX = 86400;
@@ -158,6 +160,8 @@ interface Applied {
   readonly records?: readonly StateRecord[] | undefined;
   readonly items: readonly CarrierItem[];
   readonly gateways: readonly { readonly t: Target; readonly gw: string }[];
+  /** The attachment records of an attach, written when it is kept (confirmed, or nothing to try). */
+  readonly attachmentRecords?: readonly AttachmentRecord[] | undefined;
 }
 
 /** Undo the pending try of this process: its journal, under the host lock (exec/apply.ts recoverInterrupted). */
@@ -216,6 +220,7 @@ const tryChange = async (
       throw e;
     }
     if (a.journal === undefined) {
+      await writeAttachmentRecords(a.attachmentRecords ?? []);
       await removePendingTry();
       return { title, outcome: 'unchanged', steps: 0 };
     }
@@ -224,7 +229,12 @@ const tryChange = async (
       ...r,
       op: r.op === 'add' ? ('remove' as const) : ('add' as const),
     }));
-    const applied: PendingTry = { ...pending, journal, ...(undoRecords.length ? { undoRecords } : {}) };
+    const applied: PendingTry = {
+      ...pending,
+      journal,
+      ...(undoRecords.length ? { undoRecords } : {}),
+      ...(a.attachmentRecords?.length ? { attachmentRecords: a.attachmentRecords } : {}),
+    };
     await writePendingTry(applied);
     const revert = async (why: string, code: 'E_NOT_CONFIRMED' | 'E_VERIFY_FAILED', v?: Verification) => {
       await revertOwn(title, journal, opts);
@@ -250,6 +260,7 @@ const tryChange = async (
     for (;;) {
       const req = (await takeTryRequest()) ?? (typed ? 'confirm' : undefined) ?? stop;
       if (req === 'confirm') {
+        await writeAttachmentRecords(a.attachmentRecords ?? []);
         dropJournal(journal);
         await removePendingTry();
         return { title, outcome: 'confirmed', steps: a.steps, verification: v };
@@ -285,7 +296,14 @@ export const tryAttach = async (
   checkTryOptions(opts);
   const title = `pipefitter try attach ${input.target} --ifname ${input.ifname ?? 'eth1'}`;
   return tryChange(title, opts, undefined, async () => {
-    const o = await attach(input, { ...opts, keepJournal: true });
+    let attachmentRecords: readonly AttachmentRecord[] = [];
+    const o = await attach(input, {
+      ...opts,
+      keepJournal: true,
+      deferRecords: (r) => {
+        attachmentRecords = r;
+      },
+    });
     const t = o.targets[0];
     const ifname = input.ifname ?? 'eth1';
     return {
@@ -294,6 +312,7 @@ export const tryAttach = async (
       records: o.plan.records,
       items: t ? [{ label: t.label, netns: t.netns, ifname }] : [],
       gateways: t ? gatewaysOf(input.gateway).map((gw) => ({ t, gw })) : [],
+      attachmentRecords,
     };
   });
 };
@@ -384,6 +403,7 @@ export const settleTry = async (what: TryRequest, opts: RunOptions = {}): Promis
       );
   }
   if (what === 'confirm') {
+    await writeAttachmentRecords(p.attachmentRecords ?? []);
     if (p.journal) dropJournal(p.journal);
     await removePendingTry();
   } else

@@ -26,6 +26,7 @@ import {
 } from './recipes.js';
 import { writeFileAtomic } from './atomic.js';
 import type { StateRecord } from '../model/step.js';
+import type { AttachmentRecord } from './attachments.js';
 import { commitRecords } from './parents.js';
 
 /** A recipe's files as they were before the try. */
@@ -55,6 +56,8 @@ export interface PendingTry {
    * for a macvlan, ipvlan or VLAN), committed on revert.
    */
   readonly undoRecords?: readonly StateRecord[] | undefined;
+  /** The attachment records (state/attachments.ts) an attach tried makes: written on confirm only. */
+  readonly attachmentRecords?: readonly AttachmentRecord[] | undefined;
 }
 
 export type TryRequest = 'confirm' | 'revert';

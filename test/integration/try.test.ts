@@ -17,6 +17,11 @@ import { expectState, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { recipeFile } from '../helpers/recipe-file.js';
+import { listAttachmentRecords } from '../../src/state/attachments.js';
+
+/** The attachment records (what `watch` keeps alive) of a pid target: only a kept change has one. */
+const recordsOf = async (pid: number): Promise<string[]> =>
+  (await listAttachmentRecords()).filter((r) => r.target.id === `pid:${pid}`).map((r) => r.ifname);
 
 const WAITING = /applied and verified/;
 
@@ -92,6 +97,7 @@ test('try attach, confirmed from another shell with try --confirm: the change st
     };
     assert.equal(doc.ok, true);
     assert.equal(doc.outcome, 'confirmed');
+    assert.deepEqual((await recordsOf(b.pid)).sort(), ['eth1', 'eth2'], 'confirmed: recorded for watch');
     assert.deepEqual(
       doc.verification.carrier.map((x) => x.carrier),
       [true],
@@ -281,6 +287,7 @@ test('a try killed with SIGKILL: try --revert reverts it; so does the next chang
     assert.match(r.stdout, /reverted: .*whose process was gone/);
     assert.match(r.stderr, /reverted the pending try/);
     await expectState(spaces, before, 'killed, then try --revert: as before');
+    assert.deepEqual(await recordsOf(c.pid), [], 'reverted: no record for watch to re-apply');
     // 2: the next changing command (an attach of something else) reverts it first
     const t2 = startTry(flags);
     await t2.waiting;
@@ -310,6 +317,7 @@ test('a try killed with SIGKILL: try --revert reverts it; so does the next chang
     assert.equal(r3.exitCode, 1);
     assert.match(r3.stderr, /reverted by pipefitter try --revert/);
     await expectState(spaces, before, 'try --revert: as before');
+    assert.deepEqual(await recordsOf(c.pid), [], 'reverted: no record for watch to re-apply');
   });
 });
 
