@@ -11,8 +11,7 @@
  * so that a new container that took the name is not mistaken for the old one.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { PipefitterError } from '../errors.js';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import type { AttachRequest } from '../model/attachment.js';
 import type { AttachInput, PairInput } from '../model/input.js';
 import { parseAttachInput, parsePairInput } from '../model/input.js';
@@ -21,6 +20,7 @@ import { parseTargetSpec } from '../model/target.js';
 import { parsePipework } from '../compat/pipework.js';
 import { stateRoot } from '../paths.js';
 import { writeFileAtomic } from './atomic.js';
+import { BadState as Bad, readStateFile } from './state-file.js';
 
 /** How the attachment was asked for: enough to ask again. */
 export type AttachForm =
@@ -72,8 +72,6 @@ export const stableSpec = (t: RecordedTarget): TargetSpec => {
   if (/^(docker|podman|netns|pid):/.test(t.id)) return parseTargetSpec(t.id);
   return parseTargetSpec(t.spec);
 };
-
-class Bad extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -201,39 +199,18 @@ export const checkAttachmentRecord = (data: unknown): AttachmentRecord => {
   return rec;
 };
 
-const corrupt = (file: string, e: Error): PipefitterError =>
-  new PipefitterError({
-    code: 'E_STATE_CORRUPT',
-    message: `${file}: not a valid attachment record: ${e.message}`,
-    hint:
-      `pipefitter does not reset it, and changed nothing: repair it, or move it away ` +
-      `(mv ${file} ${file}.bad) — then watch no longer keeps that attachment`,
-  });
-
-export const readAttachmentRecord = async (key: string): Promise<AttachmentRecord | undefined> => {
-  const file = fileOf(key);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
-    throw new PipefitterError({
-      code: 'E_STATE_CORRUPT',
-      message: `${file}: cannot read the attachment record (${(e as Error).message})`,
-      hint: 'run as root, or set PIPEFITTER_STATE_DIR to the state directory pipefitter uses',
-      cause: e,
-    });
-  }
-  try {
-    const rec = checkAttachmentRecord(JSON.parse(text));
-    if (recordKey(rec.target.id, rec.ifname) !== key)
-      throw new Bad(`target.id and ifname do not match the file name ${key}.json`);
-    return rec;
-  } catch (e) {
-    if (!(e instanceof Bad) && !(e instanceof SyntaxError)) throw e;
-    throw corrupt(file, e);
-  }
-};
+export const readAttachmentRecord = (key: string): Promise<AttachmentRecord | undefined> =>
+  readStateFile(
+    fileOf(key),
+    'attachment record',
+    (data) => {
+      const rec = checkAttachmentRecord(data);
+      if (recordKey(rec.target.id, rec.ifname) !== key)
+        throw new Bad(`target.id and ifname do not match the file name ${key}.json`);
+      return rec;
+    },
+    'then watch no longer keeps that attachment',
+  );
 
 /** Every attachment recorded. */
 export const listAttachmentRecords = async (): Promise<AttachmentRecord[]> => {

@@ -4,10 +4,10 @@
  * it created. Links themselves carry their owner in their tags; this file only finds them.
  */
 import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
-import { PipefitterError } from '../errors.js';
 import { parseTargetSpec } from '../model/target.js';
 import { stateRoot } from '../paths.js';
 import { writeFileAtomic } from './atomic.js';
+import { BadState as Bad, readStateFile } from './state-file.js';
 
 export interface RecipeState {
   readonly version: 1;
@@ -28,9 +28,6 @@ export interface RecipeState {
 }
 
 const fileOf = (name: string): string => `${stateRoot()}/recipes/${name}.json`;
-
-/** What is wrong with a state file's field. */
-class Bad extends Error {}
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -92,34 +89,13 @@ export const checkRecipeState = (data: unknown, name: string): RecipeState => {
   };
 };
 
-export const readRecipeState = async (name: string): Promise<RecipeState | undefined> => {
-  const file = fileOf(name);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as { code?: unknown }).code === 'ENOENT') return undefined;
-    throw new PipefitterError({
-      code: 'E_STATE_CORRUPT',
-      message: `${file}: cannot read the recipe state (${(e as Error).message})`,
-      hint: 'run as root, or set PIPEFITTER_STATE_DIR to the state directory pipefitter uses',
-      cause: e,
-    });
-  }
-  try {
-    return checkRecipeState(JSON.parse(text), name);
-  } catch (e) {
-    if (!(e instanceof Bad) && !(e instanceof SyntaxError)) throw e;
-    throw new PipefitterError({
-      code: 'E_STATE_CORRUPT',
-      message: `${file}: not a valid recipe state: ${e.message}`,
-      hint:
-        `pipefitter does not reset it, and changed nothing: repair it, or move it away ` +
-        `(mv ${file} ${file}.bad) — then apply and destroy find the recipe's links by their tags, ` +
-        `but not the namespaces it created`,
-    });
-  }
-};
+export const readRecipeState = (name: string): Promise<RecipeState | undefined> =>
+  readStateFile(
+    fileOf(name),
+    'recipe state',
+    (data) => checkRecipeState(data, name),
+    "then apply and destroy find the recipe's links by their tags, but not the namespaces it created",
+  );
 
 /** Every recipe with a state: applied and not destroyed. */
 export const listRecipeStates = async (): Promise<RecipeState[]> => {
