@@ -281,17 +281,14 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
         const ns = namespaceOf(t);
         if (ns !== undefined) applied.set(t.id, ns);
       }
-      for (const { u, a } of xs) {
-        const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+      for (const { u, a } of xs)
         log({
           unit: u.label,
           target: u.targets[0],
           event: 'reapplied',
           message: `${u.label}: ${a.kind === 'reapply' ? a.why : ''}; re-applied (with ${xs.length - 1} more in one plan)`,
-          ms: Date.now() - t0,
-          ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+          ...timingOf(u, t0, eventAt),
         });
-      }
       return true;
     } catch (e) {
       if (!isPipefitterError(e)) throw e;
@@ -303,12 +300,31 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
     }
   };
 
+  /** How long an action took, and since its target's start event when there was one. */
+  const timingOf = (
+    u: Unit,
+    t0: number,
+    eventAt: ReadonlyMap<string, number> | undefined,
+  ): { ms: number; sinceEventMs?: number } => {
+    const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+    return { ms: Date.now() - t0, ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}) };
+  };
+
   const act = async (
     u: Unit,
     a: WatchAction,
     now: ReadonlyMap<string, TargetNow>,
     eventAt: ReadonlyMap<string, number> | undefined,
   ): Promise<void> => {
+    /** Apply the unit again: did it change anything, and the timing to log. */
+    const reapply = async (
+      u: Unit,
+      now: ReadonlyMap<string, TargetNow>,
+      t0: number,
+    ): Promise<{ changed: boolean; timing: { ms: number; sinceEventMs?: number } }> => {
+      const changed = u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
+      return { changed, timing: timingOf(u, t0, eventAt) };
+    };
     const t0 = Date.now();
     const target = u.targets[0];
     const base = { unit: u.label, target };
@@ -342,15 +358,12 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
             });
             return;
           }
-          const changed =
-            u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
-          const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+          const { changed, timing } = await reapply(u, now, t0);
           log({
             ...base,
             event: changed ? 'reapplied' : 'in-sync',
             message: `${u.label}: ${a.why}; ${changed ? 're-applied' : 'already in place'}`,
-            ms: Date.now() - t0,
-            ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+            ...timing,
           });
           return;
         }
@@ -369,15 +382,12 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
             });
             return;
           }
-          const changed =
-            u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
-          const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+          const { changed, timing } = await reapply(u, now, t0);
           log({
             ...base,
             event: changed ? 'repaired' : 'in-sync',
             message: `${u.label}: ${steps} change(s) needed; ${changed ? 'repaired' : 'in sync by now'}`,
-            ms: Date.now() - t0,
-            ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}),
+            ...timing,
           });
           return;
         }
