@@ -372,7 +372,7 @@ test(
       assert.equal((await readState({ pid })).links.filter((x) => x.name === 'eth1').length, 1);
       assert.ok(await ping({ pid }, '203.0.113.5'), 'ping across the bridge');
       const ls = await cli(['ipam', 'ls', '--json'], env);
-      assert.equal((JSON.parse(ls.stdout) as unknown[]).length, 1, 'one lease');
+      assert.equal((JSON.parse(ls.stdout) as { allocations: unknown[] }).allocations.length, 1, 'one lease');
       assert.equal(
         (await readState('sandbox')).links.filter((x) => x.master === br).length,
         2,
