@@ -12,6 +12,7 @@ import { pfApply, pfLoop } from './peers/pipefitter.js';
 import { pipework } from './peers/pipework.js';
 import type { Tool } from './peers/tool.js';
 import { dockerTargets, plainContainers } from './lib/containers.js';
+import { watchRestarts } from './watch-restart.js';
 import {
   countProcesses,
   makeBridge,
@@ -78,6 +79,8 @@ const DOCKER: Net = {
   first: '198.51.100.10',
   last: '198.51.100.250',
 };
+
+const WATCH: Net = { ...DOCKER, bridge: 'pfbw0' };
 
 const singleAttach = async () => {
   const tools: Tool[] = [
@@ -185,6 +188,17 @@ try {
     else {
       const denv: Env = { ...env, dockerHost: d.dockerHost };
       await bulk('docker-100', denv, dockerTargets(d.containers, DOCKER), DOCKER, rounds(2, 1), true);
+    }
+  }
+  if (wants('watch')) {
+    const d = config.docker;
+    if (!d || 'skip' in d) skip('watch', '*', d?.skip ?? 'docker not started');
+    else {
+      const wenv: Env = { ...env, dockerHost: d.dockerHost };
+      const seq = Number(process.env.PF_BENCH_WATCH_ROUNDS ?? rounds(20, 10));
+      await watchRestarts(rec, wenv, dockerTargets(d.containers, WATCH), WATCH, seq, rounds(2, 1)).catch(
+        (e: unknown) => rec.problem('watch', e),
+      );
     }
   }
 } catch (e) {

@@ -22,7 +22,7 @@ import { finishMedians, processTable, targetChecks, targetTable, timingTable } f
 import type { DockerInfo, InnerConfig, Results } from './lib/types.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ALL = ['single', 'bulk-10', 'bulk-100', 'bulk-500', 'docker-100', 'procs'];
+const ALL = ['single', 'bulk-10', 'bulk-100', 'bulk-500', 'docker-100', 'watch', 'procs'];
 const QUICK = ['single', 'bulk-10', 'bulk-100', 'procs'];
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -73,9 +73,9 @@ let results: Results | undefined;
 const machine = await machineInfo();
 let pipeworkOrigin = '';
 
-const startKeeper = async (): Promise<DockerInfo | { skip: string }> => {
+const startKeeper = async (count: number): Promise<DockerInfo | { skip: string }> => {
   const out = join(tmp, 'docker.json');
-  say('starting dockerd and 100 containers in the sandbox (not timed)');
+  say(`starting dockerd and ${count} containers in the sandbox (not timed)`);
   const p = execa(
     'nsenter',
     [
@@ -86,7 +86,7 @@ const startKeeper = async (): Promise<DockerInfo | { skip: string }> => {
       'tsx',
       'bench/docker-keeper.ts',
       out,
-      '100',
+      String(count),
     ],
     { cwd: ROOT, env: childEnv, stdin: 'pipe', stdout: 'inherit', stderr: 'inherit', reject: false },
   );
@@ -115,7 +115,10 @@ try {
   await run('ip', '-n', sandbox, 'link', 'set', 'lo', 'up');
   const pw = await obtainPipework(join(tmp, 'pipework'));
   pipeworkOrigin = 'origin' in pw ? pw.origin : `skipped: ${pw.skip}`;
-  const docker = scenarios.includes('docker-100') ? await startKeeper() : undefined;
+  const docker =
+    scenarios.includes('docker-100') || scenarios.includes('watch')
+      ? await startKeeper(scenarios.includes('docker-100') ? 100 : 20)
+      : undefined;
   const config: InnerConfig = {
     id,
     sandbox,

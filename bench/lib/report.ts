@@ -15,7 +15,12 @@ const ratio = (a: number | undefined, b: number | undefined) =>
   a === undefined || b === undefined || !b ? undefined : a / b;
 
 /** The row pipefitter is compared with in a scenario. */
-const reference = (scenario: string) => (scenario === 'single' ? 'pipefitter' : 'pipefitter apply');
+const reference = (scenario: string) =>
+  scenario === 'single'
+    ? 'pipefitter'
+    : scenario.startsWith('watch')
+      ? 'pipefitter watch'
+      : 'pipefitter apply';
 
 export const medianOf = (r: Results, scenario: string, tool: string): number | undefined =>
   r.timings.find((t) => t.scenario === scenario && t.tool === tool)?.medianMs;

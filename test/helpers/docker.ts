@@ -31,6 +31,7 @@ import {
   removeCgroup,
   terminate,
   unmountUnder,
+  waitExit,
 } from './daemon-leftovers.js';
 import type { ContainerInspect } from './docker-engine.js';
 import { engine, engineCall, importImage } from './docker-engine.js';
@@ -66,6 +67,8 @@ export interface RunOptions {
   readonly network?: 'bridge' | 'none';
   /** Instead of an idle shell that exits on SIGTERM. */
   readonly cmd?: readonly string[];
+  /** Docker's restart policy; 'always' brings it back when its dockerd starts again. */
+  readonly restart?: 'no' | 'always';
 }
 
 export interface RunningContainer {
@@ -108,6 +111,29 @@ export interface StartOptions {
   readonly storageDriver?: StorageDriver;
   /** `--bip` for docker0; by default dockerd picks (172.17.0.1/16 in an empty sandbox). */
   readonly bip?: string;
+  /** More dockerd options, e.g. privateDaemonArgs() for a second daemon beside the run's. */
+  readonly extraArgs?: readonly string[];
+}
+
+/**
+ * For a second dockerd in the same sandbox as the run's: its default network on `bridge` (made
+ * by the caller, with an IPv4 address; `--bridge none` would delete the run's docker0), no
+ * iptables chains, no forwarding or masquerade, so it changes nothing the run's daemon owns.
+ */
+export const privateDaemonArgs = (bridge: string): string[] => [
+  '--bridge',
+  bridge,
+  '--iptables=false',
+  '--ip-forward=false',
+  '--ip-masq=false',
+];
+
+/** A harness whose daemon the test may stop and start again (same dirs, same containers). */
+export interface PrivateDockerHarness extends DockerHarness {
+  /** SIGTERM to dockerd, then waits until it and its containerd and shims have exited. */
+  stopDaemon(): Promise<void>;
+  /** Starts dockerd again on the same dirs and waits for /_ping. */
+  startDaemon(): Promise<void>;
 }
 
 const sameFile = async (a: string, b: string): Promise<boolean> => {
@@ -157,7 +183,7 @@ interface Live {
   stopped: boolean;
 }
 
-export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> => {
+export const startDocker = async (o: StartOptions = {}): Promise<PrivateDockerHarness> => {
   trace('start: begin');
   const refused = await dockerSkipReason();
   if (refused) throw new Error(`docker harness: ${refused}`);
@@ -177,7 +203,7 @@ export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> 
     await Promise.all(['data', 'exec', 'run', 'opt'].map((d) => mkdir(join(dir, d), { mode: 0o700 })));
     await writeFile(join(dir, 'daemon.json'), JSON.stringify(daemonConfig(dir)));
     try {
-      live.daemonPid = await launchDockerd(dir, { storageDriver, bip: o.bip });
+      live.daemonPid = await launchDockerd(dir, { storageDriver, bip: o.bip, extraArgs: o.extraArgs });
     } catch (e) {
       if (o.storageDriver) throw e;
       trace(`start: overlay2 refused, trying vfs: ${e instanceof Error ? e.message : String(e)}`);
@@ -185,7 +211,7 @@ export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> 
       await rm(join(dir, 'data'), { recursive: true, force: true });
       await mkdir(join(dir, 'data'), { mode: 0o700 });
       storageDriver = 'vfs';
-      live.daemonPid = await launchDockerd(dir, { storageDriver, bip: o.bip });
+      live.daemonPid = await launchDockerd(dir, { storageDriver, bip: o.bip, extraArgs: o.extraArgs });
     }
     trace(`start: dockerd answers /_ping (${storageDriver})`);
     const [repo = '', tag = ''] = IMAGE.split(':');
@@ -198,7 +224,19 @@ export const startDocker = async (o: StartOptions = {}): Promise<DockerHarness> 
     throw e;
   }
 
-  return handleFor(dir, storageDriver, () => teardown(live));
+  return {
+    ...handleFor(dir, storageDriver, () => teardown(live)),
+    async stopDaemon() {
+      if (live.daemonPid !== undefined) await terminate([live.daemonPid], 30_000);
+      live.daemonPid = undefined;
+      const rest = await waitExit(await harnessProcesses(dir), 10_000);
+      if (rest.length) throw new Error(`dockerd stopped, still running: ${rest.join(' ')}`);
+    },
+    async startDaemon() {
+      if (live.daemonPid !== undefined) throw new Error('dockerd runs already');
+      live.daemonPid = await launchDockerd(dir, { storageDriver, bip: o.bip, extraArgs: o.extraArgs });
+    },
+  };
 };
 
 /**
@@ -248,7 +286,10 @@ const handleFor = (dir: string, storageDriver: StorageDriver, stop: () => Promis
           Image: IMAGE,
           Cmd: opts.cmd ?? IDLE,
           Labels: { 'pipefitter.test.harness': dir },
-          HostConfig: { NetworkMode: opts.network ?? 'bridge' },
+          HostConfig: {
+            NetworkMode: opts.network ?? 'bridge',
+            ...(opts.restart ? { RestartPolicy: { Name: opts.restart } } : {}),
+          },
         },
       })) as { Id: string };
       // removed after the test that ran it, before its leftovers are looked for
