@@ -157,6 +157,39 @@ export const ensureShim = (
   return name;
 };
 
+/** The routes through the shim `name` to `addrs` go (in the current phase). */
+const dropRoutes = (
+  ctx: PlanContext,
+  name: string,
+  addrs: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+): void => {
+  for (const a of addrs) {
+    const want = shimRoute(name, a);
+    const r = ctx.routes(HOST).find((x) => sameRoute(x, want));
+    if (!r) continue;
+    ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
+    ctx.removeRoute(HOST, r);
+  }
+};
+
+/**
+ * An interface of `user` repaired in place: the shim routes to the addresses it had and is no
+ * longer asked to have (`had` minus `keep`) go, before the new ones are made.
+ */
+export const dropStaleShimRoutes = (
+  ctx: PlanContext,
+  user: string,
+  had: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+  keep: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+): void => {
+  const stale = had.filter((a) => !keep.some((k) => k.family === a.family && k.address === a.address));
+  if (stale.length === 0) return;
+  const phase = ctx.phase;
+  ctx.phase = PHASE.prepare;
+  for (const name of shimsOf(ctx, user)) dropRoutes(ctx, name, stale);
+  ctx.phase = phase;
+};
+
 /** The shims whose tag lists `user`. */
 export const shimsOf = (ctx: PlanContext, user: string): string[] =>
   ctx
@@ -166,13 +199,16 @@ export const shimsOf = (ctx: PlanContext, user: string): string[] =>
 
 /**
  * `user` goes: its routes (to `addrs`, the addresses its interface had) leave the shim, and the
- * shim goes with its last user (the kernel takes its routes along).
+ * shim goes with its last user (the kernel takes its routes along). With `replaced`, an
+ * `attach --replace` whose new interface uses this shim again (the same user): only the old
+ * routes go, before the new interface's are made; the user and the shim stay.
  */
 export const releaseShim = (
   ctx: PlanContext,
   name: string,
   user: string,
   addrs: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+  replaced = false,
 ): void => {
   const shim = ctx.link(HOST, name);
   const tag = decodeTag(shim?.alias);
@@ -181,19 +217,15 @@ export const releaseShim = (
   if (!users.includes(user)) return;
   const left = users.filter((u) => u !== user);
   const phase = ctx.phase;
-  ctx.phase = PHASE.finish;
-  if (left.length === 0) {
+  ctx.phase = replaced ? PHASE.prepare : PHASE.finish;
+  if (replaced) {
+    dropRoutes(ctx, name, addrs);
+  } else if (left.length === 0) {
     ctx.push(linkDel(HOST, name, `link-del:${name}`));
     ctx.dropLink(HOST, name);
     ctx.notes.push(`host shim "${name}" has no users left; it is removed with its routes`);
   } else {
-    for (const a of addrs) {
-      const want = shimRoute(name, a);
-      const r = ctx.routes(HOST).find((x) => sameRoute(x, want));
-      if (!r) continue;
-      ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
-      ctx.removeRoute(HOST, r);
-    }
+    dropRoutes(ctx, name, addrs);
     setAlias(ctx, name, tagWith(tag.parent ?? '', left) ?? shim.alias ?? '', shim.alias);
   }
   ctx.phase = phase;

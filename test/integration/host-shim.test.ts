@@ -265,3 +265,34 @@ test('host shim from a recipe: hostShim on a macvlan network; apply, status, des
     await expectState(spaces, before, 'destroy: as before');
   });
 });
+
+test('host shim: attach --replace of its only user with another address and MTU keeps the shim, routes the new address only; detach leaves all as before', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { parent, c1 } = await setup(sb);
+    const spaces = ['sandbox' as const, { pid: c1.pid }];
+    t.after(async () => {
+      await cli(['detach', `pid:${c1.pid}`], NO_DOCKER);
+    });
+    const before = await snapshot(spaces);
+    ok(await attach(c1, parent, '192.0.2.11', ['--host-shim']), 'attach with shim');
+    const [shim] = await shimsOn(parent);
+    assert.ok(shim);
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11']);
+
+    const r = ok(
+      await attach(c1, parent, '192.0.2.21', ['--host-shim', '--replace', '--mtu', '1400']),
+      'replace',
+    );
+    assert.deepEqual(
+      (await shimsOn(parent)).map((l) => l.ifname),
+      [shim.ifname],
+      `the shim is still there\n${r.stderr}`,
+    );
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
+    assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
+
+    ok(await cli(['detach', `pid:${c1.pid}`], NO_DOCKER), 'detach');
+    assert.deepEqual(await shimsOn(parent), []);
+    await expectState(spaces, before, 'as before');
+  });
+});

@@ -8,10 +8,10 @@ import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import type { Attachment } from '../../../src/model/attachment.js';
 import type { ResolvedTarget } from '../../../src/model/target.js';
-import { decodeTag } from '../../../src/model/owner.js';
+import { decodeTag, encodeTag } from '../../../src/model/owner.js';
 import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
 import { isIfName } from '../../../src/names.js';
-import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
@@ -65,4 +65,41 @@ test('without --host-shim no shim is planned', () => {
     observed(nsState([nic('eth3')]), [r1, nsState()]),
   );
   assert.ok(!lines(p).some((x) => x.includes('pfshim')));
+});
+
+test('attach --replace of the only user of a shim keeps the shim: the old route goes before the new one is made', () => {
+  const u1 = vlanUserKey('netns:r1', 'eth1');
+  const shimAlias = encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u1] });
+  const host = nsState(
+    [nic('eth3'), nic('pfshim-eth3', { kind: 'macvlan', parent: 'eth3', alias: shimAlias })],
+    [route({ dst: '198.51.100.7/32', dev: 'pfshim-eth3' })],
+  );
+  const mine = nsState([
+    nic('eth1', {
+      kind: 'macvlan',
+      // another mode than asked for: replaced, not repaired
+      macvlanMode: 'private',
+      parent: 'eth3',
+      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3' }),
+      addrs: [{ family: 4, address: '198.51.100.7', prefix: 24, scope: 'global' }],
+    }),
+  ]);
+  const replace = (input: Omit<AttachInput, 'target'>) =>
+    lines(planAttach([att(r1, input)], observed(host, [r1, mine]), { replace: true }));
+  const l = replace({ macvlan: 'eth3', ip: '198.51.100.9/24', hostShim: true });
+  assert.ok(!l.some((x) => x.includes('ip link del dev pfshim-eth3')), `the shim stays\n${l.join('\n')}`);
+  assert.ok(!l.some((x) => x.includes('ip link add name pfshim')), `and is not made again\n${l.join('\n')}`);
+  assert.ok(!l.some((x) => x.includes('pfshim-eth3 alias')), `its users are the same\n${l.join('\n')}`);
+  const del = l.indexOf('host: ip route del 198.51.100.7/32 dev pfshim-eth3');
+  const add = l.indexOf('host: ip route add 198.51.100.9/32 dev pfshim-eth3');
+  assert.ok(del >= 0 && add > del, l.join('\n'));
+  // the same address again: its route is made anew after the old one goes
+  const same = replace({ macvlan: 'eth3', ip: '198.51.100.7/24', mtu: 1400, hostShim: true });
+  const d = same.indexOf('host: ip route del 198.51.100.7/32 dev pfshim-eth3');
+  const a = same.indexOf('host: ip route add 198.51.100.7/32 dev pfshim-eth3');
+  assert.ok(!same.some((x) => x.includes('ip link del dev pfshim-eth3')), same.join('\n'));
+  assert.ok(d >= 0 && a > d, same.join('\n'));
+  // a replacement without the shim leaves it, and it goes with its last user, as on detach
+  const without = replace({ macvlan: 'eth3', ip: '198.51.100.9/24' });
+  assert.ok(without.includes('host: ip link del dev pfshim-eth3'), without.join('\n'));
 });
