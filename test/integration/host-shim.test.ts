@@ -296,3 +296,53 @@ test('host shim: attach --replace of its only user with another address and MTU 
     await expectState(spaces, before, 'as before');
   });
 });
+
+test("host shim: attach --replace of a recipe's interface, the shim's only user, keeps the shim for the replacement", async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { parent, c1 } = await setup(sb);
+    const spaces = ['sandbox' as const, { pid: c1.pid }];
+    const file = await recipeFileText(
+      t,
+      `hr${sb.id}`,
+      [
+        'version: 1',
+        `name: hr${sb.id}`,
+        'networks:',
+        `  lan: { kind: macvlan, parent: ${parent}, subnet: 192.0.2.0/24, hostShim: true }`,
+        'containers:',
+        `  a: { target: 'pid:${c1.pid}', interfaces: { eth1: { network: lan, address: 192.0.2.11 } } }`,
+      ].join('\n'),
+    );
+    t.after(async () => {
+      await cli(['detach', `pid:${c1.pid}`], NO_DOCKER);
+      await cli(['destroy', file], NO_DOCKER);
+    });
+    const before = await snapshot(spaces);
+    ok(await cli(['apply', file], NO_DOCKER), 'apply');
+    const [shim] = await shimsOn(parent);
+    assert.ok(shim);
+    // the recipe's interface is another attachment's: replaced (removed, made anew), not repaired
+    const r = ok(
+      await cli(
+        ['attach', `pid:${c1.pid}`, '--macvlan', parent, '--ip', '192.0.2.21/24', '--ifname', 'eth1'].concat([
+          '--host-shim',
+          '--replace',
+        ]),
+        NO_DOCKER,
+      ),
+      'replace',
+    );
+    assert.match(r.stderr, /--replace removes the existing/);
+    assert.deepEqual(
+      (await shimsOn(parent)).map((l) => l.ifname),
+      [shim.ifname],
+      `the shim is still there\n${r.stderr}`,
+    );
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
+    assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
+    ok(await cli(['detach', `pid:${c1.pid}`, '--ifname', 'eth1'], NO_DOCKER), 'detach');
+    assert.deepEqual(await shimsOn(parent), []);
+    ok(await cli(['destroy', file], NO_DOCKER), 'destroy: only the recipe record is left');
+    await expectState(spaces, before, 'as before');
+  });
+});
