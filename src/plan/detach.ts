@@ -105,7 +105,7 @@ export const planDetach = (
         planPhysSettle(ctx, h, { ...tag, origName: h.name });
     }
     const vlanUser = vlanUserKey(req.target.id, req.ifname);
-    // the interface is gone, and with it what it had: its routes stay on the shim until the shim goes
+    // the interface is gone, and with it what it had: its routes leave the shim by their mark
     for (const name of shimsOf(ctx, vlanUser)) releaseShim(ctx, name, vlanUser, []);
     for (const name of sharedVlansOf(ctx, vlanUser)) releaseSharedVlan(ctx, name, vlanUser);
     releaseParents(ctx, parentUser(req.target.id, req.ifname));

@@ -346,3 +346,48 @@ test("host shim: attach --replace of a recipe's interface, the shim's only user,
     await expectState(spaces, before, 'as before');
   });
 });
+
+test('host shim: a user whose interface is gone (its namespace made anew, as a restarted container) — its detach takes its route off the shim, the other keeps its own', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { parent, c2 } = await setup(sb);
+    const ns = await sb.netns('r');
+    t.after(async () => {
+      await cli(['detach', `netns:${ns}`, '--ifname', 'eth1'], NO_DOCKER);
+      await cli(['detach', `pid:${c2.pid}`], NO_DOCKER);
+    });
+    const before = await snapshot(['sandbox', { pid: c2.pid }]);
+    ok(
+      await cli(
+        ['attach', `netns:${ns}`, '--macvlan', parent, '--ip', '192.0.2.11/24', '--ifname', 'eth1'].concat([
+          '--host-shim',
+        ]),
+        NO_DOCKER,
+      ),
+      'first',
+    );
+    ok(await attach(c2, parent, '192.0.2.12', ['--host-shim']), 'second');
+    const [shim] = await shimsOn(parent);
+    assert.ok(shim);
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12']);
+
+    // "restart": the namespace goes, with its interface, and a new one of the same name comes
+    await execa('ip', ['netns', 'del', ns]);
+    await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12'], 'the route outlives it');
+
+    const d = ok(await cli(['detach', `netns:${ns}`, '--ifname', 'eth1'], NO_DOCKER), 'detach the gone one');
+    assert.deepEqual(
+      await routesVia(shim.ifname),
+      ['192.0.2.12'],
+      `only the second's route is left\n${d.stderr}`,
+    );
+    assert.equal(await ping('sandbox', '192.0.2.12'), true, 'and the host still reaches it');
+    const tag = (await shimsOn(parent))[0]?.ifalias ?? '';
+    assert.equal(tag.split('u=')[1]?.split(/[,&]/).length, 1, `one user left: ${tag}`);
+
+    ok(await cli(['detach', `pid:${c2.pid}`], NO_DOCKER), 'detach the second');
+    assert.deepEqual(await shimsOn(parent), [], 'the shim goes with its last user');
+    await expectState(['sandbox', { pid: c2.pid }], before, 'as before');
+  });
+});
