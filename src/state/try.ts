@@ -96,7 +96,7 @@ export const claimPendingTry = async (
   p: PendingTry,
 ): Promise<{ other: PendingTry | undefined } | undefined> => {
   await mkdir(dirOf(), { recursive: true, mode: 0o700 });
-  const mine = `${pendingFile()}.${process.pid}`;
+  const mine = `${pendingFile()}.${p.pid}.${Math.random().toString(36).slice(2)}`;
   await writeFile(mine, JSON.stringify(p, null, 2) + '\n', { mode: 0o600 });
   try {
     await link(mine, pendingFile());
