@@ -28,6 +28,7 @@ import type { PendingTry, RecipeBefore, TryRequest } from '../state/try.js';
 import {
   markOwnRevert,
   pidAlive,
+  claimPendingTry,
   readPendingTry,
   removePendingTry,
   takeTryRequest,
@@ -185,14 +186,36 @@ const tryChange = async (
 ): Promise<TryResult> => {
   checkTryOptions(opts);
   requireRoot();
-  const other = await readPendingTry();
-  if (other && other.pid !== process.pid && pidAlive(other.pid))
-    throw refuse(
-      'E_CONFLICT',
-      `a try is pending (pid ${other.pid}: ${other.title})`,
-      'one try at a time',
-      'confirm it (pipefitter try --confirm) or revert it (pipefitter try --revert) first',
+  const pending: PendingTry = {
+    version: 1,
+    pid: process.pid,
+    title,
+    startedAt: new Date().toISOString(),
+    ...(recipe ? { recipe } : {}),
+  };
+  // claimed before the apply (a try killed at any point leaves what to put back), and atomically:
+  // of two tries started at once, one proceeds and the other is refused
+  for (let settled = false; ; settled = true) {
+    const claim = await claimPendingTry(pending);
+    if (claim === undefined) break;
+    const other = claim.other;
+    if (other === undefined || other.pid === process.pid) {
+      // unreadable, or this process's own: taken over, as before
+      await writePendingTry(pending);
+      break;
+    }
+    if (pidAlive(other.pid) || settled)
+      throw refuse(
+        'E_CONFLICT',
+        `a try is pending (pid ${other.pid}: ${other.title})`,
+        'one try at a time',
+        'confirm it (pipefitter try --confirm) or revert it (pipefitter try --revert) first',
+      );
+    // its process is gone: settle it first (its journal undone, its recipe's files put back)
+    await lockedRun('pipefitter try', runnerOf({ ...opts, runner: undefined }), opts, () =>
+      Promise.resolve(),
     );
+  }
   let stop: TryRequest | undefined;
   const onStop = (): void => {
     stop = 'revert';
@@ -203,15 +226,6 @@ const tryChange = async (
   process.on('SIGINT', onStop);
   process.on('SIGTERM', onStop);
   try {
-    const pending: PendingTry = {
-      version: 1,
-      pid: process.pid,
-      title,
-      startedAt: new Date().toISOString(),
-      ...(recipe ? { recipe } : {}),
-    };
-    // written before the apply: a try killed at any point leaves what to put back
-    await writePendingTry(pending);
     let a: Applied;
     try {
       a = await apply();

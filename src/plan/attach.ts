@@ -12,6 +12,7 @@ import { PHASE } from './phases.js';
 import { resolveAuto } from './auto.js';
 import { compareExisting, repairExisting } from './existing.js';
 import { createAttachment } from './create.js';
+import { shimName } from './host-shim.js';
 import type { AttachPlanOptions } from './options.js';
 
 export type { AttachPlanOptions } from './options.js';
@@ -35,6 +36,19 @@ export const planAttach = (
  * A container on a bridge that has no other port has carrier but nobody to talk to except the
  * bridge itself: worth a line, since it is the first thing to check when nothing answers.
  */
+/**
+ * The shared host links a macvlan or ipvlan uses: PARENT.VLAN when it asks for a VLAN, and the
+ * host shim on its parent when it asks for one. A replacement of the same interface keeps them.
+ */
+const sharedKept = (link: Attachment['link']): string[] => {
+  if (link.kind !== 'macvlan' && link.kind !== 'ipvlan') return [];
+  const parent = link.vlan === undefined ? link.parent : `${link.parent}.${link.vlan}`;
+  return [
+    ...(link.vlan === undefined ? [] : [parent]),
+    ...(link.kind === 'macvlan' && link.hostShim ? [shimName(parent)] : []),
+  ];
+};
+
 const noteLonePorts = (ctx: PlanContext): void => {
   const host = ctx.links({ kind: 'host' });
   for (const port of host.filter((l) => l.planned && l.kind === 'veth' && l.master !== undefined)) {
@@ -95,6 +109,8 @@ export const planAttachment = (ctx: PlanContext, given: Attachment, opts: Attach
       phase: PHASE.prepare,
       // the bridge the replacement joins stays; one it leaves goes with its last port, as on detach
       ...(a.link.kind === 'bridge' ? { keepBridge: a.link.bridge } : {}),
+      // so do the shared VLAN sub-interface and the host shim it uses (the same user as the old one)
+      keepShared: sharedKept(a.link),
     });
   }
   if (a.link.kind === 'pair') {

@@ -58,6 +58,12 @@ interface RemoveOptions extends DetachPlanOptions, DetachObserved {
   /** The bridge a replacement joins: kept even when its last port goes (the replacement uses it). */
   readonly keepBridge?: string | undefined;
   /**
+   * The shared host links (a host shim, a shared VLAN sub-interface) the replacement uses: the
+   * replacement is the same user (same target and ifname), so it stays listed and they stay
+   * even when it is their only user; only the old addresses' shim routes go.
+   */
+  readonly keepShared?: readonly string[] | undefined;
+  /**
    * A bridge port goes after the bridge it leaves empty (and its accept rules): a detach. Only
    * the port's tag says which bridge that is, so a detach stopped between the two — a failure
    * past the bridge's deletion (exit 3), a kill — leaves the tag behind, and running it again
@@ -105,7 +111,7 @@ export const planDetach = (
         planPhysSettle(ctx, h, { ...tag, origName: h.name });
     }
     const vlanUser = vlanUserKey(req.target.id, req.ifname);
-    // the interface is gone, and with it what it had: its routes stay on the shim until the shim goes
+    // the interface is gone, and with it what it had: its routes leave the shim by their mark
     for (const name of shimsOf(ctx, vlanUser)) releaseShim(ctx, name, vlanUser, []);
     for (const name of sharedVlansOf(ctx, vlanUser)) releaseSharedVlan(ctx, name, vlanUser);
     releaseParents(ctx, parentUser(req.target.id, req.ifname));
@@ -261,9 +267,14 @@ export const planRemoveIface = (
   for (const child of ctx.links(ns).filter((c) => c.parent === l.name)) ctx.dropLink(ns, child.name);
   if (tag?.kind === 'macvlan') {
     const user = vlanUserKey(tag.target ?? t.id, l.name);
-    for (const name of shimsOf(ctx, user)) releaseShim(ctx, name, user, l.addrs);
+    for (const name of shimsOf(ctx, user))
+      releaseShim(ctx, name, user, l.addrs, opts.keepShared?.includes(name) ?? false);
   }
-  if ((tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') && tag.parent !== undefined)
+  if (
+    (tag?.kind === 'macvlan' || tag?.kind === 'ipvlan') &&
+    tag.parent !== undefined &&
+    !opts.keepShared?.includes(tag.parent)
+  )
     releaseSharedVlan(ctx, tag.parent, vlanUserKey(tag.target ?? t.id, l.name));
   if (tag?.target !== undefined && tag.ifname !== undefined)
     releaseParents(ctx, parentUser(tag.target, tag.ifname));

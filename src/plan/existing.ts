@@ -31,7 +31,7 @@ import { ensureBridge } from './bridge.js';
 import { ensureOvsBridge } from './ovs.js';
 import { tagKindOf } from './tags.js';
 import { ensureParentUp, parentUser } from './parent.js';
-import { ensureShim } from './host-shim.js';
+import { dropStaleShimRoutes, ensureShim } from './host-shim.js';
 import { vlanUserKey } from './shared-vlan.js';
 import { checkDuplicateAddresses, withAddrs } from './duplicates.js';
 import type { AttachPlanOptions } from './options.js';
@@ -262,7 +262,10 @@ export const repairExisting = (
   // the host shim and its routes, when asked for (made anew if removed by hand)
   if (a.link.kind === 'macvlan' && a.link.hostShim) {
     const parent = a.link.vlan === undefined ? a.link.parent : `${a.link.parent}.${a.link.vlan}`;
-    ensureShim(ctx, parent, vlanUserKey(t.id, a.iface.ifname), a.iface.addrs, t.label);
+    const user = vlanUserKey(t.id, a.iface.ifname);
+    // addresses it had and is not asked for any more: their routes leave the shim
+    dropStaleShimRoutes(ctx, user, l.addrs, a.iface.addrs);
+    ensureShim(ctx, parent, user, a.iface.addrs, t.label);
   }
   repairProps(ctx, t.netns, t.label, l, a.iface, hostEnd);
   ctx.phase = PHASE.inside;

@@ -6,6 +6,8 @@
  * host's LAN address usually is). One shim per parent, shared by every container on it that asked
  * for one: its tag lists their users (short hashes of target and ifname), as a shared VLAN's does;
  * a container's detach removes its routes, and the last one's removes the shim (and its routes).
+ * Each route carries its user's mark as its metric (shimMetric), so a user whose interface is
+ * gone — its addresses unknown — still has its routes found (a detach, watch's cleanup).
  */
 import { refuse } from '../errors.js';
 import type { Cidr } from '../addr.js';
@@ -59,15 +61,48 @@ const setAlias = (ctx: PlanContext, name: string, next: string, was: string | un
   ctx.updateLink(HOST, name, { alias: next });
 };
 
-/** A route to one container address through the shim, as the kernel shows it. */
-export const shimRoute = (shim: string, a: { family: 4 | 6; address: string }): ObservedRoute => ({
+/**
+ * The metric of `user`'s routes through a shim: its mark, from its short hash (1…2^32-1). A
+ * route carries it, so a user whose interface is gone (a restarted container, a namespace gone
+ * with its process) still has its routes found and removed, with no addresses recorded anywhere.
+ */
+export const shimMetric = (user: string): number => 1 + (parseInt(user, 36) % 0xfffffffe);
+
+/** A route to one container address of `user` through the shim, as the kernel shows it. */
+export const shimRoute = (
+  shim: string,
+  a: { family: 4 | 6; address: string },
+  user: string,
+): ObservedRoute => ({
   family: a.family,
   dst: `${a.address}/${a.family === 4 ? 32 : 128}`,
   dev: shim,
-  metric: a.family === 6 ? 1024 : undefined,
+  metric: shimMetric(user),
   onlink: false,
   type: 'unicast',
 });
+
+/**
+ * `user`'s routes through the shim `name`: marked with its metric — to `only` of its addresses,
+ * when given — and unmarked ones (made before routes were marked) to `addrs`.
+ */
+const routesOf = (
+  ctx: PlanContext,
+  name: string,
+  user: string,
+  addrs: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+  only = false,
+): ObservedRoute[] => {
+  const dsts = new Set(addrs.map((a) => `${a.family}/${a.address}/${a.family === 4 ? 32 : 128}`));
+  const mark = shimMetric(user);
+  return ctx.routes(HOST).filter((r) => {
+    if (r.dev !== name || r.type !== 'unicast' || r.gateway !== undefined) return false;
+    const listed = dsts.has(`${r.family}/${r.dst}`);
+    const metric = r.metric ?? 0;
+    if (metric === mark) return !only || listed;
+    return listed && metric === (r.family === 6 ? 1024 : 0);
+  });
+};
 
 /**
  * Make sure the shim on `parent` exists, is up, counts `user`, and routes each of `addrs` to
@@ -145,7 +180,7 @@ export const ensureShim = (
   // the routes after the shim is up (the kernel refuses a route through a link that is down)
   ctx.phase = PHASE.link;
   for (const a of addrs) {
-    const r = shimRoute(name, a);
+    const r = shimRoute(name, a, user);
     if (ctx.routes(HOST).some((x) => sameRoute(x, r))) continue;
     ctx.push({
       ...routeAdd(HOST, r, ctx.link(HOST, name)?.planned ? 'covered' : routeDelCmd(HOST, r)),
@@ -157,6 +192,32 @@ export const ensureShim = (
   return name;
 };
 
+/** Those routes go (in the current phase). */
+const dropRoutes = (ctx: PlanContext, routes: readonly ObservedRoute[]): void => {
+  for (const r of routes) {
+    ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
+    ctx.removeRoute(HOST, r);
+  }
+};
+
+/**
+ * An interface of `user` repaired in place: the shim routes to the addresses it had and is no
+ * longer asked to have (`had` minus `keep`) go, before the new ones are made.
+ */
+export const dropStaleShimRoutes = (
+  ctx: PlanContext,
+  user: string,
+  had: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+  keep: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+): void => {
+  const stale = had.filter((a) => !keep.some((k) => k.family === a.family && k.address === a.address));
+  if (stale.length === 0) return;
+  const phase = ctx.phase;
+  ctx.phase = PHASE.prepare;
+  for (const name of shimsOf(ctx, user)) dropRoutes(ctx, routesOf(ctx, name, user, stale, true));
+  ctx.phase = phase;
+};
+
 /** The shims whose tag lists `user`. */
 export const shimsOf = (ctx: PlanContext, user: string): string[] =>
   ctx
@@ -165,14 +226,18 @@ export const shimsOf = (ctx: PlanContext, user: string): string[] =>
     .map((l) => l.name);
 
 /**
- * `user` goes: its routes (to `addrs`, the addresses its interface had) leave the shim, and the
- * shim goes with its last user (the kernel takes its routes along).
+ * `user` goes: its routes (marked with its metric; unmarked older ones to `addrs`, the addresses
+ * its interface had) leave the shim — also when its interface is gone and `addrs` is empty —
+ * and the shim goes with its last user (the kernel takes its routes along). With `replaced`, an
+ * `attach --replace` whose new interface uses this shim again (the same user): only the old
+ * routes go, before the new interface's are made; the user and the shim stay.
  */
 export const releaseShim = (
   ctx: PlanContext,
   name: string,
   user: string,
   addrs: readonly Pick<ObservedAddr, 'family' | 'address'>[],
+  replaced = false,
 ): void => {
   const shim = ctx.link(HOST, name);
   const tag = decodeTag(shim?.alias);
@@ -181,19 +246,15 @@ export const releaseShim = (
   if (!users.includes(user)) return;
   const left = users.filter((u) => u !== user);
   const phase = ctx.phase;
-  ctx.phase = PHASE.finish;
-  if (left.length === 0) {
+  ctx.phase = replaced ? PHASE.prepare : PHASE.finish;
+  if (replaced) {
+    dropRoutes(ctx, routesOf(ctx, name, user, addrs));
+  } else if (left.length === 0) {
     ctx.push(linkDel(HOST, name, `link-del:${name}`));
     ctx.dropLink(HOST, name);
     ctx.notes.push(`host shim "${name}" has no users left; it is removed with its routes`);
   } else {
-    for (const a of addrs) {
-      const want = shimRoute(name, a);
-      const r = ctx.routes(HOST).find((x) => sameRoute(x, want));
-      if (!r) continue;
-      ctx.push(routeDel(HOST, r, routeAddCmd(HOST, r)));
-      ctx.removeRoute(HOST, r);
-    }
+    dropRoutes(ctx, routesOf(ctx, name, user, addrs));
     setAlias(ctx, name, tagWith(tag.parent ?? '', left) ?? shim.alias ?? '', shim.alias);
   }
   ctx.phase = phase;

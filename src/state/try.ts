@@ -13,7 +13,7 @@
  * lock, which undoes its own journal the same way. This file puts the recipe's state files back
  * after that (settleAbandonedTry, called by lockedRun right after recoverInterrupted).
  */
-import { mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { runRoot } from '../paths.js';
 import { openFileStore } from '../ipam/store.js';
 import type { RecipeState } from './recipes.js';
@@ -87,6 +87,29 @@ export const readPendingTry = async (): Promise<PendingTry | undefined> => {
 export const writePendingTry = async (p: PendingTry): Promise<void> => {
   await mkdir(dirOf(), { recursive: true, mode: 0o700 });
   await writeFileAtomic(pendingFile(), JSON.stringify(p, null, 2) + '\n');
+};
+
+/**
+ * Claim the pending record for `p`, atomically: written whole to a file of this process, then
+ * linked to pending.json, which fails when one is there — so of two tries started at the same
+ * instant exactly one gets it. Returns undefined when claimed; else the record that is there
+ * (undefined inside: there but unreadable).
+ */
+export const claimPendingTry = async (
+  p: PendingTry,
+): Promise<{ other: PendingTry | undefined } | undefined> => {
+  await mkdir(dirOf(), { recursive: true, mode: 0o700 });
+  const mine = `${pendingFile()}.${p.pid}.${Math.random().toString(36).slice(2)}`;
+  await writeFile(mine, JSON.stringify(p, null, 2) + '\n', { mode: 0o600 });
+  try {
+    await link(mine, pendingFile());
+    return undefined;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return { other: await readPendingTry() };
+  } finally {
+    await rm(mine, { force: true });
+  }
 };
 
 /** The try is over (confirmed or reverted): its record and any request go. */

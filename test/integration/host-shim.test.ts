@@ -265,3 +265,129 @@ test('host shim from a recipe: hostShim on a macvlan network; apply, status, des
     await expectState(spaces, before, 'destroy: as before');
   });
 });
+
+test('host shim: attach --replace of its only user with another address and MTU keeps the shim, routes the new address only; detach leaves all as before', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { parent, c1 } = await setup(sb);
+    const spaces = ['sandbox' as const, { pid: c1.pid }];
+    t.after(async () => {
+      await cli(['detach', `pid:${c1.pid}`], NO_DOCKER);
+    });
+    const before = await snapshot(spaces);
+    ok(await attach(c1, parent, '192.0.2.11', ['--host-shim']), 'attach with shim');
+    const [shim] = await shimsOn(parent);
+    assert.ok(shim);
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11']);
+
+    const r = ok(
+      await attach(c1, parent, '192.0.2.21', ['--host-shim', '--replace', '--mtu', '1400']),
+      'replace',
+    );
+    assert.deepEqual(
+      (await shimsOn(parent)).map((l) => l.ifname),
+      [shim.ifname],
+      `the shim is still there\n${r.stderr}`,
+    );
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
+    assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
+
+    ok(await cli(['detach', `pid:${c1.pid}`], NO_DOCKER), 'detach');
+    assert.deepEqual(await shimsOn(parent), []);
+    await expectState(spaces, before, 'as before');
+  });
+});
+
+test("host shim: attach --replace of a recipe's interface, the shim's only user, keeps the shim for the replacement", async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { parent, c1 } = await setup(sb);
+    const spaces = ['sandbox' as const, { pid: c1.pid }];
+    const file = await recipeFileText(
+      t,
+      `hr${sb.id}`,
+      [
+        'version: 1',
+        `name: hr${sb.id}`,
+        'networks:',
+        `  lan: { kind: macvlan, parent: ${parent}, subnet: 192.0.2.0/24, hostShim: true }`,
+        'containers:',
+        `  a: { target: 'pid:${c1.pid}', interfaces: { eth1: { network: lan, address: 192.0.2.11 } } }`,
+      ].join('\n'),
+    );
+    t.after(async () => {
+      await cli(['detach', `pid:${c1.pid}`], NO_DOCKER);
+      await cli(['destroy', file], NO_DOCKER);
+    });
+    const before = await snapshot(spaces);
+    ok(await cli(['apply', file], NO_DOCKER), 'apply');
+    const [shim] = await shimsOn(parent);
+    assert.ok(shim);
+    // the recipe's interface is another attachment's: replaced (removed, made anew), not repaired
+    const r = ok(
+      await cli(
+        ['attach', `pid:${c1.pid}`, '--macvlan', parent, '--ip', '192.0.2.21/24', '--ifname', 'eth1'].concat([
+          '--host-shim',
+          '--replace',
+        ]),
+        NO_DOCKER,
+      ),
+      'replace',
+    );
+    assert.match(r.stderr, /--replace removes the existing/);
+    assert.deepEqual(
+      (await shimsOn(parent)).map((l) => l.ifname),
+      [shim.ifname],
+      `the shim is still there\n${r.stderr}`,
+    );
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
+    assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
+    ok(await cli(['detach', `pid:${c1.pid}`, '--ifname', 'eth1'], NO_DOCKER), 'detach');
+    assert.deepEqual(await shimsOn(parent), []);
+    ok(await cli(['destroy', file], NO_DOCKER), 'destroy: only the recipe record is left');
+    await expectState(spaces, before, 'as before');
+  });
+});
+
+test('host shim: a user whose interface is gone (its namespace made anew, as a restarted container) — its detach takes its route off the shim, the other keeps its own', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { parent, c2 } = await setup(sb);
+    const ns = await sb.netns('r');
+    t.after(async () => {
+      await cli(['detach', `netns:${ns}`, '--ifname', 'eth1'], NO_DOCKER);
+      await cli(['detach', `pid:${c2.pid}`], NO_DOCKER);
+    });
+    const before = await snapshot(['sandbox', { pid: c2.pid }]);
+    ok(
+      await cli(
+        ['attach', `netns:${ns}`, '--macvlan', parent, '--ip', '192.0.2.11/24', '--ifname', 'eth1'].concat([
+          '--host-shim',
+        ]),
+        NO_DOCKER,
+      ),
+      'first',
+    );
+    ok(await attach(c2, parent, '192.0.2.12', ['--host-shim']), 'second');
+    const [shim] = await shimsOn(parent);
+    assert.ok(shim);
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12']);
+
+    // "restart": the namespace goes, with its interface, and a new one of the same name comes
+    await execa('ip', ['netns', 'del', ns]);
+    await execa('ip', ['netns', 'add', ns]);
+    await execa('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12'], 'the route outlives it');
+
+    const d = ok(await cli(['detach', `netns:${ns}`, '--ifname', 'eth1'], NO_DOCKER), 'detach the gone one');
+    assert.deepEqual(
+      await routesVia(shim.ifname),
+      ['192.0.2.12'],
+      `only the second's route is left\n${d.stderr}`,
+    );
+    assert.equal(await ping('sandbox', '192.0.2.12'), true, 'and the host still reaches it');
+    const tag = (await shimsOn(parent))[0]?.ifalias ?? '';
+    assert.equal(tag.split('u=')[1]?.split(/[,&]/).length, 1, `one user left: ${tag}`);
+
+    ok(await cli(['detach', `pid:${c2.pid}`], NO_DOCKER), 'detach the second');
+    assert.deepEqual(await shimsOn(parent), [], 'the shim goes with its last user');
+    await expectState(['sandbox', { pid: c2.pid }], before, 'as before');
+  });
+});

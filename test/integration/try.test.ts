@@ -427,3 +427,53 @@ test('bad input exits 2 naming the field, nothing touched', async (t) => {
     await expectState(spaces, before, 'nothing touched');
   });
 });
+
+test('two tries started at the same instant: exactly one proceeds, the other is refused (exit 2) naming it; reverted, nothing is left', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const spaces = ['sandbox' as const, { pid: c.pid }];
+    const before = await snapshot(spaces);
+    const flags = (n: string, ip: string) => [
+      'attach',
+      `pid:${c.pid}`,
+      '--bridge',
+      sb.name(`t${n}`),
+      '--ifname',
+      `eth${n}`,
+      '--ip',
+      ip,
+      '--timeout',
+      '600',
+    ];
+    const tries = [startTry(flags('7', '198.51.100.71/24')), startTry(flags('8', '203.0.113.81/24'))];
+    t.after(async () => {
+      for (const x of tries) if (x.proc.exitCode === null) x.proc.kill('SIGKILL');
+      await cli(['try', '--revert']);
+    });
+    // the refused one ends at once; the other waits for its confirmation
+    const first = await Promise.race(tries.map((x, i) => x.proc.then(() => i)));
+    const refused = tries[first]!;
+    const going = tries[1 - first]!;
+    const r = await refused.proc;
+    assert.equal(r.exitCode, 2, `refused: exit 2\n${r.stderr}`);
+    assert.match(
+      r.stderr,
+      new RegExp(`a try is pending \\(pid ${going.proc.pid}: .*eth${first === 0 ? 8 : 7}`),
+    );
+    await going.waiting;
+    const pending = await cli(['show', `pid:${c.pid}`, '--json']);
+    assert.equal(pending.code, 0, pending.stderr);
+    assert.doesNotMatch(
+      pending.stdout,
+      new RegExp(`"eth${first === 0 ? 7 : 8}"`),
+      'the refused one changed nothing',
+    );
+
+    const rv = await cli(['try', '--revert']);
+    assert.equal(rv.code, 0, rv.stderr);
+    const g = await going.proc;
+    assert.equal(g.exitCode, 1, `the try is reverted\n${g.stderr}`);
+    assert.equal((await cli(['try', '--revert'])).code, 2, 'nothing pending any more');
+    await expectState(spaces, before, 'reverted: as before');
+  });
+});

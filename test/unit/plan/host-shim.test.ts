@@ -3,15 +3,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { argvOf } from '../../../src/render/ip.js';
 import { planAttach } from '../../../src/plan/attach.js';
-import { shimName } from '../../../src/plan/host-shim.js';
+import { planDetach } from '../../../src/plan/detach.js';
+import { shimMetric, shimName } from '../../../src/plan/host-shim.js';
 import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import type { Attachment } from '../../../src/model/attachment.js';
 import type { ResolvedTarget } from '../../../src/model/target.js';
-import { decodeTag } from '../../../src/model/owner.js';
+import { decodeTag, encodeTag } from '../../../src/model/owner.js';
 import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
 import { isIfName } from '../../../src/names.js';
-import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
@@ -41,8 +42,12 @@ test('two containers asking for the shim in one plan: one shim, one tag with bot
     l.includes('host: ip link add name pfshim-eth3 link eth3 type macvlan mode bridge'),
     l.join('\n'),
   );
-  assert.ok(l.includes('host: ip route add 198.51.100.7/32 dev pfshim-eth3'), l.join('\n'));
-  assert.ok(l.includes('host: ip route add 198.51.100.8/32 dev pfshim-eth3'), l.join('\n'));
+  // each route marked with its user's metric
+  const m1 = shimMetric(vlanUserKey('netns:r1', 'eth1'));
+  const m2 = shimMetric(vlanUserKey('netns:r2', 'eth1'));
+  assert.notEqual(m1, m2);
+  assert.ok(l.includes(`host: ip route add 198.51.100.7/32 dev pfshim-eth3 metric ${m1}`), l.join('\n'));
+  assert.ok(l.includes(`host: ip route add 198.51.100.8/32 dev pfshim-eth3 metric ${m2}`), l.join('\n'));
   const tags = p.steps
     .filter((s) => argvOf(s)[4] === 'pfshim-eth3' && argvOf(s)[5] === 'alias')
     .map((s) => decodeTag(argvOf(s)[6] as string));
@@ -65,4 +70,72 @@ test('without --host-shim no shim is planned', () => {
     observed(nsState([nic('eth3')]), [r1, nsState()]),
   );
   assert.ok(!lines(p).some((x) => x.includes('pfshim')));
+});
+
+test('attach --replace of the only user of a shim keeps the shim: the old route goes before the new one is made', () => {
+  const u1 = vlanUserKey('netns:r1', 'eth1');
+  const shimAlias = encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u1] });
+  const host = nsState(
+    [nic('eth3'), nic('pfshim-eth3', { kind: 'macvlan', parent: 'eth3', alias: shimAlias })],
+    [route({ dst: '198.51.100.7/32', dev: 'pfshim-eth3' })],
+  );
+  const mine = nsState([
+    nic('eth1', {
+      kind: 'macvlan',
+      // another mode than asked for: replaced, not repaired
+      macvlanMode: 'private',
+      parent: 'eth3',
+      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3' }),
+      addrs: [{ family: 4, address: '198.51.100.7', prefix: 24, scope: 'global' }],
+    }),
+  ]);
+  const replace = (input: Omit<AttachInput, 'target'>) =>
+    lines(planAttach([att(r1, input)], observed(host, [r1, mine]), { replace: true }));
+  const l = replace({ macvlan: 'eth3', ip: '198.51.100.9/24', hostShim: true });
+  assert.ok(!l.some((x) => x.includes('ip link del dev pfshim-eth3')), `the shim stays\n${l.join('\n')}`);
+  assert.ok(!l.some((x) => x.includes('ip link add name pfshim')), `and is not made again\n${l.join('\n')}`);
+  assert.ok(!l.some((x) => x.includes('pfshim-eth3 alias')), `its users are the same\n${l.join('\n')}`);
+  const del = l.indexOf('host: ip route del 198.51.100.7/32 dev pfshim-eth3');
+  const m = shimMetric(u1);
+  const add = l.indexOf(`host: ip route add 198.51.100.9/32 dev pfshim-eth3 metric ${m}`);
+  assert.ok(del >= 0 && add > del, l.join('\n'));
+  // the same address again: its route is made anew after the old one goes
+  const same = replace({ macvlan: 'eth3', ip: '198.51.100.7/24', mtu: 1400, hostShim: true });
+  const d = same.indexOf('host: ip route del 198.51.100.7/32 dev pfshim-eth3');
+  const a = same.indexOf(`host: ip route add 198.51.100.7/32 dev pfshim-eth3 metric ${m}`);
+  assert.ok(!same.some((x) => x.includes('ip link del dev pfshim-eth3')), same.join('\n'));
+  assert.ok(d >= 0 && a > d, same.join('\n'));
+  // a replacement without the shim leaves it, and it goes with its last user, as on detach
+  const without = replace({ macvlan: 'eth3', ip: '198.51.100.9/24' });
+  assert.ok(without.includes('host: ip link del dev pfshim-eth3'), without.join('\n'));
+});
+
+test("a user whose interface is gone: its routes leave the shim by their mark, another user's stay", () => {
+  const u1 = vlanUserKey('netns:r1', 'eth1');
+  const u2 = vlanUserKey('netns:r2', 'eth1');
+  const host = nsState(
+    [
+      nic('eth3'),
+      nic('pfshim-eth3', {
+        kind: 'macvlan',
+        parent: 'eth3',
+        alias: encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u1, u2] }),
+      }),
+    ],
+    [
+      route({ dst: '198.51.100.7/32', dev: 'pfshim-eth3', metric: shimMetric(u1) }),
+      route({ family: 6, dst: '2001:db8::7/128', dev: 'pfshim-eth3', metric: shimMetric(u1) }),
+      route({ dst: '198.51.100.8/32', dev: 'pfshim-eth3', metric: shimMetric(u2) }),
+    ],
+  );
+  // r1 restarted: its namespace is new, without eth1
+  const p = planDetach(
+    { target: r1, ifname: 'eth1' as never, force: false },
+    observed(host, [r1, nsState()]),
+  );
+  assert.deepEqual(lines(p), [
+    `host: ip route del 198.51.100.7/32 dev pfshim-eth3 metric ${shimMetric(u1)}`,
+    `host: ip route del 2001:db8::7/128 dev pfshim-eth3 metric ${shimMetric(u1)}`,
+    `host: ip link set dev pfshim-eth3 alias ${encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u2] })}`,
+  ]);
 });

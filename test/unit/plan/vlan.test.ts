@@ -230,3 +230,52 @@ test('a user more than the shared sub-interface can list is refused (exit 2), so
       /make eth3\.10 yourself/.test(e.hint ?? ''),
   );
 });
+
+test('attach --replace of the only user of a shared sub-interface keeps it: the replacement uses it too', () => {
+  const u1 = vlanUserKey('netns:r1', 'eth1');
+  const subAlias = encodeTag({ kind: 'vlan-shared', users: [u1] });
+  const host = nsState([
+    nic('eth3'),
+    nic('eth3.10', { kind: 'vlan', vlanId: 10, parent: 'eth3', alias: subAlias }),
+  ]);
+  const mine = nsState([
+    nic('eth1', {
+      kind: 'macvlan',
+      // another mode than asked for: replaced, not repaired
+      macvlanMode: 'private',
+      parent: 'eth3.10',
+      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3.10' }),
+      addrs: [{ family: 4, address: '198.51.100.7', prefix: 24, scope: 'global' }],
+    }),
+  ]);
+  const p = planAttach(
+    [att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.9/24' })],
+    observed(host, [r1, mine]),
+    {
+      replace: true,
+    },
+  );
+  const l = lines(p);
+  assert.ok(l.includes('netns:r1: ip link del dev eth1'), l.join('\n'));
+  assert.ok(
+    l.some((x) => x.startsWith('host: ip link add name eth1 link eth3.10')),
+    l.join('\n'),
+  );
+  assert.ok(
+    !l.some((x) => x.includes('ip link del dev eth3.10')),
+    `the sub-interface stays\n${l.join('\n')}`,
+  );
+  assert.ok(!l.some((x) => x.includes('ip link add name eth3.10')), `and is not made again\n${l.join('\n')}`);
+  assert.ok(!l.some((x) => x.includes('eth3.10 alias')), `its users are the same\n${l.join('\n')}`);
+  // a replacement on another VLAN leaves it: it goes with its last user, as on detach
+  const other = lines(
+    planAttach(
+      [att(r1, { macvlan: 'eth3', vlanId: 20, ip: '198.51.100.9/24' })],
+      observed(host, [r1, mine]),
+      {
+        replace: true,
+      },
+    ),
+  );
+  assert.ok(other.includes('host: ip link del dev eth3.10'), other.join('\n'));
+});
