@@ -11,6 +11,7 @@
  */
 import { refuse } from '../errors.js';
 import type { Cidr } from '../addr.js';
+import { inSubnet, parseIp } from '../addr.js';
 import { HOST } from '../model/netns.js';
 import type { ObservedAddr, ObservedRoute } from '../model/observed.js';
 import { decodeTag, encodeTag, tagFits } from '../model/owner.js';
@@ -73,14 +74,30 @@ export const shimRoute = (
   shim: string,
   a: { family: 4 | 6; address: string },
   user: string,
+  src?: string,
 ): ObservedRoute => ({
   family: a.family,
   dst: `${a.address}/${a.family === 4 ? 32 : 128}`,
   dev: shim,
   metric: shimMetric(user),
+  ...(src !== undefined ? { prefsrc: src } : {}),
   onlink: false,
   type: 'unicast',
 });
+
+/**
+ * The host's own address to answer a container from: the parent's global address in the
+ * container's subnet (or else of its family). The shim has none, and without `src` the kernel
+ * would pick one of another interface's (Docker's 172.17.0.1 on docker0, say), which the
+ * container has no route back to.
+ */
+export const shimSource = (
+  parentAddrs: readonly Pick<ObservedAddr, 'family' | 'address' | 'scope'>[],
+  a: Cidr,
+): string | undefined => {
+  const own = parentAddrs.filter((p) => p.family === a.family && p.scope === 'global');
+  return (own.find((p) => inSubnet(a, parseIp(p.address, 'address'))) ?? own[0])?.address;
+};
 
 /**
  * `user`'s routes through the shim `name`: marked with its metric — to `only` of its addresses,
@@ -179,8 +196,9 @@ export const ensureShim = (
   }
   // the routes after the shim is up (the kernel refuses a route through a link that is down)
   ctx.phase = PHASE.link;
+  const parentAddrs = ctx.link(HOST, parent)?.addrs ?? [];
   for (const a of addrs) {
-    const r = shimRoute(name, a, user);
+    const r = shimRoute(name, a, user, shimSource(parentAddrs, a));
     if (ctx.routes(HOST).some((x) => sameRoute(x, r))) continue;
     ctx.push({
       ...routeAdd(HOST, r, ctx.link(HOST, name)?.planned ? 'covered' : routeDelCmd(HOST, r)),

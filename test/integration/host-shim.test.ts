@@ -42,8 +42,14 @@ const ok = (r: CliResult, what: string): CliResult => {
   return r;
 };
 
-/** A parent NIC with the host's address on it, and two containers. */
+/**
+ * A parent NIC with the host's address on it, and two containers. Made before it, as Docker's
+ * docker0 is on a real host: another interface with an address the containers have no route to,
+ * which the kernel would choose as the source of what goes through the shim (it has none).
+ */
 const setup = async (sb: Sandbox): Promise<{ parent: string; c1: Container; c2: Container }> => {
+  const decoy = await sb.hostNic('d');
+  await execa('ip', ['addr', 'add', '203.0.113.77/24', 'dev', decoy]);
   const parent = await sb.hostNic('m');
   await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', parent]);
   return { parent, c1: await sb.container(), c2: await sb.container() };

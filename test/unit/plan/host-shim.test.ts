@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { argvOf } from '../../../src/render/ip.js';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
-import { shimMetric, shimName } from '../../../src/plan/host-shim.js';
+import { shimMetric, shimName, shimSource } from '../../../src/plan/host-shim.js';
+import { parseCidr } from '../../../src/addr.js';
 import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import type { Attachment } from '../../../src/model/attachment.js';
@@ -138,4 +139,23 @@ test("a user whose interface is gone: its routes leave the shim by their mark, a
     `host: ip route del 2001:db8::7/128 dev pfshim-eth3 metric ${shimMetric(u1)}`,
     `host: ip link set dev pfshim-eth3 alias ${encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u2] })}`,
   ]);
+});
+
+test("a shim route's source is the parent's address in the container's subnet, else of its family, else none", () => {
+  const g = (address: string) => ({
+    family: address.includes(':') ? (6 as const) : (4 as const),
+    address,
+    scope: 'global',
+  });
+  const parentAddrs = [
+    g('203.0.113.7'),
+    g('192.0.2.1'),
+    g('2001:db8::1'),
+    { ...g('fe80::1'), scope: 'link' },
+  ];
+  assert.equal(shimSource(parentAddrs, parseCidr('192.0.2.21/24', 'ip')), '192.0.2.1');
+  assert.equal(shimSource(parentAddrs, parseCidr('198.51.100.21/24', 'ip')), '203.0.113.7');
+  assert.equal(shimSource(parentAddrs, parseCidr('2001:db8::21/64', 'ip')), '2001:db8::1');
+  assert.equal(shimSource([g('192.0.2.1')], parseCidr('2001:db8::21/64', 'ip')), undefined);
+  assert.equal(shimSource([], parseCidr('192.0.2.21/24', 'ip')), undefined);
 });
