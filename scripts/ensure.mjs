@@ -63,8 +63,10 @@ if (packages.length) {
   if (canInstall) {
     say(`installing system packages for "${mode}": ${what}`);
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-    execFileSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...packages], {
+    // another apt (unattended upgrades, a second checkout's ensure) may hold dpkg's lock: wait for it
+    const lock = ['-o', 'DPkg::Lock::Timeout=300'];
+    execFileSync('apt-get', [...lock, 'update', '-qq'], { stdio: 'inherit', env });
+    execFileSync('apt-get', [...lock, 'install', '-y', '-qq', '--no-install-recommends', ...packages], {
       stdio: 'inherit',
       env,
     });
