@@ -90,6 +90,9 @@ const podmanEventsOf = async (containersConf: string): Promise<number[]> => {
   return out;
 };
 
+/** From Podman's start event to the interface ready; seen 0.9 to 1.8 s here on a loaded 2-core machine. */
+const PODMAN_READY_MS = 5000;
+
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
   (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
 
@@ -173,7 +176,12 @@ test(
       const r1 = await w.next((l) => l.event === 'reapplied' && l.message.includes(web.name));
       await inWeb(restarted);
       t.diagnostic(`podman restart: re-applied ${r1.sinceEventMs} ms after the start event`);
-      assert.ok(r1.sinceEventMs !== undefined, 'timed from the start event');
+      // podman events reads its log file by polling (about 0.3 s here), and each pass asks podman
+      // (a process, not an API) where the container is: slower than Docker, bounded still
+      assert.ok(
+        (r1.sinceEventMs ?? Infinity) < PODMAN_READY_MS,
+        `re-applied ${r1.sinceEventMs} ms after the start event`,
+      );
 
       // podman stop, then start
       await p.stop(web.name);
@@ -181,6 +189,10 @@ test(
       const r2 = await w.next((l) => l.event === 'reapplied' && l.message.includes(web.name));
       await inWeb(started);
       t.diagnostic(`podman stop + start: re-applied ${r2.sinceEventMs} ms after the start event`);
+      assert.ok(
+        (r2.sinceEventMs ?? Infinity) < PODMAN_READY_MS,
+        `re-applied ${r2.sinceEventMs} ms after the start event`,
+      );
 
       // podman rm -f: the record goes, nothing of web is left on the bridge
       await p.remove(web.name);
