@@ -518,7 +518,16 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
       const why = await f.done;
       if (signal?.aborted || why === 'stopped') return;
       if (opened) log({ event: 'docker', message: why });
-      await new Promise((r) => setTimeout(r, backoff));
+      // SIGTERM ends the wait at once (without Docker, watch would otherwise take up to 5 s to stop)
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          clearTimeout(t);
+          signal?.removeEventListener('abort', done);
+          r();
+        };
+        const t = setTimeout(done, backoff);
+        signal?.addEventListener('abort', done);
+      });
       backoff = Math.min(backoff * 2, 5000);
     }
   };
