@@ -90,8 +90,11 @@ const podmanEventsOf = async (containersConf: string): Promise<number[]> => {
   return out;
 };
 
-/** From Podman's start event to the interface ready; seen 0.9 to 1.8 s here on a loaded 2-core machine. */
-const PODMAN_READY_MS = 5000;
+/**
+ * From Podman's start event to the interface ready: seen 0.9–2.2 s here on a loaded 2-core
+ * machine, 2.1–3.2 s under the ip backend (one process per command).
+ */
+const PODMAN_READY_MS = process.env.PIPEFITTER_BACKEND === 'ip' ? 8000 : 5000;
 
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
   (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
