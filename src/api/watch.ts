@@ -5,7 +5,7 @@
  * Decisions are plan/watch.ts's (pure); every change goes through the library's own attach,
  * recipe apply and detach planning, each holding the host lock only while it runs.
  *
- * Triggers: Docker's container events (start: re-apply; destroy: forget), a poll of the
+ * Triggers: Docker's and Podman's container events (start: re-apply; destroy/remove: forget), a poll of the
  * namespace identity of pid:/netns:/path targets every 500 ms, and a drift check on an interval.
  */
 import { isPipefitterError } from '../errors.js';
@@ -32,6 +32,7 @@ import { attachRequests } from './attach.js';
 import type { RunOptions } from './engine.js';
 import { requireRoot, runnerOf, runPipeline } from './engine.js';
 import { namespaceOf } from './records.js';
+import { followPodman } from './watch-podman.js';
 import { apply as applyRecipe } from './recipe.js';
 
 export interface WatchOptions extends RunOptions {
@@ -50,7 +51,7 @@ export interface WatchOptions extends RunOptions {
 /** One line of watch's log. */
 export interface WatchEvent {
   readonly time: string;
-  /** started, pass, reapplied, in-sync, drift, repaired, forgotten, waiting, failed, docker, stopped, reloaded */
+  /** started, pass, reapplied, in-sync, drift, repaired, forgotten, waiting, failed, docker, podman, stopped, reloaded */
   readonly event: string;
   readonly unit?: string | undefined;
   readonly target?: string | undefined;
@@ -517,11 +518,38 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
       const why = await f.done;
       if (signal?.aborted || why === 'stopped') return;
       if (opened) log({ event: 'docker', message: why });
-      await new Promise((r) => setTimeout(r, backoff));
+      // SIGTERM ends the wait at once (without Docker, watch would otherwise take up to 5 s to stop)
+      await new Promise<void>((r) => {
+        const done = (): void => {
+          clearTimeout(t);
+          signal?.removeEventListener('abort', done);
+          r();
+        };
+        const t = setTimeout(done, backoff);
+        signal?.addEventListener('abort', done);
+      });
       backoff = Math.min(backoff * 2, 5000);
     }
   };
   const dockerLoop = followDocker();
+
+  // Podman's events (`podman events` as a child, restarted with backoff), while a podman: target is watched
+  const podman = followPodman({
+    runner: runnerOf(opts),
+    wanted: () => [...w.targets().keys()].some((id) => id.startsWith('podman:')),
+    onEvent: (id, e) => {
+      if (!w.targets().has(id) || (e.action !== 'start' && e.action !== 'remove')) return;
+      if (e.action === 'start') eventAt.set(id, e.timeMs ?? Date.now());
+      dirty.add(id);
+      poke();
+    },
+    onRestart: () => {
+      recheckAll = true;
+      poke();
+    },
+    log: (message) => log({ event: 'podman', message }),
+    signal,
+  });
 
   // the namespace of pid:/netns:/path targets, polled
   const poll = setInterval(() => {
@@ -566,6 +594,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         reload = false;
         await w.reload();
         log({ event: 'reloaded', message: `records and recipes read again: ${w.targets().size} target(s)` });
+        podman.check();
         recheckAll = true;
       }
       const due = Date.now() >= nextCheck;
@@ -593,7 +622,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
     process.off('SIGHUP', onHup);
     signal?.removeEventListener('abort', poke);
     docker?.stop();
-    await dockerLoop;
+    await Promise.all([dockerLoop, podman.stop()]);
     log({ event: 'stopped', message: 'watch stopped' });
   }
 };

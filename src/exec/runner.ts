@@ -3,6 +3,7 @@
  * an argv array (never a shell string), a namespace, a timeout, captured output, and a
  * failure reason classified once from stderr.
  */
+import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { FailureReason } from '../errors.js';
 import { PipefitterError } from '../errors.js';
@@ -42,8 +43,28 @@ export interface RunResult {
   readonly pid?: number | undefined;
 }
 
+/** A long-running command whose stdout is read line by line (an event stream). */
+export interface FollowOptions {
+  readonly netns: NetnsRef;
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  /** Each line of stdout, without its newline, as it comes. */
+  readonly onLine: (line: string) => void;
+}
+
+export interface Following {
+  /** Settles when the command has ended: how (stdout is not kept; stderr's last 4 KiB are). */
+  readonly done: Promise<RunResult>;
+  /** SIGTERM to the command; `done` settles once it has exited. Idempotent. */
+  stop(): void;
+}
+
 export interface Runner {
   run(argv: readonly Arg[], opts: RunOptions): Promise<RunResult>;
+  /**
+   * Start a long-running command and hand each line of its stdout to `onLine` (`podman events`).
+   * Killed when this process exits normally. Absent in runners that only record commands.
+   */
+  follow?(argv: readonly string[], opts: FollowOptions): Following;
   /** Processes spawned so far (for benchmarks and tests). */
   readonly spawned: number;
   /** Set when the netlink backend runs: namespaces are read and changed in-process. */
@@ -159,31 +180,56 @@ export const createRunner = (defaults: { timeoutMs?: number; backend?: BackendNa
         };
       }
       const timeout = opts.timeoutMs ?? defaults.timeoutMs ?? 60_000;
-      const r = await viaExeca(file, args, opts, timeout);
-      if (r.exitCode === 0 && !r.timedOut)
-        return { command, exitCode: 0, stdout: r.stdout, stderr: r.stderr, failed: false, reason: undefined };
-      const missing = r.timedOut
-        ? undefined
-        : notInstalled(full, { exitCode: r.exitCode, stderr: r.stderr, enoent: r.notFound });
-      const reason: FailureReason = missing
-        ? 'tool-missing'
-        : r.timedOut
-          ? 'timeout'
-          : classifyStderr(r.stderr);
-      return {
-        command,
-        exitCode: r.exitCode,
-        stdout: r.stdout,
-        // the same words however it was started (directly, or behind nsenter)
-        stderr:
-          missing && (r.notFound || r.exitCode === 127)
-            ? `${missing.join(' or ')}: command not found`
-            : r.stderr,
-        failed: true,
-        reason,
-        missing,
-      };
+      return resultOf(command, full, await viaExeca(file, args, opts, timeout));
     },
+    follow(argv, opts) {
+      const full = enterArgv(opts.netns, argv);
+      const [file, ...args] = full as [string, ...string[]];
+      spawned++;
+      const child = execa(file, args, {
+        stdin: 'ignore',
+        buffer: false,
+        reject: false,
+        env: opts.env,
+        extendEnv: true,
+      });
+      createInterface({ input: child.stdout }).on('line', opts.onLine);
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr = (stderr + c.toString()).slice(-4096);
+      });
+      const done = child.then((r) =>
+        resultOf(shellJoin(full), full, {
+          exitCode: r.exitCode,
+          stdout: '',
+          stderr: stderr || (r.failed && !r.isTerminated ? String(r.shortMessage ?? '') : ''),
+          timedOut: false,
+          notFound: (r as { code?: string }).code === 'ENOENT',
+        }),
+      );
+      return { done, stop: () => void child.kill('SIGTERM') };
+    },
+  };
+};
+
+/** A finished command as a RunResult: its failure classified once. */
+const resultOf = (command: string, full: readonly string[], r: Finished): RunResult => {
+  if (r.exitCode === 0 && !r.timedOut)
+    return { command, exitCode: 0, stdout: r.stdout, stderr: r.stderr, failed: false, reason: undefined };
+  const missing = r.timedOut
+    ? undefined
+    : notInstalled(full, { exitCode: r.exitCode, stderr: r.stderr, enoent: r.notFound });
+  const reason: FailureReason = missing ? 'tool-missing' : r.timedOut ? 'timeout' : classifyStderr(r.stderr);
+  return {
+    command,
+    exitCode: r.exitCode,
+    stdout: r.stdout,
+    // the same words however it was started (directly, or behind nsenter)
+    stderr:
+      missing && (r.notFound || r.exitCode === 127) ? `${missing.join(' or ')}: command not found` : r.stderr,
+    failed: true,
+    reason,
+    missing,
   };
 };
 

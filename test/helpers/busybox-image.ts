@@ -22,8 +22,8 @@ export const isStaticElf = async (file: string): Promise<boolean> => {
 
 const DIRS = ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root', 'run', 'var'];
 
-/** Builds the rootfs in `work` (removed afterwards) and returns it as a tar. */
-export const busyboxRootfsTar = async (work: string): Promise<Uint8Array> => {
+/** Builds the rootfs in `work`: the static busybox, one symlink per applet, passwd and group. */
+export const busyboxRootfs = async (work: string): Promise<void> => {
   for (const d of DIRS) await mkdir(join(work, d), { recursive: true });
   await chmod(join(work, 'tmp'), 0o1777);
   await copyFile(BUSYBOX, join(work, 'bin/busybox'));
@@ -35,6 +35,11 @@ export const busyboxRootfsTar = async (work: string): Promise<Uint8Array> => {
   }
   await writeFile(join(work, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
   await writeFile(join(work, 'etc/group'), 'root:x:0:\n');
+};
+
+/** Builds the rootfs in `work` (removed afterwards) and returns it as a tar. */
+export const busyboxRootfsTar = async (work: string): Promise<Uint8Array> => {
+  await busyboxRootfs(work);
   const tar = await execa('tar', ['-C', work, '--numeric-owner', '--owner=0', '--group=0', '-cf', '-', '.'], {
     encoding: 'buffer',
   });
