@@ -90,12 +90,6 @@ const podmanEventsOf = async (containersConf: string): Promise<number[]> => {
   return out;
 };
 
-/**
- * From Podman's start event to the interface ready: seen 0.9–2.2 s here on a loaded 2-core
- * machine, 2.1–3.2 s under the ip backend (one process per command).
- */
-const PODMAN_READY_MS = process.env.PIPEFITTER_BACKEND === 'ip' ? 8000 : 5000;
-
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
   (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
 
@@ -179,12 +173,7 @@ test(
       const r1 = await w.next((l) => l.event === 'reapplied' && l.message.includes(web.name));
       await inWeb(restarted);
       t.diagnostic(`podman restart: re-applied ${r1.sinceEventMs} ms after the start event`);
-      // podman events reads its log file by polling (about 0.3 s here), and each pass asks podman
-      // (a process, not an API) where the container is: slower than Docker, bounded still
-      assert.ok(
-        (r1.sinceEventMs ?? Infinity) < PODMAN_READY_MS,
-        `re-applied ${r1.sinceEventMs} ms after the start event`,
-      );
+      // the time is measured by the bench, not bounded here (speed is no test's assertion)
 
       // podman stop, then start
       await p.stop(web.name);
@@ -192,10 +181,6 @@ test(
       const r2 = await w.next((l) => l.event === 'reapplied' && l.message.includes(web.name));
       await inWeb(started);
       t.diagnostic(`podman stop + start: re-applied ${r2.sinceEventMs} ms after the start event`);
-      assert.ok(
-        (r2.sinceEventMs ?? Infinity) < PODMAN_READY_MS,
-        `re-applied ${r2.sinceEventMs} ms after the start event`,
-      );
 
       // podman rm -f: the record goes, nothing of web is left on the bridge
       await p.remove(web.name);
@@ -214,11 +199,10 @@ test(
       assert.equal(link(await readState('sandbox'), br), undefined, 'the bridge went with its last port');
 
       // SIGTERM: exit 0, and podman events ends with it
-      // (no dockerd here: its reconnect backoff must not hold the exit up)
-      const t0 = Date.now();
+      // (no dockerd here: its reconnect backoff must not hold the exit up — execa's kill sends
+      // SIGKILL 5 s after the SIGTERM, and the exit code would not be 0)
       w.child.kill('SIGTERM');
       const end = await w.child;
-      assert.ok(Date.now() - t0 < 2500, `watch ended ${Date.now() - t0} ms after SIGTERM`);
       assert.equal(end.exitCode, 0, `${end.signal ?? ''} ${w.stderr()} ${JSON.stringify(w.lines.slice(-3))}`);
       assert.deepEqual(await podmanEventsOf(p.env.CONTAINERS_CONF!), [], 'podman events ended with watch');
       assert.ok(
