@@ -12,8 +12,8 @@ import { IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES } from '../values.js';
 import { listContainerNames } from '../targets/docker.js';
 import { createRunner } from '../exec/runner.js';
 import type { Runner } from '../exec/runner.js';
-import { observeNetnsNetlink } from '../observe/netlink.js';
-import { decodeLinks } from '../observe/ip-json.js';
+import { readLinks } from '../observe/links.js';
+import { HOST } from '../model/netns.js';
 import type { ObservedLink } from '../model/observed.js';
 
 export interface CompletionSources {
@@ -99,26 +99,10 @@ export const valuesOf = async (kind: ValueKind, typed: string, src: CompletionSo
   }
 };
 
-/** The host namespace's links, read once (netlink in-process, else `ip -j link`). */
+/** The host namespace's links, read once (observe/links.ts). */
 const hostLinks = (runner: () => Runner): (() => Promise<ObservedLink[]>) => {
   let links: Promise<ObservedLink[]> | undefined;
-  return () =>
-    (links ??= (async () => {
-      const r = runner();
-      if (r.netlink)
-        return [
-          ...observeNetnsNetlink(
-            r.netlink.session,
-            { kind: 'host' },
-            { neighbours: false, forwarding: false },
-          ).links,
-        ];
-      const res = await r.run(['ip', '-j', '-d', 'link', 'show'], {
-        netns: { kind: 'host' },
-        timeoutMs: 1000,
-      });
-      return res.failed ? [] : decodeLinks(res.stdout);
-    })().catch(() => []));
+  return () => (links ??= readLinks(runner(), HOST).catch(() => []));
 };
 
 export const liveSources = (cwd: string = process.cwd()): CompletionSources & { close(): void } => {
