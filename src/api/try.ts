@@ -200,7 +200,7 @@ const tryChange = async (
     if (claim === undefined) break;
     const other = claim.other;
     if (other === undefined || other.pid === process.pid) {
-      // unreadable, or this process's own: taken over, as before
+      // gone again since (its try just ended), or this process's own: taken over
       await writePendingTry(pending);
       break;
     }
