@@ -27,7 +27,6 @@ import { readParsed, readRecipeState } from '../state/recipes.js';
 import type { PendingTry, RecipeBefore, TryRequest } from '../state/try.js';
 import {
   markOwnRevert,
-  pidAlive,
   claimPendingTry,
   readPendingTry,
   removePendingTry,
@@ -43,6 +42,7 @@ import type { RecipeOptions } from './recipe.js';
 import { apply as applyRecipe } from './recipe.js';
 import { loadRecipe } from '../recipe/load.js';
 import { writeAttachmentRecords } from './records.js';
+import { pidAlive } from '../state/atomic.js';
 import type { AttachmentRecord } from '../state/attachments.js';
 
 /** The longest --timeout: a day. */

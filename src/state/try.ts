@@ -25,7 +25,7 @@ import {
   writeParsed,
   writeRecipeState,
 } from './recipes.js';
-import { writeFileAtomic } from './atomic.js';
+import { pidAlive, writeFileAtomic } from './atomic.js';
 import { BadState as Bad, isObject, optStr, optional, readStateFile, str, strings } from './state-file.js';
 import { checkAttachmentRecord } from './attachments.js';
 import type { StateRecord } from '../model/step.js';
@@ -68,15 +68,6 @@ export type TryRequest = 'confirm' | 'revert';
 const dirOf = (): string => `${runRoot()}/try`;
 const pendingFile = (): string => `${dirOf()}/pending.json`;
 const requestFile = (): string => `${dirOf()}/request`;
-
-export const pidAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
 
 const checkRecipeBefore = (v: unknown): RecipeBefore => {
   if (!isObject(v)) throw new Bad('recipe must be { name, ipamKeys, … }');
