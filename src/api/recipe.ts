@@ -18,6 +18,10 @@ import { HOST, netnsKey } from '../model/netns.js';
 import type { Recipe } from '../model/recipe.js';
 import { ipamKey, poolId } from '../model/recipe.js';
 import type { Plan, Step } from '../model/step.js';
+import type { ContainerSummary } from '../model/recipe-summary.js';
+import { summarizeRecipe } from '../model/recipe-summary.js';
+
+export type { ContainerSummary };
 import type { ResolvedTarget } from '../model/target.js';
 import { parseTargetSpec, targetSpecText } from '../model/target.js';
 import { observeNat } from '../observe/nft.js';
@@ -56,21 +60,6 @@ export interface RecipeOptions extends RunOptions, LoadOptions {
   readonly ipam?: IpamStore | undefined;
   /** Called after each step of apply and destroy, with the plan's step count (progress on long runs). */
   readonly onStep?: ((step: Step, index: number, total: number) => void) | undefined;
-}
-
-/** One container of a recipe after apply, for the summary table. */
-export interface ContainerSummary {
-  readonly container: string;
-  readonly target: string;
-  /** changed: a step ran in its namespace; unchanged: already in place; not running: left out. */
-  readonly status: 'changed' | 'unchanged' | 'not running';
-  readonly interfaces: readonly {
-    readonly ifname: string;
-    /** The recipe network, or `link to OTHER` for a point-to-point link. */
-    readonly network: string;
-    /** Static and auto addresses; `dhcp` for a DHCP interface. */
-    readonly addresses: readonly string[];
-  }[];
 }
 
 export interface RecipeReport {
@@ -364,49 +353,6 @@ const planAs = async (verb: Verb, recipe: Recipe, opts: RecipeOptions): Promise<
   return report(p, pl, false, auto, titleOf(verb, recipe, opts));
 };
 
-const summary = (p: Prepared, pl: Plan, auto: Map<string, Cidr>): ContainerSummary[] => {
-  const touched = new Set(pl.steps.map((s) => netnsKey(s.netns)));
-  const r = p.recipe;
-  return r.containers.map((c) => {
-    const t = p.targets.get(c.name);
-    const missing = p.missing.find((m) => m.container === c.name);
-    const ifaces = c.interfaces.map((i) => ({
-      ifname: i.ifname,
-      network: i.network,
-      addresses:
-        i.addressing.kind === 'static'
-          ? i.addressing.addrs.map((a) => a.text)
-          : i.addressing.kind === 'auto'
-            ? [auto.get(ipamKey(r.name, c.name, i.ifname))?.text ?? 'auto']
-            : i.addressing.kind === 'dhcp'
-              ? ['dhcp']
-              : [],
-    }));
-    const links = r.links.flatMap((l) =>
-      [
-        [l.a, l.b],
-        [l.b, l.a],
-      ].flatMap(([me, other]) =>
-        me && other && me.container === c.name
-          ? [
-              {
-                ifname: me.ifname,
-                network: `link to ${other.container}`,
-                addresses: me.addr ? [me.addr.text] : [],
-              },
-            ]
-          : [],
-      ),
-    );
-    return {
-      container: c.name,
-      target: t?.label ?? missing?.target ?? targetSpecText(c.target),
-      status: !t ? 'not running' : touched.has(netnsKey(t.netns)) ? 'changed' : 'unchanged',
-      interfaces: [...ifaces, ...links],
-    };
-  });
-};
-
 const report = (
   p: Prepared,
   pl: Plan,
@@ -424,7 +370,7 @@ const report = (
   processes: p.runner.spawned - p.spawned0,
   changeProcesses: done?.processes,
   durationMs: done?.durationMs,
-  containers: summary(p, pl, auto),
+  containers: summarizeRecipe(p.recipe, { targets: p.targets, missing: p.missing, steps: pl.steps, auto }),
 });
 
 /**

@@ -27,7 +27,6 @@ import { readParsed, readRecipeState } from '../state/recipes.js';
 import type { PendingTry, RecipeBefore, TryRequest } from '../state/try.js';
 import {
   markOwnRevert,
-  pidAlive,
   claimPendingTry,
   readPendingTry,
   removePendingTry,
@@ -43,6 +42,7 @@ import type { RecipeOptions } from './recipe.js';
 import { apply as applyRecipe } from './recipe.js';
 import { loadRecipe } from '../recipe/load.js';
 import { writeAttachmentRecords } from './records.js';
+import { pidAlive } from '../state/atomic.js';
 import type { AttachmentRecord } from '../state/attachments.js';
 
 /** The longest --timeout: a day. */
@@ -200,7 +200,7 @@ const tryChange = async (
     if (claim === undefined) break;
     const other = claim.other;
     if (other === undefined || other.pid === process.pid) {
-      // unreadable, or this process's own: taken over, as before
+      // gone again since (its try just ended), or this process's own: taken over
       await writePendingTry(pending);
       break;
     }
@@ -383,7 +383,13 @@ export interface SettleResult {
  * for it to act; when its process is gone, act here (revert: undo its journal, put back its
  * recipe's files; confirm: keep the change, drop the journal).
  */
-export const settleTry = async (what: TryRequest, opts: RunOptions = {}): Promise<SettleResult> => {
+export const settleTry = async (
+  what: TryRequest,
+  opts: RunOptions & {
+    /** How long the pending try has to act on the request. @default 60000 */
+    readonly answerMs?: number | undefined;
+  } = {},
+): Promise<SettleResult> => {
   requireRoot();
   const p = await readPendingTry();
   if (!p)
@@ -397,7 +403,8 @@ export const settleTry = async (what: TryRequest, opts: RunOptions = {}): Promis
   if (p.pid !== process.pid && pidAlive(p.pid)) {
     await writeTryRequest(what);
     // the try polls every 100 ms; a revert takes as long as its undo
-    for (let i = 0; i < 600; i++) {
+    const answerMs = opts.answerMs ?? 60_000;
+    for (let i = 0; i < answerMs / 100; i++) {
       await sleep(100);
       const now = await readPendingTry();
       if (!now || now.pid !== p.pid)
@@ -412,8 +419,11 @@ export const settleTry = async (what: TryRequest, opts: RunOptions = {}): Promis
     if (pidAlive(p.pid))
       throw refuse(
         'E_CONFLICT',
-        `the pending try (pid ${p.pid})`,
-        `did not answer the --${what} within 60 s`,
+        `the pending try (pid ${p.pid}: ${p.title})`,
+        `did not answer the --${what} within ${Math.round(answerMs / 1000)} s`,
+        what === 'confirm'
+          ? `if pid ${p.pid} is stuck: kill -9 ${p.pid}, then pipefitter try --confirm again (it keeps a dead try's change)`
+          : `if pid ${p.pid} is stuck: kill ${p.pid} (a try reverts on SIGTERM), or kill -9 ${p.pid} and pipefitter try --revert again`,
       );
   }
   if (what === 'confirm') {

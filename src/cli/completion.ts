@@ -7,26 +7,45 @@
 import type { Command } from 'commander';
 import { badInput } from '../errors.js';
 import { globalFlags } from './output.js';
-import type { CompletionSources } from '../api/completion.js';
+import type { CompletionSources, ValueKind } from '../api/completion.js';
+
+/** The values (api/completion.ts), loaded only when completing: not on every command's start. */
+const valuesOf = async (kind: ValueKind, typed: string, src: CompletionSources): Promise<string[]> =>
+  (await import('../api/completion.js')).valuesOf(kind, typed, src);
 
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
 export type Shell = (typeof SHELLS)[number];
 
-/** Which live values follow a flag, by its long name. */
-const FLAG_VALUES: Readonly<Record<string, keyof CompletionSources | readonly string[]>> = {
-  '--bridge': 'bridges',
-  '--ovs': 'bridges',
-  '--macvlan': 'hostInterfaces',
-  '--ipvlan': 'hostInterfaces',
-  '--vlan': 'hostInterfaces',
-  '--phys': 'hostInterfaces',
-  '--backend': ['netlink', 'ip'],
-  '--mode': ['bridge', 'private', 'vepa', 'passthru', 'source', 'l2', 'l3', 'l3s'],
-  '--ipvlan-flag': ['bridge', 'private', 'vepa'],
-  '--format': ['mermaid', 'dot', 'svg'],
+/**
+ * Which kind of value follows a flag, by its long name; --mode by the link kind on the line
+ * (macvlan's modes after --macvlan, ipvlan's after --ipvlan). The values are api/completion.ts's.
+ */
+const flagValue = (flag: string, words: readonly string[]): ValueKind | readonly ValueKind[] | undefined => {
+  switch (flag) {
+    case '--bridge':
+    case '--ovs':
+      return 'bridge';
+    case '--macvlan':
+    case '--ipvlan':
+    case '--vlan':
+    case '--phys':
+      return 'host-interface';
+    case '--backend':
+      return 'backend';
+    case '--ipvlan-flag':
+      return 'ipvlan-flag';
+    case '--format':
+      return 'graph-format';
+    case '--mode': {
+      const on = (f: string) => words.some((w) => w === f || w.startsWith(`${f}=`));
+      if (on('--ipvlan')) return 'ipvlan-mode';
+      if (on('--macvlan')) return 'macvlan-mode';
+      return ['macvlan-mode', 'ipvlan-mode'];
+    }
+    default:
+      return undefined;
+  }
 };
-
-const TARGET_PREFIXES = ['docker:', 'podman:', 'netns:', 'pid:'];
 
 /** The flags of a command as they can be typed, each with whether it takes a value. */
 const flagsOf = (cmd: Command): { names: string[]; takesValue: boolean; long?: string }[] =>
@@ -43,20 +62,6 @@ const GLOBAL_EXTRA = [{ names: ['--help', '-h'], takesValue: false, long: '--hel
 const visibleCommands = (cmd: Command): Command[] =>
   cmd.commands.filter((c) => !(c as unknown as { _hidden?: boolean })._hidden);
 
-const targetValues = async (cur: string, src: CompletionSources): Promise<string[]> => {
-  if (cur.startsWith('pid:')) return [];
-  if (cur.startsWith('netns:')) return (await src.namespaces()).map((n) => `netns:${n}`);
-  if (cur.startsWith('docker:')) return (await src.containers()).map((n) => `docker:${n}`);
-  if (cur.startsWith('podman:')) return (await src.podman()).map((n) => `podman:${n}`);
-  const [docker, podman, netns] = await Promise.all([src.containers(), src.podman(), src.namespaces()]);
-  return [
-    ...docker,
-    ...podman.map((n) => `podman:${n}`),
-    ...netns.map((n) => `netns:${n}`),
-    ...TARGET_PREFIXES,
-  ];
-};
-
 /** What a positional argument takes, by its name in the commander definition. */
 const argumentValues = async (
   name: string,
@@ -64,10 +69,10 @@ const argumentValues = async (
   cur: string,
   src: CompletionSources,
 ): Promise<string[]> => {
-  if (name === 'recipe') return src.recipeFiles();
+  if (name === 'recipe') return valuesOf('recipe-file', cur, src);
   if (name === 'shell') return [...SHELLS];
   if (name === 'command') return visibleCommands(cmd.parent ?? cmd).map((c) => c.name());
-  if (name === 'target' || name === 'a' || name === 'b') return targetValues(cur, src);
+  if (name === 'target' || name === 'a' || name === 'b') return valuesOf('target', cur, src);
   return [];
 };
 
@@ -119,8 +124,8 @@ export const complete = async (
     if (pendingValue === undefined) return [];
   }
   if (pendingValue !== undefined) {
-    const v = FLAG_VALUES[pendingValue];
-    candidates = v === undefined ? [] : typeof v === 'string' ? await src[v]() : [...v];
+    const kinds = flagValue(pendingValue, before);
+    candidates = (await Promise.all([kinds ?? []].flat().map((k) => valuesOf(k, typed, src)))).flat();
   } else if (cur.startsWith('-')) {
     candidates = flags().flatMap((f) => f.names.filter((n) => n.startsWith('--') || cur.length <= 2));
   } else {

@@ -28,6 +28,7 @@ import { randomBytes } from 'node:crypto';
 import { PipefitterError } from '../errors.js';
 import type { Step } from '../model/step.js';
 import { stateRoot } from '../paths.js';
+import { pidAlive } from '../state/atomic.js';
 
 const dirOf = (): string => `${stateRoot()}/journal`;
 
@@ -122,15 +123,6 @@ export interface Interrupted {
   readonly started: readonly Step[];
 }
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-};
-
 /**
  * The journals of runs that are gone. A journal whose writer still runs is not one (an apply
  * running without the host lock: the library's applyPlan called directly).
@@ -169,7 +161,7 @@ export const interruptedRuns = (): Interrupted[] => {
         hint: `look at it, undo by hand what it lists, then remove it (mv ${file} ${file}.bad)`,
       });
     }
-    if (header.pid !== process.pid && alive(header.pid)) continue;
+    if (header.pid !== process.pid && pidAlive(header.pid)) continue;
     const started = rest
       .filter((l) => /^\d+$/.test(l))
       .map((l) => header.steps[Number(l)])

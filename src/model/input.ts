@@ -22,6 +22,8 @@ import type { DhcpClient, DhcpSpec, IfaceSpec, RouteSpec } from './iface.js';
 import { DEFAULT_IFNAME, DHCP_CLIENTS } from './iface.js';
 import type { TargetSpec } from './target.js';
 import { parseTargetSpec } from './target.js';
+import type { Shape } from './input-shape.js';
+import { checkShape } from './input-shape.js';
 
 type Many = string | readonly string[] | undefined;
 const many = (v: Many): readonly string[] => (v === undefined ? [] : typeof v === 'string' ? [v] : v);
@@ -272,7 +274,59 @@ const LINK_FLAGS = ['bridge', 'ovs', 'macvlan', 'ipvlan', 'vlan', 'phys'] as con
  * Parse `attach` input into a typed request (throws PipefitterError naming the field).
  * @example parseAttachInput({ target: 'web', bridge: 'br-lab', ip: '192.0.2.10/24' })
  */
+/** The type of each field (input-shape.ts): checked before the field is parsed. */
+const IFACE_SHAPE = {
+  ifname: 'string',
+  ip: 'strings',
+  gateway: 'strings',
+  route: 'strings',
+  mac: 'string',
+  mtu: 'string-or-number',
+  announce: 'boolean',
+  dhcp: 'string-or-boolean',
+  dhcpForeground: 'boolean',
+  dhcpOption: 'strings',
+  dhcpHostname: 'string',
+  dhcpDns: 'boolean',
+} as const satisfies Record<keyof IfaceInput, Shape>;
+
+const ATTACH_SHAPE = {
+  ...IFACE_SHAPE,
+  target: 'string',
+  bridge: 'string',
+  ovs: 'string',
+  macvlan: 'string',
+  ipvlan: 'string',
+  vlan: 'string',
+  phys: 'string',
+  mode: 'string',
+  ipvlanFlag: 'string',
+  vlanId: 'string-or-number',
+  trunk: 'trunk',
+  inside: 'boolean',
+  createBridge: 'boolean',
+  bridgeIp: 'strings',
+  hostIfname: 'string',
+  hostShim: 'boolean',
+} as const satisfies Record<keyof AttachInput, Shape>;
+
+const PAIR_SHAPE = {
+  a: 'string',
+  b: 'string',
+  ip: 'strings',
+  peerIp: 'strings',
+  gateway: 'strings',
+  peerGateway: 'strings',
+  route: 'strings',
+  peerRoute: 'strings',
+  mtu: 'string-or-number',
+  mac: 'string',
+  peerMac: 'string',
+  announce: 'boolean',
+} as const satisfies Record<keyof PairInput, Shape>;
+
 export const parseAttachInput = (input: AttachInput): AttachRequest => {
+  checkShape(input, ATTACH_SHAPE, ['target']);
   const target: TargetSpec = parseTargetSpec(input.target);
   const given = LINK_FLAGS.filter((k) => input[k] !== undefined);
   if (given.length !== 1)
@@ -400,6 +454,7 @@ const splitEnd = (text: string, field: string): { target: TargetSpec; ifname: st
 };
 
 export const parsePairInput = (input: PairInput): AttachRequest => {
+  checkShape(input, PAIR_SHAPE, ['a', 'b']);
   const a = splitEnd(input.a, 'first end');
   const b = splitEnd(input.b, 'second end');
   const iface = parseIface({

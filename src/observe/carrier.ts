@@ -8,8 +8,7 @@ import type { NetnsRef } from '../model/netns.js';
 import { HOST, netnsKey } from '../model/netns.js';
 import type { ObservedLink } from '../model/observed.js';
 import { decodeTag } from '../model/owner.js';
-import { decodeLinks } from './ip-json.js';
-import { observeNetnsNetlink } from './netlink.js';
+import { readLinks } from './links.js';
 
 export interface CarrierItem {
   /** The target as the user knows it, e.g. "docker:web". */
@@ -25,23 +24,6 @@ export interface CarrierReport {
   /** Why there is none (only when carrier is false). */
   readonly why?: string | undefined;
 }
-
-const readLinks = async (runner: Runner, ns: NetnsRef, dev?: string): Promise<ObservedLink[]> => {
-  const nl = runner.netlink;
-  if (nl) {
-    // in-process, as everything else is read (no nsenter, no ip); the sockets go at once
-    try {
-      const links = observeNetnsNetlink(nl.session, ns).links;
-      return links.filter((l) => dev === undefined || l.name === dev);
-    } catch {
-      return [];
-    } finally {
-      nl.session.close();
-    }
-  }
-  const r = await runner.run(['ip', '-d', '-j', 'link', 'show', ...(dev ? ['dev', dev] : [])], { netns: ns });
-  return r.failed ? [] : decodeLinks(r.stdout);
-};
 
 const explain = async (runner: Runner, l: ObservedLink | undefined): Promise<string> => {
   if (!l) return 'it is gone';

@@ -18,12 +18,13 @@ const YOUNG_MS = 60_000;
 export const tempFileFor = (file: string): string =>
   `${dirname(file)}/.${basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
 
-const alive = (pid: number): boolean => {
+/** Is process `pid` there (signal 0: EPERM is there, and someone else's)? */
+export const pidAlive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return (e as { code?: unknown }).code === 'EPERM'; // there, and someone else's
+    return (e as { code?: unknown }).code === 'EPERM';
   }
 };
 
@@ -39,7 +40,7 @@ export const removeStaleTemps = async (dir: string): Promise<string[]> => {
     const m = TEMP.map((re) => re.exec(name)).find((x) => x !== null);
     if (!m) continue;
     const pid = Number(m[1]);
-    if (pid === process.pid || (pid > 0 && pid <= 0x3fffffff && alive(pid))) continue;
+    if (pid === process.pid || (pid > 0 && pid <= 0x3fffffff && pidAlive(pid))) continue;
     const s = await stat(`${dir}/${name}`).catch(() => undefined);
     if (!s?.isFile() || Math.abs(Date.now() - s.mtimeMs) < YOUNG_MS) continue;
     await rm(`${dir}/${name}`, { force: true });

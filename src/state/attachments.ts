@@ -20,7 +20,7 @@ import { parseTargetSpec } from '../model/target.js';
 import { parsePipework } from '../compat/pipework.js';
 import { stateRoot } from '../paths.js';
 import { writeFileAtomic } from './atomic.js';
-import { BadState as Bad, readStateFile } from './state-file.js';
+import { BadState as Bad, isObject, optBool, optStr, readStateFile, str } from './state-file.js';
 
 /** How the attachment was asked for: enough to ask again. */
 export type AttachForm =
@@ -71,20 +71,6 @@ const fileOf = (key: string): string => `${attachmentsDir()}/${key}.json`;
 export const stableSpec = (t: RecordedTarget): TargetSpec => {
   if (/^(docker|podman|netns|pid):/.test(t.id)) return parseTargetSpec(t.id);
   return parseTargetSpec(t.spec);
-};
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (v: unknown, field: string): string => {
-  if (typeof v !== 'string' || v === '') throw new Bad(`${field} must be a non-empty string`);
-  return v;
-};
-const optStr = (v: unknown, field: string): string | undefined =>
-  v === undefined ? undefined : str(v, field);
-const optBool = (v: unknown, field: string): boolean | undefined => {
-  if (v === undefined) return undefined;
-  if (typeof v !== 'boolean') throw new Bad(`${field} must be true or false`);
-  return v;
 };
 
 const checkTarget = (v: unknown, field: string): RecordedTarget => {

@@ -6,12 +6,13 @@
  * detach takes the parent down again. A record whose ifindex differs from the interface's is
  * of an earlier device of that name and is ignored.
  */
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { PipefitterError } from '../errors.js';
 import type { ParentUpRecord } from '../model/observed.js';
 import type { StateRecord } from '../model/step.js';
 import { stateRoot } from '../paths.js';
 import { writeFileAtomic } from './atomic.js';
+import { BadState as Bad, isObject, readStateFile } from './state-file.js';
 
 const dir = (): string => `${stateRoot()}/parents`;
 // interface names cannot hold "/", but may hold characters a file name should not start with
@@ -24,39 +25,28 @@ interface FileBody {
   readonly users: readonly string[];
 }
 
-const errnoOf = (e: unknown): unknown => (e as { code?: unknown } | null)?.code;
-
-const unreadable = (path: string, e: unknown): PipefitterError =>
-  new PipefitterError({
-    code: 'E_STATE_CORRUPT',
-    message: `${path}: cannot read the record of host interfaces pipefitter brought up (${(e as Error).message})`,
-    hint: 'run as root, or set PIPEFITTER_STATE_DIR to the state directory pipefitter uses',
-    cause: e,
-  });
-
 /**
  * Every field checked, as the other state files are: a record read wrong would take a parent
  * down under someone, or leave one up forever.
  */
 const checkBody = (data: unknown, file: string): FileBody => {
-  const d = data as Partial<Record<keyof FileBody, unknown>> | null;
-  if (typeof d !== 'object' || d === null || Array.isArray(d))
-    throw new Error('expected an object { "version": 1, "parent", "ifindex", "users" }');
-  if (d.version !== 1) throw new Error(`version ${JSON.stringify(d.version)}: expected 1`);
-  if (typeof d.parent !== 'string' || d.parent === '') throw new Error('parent must be an interface name');
-  if (`${encodeURIComponent(d.parent)}.json` !== file)
-    throw new Error(`parent ${JSON.stringify(d.parent)} is not the interface its file name says`);
-  if (!Number.isSafeInteger(d.ifindex) || (d.ifindex as number) <= 0)
-    throw new Error('ifindex must be a positive whole number');
-  if (!Array.isArray(d.users) || d.users.some((u) => typeof u !== 'string' || u === ''))
-    throw new Error('users must be a list of strings');
-  return { version: 1, parent: d.parent, ifindex: d.ifindex as number, users: d.users as string[] };
+  if (!isObject(data)) throw new Bad('expected an object { "version": 1, "parent", "ifindex", "users" }');
+  if (data.version !== 1) throw new Bad(`version ${JSON.stringify(data.version)}: expected 1`);
+  if (typeof data.parent !== 'string' || data.parent === '')
+    throw new Bad('parent must be an interface name');
+  if (`${encodeURIComponent(data.parent)}.json` !== file)
+    throw new Bad(`parent ${JSON.stringify(data.parent)} is not the interface its file name says`);
+  if (!Number.isSafeInteger(data.ifindex) || (data.ifindex as number) <= 0)
+    throw new Bad('ifindex must be a positive whole number');
+  if (!Array.isArray(data.users) || data.users.some((u) => typeof u !== 'string' || u === ''))
+    throw new Bad('users must be a list of strings');
+  return { version: 1, parent: data.parent, ifindex: data.ifindex as number, users: data.users as string[] };
 };
 
 /**
  * The records, by parent. No directory, or no file, is no record; a file that cannot be read
  * or does not parse refuses (E_STATE_CORRUPT, exit 2) before anything is changed, as every
- * state file does — never read as empty, which would leave that parent up for good.
+ * state file does (state-file.ts) — never read as empty, which would leave that parent up for good.
  */
 export const readParentRecords = async (): Promise<Map<string, ParentUpRecord>> => {
   const out = new Map<string, ParentUpRecord>();
@@ -64,35 +54,25 @@ export const readParentRecords = async (): Promise<Map<string, ParentUpRecord>> 
   try {
     names = await readdir(dir());
   } catch (e) {
-    if (errnoOf(e) === 'ENOENT') return out;
-    throw unreadable(dir(), e);
+    if ((e as { code?: unknown } | null)?.code === 'ENOENT') return out;
+    throw new PipefitterError({
+      code: 'E_STATE_CORRUPT',
+      message: `${dir()}: cannot read the record of host interfaces pipefitter brought up (${(e as Error).message})`,
+      hint: 'run as root, or set PIPEFITTER_STATE_DIR to the state directory pipefitter uses',
+      cause: e,
+    });
   }
   for (const n of names.sort()) {
     // not the temporary files of an atomic write (.NAME.PID.RANDOM.tmp)
     if (!n.endsWith('.json')) continue;
-    const path = `${dir()}/${n}`;
-    let text: string;
-    try {
-      text = await readFile(path, 'utf8');
-    } catch (e) {
-      // removed since it was listed (by a detach, when this run holds no lock): no record
-      if (errnoOf(e) === 'ENOENT') continue;
-      throw unreadable(path, e);
-    }
-    let body: FileBody;
-    try {
-      body = checkBody(JSON.parse(text), n);
-    } catch (e) {
-      throw new PipefitterError({
-        code: 'E_STATE_CORRUPT',
-        message: `${path}: not a valid record of a host interface pipefitter brought up: ${(e as Error).message}`,
-        hint:
-          `pipefitter does not reset it, and changed nothing: repair it, or move it away ` +
-          `(mv ${path} ${path}.bad) — then the last detach from that interface leaves it up ` +
-          `(take it down yourself once nothing uses it)`,
-      });
-    }
-    out.set(body.parent, { ifindex: body.ifindex, users: body.users });
+    // one removed since it was listed (by a detach, when this run holds no lock) is no record
+    const body = await readStateFile(
+      `${dir()}/${n}`,
+      'record of a host interface pipefitter brought up',
+      (data) => checkBody(data, n),
+      'then the last detach from that interface leaves it up (take it down yourself once nothing uses it)',
+    );
+    if (body) out.set(body.parent, { ifindex: body.ifindex, users: body.users });
   }
   return out;
 };

@@ -7,7 +7,7 @@ import { mkdir, readFile, readdir, rm, rmdir } from 'node:fs/promises';
 import { parseTargetSpec } from '../model/target.js';
 import { stateRoot } from '../paths.js';
 import { writeFileAtomic } from './atomic.js';
-import { BadState as Bad, readStateFile } from './state-file.js';
+import { BadState as Bad, isObject, optional, readStateFile, str, strings } from './state-file.js';
 
 export interface RecipeState {
   readonly version: 1;
@@ -28,20 +28,6 @@ export interface RecipeState {
 }
 
 const fileOf = (name: string): string => `${stateRoot()}/recipes/${name}.json`;
-
-const isObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-const str = (v: unknown, field: string): string => {
-  if (typeof v !== 'string' || v === '') throw new Bad(`${field} must be a non-empty string`);
-  return v;
-};
-const optional = <T>(v: unknown, read: (v: unknown) => T): T | undefined =>
-  v === undefined ? undefined : read(v);
-const strings = (v: unknown, field: string): string[] => {
-  if (!Array.isArray(v)) throw new Bad(`${field} must be a list of strings`);
-  return v.map((x, i) => str(x, `${field}[${i}]`));
-};
 
 /**
  * Every field checked, as a link's tag is: the file is text anyone can edit, and a wrong type

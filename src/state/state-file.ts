@@ -9,6 +9,26 @@ import { PipefitterError } from '../errors.js';
 /** What is wrong with a state file's field (its checker throws this). */
 export class BadState extends Error {}
 
+/** The field checkers every state file's checker is made of; each throws BadState naming the field. */
+export const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+export const str = (v: unknown, field: string): string => {
+  if (typeof v !== 'string' || v === '') throw new BadState(`${field} must be a non-empty string`);
+  return v;
+};
+export const optional = <T>(v: unknown, read: (v: unknown) => T): T | undefined =>
+  v === undefined ? undefined : read(v);
+export const optStr = (v: unknown, field: string): string | undefined => optional(v, (x) => str(x, field));
+export const optBool = (v: unknown, field: string): boolean | undefined => {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'boolean') throw new BadState(`${field} must be true or false`);
+  return v;
+};
+export const strings = (v: unknown, field: string): string[] => {
+  if (!Array.isArray(v)) throw new BadState(`${field} must be a list of strings`);
+  return v.map((x, i) => str(x, `${field}[${i}]`));
+};
+
 /**
  * The file's checked content; undefined when there is no such file.
  * @param what what the file is, for messages ("recipe state")

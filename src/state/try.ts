@@ -18,13 +18,16 @@ import { runRoot } from '../paths.js';
 import { openFileStore } from '../ipam/store.js';
 import type { RecipeState } from './recipes.js';
 import {
+  checkRecipeState,
   readRecipeState,
   removeParsed,
   removeRecipeState,
   writeParsed,
   writeRecipeState,
 } from './recipes.js';
-import { writeFileAtomic } from './atomic.js';
+import { pidAlive, writeFileAtomic } from './atomic.js';
+import { BadState as Bad, isObject, optStr, optional, readStateFile, str, strings } from './state-file.js';
+import { checkAttachmentRecord } from './attachments.js';
 import type { StateRecord } from '../model/step.js';
 import type { AttachmentRecord } from './attachments.js';
 import { commitRecords } from './parents.js';
@@ -66,23 +69,94 @@ const dirOf = (): string => `${runRoot()}/try`;
 const pendingFile = (): string => `${dirOf()}/pending.json`;
 const requestFile = (): string => `${dirOf()}/request`;
 
-export const pidAlive = (pid: number): boolean => {
+const checkRecipeBefore = (v: unknown): RecipeBefore => {
+  if (!isObject(v)) throw new Bad('recipe must be { name, ipamKeys, … }');
+  const name = str(v.name, 'recipe.name');
+  let state: RecipeState | undefined;
   try {
-    process.kill(pid, 0);
-    return true;
+    state = optional(v.state, (x) => checkRecipeState(x, name));
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+    throw new Bad(`recipe.state: ${(e as Error).message}`);
   }
+  const parsed = optional(v.parsed, (x) => {
+    if (!isObject(x) || !('raw' in x)) throw new Bad('recipe.parsed must be { sha256, raw }');
+    const sha256 = str(x.sha256, 'recipe.parsed.sha256');
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Bad('recipe.parsed.sha256 must be 64 hex digits');
+    return { sha256, raw: x.raw };
+  });
+  return {
+    name,
+    ...(state ? { state } : {}),
+    ...(parsed ? { parsed } : {}),
+    ipamKeys: strings(v.ipamKeys, 'recipe.ipamKeys'),
+  };
 };
 
-export const readPendingTry = async (): Promise<PendingTry | undefined> => {
-  try {
-    const p = JSON.parse(await readFile(pendingFile(), 'utf8')) as PendingTry;
-    return p.version === 1 && typeof p.pid === 'number' ? p : undefined;
-  } catch {
-    return undefined;
-  }
+const checkUndoRecord = (v: unknown, field: string): StateRecord => {
+  if (!isObject(v) || v.kind !== 'parent-user') throw new Bad(`${field} must be { kind: "parent-user", … }`);
+  if (!Number.isSafeInteger(v.ifindex) || (v.ifindex as number) <= 0)
+    throw new Bad(`${field}.ifindex must be a positive whole number`);
+  if (v.op !== 'add' && v.op !== 'remove') throw new Bad(`${field}.op must be "add" or "remove"`);
+  return {
+    kind: 'parent-user',
+    parent: str(v.parent, `${field}.parent`),
+    ifindex: v.ifindex as number,
+    user: str(v.user, `${field}.user`),
+    op: v.op,
+  };
 };
+
+const list = <T>(v: unknown, field: string, check: (x: unknown, field: string) => T): T[] | undefined =>
+  optional(v, (x) => {
+    if (!Array.isArray(x)) throw new Bad(`${field} must be a list`);
+    return x.map((e, i) => check(e, `${field}[${i}]`));
+  });
+
+/**
+ * Every field checked, as every state file's: a pending try read wrong would leave its recipe's
+ * files unrestored, or stop every changing run half-way with a TypeError.
+ */
+export const checkPendingTry = (data: unknown): PendingTry => {
+  if (!isObject(data)) throw new Bad('expected an object { "version": 1, "pid", "title", … }');
+  if (data.version !== 1) throw new Bad(`version ${JSON.stringify(data.version)}: expected 1`);
+  if (!Number.isSafeInteger(data.pid) || (data.pid as number) <= 0)
+    throw new Bad('pid must be a positive whole number');
+  const recipe = optional(data.recipe, checkRecipeBefore);
+  const undoRecords = list(data.undoRecords, 'undoRecords', checkUndoRecord);
+  const attachmentRecords = list(data.attachmentRecords, 'attachmentRecords', (x, field) => {
+    try {
+      return checkAttachmentRecord(x);
+    } catch (e) {
+      throw new Bad(`${field}: ${(e as Error).message}`);
+    }
+  });
+  const deadline = optStr(data.deadline, 'deadline');
+  const journal = optStr(data.journal, 'journal');
+  return {
+    version: 1,
+    pid: data.pid as number,
+    title: str(data.title, 'title'),
+    startedAt: str(data.startedAt, 'startedAt'),
+    ...(deadline !== undefined ? { deadline } : {}),
+    ...(journal !== undefined ? { journal } : {}),
+    ...(recipe ? { recipe } : {}),
+    ...(undoRecords ? { undoRecords } : {}),
+    ...(attachmentRecords ? { attachmentRecords } : {}),
+  };
+};
+
+/**
+ * The pending try; undefined when there is none. One that cannot be read or checked refuses
+ * (E_STATE_CORRUPT, exit 2) — never read as "none", which would leave its recipe's files as the
+ * try wrote them after its kernel changes were undone.
+ */
+export const readPendingTry = (): Promise<PendingTry | undefined> =>
+  readStateFile(
+    pendingFile(),
+    'pending try',
+    checkPendingTry,
+    "then a try that is still pending is reverted only in the kernel, not in its recipe's state files",
+  );
 
 export const writePendingTry = async (p: PendingTry): Promise<void> => {
   await mkdir(dirOf(), { recursive: true, mode: 0o700 });
@@ -93,7 +167,8 @@ export const writePendingTry = async (p: PendingTry): Promise<void> => {
  * Claim the pending record for `p`, atomically: written whole to a file of this process, then
  * linked to pending.json, which fails when one is there — so of two tries started at the same
  * instant exactly one gets it. Returns undefined when claimed; else the record that is there
- * (undefined inside: there but unreadable).
+ * (undefined inside: gone again since, its try just ended). One that cannot be read refuses
+ * (readPendingTry).
  */
 export const claimPendingTry = async (
   p: PendingTry,

@@ -64,6 +64,15 @@ test('execa only in exec/runner.ts; child_process nowhere; exec/ does not import
   assert.deepEqual(bad, []);
 });
 
+test('namespaces are read only by observe/: its in-process reader is imported nowhere else', () => {
+  // a caller that wants links alone asks observe/links.ts (readLinks), never the reader itself
+  const bad: string[] = [];
+  for (const f of files)
+    for (const s of importsOf(f))
+      if (target(f, s) === 'observe/netlink.ts' && !f.startsWith('observe/')) bad.push(`${f} -> ${s}`);
+  assert.deepEqual(bad, []);
+});
+
 test('no import cycles under src/', () => {
   const graph = new Map(
     files.map((f) => [

@@ -5,6 +5,8 @@ import type { Command } from 'commander';
 import { complete } from '../../../src/cli/completion.js';
 import { buildProgram } from '../../../src/cli/main.js';
 import type { CompletionSources } from '../../../src/api/completion.js';
+import { parseAttachInput } from '../../../src/model/input.js';
+import { IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES } from '../../../src/values.js';
 
 const src: CompletionSources = {
   containers: () => Promise.resolve(['web', 'db']),
@@ -95,7 +97,36 @@ test('recipe files, shells, help topics', async () => {
   assert.deepEqual(await c('ipam', ''), ['ls', 'release', 'gc']);
 });
 
-test('a source that fails gives nothing, not an error', async () => {
-  const broken: CompletionSources = { ...src, containers: () => Promise.resolve([]) };
+test('--mode and --ipvlan-flag offer exactly what attach accepts, by the link kind on the line', async () => {
+  const macvlan = await c('attach', 'web', '--macvlan', 'eth0', '--mode', '');
+  assert.deepEqual(macvlan, [...MACVLAN_MODES]);
+  for (const mode of macvlan) parseAttachInput({ target: 'web', macvlan: 'eth0', mode });
+  const ipvlan = await c('attach', 'web', '--ipvlan=eth0', '--mode', '');
+  assert.deepEqual(ipvlan, [...IPVLAN_MODES]);
+  for (const mode of ipvlan) parseAttachInput({ target: 'web', ipvlan: 'eth0', mode });
+  const flags = await c('attach', 'web', '--ipvlan', 'eth0', '--ipvlan-flag', '');
+  assert.deepEqual(flags, [...IPVLAN_FLAGS]);
+  for (const ipvlanFlag of flags) parseAttachInput({ target: 'web', ipvlan: 'eth0', ipvlanFlag });
+  // no link kind yet: either kind's modes, and nothing no parser takes
+  assert.deepEqual(
+    (await c('attach', 'web', '--mode', '')).sort(),
+    [...MACVLAN_MODES, ...IPVLAN_MODES].sort(),
+  );
+});
+
+test('a source that fails gives nothing, not an error: the other sources still answer', async () => {
+  const fail = () => Promise.reject(new Error('connect ENOENT /var/run/docker.sock'));
+  const broken: CompletionSources = { ...src, containers: fail, bridges: fail };
   assert.deepEqual(await complete(program, ['attach', 'w'], broken), []);
+  assert.deepEqual(await complete(program, ['attach', ''], broken), [
+    'podman:pod1',
+    'netns:r1',
+    'netns:r2',
+    'docker:',
+    'podman:',
+    'netns:',
+    'pid:',
+  ]);
+  assert.deepEqual(await complete(program, ['attach', 'docker:'], broken), []);
+  assert.deepEqual(await complete(program, ['attach', 'web', '--bridge', ''], broken), []);
 });

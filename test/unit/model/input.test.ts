@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { parseAttachInput, parseDetachInput, parsePairInput } from '../../../src/model/input.js';
 import { parseTargetSpec } from '../../../src/model/target.js';
 import { isPipefitterError } from '../../../src/errors.js';
-import type { AttachInput } from '../../../src/model/input.js';
+import type { AttachInput, PairInput } from '../../../src/model/input.js';
 import { thrown } from '../../helpers/errors.js';
 
 const refused = (input: AttachInput) => thrown(() => parseAttachInput(input));
@@ -113,4 +113,30 @@ test('pairs: A:IF B:IF with scheme prefixes', () => {
   const d = parsePairInput({ a: 'web', b: 'db' });
   assert.equal(d.iface.ifname, 'eth1');
   assert.equal(parseDetachInput({ target: 'web' }).ifname, 'eth1');
+});
+
+test('a field of the wrong type (a library caller in JavaScript) is refused naming the field, not a TypeError', () => {
+  const cases: [Record<string, unknown>, string, RegExp][] = [
+    [{ bridge: 5 }, '--bridge', /expected a string, got number/],
+    [{ bridge: 'br0', ip: 5 }, '--ip', /expected a string or a list of strings, got number/],
+    [{ bridge: 'br0', ip: ['192.0.2.10/24', 7] }, '--ip', /got a list of other values/],
+    [{ bridge: 'br0', dhcpOption: { a: 1 } }, '--dhcp-option', /got object/],
+    [{ bridge: 'br0', mtu: null }, '--mtu', /got null/],
+    [{ bridge: 'br0', trunk: [true] }, '--trunk', /a list of numbers or strings/],
+    [{ bridge: 'br0', announce: 'no' }, '--announce', /expected true or false, got string/],
+  ];
+  for (const [fields, field, why] of cases) {
+    const e = refused({ target: 'web', ...fields });
+    assert.equal(e.code, 'E_BAD_VALUE', JSON.stringify(fields));
+    assert.equal(e.field, field);
+    assert.match(e.message, why);
+    assert.match(e.hint ?? '', /^give /);
+  }
+  const missing = refused({ bridge: 'br0' } as unknown as AttachInput);
+  assert.deepEqual([missing.code, missing.field, missing.message], ['E_USAGE', 'target', 'target: missing']);
+  const pair = thrown(() => parsePairInput({ a: 'web', b: 'db', peerIp: 10 } as unknown as PairInput));
+  assert.deepEqual([pair.code, pair.field], ['E_BAD_VALUE', '--peer-ip']);
+  // what the CLI gives (strings, and the repeatable flags as lists) still parses
+  parseAttachInput({ target: 'web', bridge: 'br0', ip: ['192.0.2.10/24'], mtu: '1400', trunk: '10,20' });
+  parseAttachInput({ target: 'web', bridge: 'br0', mtu: 1400, trunk: [10, '20'], dhcp: 'udhcpc' });
 });

@@ -107,6 +107,14 @@ test('every wrong type or shape names its field', () => {
       /request: /,
     ],
     [
+      { ...good, request: { form: 'attach', input: { target: 'web', bridge: 'br-lab', ip: 5 } } },
+      /: request: --ip "5": expected a string or a list of strings, got number$/,
+    ],
+    [
+      { ...good, request: { form: 'link', input: { a: 'web', b: 'netns:b', mtu: {} } } },
+      /: request: --mtu "\{\}": expected a number or a string, got object$/,
+    ],
+    [
       { ...good, request: { form: 'link', input: { a: 'web', b: 'netns:b' } } },
       /peer: a link needs its second end/,
     ],
