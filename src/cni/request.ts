@@ -8,6 +8,7 @@ import type { AttachRequest } from '../model/attachment.js';
 import type { AttachInput } from '../model/input.js';
 import { parseAttachInput } from '../model/input.js';
 import { isPipefitterError } from '../errors.js';
+import { shortHash } from '../names.js';
 import type { NetConf } from './config.js';
 import type { CniResult } from './types.js';
 import { CNI_ERROR, CniError } from './types.js';
@@ -50,7 +51,17 @@ export interface RequestParams {
   readonly netns: string;
   /** CNI_IFNAME. */
   readonly ifname: string;
+  /** The host end of a bridge port (hostIfnameOf). */
+  readonly hostIfname?: string | undefined;
 }
+
+/**
+ * The host end of a bridge port, named from the attachment's identity (network, container id,
+ * interface): the same for an ADD and its DEL whatever the namespace path, so a DEL finds it
+ * without entering the namespace. `pf` and 12 base-36 characters: 14 bytes.
+ */
+export const hostIfnameOf = (network: string, containerId: string, ifname: string): string =>
+  `pf${shortHash(`cni\0${network}\0${containerId}\0${ifname}`, 12)}`;
 
 /**
  * The `attach` input for a configuration: its keys, plus the IPAM result's addresses and
@@ -79,6 +90,7 @@ export const attachInputOf = (conf: NetConf, p: RequestParams, ipam?: CniResult)
     target: p.netns,
     ifname: p.ifname,
     ...(a.ovs ? { ovs: a.bridge } : { bridge: a.bridge }),
+    hostIfname: a.bridge === undefined ? undefined : p.hostIfname,
     macvlan: a.macvlan,
     ipvlan: a.ipvlan,
     vlan: a.vlan,
