@@ -1,96 +1,32 @@
 /**
- * CNI DEL (SPEC.md section 2): best effort and idempotent. The interface goes by pipefitter's
- * own detach when the namespace is still there (which also removes a bridge pipefitter made once
- * its last port goes); when the namespace is gone its interfaces went with it, and what they
- * leave outside it goes as `watch` forgets a removed container (plan/detach.ts goneFromBridge:
- * an empty bridge pipefitter made). IPAM DEL always runs; the attachment's record goes last.
+ * CNI DEL (SPEC.md section 2): best effort and idempotent — a namespace already gone, an
+ * attachment never made, a second DEL all succeed (api/cni-remove.ts). IPAM DEL always runs.
  * Errors are collected and the first is returned after everything was tried.
  */
-import { isPipefitterError } from '../errors.js';
 import type { CniVerb } from '../cni/verb.js';
 import { createRunner } from '../exec/runner.js';
-import { HOST } from '../model/netns.js';
-import type { ResolvedTarget } from '../model/target.js';
-import { planDetach } from '../plan/detach.js';
-import { readCniRecord, removeCniRecord } from '../state/cni.js';
+import { readCniRecord } from '../state/cni.js';
 import type { CniRecord } from '../state/cni.js';
-import { detach } from './attach.js';
-import { requireRoot, resolveAll, runPipeline } from './engine.js';
-import { delegateIpam } from './cni-ipam.js';
-
-/** The id pipefitter's tags name a namespace path by when no record says (targets/resolve.ts). */
-const targetIdOf = (netns: string): string => {
-  const named = /^(?:\/var)?\/run\/netns\/([A-Za-z0-9_.-]{1,255})$/.exec(netns);
-  if (named) return `netns:${named[1]}`;
-  const proc = /^\/proc\/([1-9]\d{0,9})\/ns\/net$/.exec(netns);
-  return proc ? `pid:${proc[1]}` : `path:${netns}`;
-};
-
-const GONE = new Set(['E_TARGET_NOT_FOUND', 'E_TARGET_STOPPED']);
+import { requireRoot } from './engine.js';
+import { removeAttachment } from './cni-remove.js';
 
 export const run: CniVerb = async (env, conf, log) => {
   const containerId = env.containerId ?? '';
   const ifname = env.ifname ?? '';
   requireRoot();
   const runner = createRunner();
-  const errors: unknown[] = [];
-  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
-    try {
-      await fn();
-    } catch (e) {
-      log(`${what}: ${(e as Error).message}`);
-      errors.push(e);
-    }
-  };
-  const onLockWait = (h: string): void => log(`waiting for the host lock (${h})`);
   try {
     let record: CniRecord | undefined;
-    await attempt('reading the attachment record', async () => {
+    const errors: unknown[] = [];
+    try {
       record = await readCniRecord(conf.name, containerId, ifname);
-    });
-    const netns = env.netns ?? record?.netns;
-    let present = false;
-    if (netns !== undefined)
-      try {
-        await resolveAll([{ kind: 'path', path: netns }], runner);
-        present = true;
-      } catch (e) {
-        if (!isPipefitterError(e) || !GONE.has(e.code)) throw e;
-      }
-    if (present && netns !== undefined)
-      await attempt(`removing "${ifname}" from ${netns}`, () =>
-        detach({ target: netns, ifname }, { runner, onLockWait }),
-      );
-    else {
-      const bridge = conf.attach.ovs
-        ? undefined
-        : (conf.attach.bridge ?? (record?.kind === 'bridge' ? record.host : undefined));
-      const id = record?.targetId ?? (netns === undefined ? `cni:${containerId}` : targetIdOf(netns));
-      const gone: ResolvedTarget = {
-        spec: { kind: 'path', path: netns ?? '/nonexistent' },
-        id,
-        label: netns ?? `container ${containerId}`,
-        // never observed: the plan sees no interface there
-        netns: { kind: 'path', path: `/nonexistent/pipefitter-gone/${id}` },
-      };
-      await attempt('cleaning up after the namespace', () =>
-        runPipeline(
-          {
-            targets: [],
-            extraNamespaces: [HOST],
-            plan: (observed) =>
-              planDetach({ target: gone, ifname: ifname as never, force: false }, observed, {
-                goneFromBridge: bridge,
-              }),
-            title: `pipefitter cni DEL ${conf.name} ${containerId} ${ifname}`,
-          },
-          runner,
-          { onLockWait },
-        ),
-      );
+    } catch (e) {
+      log(`reading the attachment record: ${(e as Error).message}`);
+      errors.push(e);
     }
-    await attempt('IPAM DEL', () => delegateIpam({ runner, conf, env, log }, 'DEL'));
-    if (errors.length === 0) await removeCniRecord(conf.name, containerId, ifname);
+    errors.push(
+      ...(await removeAttachment({ runner, conf, env, log, containerId, ifname, netns: env.netns, record })),
+    );
     if (errors.length) throw errors[0];
     return undefined;
   } finally {

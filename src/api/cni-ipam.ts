@@ -104,17 +104,7 @@ export const delegateIpam = async (call: IpamCall, command: CniCommand): Promise
   let version = call.conf.cniVersion;
   let raw = await exec(call, file, command, version);
   if (raw.failed && errorOf(type, command, raw).code === CNI_ERROR.incompatibleVersion) {
-    const v = await exec(call, file, 'VERSION', version);
-    const theirs = (() => {
-      try {
-        const o = JSON.parse(v.stdout) as { supportedVersions?: unknown };
-        return Array.isArray(o.supportedVersions)
-          ? o.supportedVersions.filter((x): x is string => typeof x === 'string')
-          : [];
-      } catch {
-        return [];
-      }
-    })();
+    const theirs = await ipamVersions(call);
     // never newer than the configuration's own version
     const common = highestCommon(
       SUPPORTED_VERSIONS.filter((x) => compareVersions(x, version) <= 0),
@@ -137,4 +127,20 @@ export const delegateIpam = async (call: IpamCall, command: CniCommand): Promise
     );
   }
   return decodeResult(doc, `ipam "${type}" result`);
+};
+
+/** The versions the IPAM plugin says it speaks (its VERSION answer); empty when it does not answer. */
+export const ipamVersions = async (call: IpamCall): Promise<string[]> => {
+  const type = call.conf.ipam?.type;
+  if (type === undefined) return [];
+  const file = await findPlugin(type, call.env.path);
+  const v = await exec(call, file, 'VERSION', call.conf.cniVersion);
+  try {
+    const o = JSON.parse(v.stdout) as { supportedVersions?: unknown };
+    return Array.isArray(o.supportedVersions)
+      ? o.supportedVersions.filter((x): x is string => typeof x === 'string')
+      : [];
+  } catch {
+    return [];
+  }
 };

@@ -24,6 +24,8 @@ export const CNI_ERROR = {
   rollbackFailed: 102,
   /** pipefitter: the delegated IPAM plugin failed with no error object of its own. */
   ipamFailed: 103,
+  /** pipefitter: CHECK found the attachment not as its result says (the message names what). */
+  drift: 104,
 } as const;
 
 export type CniErrorCode = (typeof CNI_ERROR)[keyof typeof CNI_ERROR];

@@ -8,7 +8,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
@@ -16,6 +16,7 @@ import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
+import { kernelFeatures } from '../helpers/kernel.js';
 import { shellQuote } from '../../src/render/quote.js';
 
 const ENTRY = resolve(import.meta.dirname, '../../dist/cli-bundle/cni.js');
@@ -321,5 +322,134 @@ test('a failed ADD leaves nothing: no lease, no links (refused early, or a step 
       assert.deepEqual(await readState('sandbox'), before, `fault at step ${k}: host as before`);
       assert.equal(link(await readState({ netns: d }), 'eth0'), undefined);
     }
+  });
+});
+
+test('CHECK: as ADD left it passes; a missing address or a moved host end is named', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const e = await sb.netns('e');
+    t.after(() => runCni(n.env('DEL', e, 'ce'), n.conf('1.0.0')));
+    const add = await runCni(n.env('ADD', e, 'ce'), n.conf('1.0.0'));
+    assert.equal(add.code, 0, `${add.stdout}\n${add.stderr}`);
+    const prevResult = add.out as { interfaces: { name: string }[] };
+    const hostEnd = prevResult.interfaces[1]!.name;
+    const check = () => runCni(n.env('CHECK', e, 'ce'), n.conf('1.0.0', { prevResult }));
+
+    const good = await check();
+    assert.equal(good.code, 0, `${good.stdout}\n${good.stderr}`);
+    assert.equal(good.stdout, '');
+    expectError(
+      await runCni(n.env('CHECK', e, 'ce'), n.conf('1.0.0')),
+      7,
+      /^prevResult: missing/,
+      'no prevResult',
+    );
+
+    await execa('ip', ['-n', e, 'addr', 'del', '198.51.100.2/24', 'dev', 'eth0']);
+    expectError(
+      await check(),
+      104,
+      /^address 198\.51\.100\.2\/24 on "eth0" in \/run\/netns\/.*: missing/,
+      'address gone',
+    );
+    await execa('ip', ['-n', e, 'addr', 'add', '198.51.100.2/24', 'dev', 'eth0']);
+    await execa('ip', ['-n', e, 'route', 'replace', '203.0.113.0/24', 'via', '198.51.100.1', 'dev', 'eth0']);
+    assert.equal((await check()).code, 0);
+
+    await execa('ip', ['link', 'set', hostEnd, 'nomaster']);
+    expectError(
+      await check(),
+      104,
+      new RegExp(`^host end "${hostEnd}" of "eth0": not a port of bridge`),
+      'host end moved',
+    );
+    await execa('ip', ['link', 'set', hostEnd, 'master', n.bridge]);
+  });
+});
+
+test('GC: attachments not in cni.dev/valid-attachments go (also with their namespace gone), the rest stay', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const [g1, g2, g3] = [await sb.netns('g1'), await sb.netns('g2'), await sb.netns('g3')];
+    t.after(async () => {
+      for (const [ns, id] of [
+        [g1, 'k1'],
+        [g2, 'k2'],
+        [g3, 'k3'],
+      ] as const)
+        await runCni(n.env('DEL', ns, id), n.conf('1.1.0'));
+    });
+    for (const [ns, id] of [
+      [g1, 'k1'],
+      [g2, 'k2'],
+      [g3, 'k3'],
+    ] as const) {
+      const r = await runCni(n.env('ADD', ns, id), n.conf('1.1.0'));
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    }
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2', '198.51.100.3', '198.51.100.4']);
+    await execa('ip', ['netns', 'del', g3]);
+    const gcEnv = { ...n.env('GC', undefined, 'x'), CNI_CONTAINERID: undefined, CNI_IFNAME: undefined };
+    const gc = (valid: { containerID: string; ifname: string }[] | undefined) =>
+      runCni(gcEnv, n.conf('1.1.0', valid === undefined ? {} : { 'cni.dev/valid-attachments': valid }));
+
+    expectError(await gc(undefined), 7, /^cni\.dev\/valid-attachments: missing/, 'GC without the list');
+    const first = await gc([{ containerID: 'k1', ifname: 'eth0' }]);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    assert.equal(first.stdout, '');
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2']);
+    assert.ok(link(await readState({ netns: g1 }), 'eth0'), 'the valid attachment stays');
+    assert.equal(link(await readState({ netns: g2 }), 'eth0'), undefined);
+    assert.ok(link(await readState('sandbox'), n.bridge), 'the bridge stays while k1 is on it');
+
+    const all = await gc([]);
+    assert.equal(all.code, 0, `${all.stdout}\n${all.stderr}`);
+    assert.deepEqual(await leases(n.dataDir, n.name), []);
+    assert.equal(link(await readState({ netns: g1 }), 'eth0'), undefined);
+    assert.equal(link(await readState('sandbox'), n.bridge), undefined);
+  });
+});
+
+test('STATUS: ready for a bridge with host-local; 50 naming a missing IPAM plugin, data directory or kernel feature', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const env = {
+      CNI_COMMAND: 'STATUS',
+      CNI_PATH,
+      PATH: process.env.PATH,
+      PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
+    };
+    const ok = await runCni(env, n.conf('1.1.0'));
+    assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
+    assert.equal(ok.stdout, '');
+    const conf = JSON.parse(n.conf('1.1.0')) as Record<string, unknown> & { ipam: Record<string, unknown> };
+    const noPlugin = await runCni(
+      env,
+      JSON.stringify({ ...conf, ipam: { ...conf.ipam, type: 'pf-no-such-ipam' } }),
+    );
+    expectError(
+      noPlugin,
+      50,
+      /^ipam\.type "pf-no-such-ipam": no such plugin in CNI_PATH/,
+      'IPAM plugin missing',
+    );
+    const blocker = `${n.dataDir}/a-file`;
+    await writeFile(blocker, '');
+    const noStore = await runCni(
+      env,
+      JSON.stringify({ ...conf, ipam: { ...conf.ipam, dataDir: `${blocker}/sub` } }),
+    );
+    expectError(
+      noStore,
+      50,
+      /^ipam "host-local": its data directory .* is not writable/,
+      'IPAM store not usable',
+    );
+    // a kernel feature: ipvlan (this host's kernel lacks it; the VM lane's has it)
+    const ipvlan = (await kernelFeatures()).get('ipvlan');
+    const iv = await runCni(env, JSON.stringify({ ...conf, bridge: undefined, ipvlan: 'eth0' }));
+    if (ipvlan === false) expectError(iv, 50, /^kernel: no ipvlan/, 'no ipvlan');
+    else assert.equal(iv.code, 0, iv.stdout);
   });
 });
