@@ -206,6 +206,14 @@ const parseIpam = (o: Obj): IpamConf | undefined => {
       'not a plugin name',
       'give the file name of a plugin in CNI_PATH, e.g. "host-local"',
     );
+  // pipefitter's own pools (issue 15) are not made yet; delegating to "pipefitter" in CNI_PATH
+  // would run this plugin again, with the same configuration, for ever
+  if (i.type === 'pipefitter')
+    throw new CniError(
+      CNI_ERROR.unsupportedField,
+      'ipam.type "pipefitter": pipefitter\'s own address pools are not supported yet',
+      'use an IPAM plugin from CNI_PATH, e.g. "ipam": {"type": "host-local", "subnet": "198.51.100.0/24"}',
+    );
   return { type: i.type };
 };
 
