@@ -9,7 +9,8 @@ import { build } from 'esbuild';
 rmSync('dist/cli-bundle', { recursive: true, force: true });
 
 await build({
-  entryPoints: { pipefitter: 'src/cli/main.ts' },
+  // cni: the CNI plugin's entry (src/cni/main.ts), sharing chunks with the CLI
+  entryPoints: { pipefitter: 'src/cli/main.ts', cni: 'src/cni/main.ts' },
   outdir: 'dist/cli-bundle',
   bundle: true,
   splitting: true,

@@ -14,6 +14,7 @@ import { registerTry } from './commands/try.js';
 import { COMPAT_HELP, isPipeworkForm, mistypedCommand, runCompat } from './commands/compat.js';
 import { registerCompletion, runComplete } from './completion.js';
 import { registerWatch } from './commands/watch.js';
+import { registerCni } from './commands/cni.js';
 import { setHostNotice } from '../state/host-lock.js';
 
 export const VERSION = '0.1.0';
@@ -50,6 +51,7 @@ export const buildProgram = (o: ProgramOutput = {}): Command => {
   registerTry(program);
   registerCompletion(program);
   registerWatch(program);
+  registerCni(program);
   program.addHelpText(
     'after',
     `

@@ -11,6 +11,8 @@ export interface JsonCaseContext {
   readonly b: string;
   readonly bridge: string;
   readonly recipe: string;
+  /** An empty temporary directory the test removes (`cni install --bin-dir`). */
+  readonly dir: string;
 }
 
 export interface JsonCase {
@@ -80,6 +82,11 @@ export const JSON_CASES: readonly JsonCase[] = [
   },
   { command: 'ipam gc', ok: () => ['ipam', 'gc'], fail: () => ['ipam', 'gc', 'extra'] },
   { command: 'doctor', ok: () => ['doctor'], fail: () => ['doctor', 'extra'] },
+  {
+    command: 'cni install',
+    ok: (c) => ['cni', 'install', '--bin-dir', c.dir],
+    fail: () => ['cni', 'install', '--bin-dir', 'relative/dir'],
+  },
   {
     // --once ends like any command, with one document (running on, it prints one object a line)
     command: 'watch',

@@ -8,7 +8,8 @@ import assert from 'node:assert/strict';
 import { cli } from '../helpers/cli.js';
 import { JSON_CASES } from '../helpers/json-cases.js';
 import { recipeFileText } from '../helpers/recipe-file.js';
-import { withSandbox } from '../helpers/sandbox.js';
+import { runId, withSandbox } from '../helpers/sandbox.js';
+import { mkdtemp, rm } from 'node:fs/promises';
 
 const NO_DOCKER = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
 
@@ -36,7 +37,9 @@ test('--json: every command prints exactly one JSON document on stdout, on succe
         `  c: { target: 'pid:${b.pid}', interfaces: { eth3: { network: lan, address: 198.51.100.10 } } }`,
       ].join('\n'),
     );
-    const ctx = { a: `pid:${a.pid}`, b: `pid:${b.pid}`, bridge, recipe };
+    const dir = await mkdtemp(`/tmp/pf-${runId}-json-`);
+    t.after(() => rm(dir, { recursive: true, force: true }));
+    const ctx = { a: `pid:${a.pid}`, b: `pid:${b.pid}`, bridge, recipe, dir };
     t.after(async () => {
       await cli(['destroy', recipe], NO_DOCKER);
       for (const [c, i] of [

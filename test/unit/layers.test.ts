@@ -22,7 +22,7 @@ const target = (file: string, spec: string): string | undefined =>
     : undefined;
 
 const PURE =
-  /^(model\/|plan\/|render\/|compat\/|ipam\/pool\.ts$|names\.ts$|addr\.ts$|values\.ts$|errors\.ts$|tools\.ts$)/;
+  /^(model\/|plan\/|render\/|compat\/|cni\/(?!main\.ts$)|ipam\/pool\.ts$|names\.ts$|addr\.ts$|values\.ts$|errors\.ts$|tools\.ts$)/;
 const EFFECTS = /^(exec\/|observe\/|targets\/|ipam\/store)/;
 const IO_MODULES = new Set([
   'execa',

@@ -1,0 +1,131 @@
+/**
+ * CNI ADD (SPEC.md section 2): the configuration's attachment made in CNI_NETNS through the same
+ * pipeline as `pipefitter attach` (one plan, rolled back on failure), its addresses from the
+ * delegated IPAM plugin. Everything that can refuse does so before IPAM is asked: the keys, the
+ * namespace, an interface of that name already there (the spec's "must return an error"). Any
+ * failure after IPAM gave addresses releases them (IPAM DEL) before the error is returned, and
+ * the attachment's record goes: a failed ADD leaves nothing.
+ */
+import type { NetConf } from '../cni/config.js';
+import type { CniEnv } from '../cni/env.js';
+import type { CniResult, CniRoute } from '../cni/types.js';
+import type { CniVerb } from '../cni/verb.js';
+import { CNI_ERROR, CniError } from '../cni/types.js';
+import { attachRequestOf, checkAttachKeys, hostIfnameOf } from '../cni/request.js';
+import { addResult } from '../cni/result.js';
+import type { MadeLink } from '../cni/result.js';
+import { createRunner } from '../exec/runner.js';
+import type { Runner } from '../exec/runner.js';
+import { HOST, netnsKey } from '../model/netns.js';
+import type { ResolvedTarget } from '../model/target.js';
+import { observe } from '../observe/snapshot.js';
+import { removeCniRecord, writeCniRecord } from '../state/cni.js';
+import { attachRequests } from './attach.js';
+import { requireRoot, resolveAll } from './engine.js';
+import { delegateIpam } from './cni-ipam.js';
+
+/** The parameters ADD requires (cni/env.ts has checked they are set). */
+export const identityOf = (env: CniEnv): { containerId: string; ifname: string; netns: string } => ({
+  containerId: env.containerId ?? '',
+  ifname: env.ifname ?? '',
+  netns: env.netns ?? '',
+});
+
+export const wayOf = (conf: NetConf): { kind: string; host: string } => {
+  const a = conf.attach;
+  for (const kind of ['bridge', 'macvlan', 'ipvlan', 'vlan', 'phys'] as const)
+    if (a[kind] !== undefined) return { kind, host: a[kind] };
+  return { kind: 'none', host: '' };
+};
+
+export const run: CniVerb = async (env, conf, log) => {
+  const { containerId, ifname, netns } = identityOf(env);
+  const way = wayOf(conf);
+  const hostIfname = way.kind === 'bridge' ? hostIfnameOf(conf.name, containerId, ifname) : undefined;
+  const params = { netns, ifname, hostIfname };
+  checkAttachKeys(conf, params);
+  requireRoot();
+  const runner = createRunner();
+  try {
+    const [target] = await resolveAll([{ kind: 'path', path: netns }], runner);
+    const t = target as ResolvedTarget;
+    const seen = await observe(runner, [t.netns], { firewall: false });
+    if (seen.get(netnsKey(t.netns))?.links.some((l) => l.name === ifname))
+      throw new CniError(
+        CNI_ERROR.interfaceExists,
+        `CNI_IFNAME "${ifname}": an interface of that name already exists in ${netns}`,
+        'DEL the attachment that made it first, or give another interface name',
+      );
+    const call = { runner, conf, env, log };
+    const ipam = await delegateIpam(call, 'ADD');
+    try {
+      const req = attachRequestOf(conf, params, ipam);
+      await writeCniRecord({
+        version: 1,
+        network: conf.name,
+        containerId,
+        ifname,
+        netns,
+        targetId: t.id,
+        ...way,
+        hostIfname,
+        ipam: conf.ipam?.type,
+        addedAt: new Date().toISOString(),
+      });
+      await attachRequests(
+        [req],
+        { runner, onLockWait: (h) => log(`waiting for the host lock (${h})`) },
+        `pipefitter cni ADD ${conf.name} ${containerId} ${ifname}`,
+      );
+      return await readResult(
+        runner,
+        conf,
+        t,
+        { ifname, netns, hostIfname, bridge: conf.attach.bridge },
+        ipam,
+      );
+    } catch (e) {
+      if (ipam !== undefined || conf.ipam !== undefined)
+        await delegateIpam(call, 'DEL').catch((d: unknown) =>
+          log(`releasing the IPAM addresses failed: ${(d as Error).message}`),
+        );
+      await removeCniRecord(conf.name, containerId, ifname).catch(() => undefined);
+      throw e;
+    }
+  } finally {
+    runner.close?.();
+  }
+};
+
+/** The result, from the links as the kernel shows them now. */
+const readResult = async (
+  runner: Runner,
+  conf: NetConf,
+  t: ResolvedTarget,
+  p: { ifname: string; netns: string; hostIfname?: string | undefined; bridge?: string | undefined },
+  ipam: CniResult | undefined,
+): Promise<CniResult> => {
+  const seen = await observe(runner, [HOST, t.netns], { firewall: false });
+  const linkOf = (ns: typeof HOST, name: string | undefined): MadeLink[] => {
+    const l = name === undefined ? undefined : seen.get(netnsKey(ns))?.links.find((x) => x.name === name);
+    return l ? [{ name: l.name, mac: l.mac, mtu: l.mtu }] : [];
+  };
+  const inside = linkOf(t.netns, p.ifname)[0] ?? { name: p.ifname };
+  const host = conf.attach.ovs
+    ? linkOf(HOST, p.hostIfname)
+    : [...linkOf(HOST, p.bridge), ...linkOf(HOST, p.hostIfname)];
+  const routes: CniRoute[] = [
+    ...(ipam?.routes ?? []),
+    ...(conf.attach.routes ?? []).map((r) => ({ dst: r.dst, ...(r.gw !== undefined ? { gw: r.gw } : {}) })),
+  ];
+  return addResult({
+    cniVersion: conf.cniVersion,
+    host,
+    container: inside,
+    sandbox: p.netns,
+    ips: ipam?.ips ?? [],
+    routes,
+    dns: ipam?.dns ?? conf.dns,
+    prevResult: conf.prevResult,
+  });
+};

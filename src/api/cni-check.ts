@@ -1,0 +1,69 @@
+/**
+ * CNI CHECK (SPEC.md section 2): the attachment as its `prevResult` says, read from the kernel
+ * (cni/check.ts), then the IPAM plugin's own CHECK. Drift is error 104 listing every difference.
+ */
+import type { CniVerb } from '../cni/verb.js';
+import { CNI_ERROR, CniError } from '../cni/types.js';
+import { checkAttachment } from '../cni/check.js';
+import { checkAttachKeys, hostIfnameOf } from '../cni/request.js';
+import { createRunner } from '../exec/runner.js';
+import { HOST, netnsKey } from '../model/netns.js';
+import type { NetnsState } from '../model/observed.js';
+import { observe } from '../observe/snapshot.js';
+import { requireRoot, resolveAll } from './engine.js';
+import { delegateIpam } from './cni-ipam.js';
+
+const seenOf = (s: NetnsState | undefined) => ({
+  links: (s?.links ?? []).map((l) => ({
+    name: l.name,
+    mac: l.mac,
+    mtu: l.mtu,
+    master: l.master,
+    up: l.up,
+    addrs: l.addrs.map((a) => `${a.address}/${a.prefix}`),
+  })),
+  routes: (s?.routes ?? []).map((r) => ({ dst: r.dst, gateway: r.gateway, dev: r.dev })),
+});
+
+export const run: CniVerb = async (env, conf, log) => {
+  const containerId = env.containerId ?? '';
+  const ifname = env.ifname ?? '';
+  const netns = env.netns ?? '';
+  const bridge = conf.attach.ovs ? undefined : conf.attach.bridge;
+  const hostIfname =
+    conf.attach.bridge !== undefined ? hostIfnameOf(conf.name, containerId, ifname) : undefined;
+  checkAttachKeys(conf, { netns, ifname, hostIfname });
+  if (conf.prevResult === undefined)
+    throw new CniError(
+      CNI_ERROR.invalidConfig,
+      'prevResult: missing',
+      'CHECK compares with the result of the ADD: the runtime passes it as "prevResult"',
+    );
+  requireRoot();
+  const runner = createRunner();
+  try {
+    const [t] = await resolveAll([{ kind: 'path', path: netns }], runner);
+    const seen = await observe(runner, [HOST, t!.netns], { firewall: false });
+    const problems = checkAttachment({
+      ifname,
+      sandbox: netns,
+      prevResult: conf.prevResult,
+      bridge,
+      hostIfname,
+      container: seenOf(seen.get(netnsKey(t!.netns))),
+      host: seenOf(seen.get(netnsKey(HOST))),
+    });
+    if (problems.length)
+      throw new CniError(
+        CNI_ERROR.drift,
+        problems[0]!,
+        problems.length > 1
+          ? `also: ${problems.slice(1).join('; ')}`
+          : 'DEL and ADD the attachment again to repair it',
+      );
+    await delegateIpam({ runner, conf, env, log }, 'CHECK');
+    return undefined;
+  } finally {
+    runner.close?.();
+  }
+};

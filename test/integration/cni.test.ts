@@ -1,0 +1,456 @@
+/**
+ * pipefitter as a CNI plugin, invoked directly as a runtime would (SPEC.md section 2): the
+ * built entry (dist/cli-bundle/cni.js, what `pipefitter cni install` launches) with CNI_* in
+ * the environment and the configuration on stdin; results and errors read from stdout, the
+ * kernel read back with `ip -j`. IPAM is Debian's host-local (containernetworking-plugins
+ * 1.1.1, which speaks up to 1.0.0: a 1.1.0 configuration is delegated as 1.0.0).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { execa } from 'execa';
+import { cli } from '../helpers/cli.js';
+import { link, ping, readState, routes } from '../helpers/read-back.js';
+import { runId, withSandbox } from '../helpers/sandbox.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
+import { kernelFeatures } from '../helpers/kernel.js';
+import { shellQuote } from '../../src/render/quote.js';
+
+const ENTRY = resolve(import.meta.dirname, '../../dist/cli-bundle/cni.js');
+const HOST_LOCAL = '/usr/lib/cni/host-local';
+const CNI_PATH = '/usr/lib/cni';
+
+interface CniRun {
+  readonly code: number;
+  /** stdout parsed (undefined when empty). */
+  readonly out: Record<string, unknown> | undefined;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+const runCni = async (
+  env: Record<string, string | undefined>,
+  stdin: string,
+  extra: Record<string, string> = {},
+): Promise<CniRun> => {
+  assert.ok(existsSync(ENTRY), 'dist/ is missing: run `npm run build` first (npm test does)');
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
+    string,
+    string
+  >;
+  const r = await execa('node', [ENTRY], { input: stdin, env: { ...clean, ...extra }, reject: false });
+  const stdout = String(r.stdout);
+  let out: Record<string, unknown> | undefined;
+  if (stdout.trim() !== '') out = JSON.parse(stdout) as Record<string, unknown>; // one document, nothing else
+  return { code: r.exitCode ?? -1, out, stdout, stderr: String(r.stderr) };
+};
+
+/** An error run: exit non-zero and the spec's error object (cniVersion, code, msg) on stdout. */
+const expectError = (r: CniRun, code: number, msg: RegExp, what: string): void => {
+  assert.notEqual(r.code, 0, `${what}: exit non-zero`);
+  assert.equal(r.out?.code, code, `${what}: code ${code}: ${r.stdout}\n${r.stderr}`);
+  assert.match(String(r.out?.msg), msg, what);
+  assert.equal(typeof r.out?.cniVersion, 'string', what);
+};
+
+test('VERSION: the versions pipefitter speaks, echoing the input version', async () => {
+  for (const v of ['0.4.0', '1.0.0', '1.1.0']) {
+    const r = await runCni({ CNI_COMMAND: 'VERSION' }, JSON.stringify({ cniVersion: v }));
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.out, { cniVersion: v, supportedVersions: ['0.4.0', '1.0.0', '1.1.0'] });
+  }
+  const empty = await runCni({ CNI_COMMAND: 'VERSION' }, '');
+  assert.equal(empty.out?.cniVersion, '1.1.0');
+});
+
+test('errors: environment (4), decoding (6), version (1), configuration (7), each naming what', async () => {
+  const conf = { cniVersion: '1.0.0', name: 'lab', type: 'pipefitter', bridge: 'br-lab' };
+  const env = {
+    CNI_COMMAND: 'ADD',
+    CNI_CONTAINERID: 'c1',
+    CNI_NETNS: '/run/netns/pf-nope',
+    CNI_IFNAME: 'eth0',
+  };
+  const text = JSON.stringify(conf);
+  const cases: [Record<string, string | undefined>, string, number, RegExp][] = [
+    [{}, text, 4, /^CNI_COMMAND: not set/],
+    [{ ...env, CNI_COMMAND: 'BOGUS' }, text, 4, /^CNI_COMMAND "BOGUS"/],
+    [{ ...env, CNI_CONTAINERID: undefined }, text, 4, /^CNI_CONTAINERID: not set/],
+    [{ ...env, CNI_NETNS: undefined }, text, 4, /^CNI_NETNS: not set/],
+    [{ ...env, CNI_IFNAME: undefined }, text, 4, /^CNI_IFNAME: not set/],
+    [{ ...env, CNI_IFNAME: 'x'.repeat(16) }, text, 4, /^CNI_IFNAME "x{16}"/],
+    [{ ...env, CNI_NETNS: 'relative' }, text, 4, /^CNI_NETNS "relative"/],
+    [{ ...env, CNI_ARGS: 'novalue' }, text, 4, /^CNI_ARGS/],
+    [{ ...env, CNI_COMMAND: 'GC' }, text, 4, /^CNI_PATH: not set/],
+    [{ CNI_COMMAND: 'VERSION' }, '{', 6, /^network configuration on stdin: not JSON/],
+    [env, '[1]', 6, /not a JSON object/],
+    [env, JSON.stringify({ ...conf, cniVersion: '0.3.1' }), 1, /^cniVersion "0\.3\.1": not supported/],
+    [env, JSON.stringify({ ...conf, cniVersion: undefined }), 7, /^cniVersion: missing/],
+    [env, JSON.stringify({ ...conf, name: '' }), 7, /^name "": not a network name/],
+    [env, JSON.stringify({ ...conf, bridge: undefined }), 7, /say how to attach/],
+    [env, JSON.stringify({ ...conf, macvlan: 'eth0' }), 7, /^bridge, macvlan: only one way/],
+    [env, JSON.stringify({ ...conf, mtu: 'big' }), 7, /^mtu "big"/],
+    [env, JSON.stringify({ ...conf, mtu: 20 }), 7, /^mtu "20"/],
+    [env, JSON.stringify({ ...conf, mode: 'vepa' }), 7, /^mode "vepa": only applies to macvlan and ipvlan/],
+    [env, JSON.stringify({ ...conf, bridge: 'br-much-too-long' }), 7, /^bridge "br-much-too-long"/],
+    [env, JSON.stringify({ ...conf, ipam: { type: '../x' } }), 7, /^ipam\.type/],
+    [env, JSON.stringify({ ...conf, ipam: { type: 'pipefitter' } }), 2, /^ipam\.type "pipefitter": /],
+  ];
+  for (const [e, stdin, code, msg] of cases) {
+    const r = await runCni(e, stdin);
+    expectError(r, code, msg, `${JSON.stringify(e)} ${stdin}`);
+    assert.ok(r.out?.details, `a fix is given: ${r.stdout}`);
+  }
+  // the error object speaks the configuration's version
+  const v04 = await runCni(env, JSON.stringify({ ...conf, cniVersion: '0.4.0', mtu: 'big' }));
+  assert.equal(v04.out?.cniVersion, '0.4.0');
+  // a namespace that does not exist: container unknown (3)
+  const gone = await runCni({ ...env, CNI_PATH }, text);
+  expectError(gone, 3, /pf-nope/, 'missing namespace');
+});
+
+test('`pipefitter cni install` writes a launcher that runs the plugin with this node', async (t) => {
+  const dir = await mkdtemp(`/tmp/pf-${runId}-cni-bin-`);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  const r = await cli(['cni', 'install', '--bin-dir', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  const file = `${dir}/pipefitter`;
+  assert.equal((await stat(file)).mode & 0o777, 0o755);
+  const entry = resolve(import.meta.dirname, '../../dist/cli-bundle/cni.js');
+  assert.equal(
+    (await readFile(file, 'utf8')).split('\n')[2],
+    `exec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"`,
+  );
+  const v = await execa(file, [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'VERSION' } });
+  assert.deepEqual(JSON.parse(v.stdout), {
+    cniVersion: '1.0.0',
+    supportedVersions: ['0.4.0', '1.0.0', '1.1.0'],
+  });
+  const bad = await cli(['cni', 'install', '--bin-dir', 'relative']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--bin-dir "relative": not an absolute path/);
+});
+
+/** The addresses host-local holds (its lease files, named by address). */
+const leases = async (dataDir: string, network: string): Promise<string[]> =>
+  (await readdir(`${dataDir}/${network}`).catch(() => [] as string[]))
+    .filter((f) => /^[0-9a-f.:]+$/.test(f) && /[.:]/.test(f))
+    .sort();
+
+interface Net {
+  readonly sb: Sandbox;
+  readonly name: string;
+  readonly bridge: string;
+  readonly dataDir: string;
+  readonly conf: (version: string, extra?: Record<string, unknown>) => string;
+  readonly env: (
+    command: string,
+    netns: string | undefined,
+    containerId: string,
+    ifname?: string,
+  ) => Record<string, string | undefined>;
+}
+
+const network = async (t: { after: (fn: () => unknown) => void }, sb: Sandbox): Promise<Net> => {
+  await needTools(HOST_LOCAL, 'busybox');
+  const dataDir = await mkdtemp(`/tmp/pf-${runId}-cni-ipam-`);
+  t.after(() => rm(dataDir, { recursive: true, force: true }));
+  const name = `pf${sb.id}`;
+  const bridge = sb.name('cb');
+  return {
+    sb,
+    name,
+    bridge,
+    dataDir,
+    conf: (version, extra = {}) =>
+      JSON.stringify({
+        cniVersion: version,
+        name,
+        type: 'pipefitter',
+        bridge,
+        ipam: {
+          type: 'host-local',
+          subnet: '198.51.100.0/24',
+          gateway: '198.51.100.1',
+          routes: [{ dst: '203.0.113.0/24' }],
+          dataDir,
+        },
+        ...extra,
+      }),
+    env: (command, netns, containerId, ifname = 'eth0') => ({
+      CNI_COMMAND: command,
+      CNI_CONTAINERID: containerId,
+      CNI_NETNS: netns === undefined ? undefined : `/run/netns/${netns}`,
+      CNI_IFNAME: ifname,
+      CNI_PATH,
+      PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
+      PIPEFITTER_RUN_DIR: process.env.PIPEFITTER_RUN_DIR,
+      PIPEFITTER_BACKEND: process.env.PIPEFITTER_BACKEND,
+      PATH: process.env.PATH,
+    }),
+  };
+};
+
+test('ADD and DEL on a bridge with host-local: read back, ping, nothing left', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const [a, b] = [await sb.netns('a'), await sb.netns('b')];
+    t.after(async () => {
+      // a failed assertion must not leave leases or links: DEL is idempotent
+      await runCni(n.env('DEL', a, 'ca'), n.conf('1.0.0'));
+      await runCni(n.env('DEL', b, 'cb'), n.conf('1.0.0'));
+    });
+
+    // 1.1.0 (host-local is asked in 1.0.0), then 0.4.0
+    const ra = await runCni(n.env('ADD', a, 'ca'), n.conf('1.1.0', { mtu: 1400 }));
+    assert.equal(ra.code, 0, `${ra.stdout}\n${ra.stderr}`);
+    const res = ra.out as {
+      cniVersion: string;
+      interfaces: { name: string; mac?: string; mtu?: number; sandbox?: string }[];
+      ips: { address: string; gateway?: string; interface?: number; version?: string }[];
+      routes: { dst: string; gw?: string }[];
+    };
+    assert.equal(res.cniVersion, '1.1.0');
+    assert.deepEqual(
+      res.interfaces.map((i) => [
+        i.name === n.bridge ? 'bridge' : i.name === 'eth0' ? 'eth0' : 'host',
+        i.sandbox,
+      ]),
+      [
+        ['bridge', undefined],
+        ['host', undefined],
+        ['eth0', `/run/netns/${a}`],
+      ],
+    );
+    assert.deepEqual(res.ips, [{ address: '198.51.100.2/24', gateway: '198.51.100.1', interface: 2 }]);
+    assert.deepEqual(res.routes, [{ dst: '203.0.113.0/24' }]);
+
+    // (the bridge's MAC is its lowest port's: read before b's port joins)
+    assert.equal(link(await readState('sandbox'), n.bridge)?.mac, res.interfaces[0]!.mac);
+    const rb = await runCni(n.env('ADD', b, 'cb'), n.conf('0.4.0'));
+    assert.equal(rb.code, 0, `${rb.stdout}\n${rb.stderr}`);
+    const resB = rb.out as { cniVersion: string; ips: { version?: string; address: string }[] };
+    assert.equal(resB.cniVersion, '0.4.0');
+    assert.deepEqual(
+      resB.ips.map((i) => [i.version, i.address]),
+      [['4', '198.51.100.3/24']],
+    );
+
+    // the kernel agrees with the result
+    const host = await readState('sandbox');
+    const hostEnd = res.interfaces[1]!;
+    const br = link(host, n.bridge);
+    assert.equal(br?.kind, 'bridge');
+    assert.equal(link(host, hostEnd.name)?.master, n.bridge);
+    assert.equal(link(host, hostEnd.name)?.mac, hostEnd.mac);
+    const inA = await readState({ netns: a });
+    const eth0 = link(inA, 'eth0');
+    assert.deepEqual(
+      eth0?.addrs.filter((x) => !x.startsWith('fe80')),
+      ['198.51.100.2/24'],
+    );
+    assert.equal(eth0?.mtu, 1400);
+    assert.equal(eth0?.mac, res.interfaces[2]!.mac);
+    assert.ok(
+      routes(inA).some((r) => r.dst === '203.0.113.0/24' && r.gateway === '198.51.100.1' && r.dev === 'eth0'),
+      JSON.stringify(inA.routes),
+    );
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2', '198.51.100.3']);
+    assert.ok(await ping({ netns: a }, '198.51.100.3'), 'a reaches b across the bridge');
+
+    // ADD of an interface that exists is an error, and takes no address
+    const again = await runCni(n.env('ADD', a, 'ca'), n.conf('1.0.0'));
+    expectError(again, 100, /^CNI_IFNAME "eth0": an interface of that name already exists/, 'ADD twice');
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2', '198.51.100.3']);
+
+    // DEL, twice; the bridge stays while b uses it
+    for (let i = 0; i < 2; i++) {
+      const d = await runCni(n.env('DEL', a, 'ca'), n.conf('1.0.0'));
+      assert.equal(d.code, 0, `DEL #${i + 1}: ${d.stdout}\n${d.stderr}`);
+      assert.equal(d.stdout, '');
+    }
+    assert.equal(link(await readState({ netns: a }), 'eth0'), undefined);
+    assert.equal(link(await readState('sandbox'), hostEnd.name), undefined);
+    assert.ok(link(await readState('sandbox'), n.bridge), 'the bridge stays while b is on it');
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.3']);
+
+    // the last DEL takes the bridge pipefitter made
+    const d = await runCni(n.env('DEL', b, 'cb'), n.conf('0.4.0'));
+    assert.equal(d.code, 0, d.stderr);
+    assert.equal(link(await readState('sandbox'), n.bridge), undefined);
+    assert.deepEqual(await leases(n.dataDir, n.name), []);
+
+    // DEL of an attachment never added succeeds
+    const never = await runCni(n.env('DEL', a, 'never'), n.conf('1.1.0'));
+    assert.equal(never.code, 0, never.stderr);
+  });
+});
+
+test('DEL after the namespace is gone: the bridge pipefitter made and the lease go', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const c = await sb.netns('c');
+    const r = await runCni(n.env('ADD', c, 'cc'), n.conf('1.0.0'));
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2']);
+    await execa('ip', ['netns', 'del', c]);
+    for (const netns of [c, undefined]) {
+      const d = await runCni(n.env('DEL', netns, 'cc'), n.conf('1.0.0'));
+      assert.equal(d.code, 0, `${d.stdout}\n${d.stderr}`);
+    }
+    assert.equal(link(await readState('sandbox'), n.bridge), undefined);
+    assert.deepEqual(await leases(n.dataDir, n.name), []);
+  });
+});
+
+test('a failed ADD leaves nothing: no lease, no links (refused early, or a step failing)', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const d = await sb.netns('d');
+    const before = await readState('sandbox');
+    // refused before IPAM is asked
+    const long = await runCni(n.env('ADD', d, 'cd'), n.conf('1.0.0', { bridge: 'br-much-too-long' }));
+    expectError(long, 7, /^bridge "br-much-too-long"/, 'bridge name too long');
+    assert.deepEqual(await leases(n.dataDir, n.name), []);
+    // a step fails after IPAM gave an address: rolled back, address released
+    for (const k of [0, 2]) {
+      const f = await runCni(n.env('ADD', d, 'cd'), n.conf('1.0.0'), { PIPEFITTER_TEST_FAULT: `fail:${k}` });
+      expectError(f, 101, /./, `fault at step ${k}`);
+      assert.deepEqual(await leases(n.dataDir, n.name), [], `fault at step ${k}: no lease`);
+      assert.deepEqual(await readState('sandbox'), before, `fault at step ${k}: host as before`);
+      assert.equal(link(await readState({ netns: d }), 'eth0'), undefined);
+    }
+  });
+});
+
+test('CHECK: as ADD left it passes; a missing address or a moved host end is named', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const e = await sb.netns('e');
+    t.after(() => runCni(n.env('DEL', e, 'ce'), n.conf('1.0.0')));
+    const add = await runCni(n.env('ADD', e, 'ce'), n.conf('1.0.0'));
+    assert.equal(add.code, 0, `${add.stdout}\n${add.stderr}`);
+    const prevResult = add.out as { interfaces: { name: string }[] };
+    const hostEnd = prevResult.interfaces[1]!.name;
+    const check = () => runCni(n.env('CHECK', e, 'ce'), n.conf('1.0.0', { prevResult }));
+
+    const good = await check();
+    assert.equal(good.code, 0, `${good.stdout}\n${good.stderr}`);
+    assert.equal(good.stdout, '');
+    expectError(
+      await runCni(n.env('CHECK', e, 'ce'), n.conf('1.0.0')),
+      7,
+      /^prevResult: missing/,
+      'no prevResult',
+    );
+
+    await execa('ip', ['-n', e, 'addr', 'del', '198.51.100.2/24', 'dev', 'eth0']);
+    expectError(
+      await check(),
+      104,
+      /^address 198\.51\.100\.2\/24 on "eth0" in \/run\/netns\/.*: missing/,
+      'address gone',
+    );
+    await execa('ip', ['-n', e, 'addr', 'add', '198.51.100.2/24', 'dev', 'eth0']);
+    await execa('ip', ['-n', e, 'route', 'replace', '203.0.113.0/24', 'via', '198.51.100.1', 'dev', 'eth0']);
+    assert.equal((await check()).code, 0);
+
+    await execa('ip', ['link', 'set', hostEnd, 'nomaster']);
+    expectError(
+      await check(),
+      104,
+      new RegExp(`^host end "${hostEnd}" of "eth0": not a port of bridge`),
+      'host end moved',
+    );
+    await execa('ip', ['link', 'set', hostEnd, 'master', n.bridge]);
+  });
+});
+
+test('GC: attachments not in cni.dev/valid-attachments go (also with their namespace gone), the rest stay', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const [g1, g2, g3] = [await sb.netns('g1'), await sb.netns('g2'), await sb.netns('g3')];
+    t.after(async () => {
+      for (const [ns, id] of [
+        [g1, 'k1'],
+        [g2, 'k2'],
+        [g3, 'k3'],
+      ] as const)
+        await runCni(n.env('DEL', ns, id), n.conf('1.1.0'));
+    });
+    for (const [ns, id] of [
+      [g1, 'k1'],
+      [g2, 'k2'],
+      [g3, 'k3'],
+    ] as const) {
+      const r = await runCni(n.env('ADD', ns, id), n.conf('1.1.0'));
+      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    }
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2', '198.51.100.3', '198.51.100.4']);
+    await execa('ip', ['netns', 'del', g3]);
+    const gcEnv = { ...n.env('GC', undefined, 'x'), CNI_CONTAINERID: undefined, CNI_IFNAME: undefined };
+    const gc = (valid: { containerID: string; ifname: string }[] | undefined) =>
+      runCni(gcEnv, n.conf('1.1.0', valid === undefined ? {} : { 'cni.dev/valid-attachments': valid }));
+
+    expectError(await gc(undefined), 7, /^cni\.dev\/valid-attachments: missing/, 'GC without the list');
+    const first = await gc([{ containerID: 'k1', ifname: 'eth0' }]);
+    assert.equal(first.code, 0, `${first.stdout}\n${first.stderr}`);
+    assert.equal(first.stdout, '');
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2']);
+    assert.ok(link(await readState({ netns: g1 }), 'eth0'), 'the valid attachment stays');
+    assert.equal(link(await readState({ netns: g2 }), 'eth0'), undefined);
+    assert.ok(link(await readState('sandbox'), n.bridge), 'the bridge stays while k1 is on it');
+
+    const all = await gc([]);
+    assert.equal(all.code, 0, `${all.stdout}\n${all.stderr}`);
+    assert.deepEqual(await leases(n.dataDir, n.name), []);
+    assert.equal(link(await readState({ netns: g1 }), 'eth0'), undefined);
+    assert.equal(link(await readState('sandbox'), n.bridge), undefined);
+  });
+});
+
+test('STATUS: ready for a bridge with host-local; 50 naming a missing IPAM plugin, data directory or kernel feature', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const env = {
+      CNI_COMMAND: 'STATUS',
+      CNI_PATH,
+      PATH: process.env.PATH,
+      PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
+    };
+    const ok = await runCni(env, n.conf('1.1.0'));
+    assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
+    assert.equal(ok.stdout, '');
+    const conf = JSON.parse(n.conf('1.1.0')) as Record<string, unknown> & { ipam: Record<string, unknown> };
+    const noPlugin = await runCni(
+      env,
+      JSON.stringify({ ...conf, ipam: { ...conf.ipam, type: 'pf-no-such-ipam' } }),
+    );
+    expectError(
+      noPlugin,
+      50,
+      /^ipam\.type "pf-no-such-ipam": no such plugin in CNI_PATH/,
+      'IPAM plugin missing',
+    );
+    const blocker = `${n.dataDir}/a-file`;
+    await writeFile(blocker, '');
+    const noStore = await runCni(
+      env,
+      JSON.stringify({ ...conf, ipam: { ...conf.ipam, dataDir: `${blocker}/sub` } }),
+    );
+    expectError(
+      noStore,
+      50,
+      /^ipam "host-local": its data directory .* is not writable/,
+      'IPAM store not usable',
+    );
+    // a kernel feature: ipvlan (this host's kernel lacks it; the VM lane's has it)
+    const ipvlan = (await kernelFeatures()).get('ipvlan');
+    const iv = await runCni(env, JSON.stringify({ ...conf, bridge: undefined, ipvlan: 'eth0' }));
+    if (ipvlan === false) expectError(iv, 50, /^kernel: no ipvlan/, 'no ipvlan');
+    else assert.equal(iv.code, 0, iv.stdout);
+  });
+});
