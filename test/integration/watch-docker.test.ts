@@ -7,8 +7,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import type { ResultPromise } from 'execa';
 import { execa } from 'execa';
 import type { DockerHarness } from '../helpers/docker.js';
 import { dockerSkipReason, useDocker } from '../helpers/docker.js';
@@ -18,6 +16,7 @@ import { withSandbox } from '../helpers/sandbox.js';
 import { recipeFile } from '../helpers/recipe-file.js';
 import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
+import { startWatch } from '../helpers/watch.js';
 
 const skip = await dockerSkipReason();
 let docker: DockerHarness | undefined;
@@ -30,65 +29,6 @@ after(async () => {
 const d = (): DockerHarness => {
   if (!docker) throw new Error('docker harness not started');
   return docker;
-};
-
-interface WatchLine {
-  time: string;
-  event: string;
-  message: string;
-  target?: string;
-  sinceEventMs?: number;
-}
-
-/** `pipefitter watch --json` as a child, its lines collected; `next` waits for a matching one. */
-const startWatch = (env: Record<string, string>, args: string[] = []) => {
-  const child: ResultPromise = execa('node', [BIN, 'watch', '--json', ...args], {
-    env,
-    reject: false,
-    buffer: false,
-  });
-  const lines: WatchLine[] = [];
-  const waiters: { match: (l: WatchLine) => boolean; resolve: (l: WatchLine) => void }[] = [];
-  let seen = 0;
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    const l = JSON.parse(text) as WatchLine;
-    lines.push(l);
-    for (const w of [...waiters])
-      if (w.match(l)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  /** The first line after the last one `next` returned that matches. */
-  const next = (match: (l: WatchLine) => boolean, timeoutMs = 20_000): Promise<WatchLine> => {
-    const found = lines.slice(seen).find(match);
-    if (found) {
-      seen = lines.indexOf(found) + 1;
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `watch: no matching line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer);
-          seen = lines.indexOf(l) + 1;
-          resolve(l);
-        },
-      });
-    });
-  };
-  return { child, lines, next, stderr: () => stderr };
 };
 
 /**
@@ -140,10 +80,7 @@ test(
       assert.equal((await cli(['attach', db.name, '--bridge', br, '--ip', '192.0.2.11/24'], env)).code, 0);
       assert.equal((await readdir(`${stateDir}/attachments`)).length, 2, 'one record per attachment');
 
-      const w = startWatch(env, ['--interval', '30s']);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '30s']);
       await w.next((l) => l.event === 'started');
       // the first pass adopts both, in sync
       await w.next((l) => l.event === 'in-sync' && l.message.includes(db.name));
@@ -211,14 +148,7 @@ test(
       );
 
       // SIGTERM: exit 0
-      w.child.kill('SIGTERM');
-      const end = await w.child;
-      assert.equal(end.exitCode, 0, w.stderr());
-      assert.ok(w.lines.some((l) => l.event === 'stopped'));
-      assert.ok(
-        !w.lines.some((l) => l.event === 'failed'),
-        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
-      );
+      await w.stop();
     }),
 );
 
@@ -275,10 +205,7 @@ test(
         );
         assert.equal(r.code, 0, r.stderr);
       }
-      const w = startWatch(env, ['--interval', '5m']);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '5m']);
       await w.next((l) => l.event === 'started');
       for (let k = 0; k < N; k++) await w.next((l) => l.event === 'in-sync');
 
@@ -312,13 +239,8 @@ test(
       const host = await readState('sandbox');
       assert.equal(host.links.filter((l) => l.master === br).length, N, 'one host end per container');
       assert.equal((await readdir(`${stateDir}/attachments`)).length, N, 'one record per attachment');
-      assert.ok(
-        !w.lines.some((l) => l.event === 'failed'),
-        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
-      );
 
-      w.child.kill('SIGTERM');
-      assert.equal((await w.child).exitCode, 0);
+      await w.stop();
       for (const name of names) {
         assert.equal((await cli(['detach', name], env)).code, 0);
         await d().remove(name);
@@ -359,10 +281,7 @@ test(
       const before = await addrOf(web.pid);
       assert.equal(before.length, 1);
 
-      const w = startWatch(env, ['--interval', '5m']);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '5m']);
       await w.next((l) => l.event === 'in-sync' && l.message.startsWith('recipe '));
       await execa('docker', ['restart', '-t', '1', web.name], { env });
       const l = await w.next((x) => x.event === 'reapplied' && x.message.startsWith('recipe '));
@@ -378,9 +297,7 @@ test(
         2,
         'one host end per container',
       );
-      w.child.kill('SIGTERM');
-      assert.equal((await w.child).exitCode, 0);
-      assert.ok(!w.lines.some((x) => x.event === 'failed'), JSON.stringify(w.lines));
+      await w.stop();
       const destroyed = await cli(['destroy', file], env);
       assert.equal(destroyed.code, 0, destroyed.stderr);
       await d().remove(web.name);
