@@ -43,7 +43,21 @@ export interface RecipePlanInput {
   readonly unforward?: readonly ResolvedTarget[] | undefined;
   /** Bridges of the recipe whose accept rules go when the bridge is gone (destroy). */
   readonly sweepFirewall?: readonly string[] | undefined;
+  /**
+   * Addresses of containers removed for good (their part released): no port is published to
+   * them, so their DNAT rules go and are not added back while they are gone.
+   */
+  readonly released?: ReadonlySet<string> | undefined;
 }
+
+/** The recipe's bridges with the ports published to released addresses left out. */
+export const publishedBridges = (
+  bridges: Recipe['bridges'],
+  released: ReadonlySet<string> | undefined,
+): Recipe['bridges'] =>
+  released?.size
+    ? bridges.map((b) => ({ ...b, publish: b.publish.filter((p) => !released.has(p.to.address.address)) }))
+    : bridges;
 
 /** sysctl net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding inside a target. */
 export const forwardingStep = (t: ResolvedTarget, on: boolean): Step => {
@@ -299,7 +313,7 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
   if (input.sweepFirewall) planOrphanFirewallRemoval(ctx, HOST, input.sweepFirewall);
 
   // 5. NAT and published ports
-  planNat(ctx, r.name, r.bridges, input.nat);
+  planNat(ctx, r.name, publishedBridges(r.bridges, input.released), input.nat);
 
   // 6. namespaces it made and no longer names
   ctx.phase = PHASE.finish;
