@@ -6,14 +6,14 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { DockerHarness } from '../helpers/docker.js';
 import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { BIN, cli } from '../helpers/cli.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
-import { recipeFile } from '../helpers/recipe-file.js';
+import { recipeFile, recipeFileText } from '../helpers/recipe-file.js';
 import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
 import { startWatch } from '../helpers/watch.js';
@@ -302,5 +302,217 @@ test(
       assert.equal(destroyed.code, 0, destroyed.stderr);
       await d().remove(web.name);
       await d().remove(db.name);
+    }),
+);
+
+test(
+  "watch: a recipe's container removed (docker rm -f) releases its part — its lease, the port published to it — and the rest stays; apply again when it is back",
+  { skip, timeout: 240_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables', 'nft');
+      const stateDir = await tempStateDir(t, 'watchgone');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('gweb'), { network: 'none' });
+      const db = await d().run(sb.name('gdb'), { network: 'none' });
+      const br = sb.name('gbr').slice(0, 15);
+      const name = sb.name('gone');
+      // web is first in the file, so it gets the pool's first address, to which port 8080 is published
+      const file = await recipeFileText(
+        t,
+        name,
+        [
+          'version: 1',
+          `name: ${name}`,
+          'bridges:',
+          `  ${br}:`,
+          '    addresses: 203.0.113.1/24',
+          '    nat: { subnet: 203.0.113.0/24 }',
+          "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
+          'networks:',
+          `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
+          'containers:',
+          `  web: { target: 'docker:${web.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
+          `  db: { target: 'docker:${db.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
+        ].join('\n'),
+      );
+      const leases = async (): Promise<Record<string, string>> => {
+        const ls = await cli(['ipam', 'ls', '--json'], env);
+        assert.equal(ls.code, 0, ls.stderr);
+        const all = (JSON.parse(ls.stdout) as { allocations: { key: string; address: string }[] })
+          .allocations;
+        return Object.fromEntries(all.map((a) => [a.key, a.address]));
+      };
+      /** The recipe's NAT rules in the kernel, as text (`nft -j list ruleset` in the sandbox). */
+      const natRules = async (): Promise<string[]> => {
+        const j = JSON.parse((await execa('nft', ['-j', 'list', 'ruleset'])).stdout) as {
+          nftables: { rule?: { table: string; expr: unknown[] } }[];
+        };
+        return j.nftables.flatMap((x) =>
+          x.rule && x.rule.table === `pf_${name}` ? [JSON.stringify(x.rule.expr)] : [],
+        );
+      };
+      const dnatToWeb = (rules: string[]): string[] => rules.filter((r) => r.includes('"203.0.113.100"'));
+      const masquerade = (rules: string[]): string[] => rules.filter((r) => r.includes('masquerade'));
+      const ports = async (): Promise<string[]> =>
+        (await readState('sandbox')).links.filter((l) => l.master === br).map((l) => l.name);
+      const addrOf = async (pid: number): Promise<string[]> =>
+        globalAddrs((await readState({ pid })).links.find((l) => l.name === 'eth1'));
+
+      const applied = await cli(['apply', file], env);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.deepEqual(await leases(), {
+        [`${name}/web/eth1`]: '203.0.113.100/24',
+        [`${name}/db/eth1`]: '203.0.113.101/24',
+      });
+      const rules0 = await natRules();
+      // prerouting and output each DNAT to web; one masquerade for the subnet
+      assert.equal(dnatToWeb(rules0).length, 2, JSON.stringify(rules0));
+      assert.equal(masquerade(rules0).length, 1, JSON.stringify(rules0));
+      const ports0 = await ports();
+      assert.equal(ports0.length, 2, 'one host end per container');
+      assert.ok(await ping({ pid: db.pid }, '203.0.113.100'), 'db reaches web');
+
+      const w = startWatch(t, env, ['--interval', '5m']);
+      await w.next((l) => l.event === 'in-sync' && l.message.startsWith(`recipe ${name}`));
+
+      // removed for good: its part of the recipe goes, the rest stays
+      await d().remove(web.name);
+      const l = await w.next((x) => x.event === 'forgotten' && x.message.startsWith(`recipe ${name}`));
+      t.diagnostic(l.message);
+      assert.match(l.message, /released web \(docker:.*: 203\.0\.113\.100\)/);
+      assert.deepEqual(await leases(), { [`${name}/db/eth1`]: '203.0.113.101/24' }, "web's lease went back");
+      const rules1 = await natRules();
+      assert.deepEqual(dnatToWeb(rules1), [], `no port published to web: ${JSON.stringify(rules1)}`);
+      assert.deepEqual(masquerade(rules1), masquerade(rules0), 'the masquerade for the subnet stays');
+      const ports1 = await ports();
+      assert.equal(ports1.length, 1, "web's host end is gone");
+      assert.ok(ports0.includes(ports1[0]!), "db's host end is the one it had");
+      assert.ok(link(await readState('sandbox'), br), 'the bridge stays');
+      assert.deepEqual(await addrOf(db.pid), ['203.0.113.101/24'], 'db untouched');
+      assert.ok(await ping({ pid: db.pid }, '203.0.113.1'), 'db still reaches the bridge');
+      // the recipe's state: web released, db its only target
+      const state = JSON.parse(await readFile(`${stateDir}/recipes/${name}.json`, 'utf8')) as {
+        targets: { spec: string }[];
+        released?: { container: string; addresses: string[] }[];
+      };
+      assert.deepEqual(
+        state.targets.map((x) => x.spec),
+        [`docker:${db.name}`],
+      );
+      assert.deepEqual(
+        state.released?.map((r) => [r.container, r.addresses]),
+        [['web', ['203.0.113.100']]],
+      );
+      // status: in sync, web listed as removed and released
+      const st = await cli(['status', file, '--json'], env);
+      assert.equal(st.code, 0, st.stdout + st.stderr);
+      const sj = JSON.parse(st.stdout) as {
+        inSync: boolean;
+        drift: unknown[];
+        missing: { container: string; released?: { addresses: string[] } }[];
+      };
+      assert.equal(sj.inSync, true);
+      assert.deepEqual(sj.drift, []);
+      assert.deepEqual(
+        sj.missing.map((m) => [m.container, m.released?.addresses]),
+        [['web', ['203.0.113.100']]],
+      );
+      // a drift check of watch finds nothing to do (the published port is not put back)
+      const once = await cli(['watch', '--once', '--json'], env);
+      assert.equal(once.code, 0, once.stderr);
+      assert.ok(
+        (JSON.parse(once.stdout) as { events: { event: string; message: string }[] }).events.some(
+          (e) => e.event === 'in-sync' && e.message.startsWith(`recipe ${name}`),
+        ),
+        once.stdout,
+      );
+      assert.deepEqual(dnatToWeb(await natRules()), []);
+
+      // web made again under its name: apply gives it a lease and its published port again
+      const web2 = await d().run(web.name, { network: 'none' });
+      const again = await cli(['apply', file], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(await leases(), {
+        [`${name}/web/eth1`]: '203.0.113.100/24',
+        [`${name}/db/eth1`]: '203.0.113.101/24',
+      });
+      assert.deepEqual(await addrOf(web2.pid), ['203.0.113.100/24']);
+      assert.equal(dnatToWeb(await natRules()).length, 2, 'the published port is back');
+      assert.ok(await ping({ pid: web2.pid }, '203.0.113.101'), 'web reaches db again');
+      const st2 = await cli(['status', file, '--json'], env);
+      assert.equal(st2.code, 0, st2.stdout);
+      assert.deepEqual((JSON.parse(st2.stdout) as { missing: unknown[] }).missing, []);
+      assert.equal(
+        (JSON.parse(await readFile(`${stateDir}/recipes/${name}.json`, 'utf8')) as { released?: unknown })
+          .released,
+        undefined,
+        'nothing released any more',
+      );
+      await w.stop();
+      const destroyed = await cli(['destroy', file], env);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+      assert.deepEqual(await leases(), {});
+      await d().remove(web.name);
+      await d().remove(db.name);
+    }),
+);
+
+test(
+  "watch --report-only: a recipe's container removed is reported, its lease and published port kept",
+  { skip, timeout: 120_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables', 'nft');
+      const stateDir = await tempStateDir(t, 'watchgoner');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('rweb'), { network: 'none' });
+      const br = sb.name('rbr').slice(0, 15);
+      const name = sb.name('goner');
+      const file = await recipeFileText(
+        t,
+        name,
+        [
+          'version: 1',
+          `name: ${name}`,
+          'bridges:',
+          `  ${br}:`,
+          '    addresses: 203.0.113.1/24',
+          '    nat: { subnet: 203.0.113.0/24 }',
+          "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
+          'networks:',
+          `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
+          'containers:',
+          `  web: { target: 'docker:${web.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
+        ].join('\n'),
+      );
+      assert.equal((await cli(['apply', file], env)).code, 0);
+      const before = (await cli(['ipam', 'ls', '--json'], env)).stdout;
+      const nft = async (): Promise<string> =>
+        (await execa('nft', ['list', 'table', 'ip', `pf_${name}`])).stdout;
+      const rules = await nft();
+      await d().remove(web.name);
+      const r = await cli(['watch', '--once', '--report-only', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        (JSON.parse(r.stdout) as { events: { event: string; message: string }[] }).events.some(
+          (e) => e.event === 'gone' && e.message.startsWith(`recipe ${name}`),
+        ),
+        r.stdout,
+      );
+      assert.equal((await cli(['ipam', 'ls', '--json'], env)).stdout, before, 'the lease is kept');
+      assert.equal(await nft(), rules, 'the NAT rules are kept');
+      const destroyed = await cli(['destroy', file], env);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
     }),
 );
