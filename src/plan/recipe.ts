@@ -20,7 +20,7 @@ import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall
 import { PlanContext } from './context.js';
 import { planRemoveIface } from './detach.js';
 import type { NatObserved } from '../model/observed.js';
-import { planNat } from './nat.js';
+import { planNat, publishedBridges } from './nat.js';
 import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';
 
@@ -49,15 +49,6 @@ export interface RecipePlanInput {
    */
   readonly released?: ReadonlySet<string> | undefined;
 }
-
-/** The recipe's bridges with the ports published to released addresses left out. */
-export const publishedBridges = (
-  bridges: Recipe['bridges'],
-  released: ReadonlySet<string> | undefined,
-): Recipe['bridges'] =>
-  released?.size
-    ? bridges.map((b) => ({ ...b, publish: b.publish.filter((p) => !released.has(p.to.address.address)) }))
-    : bridges;
 
 /** sysctl net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding inside a target. */
 export const forwardingStep = (t: ResolvedTarget, on: boolean): Step => {

@@ -380,6 +380,28 @@ test(
 
       const w = startWatch(t, env, ['--interval', '5m']);
       await w.next((l) => l.event === 'in-sync' && l.message.startsWith(`recipe ${name}`));
+      const stateOf = async (): Promise<{
+        targets: { spec: string }[];
+        released?: { container: string; addresses: string[] }[];
+      }> => JSON.parse(await readFile(`${stateDir}/recipes/${name}.json`, 'utf8')) as never;
+
+      // stopped, not removed: its lease and published port stay, also through an apply that leaves
+      // it out, and it stays the recipe's; started again, watch gives it the same address
+      await d().stopContainer(web.name);
+      const skipped = await cli(['apply', file, '--skip-missing'], env);
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.deepEqual(await leases(), {
+        [`${name}/web/eth1`]: '203.0.113.100/24',
+        [`${name}/db/eth1`]: '203.0.113.101/24',
+      });
+      assert.equal(dnatToWeb(await natRules()).length, 2, 'its published port stays');
+      assert.deepEqual(
+        (await stateOf()).targets.map((x) => x.spec).sort(),
+        [`docker:${db.name}`, `docker:${web.name}`].sort(),
+      );
+      const started = await d().start(web.name);
+      await w.next((x) => x.event === 'reapplied' && x.message.startsWith(`recipe ${name}`));
+      assert.deepEqual(await addrOf(started.pid), ['203.0.113.100/24'], 'the same address');
 
       // removed for good: its part of the recipe goes, the rest stays
       await d().remove(web.name);
@@ -397,10 +419,7 @@ test(
       assert.deepEqual(await addrOf(db.pid), ['203.0.113.101/24'], 'db untouched');
       assert.ok(await ping({ pid: db.pid }, '203.0.113.1'), 'db still reaches the bridge');
       // the recipe's state: web released, db its only target
-      const state = JSON.parse(await readFile(`${stateDir}/recipes/${name}.json`, 'utf8')) as {
-        targets: { spec: string }[];
-        released?: { container: string; addresses: string[] }[];
-      };
+      const state = await stateOf();
       assert.deepEqual(
         state.targets.map((x) => x.spec),
         [`docker:${db.name}`],
@@ -448,12 +467,7 @@ test(
       const st2 = await cli(['status', file, '--json'], env);
       assert.equal(st2.code, 0, st2.stdout);
       assert.deepEqual((JSON.parse(st2.stdout) as { missing: unknown[] }).missing, []);
-      assert.equal(
-        (JSON.parse(await readFile(`${stateDir}/recipes/${name}.json`, 'utf8')) as { released?: unknown })
-          .released,
-        undefined,
-        'nothing released any more',
-      );
+      assert.equal((await stateOf()).released, undefined, 'nothing released any more');
       await w.stop();
       const destroyed = await cli(['destroy', file], env);
       assert.equal(destroyed.code, 0, destroyed.stderr);
