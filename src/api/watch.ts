@@ -344,6 +344,11 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
           const left = u.targets.filter((id) => !a.targets.includes(id));
           units = units.map((x) => (x.key === u.key ? { ...x, targets: left } : x));
           for (const id of a.targets) applied.delete(id);
+          // the release applied the recipe to the targets that run, as a re-apply does
+          for (const id of left) {
+            const n = now.get(id);
+            if (n?.state === 'running') applied.set(id, n.nsIdentity);
+          }
           const what = (out.released ?? []).map(
             (r) => `${r.container} (${r.target}${r.addresses.length ? `: ${r.addresses.join(', ')}` : ''})`,
           );
