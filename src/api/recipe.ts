@@ -32,6 +32,7 @@ import { ipForwardStep } from '../plan/nat.js';
 import { planRecipe } from '../plan/recipe.js';
 import type { LoadOptions } from '../recipe/load.js';
 import { loadRecipe } from '../recipe/load.js';
+import type { ReleasedContainer } from '../state/recipes.js';
 import {
   readRecipeState,
   removeParsed,
@@ -62,17 +63,27 @@ export interface RecipeOptions extends RunOptions, LoadOptions {
   readonly onStep?: ((step: Step, index: number, total: number) => void) | undefined;
 }
 
+/** A container that is not there: not running, or removed and released (`released` set). */
+export interface MissingContainer {
+  readonly container: string;
+  readonly target: string;
+  readonly reason: string;
+  /** Removed for good and its part released (by `watch`): when, and its addresses then. */
+  readonly released?: { readonly at: string; readonly addresses: readonly string[] } | undefined;
+}
+
 export interface RecipeReport {
   readonly recipe: string;
   readonly plan: Plan;
   readonly script: string;
   readonly applied: boolean;
-  /** Containers that are not running (left out with skipMissing). */
-  readonly missing: readonly {
-    readonly container: string;
-    readonly target: string;
-    readonly reason: string;
-  }[];
+  /**
+   * Containers that are not running (left out with skipMissing), and those removed whose part
+   * was released (always left out, as are the ports published to them).
+   */
+  readonly missing: readonly MissingContainer[];
+  /** releaseGone: the containers whose part was released now, with the leases given back. */
+  readonly released?: readonly ReleasedContainer[] | undefined;
   /** Addresses given to `auto` interfaces. */
   readonly addresses: readonly { readonly key: string; readonly address: string }[];
   /** Processes spawned in all (observing, then changing). */
@@ -95,7 +106,9 @@ interface Prepared {
   readonly runner: Runner;
   readonly targets: Map<string, ResolvedTarget>;
   readonly create: string[];
-  readonly missing: { container: string; target: string; reason: string }[];
+  readonly missing: MissingContainer[];
+  /** Released containers (the recipe state's) that are still not there. */
+  readonly released: readonly ReleasedContainer[];
   readonly former: ResolvedTarget[];
   /** Named namespaces that exist now (resolved), of those the recipe names or named before. */
   readonly present: ReadonlySet<string>;
@@ -150,6 +163,17 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
     }
   });
   const state = await readRecipeState(recipe.name);
+  // released containers stay so while they are not there; one that is there again is applied anew
+  const released = (state?.released ?? []).filter((r) => missing.some((m) => m.container === r.container));
+  for (const [i, m] of missing.entries()) {
+    const r = released.find((x) => x.container === m.container);
+    if (r)
+      missing[i] = {
+        ...m,
+        reason: `removed; its part was released at ${r.at} (apply again once it is back)`,
+        released: { at: r.at, addresses: r.addresses },
+      };
+  }
   const current = new Set([...targets.values()].map((t) => t.id));
   const former: ResolvedTarget[] = [];
   for (const t of state?.targets ?? []) {
@@ -184,7 +208,19 @@ const prepare = async (recipe: Recipe, opts: RecipeOptions): Promise<Prepared> =
   const unforward = [...targets.values(), ...former].filter(
     (t) => (state?.forwarding ?? []).includes(t.id) && !forwarders.has(t.id),
   );
-  return { recipe, runner, targets, create, missing, former, present, dropNamespaces, unforward, spawned0 };
+  return {
+    recipe,
+    runner,
+    targets,
+    create,
+    missing,
+    released,
+    former,
+    present,
+    dropNamespaces,
+    unforward,
+    spawned0,
+  };
 };
 
 /** `auto` addresses: the existing allocation of each key, or (apply) a new one, or (plan) the one it would get. */
@@ -303,6 +339,7 @@ const planFor = async (
     observed,
     nat,
     options: { replace: opts.replace, allowDuplicateAddress: opts.allowDuplicateAddress },
+    released: new Set(p.released.flatMap((r) => r.addresses)),
     unforward: p.unforward.filter(
       (t) => !(t.netns.kind === 'name' && p.dropNamespaces.includes(t.netns.name)),
     ),
@@ -387,22 +424,57 @@ export const apply = async (file: string | Recipe, opts: RecipeOptions = {}): Pr
   );
 };
 
-const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeReport> => {
-  const p = await prepare(recipe, opts);
-  if (p.missing.length && !opts.skipMissing)
+/**
+ * Apply; with `releaseNow` (container names, from releaseGone), those of them that are not there
+ * are released in the same run: their leases go back to the pool and no port is published to
+ * their addresses any more (the plan drops those DNAT rules).
+ */
+const applyLocked = async (
+  recipe: Recipe,
+  opts: RecipeOptions,
+  releaseNow: readonly string[] = [],
+): Promise<RecipeReport> => {
+  const p0 = await prepare(recipe, opts);
+  const notRunning = p0.missing.filter((m) => !m.released);
+  if (notRunning.length && !opts.skipMissing)
     throw refuse(
       'E_TARGET_STOPPED',
       `recipe "${recipe.name}"`,
-      `${p.missing.length === 1 ? 'a container is' : 'containers are'} not running: ${p.missing.map((m) => `${m.container} (${m.target})`).join(', ')}`,
+      `${notRunning.length === 1 ? 'a container is' : 'containers are'} not running: ${notRunning.map((m) => `${m.container} (${m.target})`).join(', ')}`,
       'start them, or pass --skip-missing to apply the rest',
     );
   if (opts.dryRun) {
     // a dry run changes nothing: it says what the real one would refuse
-    const vanish = namespacesWouldVanish(p.create);
+    const vanish = namespacesWouldVanish(p0.create);
     if (vanish) hostNotice(`note: ${vanish.who}: ${vanish.problem}; the real run is refused`);
     return planAs('apply', recipe, opts);
   }
   const store = opts.ipam ?? openFileStore();
+  const autoKeys = (c: Recipe['containers'][number]): string[] =>
+    c.interfaces
+      .filter((i) => i.addressing.kind === 'auto')
+      .map((i) => ipamKey(recipe.name, c.name, i.ifname));
+  const releasedNow = await releasing(recipe, p0, releaseNow, store, autoKeys);
+  const p: Prepared = releasedNow.length
+    ? {
+        ...p0,
+        released: [...p0.released, ...releasedNow],
+        missing: p0.missing.map((m) => {
+          const r = releasedNow.find((x) => x.container === m.container);
+          return r
+            ? {
+                ...m,
+                reason: `removed; its part released now`,
+                released: { at: r.at, addresses: r.addresses },
+              }
+            : m;
+        }),
+      }
+    : p0;
+  // containers not running now (stopped, not removed) keep their leases: a restart gets the same address
+  const waiting = recipe.containers.filter((c) =>
+    p.missing.some((m) => m.container === c.name && !m.released),
+  );
   const { auto, created } = await autoAddresses(recipe, new Set(p.targets.keys()), store, true);
   try {
     const pl = await planFor(p, auto, opts);
@@ -424,12 +496,19 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
       [...(state?.createdNamespaces ?? []), ...p.create].filter((n) => !p.dropNamespaces.includes(n)),
     );
     const natOn = pl.steps.some((s) => s.id === 'ip-forward');
+    const waitingSpecs = new Set(waiting.map((c) => targetSpecText(c.target)));
     await writeRecipeState({
       version: 1,
       name: recipe.name,
       file: resolve(recipe.file),
       ...(opts.set && Object.keys(opts.set).length ? { vars: opts.set } : {}),
-      targets: present.map((t) => ({ id: t.id, spec: targetSpecText(t.spec) })),
+      // and those not running now, as the state had them: watch still waits for them
+      targets: [
+        ...present.map((t) => ({ id: t.id, spec: targetSpecText(t.spec) })),
+        ...(state?.targets ?? []).filter(
+          (t) => waitingSpecs.has(t.spec) && !present.some((x) => x.id === t.id),
+        ),
+      ],
       createdNamespaces: [...nsMade],
       forwarding: recipe.containers
         .filter((c) => c.forwarding && p.targets.has(c.name))
@@ -437,15 +516,23 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
       ipForwardWasOff: state?.ipForwardWasOff || natOn,
       appliedAt: new Date().toISOString(),
       parsed: recipe.source?.sha256,
+      ...(p.released.length ? { released: p.released } : {}),
     });
     // the parsed text, for the next run of the same text; the one of an older text goes
     const src = recipe.source;
     if (src && !src.kept && src.raw !== undefined) await writeParsed(src.sha256, src.raw);
     if (state?.parsed !== src?.sha256) await removeParsed(state?.parsed);
-    // auto addresses of interfaces the recipe no longer has go back to their pool
-    const keep = new Set(auto.keys());
+    // auto addresses of interfaces the recipe no longer has, and of containers released, go back
+    // to their pool; those of containers not running now stay theirs
+    const keep = new Set([...auto.keys(), ...waiting.flatMap(autoKeys)]);
+    const releasedKeys = new Set(
+      recipe.containers.filter((c) => p.released.some((r) => r.container === c.name)).flatMap(autoKeys),
+    );
     await store.releaseWhere(
-      (a) => a.key.startsWith(`${recipe.name}/`) && !keep.has(a.key) && present.length > 0,
+      (a) =>
+        a.key.startsWith(`${recipe.name}/`) &&
+        !keep.has(a.key) &&
+        (present.length > 0 || releasedKeys.has(a.key)),
     );
     // interfaces whose carrier hangs on a host parent (macvlan, ipvlan, VLAN): said when missing
     const carrier = rep
@@ -467,12 +554,73 @@ const applyLocked = async (recipe: Recipe, opts: RecipeOptions): Promise<RecipeR
       carrier,
       journal: rep?.journal,
       targets: p.targets,
+      ...(releasedNow.length ? { released: releasedNow } : {}),
     };
   } catch (e) {
     const fresh = new Set(created);
     await store.releaseWhere((a) => fresh.has(a.key));
     throw e;
   }
+};
+
+/** The containers of `names` that are not there now, with their addresses (static, and leased). */
+const releasing = async (
+  recipe: Recipe,
+  p: Prepared,
+  names: readonly string[],
+  store: IpamStore,
+  autoKeys: (c: Recipe['containers'][number]) => string[],
+): Promise<ReleasedContainer[]> => {
+  const gone = recipe.containers.filter(
+    (c) => names.includes(c.name) && p.missing.some((m) => m.container === c.name && !m.released),
+  );
+  if (gone.length === 0) return [];
+  const leases = await store.list();
+  const at = new Date().toISOString();
+  return gone.map((c) => {
+    const keys = new Set(autoKeys(c));
+    return {
+      container: c.name,
+      target: targetSpecText(c.target),
+      addresses: [
+        ...c.interfaces.flatMap((i) =>
+          i.addressing.kind === 'static' ? i.addressing.addrs.map((a) => a.address) : [],
+        ),
+        ...leases.filter((a) => keys.has(a.key)).map((a) => a.address.split('/')[0]!),
+      ],
+      at,
+    };
+  });
+};
+
+/**
+ * The part of an applied recipe that belonged to targets removed for good (`watch` saw a
+ * container removed, a process exit): planned as the recipe without them — their pool leases go
+ * back, the ports published to their addresses are taken out, a bridge that others use stays —
+ * and the recipe's state keeps them as released, so status, destroy and a later apply agree.
+ * A target that is there again is not released (it is applied as usual).
+ * @example await releaseGone('lab.yaml', ['docker:web'])
+ */
+export const releaseGone = async (
+  file: string | Recipe,
+  targetIds: readonly string[],
+  opts: RecipeOptions = {},
+): Promise<RecipeReport> => {
+  const recipe = await load(file, opts);
+  const runner = runnerOf(opts);
+  return lockedRun(
+    `pipefitter watch: release ${targetIds.join(', ')} of recipe ${recipe.name}`,
+    runner,
+    opts,
+    async () => {
+      const state = await readRecipeState(recipe.name);
+      const specs = new Set(
+        (state?.targets ?? []).filter((t) => targetIds.includes(t.id)).map((t) => t.spec),
+      );
+      const names = recipe.containers.filter((c) => specs.has(targetSpecText(c.target))).map((c) => c.name);
+      return applyLocked(recipe, { ...opts, runner, skipMissing: true, dryRun: false }, names);
+    },
+  );
 };
 
 export interface Drift {
@@ -498,8 +646,10 @@ export const status = async (file: string | Recipe, opts: RecipeOptions = {}): P
     .map((s) => ({ where: netnsKey(s.netns), what: s.describes }));
   return {
     recipe: r.recipe,
-    // --skip-missing: containers that are not running do not count (listed, not drift)
-    inSync: drift.length === 0 && (opts.skipMissing === true || r.missing.length === 0),
+    // --skip-missing: containers that are not running do not count (listed, not drift); nor do
+    // removed ones whose part was released (apply leaves them out too)
+    inSync:
+      drift.length === 0 && (opts.skipMissing === true || r.missing.every((m) => m.released !== undefined)),
     drift,
     missing: r.missing,
   };

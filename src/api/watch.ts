@@ -33,7 +33,7 @@ import type { RunOptions } from './engine.js';
 import { requireRoot, runnerOf, runPipeline } from './engine.js';
 import { namespaceOf } from './records.js';
 import { followPodman } from './watch-podman.js';
-import { apply as applyRecipe } from './recipe.js';
+import { apply as applyRecipe, releaseGone } from './recipe.js';
 
 export interface WatchOptions extends RunOptions {
   /** Drift check interval. @default 30000 */
@@ -334,9 +334,34 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
         case 'wait':
           log({ ...base, event: 'waiting', message: `${u.label}: ${a.why}` });
           return;
-        case 'report':
-          log({ ...base, event: 'target-gone', message: `${u.label}: ${a.why}` });
+        case 'release': {
+          if (opts.reportOnly) {
+            log({ ...base, event: 'gone', message: `${u.label}: ${a.why} (report only: its part kept)` });
+            return;
+          }
+          const s = u.recipe!;
+          const out = await releaseGone(s.file, a.targets, recipeOptions(s));
+          // the recipe's unit goes on with the targets left (released ones are no longer its)
+          const left = u.targets.filter((id) => !a.targets.includes(id));
+          units = units.map((x) => (x.key === u.key ? { ...x, targets: left } : x));
+          for (const id of a.targets) applied.delete(id);
+          // the release applied the recipe to the targets that run, as a re-apply does
+          for (const id of left) {
+            const n = now.get(id);
+            if (n?.state === 'running') applied.set(id, n.nsIdentity);
+          }
+          const what = (out.released ?? []).map(
+            (r) => `${r.container} (${r.target}${r.addresses.length ? `: ${r.addresses.join(', ')}` : ''})`,
+          );
+          log({
+            ...base,
+            target: a.targets[0],
+            event: 'forgotten',
+            message: `${u.label}: ${a.why}; released ${what.length ? what.join(', ') : 'nothing (already released)'}: leases back to the pool, ${out.plan.steps.length} step(s)${out.plan.steps.length ? ` (${out.plan.steps.map((x) => x.describes).join('; ')})` : ''}`,
+            ms: Date.now() - t0,
+          });
           return;
+        }
         case 'forget':
           if (opts.reportOnly) {
             log({ ...base, event: 'gone', message: `${u.label}: ${a.why} (report only: record kept)` });

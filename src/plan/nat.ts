@@ -28,6 +28,18 @@ export interface NatBridge {
 }
 
 /**
+ * The bridges with the ports published to these addresses left out: those of containers removed
+ * for good (their part of the recipe released), so their DNAT rules go and stay out.
+ */
+export const publishedBridges = <B extends NatBridge>(
+  bridges: readonly B[],
+  released: ReadonlySet<string> | undefined,
+): readonly B[] =>
+  released?.size
+    ? bridges.map((b) => ({ ...b, publish: b.publish.filter((p) => !released.has(p.to.address.address)) }))
+    : bridges;
+
+/**
  * sysctl -w net.ipv4.ip_forward=1|0 on the host: on for a recipe's NAT, back off when its
  * destroy finds that the recipe turned it on.
  */

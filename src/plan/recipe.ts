@@ -20,7 +20,7 @@ import { planBridgeFirewallRemoval, planOrphanFirewallRemoval } from './firewall
 import { PlanContext } from './context.js';
 import { planRemoveIface } from './detach.js';
 import type { NatObserved } from '../model/observed.js';
-import { planNat } from './nat.js';
+import { planNat, publishedBridges } from './nat.js';
 import type { AttachPlanOptions } from './options.js';
 import { PHASE } from './phases.js';
 
@@ -43,6 +43,11 @@ export interface RecipePlanInput {
   readonly unforward?: readonly ResolvedTarget[] | undefined;
   /** Bridges of the recipe whose accept rules go when the bridge is gone (destroy). */
   readonly sweepFirewall?: readonly string[] | undefined;
+  /**
+   * Addresses of containers removed for good (their part released): no port is published to
+   * them, so their DNAT rules go and are not added back while they are gone.
+   */
+  readonly released?: ReadonlySet<string> | undefined;
 }
 
 /** sysctl net.ipv4.conf.all.forwarding / net.ipv6.conf.all.forwarding inside a target. */
@@ -299,7 +304,7 @@ export const planRecipe = (input: RecipePlanInput): Plan => {
   if (input.sweepFirewall) planOrphanFirewallRemoval(ctx, HOST, input.sweepFirewall);
 
   // 5. NAT and published ports
-  planNat(ctx, r.name, r.bridges, input.nat);
+  planNat(ctx, r.name, publishedBridges(r.bridges, input.released), input.nat);
 
   // 6. namespaces it made and no longer names
   ctx.phase = PHASE.finish;

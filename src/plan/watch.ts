@@ -9,8 +9,8 @@
  * - A target that exists but does not run (a stopped container, a named namespace deleted: the
  *   name may be made again) is waited for: nothing to do, the record stays.
  * - A target gone for good (a container removed, a process exited) has its host-side leftovers
- *   cleaned and its record dropped; a recipe that lost a target is reported (its destroy, or an
- *   apply, decides).
+ *   cleaned and its record dropped; a recipe that lost a target releases that target's part (its
+ *   pool leases, the ports published to it), the rest of the recipe stays as it is.
  * - A target that cannot be asked about (dockerd down) is left alone until it can.
  */
 
@@ -34,7 +34,8 @@ export type WatchAction =
   | { readonly kind: 'check' }
   | { readonly kind: 'wait'; readonly why: string }
   | { readonly kind: 'forget'; readonly why: string }
-  | { readonly kind: 'report'; readonly why: string };
+  /** A recipe's targets gone for good: their part of the recipe is released. */
+  | { readonly kind: 'release'; readonly targets: readonly string[]; readonly why: string };
 
 export interface DecideInput {
   readonly unit: WatchUnit;
@@ -56,8 +57,9 @@ export const decide = (i: DecideInput): WatchAction | undefined => {
     if (i.unit.kind === 'attachment')
       return { kind: 'forget', why: `${gone.join(', ')} is gone (removed, or its process exited)` };
     return {
-      kind: 'report',
-      why: `${gone.join(', ')} is gone: apply the recipe again, or destroy it, to settle what it made there`,
+      kind: 'release',
+      targets: gone,
+      why: `${gone.join(', ')} is gone (removed, or its process exited)`,
     };
   }
   const unknown = states.find(([, s]) => s.state === 'unknown');

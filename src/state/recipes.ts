@@ -25,6 +25,23 @@ export interface RecipeState {
   readonly appliedAt: string;
   /** SHA-256 of the recipe text applied, whose parsed document is kept (parsed/SHA.json). */
   readonly parsed?: string | undefined;
+  /**
+   * Containers removed for good (seen so by `watch`) whose part was released: their pool leases
+   * went back, the ports published to their addresses were taken out. Left out by apply, status
+   * and plan until the container is there again; an apply then gives it a lease anew.
+   */
+  readonly released?: readonly ReleasedContainer[] | undefined;
+}
+
+/** A container of the recipe removed for good, and what was released with it. */
+export interface ReleasedContainer {
+  /** The recipe's name for it. */
+  readonly container: string;
+  /** Its target as written (`docker:web`). */
+  readonly target: string;
+  /** Its addresses then (static and leased), to which no port is published while it is gone. */
+  readonly addresses: readonly string[];
+  readonly at: string;
 }
 
 const fileOf = (name: string): string => `${stateRoot()}/recipes/${name}.json`;
@@ -61,6 +78,18 @@ export const checkRecipeState = (data: unknown, name: string): RecipeState => {
     if (typeof v !== 'string' || !/^[0-9a-f]{64}$/.test(v)) throw new Bad('parsed must be a SHA-256 in hex');
     return v;
   });
+  const released = optional(data.released, (v) => {
+    if (!Array.isArray(v)) throw new Bad('released must be a list of { container, target, addresses, at }');
+    return v.map((x: unknown, i): ReleasedContainer => {
+      if (!isObject(x)) throw new Bad(`released[${i}] must be { container, target, addresses, at }`);
+      return {
+        container: str(x.container, `released[${i}].container`),
+        target: str(x.target, `released[${i}].target`),
+        addresses: strings(x.addresses, `released[${i}].addresses`),
+        at: str(x.at, `released[${i}].at`),
+      };
+    });
+  });
   return {
     version: 1,
     name,
@@ -72,6 +101,7 @@ export const checkRecipeState = (data: unknown, name: string): RecipeState => {
     ...(ipForwardWasOff !== undefined ? { ipForwardWasOff } : {}),
     appliedAt: str(data.appliedAt, 'appliedAt'),
     ...(parsed !== undefined ? { parsed } : {}),
+    ...(released?.length ? { released } : {}),
   };
 };
 

@@ -6,18 +6,17 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import type { ResultPromise } from 'execa';
+import { readFile, readdir } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { DockerHarness } from '../helpers/docker.js';
 import { dockerSkipReason, useDocker } from '../helpers/docker.js';
 import { BIN, cli } from '../helpers/cli.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
-import { recipeFile } from '../helpers/recipe-file.js';
+import { recipeFile, recipeFileText } from '../helpers/recipe-file.js';
 import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
+import { startWatch } from '../helpers/watch.js';
 
 const skip = await dockerSkipReason();
 let docker: DockerHarness | undefined;
@@ -30,65 +29,6 @@ after(async () => {
 const d = (): DockerHarness => {
   if (!docker) throw new Error('docker harness not started');
   return docker;
-};
-
-interface WatchLine {
-  time: string;
-  event: string;
-  message: string;
-  target?: string;
-  sinceEventMs?: number;
-}
-
-/** `pipefitter watch --json` as a child, its lines collected; `next` waits for a matching one. */
-const startWatch = (env: Record<string, string>, args: string[] = []) => {
-  const child: ResultPromise = execa('node', [BIN, 'watch', '--json', ...args], {
-    env,
-    reject: false,
-    buffer: false,
-  });
-  const lines: WatchLine[] = [];
-  const waiters: { match: (l: WatchLine) => boolean; resolve: (l: WatchLine) => void }[] = [];
-  let seen = 0;
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    const l = JSON.parse(text) as WatchLine;
-    lines.push(l);
-    for (const w of [...waiters])
-      if (w.match(l)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  /** The first line after the last one `next` returned that matches. */
-  const next = (match: (l: WatchLine) => boolean, timeoutMs = 20_000): Promise<WatchLine> => {
-    const found = lines.slice(seen).find(match);
-    if (found) {
-      seen = lines.indexOf(found) + 1;
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `watch: no matching line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer);
-          seen = lines.indexOf(l) + 1;
-          resolve(l);
-        },
-      });
-    });
-  };
-  return { child, lines, next, stderr: () => stderr };
 };
 
 /**
@@ -140,10 +80,7 @@ test(
       assert.equal((await cli(['attach', db.name, '--bridge', br, '--ip', '192.0.2.11/24'], env)).code, 0);
       assert.equal((await readdir(`${stateDir}/attachments`)).length, 2, 'one record per attachment');
 
-      const w = startWatch(env, ['--interval', '30s']);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '30s']);
       await w.next((l) => l.event === 'started');
       // the first pass adopts both, in sync
       await w.next((l) => l.event === 'in-sync' && l.message.includes(db.name));
@@ -211,14 +148,7 @@ test(
       );
 
       // SIGTERM: exit 0
-      w.child.kill('SIGTERM');
-      const end = await w.child;
-      assert.equal(end.exitCode, 0, w.stderr());
-      assert.ok(w.lines.some((l) => l.event === 'stopped'));
-      assert.ok(
-        !w.lines.some((l) => l.event === 'failed'),
-        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
-      );
+      await w.stop();
     }),
 );
 
@@ -275,10 +205,7 @@ test(
         );
         assert.equal(r.code, 0, r.stderr);
       }
-      const w = startWatch(env, ['--interval', '5m']);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '5m']);
       await w.next((l) => l.event === 'started');
       for (let k = 0; k < N; k++) await w.next((l) => l.event === 'in-sync');
 
@@ -312,13 +239,8 @@ test(
       const host = await readState('sandbox');
       assert.equal(host.links.filter((l) => l.master === br).length, N, 'one host end per container');
       assert.equal((await readdir(`${stateDir}/attachments`)).length, N, 'one record per attachment');
-      assert.ok(
-        !w.lines.some((l) => l.event === 'failed'),
-        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
-      );
 
-      w.child.kill('SIGTERM');
-      assert.equal((await w.child).exitCode, 0);
+      await w.stop();
       for (const name of names) {
         assert.equal((await cli(['detach', name], env)).code, 0);
         await d().remove(name);
@@ -359,10 +281,7 @@ test(
       const before = await addrOf(web.pid);
       assert.equal(before.length, 1);
 
-      const w = startWatch(env, ['--interval', '5m']);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '5m']);
       await w.next((l) => l.event === 'in-sync' && l.message.startsWith('recipe '));
       await execa('docker', ['restart', '-t', '1', web.name], { env });
       const l = await w.next((x) => x.event === 'reapplied' && x.message.startsWith('recipe '));
@@ -378,12 +297,236 @@ test(
         2,
         'one host end per container',
       );
-      w.child.kill('SIGTERM');
-      assert.equal((await w.child).exitCode, 0);
-      assert.ok(!w.lines.some((x) => x.event === 'failed'), JSON.stringify(w.lines));
+      await w.stop();
       const destroyed = await cli(['destroy', file], env);
       assert.equal(destroyed.code, 0, destroyed.stderr);
       await d().remove(web.name);
       await d().remove(db.name);
+    }),
+);
+
+test(
+  "watch: a recipe's container removed (docker rm -f) releases its part — its lease, the port published to it — and the rest stays; apply again when it is back",
+  { skip, timeout: 240_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables', 'nft');
+      const stateDir = await tempStateDir(t, 'watchgone');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('gweb'), { network: 'none' });
+      const db = await d().run(sb.name('gdb'), { network: 'none' });
+      const br = sb.name('gbr').slice(0, 15);
+      const name = sb.name('gone');
+      // web is first in the file, so it gets the pool's first address, to which port 8080 is published
+      const file = await recipeFileText(
+        t,
+        name,
+        [
+          'version: 1',
+          `name: ${name}`,
+          'bridges:',
+          `  ${br}:`,
+          '    addresses: 203.0.113.1/24',
+          '    nat: { subnet: 203.0.113.0/24 }',
+          "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
+          'networks:',
+          `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
+          'containers:',
+          `  web: { target: 'docker:${web.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
+          `  db: { target: 'docker:${db.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
+        ].join('\n'),
+      );
+      const leases = async (): Promise<Record<string, string>> => {
+        const ls = await cli(['ipam', 'ls', '--json'], env);
+        assert.equal(ls.code, 0, ls.stderr);
+        const all = (JSON.parse(ls.stdout) as { allocations: { key: string; address: string }[] })
+          .allocations;
+        return Object.fromEntries(all.map((a) => [a.key, a.address]));
+      };
+      /** The recipe's NAT rules in the kernel, as text (`nft -j list ruleset` in the sandbox). */
+      const natRules = async (): Promise<string[]> => {
+        const j = JSON.parse((await execa('nft', ['-j', 'list', 'ruleset'])).stdout) as {
+          nftables: { rule?: { table: string; expr: unknown[] } }[];
+        };
+        return j.nftables.flatMap((x) =>
+          x.rule && x.rule.table === `pf_${name}` ? [JSON.stringify(x.rule.expr)] : [],
+        );
+      };
+      const dnatToWeb = (rules: string[]): string[] => rules.filter((r) => r.includes('"203.0.113.100"'));
+      const masquerade = (rules: string[]): string[] => rules.filter((r) => r.includes('masquerade'));
+      const ports = async (): Promise<string[]> =>
+        (await readState('sandbox')).links.filter((l) => l.master === br).map((l) => l.name);
+      const addrOf = async (pid: number): Promise<string[]> =>
+        globalAddrs((await readState({ pid })).links.find((l) => l.name === 'eth1'));
+
+      const applied = await cli(['apply', file], env);
+      assert.equal(applied.code, 0, applied.stderr);
+      assert.deepEqual(await leases(), {
+        [`${name}/web/eth1`]: '203.0.113.100/24',
+        [`${name}/db/eth1`]: '203.0.113.101/24',
+      });
+      const rules0 = await natRules();
+      // prerouting and output each DNAT to web; one masquerade for the subnet
+      assert.equal(dnatToWeb(rules0).length, 2, JSON.stringify(rules0));
+      assert.equal(masquerade(rules0).length, 1, JSON.stringify(rules0));
+      const ports0 = await ports();
+      assert.equal(ports0.length, 2, 'one host end per container');
+      assert.ok(await ping({ pid: db.pid }, '203.0.113.100'), 'db reaches web');
+
+      const w = startWatch(t, env, ['--interval', '5m']);
+      await w.next((l) => l.event === 'in-sync' && l.message.startsWith(`recipe ${name}`));
+      const stateOf = async (): Promise<{
+        targets: { spec: string }[];
+        released?: { container: string; addresses: string[] }[];
+      }> => JSON.parse(await readFile(`${stateDir}/recipes/${name}.json`, 'utf8')) as never;
+
+      // stopped, not removed: its lease and published port stay, also through an apply that leaves
+      // it out, and it stays the recipe's; started again, watch gives it the same address
+      await d().stopContainer(web.name);
+      const skipped = await cli(['apply', file, '--skip-missing'], env);
+      assert.equal(skipped.code, 0, skipped.stderr);
+      assert.deepEqual(await leases(), {
+        [`${name}/web/eth1`]: '203.0.113.100/24',
+        [`${name}/db/eth1`]: '203.0.113.101/24',
+      });
+      assert.equal(dnatToWeb(await natRules()).length, 2, 'its published port stays');
+      assert.deepEqual(
+        (await stateOf()).targets.map((x) => x.spec).sort(),
+        [`docker:${db.name}`, `docker:${web.name}`].sort(),
+      );
+      const started = await d().start(web.name);
+      await w.next((x) => x.event === 'reapplied' && x.message.startsWith(`recipe ${name}`));
+      assert.deepEqual(await addrOf(started.pid), ['203.0.113.100/24'], 'the same address');
+
+      // removed for good: its part of the recipe goes, the rest stays
+      await d().remove(web.name);
+      const l = await w.next((x) => x.event === 'forgotten' && x.message.startsWith(`recipe ${name}`));
+      t.diagnostic(l.message);
+      assert.match(l.message, /released web \(docker:.*: 203\.0\.113\.100\)/);
+      assert.deepEqual(await leases(), { [`${name}/db/eth1`]: '203.0.113.101/24' }, "web's lease went back");
+      const rules1 = await natRules();
+      assert.deepEqual(dnatToWeb(rules1), [], `no port published to web: ${JSON.stringify(rules1)}`);
+      assert.deepEqual(masquerade(rules1), masquerade(rules0), 'the masquerade for the subnet stays');
+      const ports1 = await ports();
+      assert.equal(ports1.length, 1, "web's host end is gone");
+      assert.ok(ports0.includes(ports1[0]!), "db's host end is the one it had");
+      assert.ok(link(await readState('sandbox'), br), 'the bridge stays');
+      assert.deepEqual(await addrOf(db.pid), ['203.0.113.101/24'], 'db untouched');
+      assert.ok(await ping({ pid: db.pid }, '203.0.113.1'), 'db still reaches the bridge');
+      // the recipe's state: web released, db its only target
+      const state = await stateOf();
+      assert.deepEqual(
+        state.targets.map((x) => x.spec),
+        [`docker:${db.name}`],
+      );
+      assert.deepEqual(
+        state.released?.map((r) => [r.container, r.addresses]),
+        [['web', ['203.0.113.100']]],
+      );
+      // status: in sync, web listed as removed and released
+      const st = await cli(['status', file, '--json'], env);
+      assert.equal(st.code, 0, st.stdout + st.stderr);
+      const sj = JSON.parse(st.stdout) as {
+        inSync: boolean;
+        drift: unknown[];
+        missing: { container: string; released?: { addresses: string[] } }[];
+      };
+      assert.equal(sj.inSync, true);
+      assert.deepEqual(sj.drift, []);
+      assert.deepEqual(
+        sj.missing.map((m) => [m.container, m.released?.addresses]),
+        [['web', ['203.0.113.100']]],
+      );
+      // a drift check of watch finds nothing to do (the published port is not put back)
+      const once = await cli(['watch', '--once', '--json'], env);
+      assert.equal(once.code, 0, once.stderr);
+      assert.ok(
+        (JSON.parse(once.stdout) as { events: { event: string; message: string }[] }).events.some(
+          (e) => e.event === 'in-sync' && e.message.startsWith(`recipe ${name}`),
+        ),
+        once.stdout,
+      );
+      assert.deepEqual(dnatToWeb(await natRules()), []);
+
+      // web made again under its name: apply gives it a lease and its published port again
+      const web2 = await d().run(web.name, { network: 'none' });
+      const again = await cli(['apply', file], env);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(await leases(), {
+        [`${name}/web/eth1`]: '203.0.113.100/24',
+        [`${name}/db/eth1`]: '203.0.113.101/24',
+      });
+      assert.deepEqual(await addrOf(web2.pid), ['203.0.113.100/24']);
+      assert.equal(dnatToWeb(await natRules()).length, 2, 'the published port is back');
+      assert.ok(await ping({ pid: web2.pid }, '203.0.113.101'), 'web reaches db again');
+      const st2 = await cli(['status', file, '--json'], env);
+      assert.equal(st2.code, 0, st2.stdout);
+      assert.deepEqual((JSON.parse(st2.stdout) as { missing: unknown[] }).missing, []);
+      assert.equal((await stateOf()).released, undefined, 'nothing released any more');
+      await w.stop();
+      const destroyed = await cli(['destroy', file], env);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
+      assert.deepEqual(await leases(), {});
+      await d().remove(web.name);
+      await d().remove(db.name);
+    }),
+);
+
+test(
+  "watch --report-only: a recipe's container removed is reported, its lease and published port kept",
+  { skip, timeout: 120_000 },
+  (t) =>
+    withSandbox(t, async (sb) => {
+      await needTools('iptables', 'nft');
+      const stateDir = await tempStateDir(t, 'watchgoner');
+      const env = {
+        PIPEFITTER_STATE_DIR: stateDir,
+        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+        DOCKER_HOST: d().dockerHost,
+        PATH: process.env.PATH ?? '',
+      };
+      const web = await d().run(sb.name('rweb'), { network: 'none' });
+      const br = sb.name('rbr').slice(0, 15);
+      const name = sb.name('goner');
+      const file = await recipeFileText(
+        t,
+        name,
+        [
+          'version: 1',
+          `name: ${name}`,
+          'bridges:',
+          `  ${br}:`,
+          '    addresses: 203.0.113.1/24',
+          '    nat: { subnet: 203.0.113.0/24 }',
+          "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
+          'networks:',
+          `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
+          'containers:',
+          `  web: { target: 'docker:${web.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
+        ].join('\n'),
+      );
+      assert.equal((await cli(['apply', file], env)).code, 0);
+      const before = (await cli(['ipam', 'ls', '--json'], env)).stdout;
+      const nft = async (): Promise<string> =>
+        (await execa('nft', ['list', 'table', 'ip', `pf_${name}`])).stdout;
+      const rules = await nft();
+      await d().remove(web.name);
+      const r = await cli(['watch', '--once', '--report-only', '--json'], env);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        (JSON.parse(r.stdout) as { events: { event: string; message: string }[] }).events.some(
+          (e) => e.event === 'gone' && e.message.startsWith(`recipe ${name}`),
+        ),
+        r.stdout,
+      );
+      assert.equal((await cli(['ipam', 'ls', '--json'], env)).stdout, before, 'the lease is kept');
+      assert.equal(await nft(), rules, 'the NAT rules are kept');
+      const destroyed = await cli(['destroy', file], env);
+      assert.equal(destroyed.code, 0, destroyed.stderr);
     }),
 );

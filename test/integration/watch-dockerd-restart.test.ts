@@ -11,18 +11,17 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import type { ResultPromise } from 'execa';
 import { execa } from 'execa';
 import type { PrivateDockerHarness } from '../helpers/docker.js';
 import { dockerSkipReason, privateDaemonArgs, startDocker } from '../helpers/docker.js';
 import type { NetnsState } from '../helpers/netns-state.js';
 import { captureNetnsState } from '../helpers/netns-state.js';
-import { BIN, cli } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { link, ping, readState } from '../helpers/read-back.js';
 import { activeSandbox, withSandbox } from '../helpers/sandbox.js';
 import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
+import { startWatch } from '../helpers/watch.js';
 
 const skip = await dockerSkipReason();
 /** The private daemon's own default bridge (the run's daemon has docker0 in the same netns). */
@@ -47,39 +46,6 @@ after(async () => {
 const d = (): PrivateDockerHarness => {
   if (!docker) throw new Error('docker harness not started');
   return docker;
-};
-
-interface WatchLine {
-  event: string;
-  message: string;
-  sinceEventMs?: number;
-}
-
-/** `pipefitter watch --json` as a child; `next` waits for the first matching line not yet taken. */
-const startWatch = (env: Record<string, string>) => {
-  const child: ResultPromise = execa('node', [BIN, 'watch', '--json', '--interval', '30s'], {
-    env,
-    reject: false,
-    buffer: false,
-  });
-  const lines: WatchLine[] = [];
-  const taken = new Set<WatchLine>();
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  createInterface({ input: child.stdout! }).on('line', (text) => lines.push(JSON.parse(text) as WatchLine));
-  const next = async (match: (l: WatchLine) => boolean, timeoutMs = 60_000): Promise<WatchLine> => {
-    for (const end = Date.now() + timeoutMs; Date.now() < end; await new Promise((r) => setTimeout(r, 50))) {
-      const l = lines.find((x) => !taken.has(x) && match(x));
-      if (l) {
-        taken.add(l);
-        return l;
-      }
-    }
-    throw new Error(
-      `watch: no matching line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
-    );
-  };
-  return { child, lines, next, stderr: () => stderr };
 };
 
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
@@ -139,27 +105,24 @@ test(
       await check();
       const pidsBefore = await Promise.all(peers.map((p) => pidOf(p.name)));
 
-      const w = startWatch(env);
-      t.after(() => {
-        w.child.kill('SIGKILL');
-      });
+      const w = startWatch(t, env, ['--interval', '30s']);
       await w.next((l) => l.event === 'started');
-      for (const p of peers) await w.next((l) => l.event === 'in-sync' && l.message.startsWith(`${p.name} `));
+      for (const p of peers) await w.find((l) => l.event === 'in-sync' && l.message.startsWith(`${p.name} `));
 
       // dockerd goes: SIGTERM, and it stops the containers on its way out (no live-restore)
       const t0 = performance.now();
       await d().stopDaemon();
       const down = performance.now() - t0;
-      await w.next((l) => l.event === 'docker' && !l.message.startsWith('reconnected'));
+      await w.next((l) => l.event === 'docker' && !l.message.startsWith('reconnected'), 60_000);
       // and comes back on the same dirs; --restart always starts both containers again
       const t1 = performance.now();
       await d().startDaemon();
       const up = performance.now() - t1;
       t.diagnostic(`dockerd stopped in ${down.toFixed(0)} ms, answered again after ${up.toFixed(0)} ms`);
-      await w.next((l) => l.event === 'docker' && l.message.startsWith('reconnected'));
+      await w.next((l) => l.event === 'docker' && l.message.startsWith('reconnected'), 60_000);
       const t2 = performance.now();
       for (const p of peers) {
-        const l = await w.next((x) => x.event === 'reapplied' && x.message.startsWith(`${p.name} `));
+        const l = await w.find((x) => x.event === 'reapplied' && x.message.startsWith(`${p.name} `), 60_000);
         t.diagnostic(
           l.sinceEventMs === undefined
             ? `${p.name}: re-applied (its start event came while watch was not connected)`
@@ -175,13 +138,8 @@ test(
       }
       await check();
       assert.equal((await readdir(`${stateDir}/attachments`)).length, 2, 'one record per attachment');
-      assert.ok(
-        !w.lines.some((l) => l.event === 'failed'),
-        JSON.stringify(w.lines.filter((l) => l.event === 'failed')),
-      );
 
-      w.child.kill('SIGTERM');
-      assert.equal((await w.child).exitCode, 0, w.stderr());
+      await w.stop();
       for (const p of peers) {
         assert.equal((await cli(['detach', p.name], env)).code, 0);
         await d().remove(p.name);

@@ -5,12 +5,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
-import { BIN, cli } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import { ping, readState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { tempStateDir } from '../helpers/state-dir.js';
+import { startWatch } from '../helpers/watch.js';
 
 const addrs = async (ns: string): Promise<string[]> =>
   ((await readState({ netns: ns })).links.find((l) => l.name === 'eth1')?.addrs ?? [])
@@ -76,35 +76,12 @@ test(
       assert.deepEqual(await addrs(r1), ['198.51.100.1/24']);
 
       // the namespace deleted and made again, while watch runs
-      const w = execa('node', [BIN, 'watch', '--json', '--interval', '5m'], {
-        env,
-        reject: false,
-        buffer: false,
-      });
-      t.after(() => {
-        w.kill('SIGKILL');
-      });
-      const seen: Line[] = [];
-      let wake: (() => void) | undefined;
-      createInterface({ input: w.stdout }).on('line', (text) => {
-        seen.push(JSON.parse(text) as Line);
-        wake?.();
-      });
-      const waitFor = async (f: (l: Line) => boolean, ms = 15_000): Promise<void> => {
-        const end = Date.now() + ms;
-        while (!seen.some(f)) {
-          if (Date.now() > end) throw new Error(`no such line: ${JSON.stringify(seen)}`);
-          await new Promise<void>((r) => {
-            wake = r;
-            setTimeout(r, 200);
-          });
-        }
-      };
-      for (const ns of [r1, r2]) await waitFor((l) => l.event === 'in-sync' && l.message.includes(ns));
+      const w = startWatch(t, env, ['--interval', '5m']);
+      for (const ns of [r1, r2]) await w.find((l) => l.event === 'in-sync' && l.message.includes(ns));
       await execa('ip', ['netns', 'del', r1]);
       await execa('ip', ['netns', 'add', r1]);
       await execa('ip', ['-n', r1, 'link', 'set', 'lo', 'up']);
-      await waitFor((l) => l.event === 'reapplied' && l.message.includes(r1));
+      await w.find((l) => l.event === 'reapplied' && l.message.includes(r1));
       const s = await readState({ netns: r1 });
       assert.equal(s.links.filter((l) => l.name === 'eth1').length, 1);
       assert.equal(s.links.find((l) => l.name === 'eth1')?.mac, '02:00:c6:33:64:01');
@@ -119,12 +96,10 @@ test(
       );
       assert.equal(more.code, 0, more.stderr);
       assert.ok(Date.now() - t0 < 10_000, 'no wait for a lock');
-      w.kill('SIGHUP');
-      await waitFor((l) => l.event === 'reloaded');
-      await waitFor((l) => l.event === 'in-sync' && l.message.includes(`${r2} eth2`));
-      w.kill('SIGTERM');
-      assert.equal((await w).exitCode, 0);
-      assert.ok(!seen.some((l) => l.event === 'failed'), JSON.stringify(seen));
+      w.child.kill('SIGHUP');
+      await w.next((l) => l.event === 'reloaded');
+      await w.next((l) => l.event === 'in-sync' && l.message.includes(`${r2} eth2`));
+      await w.stop();
       for (const ns of [r1, r2]) assert.equal((await cli(['detach', `netns:${ns}`], env)).code, 0);
       assert.equal((await cli(['detach', `netns:${r2}`, '--ifname', 'eth2'], env)).code, 0);
     }),

@@ -82,7 +82,9 @@ const printReport = (r: RecipeReport, verb: 'plan' | 'apply' | 'destroy', cmd: C
     if (!c.carrier) err(`warning: ${c.target} ${c.ifname} has no carrier: ${c.why ?? 'unknown'}`);
   for (const m of r.missing)
     err(
-      `not running: ${m.container} (${m.target}) — ${verb === 'plan' ? 'apply will refuse unless --skip-missing' : 'left out'}`,
+      m.released
+        ? `removed: ${m.container} (${m.target}) — its part was released at ${m.released.at}; left out until it is back`
+        : `not running: ${m.container} (${m.target}) — ${verb === 'plan' ? 'apply will refuse unless --skip-missing' : 'left out'}`,
     );
   if (r.plan.steps.length === 0) return out(`${r.recipe}: no changes`);
   if (g.quiet) return;
@@ -188,7 +190,12 @@ export const registerRecipe = (program: Command): void => {
       if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, ...s }, null, 2));
       out(`${s.recipe}: ${s.inSync ? 'in sync' : 'drifted'}`);
       for (const d of s.drift) out(`  ${d.where}: ${d.what}`);
-      for (const m of s.missing) out(`  not running: ${m.container} (${m.target})`);
+      for (const m of s.missing)
+        out(
+          m.released
+            ? `  removed: ${m.container} (${m.target}), its part released at ${m.released.at}`
+            : `  not running: ${m.container} (${m.target})`,
+        );
     });
 
   withTargetFlags(

@@ -13,6 +13,7 @@ import {
   natRules,
   natTable,
   planNat,
+  publishedBridges,
 } from '../../../src/plan/nat.js';
 import { PlanContext } from '../../../src/plan/context.js';
 import { PHASE } from '../../../src/plan/phases.js';
@@ -133,4 +134,24 @@ test('IPv4 forwarding: on with its undo, and back off with its own', () => {
       describes: 'turn IPv4 forwarding on again',
     },
   });
+});
+
+test('ports published to released addresses (a container removed for good) are left out, and only those', () => {
+  assert.equal(publishedBridges(bridges, undefined), bridges);
+  assert.equal(publishedBridges(bridges, new Set()), bridges);
+  const left = publishedBridges(bridges, new Set(['192.0.2.10', '203.0.113.9']));
+  assert.deepEqual(
+    left.map((b) => [b.name, b.nat, b.publish.map((p) => p.to.address.address)]),
+    [
+      ['br0', bridges[0]!.nat, ['192.0.2.11']],
+      ['br1', bridges[1]!.nat, []],
+    ],
+  );
+  // the masquerade stays; the DNAT rules to 192.0.2.10 go
+  const rules = natRules(left)!;
+  assert.match(rules, /masquerade/);
+  assert.doesNotMatch(rules, /192\.0\.2\.10:80/);
+  assert.match(rules, /dnat to 192\.0\.2\.11:5353/);
+  // nothing published at all: the table keeps its masquerade only
+  assert.doesNotMatch(natRules(publishedBridges(bridges, new Set(['192.0.2.10', '192.0.2.11'])))!, /dnat/);
 });

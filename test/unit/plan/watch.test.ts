@@ -39,7 +39,7 @@ test('a target in a new namespace is re-applied; in the same one, checked only w
   });
 });
 
-test('stopped waits, gone forgets an attachment and reports a recipe, unknown waits', () => {
+test('stopped waits, gone forgets an attachment and releases its part of a recipe, unknown waits', () => {
   const applied = m(['docker:1', 'ns1'], ['docker:2', 'ns2']);
   assert.equal(
     decide({ unit: att, now: m(['docker:1', { state: 'stopped' }]), applied, checkDue: true })?.kind,
@@ -65,7 +65,7 @@ test('stopped waits, gone forgets an attachment and reports a recipe, unknown wa
       applied,
       checkDue: false,
     })?.kind,
-    'report',
+    'release',
   );
   assert.deepEqual(
     decide({
@@ -98,6 +98,48 @@ test('stopped waits, gone forgets an attachment and reports a recipe, unknown wa
       checkDue: true,
     })?.kind,
     'wait',
+  );
+});
+
+test('a recipe releases exactly its targets gone for good, whatever the others do; stopped ones keep theirs', () => {
+  const applied = m(['docker:1', 'ns1'], ['docker:2', 'ns2'], ['pid:7', 'ns7']);
+  const three: WatchUnit = { key: 'r3', kind: 'recipe', targets: ['docker:1', 'docker:2', 'pid:7'] };
+  const states: [TargetNow, TargetNow, TargetNow][] = [
+    [running('ns1'), { state: 'gone' }, running('ns7')],
+    [{ state: 'stopped' }, { state: 'gone' }, { state: 'gone' }],
+    [running('new'), { state: 'gone' }, { state: 'unknown', why: 'Docker cannot be reached' }],
+    [{ state: 'gone' }, { state: 'gone' }, { state: 'gone' }],
+  ];
+  for (const [a, b, c] of states)
+    for (const checkDue of [false, true]) {
+      const got = decide({
+        unit: three,
+        now: m(['docker:1', a], ['docker:2', b], ['pid:7', c]),
+        applied,
+        checkDue,
+      });
+      const gone = three.targets.filter((_, i) => [a, b, c][i]!.state === 'gone');
+      assert.deepEqual(got, {
+        kind: 'release',
+        targets: gone,
+        why: `${gone.join(', ')} is gone (removed, or its process exited)`,
+      });
+    }
+  // stopped, or not known: nothing is released (a restart gets the same lease back)
+  for (const s of [{ state: 'stopped' }, { state: 'unknown', why: 'x' }] as TargetNow[])
+    assert.notEqual(
+      decide({ unit: recipe, now: m(['docker:1', s], ['docker:2', s]), applied, checkDue: true })?.kind,
+      'release',
+    );
+  // after the release the unit goes on without it: the target left is checked as usual
+  assert.deepEqual(
+    decide({
+      unit: { ...recipe, targets: ['docker:1'] },
+      now: m(['docker:1', running('ns1')]),
+      applied,
+      checkDue: true,
+    }),
+    { kind: 'check' },
   );
 });
 

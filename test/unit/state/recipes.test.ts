@@ -18,11 +18,16 @@ const good = {
   ipForwardWasOff: true,
   appliedAt: '2026-01-01T00:00:00.000Z',
   parsed: 'a'.repeat(64),
+  released: [
+    { container: 'web', target: 'docker:web', addresses: ['192.0.2.100'], at: '2026-01-02T00:00:00.000Z' },
+  ],
 };
 
 test('a valid state reads back as written; optional fields may be absent', () => {
   assert.deepEqual(checkRecipeState(good, 'lab'), good);
-  const { vars: _v, forwarding: _f, ipForwardWasOff: _i, parsed: _p, ...bare } = good;
+  const { vars: _v, forwarding: _f, ipForwardWasOff: _i, parsed: _p, released: _r, ...bare } = good;
+  // an empty released list is the same as none
+  assert.deepEqual(checkRecipeState({ ...bare, released: [] }, 'lab'), bare);
   assert.deepEqual(checkRecipeState(bare, 'lab'), bare);
 });
 
@@ -43,6 +48,16 @@ test('every wrong type or shape names its field', () => {
     [{ ...good, ipForwardWasOff: 'yes' }, /ipForwardWasOff must be true or false/],
     [{ ...good, appliedAt: null }, /appliedAt/],
     [{ ...good, parsed: '../../etc/passwd' }, /parsed must be a SHA-256/],
+    [{ ...good, released: {} }, /released must be a list of \{ container, target, addresses, at \}/],
+    [{ ...good, released: ['web'] }, /released\[0\] must be \{ container, target, addresses, at \}/],
+    [
+      { ...good, released: [{ ...good.released[0], addresses: '192.0.2.100' }] },
+      /released\[0\]\.addresses must be a list/,
+    ],
+    [
+      { ...good, released: [{ ...good.released[0], container: '' }] },
+      /released\[0\]\.container must be a non-empty string/,
+    ],
   ];
   for (const [data, why] of cases)
     assert.throws(() => checkRecipeState(data, 'lab'), why, JSON.stringify(data));
