@@ -14,6 +14,9 @@
  * - A target that cannot be asked about (dockerd down) is left alone until it can.
  */
 
+import type { LinkIntent } from '../model/attachment.js';
+import type { FirewallState } from '../model/observed.js';
+
 /** Where a target is now. */
 export type TargetNow =
   | { readonly state: 'running'; readonly nsIdentity: string }
@@ -77,6 +80,51 @@ export const decide = (i: DecideInput): WatchAction | undefined => {
   if (unseen.length || i.checkDue) return { kind: 'check' };
   return undefined;
 };
+
+/**
+ * May a re-apply plan on this earlier firewall reading instead of reading iptables again (two
+ * processes, the slowest part of a re-apply while Docker starts containers)? Only a reading
+ * made cleanly, with br_netfilter as it is now, and only while no change of this watch's own
+ * has touched the firewall since (the watcher drops it then). A rule changed by someone else
+ * meanwhile is found by `firewallChanged` on the fresh reading that follows the restarts.
+ */
+export const firewallReusable = (
+  fw: FirewallState,
+  brNetfilterNow: Readonly<Record<4 | 6, boolean>>,
+): boolean =>
+  ([4, 6] as const).every((f) => fw.brNetfilter[f] === brNetfilterNow[f] && fw.unknown?.[f] === undefined);
+
+/** The bridges for which two readings would plan differently: policy, chain, or their accept rule. */
+export const firewallChanged = (
+  before: FirewallState,
+  now: FirewallState,
+  bridges: readonly string[],
+): string[] => {
+  const rule = (fw: FirewallState, f: 4 | 6, b: string): boolean =>
+    fw.bridgeRules.some((r) => r.family === f && r.bridge === b);
+  return [...new Set(bridges)].filter((b) =>
+    ([4, 6] as const).some(
+      (f) =>
+        before.brNetfilter[f] !== now.brNetfilter[f] ||
+        before.forwardDrop[f] !== now.forwardDrop[f] ||
+        before.dockerUser[f] !== now.dockerUser[f] ||
+        before.unknown?.[f] !== now.unknown?.[f] ||
+        rule(before, f, b) !== rule(now, f, b),
+    ),
+  );
+};
+
+/**
+ * The bridge an attachment's host end is a port of, when its request names one: a bridge
+ * (Open vSwitch's aside, which has no accept rule), or pipework's form naming a host interface
+ * (a bridge, or a parent: which, only the host can tell).
+ */
+export const bridgeOf = <T>(link: LinkIntent<T>): string | undefined =>
+  link.kind === 'bridge' && link.ovs !== true
+    ? link.bridge
+    : link.kind === 'auto' && 'name' in link.host
+      ? link.host.name
+      : undefined;
 
 /** The units a change of these targets concerns. */
 export const unitsOf = (units: readonly WatchUnit[], targets: ReadonlySet<string>): WatchUnit[] =>
