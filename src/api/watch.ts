@@ -14,8 +14,23 @@ import type { ResolvedTarget, TargetSpec } from '../model/target.js';
 import { targetSpecText } from '../model/target.js';
 import { planDetach } from '../plan/detach.js';
 import { dhcpStateDir } from '../plan/dhcp.js';
-import type { TargetNow, WatchAction, WatchUnit } from '../plan/watch.js';
-import { bridgeOf, decide, firewallChanged, firewallReusable, unitsOf } from '../plan/watch.js';
+import type { KeptUnit, TargetNow, WatchAction } from '../plan/watch.js';
+import {
+  appliedOf,
+  attachmentUnit,
+  batchOf,
+  bridgeOf,
+  decide,
+  eventTime,
+  firewallChanged,
+  firewallReusable,
+  pollWants,
+  recipeUnit,
+  specsOf,
+  takeDirty,
+  timingOf,
+  unitsOf,
+} from '../plan/watch.js';
 import type { FirewallState } from '../model/observed.js';
 import { brNetfilterNow, observeFirewall } from '../observe/firewall.js';
 import type { FirewallSource } from '../observe/snapshot.js';
@@ -67,51 +82,14 @@ export interface WatchEvent {
   readonly code?: string | undefined;
 }
 
-interface Unit extends WatchUnit {
-  readonly record?: AttachmentRecord | undefined;
-  readonly recipe?: RecipeState | undefined;
-  /** For the log. */
-  readonly label: string;
-}
-
-const attachmentUnit = (r: AttachmentRecord): Unit => ({
-  key: `attachment:${r.target.id}/${r.ifname}`,
-  kind: 'attachment',
-  targets: [r.target.id, ...(r.peer ? [r.peer.id] : [])],
-  record: r,
-  label: `${r.target.spec} ${r.ifname}${r.peer ? ` <-> ${r.peer.spec} ${r.peer.ifname}` : ''}`,
-});
-
-const recipeUnit = (s: RecipeState): Unit => ({
-  key: `recipe:${s.name}`,
-  kind: 'recipe',
-  targets: s.targets.map((t) => t.id),
-  recipe: s,
-  label: `recipe ${s.name}`,
-});
+type Unit = KeptUnit<AttachmentRecord, RecipeState>;
 
 /** The units watch keeps, and the namespaces the records say they were applied to. */
 const loadUnits = async (): Promise<{ units: Unit[]; applied: Map<string, string> }> => {
   const records = await listAttachmentRecords();
   const recipes = await listRecipeStates();
-  const applied = new Map<string, string>();
-  for (const r of records)
-    for (const t of [r.target, ...(r.peer ? [r.peer] : [])])
-      if (t.nsIdentity !== undefined) applied.set(t.id, t.nsIdentity);
-  return { units: [...records.map(attachmentUnit), ...recipes.map(recipeUnit)], applied };
-};
-
-/** How each target id is found again. */
-const specsOf = (units: readonly Unit[]): Map<string, string> => {
-  const m = new Map<string, string>();
-  for (const u of units) {
-    if (u.record) {
-      m.set(u.record.target.id, u.record.target.spec);
-      if (u.record.peer) m.set(u.record.peer.id, u.record.peer.spec);
-    }
-    for (const t of u.recipe?.targets ?? []) if (!m.has(t.id)) m.set(t.id, t.spec);
-  }
-  return m;
+  const units: Unit[] = [...records.map(attachmentUnit), ...recipes.map(recipeUnit)];
+  return { units, applied: appliedOf(records) };
 };
 
 /** Where a target is now, and when it runs, the target resolved (to act on without asking again). */
@@ -366,7 +344,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
           target: u.targets[0],
           event: 'reapplied',
           message: `${u.label}: ${a.kind === 'reapply' ? a.why : ''}; re-applied (with ${xs.length - 1} more in one plan)`,
-          ...timingOf(u, t0, eventAt),
+          ...timingOf(u.targets, t0, Date.now(), eventAt),
         });
       return true;
     } catch (e) {
@@ -377,16 +355,6 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       });
       return false;
     }
-  };
-
-  /** How long an action took, and since its target's start event when there was one. */
-  const timingOf = (
-    u: Unit,
-    t0: number,
-    eventAt: ReadonlyMap<string, number> | undefined,
-  ): { ms: number; sinceEventMs?: number } => {
-    const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
-    return { ms: Date.now() - t0, ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}) };
   };
 
   const act = async (
@@ -402,7 +370,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       t0: number,
     ): Promise<{ changed: boolean; timing: { ms: number; sinceEventMs?: number } }> => {
       const changed = u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
-      return { changed, timing: timingOf(u, t0, eventAt) };
+      return { changed, timing: timingOf(u.targets, t0, Date.now(), eventAt) };
     };
     const t0 = Date.now();
     const target = u.targets[0];
@@ -512,10 +480,9 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
         return a ? [{ u, a }] : [];
       });
       // attachments of restarted targets first, in one plan: one observation and one apply for
-      // 20 containers restarted at once; one by one when that fails (one restarted again, say)
-      const restarted = decided.filter((x) => x.a.kind === 'reapply' && x.u.kind === 'attachment');
-      let batched = false;
-      if (restarted.length > 1 && !opts.reportOnly) batched = await reapplyBatch(restarted, why.eventAt);
+      // the containers restarted at once; one by one when that fails (one restarted again, say)
+      const restarted = batchOf(decided, opts.reportOnly === true);
+      const batched = restarted.length > 0 && (await reapplyBatch(restarted, why.eventAt));
       for (const { u, a } of decided)
         if (!(batched && restarted.some((x) => x.u === u))) await act(u, a, now, why.eventAt);
       // a forgotten record is out of the next pass
@@ -601,7 +568,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         (e: DockerEvent) => {
           const id = `docker:${e.id}`;
           if (!w.targets().has(id)) return;
-          if (e.action === 'start') eventAt.set(id, e.timeNano ? Math.floor(e.timeNano / 1e6) : Date.now());
+          if (e.action === 'start') eventAt.set(id, eventTime(e.timeNano, Date.now()));
           if (e.action === 'start' || e.action === 'destroy') {
             dirty.add(id);
             poke();
@@ -637,12 +604,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
       for (const [id, spec] of w.targets()) {
         if (id.startsWith('docker:') || id.startsWith('podman:')) continue;
         const now = (await targetNow(id, spec, opts).catch(() => undefined))?.now;
-        const before = w.applied().get(id);
-        if (now?.state === 'running' && before !== undefined && now.nsIdentity !== before) {
-          dirty.add(id);
-          poke();
-        }
-        if (now?.state === 'gone' && id.startsWith('pid:')) {
+        if (pollWants(id, now, w.applied().get(id))) {
           dirty.add(id);
           poke();
         }
@@ -701,12 +663,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         continue;
       }
       if (dirty.size) {
-        const only = new Set(dirty);
-        dirty.clear();
-        const at = new Map(
-          [...only].flatMap((id) => (eventAt.has(id) ? [[id, eventAt.get(id)!] as const] : [])),
-        );
-        for (const id of only) eventAt.delete(id);
+        const { only, at } = takeDirty(dirty, eventAt);
         retry(await w.pass(only, { checkDue: false, eventAt: at }));
         // once the restarts settle (a second without one), the firewall is read again
         if (w.unverified()) verifyAt = Date.now() + 1000;
