@@ -196,7 +196,8 @@ try {
     else {
       const wenv: Env = { ...env, dockerHost: d.dockerHost };
       const seq = Number(process.env.PF_BENCH_WATCH_ROUNDS ?? rounds(20, 10));
-      await watchRestarts(rec, wenv, dockerTargets(d.containers, WATCH), WATCH, seq, rounds(2, 1)).catch(
+      const parallel = Number(process.env.PF_BENCH_WATCH_PARALLEL ?? rounds(2, 1));
+      await watchRestarts(rec, wenv, dockerTargets(d.containers, WATCH), WATCH, seq, parallel).catch(
         (e: unknown) => rec.problem('watch', e),
       );
     }

@@ -86,7 +86,8 @@ export const watchRestarts = async (
   const pidOf = async (name: string): Promise<number> =>
     Number((await execa('docker', ['inspect', '-f', '{{.State.Pid}}', name], { env: dockerEnv })).stdout);
 
-  for (const backend of ['netlink', 'ip'] as Backend[]) {
+  const backends = (process.env.PF_BENCH_WATCH_BACKENDS ?? 'netlink,ip').split(',') as Backend[];
+  for (const backend of backends) {
     const tool = backend === 'ip' ? 'pipefitter watch (ip backend)' : 'pipefitter watch';
     const pfEnv = {
       ...dockerEnv,

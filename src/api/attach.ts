@@ -3,8 +3,9 @@ import type { AttachInput, DetachInput, PairInput } from '../model/input.js';
 import { parseAttachInput, parseDetachInput, parsePairInput } from '../model/input.js';
 import { HOST, netnsKey } from '../model/netns.js';
 import { decodeTag } from '../model/owner.js';
-import type { ResolvedTarget } from '../model/target.js';
+import type { ResolvedTarget, TargetSpec } from '../model/target.js';
 import { parseTargetSpec } from '../model/target.js';
+import type { FirewallSource } from '../observe/snapshot.js';
 import { observe } from '../observe/snapshot.js';
 import type { Runner } from '../exec/runner.js';
 import { targetSpecText } from '../model/target.js';
@@ -26,6 +27,15 @@ export interface AttachOptions extends RunOptions, AttachPlanOptions {
    * `pipefitter try` writes them only when the change is confirmed.
    */
   readonly deferRecords?: ((records: readonly AttachmentRecord[]) => void) | undefined;
+  /**
+   * A target the caller has resolved already (`pipefitter watch`, from the inspect that saw the
+   * restart): used instead of asking the runtime again; undefined resolves it as usual.
+   */
+  readonly resolved?: ((spec: TargetSpec) => ResolvedTarget | undefined) | undefined;
+  /** Where the host's firewall reading comes from. @default read afresh */
+  readonly firewall?: FirewallSource | undefined;
+  /** Check (and wait up to 3 s for) carrier on every interface made. @default true */
+  readonly checkCarrier?: boolean | undefined;
 }
 
 /**
@@ -57,7 +67,13 @@ export const attachRequests = async (
   requireRoot();
   const runner = runnerOf(opts);
   const specs = reqs.flatMap((r) => (r.link.kind === 'pair' ? [r.target, r.link.peer] : [r.target]));
-  const resolved = await resolveAll(specs, runner, opts);
+  const known = specs.map((s) => opts.resolved?.(s));
+  const asked = await resolveAll(
+    specs.filter((_, i) => known[i] === undefined),
+    runner,
+    opts,
+  );
+  const resolved = known.map((t) => t ?? asked.shift()!);
   let k = 0;
   const atts = reqs.map((r) => {
     const target = resolved[k++]!;
@@ -74,7 +90,9 @@ export const attachRequests = async (
       plan: (observed) => planAttach(atts, observed, opts),
       title,
       // The host's br_netfilter and iptables matter only when a bridge may be involved.
-      firewall: atts.some((a) => a.link.kind === 'bridge' || a.link.kind === 'auto'),
+      firewall: atts.some((a) => a.link.kind === 'bridge' || a.link.kind === 'auto')
+        ? (opts.firewall ?? true)
+        : false,
     },
     runner,
     opts,
@@ -84,7 +102,7 @@ export const attachRequests = async (
     if (opts.deferRecords) opts.deferRecords(records);
     else await writeAttachmentRecords(records);
   }
-  if (!out.applied) return out;
+  if (!out.applied || opts.checkCarrier === false) return out;
   // Did every interface made get carrier? A parent just brought up may need a moment.
   const carrier = await checkCarrier(
     runner,

@@ -13,6 +13,7 @@ import type { NetnsRef } from '../model/netns.js';
 import type { ObservedState } from '../model/observed.js';
 import type { Plan } from '../model/step.js';
 import type { ResolvedTarget, TargetSpec } from '../model/target.js';
+import type { FirewallSource } from '../observe/snapshot.js';
 import { observe } from '../observe/snapshot.js';
 import { preflight } from './preflight.js';
 import type { Lease } from '../observe/lease.js';
@@ -98,7 +99,7 @@ export interface PipelineInput {
   readonly plan: (observed: ObservedState) => Plan;
   readonly title: string;
   /** The plan may touch bridges, so the host's br_netfilter/iptables state matters. @default true */
-  readonly firewall?: boolean | undefined;
+  readonly firewall?: boolean | FirewallSource | undefined;
   /** Observe the namespaces first (a pass-through command needs no observation). @default true */
   readonly observe?: boolean | undefined;
 }

@@ -10,14 +10,34 @@
  */
 import { isPipefitterError } from '../errors.js';
 import { HOST } from '../model/netns.js';
-import type { ResolvedTarget } from '../model/target.js';
+import type { ResolvedTarget, TargetSpec } from '../model/target.js';
+import { targetSpecText } from '../model/target.js';
 import { planDetach } from '../plan/detach.js';
 import { dhcpStateDir } from '../plan/dhcp.js';
-import type { TargetNow, WatchAction, WatchUnit } from '../plan/watch.js';
-import { decide, unitsOf } from '../plan/watch.js';
+import type { KeptUnit, TargetNow, WatchAction } from '../plan/watch.js';
+import {
+  appliedOf,
+  attachmentUnit,
+  batchOf,
+  bridgeOf,
+  decide,
+  eventTime,
+  firewallChanged,
+  firewallReusable,
+  pollWants,
+  recipeUnit,
+  specsOf,
+  takeDirty,
+  timingOf,
+  unitsOf,
+} from '../plan/watch.js';
+import type { FirewallState } from '../model/observed.js';
+import { brNetfilterNow, observeFirewall } from '../observe/firewall.js';
+import type { FirewallSource } from '../observe/snapshot.js';
 import { hasDhcpState } from '../observe/lease.js';
 import type { AttachmentRecord, RecordedOptions } from '../state/attachments.js';
 import {
+  hasAttachmentRecord,
   listAttachmentRecords,
   removeAttachmentRecord,
   requestOf,
@@ -27,9 +47,9 @@ import type { RecipeState } from '../state/recipes.js';
 import { listRecipeStates } from '../state/recipes.js';
 import type { DockerEvent } from '../targets/docker.js';
 import { followDockerEvents, inspectContainer } from '../targets/docker.js';
-import { resolveTarget } from '../targets/resolve.js';
+import { fromDockerContainer, resolveTarget } from '../targets/resolve.js';
 import { attachRequests } from './attach.js';
-import type { RunOptions } from './engine.js';
+import type { Outcome, RunOptions } from './engine.js';
 import { requireRoot, runnerOf, runPipeline } from './engine.js';
 import { namespaceOf } from './records.js';
 import { followPodman } from './watch-podman.js';
@@ -63,87 +83,66 @@ export interface WatchEvent {
   readonly code?: string | undefined;
 }
 
-interface Unit extends WatchUnit {
-  readonly record?: AttachmentRecord | undefined;
-  readonly recipe?: RecipeState | undefined;
-  /** For the log. */
-  readonly label: string;
-}
-
-const attachmentUnit = (r: AttachmentRecord): Unit => ({
-  key: `attachment:${r.target.id}/${r.ifname}`,
-  kind: 'attachment',
-  targets: [r.target.id, ...(r.peer ? [r.peer.id] : [])],
-  record: r,
-  label: `${r.target.spec} ${r.ifname}${r.peer ? ` <-> ${r.peer.spec} ${r.peer.ifname}` : ''}`,
-});
-
-const recipeUnit = (s: RecipeState): Unit => ({
-  key: `recipe:${s.name}`,
-  kind: 'recipe',
-  targets: s.targets.map((t) => t.id),
-  recipe: s,
-  label: `recipe ${s.name}`,
-});
+type Unit = KeptUnit<AttachmentRecord, RecipeState>;
 
 /** The units watch keeps, and the namespaces the records say they were applied to. */
 const loadUnits = async (): Promise<{ units: Unit[]; applied: Map<string, string> }> => {
   const records = await listAttachmentRecords();
   const recipes = await listRecipeStates();
-  const applied = new Map<string, string>();
-  for (const r of records)
-    for (const t of [r.target, ...(r.peer ? [r.peer] : [])])
-      if (t.nsIdentity !== undefined) applied.set(t.id, t.nsIdentity);
-  return { units: [...records.map(attachmentUnit), ...recipes.map(recipeUnit)], applied };
+  const units: Unit[] = [...records.map(attachmentUnit), ...recipes.map(recipeUnit)];
+  return { units, applied: appliedOf(records) };
 };
 
-/** How each target id is found again. */
-const specsOf = (units: readonly Unit[]): Map<string, string> => {
-  const m = new Map<string, string>();
-  for (const u of units) {
-    if (u.record) {
-      m.set(u.record.target.id, u.record.target.spec);
-      if (u.record.peer) m.set(u.record.peer.id, u.record.peer.spec);
-    }
-    for (const t of u.recipe?.targets ?? []) if (!m.has(t.id)) m.set(t.id, t.spec);
-  }
-  return m;
-};
+/** Where a target is now, and when it runs, the target resolved (to act on without asking again). */
+interface Seen {
+  readonly now: TargetNow;
+  readonly resolved?: ResolvedTarget | undefined;
+}
 
-/** Where a target is now. A named namespace or file that is missing may be made again: stopped. */
-const targetNow = async (id: string, spec: string, opts: RunOptions): Promise<TargetNow> => {
-  if (id.startsWith('docker:')) {
-    let c: Awaited<ReturnType<typeof inspectContainer>>;
-    try {
-      c = await inspectContainer(id.slice('docker:'.length), { required: false, endpoint: opts.docker });
-    } catch (e) {
-      if (!isPipefitterError(e)) throw e;
-      c = 'unreachable';
-    }
-    if (c === 'unreachable') return { state: 'unknown', why: 'Docker cannot be reached' };
-    if (c === undefined) return { state: 'gone' };
-    if (c === 'ambiguous') return { state: 'unknown', why: 'matches more than one container' };
-    if (!c.running || c.pid <= 0) return { state: 'stopped' };
-  }
+/**
+ * Where a target is now. A named namespace or file that is missing may be made again: stopped.
+ * A container is inspected once: the namespace is found from that inspect's PID.
+ */
+const targetNow = async (id: string, spec: string, opts: RunOptions): Promise<Seen> => {
+  const stable = stableSpec({ id, spec });
   let t: ResolvedTarget;
   try {
-    t = await resolveTarget(stableSpec({ id, spec }), {
-      runner: runnerOf(opts),
-      docker: opts.docker,
-      allowHostNamespace: true,
-    });
+    if (id.startsWith('docker:')) {
+      let c: Awaited<ReturnType<typeof inspectContainer>>;
+      try {
+        c = await inspectContainer(id.slice('docker:'.length), { required: false, endpoint: opts.docker });
+      } catch (e) {
+        if (!isPipefitterError(e)) throw e;
+        c = 'unreachable';
+      }
+      if (c === 'unreachable') return { now: { state: 'unknown', why: 'Docker cannot be reached' } };
+      if (c === undefined) return { now: { state: 'gone' } };
+      if (c === 'ambiguous') return { now: { state: 'unknown', why: 'matches more than one container' } };
+      if (!c.running || c.pid <= 0) return { now: { state: 'stopped' } };
+      const ref = stable.kind === 'docker' ? stable.ref : id.slice('docker:'.length);
+      t = (await fromDockerContainer(stable, ref, c, true, {
+        runner: runnerOf(opts),
+        docker: opts.docker,
+        allowHostNamespace: true,
+      }))!;
+    } else
+      t = await resolveTarget(stable, {
+        runner: runnerOf(opts),
+        docker: opts.docker,
+        allowHostNamespace: true,
+      });
   } catch (e) {
     if (!isPipefitterError(e)) throw e;
-    if (e.code === 'E_TARGET_STOPPED') return { state: 'stopped' };
+    if (e.code === 'E_TARGET_STOPPED') return { now: { state: 'stopped' } };
     if (e.code === 'E_TARGET_NOT_FOUND') {
-      if (id.startsWith('pid:')) return { state: 'gone' };
-      if (id.startsWith('podman:') && /no such container/.test(e.message)) return { state: 'gone' };
-      if (id.startsWith('netns:') || id.startsWith('path:')) return { state: 'stopped' };
-      if (id.startsWith('docker:')) return { state: 'stopped' }; // between inspect and resolve
+      if (id.startsWith('pid:')) return { now: { state: 'gone' } };
+      if (id.startsWith('podman:') && /no such container/.test(e.message)) return { now: { state: 'gone' } };
+      if (id.startsWith('netns:') || id.startsWith('path:')) return { now: { state: 'stopped' } };
+      if (id.startsWith('docker:')) return { now: { state: 'stopped' } }; // its process just exited
     }
-    return { state: 'unknown', why: e.message };
+    return { now: { state: 'unknown', why: e.message } };
   }
-  return { state: 'running', nsIdentity: namespaceOf(t) ?? '' };
+  return { now: { state: 'running', nsIdentity: namespaceOf(t) ?? '' }, resolved: t };
 };
 
 /** The state of one watch: what was applied where, and when the last drift check ran. */
@@ -155,6 +154,13 @@ export interface Watcher {
   ): Promise<ReadonlySet<string>>;
   /** Read the records and recipe states again (SIGHUP). */
   reload(): Promise<void>;
+  /**
+   * Read the firewall afresh when re-applies planned on an earlier reading: the targets on
+   * bridges whose accept rule is missing now (to be checked, which adds it back).
+   */
+  verifyFirewall(): Promise<ReadonlySet<string>>;
+  /** Re-applies planned on an earlier firewall reading wait for verifyFirewall. */
+  unverified(): boolean;
   /** The target ids watched now, with how they are found. */
   targets(): ReadonlyMap<string, string>;
   /** The namespace last applied to, by target id. */
@@ -167,15 +173,59 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
   let units = loaded.units;
   const applied = loaded.applied;
   let specs = specsOf(units);
+  /** The targets this pass found running, resolved, by spec text: acted on without a second look. */
+  let found = new Map<string, ResolvedTarget>();
+  const known = (s: TargetSpec): ResolvedTarget | undefined => found.get(targetSpecText(s));
+  /** Records dropped by forget in this pass: out of the next one. */
+  const forgotten = new Set<string>();
+
+  /**
+   * The last firewall reading (iptables, br_netfilter) of this watch. A re-apply plans on it
+   * (plan/watch.ts firewallReusable) instead of starting iptables and ip6tables again; any change
+   * of this watch's own that may touch the firewall drops it; the reading it was is compared with
+   * a fresh one once the restarts have settled (verifyFirewall).
+   */
+  let lastFirewall: FirewallState | undefined;
+  /** The reading re-applies planned on, and their bridges, until verified. */
+  let planned: { fw: FirewallState; bridges: Set<string> } | undefined;
+  const fresh: FirewallSource = async (read) => (lastFirewall = await read());
+  const firewallFor = (us: readonly Unit[]): FirewallSource => {
+    const bridges = us.map((u) => bridgeOf(requestOf(u.record!).link));
+    if (bridges.some((b) => b === undefined)) return fresh;
+    return async (read) => {
+      const fw = lastFirewall;
+      if (!fw || !firewallReusable(fw, brNetfilterNow())) return fresh(read);
+      if (planned?.fw !== fw) planned = { fw, bridges: new Set() };
+      for (const b of bridges) planned.bridges.add(b!);
+      return fw;
+    };
+  };
+  /** After a change: did it touch the firewall (a rule added, a bridge's rule removed)? */
+  const touched = (out: Outcome): void => {
+    if (
+      out.plan.steps.some(
+        (s) => s.op.op === 'exec' && typeof s.op.argv[0] === 'string' && /tables$/.test(s.op.argv[0]),
+      )
+    )
+      lastFirewall = undefined;
+  };
 
   const reapplyAttachment = async (u: Unit, now: ReadonlyMap<string, TargetNow>): Promise<boolean> => {
     const r = u.record!;
     const out = await attachRequests(
       [requestOf(r)],
-      { ...opts, ...r.options, dryRun: false },
+      {
+        ...opts,
+        ...r.options,
+        dryRun: false,
+        resolved: known,
+        checkCarrier: false,
+        firewall: firewallFor([u]),
+      },
       `pipefitter watch: attach ${r.target.spec} --ifname ${r.ifname}`,
       [r.request],
     );
+    touched(out);
     for (const t of out.targets) {
       const ns = namespaceOf(t);
       if (ns !== undefined) applied.set(t.id, ns);
@@ -186,7 +236,13 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
 
   const checkAttachment = async (u: Unit): Promise<number> => {
     const r = u.record!;
-    const out = await attachRequests([requestOf(r)], { ...opts, ...r.options, dryRun: true });
+    const out = await attachRequests([requestOf(r)], {
+      ...opts,
+      ...r.options,
+      dryRun: true,
+      resolved: known,
+      firewall: fresh,
+    });
     for (const t of out.targets) {
       const ns = namespaceOf(t);
       if (ns !== undefined && out.plan.steps.length === 0) applied.set(t.id, ns);
@@ -203,6 +259,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
   const reapplyRecipe = async (u: Unit, now: ReadonlyMap<string, TargetNow>): Promise<boolean> => {
     const s = u.recipe!;
     const out = await applyRecipe(s.file, { ...recipeOptions(s), dryRun: false });
+    lastFirewall = undefined; // its NAT and accept rules
     for (const id of u.targets) {
       const n = now.get(id);
       if (n?.state === 'running') applied.set(id, n.nsIdentity);
@@ -234,13 +291,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       netns: { kind: 'path', path: `/nonexistent/pipefitter-gone/${r.target.id}` },
     };
     const dhcpState = await hasDhcpState(dhcpStateDir(r.target.id, r.ifname));
-    const link = requestOf(r).link;
-    const goneFromBridge =
-      link.kind === 'bridge' && link.ovs !== true
-        ? link.bridge
-        : link.kind === 'auto' && 'name' in link.host
-          ? link.host.name
-          : undefined;
+    const goneFromBridge = bridgeOf(requestOf(r).link);
     await runPipeline(
       {
         targets: [],
@@ -255,7 +306,9 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       runner,
       { ...opts, dryRun: false },
     );
+    lastFirewall = undefined; // a bridge that went may have taken its rule
     await removeAttachmentRecord(r.target.id, r.ifname);
+    forgotten.add(u.key);
     applied.delete(r.target.id);
   };
 
@@ -274,10 +327,14 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
           ...opts,
           ...xs.reduce<RecordedOptions>((o, x) => ({ ...o, ...x.u.record!.options }), {}),
           dryRun: false,
+          resolved: known,
+          checkCarrier: false,
+          firewall: firewallFor(xs.map((x) => x.u)),
         },
         `pipefitter watch: attach (${xs.length} attachments)`,
         xs.map((x) => x.u.record!.request),
       );
+      touched(out);
       for (const t of out.targets) {
         const ns = namespaceOf(t);
         if (ns !== undefined) applied.set(t.id, ns);
@@ -288,7 +345,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
           target: u.targets[0],
           event: 'reapplied',
           message: `${u.label}: ${a.kind === 'reapply' ? a.why : ''}; re-applied (with ${xs.length - 1} more in one plan)`,
-          ...timingOf(u, t0, eventAt),
+          ...timingOf(u.targets, t0, Date.now(), eventAt),
         });
       return true;
     } catch (e) {
@@ -299,16 +356,6 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       });
       return false;
     }
-  };
-
-  /** How long an action took, and since its target's start event when there was one. */
-  const timingOf = (
-    u: Unit,
-    t0: number,
-    eventAt: ReadonlyMap<string, number> | undefined,
-  ): { ms: number; sinceEventMs?: number } => {
-    const since = u.targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
-    return { ms: Date.now() - t0, ...(since !== undefined ? { sinceEventMs: Date.now() - since } : {}) };
   };
 
   const act = async (
@@ -324,7 +371,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       t0: number,
     ): Promise<{ changed: boolean; timing: { ms: number; sinceEventMs?: number } }> => {
       const changed = u.kind === 'attachment' ? await reapplyAttachment(u, now) : await reapplyRecipe(u, now);
-      return { changed, timing: timingOf(u, t0, eventAt) };
+      return { changed, timing: timingOf(u.targets, t0, Date.now(), eventAt) };
     };
     const t0 = Date.now();
     const target = u.targets[0];
@@ -434,26 +481,40 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
   return {
     async pass(only, why = {}) {
       failed.clear();
-      const chosen: Unit[] = only ? (unitsOf(units, only) as Unit[]) : units;
+      // an attachment detached meanwhile (its record gone) is out: not re-made
+      const listed: Unit[] = only ? (unitsOf(units, only) as Unit[]) : units;
+      const kept = await Promise.all(
+        listed.map((u) =>
+          u.record ? hasAttachmentRecord(u.record.target.id, u.record.ifname) : Promise.resolve(true),
+        ),
+      );
+      for (const [i, u] of listed.entries()) if (!kept[i]) forgotten.add(u.key);
+      const chosen = listed.filter((_, i) => kept[i]);
       const ids = new Set(chosen.flatMap((u) => u.targets));
       const now = new Map<string, TargetNow>();
+      found = new Map();
       await Promise.all(
-        [...ids].map(async (id) => now.set(id, await targetNow(id, specs.get(id) ?? id, opts))),
+        [...ids].map(async (id) => {
+          const spec = specs.get(id) ?? id;
+          const seen = await targetNow(id, spec, opts);
+          now.set(id, seen.now);
+          if (seen.resolved) found.set(targetSpecText(stableSpec({ id, spec })), seen.resolved);
+        }),
       );
       const decided = chosen.flatMap((u) => {
         const a = decide({ unit: u, now, applied, checkDue: why.checkDue ?? false });
         return a ? [{ u, a }] : [];
       });
       // attachments of restarted targets first, in one plan: one observation and one apply for
-      // 20 containers restarted at once; one by one when that fails (one restarted again, say)
-      const restarted = decided.filter((x) => x.a.kind === 'reapply' && x.u.kind === 'attachment');
-      let batched = false;
-      if (restarted.length > 1 && !opts.reportOnly) batched = await reapplyBatch(restarted, why.eventAt);
+      // the containers restarted at once; one by one when that fails (one restarted again, say)
+      const restarted = batchOf(decided, opts.reportOnly === true);
+      const batched = restarted.length > 0 && (await reapplyBatch(restarted, why.eventAt));
       for (const { u, a } of decided)
         if (!(batched && restarted.some((x) => x.u === u))) await act(u, a, now, why.eventAt);
       // a forgotten record is out of the next pass
-      const left = new Set((await listAttachmentRecords().catch(() => [])).map((r) => attachmentUnit(r).key));
-      units = units.filter((u) => u.kind !== 'attachment' || left.has(u.key));
+      units = units.filter((u) => !forgotten.has(u.key));
+      forgotten.clear();
+      found = new Map();
       return new Set(failed);
     },
     async reload() {
@@ -463,6 +524,20 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       units = next.units;
       specs = specsOf(units);
     },
+    async verifyFirewall() {
+      if (!planned) return new Set<string>();
+      const { fw: before, bridges: used } = planned;
+      const bridges = [...used];
+      planned = undefined;
+      lastFirewall = await observeFirewall(runnerOf(opts));
+      const missing = new Set(firewallChanged(before, lastFirewall, bridges));
+      return new Set(
+        units
+          .filter((u) => u.record && missing.has(bridgeOf(requestOf(u.record).link) ?? ''))
+          .flatMap((u) => u.targets),
+      );
+    },
+    unverified: () => planned !== undefined,
     targets: () => specs,
     applied: () => applied,
   };
@@ -519,7 +594,7 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         (e: DockerEvent) => {
           const id = `docker:${e.id}`;
           if (!w.targets().has(id)) return;
-          if (e.action === 'start') eventAt.set(id, e.timeNano ? Math.floor(e.timeNano / 1e6) : Date.now());
+          if (e.action === 'start') eventAt.set(id, eventTime(e.timeNano, Date.now()));
           if (e.action === 'start' || e.action === 'destroy') {
             dirty.add(id);
             poke();
@@ -581,13 +656,8 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
     void (async () => {
       for (const [id, spec] of w.targets()) {
         if (id.startsWith('docker:') || id.startsWith('podman:')) continue;
-        const now = await targetNow(id, spec, opts).catch(() => undefined);
-        const before = w.applied().get(id);
-        if (now?.state === 'running' && before !== undefined && now.nsIdentity !== before) {
-          dirty.add(id);
-          poke();
-        }
-        if (now?.state === 'gone' && id.startsWith('pid:')) {
+        const now = (await targetNow(id, spec, opts).catch(() => undefined))?.now;
+        if (pollWants(id, now, w.applied().get(id))) {
           dirty.add(id);
           poke();
         }
@@ -611,10 +681,25 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
     retries.add(t);
   };
   let nextCheck = Date.now() + intervalMs;
+  /** When the firewall is read again after re-applies that planned on an earlier reading. */
+  let verifyAt: number | undefined;
   try {
     while (!signal?.aborted) {
-      if (dirty.size === 0 && !reload && !recheckAll) await sleep(Math.max(0, nextCheck - Date.now()), wake);
+      if (dirty.size === 0 && !reload && !recheckAll)
+        await sleep(Math.max(0, Math.min(nextCheck, verifyAt ?? Infinity) - Date.now()), wake);
       if (signal?.aborted) break;
+      if (verifyAt !== undefined && Date.now() >= verifyAt && dirty.size === 0) {
+        verifyAt = undefined;
+        const lacking = await w.verifyFirewall();
+        if (lacking.size) {
+          log({
+            event: 'drift',
+            message: `the firewall lacks the accept rule of ${lacking.size} target(s)' bridges: checking them`,
+          });
+          retry(await w.pass(lacking, { checkDue: true }));
+        }
+        continue;
+      }
       if (reload) {
         reload = false;
         await w.reload();
@@ -632,13 +717,10 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         continue;
       }
       if (dirty.size) {
-        const only = new Set(dirty);
-        dirty.clear();
-        const at = new Map(
-          [...only].flatMap((id) => (eventAt.has(id) ? [[id, eventAt.get(id)!] as const] : [])),
-        );
-        for (const id of only) eventAt.delete(id);
+        const { only, at } = takeDirty(dirty, eventAt);
         retry(await w.pass(only, { checkDue: false, eventAt: at }));
+        // once the restarts settle (a second without one), the firewall is read again
+        if (w.unverified()) verifyAt = Date.now() + 1000;
       }
     }
   } finally {

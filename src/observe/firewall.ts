@@ -42,9 +42,14 @@ export const parseIptablesS = (
   };
 };
 
+/** Whether bridged frames pass through ip(6)tables now (br_netfilter's sysctls), by family. */
+export const brNetfilterNow = (): Record<4 | 6, boolean> => ({
+  4: sysctlOn('bridge-nf-call-iptables'),
+  6: sysctlOn('bridge-nf-call-ip6tables'),
+});
+
 export const observeFirewall = async (runner: Runner, routed = false): Promise<FirewallState> => {
-  const [v4, v6] = [sysctlOn('bridge-nf-call-iptables'), sysctlOn('bridge-nf-call-ip6tables')];
-  const brNetfilter = { 4: v4, 6: v6 };
+  const brNetfilter = brNetfilterNow();
   const nothing = { drop: false, dockerUser: false, bridgeRules: [], natRules: [], failed: undefined };
   // With `routed`, IPv4 is read even without br_netfilter: routed traffic (a recipe's NAT) meets
   // the FORWARD policy whatever bridges do. Without iptables, nothing of it drops there.

@@ -7,7 +7,7 @@ import { PipefitterError } from '../errors.js';
 import { missingToolHint } from '../tools.js';
 import type { NetnsRef } from '../model/netns.js';
 import { netnsKey } from '../model/netns.js';
-import type { NetnsState, ObservedState } from '../model/observed.js';
+import type { FirewallState, NetnsState, ObservedState } from '../model/observed.js';
 import type { Runner } from '../exec/runner.js';
 import { decodeForwarding, decodeLinks, decodeNeighbours, decodeRoutes } from './ip-json.js';
 import { observeFirewall } from './firewall.js';
@@ -99,8 +99,17 @@ export const observeNetns = async (
 };
 
 /** The host's firewall (iptables), when asked: its processes start at once. */
-const readFirewall = (runner: Runner, opts: ObserveOptions): Promise<NetnsState['firewall']> =>
-  opts.firewall !== false ? observeFirewall(runner, opts.routed === true) : Promise.resolve(undefined);
+const readFirewall = (runner: Runner, opts: ObserveOptions): Promise<NetnsState['firewall']> => {
+  if (opts.firewall === false) return Promise.resolve(undefined);
+  const read = () => observeFirewall(runner, opts.routed === true);
+  return typeof opts.firewall === 'function' ? opts.firewall(read) : read();
+};
+
+/**
+ * Where the host's firewall reading comes from when not read afresh: given the fresh read, it
+ * returns a reading (`pipefitter watch` keeps its last one, see api/watch.ts).
+ */
+export type FirewallSource = (read: () => Promise<FirewallState>) => Promise<FirewallState>;
 
 /** What only the host has: its firewall (iptables), Open vSwitch's ports, pipefitter's parent records. */
 const hostExtras = async (
@@ -116,7 +125,7 @@ const hostExtras = async (
 
 export interface ObserveOptions {
   /** Read br_netfilter and iptables for the host (only bridges need it). @default true */
-  readonly firewall?: boolean | undefined;
+  readonly firewall?: boolean | FirewallSource | undefined;
   /** Read the host's IPv4 FORWARD chain even without br_netfilter (a recipe's NAT is routed). */
   readonly routed?: boolean | undefined;
   /**

@@ -14,6 +14,9 @@
  * - A target that cannot be asked about (dockerd down) is left alone until it can.
  */
 
+import type { LinkIntent } from '../model/attachment.js';
+import type { FirewallState } from '../model/observed.js';
+
 /** Where a target is now. */
 export type TargetNow =
   | { readonly state: 'running'; readonly nsIdentity: string }
@@ -78,6 +81,180 @@ export const decide = (i: DecideInput): WatchAction | undefined => {
   const unseen = states.filter(([id, s]) => s.state === 'running' && !i.applied.has(id));
   if (unseen.length || i.checkDue) return { kind: 'check' };
   return undefined;
+};
+
+/**
+ * May a re-apply plan on this earlier firewall reading instead of reading iptables again (two
+ * processes, the slowest part of a re-apply while Docker starts containers)? Only a reading
+ * made cleanly, with br_netfilter as it is now, and only while no change of this watch's own
+ * has touched the firewall since (the watcher drops it then). A rule changed by someone else
+ * meanwhile is found by `firewallChanged` on the fresh reading that follows the restarts.
+ */
+export const firewallReusable = (
+  fw: FirewallState,
+  brNetfilterNow: Readonly<Record<4 | 6, boolean>>,
+): boolean =>
+  ([4, 6] as const).every((f) => fw.brNetfilter[f] === brNetfilterNow[f] && fw.unknown?.[f] === undefined);
+
+/** The bridges for which two readings would plan differently: policy, chain, or their accept rule. */
+export const firewallChanged = (
+  before: FirewallState,
+  now: FirewallState,
+  bridges: readonly string[],
+): string[] => {
+  const rule = (fw: FirewallState, f: 4 | 6, b: string): boolean =>
+    fw.bridgeRules.some((r) => r.family === f && r.bridge === b);
+  return [...new Set(bridges)].filter((b) =>
+    ([4, 6] as const).some(
+      (f) =>
+        before.brNetfilter[f] !== now.brNetfilter[f] ||
+        before.forwardDrop[f] !== now.forwardDrop[f] ||
+        before.dockerUser[f] !== now.dockerUser[f] ||
+        before.unknown?.[f] !== now.unknown?.[f] ||
+        rule(before, f, b) !== rule(now, f, b),
+    ),
+  );
+};
+
+/**
+ * The bridge an attachment's host end is a port of, when its request names one: a bridge
+ * (Open vSwitch's aside, which has no accept rule), or pipework's form naming a host interface
+ * (a bridge, or a parent: which, only the host can tell).
+ */
+export const bridgeOf = <T>(link: LinkIntent<T>): string | undefined =>
+  link.kind === 'bridge' && link.ovs !== true
+    ? link.bridge
+    : link.kind === 'auto' && 'name' in link.host
+      ? link.host.name
+      : undefined;
+
+/** A target as a record names it: how it is found again, its id, where it was last applied. */
+export interface RecordedTargetRef {
+  readonly spec: string;
+  readonly id: string;
+  readonly nsIdentity?: string | undefined;
+}
+
+/** What watch needs of an attachment record (state/attachments.ts AttachmentRecord). */
+export interface AttachmentLike {
+  readonly target: RecordedTargetRef;
+  readonly ifname: string;
+  readonly peer?: (RecordedTargetRef & { readonly ifname: string }) | undefined;
+}
+
+/** What watch needs of a recipe's state (state/recipes.ts RecipeState). */
+export interface RecipeLike {
+  readonly name: string;
+  readonly targets: readonly { readonly id: string; readonly spec: string }[];
+}
+
+/** A unit with what it came from, and its name in the log. */
+export interface KeptUnit<
+  R extends AttachmentLike = AttachmentLike,
+  S extends RecipeLike = RecipeLike,
+> extends WatchUnit {
+  readonly record?: R | undefined;
+  readonly recipe?: S | undefined;
+  readonly label: string;
+}
+
+/** An attachment record as a unit: it lives in its target (and, for a link, its peer too). */
+export const attachmentUnit = <R extends AttachmentLike>(r: R): KeptUnit<R, never> => ({
+  key: `attachment:${r.target.id}/${r.ifname}`,
+  kind: 'attachment',
+  targets: [r.target.id, ...(r.peer ? [r.peer.id] : [])],
+  record: r,
+  label: `${r.target.spec} ${r.ifname}${r.peer ? ` <-> ${r.peer.spec} ${r.peer.ifname}` : ''}`,
+});
+
+/** An applied recipe as a unit: all its targets. */
+export const recipeUnit = <S extends RecipeLike>(s: S): KeptUnit<never, S> => ({
+  key: `recipe:${s.name}`,
+  kind: 'recipe',
+  targets: s.targets.map((t) => t.id),
+  recipe: s,
+  label: `recipe ${s.name}`,
+});
+
+/** The namespace each target was last applied to, as the records say. */
+export const appliedOf = (records: readonly AttachmentLike[]): Map<string, string> => {
+  const applied = new Map<string, string>();
+  for (const r of records)
+    for (const t of [r.target, ...(r.peer ? [r.peer] : [])])
+      if (t.nsIdentity !== undefined) applied.set(t.id, t.nsIdentity);
+  return applied;
+};
+
+/** How each target id is found again (an attachment record's word first, then a recipe's). */
+export const specsOf = (units: readonly KeptUnit[]): Map<string, string> => {
+  const m = new Map<string, string>();
+  for (const u of units) {
+    if (u.record) {
+      m.set(u.record.target.id, u.record.target.spec);
+      if (u.record.peer) m.set(u.record.peer.id, u.record.peer.spec);
+    }
+    for (const t of u.recipe?.targets ?? []) if (!m.has(t.id)) m.set(t.id, t.spec);
+  }
+  return m;
+};
+
+/**
+ * The re-applies to make in one plan (one observation, one apply, all or nothing): the
+ * attachments of restarted targets, when there are two or more and watch may change things.
+ * Empty: each unit is acted on alone.
+ */
+export const batchOf = <U extends WatchUnit>(
+  decided: readonly { readonly u: U; readonly a: WatchAction }[],
+  reportOnly: boolean,
+): { readonly u: U; readonly a: WatchAction }[] => {
+  if (reportOnly) return [];
+  const restarted = decided.filter((x) => x.a.kind === 'reapply' && x.u.kind === 'attachment');
+  return restarted.length > 1 ? restarted : [];
+};
+
+/**
+ * How long an action took (from t0 to now), and, when one of the unit's targets had a start
+ * event, since that event (what issue 14's "within one second of the start event" measures).
+ */
+export const timingOf = (
+  targets: readonly string[],
+  t0: number,
+  now: number,
+  eventAt: ReadonlyMap<string, number> | undefined,
+): { ms: number; sinceEventMs?: number } => {
+  const since = targets.map((id) => eventAt?.get(id)).find((x) => x !== undefined);
+  return { ms: now - t0, ...(since !== undefined ? { sinceEventMs: now - since } : {}) };
+};
+
+/** When a runtime's event happened, in ms since the epoch: its own stamp (ns), else now. */
+export const eventTime = (timeNano: number | undefined, now: number): number =>
+  timeNano ? Math.floor(timeNano / 1e6) : now;
+
+/**
+ * A polled target (pid:, netns:, a namespace file) is looked at again when its namespace is not
+ * the one last applied to, or (a pid) its process is gone.
+ */
+export const pollWants = (id: string, now: TargetNow | undefined, before: string | undefined): boolean =>
+  (now?.state === 'running' && before !== undefined && now.nsIdentity !== before) ||
+  (now?.state === 'gone' && id.startsWith('pid:'));
+
+/**
+ * The targets to pass over now (all that are dirty), with the start-event times that concern
+ * them; those times are taken out of `eventAt` (the caller's, kept for the next ones).
+ */
+export const takeDirty = (
+  dirty: Set<string>,
+  eventAt: Map<string, number>,
+): { only: Set<string>; at: Map<string, number> } => {
+  const only = new Set(dirty);
+  dirty.clear();
+  const at = new Map<string, number>();
+  for (const id of only) {
+    const t = eventAt.get(id);
+    if (t !== undefined) at.set(id, t);
+    eventAt.delete(id);
+  }
+  return { only, at };
 };
 
 /** The units a change of these targets concerns. */

@@ -11,7 +11,7 @@
  * so that a new container that took the name is not mistaken for the old one.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import type { AttachRequest } from '../model/attachment.js';
 import type { AttachInput, PairInput } from '../model/input.js';
 import { parseAttachInput, parsePairInput } from '../model/input.js';
@@ -216,6 +216,13 @@ export const writeAttachmentRecord = async (r: AttachmentRecord): Promise<void> 
   await mkdir(attachmentsDir(), { recursive: true, mode: 0o700 });
   await writeFileAtomic(fileOf(recordKey(r.target.id, r.ifname)), JSON.stringify(r, null, 2) + '\n');
 };
+
+/** Is the record of this attachment still there (a stat, nothing read)? */
+export const hasAttachmentRecord = async (targetId: string, ifname: string): Promise<boolean> =>
+  stat(fileOf(recordKey(targetId, ifname))).then(
+    () => true,
+    () => false,
+  );
 
 export const removeAttachmentRecord = async (targetId: string, ifname: string): Promise<void> => {
   await rm(fileOf(recordKey(targetId, ifname)), { force: true });

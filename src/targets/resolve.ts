@@ -101,6 +101,20 @@ const fromDocker = async (
   opts: ResolveOptions,
 ): Promise<ResolvedTarget | undefined> => {
   const c = await inspectContainer(ref, { required, endpoint: opts.docker });
+  return fromDockerContainer(spec, ref, c, required, opts);
+};
+
+/**
+ * A container as an inspect described it: its namespace through its PID. `pipefitter watch`
+ * resolves from the inspect that told it the container runs again, without asking twice.
+ */
+export const fromDockerContainer = async (
+  spec: TargetSpec,
+  ref: string,
+  c: Awaited<ReturnType<typeof inspectContainer>>,
+  required: boolean,
+  opts: ResolveOptions,
+): Promise<ResolvedTarget | undefined> => {
   const label = `docker:${ref}`;
   if (c === 'unreachable' || c === undefined) {
     if (!required) return undefined;

@@ -2,7 +2,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TargetNow, WatchUnit } from '../../../src/plan/watch.js';
-import { decide, parseDuration, systemdUnit, unitsOf } from '../../../src/plan/watch.js';
+import {
+  appliedOf,
+  attachmentUnit,
+  batchOf,
+  bridgeOf,
+  decide,
+  eventTime,
+  firewallChanged,
+  firewallReusable,
+  parseDuration,
+  pollWants,
+  recipeUnit,
+  specsOf,
+  systemdUnit,
+  takeDirty,
+  timingOf,
+  unitsOf,
+} from '../../../src/plan/watch.js';
+import type { FirewallState } from '../../../src/model/observed.js';
 
 const att: WatchUnit = { key: 'a', kind: 'attachment', targets: ['docker:1'] };
 const pair: WatchUnit = { key: 'p', kind: 'attachment', targets: ['docker:1', 'netns:b'] };
@@ -167,4 +185,125 @@ test('the systemd unit', () => {
     'WantedBy=multi-user.target',
   ])
     assert.ok(u.split('\n').includes(line), line);
+});
+
+const rec = {
+  target: { spec: 'web', id: 'docker:abc', nsIdentity: '4:100@1' },
+  ifname: 'eth1',
+};
+const linkRec = {
+  target: { spec: 'netns:a', id: 'netns:a' },
+  ifname: 'x0',
+  peer: { spec: 'db', id: 'docker:def', nsIdentity: '4:200@1', ifname: 'x1' },
+};
+const lab = {
+  name: 'lab',
+  targets: [
+    { id: 'docker:abc', spec: 'docker:web' },
+    { id: 'netns:r1', spec: 'netns:r1' },
+  ],
+};
+
+test('units from records and recipe states: keys, targets, labels; how each target is found again', () => {
+  const a = attachmentUnit(rec);
+  assert.equal(a.key, 'attachment:docker:abc/eth1');
+  assert.deepEqual(a.targets, ['docker:abc']);
+  assert.equal(a.label, 'web eth1');
+  const l = attachmentUnit(linkRec);
+  assert.deepEqual(l.targets, ['netns:a', 'docker:def']);
+  assert.equal(l.label, 'netns:a x0 <-> db x1');
+  const r = recipeUnit(lab);
+  assert.deepEqual([r.key, r.kind, r.label], ['recipe:lab', 'recipe', 'recipe lab']);
+  assert.deepEqual(r.targets, ['docker:abc', 'netns:r1']);
+  // the attachment record's spelling wins over the recipe's, whatever the order
+  assert.deepEqual([...specsOf([r, a, l]).entries()].sort(), [
+    ['docker:abc', 'web'],
+    ['docker:def', 'db'],
+    ['netns:a', 'netns:a'],
+    ['netns:r1', 'netns:r1'],
+  ]);
+  assert.deepEqual(
+    [...appliedOf([rec, linkRec]).entries()],
+    [
+      ['docker:abc', '4:100@1'],
+      ['docker:def', '4:200@1'],
+    ],
+    'only targets with a namespace on record',
+  );
+});
+
+test('batchOf: the attachments of restarted targets in one plan, two or more, never when only reporting', () => {
+  const re = { kind: 'reapply', why: 'x' } as const;
+  const one = { u: att, a: re };
+  const two = { u: pair, a: re };
+  const rcp = { u: recipe, a: re };
+  const chk = { u: att, a: { kind: 'check' } as const };
+  assert.deepEqual(batchOf([one, two, rcp, chk], false), [one, two]);
+  assert.deepEqual(batchOf([one, rcp, chk], false), [], 'one alone is acted on alone');
+  assert.deepEqual(batchOf([one, two], true), []);
+});
+
+test('timingOf: since the start event of the first target that had one; eventTime from nanoseconds', () => {
+  assert.deepEqual(timingOf(['a', 'b'], 1000, 1300, m(['b', 900])), { ms: 300, sinceEventMs: 400 });
+  assert.deepEqual(timingOf(['a'], 1000, 1300, m(['b', 900])), { ms: 300 });
+  assert.deepEqual(timingOf(['a'], 1000, 1000, undefined), { ms: 0 });
+  assert.equal(eventTime(1_700_000_000_123_456_000, 5), 1_700_000_000_123);
+  assert.equal(eventTime(undefined, 5), 5);
+});
+
+test('pollWants: a new namespace, or a pid gone; not a stopped netns, not one never applied', () => {
+  assert.equal(pollWants('netns:a', running('n2'), 'n1'), true);
+  assert.equal(pollWants('netns:a', running('n1'), 'n1'), false);
+  assert.equal(pollWants('netns:a', running('n1'), undefined), false);
+  assert.equal(pollWants('pid:9', { state: 'gone' }, 'n1'), true);
+  assert.equal(pollWants('netns:a', { state: 'gone' }, 'n1'), false);
+  assert.equal(pollWants('netns:a', { state: 'stopped' }, 'n1'), false);
+  assert.equal(pollWants('netns:a', undefined, 'n1'), false);
+});
+
+test('takeDirty: all dirty targets, with their event times; both sets emptied of them', () => {
+  const dirty = new Set(['a', 'b']);
+  const eventAt = m(['a', 10], ['c', 30]);
+  const { only, at } = takeDirty(dirty, eventAt);
+  assert.deepEqual([...only], ['a', 'b']);
+  assert.deepEqual([...at], [['a', 10]]);
+  assert.equal(dirty.size, 0);
+  assert.deepEqual([...eventAt], [['c', 30]], 'an event of a target not taken stays');
+});
+
+test("bridgeOf: a bridge's name, pipework's host interface; none for OVS and other kinds", () => {
+  assert.equal(bridgeOf({ kind: 'bridge', bridge: 'br0' } as never), 'br0');
+  assert.equal(bridgeOf({ kind: 'bridge', bridge: 'br0', ovs: true } as never), undefined);
+  assert.equal(bridgeOf({ kind: 'auto', host: { name: 'br1' } } as never), 'br1');
+  assert.equal(bridgeOf({ kind: 'auto', host: { mac: '02:00:00:00:00:01' } } as never), undefined);
+  assert.equal(bridgeOf({ kind: 'macvlan', parent: 'eth0' } as never), undefined);
+});
+
+const fw = (over: Partial<FirewallState> = {}): FirewallState => ({
+  brNetfilter: { 4: true, 6: true },
+  forwardDrop: { 4: true, 6: false },
+  dockerUser: { 4: true, 6: false },
+  bridgeRules: [{ family: 4, chain: 'DOCKER-USER', bridge: 'br0' }],
+  ...over,
+});
+
+test('firewallReusable: a clean reading with br_netfilter as it is now', () => {
+  assert.equal(firewallReusable(fw(), { 4: true, 6: true }), true);
+  assert.equal(firewallReusable(fw(), { 4: false, 6: true }), false, 'br_netfilter changed');
+  assert.equal(firewallReusable(fw({ unknown: { 6: 'not installed' } }), { 4: true, 6: true }), false);
+});
+
+test('firewallChanged: the bridges two readings would plan differently for', () => {
+  assert.deepEqual(firewallChanged(fw(), fw(), ['br0', 'br1']), []);
+  assert.deepEqual(firewallChanged(fw(), fw({ bridgeRules: [] }), ['br0', 'br1', 'br0']), ['br0']);
+  assert.deepEqual(
+    firewallChanged(fw(), fw({ forwardDrop: { 4: false, 6: false } }), ['br0', 'br1']),
+    ['br0', 'br1'],
+    'a policy concerns every bridge',
+  );
+  assert.deepEqual(
+    firewallChanged(fw(), fw({ bridgeRules: [{ family: 4, chain: 'DOCKER-USER', bridge: 'br9' }] }), ['br1']),
+    [],
+    "another bridge's rule is not this one's business",
+  );
 });
