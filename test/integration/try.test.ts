@@ -1,8 +1,9 @@
 /**
  * `pipefitter try` (issue 14, point 2), on the CLI as users run it: a change applied, verified,
- * then kept only when confirmed (`try --confirm` from another shell); without a confirmation in
- * time — and through a SIGHUP — everything goes back exactly as it was (full kernel snapshot),
- * and a TCP connection that the change cut carries data again, the same connection. A failed
+ * then kept only when confirmed (`try --confirm` from another shell, or Enter at the prompt on a
+ * pseudo-terminal made by util-linux `script`); without a confirmation in time — and through a
+ * SIGHUP — everything goes back exactly as it was (full kernel snapshot), and a TCP connection
+ * that the change cut carries data again, the same connection. A failed
  * verification (no carrier, a gateway that does not answer, a --check that exits non-zero)
  * reverts at once (exit 1). A try killed with SIGKILL is reverted by `try --revert` or by the
  * next changing command. A recipe tried over an applied one goes back to the applied one.
@@ -12,10 +13,11 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
-import { BIN, cli } from '../helpers/cli.js';
+import { BIN, cli, onTtyArgs } from '../helpers/cli.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import { link, readState } from '../helpers/read-back.js';
 import { recipeFile } from '../helpers/recipe-file.js';
 import { listAttachmentRecords } from '../../src/state/attachments.js';
 
@@ -26,24 +28,35 @@ const recordsOf = async (pid: number): Promise<string[]> =>
 const WAITING = /applied and verified/;
 
 interface Running {
-  readonly proc: ResultPromise<{ reject: false; stdin: 'ignore' }>;
+  readonly proc: ResultPromise<{ reject: false }>;
   /** Settles when the try waits for its confirmation (rejects if it ended before). */
   readonly waiting: Promise<void>;
+  /** What it printed so far (on a terminal, stdout and stderr are one stream). */
+  readonly printed: () => string;
 }
 
-/** `pipefitter try ARGS…` in the background, stdin not a terminal. */
-const startTry = (args: string[]): Running => {
-  const proc = execa('node', [BIN, 'try', ...args], { reject: false, stdin: 'ignore' });
-  let stderr = '';
+/**
+ * `pipefitter try ARGS…` in the background. Its stdin is a pipe that stays open (not a terminal);
+ * with `tty`, it runs on a pseudo-terminal made by util-linux's `script`: stdin, stdout and
+ * stderr are the terminal, and what is written to `proc.stdin` is typed on it.
+ */
+const startTry = (args: string[], o: { tty?: boolean } = {}): Running => {
+  const argv = ['node', BIN, 'try', ...args];
+  const proc = o.tty
+    ? execa('script', onTtyArgs(argv), { reject: false, env: { TERM: 'dumb' } })
+    : execa(argv[0]!, argv.slice(1), { reject: false });
+  let printed = '';
   const waiting = new Promise<void>((resolve, reject) => {
-    proc.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (WAITING.test(stderr)) resolve();
-    });
-    void proc.then((r) => reject(new Error(`try ended before waiting: exit ${r.exitCode} ${r.stderr}`)));
+    const seen = (d: Buffer) => {
+      printed += d.toString();
+      if (WAITING.test(printed)) resolve();
+    };
+    proc.stdout.on('data', seen);
+    proc.stderr.on('data', seen);
+    void proc.then((r) => reject(new Error(`try ended before waiting: exit ${r.exitCode} ${printed}`)));
   });
   waiting.catch(() => undefined);
-  return { proc, waiting };
+  return { proc, waiting, printed: () => printed };
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -139,6 +152,94 @@ test('try attach, confirmed from another shell with try --confirm: the change st
     assert.equal(d.code, 0, d.stderr);
     assert.doesNotMatch(d.stderr, /reverted|undid/);
     await expectState(spaces, before, 'detached after the confirmed try');
+  });
+});
+
+/** Settles with the try's result, or rejects when it has not ended within ms (stdin still open). */
+const endsWithin = async (tr: Running, ms: number) => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${ms} ms:\n${tr.printed()}`)), ms);
+  });
+  try {
+    return await Promise.race([tr.proc, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+test('try attach on a terminal, confirmed with Enter: the change stays (read back), recorded for watch, nothing pending', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { a, b, spaces } = await twoOnABridge(sb);
+    t.after(() => detachAll([a.pid, b.pid]));
+    const before = await snapshot(spaces);
+    const tr = startTry(
+      ['attach', `pid:${b.pid}`, '--bridge', sb.name('t9'), '--ifname', 'eth2', '--ip', '198.51.100.20/24'],
+      { tty: true },
+    );
+    t.after(async () => {
+      await cli(['try', '--revert']);
+      tr.proc.kill('SIGKILL');
+    });
+    await tr.waiting;
+    assert.match(
+      tr.printed(),
+      /press Enter, or run `pipefitter try --confirm`/,
+      'on a terminal: Enter offered',
+    );
+    await sleep(500);
+    assert.equal(tr.proc.exitCode, null, 'it waits for the Enter');
+    tr.proc.stdin.write('\r');
+    // it ends on the Enter, with the terminal still open (not on its end)
+    const r = await endsWithin(tr, 20_000);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /confirmed: pipefitter try attach pid:\d+ --ifname eth2 \(\d+ steps kept\)/);
+    const st = await readState({ pid: b.pid });
+    assert.deepEqual(
+      link(st, 'eth2')?.addrs.filter((x) => !x.startsWith('fe80')),
+      ['198.51.100.20/24'],
+      'kept: eth2 in the container, with its address',
+    );
+    assert.equal(link(st, 'eth2')?.up, true);
+    assert.deepEqual((await recordsOf(b.pid)).sort(), ['eth1', 'eth2'], 'confirmed: recorded for watch');
+    assert.equal((await cli(['try', '--confirm'])).code, 2, 'nothing pending');
+    // and a later command does not undo it (its journal is gone)
+    const d = await cli(['detach', `pid:${b.pid}`, '--ifname', 'eth2']);
+    assert.equal(d.code, 0, d.stderr);
+    assert.doesNotMatch(d.stderr, /reverted|undid/);
+    await expectState(spaces, before, 'detached after the confirmed try');
+  });
+});
+
+test('no Enter: reverted at the timeout — on a terminal, an Enter typed before the prompt does not count; stdin that is not a terminal is not read', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const c = await sb.container();
+    const spaces = ['sandbox' as const, { pid: c.pid }];
+    const before = await snapshot(spaces);
+    const flags = ['attach', `pid:${c.pid}`, '--bridge', sb.name('ta'), '--ip', '198.51.100.60/24'];
+    for (const [how, tty, prompt] of [
+      ['on a terminal', true, /press Enter, or run/],
+      ['stdin a pipe', false, /press Enter \(on a terminal\), or run/],
+    ] as const) {
+      const tr = startTry([...flags, '--timeout', '3'], { tty });
+      t.after(async () => {
+        if (tr.proc.exitCode === null) await cli(['try', '--revert']);
+        tr.proc.kill('SIGKILL');
+      });
+      // typed at once, before the change is even applied: not a confirmation of what comes after
+      if (tty) tr.proc.stdin.write('\r');
+      await tr.waiting;
+      assert.match(tr.printed(), prompt, how);
+      // a pipe: a line on it is not an Enter on a terminal
+      if (!tty) tr.proc.stdin.write('\n');
+      // it ends at the timeout, with its stdin still open
+      const r = await endsWithin(tr, 20_000);
+      assert.equal(r.exitCode, 1, `${how}: reverted, exit 1\n${tr.printed()}`);
+      assert.match(tr.printed(), /reverted: not confirmed within 3 s/, how);
+      await expectState(spaces, before, `${how}: reverted exactly`);
+      assert.deepEqual(await recordsOf(c.pid), [], `${how}: no record for watch`);
+      assert.equal((await cli(['try', '--revert'])).code, 2, `${how}: nothing pending`);
+    }
   });
 });
 
