@@ -213,3 +213,23 @@ test('attach --replace of the only user of a shared sub-interface keeps it: the 
   const other = replace({ macvlan: 'eth3', vlanId: 20, ip: '198.51.100.9/24' });
   assert.ok(other.includes('host: ip link del dev eth3.10'), other.join('\n'));
 });
+
+test('two users joining an existing shared sub-interface in one plan: one tag step, listing all, undone to the tag before', () => {
+  const u3 = userOf(netnsTarget('r3'));
+  const before = sharedSub(u3).alias;
+  const p = planAttach(
+    [
+      att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.7/24' }),
+      att(r2, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.8/24' }),
+    ],
+    observed(nsState([nic('eth3'), sharedSub(u3)]), [r1, nsState()], [r2, nsState()]),
+  );
+  const tags = p.steps.filter((s) => argvOf(s)[4] === 'eth3.10' && argvOf(s)[5] === 'alias');
+  assert.deepEqual(
+    tags.map((s) => decodeTag(argvOf(s)[6] as string)?.users),
+    [[u3, u1, u2]],
+  );
+  const undo = tags[0]?.undo;
+  assert.ok(undo && typeof undo !== 'string', 'undone by a command');
+  assert.equal(text(argvOf(undo)), `ip link set dev eth3.10 alias ${before}`);
+});
