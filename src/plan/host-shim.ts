@@ -4,7 +4,8 @@
  * (`pfshim-PARENT`), with a /32 (/128) host route to each container address through it, makes
  * them reachable; the host's replies leave from the address it already has (on the parent, as a
  * host's LAN address usually is). One shim per parent, shared by every container on it that asked
- * for one: its tag lists their users (short hashes of target and ifname), as a shared VLAN's does;
+ * for one: its tag lists their users (short hashes of target and ifname; plan/shared-users.ts, the
+ * bookkeeping of a shared VLAN's users too);
  * a container's detach removes its routes, and the last one's removes the shim (and its routes).
  * Each route carries its user's mark as its metric (shimMetric), so a user whose interface is
  * gone — its addresses unknown — still has its routes found (a detach, watch's cleanup).
@@ -14,15 +15,12 @@ import type { Cidr } from '../addr.js';
 import { inSubnet, parseIp } from '../addr.js';
 import { HOST } from '../model/netns.js';
 import type { ObservedAddr, ObservedRoute } from '../model/observed.js';
-import { decodeTag, encodeTag, tagFits } from '../model/owner.js';
+import { decodeTag } from '../model/owner.js';
 import { isIfName, shortHash } from '../names.js';
 import {
   linkAdd,
-  linkDel,
   linkDelCmd,
   linkSet,
-  linkSetAlias,
-  linkSetAliasCmd,
   linkSetDownCmd,
   linkSetUp,
   routeAdd,
@@ -34,32 +32,12 @@ import type { PlanContext } from './context.js';
 import { plannedLink } from './context.js';
 import { sameRoute } from './iface.js';
 import { PHASE } from './phases.js';
+import { firstTag, joinShared, leaveShared, listsUser, sharedLinksOf, userCount } from './shared-users.js';
 
 /** The shim's name on PARENT: `pfshim-PARENT`, or a hash of PARENT when that is over 15 bytes. */
 export const shimName = (parent: string): string => {
   const plain = `pfshim-${parent}`;
   return isIfName(plain) ? plain : `pfshim-${shortHash(parent, 8)}`;
-};
-
-const usersOf = (alias: string | undefined): string[] => {
-  const u = decodeTag(alias)?.users ?? [];
-  return u === '*' ? [] : [...u];
-};
-
-const tagWith = (parent: string, users: string[]): string | undefined => {
-  const tag = { kind: 'macvlan-shim', parent, ...(users.length ? { users } : {}) } as const;
-  return tagFits(tag) ? encodeTag(tag) : undefined;
-};
-
-/** The shim's tag becomes `next`: one step per plan (a second user in the same plan amends it). */
-const setAlias = (ctx: PlanContext, name: string, next: string, was: string | undefined): void => {
-  const id = `link-alias:${name}`;
-  if (ctx.hasStep(id))
-    ctx.amend(id, (s) =>
-      s.op.op === 'link.set' ? { ...s, op: { ...s.op, patch: { ...s.op.patch, alias: next } } } : s,
-    );
-  else ctx.push(linkSetAlias(HOST, name, next, linkSetAliasCmd(HOST, name, was ?? '')));
-  ctx.updateLink(HOST, name, { alias: next });
 };
 
 /**
@@ -145,18 +123,14 @@ export const ensureShim = (
         `exists but is not pipefitter's host shim on ${parent}`,
         'remove or rename it',
       );
-    const users = usersOf(shim.alias);
-    if (!users.includes(user)) {
-      const next = tagWith(parent, [...users, user]);
-      if (next === undefined)
-        throw refuse(
-          'E_CONFLICT',
-          label,
-          `the host shim "${name}" already has ${users.length} users, as many as its tag can list`,
-          'leave out --host-shim for this one; the shim routes only to containers it lists',
-        );
-      setAlias(ctx, name, next, shim.alias);
-    }
+    joinShared(ctx, name, 'macvlan-shim', user, (users) =>
+      refuse(
+        'E_CONFLICT',
+        label,
+        `the host shim "${name}" already has ${users} users, as many as its tag can list`,
+        'leave out --host-shim for this one; the shim routes only to containers it lists',
+      ),
+    );
     if (!shim.up) {
       ctx.push(linkSetUp(HOST, name, shim.planned ? 'covered' : linkSetDownCmd(HOST, name)));
       ctx.updateLink(HOST, name, { up: true });
@@ -164,7 +138,7 @@ export const ensureShim = (
   } else {
     const p = ctx.link(HOST, parent);
     if (!p) throw refuse('E_NO_HOST_IF', `host interface "${parent}"`, 'not found', 'give a host interface');
-    const alias = tagWith(parent, [user]) ?? encodeTag({ kind: 'macvlan-shim', parent });
+    const alias = firstTag({ kind: 'macvlan-shim', parent }, user);
     ctx.push(
       linkAdd(HOST, {
         name,
@@ -237,11 +211,7 @@ export const dropStaleShimRoutes = (
 };
 
 /** The shims whose tag lists `user`. */
-export const shimsOf = (ctx: PlanContext, user: string): string[] =>
-  ctx
-    .links(HOST)
-    .filter((l) => decodeTag(l.alias)?.kind === 'macvlan-shim' && usersOf(l.alias).includes(user))
-    .map((l) => l.name);
+export const shimsOf = (ctx: PlanContext, user: string): string[] => sharedLinksOf(ctx, 'macvlan-shim', user);
 
 /**
  * `user` goes: its routes (marked with its metric; unmarked older ones to `addrs`, the addresses
@@ -257,23 +227,18 @@ export const releaseShim = (
   addrs: readonly Pick<ObservedAddr, 'family' | 'address'>[],
   replaced = false,
 ): void => {
-  const shim = ctx.link(HOST, name);
-  const tag = decodeTag(shim?.alias);
-  if (!shim || tag?.kind !== 'macvlan-shim') return;
-  const users = usersOf(shim.alias);
-  if (!users.includes(user)) return;
-  const left = users.filter((u) => u !== user);
+  if (!listsUser(ctx, name, 'macvlan-shim', user)) return;
   const phase = ctx.phase;
   ctx.phase = replaced ? PHASE.prepare : PHASE.finish;
-  if (replaced) {
-    dropRoutes(ctx, routesOf(ctx, name, user, addrs));
-  } else if (left.length === 0) {
-    ctx.push(linkDel(HOST, name, `link-del:${name}`));
-    ctx.dropLink(HOST, name);
-    ctx.notes.push(`host shim "${name}" has no users left; it is removed with its routes`);
-  } else {
-    dropRoutes(ctx, routesOf(ctx, name, user, addrs));
-    setAlias(ctx, name, tagWith(tag.parent ?? '', left) ?? shim.alias ?? '', shim.alias);
-  }
+  // the last user's routes go with the shim (the kernel takes them along)
+  if (replaced || userCount(ctx, name, 'macvlan-shim') > 1) dropRoutes(ctx, routesOf(ctx, name, user, addrs));
+  if (!replaced)
+    leaveShared(
+      ctx,
+      name,
+      'macvlan-shim',
+      user,
+      `host shim "${name}" has no users left; it is removed with its routes`,
+    );
   ctx.phase = phase;
 };

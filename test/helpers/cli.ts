@@ -18,3 +18,14 @@ export const cli = async (args: string[], env: Record<string, string> = {}): Pro
   const r = await execa('node', [BIN, ...args], { reject: false, env });
   return { code: r.exitCode ?? -1, stdout: String(r.stdout), stderr: String(r.stderr) };
 };
+
+/**
+ * The arguments of util-linux `script` that run ARGV on a new pseudo-terminal (stdin, stdout and
+ * stderr all that terminal; script's own stdin is typed on it, its stdout is what was printed),
+ * exiting with ARGV's exit code.
+ */
+export const onTtyArgs = (argv: readonly string[]): string[] => [
+  '-qfec',
+  argv.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' '),
+  '/dev/null',
+];

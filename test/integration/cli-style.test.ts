@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
-import { BIN, cli } from '../helpers/cli.js';
+import { BIN, cli, onTtyArgs } from '../helpers/cli.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { link, readState } from '../helpers/read-back.js';
 
@@ -16,8 +16,7 @@ const NO_DOCKER = { DOCKER_HOST: 'unix:///nonexistent/docker.sock' };
 
 /** Run the CLI on a pseudo-terminal: stdout and stderr both a TTY; what it printed, as one text. */
 const onTty = async (args: string[], env: Record<string, string> = {}) => {
-  const line = ['node', BIN, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(' ');
-  const r = await execa('script', ['-qfec', line, '/dev/null'], {
+  const r = await execa('script', onTtyArgs(['node', BIN, ...args]), {
     reject: false,
     env: { ...NO_DOCKER, TERM: 'xterm', ...env },
     extendEnv: true,

@@ -7,10 +7,12 @@
  * host's LAN NIC has. The machine's own namespace is never touched.
  */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import type { CliResult } from '../helpers/cli.js';
 import { cli } from '../helpers/cli.js';
+import type { Ns } from '../helpers/read-back.js';
 import { ipJson, ping } from '../helpers/read-back.js';
 import { recipeFileText } from '../helpers/recipe-file.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
@@ -43,34 +45,83 @@ const ok = (r: CliResult, what: string): CliResult => {
 };
 
 /**
- * A parent NIC with the host's address on it, and two containers. Made before it, as Docker's
- * docker0 is on a real host: another interface with an address the containers have no route to,
- * which the kernel would choose as the source of what goes through the shim (it has none).
+ * A parent NIC with the host's address on it, and two containers (both detached after the test);
+ * `spaces` the sandbox and the containers, `before` their state. Made before the parent, as
+ * Docker's docker0 is on a real host: another interface with an address the containers have no
+ * route to, which the kernel would choose as the source of what goes through the shim (it has
+ * none).
  */
-const setup = async (sb: Sandbox): Promise<{ parent: string; c1: Container; c2: Container }> => {
+const setup = async (t: TestContext, sb: Sandbox) => {
   const decoy = await sb.hostNic('d');
   await execa('ip', ['addr', 'add', '203.0.113.77/24', 'dev', decoy]);
   const parent = await sb.hostNic('m');
   await execa('ip', ['addr', 'add', '192.0.2.1/24', 'dev', parent]);
-  return { parent, c1: await sb.container(), c2: await sb.container() };
+  const [c1, c2] = [await sb.container(), await sb.container()];
+  t.after(async () => {
+    for (const c of [c1, c2]) await cli(['detach', `pid:${c.pid}`], NO_DOCKER);
+  });
+  const spaces: Ns[] = ['sandbox', { pid: c1.pid }, { pid: c2.pid }];
+  return { parent, c1, c2, spaces, before: await snapshot(spaces) };
 };
 
+/** `attach TARGET --macvlan PARENT --ip IP/24 EXTRA…`; TARGET a container (pid:) or a target spec. */
 const attach = (
-  c: Container,
+  c: Container | string,
   parent: string,
   ip: string,
   extra: string[] = [],
   env: Record<string, string> = NO_DOCKER,
-) => cli(['attach', `pid:${c.pid}`, '--macvlan', parent, '--ip', `${ip}/24`, ...extra], env);
+) =>
+  cli(
+    ['attach', typeof c === 'string' ? c : `pid:${c.pid}`, '--macvlan', parent, '--ip', `${ip}/24`, ...extra],
+    env,
+  );
+
+/** The shim on `parent`: there, and only one. */
+const onlyShim = async (parent: string, why = ''): Promise<RawLink> => {
+  const [shim, ...more] = await shimsOn(parent);
+  assert.ok(shim, `a host macvlan on the parent\n${why}`);
+  assert.deepEqual(more, [], `only one\n${why}`);
+  return shim;
+};
+
+/** A recipe NAME with the macvlan network lan on `parent`, hostShim on, and a container per member. */
+const shimRecipe = (t: TestContext, name: string, parent: string, members: [string, Container, string][]) =>
+  recipeFileText(
+    t,
+    name,
+    [
+      'version: 1',
+      `name: ${name}`,
+      'networks:',
+      `  lan: { kind: macvlan, parent: ${parent}, subnet: 192.0.2.0/24, hostShim: true }`,
+      'containers:',
+      ...members.map(
+        ([n, c, ip]) =>
+          `  ${n}: { target: 'pid:${c.pid}', interfaces: { eth1: { network: lan, address: ${ip} } } }`,
+      ),
+    ].join('\n'),
+  );
+
+/**
+ * After an attach --replace (result `r`) of the shim's only user (c1, now at 192.0.2.21): the same
+ * shim, routing the new address only, and the host reaches it; detached, the shim goes.
+ */
+const expectReplaced = async (r: CliResult, parent: string, shim: RawLink, c1: Container) => {
+  assert.equal(
+    (await onlyShim(parent, r.stderr)).ifname,
+    shim.ifname,
+    `the shim is still there\n${r.stderr}`,
+  );
+  assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
+  assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
+  ok(await cli(['detach', `pid:${c1.pid}`, '--ifname', 'eth1'], NO_DOCKER), 'detach');
+  assert.deepEqual(await shimsOn(parent), []);
+};
 
 test('host shim: without it the host cannot reach its macvlan container, with it it can; two containers share one; it goes with the last', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c1, c2 } = await setup(sb);
-    const spaces = ['sandbox' as const, { pid: c1.pid }, { pid: c2.pid }];
-    t.after(async () => {
-      for (const c of [c1, c2]) await cli(['detach', `pid:${c.pid}`], NO_DOCKER);
-    });
-    const before = await snapshot(spaces);
+    const { parent, c1, c2, spaces, before } = await setup(t, sb);
 
     // without the shim: the kernel's rule stands
     ok(await attach(c1, parent, '192.0.2.11'), 'attach without shim');
@@ -89,9 +140,7 @@ test('host shim: without it the host cannot reach its macvlan container, with it
 
     const first = ok(await attach(c1, parent, '192.0.2.11', ['--host-shim']), 'attach with shim');
     assert.match(first.stderr, /host shim "pfshim-\S+" is made/);
-    const [shim, ...more] = await shimsOn(parent);
-    assert.ok(shim, 'a host macvlan on the parent');
-    assert.deepEqual(more, [], 'only one');
+    const shim = await onlyShim(parent);
     assert.equal(shim.linkinfo?.info_data?.mode, 'bridge');
     assert.ok(shim.flags.includes('UP'));
     assert.ok(shim.ifname.length <= 15 && shim.ifname.startsWith('pfshim-'), shim.ifname);
@@ -106,11 +155,7 @@ test('host shim: without it the host cannot reach its macvlan container, with it
 
     // a second container shares the shim
     ok(await attach(c2, parent, '192.0.2.12', ['--host-shim']), 'second attach with shim');
-    assert.deepEqual(
-      (await shimsOn(parent)).map((l) => l.ifname),
-      [shim.ifname],
-      'still one shim',
-    );
+    assert.equal((await onlyShim(parent)).ifname, shim.ifname, 'still one shim');
     assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12']);
     assert.equal(await ping('sandbox', '192.0.2.12'), true);
     assert.equal(await ping('sandbox', '192.0.2.11'), true);
@@ -128,10 +173,7 @@ test('host shim: without it the host cannot reach its macvlan container, with it
 
     // the first goes: its route goes, the shim stays for the second
     ok(await cli(['detach', `pid:${c1.pid}`], NO_DOCKER), 'detach c1');
-    assert.deepEqual(
-      (await shimsOn(parent)).map((l) => l.ifname),
-      [shim.ifname],
-    );
+    assert.equal((await onlyShim(parent)).ifname, shim.ifname);
     assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.12']);
     assert.equal(await ping('sandbox', '192.0.2.12'), true);
 
@@ -144,8 +186,7 @@ test('host shim: without it the host cannot reach its macvlan container, with it
 
 test('host shim: refused with a mode other than bridge, with DHCP, or without --macvlan; nothing touched', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c1 } = await setup(sb);
-    const before = await snapshot(['sandbox', { pid: c1.pid }]);
+    const { parent, c1, spaces, before } = await setup(t, sb);
     const base = ['attach', `pid:${c1.pid}`, '--macvlan', parent, '--host-shim'];
     for (const extra of [['--mode', 'private', '--ip', '192.0.2.11/24'], ['--dhcp']]) {
       const r = await cli([...base, ...extra], NO_DOCKER);
@@ -155,7 +196,7 @@ test('host shim: refused with a mode other than bridge, with DHCP, or without --
     const b = await cli(['attach', `pid:${c1.pid}`, '--bridge', sb.name('b'), '--host-shim'], NO_DOCKER);
     assert.equal(b.code, 2);
     assert.match(b.stderr, /only applies to --macvlan/);
-    await expectState(['sandbox', { pid: c1.pid }], before, 'nothing touched');
+    await expectState(spaces, before, 'nothing touched');
   });
 });
 
@@ -177,11 +218,7 @@ const failEverywhere = async (
 
 test('host shim: a failure before any step of an attach is rolled back — a new shim, or a user added to one', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c1, c2 } = await setup(sb);
-    const spaces = ['sandbox' as const, { pid: c1.pid }, { pid: c2.pid }];
-    t.after(async () => {
-      for (const c of [c1, c2]) await cli(['detach', `pid:${c.pid}`], NO_DOCKER);
-    });
+    const { parent, c1, c2, spaces } = await setup(t, sb);
     const steps = async (c: Container, ip: string): Promise<number> =>
       (
         JSON.parse(
@@ -209,8 +246,11 @@ test('host shim: a failure before any step of an attach is rolled back — a new
       spaces,
       'shared shim',
     );
-    const [shim] = await shimsOn(parent);
-    assert.deepEqual(await routesVia(shim!.ifname), ['192.0.2.11'], "the first user's route only");
+    assert.deepEqual(
+      await routesVia((await onlyShim(parent)).ifname),
+      ['192.0.2.11'],
+      "the first user's route only",
+    );
 
     // a detach of the last user stopped at any step (a deletion cannot be undone: exit 3 past
     // it), then the same detach again: the shim and its routes are gone, nothing else
@@ -236,27 +276,14 @@ test('host shim: a failure before any step of an attach is rolled back — a new
 
 test('host shim from a recipe: hostShim on a macvlan network; apply, status, destroy', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c1, c2 } = await setup(sb);
-    const spaces = ['sandbox' as const, { pid: c1.pid }, { pid: c2.pid }];
-    const file = await recipeFileText(
-      t,
-      `hs${sb.id}`,
-      [
-        'version: 1',
-        `name: hs${sb.id}`,
-        'networks:',
-        `  lan: { kind: macvlan, parent: ${parent}, subnet: 192.0.2.0/24, hostShim: true }`,
-        'containers:',
-        `  a: { target: 'pid:${c1.pid}', interfaces: { eth1: { network: lan, address: 192.0.2.11 } } }`,
-        `  b: { target: 'pid:${c2.pid}', interfaces: { eth1: { network: lan, address: 192.0.2.12 } } }`,
-      ].join('\n'),
-    );
+    const { parent, c1, c2, spaces, before } = await setup(t, sb);
+    const file = await shimRecipe(t, `hs${sb.id}`, parent, [
+      ['a', c1, '192.0.2.11'],
+      ['b', c2, '192.0.2.12'],
+    ]);
     t.after(async () => void (await cli(['destroy', file], NO_DOCKER)));
-    const before = await snapshot(spaces);
     ok(await cli(['apply', file], NO_DOCKER), 'apply');
-    const [shim, ...more] = await shimsOn(parent);
-    assert.ok(shim);
-    assert.deepEqual(more, []);
+    const shim = await onlyShim(parent);
     assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12']);
     assert.equal(await ping('sandbox', '192.0.2.11'), true);
     assert.equal(await ping('sandbox', '192.0.2.12'), true);
@@ -274,80 +301,34 @@ test('host shim from a recipe: hostShim on a macvlan network; apply, status, des
 
 test('host shim: attach --replace of its only user with another address and MTU keeps the shim, routes the new address only; detach leaves all as before', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c1 } = await setup(sb);
-    const spaces = ['sandbox' as const, { pid: c1.pid }];
-    t.after(async () => {
-      await cli(['detach', `pid:${c1.pid}`], NO_DOCKER);
-    });
-    const before = await snapshot(spaces);
+    const { parent, c1, spaces, before } = await setup(t, sb);
     ok(await attach(c1, parent, '192.0.2.11', ['--host-shim']), 'attach with shim');
-    const [shim] = await shimsOn(parent);
-    assert.ok(shim);
+    const shim = await onlyShim(parent);
     assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11']);
 
     const r = ok(
       await attach(c1, parent, '192.0.2.21', ['--host-shim', '--replace', '--mtu', '1400']),
       'replace',
     );
-    assert.deepEqual(
-      (await shimsOn(parent)).map((l) => l.ifname),
-      [shim.ifname],
-      `the shim is still there\n${r.stderr}`,
-    );
-    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
-    assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
-
-    ok(await cli(['detach', `pid:${c1.pid}`], NO_DOCKER), 'detach');
-    assert.deepEqual(await shimsOn(parent), []);
+    await expectReplaced(r, parent, shim, c1);
     await expectState(spaces, before, 'as before');
   });
 });
 
 test("host shim: attach --replace of a recipe's interface, the shim's only user, keeps the shim for the replacement", async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c1 } = await setup(sb);
-    const spaces = ['sandbox' as const, { pid: c1.pid }];
-    const file = await recipeFileText(
-      t,
-      `hr${sb.id}`,
-      [
-        'version: 1',
-        `name: hr${sb.id}`,
-        'networks:',
-        `  lan: { kind: macvlan, parent: ${parent}, subnet: 192.0.2.0/24, hostShim: true }`,
-        'containers:',
-        `  a: { target: 'pid:${c1.pid}', interfaces: { eth1: { network: lan, address: 192.0.2.11 } } }`,
-      ].join('\n'),
-    );
-    t.after(async () => {
-      await cli(['detach', `pid:${c1.pid}`], NO_DOCKER);
-      await cli(['destroy', file], NO_DOCKER);
-    });
-    const before = await snapshot(spaces);
+    const { parent, c1, spaces, before } = await setup(t, sb);
+    const file = await shimRecipe(t, `hr${sb.id}`, parent, [['a', c1, '192.0.2.11']]);
+    t.after(async () => void (await cli(['destroy', file], NO_DOCKER)));
     ok(await cli(['apply', file], NO_DOCKER), 'apply');
-    const [shim] = await shimsOn(parent);
-    assert.ok(shim);
+    const shim = await onlyShim(parent);
     // the recipe's interface is another attachment's: replaced (removed, made anew), not repaired
     const r = ok(
-      await cli(
-        ['attach', `pid:${c1.pid}`, '--macvlan', parent, '--ip', '192.0.2.21/24', '--ifname', 'eth1'].concat([
-          '--host-shim',
-          '--replace',
-        ]),
-        NO_DOCKER,
-      ),
+      await attach(c1, parent, '192.0.2.21', ['--ifname', 'eth1', '--host-shim', '--replace']),
       'replace',
     );
     assert.match(r.stderr, /--replace removes the existing/);
-    assert.deepEqual(
-      (await shimsOn(parent)).map((l) => l.ifname),
-      [shim.ifname],
-      `the shim is still there\n${r.stderr}`,
-    );
-    assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.21'], 'the new address routed, the old one not');
-    assert.equal(await ping('sandbox', '192.0.2.21'), true, 'the host reaches the container');
-    ok(await cli(['detach', `pid:${c1.pid}`, '--ifname', 'eth1'], NO_DOCKER), 'detach');
-    assert.deepEqual(await shimsOn(parent), []);
+    await expectReplaced(r, parent, shim, c1);
     ok(await cli(['destroy', file], NO_DOCKER), 'destroy: only the recipe record is left');
     await expectState(spaces, before, 'as before');
   });
@@ -355,25 +336,14 @@ test("host shim: attach --replace of a recipe's interface, the shim's only user,
 
 test('host shim: a user whose interface is gone (its namespace made anew, as a restarted container) — its detach takes its route off the shim, the other keeps its own', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { parent, c2 } = await setup(sb);
+    const { parent, c2, spaces } = await setup(t, sb);
     const ns = await sb.netns('r');
-    t.after(async () => {
-      await cli(['detach', `netns:${ns}`, '--ifname', 'eth1'], NO_DOCKER);
-      await cli(['detach', `pid:${c2.pid}`], NO_DOCKER);
-    });
-    const before = await snapshot(['sandbox', { pid: c2.pid }]);
-    ok(
-      await cli(
-        ['attach', `netns:${ns}`, '--macvlan', parent, '--ip', '192.0.2.11/24', '--ifname', 'eth1'].concat([
-          '--host-shim',
-        ]),
-        NO_DOCKER,
-      ),
-      'first',
-    );
+    t.after(async () => void (await cli(['detach', `netns:${ns}`, '--ifname', 'eth1'], NO_DOCKER)));
+    // the namespace made after setup's snapshot: the state before is taken with it
+    const before = await snapshot(spaces);
+    ok(await attach(`netns:${ns}`, parent, '192.0.2.11', ['--ifname', 'eth1', '--host-shim']), 'first');
     ok(await attach(c2, parent, '192.0.2.12', ['--host-shim']), 'second');
-    const [shim] = await shimsOn(parent);
-    assert.ok(shim);
+    const shim = await onlyShim(parent);
     assert.deepEqual(await routesVia(shim.ifname), ['192.0.2.11', '192.0.2.12']);
 
     // "restart": the namespace goes, with its interface, and a new one of the same name comes
@@ -394,6 +364,6 @@ test('host shim: a user whose interface is gone (its namespace made anew, as a r
 
     ok(await cli(['detach', `pid:${c2.pid}`], NO_DOCKER), 'detach the second');
     assert.deepEqual(await shimsOn(parent), [], 'the shim goes with its last user');
-    await expectState(['sandbox', { pid: c2.pid }], before, 'as before');
+    await expectState(spaces, before, 'as before');
   });
 });

@@ -1,21 +1,26 @@
 /**
  * `pipefitter try` (issue 14, point 2), on the CLI as users run it: a change applied, verified,
- * then kept only when confirmed (`try --confirm` from another shell); without a confirmation in
- * time — and through a SIGHUP — everything goes back exactly as it was (full kernel snapshot),
- * and a TCP connection that the change cut carries data again, the same connection. A failed
- * verification (no carrier, a gateway that does not answer, a --check that exits non-zero)
- * reverts at once (exit 1). A try killed with SIGKILL is reverted by `try --revert` or by the
- * next changing command. A recipe tried over an applied one goes back to the applied one.
+ * then kept only when confirmed (`try --confirm` from another shell, or Enter at the prompt on a
+ * pseudo-terminal made by util-linux `script`); without a confirmation in time — and through a
+ * SIGHUP — everything goes back exactly as it was (full kernel snapshot), and a TCP connection
+ * that the change cut carries data again, the same connection. A failed verification (no
+ * carrier, a gateway that does not answer, a --check that exits non-zero) reverts at once
+ * (exit 1). A try killed with SIGKILL is reverted by `try --revert` or by the next changing
+ * command. A recipe tried over an applied one goes back to the applied one.
  */
 import { test } from 'node:test';
+import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
-import { BIN, cli } from '../helpers/cli.js';
+import { BIN, cli, onTtyArgs } from '../helpers/cli.js';
+import type { Snapshot } from '../helpers/kernel-state.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
-import type { Sandbox } from '../helpers/sandbox.js';
+import type { Container, Sandbox } from '../helpers/sandbox.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import type { Ns } from '../helpers/read-back.js';
+import { link, readState } from '../helpers/read-back.js';
 import { recipeFile } from '../helpers/recipe-file.js';
 import { listAttachmentRecords } from '../../src/state/attachments.js';
 
@@ -25,65 +30,136 @@ const recordsOf = async (pid: number): Promise<string[]> =>
 
 const WAITING = /applied and verified/;
 
+/** `attach pid:PID --bridge BRIDGE --ifname IFNAME --ip IP`: what the tests try. */
+const attachFlags = (pid: number, bridge: string, ip: string, ifname = 'eth1'): string[] => [
+  'attach',
+  `pid:${pid}`,
+  '--bridge',
+  bridge,
+  '--ifname',
+  ifname,
+  '--ip',
+  ip,
+];
+
 interface Running {
-  readonly proc: ResultPromise<{ reject: false; stdin: 'ignore' }>;
+  readonly proc: ResultPromise<{ reject: false }>;
   /** Settles when the try waits for its confirmation (rejects if it ended before). */
   readonly waiting: Promise<void>;
+  /** What it printed so far (on a terminal, stdout and stderr are one stream). */
+  readonly printed: () => string;
 }
 
-/** `pipefitter try ARGS…` in the background, stdin not a terminal. */
-const startTry = (args: string[]): Running => {
-  const proc = execa('node', [BIN, 'try', ...args], { reject: false, stdin: 'ignore' });
-  let stderr = '';
+/**
+ * `pipefitter try ARGS…` in the background. Its stdin is a pipe that stays open (not a terminal);
+ * with `tty`, it runs on a pseudo-terminal made by util-linux's `script`: stdin, stdout and
+ * stderr are the terminal, and what is written to `proc.stdin` is typed on it. Still running when
+ * the test ends (it failed), it is reverted by `try --revert` (so it leaves nothing), then killed.
+ */
+const startTry = (t: TestContext, args: string[], o: { tty?: boolean } = {}): Running => {
+  const argv = ['node', BIN, 'try', ...args];
+  const proc = o.tty
+    ? execa('script', onTtyArgs(argv), { reject: false, env: { TERM: 'dumb' } })
+    : execa(argv[0]!, argv.slice(1), { reject: false });
+  t.after(async () => {
+    if (proc.exitCode === null && proc.signalCode === null) await cli(['try', '--revert']);
+    proc.kill('SIGKILL');
+  });
+  let printed = '';
   const waiting = new Promise<void>((resolve, reject) => {
-    proc.stderr.on('data', (d: Buffer) => {
-      stderr += d.toString();
-      if (WAITING.test(stderr)) resolve();
-    });
-    void proc.then((r) => reject(new Error(`try ended before waiting: exit ${r.exitCode} ${r.stderr}`)));
+    const seen = (d: Buffer) => {
+      printed += d.toString();
+      if (WAITING.test(printed)) resolve();
+    };
+    proc.stdout.on('data', seen);
+    proc.stderr.on('data', seen);
+    void proc.then((r) => reject(new Error(`try ended before waiting: exit ${r.exitCode} ${printed}`)));
   });
   waiting.catch(() => undefined);
-  return { proc, waiting };
+  return { proc, waiting, printed: () => printed };
+};
+
+/** Settles with the try's result, or rejects when it has not ended within ms (stdin still open). */
+const endsWithin = async (tr: Running, ms: number) => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`still running after ${ms} ms:\n${tr.printed()}`)), ms);
+  });
+  try {
+    return await Promise.race([tr.proc, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+};
+
+/** A try killed outright (SIGKILL) once it waits for its confirmation: its change left pending. */
+const killWaiting = async (tr: Running): Promise<void> => {
+  await tr.waiting;
+  tr.proc.kill('SIGKILL');
+  await tr.proc;
 };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Two containers on a bridge, attached for real (not tried): the base every test starts from. */
-const twoOnABridge = async (sb: Sandbox) => {
+/** A container, and the state (sandbox and container) before anything is tried: `spaces`, `before`. */
+const oneContainer = async (sb: Sandbox) => {
+  const c = await sb.container();
+  const spaces: Ns[] = ['sandbox', { pid: c.pid }];
+  return { c, spaces, before: await snapshot(spaces) };
+};
+
+/**
+ * Two containers on a bridge, attached for real (not tried; detached after the test): the base
+ * of the tests that try something on B beside a connection to A.
+ */
+const twoOnABridge = async (t: TestContext, sb: Sandbox) => {
   const [a, b] = [await sb.container(), await sb.container()];
-  const br = sb.name('tb');
+  t.after(async () => {
+    for (const c of [a, b]) await cli(['detach', `pid:${c.pid}`, '--ifname', 'eth1']);
+  });
   for (const [c, ip] of [
     [a, '192.0.2.10/24'],
     [b, '192.0.2.20/24'],
   ] as const) {
-    const r = await cli(['attach', `pid:${c.pid}`, '--bridge', br, '--ip', ip]);
+    const r = await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('tb'), '--ip', ip]);
     assert.equal(r.code, 0, r.stderr);
   }
-  return { a, b, br, spaces: ['sandbox' as const, { pid: a.pid }, { pid: b.pid }] };
+  const spaces: Ns[] = ['sandbox', { pid: a.pid }, { pid: b.pid }];
+  return { a, b, spaces };
 };
 
-const detachAll = async (pids: number[]) => {
-  for (const pid of pids) await cli(['detach', `pid:${pid}`, '--ifname', 'eth1']);
+/**
+ * The tried attach `flags` (eth2 of B, 198.51.100.20/24) was kept: read back from the kernel,
+ * recorded for watch, no try pending; tried again, nothing to try; and detached, the state is
+ * `before` with no revert on the way (its journal is gone).
+ */
+const expectKept = async (flags: string[], b: Container, spaces: Ns[], before: Snapshot) => {
+  const st = await readState({ pid: b.pid });
+  assert.deepEqual(
+    link(st, 'eth2')?.addrs.filter((x) => !x.startsWith('fe80')),
+    ['198.51.100.20/24'],
+    'kept: eth2 in the container, with its address',
+  );
+  assert.equal(link(st, 'eth2')?.up, true);
+  assert.deepEqual((await recordsOf(b.pid)).sort(), ['eth1', 'eth2'], 'confirmed: recorded for watch');
+  const again = await cli(['try', '--confirm']);
+  assert.equal(again.code, 2, 'nothing pending');
+  assert.match(again.stderr, /--confirm: no try is pending/);
+  const same = await cli(['try', ...flags]);
+  assert.equal(same.code, 0, same.stderr);
+  assert.match(same.stdout, /nothing to try/);
+  const d = await cli(['detach', `pid:${b.pid}`, '--ifname', 'eth2']);
+  assert.equal(d.code, 0, d.stderr);
+  assert.doesNotMatch(d.stderr, /reverted|undid/);
+  await expectState(spaces, before, 'detached after the confirmed try');
 };
 
 test('try attach, confirmed from another shell with try --confirm: the change stays; --json is one document', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { a, b, spaces } = await twoOnABridge(sb);
-    t.after(() => detachAll([a.pid, b.pid]));
+    const { b, spaces } = await twoOnABridge(t, sb);
     const before = await snapshot(spaces);
-    const tr = startTry([
-      'attach',
-      `pid:${b.pid}`,
-      '--bridge',
-      sb.name('t2'),
-      '--ifname',
-      'eth2',
-      '--ip',
-      '198.51.100.20/24',
-      '--check',
-      'true',
-      '--json',
-    ]);
+    const flags = attachFlags(b.pid, sb.name('t2'), '198.51.100.20/24', 'eth2');
+    const tr = startTry(t, [...flags, '--check', 'true', '--json']);
     await tr.waiting;
     const c = await cli(['try', '--confirm']);
     assert.equal(c.code, 0, c.stderr);
@@ -97,7 +173,6 @@ test('try attach, confirmed from another shell with try --confirm: the change st
     };
     assert.equal(doc.ok, true);
     assert.equal(doc.outcome, 'confirmed');
-    assert.deepEqual((await recordsOf(b.pid)).sort(), ['eth1', 'eth2'], 'confirmed: recorded for watch');
     assert.deepEqual(
       doc.verification.carrier.map((x) => x.carrier),
       [true],
@@ -106,39 +181,56 @@ test('try attach, confirmed from another shell with try --confirm: the change st
       doc.verification.checks.map((x) => x.ok),
       [true],
     );
-    // kept: the interface is there, and no pending try is left (confirm again: nothing pending)
-    const show = await execa('nsenter', [
-      `--net=/proc/${b.pid}/ns/net`,
-      '--',
-      'ip',
-      '-br',
-      'addr',
-      'show',
-      'eth2',
-    ]);
-    assert.match(show.stdout, /198\.51\.100\.20\/24/);
-    const again = await cli(['try', '--confirm']);
-    assert.equal(again.code, 2);
-    assert.match(again.stderr, /--confirm: no try is pending/);
-    // tried again: already in place, nothing to try
-    const same = await cli([
-      'try',
-      'attach',
-      `pid:${b.pid}`,
-      '--bridge',
-      sb.name('t2'),
-      '--ifname',
-      'eth2',
-      '--ip',
-      '198.51.100.20/24',
-    ]);
-    assert.equal(same.code, 0, same.stderr);
-    assert.match(same.stdout, /nothing to try/);
-    // and a later command does not undo it (its journal is gone)
-    const d = await cli(['detach', `pid:${b.pid}`, '--ifname', 'eth2']);
-    assert.equal(d.code, 0, d.stderr);
-    assert.doesNotMatch(d.stderr, /reverted|undid/);
-    await expectState(spaces, before, 'detached after the confirmed try');
+    await expectKept(flags, b, spaces, before);
+  });
+});
+
+test('try attach on a terminal, confirmed with Enter: the change stays (read back), recorded for watch, nothing pending', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { b, spaces } = await twoOnABridge(t, sb);
+    const before = await snapshot(spaces);
+    const flags = attachFlags(b.pid, sb.name('t9'), '198.51.100.20/24', 'eth2');
+    const tr = startTry(t, flags, { tty: true });
+    await tr.waiting;
+    assert.match(
+      tr.printed(),
+      /press Enter, or run `pipefitter try --confirm`/,
+      'on a terminal: Enter offered',
+    );
+    await sleep(500);
+    assert.equal(tr.proc.exitCode, null, 'it waits for the Enter');
+    tr.proc.stdin.write('\r');
+    // it ends on the Enter, with the terminal still open (not on its end)
+    const r = await endsWithin(tr, 20_000);
+    assert.equal(r.exitCode, 0, r.stdout);
+    assert.match(r.stdout, /confirmed: pipefitter try attach pid:\d+ --ifname eth2 \(\d+ steps kept\)/);
+    await expectKept(flags, b, spaces, before);
+  });
+});
+
+test('no Enter: reverted at the timeout — on a terminal, an Enter typed before the prompt does not count; stdin that is not a terminal is not read', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const { c, spaces, before } = await oneContainer(sb);
+    const flags = attachFlags(c.pid, sb.name('ta'), '198.51.100.60/24');
+    for (const [how, tty, prompt] of [
+      ['on a terminal', true, /press Enter, or run/],
+      ['stdin a pipe', false, /press Enter \(on a terminal\), or run/],
+    ] as const) {
+      const tr = startTry(t, [...flags, '--timeout', '3'], { tty });
+      // typed at once, before the change is even applied: not a confirmation of what comes after
+      if (tty) tr.proc.stdin.write('\r');
+      await tr.waiting;
+      assert.match(tr.printed(), prompt, how);
+      // a pipe: a line on it is not an Enter on a terminal
+      if (!tty) tr.proc.stdin.write('\n');
+      // it ends at the timeout, with its stdin still open
+      const r = await endsWithin(tr, 20_000);
+      assert.equal(r.exitCode, 1, `${how}: reverted, exit 1\n${tr.printed()}`);
+      assert.match(tr.printed(), /reverted: not confirmed within 3 s/, how);
+      await expectState(spaces, before, `${how}: reverted exactly`);
+      assert.deepEqual(await recordsOf(c.pid), [], `${how}: no record for watch`);
+      assert.equal((await cli(['try', '--revert'])).code, 2, `${how}: nothing pending`);
+    }
   });
 });
 
@@ -166,8 +258,7 @@ const lineWaiter = (p: ResultPromise<{ reject: false }>) => {
 
 test('not confirmed in time (a SIGHUP on the way): reverted exactly, and the TCP connection the change cut carries data again', async (t) => {
   await withSandbox(t, async (sb) => {
-    const { a, b, spaces } = await twoOnABridge(sb);
-    t.after(() => detachAll([a.pid, b.pid]));
+    const { a, b, spaces } = await twoOnABridge(t, sb);
     const server = execa('nsenter', [`--net=/proc/${a.pid}/ns/net`, '--', 'node', '-e', SERVER], {
       reject: false,
     });
@@ -183,15 +274,8 @@ test('not confirmed in time (a SIGHUP on the way): reverted exactly, and the TCP
     assert.ok(await seen('one\n', 5000), 'the connection carries data before');
     const before = await snapshot(spaces);
     // the change: the server's address now routed out of a new interface, to a gateway nobody has
-    const tr = startTry([
-      'attach',
-      `pid:${b.pid}`,
-      '--bridge',
-      sb.name('t3'),
-      '--ifname',
-      'eth2',
-      '--ip',
-      '198.51.100.20/24',
+    const tr = startTry(t, [
+      ...attachFlags(b.pid, sb.name('t3'), '198.51.100.20/24', 'eth2'),
       '--route',
       '192.0.2.10/32:198.51.100.1',
       '--timeout',
@@ -221,15 +305,13 @@ test('not confirmed in time (a SIGHUP on the way): reverted exactly, and the TCP
 
 test('a failed verification reverts at once (exit 1): no carrier, a gateway that does not answer, a --check that fails', async (t) => {
   await withSandbox(t, async (sb) => {
-    const c = await sb.container();
     const nic = await sb.hostNic('nc');
     // the veth's far end down: the NIC moved in has no carrier
     await execa('ip', ['link', 'set', `pp${sb.id}nc`.slice(0, 15), 'down']);
     // a parent that is down: the macvlan brings it up and records so (parents/), both undone
     const down = await sb.hostNic('dn');
     await execa('ip', ['link', 'set', down, 'down']);
-    const spaces = ['sandbox' as const, { pid: c.pid }];
-    const before = await snapshot(spaces);
+    const { c, spaces, before } = await oneContainer(sb);
     const cases: [string, string[], RegExp][] = [
       ['no carrier', ['--phys', nic, '--ifname', 'wan0', '--ip', '203.0.113.2/30'], /wan0 has no carrier/],
       [
@@ -273,15 +355,10 @@ test('a failed verification reverts at once (exit 1): no carrier, a gateway that
 
 test('a try killed with SIGKILL: try --revert reverts it; so does the next changing command', async (t) => {
   await withSandbox(t, async (sb) => {
-    const c = await sb.container();
-    const spaces = ['sandbox' as const, { pid: c.pid }];
-    const before = await snapshot(spaces);
-    const flags = ['attach', `pid:${c.pid}`, '--bridge', sb.name('t5'), '--ip', '198.51.100.40/24'];
+    const { c, spaces, before } = await oneContainer(sb);
+    const flags = attachFlags(c.pid, sb.name('t5'), '198.51.100.40/24');
     // 1: try --revert
-    const t1 = startTry(flags);
-    await t1.waiting;
-    t1.proc.kill('SIGKILL');
-    await t1.proc;
+    await killWaiting(startTry(t, flags));
     const r = await cli(['try', '--revert']);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /reverted: .*whose process was gone/);
@@ -289,27 +366,15 @@ test('a try killed with SIGKILL: try --revert reverts it; so does the next chang
     await expectState(spaces, before, 'killed, then try --revert: as before');
     assert.deepEqual(await recordsOf(c.pid), [], 'reverted: no record for watch to re-apply');
     // 2: the next changing command (an attach of something else) reverts it first
-    const t2 = startTry(flags);
-    await t2.waiting;
-    t2.proc.kill('SIGKILL');
-    await t2.proc;
-    const other = await cli([
-      'attach',
-      `pid:${c.pid}`,
-      '--bridge',
-      sb.name('t6'),
-      '--ifname',
-      'eth3',
-      '--ip',
-      '203.0.113.9/24',
-    ]);
+    await killWaiting(startTry(t, flags));
+    const other = await cli(attachFlags(c.pid, sb.name('t6'), '203.0.113.9/24', 'eth3'));
     assert.equal(other.code, 0, other.stderr);
     assert.match(other.stderr, /reverted the pending try/);
     assert.equal((await cli(['detach', `pid:${c.pid}`, '--ifname', 'eth3'])).code, 0);
     await expectState(spaces, before, 'killed, then another attach and its detach: as before');
     assert.equal((await cli(['try', '--revert'])).code, 2, 'nothing pending any more');
     // 3: try --revert while the try runs: it reverts at once
-    const t3 = startTry([...flags, '--timeout', '600']);
+    const t3 = startTry(t, [...flags, '--timeout', '600']);
     await t3.waiting;
     const rv = await cli(['try', '--revert']);
     assert.equal(rv.code, 0, rv.stderr);
@@ -368,7 +433,7 @@ test('a recipe tried over an applied one and not confirmed: back to the applied 
     const s = await cli(['status', v1, '--json']);
     assert.equal((JSON.parse(s.stdout) as { inSync: boolean }).inSync, true, 'v1 in sync');
     // confirmed: v2 stays, in sync
-    const tr = startTry(['apply', v2]);
+    const tr = startTry(t, ['apply', v2]);
     await tr.waiting;
     assert.equal((await cli(['try', '--confirm'])).code, 0);
     assert.equal((await tr.proc).exitCode, 0);
@@ -381,18 +446,16 @@ test('a recipe tried over an applied one and not confirmed: back to the applied 
 
 test('bad input exits 2 naming the field, nothing touched', async (t) => {
   await withSandbox(t, async (sb) => {
-    const c = await sb.container();
     const nic = await sb.hostNic('rp');
-    const spaces = ['sandbox' as const, { pid: c.pid }];
-    const before = await snapshot(spaces);
-    const base = ['try', 'attach', `pid:${c.pid}`, '--bridge', sb.name('t7'), '--ip', '198.51.100.50/24'];
-    for (const [flags, re] of [
+    const { c, spaces, before } = await oneContainer(sb);
+    const flags = attachFlags(c.pid, sb.name('t7'), '198.51.100.50/24');
+    for (const [bad, re] of [
       [['--timeout', 'soon'], /--timeout "soon": not a whole number of seconds/],
       [['--timeout', '0'], /--timeout "0": not a whole number of seconds from 1 to 86400/],
       [['--check', ' '], /--check " ": empty command/],
     ] as const) {
-      const r = await cli([...base, ...flags]);
-      assert.equal(r.code, 2, `${flags.join(' ')}: ${r.stderr}`);
+      const r = await cli(['try', ...flags, ...bad]);
+      assert.equal(r.code, 2, `${bad.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, re);
     }
     for (const w of ['--confirm', '--revert']) {
@@ -402,10 +465,7 @@ test('bad input exits 2 naming the field, nothing touched', async (t) => {
     }
     // a change a revert could not put back (--replace of the bridge's veth by a macvlan deletes
     // the veth): refused
-    assert.equal(
-      (await cli(['attach', `pid:${c.pid}`, '--bridge', sb.name('t7'), '--ip', '198.51.100.50/24'])).code,
-      0,
-    );
+    assert.equal((await cli(flags)).code, 0);
     const attached = await snapshot(spaces);
     const rep = await cli([
       'try',
@@ -430,26 +490,13 @@ test('bad input exits 2 naming the field, nothing touched', async (t) => {
 
 test('two tries started at the same instant: exactly one proceeds, the other is refused (exit 2) naming it; reverted, nothing is left', async (t) => {
   await withSandbox(t, async (sb) => {
-    const c = await sb.container();
-    const spaces = ['sandbox' as const, { pid: c.pid }];
-    const before = await snapshot(spaces);
+    const { c, spaces, before } = await oneContainer(sb);
     const flags = (n: string, ip: string) => [
-      'attach',
-      `pid:${c.pid}`,
-      '--bridge',
-      sb.name(`t${n}`),
-      '--ifname',
-      `eth${n}`,
-      '--ip',
-      ip,
+      ...attachFlags(c.pid, sb.name(`t${n}`), ip, `eth${n}`),
       '--timeout',
       '600',
     ];
-    const tries = [startTry(flags('7', '198.51.100.71/24')), startTry(flags('8', '203.0.113.81/24'))];
-    t.after(async () => {
-      for (const x of tries) if (x.proc.exitCode === null) x.proc.kill('SIGKILL');
-      await cli(['try', '--revert']);
-    });
+    const tries = [startTry(t, flags('7', '198.51.100.71/24')), startTry(t, flags('8', '203.0.113.81/24'))];
     // the refused one ends at once; the other waits for its confirmation
     const first = await Promise.race(tries.map((x, i) => x.proc.then(() => i)));
     const refused = tries[first]!;

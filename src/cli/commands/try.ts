@@ -43,13 +43,23 @@ const parseTimeout = (v: string | undefined): number | undefined => {
   return Number(v);
 };
 
-/** Enter on a terminal confirms; stdin that is not a terminal (or goes away) does not. */
-const enterOnTty = (): { confirmed: Promise<void>; close: () => void } => {
-  if (!process.stdin.isTTY) return { confirmed: new Promise(() => undefined), close: () => undefined };
+/**
+ * Enter on a terminal confirms — once the prompt is shown (`arm`): what is typed before it, while
+ * the change is applied and verified, is read and dropped, so a key pressed ahead, before anyone
+ * could see whether the session survives the change, does not keep it. Stdin that is not a
+ * terminal (a pipe, a closed stdin) is never read: only `pipefitter try --confirm` confirms.
+ */
+const enterOnTty = (): { confirmed: Promise<void>; arm: () => void; close: () => void } => {
+  if (!process.stdin.isTTY)
+    return { confirmed: new Promise(() => undefined), arm: () => undefined, close: () => undefined };
   const rl = createInterface({ input: process.stdin });
   process.stdin.on('error', () => undefined);
+  let armed = false;
   return {
-    confirmed: new Promise((r) => rl.once('line', () => r())),
+    confirmed: new Promise((r) => rl.on('line', () => armed && r())),
+    arm: () => {
+      armed = true;
+    },
     close: () => {
       rl.close();
       process.stdin.pause();
@@ -102,6 +112,7 @@ const run = async (cmd: Command, go: (o: TryOptions) => Promise<TryResult>, f: T
       ...opts,
       confirmInput: tty.confirmed,
       onWaiting: (deadline) => {
+        tty.arm();
         const s = Math.round((deadline.getTime() - Date.now()) / 1000);
         err(
           `pipefitter: applied and verified; it is reverted in ${s} s unless confirmed: ` +

@@ -4,7 +4,6 @@ import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
 import { planDetach } from '../../../src/plan/detach.js';
 import { parseAttachInput, parsePairInput } from '../../../src/model/input.js';
-import type { Attachment } from '../../../src/model/attachment.js';
 import type { ResolvedTarget } from '../../../src/model/target.js';
 import { encodeTag } from '../../../src/model/owner.js';
 import { isPipefitterError } from '../../../src/errors.js';
@@ -19,13 +18,10 @@ import {
   pidTarget,
   route,
 } from '../../helpers/plan-fixtures.js';
+import { attachment } from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
-const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: t, iface: req.iface, link: req.link };
-};
+const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>) => attachment(t, input);
 
 test('an address is announced only where a neighbour may hold it with another MAC', () => {
   const announced = (host: ReturnType<typeof nsState>): string[] =>

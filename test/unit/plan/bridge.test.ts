@@ -7,26 +7,18 @@ import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
-import { planDetach } from '../../../src/plan/detach.js';
-import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import { encodeTag } from '../../../src/model/owner.js';
 import type { FirewallState, NetnsState, ObservedLink } from '../../../src/model/observed.js';
-import type { Attachment } from '../../../src/model/attachment.js';
 import type { Plan } from '../../../src/model/step.js';
-import { parseIfName } from '../../../src/names.js';
 import { dumpPlan } from '../../helpers/plan-dump.js';
 import { lines, netnsTarget, nic, nsState, observed, text } from '../../helpers/plan-fixtures.js';
+import { attachment, detachPlan } from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
-const att = (input: Omit<AttachInput, 'target'>): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: r1, iface: req.iface, link: req.link };
-};
 const attach = (host: NetnsState, ...input: Omit<AttachInput, 'target'>[]) =>
   planAttach(
-    input.map((i) => att({ hostIfname: 'vh', ...i })),
+    input.map((i) => attachment(r1, { hostIfname: 'vh', ...i })),
     observed(host, [r1, nsState()]),
   );
 /** The plan's steps whose id starts with one of `ids`, every field. */
@@ -85,8 +77,8 @@ test('a new bridge gets one accept rule per family that drops bridged frames, in
   // two ports in one plan: the rule once
   const two = planAttach(
     [
-      att({ bridge: 'br-lab', hostIfname: 'vh' }),
-      { ...att({ bridge: 'br-lab', hostIfname: 'vh2' }), target: netnsTarget('r2') },
+      attachment(r1, { bridge: 'br-lab', hostIfname: 'vh' }),
+      attachment(netnsTarget('r2'), { bridge: 'br-lab', hostIfname: 'vh2' }),
     ],
     observed(withFw(fw()), [r1, nsState()], [netnsTarget('r2'), nsState()]),
   );
@@ -156,27 +148,43 @@ test("someone else's bridge gets no rule, but a note with the command to run", (
   assert.ok(!ours.notes.some((n) => n.includes('br_netfilter')));
 });
 
+/**
+ * The detach of r1's eth1, a port of br-lab: the host with br-lab's accept rules of `rules`
+ * (family, chain), one of another bridge's, and `links`; eth1 with `eth1` on top.
+ */
+const detachPort = (rules: [4 | 6, string][], links: ObservedLink[] = [], eth1: Partial<ObservedLink> = {}) =>
+  detachPlan(
+    r1,
+    withFw(
+      fw({
+        bridgeRules: [
+          ...rules.map(([family, chain]) => ({ family, chain, bridge: 'br-lab' })),
+          { family: 4, chain: 'FORWARD', bridge: 'other' },
+        ],
+      }),
+      links,
+    ),
+    nsState([
+      nic('eth1', {
+        kind: 'veth',
+        alias: encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' }),
+        ...eth1,
+      }),
+    ]),
+  );
+
 test('the bridge goes with its last port, and its accept rules (only its own) before it', () => {
   const hostTag = encodeTag({ kind: 'veth-host', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
-  const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
-  const p = planDetach(
-    { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
-    observed(
-      withFw(
-        fw({
-          bridgeRules: [
-            { family: 4, chain: 'DOCKER-USER', bridge: 'br-lab' },
-            { family: 6, chain: 'FORWARD', bridge: 'br-lab' },
-            { family: 4, chain: 'FORWARD', bridge: 'other' },
-          ],
-        }),
-        [
-          nic('br-lab', { kind: 'bridge', alias: 'pf1:k=bridge', ifindex: 3 }),
-          nic('vh', { kind: 'veth', master: 'br-lab', alias: hostTag, ifindex: 20, linkIndex: 5 }),
-        ],
-      ),
-      [r1, nsState([nic('eth1', { kind: 'veth', alias: tag, ifindex: 5, linkIndex: 20 })])],
-    ),
+  const p = detachPort(
+    [
+      [4, 'DOCKER-USER'],
+      [6, 'FORWARD'],
+    ],
+    [
+      nic('br-lab', { kind: 'bridge', alias: 'pf1:k=bridge', ifindex: 3 }),
+      nic('vh', { kind: 'veth', master: 'br-lab', alias: hostTag, ifindex: 20, linkIndex: 5 }),
+    ],
+    { ifindex: 5, linkIndex: 20 },
   );
   assert.equal(
     dumpPlan(p),
@@ -211,21 +219,7 @@ test('the bridge goes with its last port, and its accept rules (only its own) be
 });
 
 test('the bridge gone already (a detach stopped after deleting it, run again): its accept rules go, then the port', () => {
-  const tag = encodeTag({ kind: 'veth', bridge: 'br-lab', target: 'netns:r1', ifname: 'eth1' });
-  const p = planDetach(
-    { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
-    observed(
-      withFw(
-        fw({
-          bridgeRules: [
-            { family: 4, chain: 'DOCKER-USER', bridge: 'br-lab' },
-            { family: 4, chain: 'FORWARD', bridge: 'other' },
-          ],
-        }),
-      ),
-      [r1, nsState([nic('eth1', { kind: 'veth', alias: tag })])],
-    ),
-  );
+  const p = detachPort([[4, 'DOCKER-USER']]);
   assert.deepEqual(lines(p), [
     `host: iptables -w -D ${ruleSpec('DOCKER-USER')}`,
     'netns:r1: ip link del dev eth1',

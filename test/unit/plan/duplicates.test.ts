@@ -7,8 +7,6 @@ import assert from 'node:assert/strict';
 import { parseCidr } from '../../../src/addr.js';
 import type { PipefitterError } from '../../../src/errors.js';
 import type { Attachment } from '../../../src/model/attachment.js';
-import type { AttachInput } from '../../../src/model/input.js';
-import { parseAttachInput } from '../../../src/model/input.js';
 import type { ObservedLink } from '../../../src/model/observed.js';
 import type { OwnerTag } from '../../../src/model/owner.js';
 import { encodeTag, tagFits } from '../../../src/model/owner.js';
@@ -18,16 +16,13 @@ import { planAttach } from '../../../src/plan/attach.js';
 import { withAddrs } from '../../../src/plan/duplicates.js';
 import { thrown } from '../../helpers/errors.js';
 import { lines, netnsTarget, nic, nsState, observed, pidTarget } from '../../helpers/plan-fixtures.js';
+import { attachment } from '../../helpers/plan-cases.js';
 
 const a = pidTarget(4242);
 const b = pidTarget(5151);
 const br = nic('br0', { kind: 'bridge', ifindex: 2 });
 
-const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>, owner?: string): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: t, iface: req.iface, link: req.link, ...(owner ? { owner } : {}) };
-};
+const att = attachment;
 
 /** The host end of A's port on br0, tagged as pipefitter writes it now. */
 const port = (tag: Partial<OwnerTag> = {}, name = 'veth1pl4242'): ObservedLink =>

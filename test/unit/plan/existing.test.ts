@@ -6,7 +6,7 @@ import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
-import { parseAttachInput, parsePairInput } from '../../../src/model/input.js';
+import { parsePairInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import type { OwnerTag } from '../../../src/model/owner.js';
 import { encodeTag } from '../../../src/model/owner.js';
@@ -15,14 +15,11 @@ import type { Attachment } from '../../../src/model/attachment.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import { dumpPlan, golden } from '../../helpers/plan-dump.js';
 import { netnsTarget, nic, nsState, observed, route, text } from '../../helpers/plan-fixtures.js';
+import { attachment } from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
-const att = (input: Omit<AttachInput, 'target'>, owner?: string): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: r1, iface: req.iface, link: req.link, ...(owner ? { owner } : {}) };
-};
+const att = (input: Omit<AttachInput, 'target'>, owner?: string) => attachment(r1, input, owner);
 const pair = (peerIfname: string): Attachment => {
   const req = parsePairInput({ a: 'netns:r1:eth1', b: `netns:r2:${peerIfname}` });
   if (req.link.kind !== 'pair') throw new Error('pair');

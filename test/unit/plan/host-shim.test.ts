@@ -3,25 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { argvOf } from '../../../src/render/ip.js';
 import { planAttach } from '../../../src/plan/attach.js';
-import { planDetach } from '../../../src/plan/detach.js';
 import { shimMetric, shimName, shimSource } from '../../../src/plan/host-shim.js';
 import { parseCidr } from '../../../src/addr.js';
-import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
-import type { Attachment } from '../../../src/model/attachment.js';
-import type { ResolvedTarget } from '../../../src/model/target.js';
 import { decodeTag, encodeTag } from '../../../src/model/owner.js';
-import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
 import { isIfName } from '../../../src/names.js';
 import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
+import { attachment as att, detachPlan, shimLink, toReplace, userOf } from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
-const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: t, iface: req.iface, link: req.link };
-};
+const [u1, u2] = [userOf(r1), userOf(r2)];
 
 test('shim names fit 15 bytes: pfshim-PARENT, or a hash of a long parent', () => {
   assert.equal(shimName('eth3'), 'pfshim-eth3');
@@ -44,8 +36,8 @@ test('two containers asking for the shim in one plan: one shim, one tag with bot
     l.join('\n'),
   );
   // each route marked with its user's metric
-  const m1 = shimMetric(vlanUserKey('netns:r1', 'eth1'));
-  const m2 = shimMetric(vlanUserKey('netns:r2', 'eth1'));
+  const m1 = shimMetric(u1);
+  const m2 = shimMetric(u2);
   assert.notEqual(m1, m2);
   assert.ok(l.includes(`host: ip route add 198.51.100.7/32 dev pfshim-eth3 metric ${m1}`), l.join('\n'));
   assert.ok(l.includes(`host: ip route add 198.51.100.8/32 dev pfshim-eth3 metric ${m2}`), l.join('\n'));
@@ -56,7 +48,7 @@ test('two containers asking for the shim in one plan: one shim, one tag with bot
     {
       kind: 'macvlan-shim',
       parent: 'eth3',
-      users: [vlanUserKey('netns:r1', 'eth1'), vlanUserKey('netns:r2', 'eth1')],
+      users: [u1, u2],
     },
   ]);
   // the shim is up before its routes (the kernel refuses a route through a link that is down)
@@ -74,22 +66,8 @@ test('without --host-shim no shim is planned', () => {
 });
 
 test('attach --replace of the only user of a shim keeps the shim: the old route goes before the new one is made', () => {
-  const u1 = vlanUserKey('netns:r1', 'eth1');
-  const shimAlias = encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u1] });
-  const host = nsState(
-    [nic('eth3'), nic('pfshim-eth3', { kind: 'macvlan', parent: 'eth3', alias: shimAlias })],
-    [route({ dst: '198.51.100.7/32', dev: 'pfshim-eth3' })],
-  );
-  const mine = nsState([
-    nic('eth1', {
-      kind: 'macvlan',
-      // another mode than asked for: replaced, not repaired
-      macvlanMode: 'private',
-      parent: 'eth3',
-      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3' }),
-      addrs: [{ family: 4, address: '198.51.100.7', prefix: 24, scope: 'global' }],
-    }),
-  ]);
+  const host = nsState([nic('eth3'), shimLink(u1)], [route({ dst: '198.51.100.7/32', dev: 'pfshim-eth3' })]);
+  const mine = toReplace(r1, 'eth3');
   const replace = (input: Omit<AttachInput, 'target'>) =>
     lines(planAttach([att(r1, input)], observed(host, [r1, mine]), { replace: true }));
   const l = replace({ macvlan: 'eth3', ip: '198.51.100.9/24', hostShim: true });
@@ -112,17 +90,8 @@ test('attach --replace of the only user of a shim keeps the shim: the old route 
 });
 
 test("a user whose interface is gone: its routes leave the shim by their mark, another user's stay", () => {
-  const u1 = vlanUserKey('netns:r1', 'eth1');
-  const u2 = vlanUserKey('netns:r2', 'eth1');
   const host = nsState(
-    [
-      nic('eth3'),
-      nic('pfshim-eth3', {
-        kind: 'macvlan',
-        parent: 'eth3',
-        alias: encodeTag({ kind: 'macvlan-shim', parent: 'eth3', users: [u1, u2] }),
-      }),
-    ],
+    [nic('eth3'), shimLink(u1, u2)],
     [
       route({ dst: '198.51.100.7/32', dev: 'pfshim-eth3', metric: shimMetric(u1) }),
       route({ family: 6, dst: '2001:db8::7/128', dev: 'pfshim-eth3', metric: shimMetric(u1) }),
@@ -130,10 +99,7 @@ test("a user whose interface is gone: its routes leave the shim by their mark, a
     ],
   );
   // r1 restarted: its namespace is new, without eth1
-  const p = planDetach(
-    { target: r1, ifname: 'eth1' as never, force: false },
-    observed(host, [r1, nsState()]),
-  );
+  const p = detachPlan(r1, host, nsState());
   assert.deepEqual(lines(p), [
     `host: ip route del 198.51.100.7/32 dev pfshim-eth3 metric ${shimMetric(u1)}`,
     `host: ip route del 2001:db8::7/128 dev pfshim-eth3 metric ${shimMetric(u1)}`,

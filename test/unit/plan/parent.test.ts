@@ -5,41 +5,28 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
-import { planDetach } from '../../../src/plan/detach.js';
-import { parseAttachInput } from '../../../src/model/input.js';
-import type { AttachInput } from '../../../src/model/input.js';
-import { encodeTag } from '../../../src/model/owner.js';
 import type { ObservedLink, ParentUpRecord } from '../../../src/model/observed.js';
-import type { ResolvedTarget } from '../../../src/model/target.js';
-import type { Attachment } from '../../../src/model/attachment.js';
-import { parseIfName } from '../../../src/names.js';
 import { dumpPlan } from '../../helpers/plan-dump.js';
 import { lines, netnsTarget, nic, nsState, observed } from '../../helpers/plan-fixtures.js';
+import { attachment as att, detachPlan, ownMacvlan } from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
-const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: t, iface: req.iface, link: req.link };
-};
-const macvlanIn = (t: ResolvedTarget) =>
-  nsState([
-    nic('eth1', {
-      kind: 'macvlan',
-      alias: encodeTag({ kind: 'macvlan', target: t.id, ifname: 'eth1', parent: 'eth3' }),
-    }),
-  ]);
 /** The host with eth3 up, brought up by pipefitter for these users. */
 const hostUp = (users: string[], eth3: Partial<ObservedLink> = {}, others: ObservedLink[] = []) => ({
   ...nsState([nic('eth3', { ifindex: 3, ...eth3 }), ...others]),
   parentsUp: new Map<string, ParentUpRecord>([['eth3', { ifindex: 3, users }]]),
 });
-const detach = (host: ReturnType<typeof hostUp>) =>
-  planDetach(
-    { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
-    observed(host, [r1, macvlanIn(r1)]),
-  );
+/** r1's macvlan on eth3 detached. */
+const detach = (host: ReturnType<typeof hostUp>) => detachPlan(r1, host, nsState([ownMacvlan(r1, 'eth3')]));
+/** The record that r1's eth1 no longer uses eth3. */
+const removeRecord = {
+  kind: 'parent-user',
+  parent: 'eth3',
+  ifindex: 3,
+  user: 'netns:r1/eth1',
+  op: 'remove',
+};
 
 const del = `
 1. netns:r1/link-del:eth1
@@ -101,13 +88,6 @@ test('a parent that was up is not touched and not recorded; one pipefitter broug
 });
 
 test('detach: the parent stays up while another attachment needs it, and goes down with the last', () => {
-  const removeRecord = {
-    kind: 'parent-user',
-    parent: 'eth3',
-    ifindex: 3,
-    user: 'netns:r1/eth1',
-    op: 'remove',
-  };
   const shared = detach(hostUp(['netns:r1/eth1', 'netns:r2/eth1']));
   assert.equal(dumpPlan(shared), `record: ${JSON.stringify(removeRecord)}\n${del}`);
   const last = detach(hostUp(['netns:r1/eth1']));
@@ -144,18 +124,7 @@ ${del}
 test('detach of a macvlan gone already: the parent brought up for it goes down all the same, its record with it', () => {
   // a detach stopped right after deleting it (exit 3, or killed) and run again; or a container
   // whose namespace went with it
-  const gone = (host: ReturnType<typeof hostUp>) =>
-    planDetach(
-      { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
-      observed(host, [r1, nsState()]),
-    );
-  const removeRecord = {
-    kind: 'parent-user',
-    parent: 'eth3',
-    ifindex: 3,
-    user: 'netns:r1/eth1',
-    op: 'remove',
-  };
+  const gone = (host: ReturnType<typeof hostUp>) => detachPlan(r1, host, nsState());
   assert.equal(
     dumpPlan(gone(hostUp(['netns:r1/eth1']))),
     `note: host interface "eth3" was brought up by pipefitter and is no longer used; it goes down

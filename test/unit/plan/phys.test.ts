@@ -6,23 +6,16 @@ import { refusal } from '../../helpers/errors.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
-import { planDetach } from '../../../src/plan/detach.js';
-import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
-import type { Attachment } from '../../../src/model/attachment.js';
 import type { NetnsState, ObservedLink } from '../../../src/model/observed.js';
 import type { AttachPlanOptions } from '../../../src/plan/options.js';
 import { encodeTag } from '../../../src/model/owner.js';
-import { parseIfName } from '../../../src/names.js';
 import { dumpPlan, golden } from '../../helpers/plan-dump.js';
 import { lines, netnsTarget, nic, nsState, observed, route } from '../../helpers/plan-fixtures.js';
+import { attachment, detachPlan } from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
-const att = (input: Omit<AttachInput, 'target'>): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: r1, iface: req.iface, link: req.link };
-};
+const att = (input: Omit<AttachInput, 'target'>) => attachment(r1, input);
 const eth3 = (p: Partial<ObservedLink> = {}) =>
   nic('eth3', {
     ifindex: 3,
@@ -106,12 +99,10 @@ test('home again: renamed back, MTU and MAC restored, then up with its addresses
     hr: '203.0.113.0/24 via 198.51.100.1 dev eth3',
   }).toString()}`;
   const home = (alias: string) =>
-    planDetach(
-      { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
-      observed(nsState(), [
-        r1,
-        nsState([nic('eth1', { ifindex: 3, alias, mtu: 9000, mac: '02:00:00:00:00:10' })]),
-      ]),
+    detachPlan(
+      r1,
+      nsState(),
+      nsState([nic('eth1', { ifindex: 3, alias, mtu: 9000, mac: '02:00:00:00:00:10' })]),
     );
   const p = home(tag);
   golden('detach-phys.plan.txt', dumpPlan(p));
@@ -124,10 +115,7 @@ test('home again: renamed back, MTU and MAC restored, then up with its addresses
       alias: encodeTag({ kind: 'phys', target: 'netns:r1', ifname: 'eth3', origName: 'eth3' }),
     }),
   ]);
-  const q = planDetach(
-    { target: r1, ifname: parseIfName('eth3', 'ifname'), force: false },
-    observed(nsState(), [r1, plain]),
-  );
+  const q = detachPlan(r1, nsState(), plain, 'eth3');
   assert.deepEqual(lines(q), [
     'netns:r1: ip link set dev eth3 netns <host>',
     'host: ip link set dev eth3 alias ',
@@ -136,12 +124,7 @@ test('home again: renamed back, MTU and MAC restored, then up with its addresses
   // home already, still tagged (a detach stopped after the move: exit 3, or killed; run again):
   // what is missing there is put back, the alias last; the container has nothing left
   const stopped = (link: Partial<Parameters<typeof nic>[1]>, routes: ReturnType<typeof route>[] = []) =>
-    lines(
-      planDetach(
-        { target: r1, ifname: parseIfName('eth1', 'ifname'), force: false },
-        observed(nsState([nic('eth3', { alias: tag, mtu: 1500, ...link })], routes), [r1, nsState()]),
-      ),
-    );
+    lines(detachPlan(r1, nsState([nic('eth3', { alias: tag, mtu: 1500, ...link })], routes), nsState()));
   assert.deepEqual(stopped({ up: false }), [
     'host: ip link set dev eth3 up',
     'host: ip addr add 198.51.100.3/24 brd 198.51.100.255 dev eth3',
@@ -163,15 +146,7 @@ test('home again: renamed back, MTU and MAC restored, then up with its addresses
     ['host: ip link set dev eth3 alias uplink 2'],
   );
   // another target's device, or another interface's: not this detach's
-  assert.deepEqual(
-    lines(
-      planDetach(
-        { target: r1, ifname: parseIfName('eth2', 'ifname'), force: false },
-        observed(nsState([nic('eth3', { alias: tag })]), [r1, nsState()]),
-      ),
-    ),
-    [],
-  );
+  assert.deepEqual(lines(detachPlan(r1, nsState([nic('eth3', { alias: tag })]), nsState(), 'eth2')), []);
 });
 
 test('moved in as it is: no MTU, MAC or rename steps, nothing remembered that it did not have', () => {

@@ -2,23 +2,23 @@ import { test } from 'node:test';
 import { argvOf } from '../../../src/render/ip.js';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
-import { planDetach } from '../../../src/plan/detach.js';
-import { parseAttachInput } from '../../../src/model/input.js';
 import type { AttachInput } from '../../../src/model/input.js';
-import type { Attachment } from '../../../src/model/attachment.js';
-import type { ResolvedTarget } from '../../../src/model/target.js';
 import { decodeTag, encodeTag, tagFits } from '../../../src/model/owner.js';
 import { vlanUserKey } from '../../../src/plan/shared-vlan.js';
 import { isPipefitterError } from '../../../src/errors.js';
 import { lines, netnsTarget, nic, nsState, observed, text } from '../../helpers/plan-fixtures.js';
+import {
+  attachment as att,
+  detachPlan,
+  ownMacvlan,
+  sharedSub,
+  toReplace,
+  userOf,
+} from '../../helpers/plan-cases.js';
 
 const r1 = netnsTarget('r1');
 const r2 = netnsTarget('r2');
-const att = (t: ResolvedTarget, input: Omit<AttachInput, 'target'>): Attachment => {
-  const req = parseAttachInput({ target: 'x', ...input });
-  if (req.link.kind === 'pair') throw new Error('no pairs here');
-  return { target: t, iface: req.iface, link: req.link };
-};
+const [u1, u2] = [userOf(r1), userOf(r2)];
 
 test('macvlan on PARENT.VLAN: the sub-interface is made once, shared, and counts its users', () => {
   const host = nsState([nic('eth3')]);
@@ -39,54 +39,25 @@ test('macvlan on PARENT.VLAN: the sub-interface is made once, shared, and counts
   const aliases = p.steps
     .filter((s) => argvOf(s)[5] === 'alias' && argvOf(s)[4] === 'eth3.10')
     .map((s) => decodeTag(argvOf(s)[6] as string)?.users);
-  assert.deepEqual(aliases, [[vlanUserKey('netns:r1', 'eth1'), vlanUserKey('netns:r2', 'eth1')]]);
+  assert.deepEqual(aliases, [[u1, u2]]);
 });
 
 test('the last user of a shared sub-interface takes it along on detach; others leave it', () => {
-  const u1 = vlanUserKey('netns:r1', 'eth1');
-  const u2 = vlanUserKey('netns:r2', 'eth1');
-  const sub = (...users: string[]) =>
-    nic('eth3.10', {
-      kind: 'vlan',
-      vlanId: 10,
-      parent: 'eth3',
-      alias: encodeTag({ kind: 'vlan-shared', users }),
-    });
-  const mine = nsState([
-    nic('eth1', {
-      kind: 'macvlan',
-      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3.10' }),
-    }),
-  ]);
-  const ifname = parseAttachInput({ target: 'x', bridge: 'b' }).iface.ifname;
-  const last = planDetach(
-    { target: r1, ifname, force: false },
-    observed(nsState([nic('eth3'), sub(u1)]), [r1, mine]),
-  );
+  const mine = nsState([ownMacvlan(r1, 'eth3.10')]);
+  const last = detachPlan(r1, nsState([nic('eth3'), sharedSub(u1)]), mine);
   assert.deepEqual(lines(last), ['netns:r1: ip link del dev eth1', 'host: ip link del dev eth3.10']);
-  const shared = planDetach(
-    { target: r1, ifname, force: false },
-    observed(nsState([nic('eth3'), sub(u1, u2)]), [r1, mine]),
-  );
+  const shared = detachPlan(r1, nsState([nic('eth3'), sharedSub(u1, u2)]), mine);
   assert.deepEqual(lines(shared), [
     'netns:r1: ip link del dev eth1',
     `host: ip link set dev eth3.10 alias pf2:k=vlan-shared&u=${u2}`,
   ]);
   // a sub-interface pipefitter did not make is never removed
-  const foreign = planDetach(
-    { target: r1, ifname, force: false },
-    observed(nsState([nic('eth3'), nic('eth3.10', { kind: 'vlan', vlanId: 10 })]), [r1, mine]),
-  );
+  const foreign = detachPlan(r1, nsState([nic('eth3'), nic('eth3.10', { kind: 'vlan', vlanId: 10 })]), mine);
   assert.deepEqual(lines(foreign), ['netns:r1: ip link del dev eth1']);
   // the macvlan gone already (a detach stopped right after deleting it, run again; a container
   // whose namespace went): its place among the users is given up all the same
   const gone = (...users: string[]) =>
-    lines(
-      planDetach(
-        { target: r1, ifname, force: false },
-        observed(nsState([nic('eth3'), sub(...users)]), [r1, nsState()]),
-      ),
-    );
+    lines(detachPlan(r1, nsState([nic('eth3'), sharedSub(...users)]), nsState()));
   assert.deepEqual(gone(u1), ['host: ip link del dev eth3.10']);
   assert.deepEqual(gone(u1, u2), [`host: ip link set dev eth3.10 alias pf2:k=vlan-shared&u=${u2}`]);
   assert.deepEqual(gone(u2), []);
@@ -205,20 +176,10 @@ test('a user more than the shared sub-interface can list is refused (exit 2), so
   while (tagFits({ kind: 'vlan-shared', users: [...users, vlanUserKey(`netns:x${users.length}`, 'eth1')] }))
     users.push(vlanUserKey(`netns:x${users.length}`, 'eth1'));
   assert.ok(users.length > 10, `an alias lists ${users.length} users`);
-  const host = (list: string[]) =>
-    nsState([
-      nic('eth3'),
-      nic('eth3.10', {
-        kind: 'vlan',
-        vlanId: 10,
-        parent: 'eth3',
-        alias: encodeTag({ kind: 'vlan-shared', users: list }),
-      }),
-    ]);
   const attachTo = (list: string[]) =>
     planAttach(
       [att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.7/24' })],
-      observed(host(list), [r1, nsState()]),
+      observed(nsState([nic('eth3'), sharedSub(...list)]), [r1, nsState()]),
     );
   assert.ok(lines(attachTo(users.slice(1))).some((l) => l.startsWith('host: ip link set dev eth3.10 alias')));
   assert.throws(
@@ -232,30 +193,11 @@ test('a user more than the shared sub-interface can list is refused (exit 2), so
 });
 
 test('attach --replace of the only user of a shared sub-interface keeps it: the replacement uses it too', () => {
-  const u1 = vlanUserKey('netns:r1', 'eth1');
-  const subAlias = encodeTag({ kind: 'vlan-shared', users: [u1] });
-  const host = nsState([
-    nic('eth3'),
-    nic('eth3.10', { kind: 'vlan', vlanId: 10, parent: 'eth3', alias: subAlias }),
-  ]);
-  const mine = nsState([
-    nic('eth1', {
-      kind: 'macvlan',
-      // another mode than asked for: replaced, not repaired
-      macvlanMode: 'private',
-      parent: 'eth3.10',
-      alias: encodeTag({ kind: 'macvlan', target: 'netns:r1', ifname: 'eth1', parent: 'eth3.10' }),
-      addrs: [{ family: 4, address: '198.51.100.7', prefix: 24, scope: 'global' }],
-    }),
-  ]);
-  const p = planAttach(
-    [att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.9/24' })],
-    observed(host, [r1, mine]),
-    {
-      replace: true,
-    },
-  );
-  const l = lines(p);
+  const host = nsState([nic('eth3'), sharedSub(u1)]);
+  const mine = toReplace(r1, 'eth3.10');
+  const replace = (input: Omit<AttachInput, 'target'>) =>
+    lines(planAttach([att(r1, input)], observed(host, [r1, mine]), { replace: true }));
+  const l = replace({ macvlan: 'eth3', vlanId: 10, ip: '198.51.100.9/24' });
   assert.ok(l.includes('netns:r1: ip link del dev eth1'), l.join('\n'));
   assert.ok(
     l.some((x) => x.startsWith('host: ip link add name eth1 link eth3.10')),
@@ -268,14 +210,26 @@ test('attach --replace of the only user of a shared sub-interface keeps it: the 
   assert.ok(!l.some((x) => x.includes('ip link add name eth3.10')), `and is not made again\n${l.join('\n')}`);
   assert.ok(!l.some((x) => x.includes('eth3.10 alias')), `its users are the same\n${l.join('\n')}`);
   // a replacement on another VLAN leaves it: it goes with its last user, as on detach
-  const other = lines(
-    planAttach(
-      [att(r1, { macvlan: 'eth3', vlanId: 20, ip: '198.51.100.9/24' })],
-      observed(host, [r1, mine]),
-      {
-        replace: true,
-      },
-    ),
-  );
+  const other = replace({ macvlan: 'eth3', vlanId: 20, ip: '198.51.100.9/24' });
   assert.ok(other.includes('host: ip link del dev eth3.10'), other.join('\n'));
+});
+
+test('two users joining an existing shared sub-interface in one plan: one tag step, listing all, undone to the tag before', () => {
+  const u3 = userOf(netnsTarget('r3'));
+  const before = sharedSub(u3).alias;
+  const p = planAttach(
+    [
+      att(r1, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.7/24' }),
+      att(r2, { macvlan: 'eth3', vlanId: 10, ip: '198.51.100.8/24' }),
+    ],
+    observed(nsState([nic('eth3'), sharedSub(u3)]), [r1, nsState()], [r2, nsState()]),
+  );
+  const tags = p.steps.filter((s) => argvOf(s)[4] === 'eth3.10' && argvOf(s)[5] === 'alias');
+  assert.deepEqual(
+    tags.map((s) => decodeTag(argvOf(s)[6] as string)?.users),
+    [[u3, u1, u2]],
+  );
+  const undo = tags[0]?.undo;
+  assert.ok(undo && typeof undo !== 'string', 'undone by a command');
+  assert.equal(text(argvOf(undo)), `ip link set dev eth3.10 alias ${before}`);
 });
