@@ -388,6 +388,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
           }
           const s = u.recipe!;
           const out = await releaseGone(s.file, a.targets, recipeOptions(s));
+          lastFirewall = undefined; // a recipe applied: its NAT and accept rules, as reapplyRecipe
           // the recipe's unit goes on with the targets left (released ones are no longer its)
           const left = u.targets.filter((id) => !a.targets.includes(id));
           units = units.map((x) => (x.key === u.key ? { ...x, targets: left } : x));
