@@ -9,6 +9,7 @@ import { createInterface } from 'node:readline';
 import type { ResultPromise } from 'execa';
 import { execa } from 'execa';
 import { BIN } from './cli.js';
+import { tempStateDir } from './state-dir.js';
 
 /** One line of watch's log (src/api/watch.ts WatchEvent). */
 export interface WatchLine {
@@ -120,5 +121,27 @@ export const startWatch = (
         );
     },
     stderr: () => stderr,
+  };
+};
+
+/**
+ * A temporary state directory and the environment the CLI and `watch` of one test run with:
+ * pipefitter's state and run directories in it, and the container runtime's variables given.
+ * @example const { stateDir, env } = await watchEnv(t, 'watch', { DOCKER_HOST: d().dockerHost });
+ */
+export const watchEnv = async (
+  t: { after: (fn: () => Promise<void>) => void },
+  label: string,
+  runtime: Record<string, string>,
+): Promise<{ stateDir: string; env: Record<string, string> }> => {
+  const stateDir = await tempStateDir(t, label);
+  return {
+    stateDir,
+    env: {
+      PIPEFITTER_STATE_DIR: stateDir,
+      PIPEFITTER_RUN_DIR: `${stateDir}/run`,
+      ...runtime,
+      PATH: process.env.PATH ?? '',
+    },
   };
 };

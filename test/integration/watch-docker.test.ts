@@ -14,9 +14,8 @@ import { BIN, cli } from '../helpers/cli.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { recipeFile, recipeFileText } from '../helpers/recipe-file.js';
-import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
-import { startWatch } from '../helpers/watch.js';
+import { startWatch, watchEnv } from '../helpers/watch.js';
 
 const skip = await dockerSkipReason();
 let docker: DockerHarness | undefined;
@@ -31,6 +30,28 @@ const d = (): DockerHarness => {
   return docker;
 };
 
+/**
+ * A recipe with a NAT'd bridge, a pool, and port 8080 published to the pool's first address
+ * (the first container in the file gets it), each container on it with an `auto` address.
+ */
+const publishedRecipe = (name: string, br: string, containers: Record<string, string>): string =>
+  [
+    'version: 1',
+    `name: ${name}`,
+    'bridges:',
+    `  ${br}:`,
+    '    addresses: 203.0.113.1/24',
+    '    nat: { subnet: 203.0.113.0/24 }',
+    "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
+    'networks:',
+    `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
+    'containers:',
+    ...Object.entries(containers).map(
+      ([key, c]) =>
+        `  ${key}: { target: 'docker:${c}', interfaces: { eth1: { network: lan, address: auto } } }`,
+    ),
+  ].join('\n');
+
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
   (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
 
@@ -40,13 +61,7 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       await needTools('iptables');
-      const stateDir = await tempStateDir(t, 'watch');
-      const env = {
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        DOCKER_HOST: d().dockerHost,
-        PATH: process.env.PATH ?? '',
-      };
+      const { stateDir, env } = await watchEnv(t, 'watch', { DOCKER_HOST: d().dockerHost });
       const web = await d().run(sb.name('web'));
       const db = await d().run(sb.name('db'));
       const br = sb.name('br').slice(0, 15);
@@ -161,13 +176,7 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       await needTools('iptables');
-      const stateDir = await tempStateDir(t, 'watch20');
-      const env = {
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        DOCKER_HOST: d().dockerHost,
-        PATH: process.env.PATH ?? '',
-      };
+      const { stateDir, env } = await watchEnv(t, 'watch20', { DOCKER_HOST: d().dockerHost });
       const br = sb.name('br').slice(0, 15);
       const N = 20;
       const names = Array.from({ length: N }, (_, i) => sb.name(`c${i}`));
@@ -242,13 +251,7 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       await needTools('iptables');
-      const stateDir = await tempStateDir(t, 'watchr');
-      const env = {
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        DOCKER_HOST: d().dockerHost,
-        PATH: process.env.PATH ?? '',
-      };
+      const { env } = await watchEnv(t, 'watchr', { DOCKER_HOST: d().dockerHost });
       const web = await d().run(sb.name('rweb'), { network: 'none' });
       const db = await d().run(sb.name('rdb'), { network: 'none' });
       const br = sb.name('rbr').slice(0, 15);
@@ -298,36 +301,13 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       await needTools('iptables', 'nft');
-      const stateDir = await tempStateDir(t, 'watchgone');
-      const env = {
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        DOCKER_HOST: d().dockerHost,
-        PATH: process.env.PATH ?? '',
-      };
+      const { stateDir, env } = await watchEnv(t, 'watchgone', { DOCKER_HOST: d().dockerHost });
       const web = await d().run(sb.name('gweb'), { network: 'none' });
       const db = await d().run(sb.name('gdb'), { network: 'none' });
       const br = sb.name('gbr').slice(0, 15);
       const name = sb.name('gone');
       // web is first in the file, so it gets the pool's first address, to which port 8080 is published
-      const file = await recipeFileText(
-        t,
-        name,
-        [
-          'version: 1',
-          `name: ${name}`,
-          'bridges:',
-          `  ${br}:`,
-          '    addresses: 203.0.113.1/24',
-          '    nat: { subnet: 203.0.113.0/24 }',
-          "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
-          'networks:',
-          `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
-          'containers:',
-          `  web: { target: 'docker:${web.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
-          `  db: { target: 'docker:${db.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
-        ].join('\n'),
-      );
+      const file = await recipeFileText(t, name, publishedRecipe(name, br, { web: web.name, db: db.name }));
       const leases = async (): Promise<Record<string, string>> => {
         const ls = await cli(['ipam', 'ls', '--json'], env);
         assert.equal(ls.code, 0, ls.stderr);
@@ -470,33 +450,11 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       await needTools('iptables', 'nft');
-      const stateDir = await tempStateDir(t, 'watchgoner');
-      const env = {
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        DOCKER_HOST: d().dockerHost,
-        PATH: process.env.PATH ?? '',
-      };
+      const { env } = await watchEnv(t, 'watchgoner', { DOCKER_HOST: d().dockerHost });
       const web = await d().run(sb.name('rweb'), { network: 'none' });
       const br = sb.name('rbr').slice(0, 15);
       const name = sb.name('goner');
-      const file = await recipeFileText(
-        t,
-        name,
-        [
-          'version: 1',
-          `name: ${name}`,
-          'bridges:',
-          `  ${br}:`,
-          '    addresses: 203.0.113.1/24',
-          '    nat: { subnet: 203.0.113.0/24 }',
-          "    publish: [{ port: 8080, to: '203.0.113.100:80' }]",
-          'networks:',
-          `  lan: { bridge: ${br}, subnet: 203.0.113.0/24, pool: 203.0.113.100-203.0.113.120 }`,
-          'containers:',
-          `  web: { target: 'docker:${web.name}', interfaces: { eth1: { network: lan, address: auto } } }`,
-        ].join('\n'),
-      );
+      const file = await recipeFileText(t, name, publishedRecipe(name, br, { web: web.name }));
       assert.equal((await cli(['apply', file], env)).code, 0);
       const before = (await cli(['ipam', 'ls', '--json'], env)).stdout;
       const nft = async (): Promise<string> =>

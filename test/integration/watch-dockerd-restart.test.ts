@@ -19,9 +19,8 @@ import { captureNetnsState } from '../helpers/netns-state.js';
 import { cli } from '../helpers/cli.js';
 import { link, ping, readState } from '../helpers/read-back.js';
 import { activeSandbox, withSandbox } from '../helpers/sandbox.js';
-import { tempStateDir } from '../helpers/state-dir.js';
 import { needTools } from '../helpers/tools.js';
-import { startWatch } from '../helpers/watch.js';
+import { startWatch, watchEnv } from '../helpers/watch.js';
 
 const skip = await dockerSkipReason();
 /** The private daemon's own default bridge (the run's daemon has docker0 in the same netns). */
@@ -57,13 +56,7 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       await needTools('iptables');
-      const stateDir = await tempStateDir(t, 'watchd');
-      const env = {
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        DOCKER_HOST: d().dockerHost,
-        PATH: process.env.PATH ?? '',
-      };
+      const { stateDir, env } = await watchEnv(t, 'watchd', { DOCKER_HOST: d().dockerHost });
       const br = sb.name('br').slice(0, 15);
       const peers = [
         { name: sb.name('web'), ip: '192.0.2.10', mac: '02:00:c0:00:02:0a' },
