@@ -141,7 +141,8 @@ const ENVIRONMENT = /^pf-[^/]+-podman-[^/]+$/;
  * mid-test, so its cleanup never ran and conmon, the containers, their mounts and cgroups and
  * the directory stayed. Returns the directories it swept, so a leak test can fail on them.
  * Leaves alone every environment whose owner still runs (the same PID with the same start time),
- * and one without an owner file younger than a minute (being made right now).
+ * and one without an owner file that is younger than a minute or has processes (whose they are
+ * cannot be told).
  */
 export const sweepStalePodman = async (): Promise<string[]> => {
   const swept: string[] = [];
@@ -151,7 +152,9 @@ export const sweepStalePodman = async (): Promise<string[]> => {
     const st = await stat(dir).catch(() => undefined);
     if (!st?.isDirectory()) continue;
     const owner = (await readFile(join(dir, OWNER), 'utf8').catch(() => '')).trim();
-    if (owner === '' && Date.now() - st.mtimeMs < 60_000) continue;
+    // no owner file: being made right now, or made by a harness that wrote none (an older
+    // checkout running at the same time): swept only when nothing of it runs
+    if (owner === '' && (Date.now() - st.mtimeMs < 60_000 || (await processesOf(dir)).length > 0)) continue;
     const [pid = '0', started] = owner.split(' ');
     if (Number(pid) > 0 && started !== undefined && (await startTime(Number(pid))) === started) continue;
     const errors: string[] = [];
