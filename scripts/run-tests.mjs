@@ -56,6 +56,7 @@ const ONCE = {
   // pipefitter's backend plays no part: the harness and the DHCP runner script alone
   'test/integration/docker-harness.test.ts': "the Docker harness's self-test",
   'test/integration/daemon-start.test.ts': "the helpers' daemon start-up errors",
+  'test/integration/podman-harness.test.ts': "the Podman harness's sweep of dead tests' environments",
   'test/integration/dhcp-runner.test.ts': 'libexec/pipefitter-dhcp against the clients, no backend',
   // the whole run's leak check: last, after both lanes
   'test/integration/zz-leaks.test.ts': 'the leak check of the whole run, last',

@@ -10,6 +10,7 @@ import { BACKENDS } from '../exec/backend.js';
 import { GRAPH_FORMATS } from '../recipe/graph.js';
 import { IPVLAN_FLAGS, IPVLAN_MODES, MACVLAN_MODES } from '../values.js';
 import { listContainerNames } from '../targets/docker.js';
+import { listPodmanNames } from '../targets/podman.js';
 import { createRunner } from '../exec/runner.js';
 import type { Runner } from '../exec/runner.js';
 import { readLinks } from '../observe/links.js';
@@ -111,14 +112,7 @@ export const liveSources = (cwd: string = process.cwd()): CompletionSources & { 
   const links = hostLinks(getRunner);
   return {
     containers: () => quiet(() => listContainerNames({ timeoutMs: 500 })),
-    podman: () =>
-      quiet(async () => {
-        const r = await getRunner().run(['podman', 'ps', '--format', '{{.Names}}'], {
-          netns: { kind: 'host' },
-          timeoutMs: 1000,
-        });
-        return r.failed ? [] : r.stdout.split('\n').filter((l) => l.trim() !== '');
-      }),
+    podman: () => quiet(() => listPodmanNames(getRunner(), { timeoutMs: 1000 })),
     namespaces: () => quiet(async () => (await readdir('/run/netns')).sort()),
     bridges: async () => (await links()).filter((l) => l.kind === 'bridge').map((l) => l.name),
     hostInterfaces: async () => (await links()).filter((l) => l.name !== 'lo').map((l) => l.name),

@@ -1,6 +1,7 @@
 /**
- * Podman's container events, for `watch`: `podman events --format json --filter type=container`
- * as a long-running child of the runner. Podman has no daemon to connect to; the command reads
+ * Podman through its CLI: the running containers' names, for shell completion (`podman ps`), and
+ * its container events, for `watch`: `podman events --format json --filter type=container` as a
+ * long-running child of the runner. Podman has no daemon to connect to; the command reads
  * its events log (or the journal) with the same configuration as every other podman command
  * (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF, inherited from pipefitter's environment).
  */
@@ -41,6 +42,27 @@ export const parsePodmanEvent = (line: string): PodmanEvent | undefined => {
     name: typeof o.Name === 'string' ? o.Name : undefined,
     timeMs: Number.isFinite(t) ? t : undefined,
   };
+};
+
+/**
+ * The names of the running containers, for shell completion: `podman ps` with a short timeout,
+ * and an empty list when podman cannot answer (not installed, its storage unreadable, too slow).
+ * @example await listPodmanNames(runner) // ['web', 'db']
+ */
+export const listPodmanNames = async (
+  runner: Runner,
+  opts: { timeoutMs?: number } = {},
+): Promise<string[]> => {
+  const r = await runner.run(['podman', 'ps', '--format', '{{.Names}}'], {
+    netns: HOST,
+    timeoutMs: opts.timeoutMs ?? 1000,
+  });
+  return r.failed
+    ? []
+    : r.stdout
+        .split('\n')
+        .map((l) => l.trim())
+        .filter((l) => l !== '');
 };
 
 /** The command watch follows. */

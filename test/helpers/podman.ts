@@ -18,7 +18,7 @@
  * }));
  * ```
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { BUSYBOX, busyboxRootfs, isStaticElf } from './busybox-image.js';
@@ -104,6 +104,67 @@ const processesOf = async (dir: string): Promise<number[]> => {
 
 const toml = (s: string): string => JSON.stringify(s);
 
+/** A process's start time (clock ticks after boot): with its PID, names it across PID reuse. */
+const startTime = async (pid: number): Promise<string | undefined> => {
+  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+  return st ? st.slice(st.lastIndexOf(')') + 2).split(' ')[19] : undefined;
+};
+
+/** `PID STARTTIME` of the process that owns an environment. */
+const OWNER = 'owner';
+
+const ownerLine = async (pid: number): Promise<string> => `${pid} ${await startTime(pid)}\n`;
+
+/** Ends its processes, unmounts, removes its cgroups and, when all that worked, the directory. */
+const removeEnvironment = async (dir: string, errors: string[]): Promise<void> => {
+  const attempt = async (what: string, f: () => Promise<unknown>): Promise<void> => {
+    await f().catch((e: unknown) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`));
+  };
+  await attempt('end processes', async () => terminate(await processesOf(dir), 3_000));
+  await attempt('unmount', async () => {
+    await unmountUnder(dir);
+    const m = await mountsUnder(dir);
+    if (m.length) throw new Error(`still mounted: ${m.join(' ')}`);
+  });
+  await attempt('remove cgroups', async () => {
+    for (const d of await cgroupDirs(basename(dir))) await removeCgroup(d);
+  });
+  // never rm through a mount
+  if (errors.length === 0) await attempt('remove dir', () => rm(dir, { recursive: true, force: true }));
+};
+
+/** Podman environments live in /tmp/pf-<run id>-podman-<rand> (any run's). */
+const ENVIRONMENT = /^pf-[^/]+-podman-[^/]+$/;
+
+/**
+ * Removes the Podman environments (of any run) whose owning test process is dead: it was killed
+ * mid-test, so its cleanup never ran and conmon, the containers, their mounts and cgroups and
+ * the directory stayed. Returns the directories it swept, so a leak test can fail on them.
+ * Leaves alone every environment whose owner still runs (the same PID with the same start time),
+ * and one without an owner file that is younger than a minute or has processes (whose they are
+ * cannot be told).
+ */
+export const sweepStalePodman = async (): Promise<string[]> => {
+  const swept: string[] = [];
+  for (const e of await readdir('/tmp')) {
+    if (!ENVIRONMENT.test(e)) continue;
+    const dir = join('/tmp', e);
+    const st = await stat(dir).catch(() => undefined);
+    if (!st?.isDirectory()) continue;
+    const owner = (await readFile(join(dir, OWNER), 'utf8').catch(() => '')).trim();
+    // no owner file: being made right now, or made by a harness that wrote none (an older
+    // checkout running at the same time): swept only when nothing of it runs
+    if (owner === '' && (Date.now() - st.mtimeMs < 60_000 || (await processesOf(dir)).length > 0)) continue;
+    const [pid = '0', started] = owner.split(' ');
+    if (Number(pid) > 0 && started !== undefined && (await startTime(Number(pid))) === started) continue;
+    const errors: string[] = [];
+    await removeEnvironment(dir, errors);
+    if (errors.length) throw new Error(`podman sweep of ${dir} incomplete:\n${errors.join('\n')}`);
+    swept.push(dir);
+  }
+  return swept;
+};
+
 export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
   await needTools('podman', 'runc', 'nsenter', BUSYBOX);
   if (!(await isStaticElf(BUSYBOX)))
@@ -111,6 +172,7 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
   const sandbox = process.env.PF_SANDBOX;
   if (!sandbox) throw new Error('podman harness: PF_SANDBOX is unset: run through scripts/run-tests.mjs');
   const dir = await mkdtemp(`/tmp/pf-${runId}-podman-`);
+  await writeFile(join(dir, OWNER), await ownerLine(process.pid));
   const cgroup = join(await ownCgroup(), basename(dir));
   let cleaned = false;
   const names = new Set<string>();
@@ -164,22 +226,13 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
+    // swept already (sweepStalePodman): a podman run now would make its storage again
+    if (!(await stat(dir).catch(() => undefined))) return;
     const errors: string[] = [];
-    const attempt = async (what: string, f: () => Promise<unknown>): Promise<void> => {
-      await f().catch((e: unknown) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`));
-    };
-    await attempt('remove containers', () => podman(['rm', '-a', '-f', '-t', '0']));
-    await attempt('end processes', async () => terminate(await processesOf(dir), 3_000));
-    await attempt('unmount', async () => {
-      await unmountUnder(dir);
-      const m = await mountsUnder(dir);
-      if (m.length) throw new Error(`still mounted: ${m.join(' ')}`);
-    });
-    await attempt('remove cgroups', async () => {
-      for (const d of await cgroupDirs(basename(dir))) await removeCgroup(d);
-    });
-    // never rm through a mount
-    if (errors.length === 0) await attempt('remove dir', () => rm(dir, { recursive: true, force: true }));
+    await podman(['rm', '-a', '-f', '-t', '0']).catch((e: unknown) =>
+      errors.push(`remove containers: ${e instanceof Error ? e.message : String(e)}`),
+    );
+    await removeEnvironment(dir, errors);
     if (errors.length) throw new Error(`podman harness cleanup incomplete (${dir}):\n${errors.join('\n')}`);
   };
   sb.defer(cleanup);

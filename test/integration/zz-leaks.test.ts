@@ -8,10 +8,14 @@ import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import { runId, sandboxName, sandboxSkipReason } from '../helpers/sandbox.js';
 import { harnessProcesses, sweepStaleHarnesses } from '../helpers/docker.js';
+import { sweepStalePodman } from '../helpers/podman.js';
 
 const skip = await sandboxSkipReason();
 
 test('no namespaces, links, processes or files are left behind', { skip }, async () => {
+  // First: a Podman environment of a test process that died has conmon and containers in the
+  // sandbox and its directory in /tmp, which the checks below would name one by one.
+  assert.deepEqual(await sweepStalePodman(), [], 'podman harness leftovers (tests killed mid-test)');
   const namespaces = (await execa('ip', ['netns', 'list'])).stdout
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')
