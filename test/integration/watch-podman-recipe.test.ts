@@ -14,8 +14,7 @@ import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { recipeFile } from '../helpers/recipe-file.js';
 import { expectState, snapshot } from '../helpers/round-trip.js';
 import { withSandbox } from '../helpers/sandbox.js';
-import { tempStateDir } from '../helpers/state-dir.js';
-import { startWatch } from '../helpers/watch.js';
+import { startWatch, watchEnv } from '../helpers/watch.js';
 
 const globalAddrs = (l: { addrs: string[] } | undefined): string[] =>
   (l?.addrs ?? []).filter((a) => !a.startsWith('fe80')).sort();
@@ -26,13 +25,7 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       const p = await startPodman(sb);
-      const stateDir = await tempStateDir(t, 'watchpodr');
-      const env = {
-        ...p.env,
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        PATH: process.env.PATH ?? '',
-      };
+      const { stateDir, env } = await watchEnv(t, 'watchpodr', p.env);
       const web = await p.run(sb.name('rweb'));
       const db = await p.run(sb.name('rdb'));
       const br = sb.name('rbr').slice(0, 15);

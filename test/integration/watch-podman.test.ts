@@ -8,74 +8,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
-import type { ResultPromise } from 'execa';
-import { execa } from 'execa';
-import { BIN, cli } from '../helpers/cli.js';
+import { cli } from '../helpers/cli.js';
 import type { PodmanContainer } from '../helpers/podman.js';
 import { startPodman } from '../helpers/podman.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
-import { tempStateDir } from '../helpers/state-dir.js';
-
-interface WatchLine {
-  time: string;
-  event: string;
-  message: string;
-  target?: string;
-  sinceEventMs?: number;
-}
-
-/** `pipefitter watch --json` as a child, its lines collected; `next` waits for a matching one. */
-const startWatch = (env: Record<string, string>, args: string[] = []) => {
-  const child: ResultPromise = execa('node', [BIN, 'watch', '--json', ...args], {
-    env,
-    reject: false,
-    buffer: false,
-  });
-  const lines: WatchLine[] = [];
-  const waiters: { match: (l: WatchLine) => boolean; resolve: (l: WatchLine) => void }[] = [];
-  let seen = 0;
-  createInterface({ input: child.stdout! }).on('line', (text) => {
-    const l = JSON.parse(text) as WatchLine;
-    lines.push(l);
-    for (const w of [...waiters])
-      if (w.match(l)) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(l);
-      }
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-  /** The first line after the last one `next` returned that matches. */
-  const next = (match: (l: WatchLine) => boolean, timeoutMs = 30_000): Promise<WatchLine> => {
-    const found = lines.slice(seen).find(match);
-    if (found) {
-      seen = lines.indexOf(found) + 1;
-      return Promise.resolve(found);
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `watch: no matching line in ${timeoutMs} ms; got:\n${lines.map((l) => JSON.stringify(l)).join('\n')}\n${stderr}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      waiters.push({
-        match,
-        resolve: (l) => {
-          clearTimeout(timer);
-          seen = lines.indexOf(l) + 1;
-          resolve(l);
-        },
-      });
-    });
-  };
-  return { child, lines, next, stderr: () => stderr };
-};
+import { startWatch, watchEnv } from '../helpers/watch.js';
 
 /** `podman events` processes started with this environment's containers.conf. */
 const podmanEventsOf = async (containersConf: string): Promise<number[]> => {
@@ -99,13 +37,7 @@ test(
   (t) =>
     withSandbox(t, async (sb) => {
       const p = await startPodman(sb);
-      const stateDir = await tempStateDir(t, 'watchpod');
-      const env = {
-        ...p.env,
-        PIPEFITTER_STATE_DIR: stateDir,
-        PIPEFITTER_RUN_DIR: `${stateDir}/run`,
-        PATH: process.env.PATH ?? '',
-      };
+      const { stateDir, env } = await watchEnv(t, 'watchpod', p.env);
       const web = await p.run(sb.name('web'));
       const db = await p.run(sb.name('db'));
       const br = sb.name('br').slice(0, 15);
@@ -134,7 +66,7 @@ test(
       assert.equal(other.code, 0, other.stderr);
       assert.equal((await readdir(`${stateDir}/attachments`)).length, 2, 'one record per attachment');
 
-      const w = startWatch(env, ['--interval', '5m']);
+      const w = startWatch(t, env, ['--interval', '5m']);
       t.after(() => {
         w.child.kill('SIGKILL');
       });
