@@ -52,6 +52,11 @@ export interface PodmanState {
   readonly pid: number;
 }
 
+export interface PodmanRunOptions {
+  /** `--network NAME`: a conflist in `DIR/cni/net.d` (plugins in `DIR/cni/bin`); default `none`. */
+  readonly network?: string;
+}
+
 export interface PodmanHarness {
   /** Everything of this environment lives here. */
   readonly dir: string;
@@ -59,8 +64,11 @@ export interface PodmanHarness {
   readonly env: Readonly<Record<string, string>>;
   /** `podman ARGS` in the sandbox namespace, with this environment; rejects on failure. */
   podman(args: readonly string[]): Promise<string>;
-  /** `podman run -d` of an idle busybox shell; resolves once it runs with its command. */
-  run(name: string): Promise<PodmanContainer>;
+  /**
+   * `podman run -d` of an idle busybox shell; resolves once it runs with its command.
+   * `opts.network`: a network of this environment's network_config_dir (default `none`).
+   */
+  run(name: string, opts?: PodmanRunOptions): Promise<PodmanContainer>;
   inspect(name: string): Promise<PodmanState>;
   /** `podman restart`: a new process, a new netns. */
   restart(name: string): Promise<PodmanContainer>;
@@ -274,7 +282,7 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
     env,
     podman,
     inspect,
-    async run(name) {
+    async run(name, opts = {}) {
       names.add(name);
       await podman([
         'run',
@@ -282,7 +290,7 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
         '--name',
         name,
         '--network',
-        'none',
+        opts.network ?? 'none',
         '--cgroup-parent',
         cgroup,
         '--ulimit',
