@@ -8,6 +8,7 @@
  * decoding modules; each operation's effects load by dynamic import, so VERSION and a refused
  * configuration never load the attach machinery.
  */
+import { appendFileSync } from 'node:fs';
 import { parseCniEnv, parseCommand } from './env.js';
 import { configVersion, decodeConfigText, parseNetConf } from './config.js';
 import type { CniCommand } from './types.js';
@@ -39,7 +40,22 @@ const readStdin = async (): Promise<string> => {
 };
 
 const print = (doc: unknown): void => void process.stdout.write(`${JSON.stringify(doc, null, 2)}\n`);
-const log = (line: string): void => void process.stderr.write(`pipefitter: ${line}\n`);
+/**
+ * Runtimes keep a plugin's stderr only when it fails, if at all: with PIPEFITTER_CNI_LOG set to a
+ * file, every invocation also appends its log lines there, each with the time, the process and
+ * the attachment (command, container ID, interface), and its outcome.
+ */
+const logFile = process.env.PIPEFITTER_CNI_LOG;
+const who = `${process.pid} ${process.env.CNI_COMMAND ?? '-'} ${process.env.CNI_CONTAINERID ?? '-'} ${process.env.CNI_IFNAME ?? '-'}`;
+const log = (line: string): void => {
+  process.stderr.write(`pipefitter: ${line}\n`);
+  if (logFile)
+    try {
+      appendFileSync(logFile, `${new Date().toISOString()} ${who}: ${line}\n`);
+    } catch {
+      // a log that cannot be written must not fail the operation
+    }
+};
 
 /** Runs one invocation; resolves to the exit code. */
 export const runCni = async (env: NodeJS.ProcessEnv = process.env): Promise<number> => {
@@ -64,12 +80,14 @@ export const runCni = async (env: NodeJS.ProcessEnv = process.env): Promise<numb
     const verb = await VERBS[command]();
     const result = await verb.run(cniEnv, conf, log);
     if (result !== undefined) print(resultForVersion(result, conf.cniVersion));
+    if (logFile) log(`${conf.name}: done`);
     return 0;
   } catch (e) {
     const err = cniErrorOf(e);
     if (err.code === CNI_ERROR.failed && !(e instanceof CniError) && e instanceof Error && e.stack)
       log(e.stack);
     print(err.toObject(version));
+    if (logFile) log(`failed with code ${err.code}: ${err.message}`);
     return 1;
   }
 };

@@ -10,7 +10,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
 import { startPodman } from '../helpers/podman.js';
@@ -39,6 +39,14 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
     const started = Date.now();
     const p = await startPodman(sb);
     const bin = join(p.dir, 'cni/bin');
+    // the plugin's own log (PIPEFITTER_CNI_LOG, inherited through podman): shown when a check fails
+    const logFile = join(p.dir, 'cni.log');
+    process.env.PIPEFITTER_CNI_LOG = logFile;
+    t.after(() => {
+      delete process.env.PIPEFITTER_CNI_LOG;
+    });
+    const pluginLog = async (): Promise<string> =>
+      `the plugin's log:\n${await readFile(logFile, 'utf8').catch(() => '(none)')}`;
     const dataDir = join(p.dir, 'cni/leases');
     await mkdir(dataDir, { recursive: true });
     const installed = await cli(['cni', 'install', '--bin-dir', bin]);
@@ -113,7 +121,12 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
     );
     // pipefitter's records: one per container, under Podman's container IDs
     const state = join(process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter', 'cni', net);
-    assert.deepEqual(await filesUnder(state), [`${a.id}/eth0.json`, `${b.id}/eth0.json`].sort());
+    assert.deepEqual(
+      await filesUnder(state),
+      [`${a.id}/eth0.json`, `${b.id}/eth0.json`].sort(),
+      await pluginLog(),
+    );
+    assert.match(await readFile(logFile, 'utf8'), new RegExp(`ADD ${a.id} eth0: ${net}: done`), 'ADD logged');
 
     // a reaches b across the bridge, and b reaches a
     assert.ok(await ping({ pid: a.pid }, addrs[1]!), 'a reaches b');
@@ -126,13 +139,13 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
     const afterA = await readState('sandbox');
     assert.equal(afterA.links.filter((l) => l.master === bridge).length, 1, "one port left, b's");
     assert.deepEqual(await leases(dataDir, net), [addrs[1]!]);
-    assert.deepEqual(await filesUnder(state), [`${b.id}/eth0.json`]);
+    assert.deepEqual(await filesUnder(state), [`${b.id}/eth0.json`], await pluginLog());
     await p.remove(b.name);
     const after = await readState('sandbox');
     assert.equal(link(after, bridge), undefined, 'the bridge pipefitter made is gone');
     assert.deepEqual(after.links.map((l) => l.name).sort(), before, 'no host end left, the links as before');
     assert.deepEqual(await leases(dataDir, net), [], "host-local's leases released");
-    assert.deepEqual(await filesUnder(state), [], "pipefitter's records removed");
+    assert.deepEqual(await filesUnder(state), [], `pipefitter's records removed; ${await pluginLog()}`);
     t.diagnostic(
       `podman run (ADD) ${addMs} ms, podman rm -f (DEL) ${delMs} ms, whole test ${Date.now() - started} ms`,
     );
