@@ -27,6 +27,7 @@ import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { busyboxRootfsTar } from '../helpers/busybox-image.js';
 import { cli } from '../helpers/cli.js';
+import { REFERENCE, hostLocalLeases } from '../helpers/cni.js';
 import {
   cgroupDirs,
   harnessProcesses,
@@ -39,7 +40,6 @@ import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
 
-const REFERENCE = '/usr/lib/cni';
 const CONF_DIR = '/etc/cni/net.d';
 const BIN_DIR = '/opt/cni/bin';
 const IMAGE = 'docker.io/library/pf-busybox:cni';
@@ -105,11 +105,7 @@ const exists = (p: string): Promise<boolean> =>
     () => false,
   );
 
-/** The addresses host-local holds (its lease files, named by address). */
-const leases = async (dataDir: string, network: string): Promise<string[]> =>
-  (await readdir(join(dataDir, network)).catch(() => [] as string[]))
-    .filter((f) => /^[0-9.]+$/.test(f))
-    .sort();
+const leases = hostLocalLeases;
 
 test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each other, nothing left after', async (t) => {
   await withSandbox(t, async (sb) => {

@@ -13,12 +13,11 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
+import { REFERENCE, hostLocalLeases } from '../helpers/cni.js';
 import { startPodman } from '../helpers/podman.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
-
-const REFERENCE = '/usr/lib/cni';
 
 /** Every file under `dir`, relative to it (none when it is gone). */
 const filesUnder = async (dir: string): Promise<string[]> =>
@@ -27,11 +26,7 @@ const filesUnder = async (dir: string): Promise<string[]> =>
     .map((e) => join(e.parentPath, e.name).slice(dir.length + 1))
     .sort();
 
-/** The addresses host-local holds (its lease files, named by address). */
-const leases = async (dataDir: string, network: string): Promise<string[]> =>
-  (await readdir(join(dataDir, network)).catch(() => [] as string[]))
-    .filter((f) => /^[0-9.]+$/.test(f))
-    .sort();
+const leases = hostLocalLeases;
 
 test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach each other, rm -f leaves nothing', async (t) => {
   await withSandbox(t, async (sb) => {

@@ -8,10 +8,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
+import { hostLocalLeases } from '../helpers/cni.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
@@ -134,11 +135,7 @@ test('`pipefitter cni install` writes a launcher that runs the plugin with this 
   assert.match(bad.stderr, /--bin-dir "relative": not an absolute path/);
 });
 
-/** The addresses host-local holds (its lease files, named by address). */
-const leases = async (dataDir: string, network: string): Promise<string[]> =>
-  (await readdir(`${dataDir}/${network}`).catch(() => [] as string[]))
-    .filter((f) => /^[0-9a-f.:]+$/.test(f) && /[.:]/.test(f))
-    .sort();
+const leases = hostLocalLeases;
 
 interface Net {
   readonly sb: Sandbox;
