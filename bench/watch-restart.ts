@@ -6,8 +6,10 @@
  *   watch-seq  one attached container restarted ROUNDS times, one after the other
  *   watch-20   20 attached containers restarted at once (`docker restart` ×20 in parallel)
  * After each case eth1 of every container is read back (one eth1, its address); then watch is
- * stopped (SIGTERM, exit 0) and the containers detached.
+ * stopped (SIGTERM, exit 0) and the containers detached. PF_BENCH_WATCH_LOG=FILE keeps watch's
+ * JSON log lines in FILE.BACKEND.
  */
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
@@ -147,6 +149,12 @@ export const watchRestarts = async (
         throw new Error(`watch failed: ${JSON.stringify(watch.lines.filter((l) => l.event === 'failed'))}`);
     } finally {
       if (w) {
+        // PF_BENCH_WATCH_LOG=FILE: watch's own log lines, for a look at where the time went
+        if (process.env.PF_BENCH_WATCH_LOG)
+          await writeFile(
+            `${process.env.PF_BENCH_WATCH_LOG}.${backend}`,
+            w.lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
+          );
         w.child.kill('SIGTERM');
         const end = await w.child;
         if (end.exitCode !== 0) say(`watch exited ${end.exitCode}`);

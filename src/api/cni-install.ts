@@ -24,11 +24,46 @@ export interface CniInstallResult {
   readonly file: string;
   readonly node: string;
   readonly entry: string;
+  /** The settings kept as the plugin's defaults (PINNED_ENV set at install). */
+  readonly env: Readonly<Record<string, string>>;
 }
 
-/** The launcher's text. */
-export const launcherText = (node: string, entry: string): string =>
-  `#!/bin/sh\n# pipefitter's CNI plugin (written by \`pipefitter cni install\`)\nexec ${shellQuote(node)} ${shellQuote(entry)} "$@"\n`;
+/**
+ * The settings a launcher keeps from the shell that installed it. A runtime does not always run
+ * the plugin with the environment it was started with — Podman's cleanup process (started by
+ * conmon) runs DEL with none of it — so a DEL would look for the ADD's record in another state
+ * directory, or with another backend. Each is kept as a default: a value the runtime passes wins.
+ */
+export const PINNED_ENV = [
+  'PIPEFITTER_STATE_DIR',
+  'PIPEFITTER_RUN_DIR',
+  'PIPEFITTER_BACKEND',
+  'PIPEFITTER_CNI_LOG',
+] as const;
+
+/** The pinned settings set (and not empty) in `env`, in PINNED_ENV's order. */
+export const pinnedEnv = (env: NodeJS.ProcessEnv): [string, string][] =>
+  PINNED_ENV.flatMap((k) => {
+    const v = env[k];
+    return v === undefined || v === '' ? [] : [[k, v] as [string, string]];
+  });
+
+/**
+ * The launcher's text: each pinned setting as a default (`[ -n "${VAR:-}" ] || VAR=value`), then
+ * node on the CNI entry.
+ */
+export const launcherText = (
+  node: string,
+  entry: string,
+  env: readonly (readonly [string, string])[] = [],
+): string =>
+  [
+    '#!/bin/sh',
+    "# pipefitter's CNI plugin (written by `pipefitter cni install`)",
+    ...env.map(([k, v]) => `[ -n "\${${k}:-}" ] || ${k}=${shellQuote(v)}; export ${k}`),
+    `exec ${shellQuote(node)} ${shellQuote(entry)} "$@"`,
+    '',
+  ].join('\n');
 
 /**
  * Write the launcher `BIN_DIR/pipefitter` (mode 0755), replacing one there.
@@ -59,7 +94,8 @@ export const installCniPlugin = async (opts: CniInstallOptions = {}): Promise<Cn
     );
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const file = `${dir.replace(/\/+$/, '')}/pipefitter`;
-  await writeFileAtomic(file, launcherText(process.execPath, CNI_ENTRY));
+  const env = pinnedEnv(process.env);
+  await writeFileAtomic(file, launcherText(process.execPath, CNI_ENTRY, env));
   await chmod(file, 0o755);
-  return { file, node: process.execPath, entry: CNI_ENTRY };
+  return { file, node: process.execPath, entry: CNI_ENTRY, env: Object.fromEntries(env) };
 };

@@ -4,8 +4,9 @@
  * (test/helpers/podman.ts) gets a network whose conflist's plugin is `pipefitter`, installed
  * with `pipefitter cni install --bin-dir` into the environment's cni_plugin_dirs next to links
  * to Debian's reference plugins (host-local for IPAM). Podman execs the plugin itself (ADD on
- * `podman run --network`, DEL on `podman rm -f`), with its own environment: the test's
- * PIPEFITTER_STATE_DIR and PIPEFITTER_BACKEND reach the plugin through it. Everything is read
+ * `podman run --network`, DEL on `podman rm -f` — or from Podman's cleanup process, which passes
+ * none of the test's environment: the launcher keeps the test's PIPEFITTER_STATE_DIR,
+ * PIPEFITTER_BACKEND and PIPEFITTER_CNI_LOG from `cni install`). Everything is read
  * back from the kernel (`ip -j` in each container's namespace and in the sandbox).
  */
 import { test } from 'node:test';
@@ -34,7 +35,7 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
     const started = Date.now();
     const p = await startPodman(sb);
     const bin = join(p.dir, 'cni/bin');
-    // the plugin's own log (PIPEFITTER_CNI_LOG, inherited through podman): shown when a check fails
+    // the plugin's own log (PIPEFITTER_CNI_LOG, kept by the launcher): shown when a check fails
     const logFile = join(p.dir, 'cni.log');
     process.env.PIPEFITTER_CNI_LOG = logFile;
     t.after(() => {

@@ -16,6 +16,9 @@ export const registerCni = (program: Command): void => {
         process.stdout.write(`${JSON.stringify({ ok: true, ...r }, null, 2)}\n`);
         return;
       }
-      if (!globalFlags(cmd).quiet) process.stdout.write(`installed ${r.file} (runs ${r.node} ${r.entry})\n`);
+      if (globalFlags(cmd).quiet) return;
+      process.stdout.write(`installed ${r.file} (runs ${r.node} ${r.entry})\n`);
+      for (const [k, v] of Object.entries(r.env))
+        process.stdout.write(`  keeps ${k}=${v} unless the runtime sets it\n`);
     });
 };
