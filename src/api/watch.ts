@@ -42,6 +42,7 @@ import {
   removeAttachmentRecord,
   requestOf,
   stableSpec,
+  writeAttachmentRecord,
 } from '../state/attachments.js';
 import type { RecipeState } from '../state/recipes.js';
 import { listRecipeStates } from '../state/recipes.js';
@@ -221,6 +222,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
         resolved: known,
         checkCarrier: false,
         firewall: firewallFor([u]),
+        deferRecords,
       },
       `pipefitter watch: attach ${r.target.spec} --ifname ${r.ifname}`,
       [r.request],
@@ -312,6 +314,20 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
     applied.delete(r.target.id);
   };
 
+  /**
+   * The records of this pass's re-applies, written at its end: an interface is ready, and logged,
+   * before its bookkeeping. A record removed meanwhile (a detach) is not written again; one lost
+   * to a crash is written by the next watch's first pass, which finds nothing to change.
+   */
+  const pendingRecords: AttachmentRecord[] = [];
+  const deferRecords = (rs: readonly AttachmentRecord[]): void => {
+    pendingRecords.push(...rs);
+  };
+  const flushRecords = async (): Promise<void> => {
+    for (const r of pendingRecords.splice(0))
+      if (await hasAttachmentRecord(r.target.id, r.ifname)) await writeAttachmentRecord(r);
+  };
+
   /** Targets whose action failed in this pass: tried again a second later. */
   const failed = new Set<string>();
 
@@ -330,6 +346,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
           resolved: known,
           checkCarrier: false,
           firewall: firewallFor(xs.map((x) => x.u)),
+          deferRecords,
         },
         `pipefitter watch: attach (${xs.length} attachments)`,
         xs.map((x) => x.u.record!.request),
@@ -512,6 +529,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       const batched = restarted.length > 0 && (await reapplyBatch(restarted, why.eventAt));
       for (const { u, a } of decided)
         if (!(batched && restarted.some((x) => x.u === u))) await act(u, a, now, why.eventAt);
+      await flushRecords();
       // a forgotten record is out of the next pass
       units = units.filter((u) => !forgotten.has(u.key));
       forgotten.clear();

@@ -11,7 +11,7 @@
  * so that a new container that took the name is not mistaken for the old one.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import type { AttachRequest } from '../model/attachment.js';
 import type { AttachInput, PairInput } from '../model/input.js';
 import { parseAttachInput, parsePairInput } from '../model/input.js';
@@ -54,6 +54,7 @@ export interface AttachmentRecord {
   readonly peer?: (RecordedTarget & { readonly ifname: string }) | undefined;
   readonly request: AttachForm;
   readonly options: RecordedOptions;
+  /** When this record was first written as it is (a re-apply that records the same keeps it). */
   readonly appliedAt: string;
 }
 
@@ -212,9 +213,26 @@ export const listAttachmentRecords = async (): Promise<AttachmentRecord[]> => {
   return out;
 };
 
+/** Are two records' JSON texts the same apart from the top-level `key`? */
+const sameBut = (a: string, b: string, key: string): boolean => {
+  try {
+    const [x, y] = [JSON.parse(a) as Record<string, unknown>, JSON.parse(b) as Record<string, unknown>];
+    x[key] = y[key];
+    return JSON.stringify(x) === JSON.stringify(y);
+  } catch {
+    return false;
+  }
+};
+
 export const writeAttachmentRecord = async (r: AttachmentRecord): Promise<void> => {
+  const file = fileOf(recordKey(r.target.id, r.ifname));
+  const text = JSON.stringify(r, null, 2) + '\n';
+  // a re-apply (watch, attach run again) records what is recorded already: no write and no fsync,
+  // and the record keeps the time it was first made so
+  const old = await readFile(file, 'utf8').catch(() => undefined);
+  if (old !== undefined && sameBut(old, text, 'appliedAt')) return;
   await mkdir(attachmentsDir(), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(fileOf(recordKey(r.target.id, r.ifname)), JSON.stringify(r, null, 2) + '\n');
+  await writeFileAtomic(file, text);
 };
 
 /** Is the record of this attachment still there (a stat, nothing read)? */

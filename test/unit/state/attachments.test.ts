@@ -1,7 +1,7 @@
 /** An attachment record is checked field by field and its request parsed again when read. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, stat, writeFile } from 'node:fs/promises';
 import { exitCodeFor } from '../../../src/errors.js';
 import {
   checkAttachmentRecord,
@@ -153,4 +153,19 @@ test('write, list, read, remove; a corrupt file is E_STATE_CORRUPT (exit 2) nami
     assert.ok(e.message.includes(why), e.message);
     assert.ok(e.hint?.includes(`mv ${file} ${file}.bad`), e.hint);
   }
+});
+
+test('writing the record that is there already writes nothing: it keeps the time it was first made', async (t) => {
+  const dir = await tempStateDir(t, 'asame');
+  await writeAttachmentRecord(good);
+  const key = recordKey(ID, 'eth1');
+  const file = `${dir}/attachments/${key}.json`;
+  const before = await stat(file);
+  await writeAttachmentRecord({ ...good, appliedAt: '2026-06-01T00:00:00.000Z' });
+  assert.equal((await readAttachmentRecord(key))?.appliedAt, good.appliedAt);
+  assert.equal((await stat(file)).ino, before.ino, 'not replaced');
+  // anything else that differs (a new namespace after a restart) is written, with its time
+  const moved = { ...good, target: { ...good.target, nsIdentity: '4:4026532999@1733200000' } };
+  await writeAttachmentRecord({ ...moved, appliedAt: '2026-06-01T00:00:00.000Z' });
+  assert.deepEqual(await readAttachmentRecord(key), { ...moved, appliedAt: '2026-06-01T00:00:00.000Z' });
 });
