@@ -21,6 +21,7 @@ import { HOST } from '../model/netns.js';
 import type { Recipe } from '../model/recipe.js';
 import type { StateRecord } from '../model/step.js';
 import type { CarrierItem, CarrierReport } from '../observe/carrier.js';
+import { gatewayAnswers } from '../observe/gateway.js';
 import { checkCarrier } from '../observe/carrier.js';
 import { openFileStore } from '../ipam/store.js';
 import { readParsed, readRecipeState } from '../state/recipes.js';
@@ -114,15 +115,6 @@ interface Target {
   readonly netns: NetnsRef;
 }
 
-const pingGateway = async (runner: Runner, t: Target, gw: string): Promise<boolean> => {
-  // a few tries: ARP (or ND) resolution, and a bridge port that just came up
-  for (let i = 0; i < 5; i++) {
-    const r = await runner.run(['ping', '-c', '1', '-W', '1', '-n', gw], { netns: t.netns, timeoutMs: 3000 });
-    if (!r.failed) return true;
-  }
-  return false;
-};
-
 const verify = async (
   runner: Runner,
   items: readonly CarrierItem[],
@@ -136,7 +128,7 @@ const verify = async (
   const pinged = [];
   if (o.pingGateway)
     for (const g of gateways) {
-      const answered = await pingGateway(runner, g.t, g.gw);
+      const answered = await gatewayAnswers(runner, g.t.netns, g.gw);
       if (!answered) failed.push(`gateway ${g.gw} does not answer from ${g.t.label}`);
       pinged.push({ target: g.t.label, gateway: g.gw, answered });
     }
