@@ -153,6 +153,11 @@ export interface Watcher {
     only?: ReadonlySet<string>,
     why?: { checkDue?: boolean; eventAt?: ReadonlyMap<string, number> },
   ): Promise<ReadonlySet<string>>;
+  /**
+   * A start event for this target: look where it is now, at once (Docker's or Podman's inspect),
+   * while a pass before may still be applying; its pass takes that look instead of its own.
+   */
+  lookAhead(id: string): void;
   /** Read the records and recipe states again (SIGHUP). */
   reload(): Promise<void>;
   /**
@@ -177,6 +182,8 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
   /** The targets this pass found running, resolved, by spec text: acted on without a second look. */
   let found = new Map<string, ResolvedTarget>();
   const known = (s: TargetSpec): ResolvedTarget | undefined => found.get(targetSpecText(s));
+  /** Looks taken on a start event (lookAhead), for the next pass that concerns the target. */
+  const ahead = new Map<string, Promise<Seen>>();
   /** Records dropped by forget in this pass: out of the next one. */
   const forgotten = new Set<string>();
 
@@ -514,7 +521,9 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       await Promise.all(
         [...ids].map(async (id) => {
           const spec = specs.get(id) ?? id;
-          const seen = await targetNow(id, spec, opts);
+          const early = ahead.get(id);
+          ahead.delete(id);
+          const seen = await (early ?? targetNow(id, spec, opts));
           now.set(id, seen.now);
           if (seen.resolved) found.set(targetSpecText(stableSpec({ id, spec })), seen.resolved);
         }),
@@ -535,6 +544,11 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
       forgotten.clear();
       found = new Map();
       return new Set(failed);
+    },
+    lookAhead(id) {
+      const p = targetNow(id, specs.get(id) ?? id, opts);
+      p.catch(() => undefined); // its pass gets the error
+      ahead.set(id, p);
     },
     async reload() {
       const next = await loadUnits();
@@ -613,7 +627,10 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
         (e: DockerEvent) => {
           const id = `docker:${e.id}`;
           if (!w.targets().has(id)) return;
-          if (e.action === 'start') eventAt.set(id, eventTime(e.timeNano, Date.now()));
+          if (e.action === 'start') {
+            eventAt.set(id, eventTime(e.timeNano, Date.now()));
+            w.lookAhead(id);
+          }
           if (e.action === 'start' || e.action === 'destroy') {
             dirty.add(id);
             poke();
@@ -658,7 +675,10 @@ export const watch = async (opts: WatchOptions = {}, signal?: AbortSignal): Prom
     wanted: () => [...w.targets().keys()].some((id) => id.startsWith('podman:')),
     onEvent: (id, e) => {
       if (!w.targets().has(id) || (e.action !== 'start' && e.action !== 'remove')) return;
-      if (e.action === 'start') eventAt.set(id, e.timeMs ?? Date.now());
+      if (e.action === 'start') {
+        eventAt.set(id, e.timeMs ?? Date.now());
+        w.lookAhead(id);
+      }
       dirty.add(id);
       poke();
     },
