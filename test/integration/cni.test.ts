@@ -121,9 +121,14 @@ test('`pipefitter cni install` writes a launcher that runs the plugin with this 
   const file = `${dir}/pipefitter`;
   assert.equal((await stat(file)).mode & 0o777, 0o755);
   const entry = resolve(import.meta.dirname, '../../dist/cli-bundle/cni.js');
-  assert.equal(
-    (await readFile(file, 'utf8')).split('\n')[2],
-    `exec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"`,
+  const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
+  assert.equal(lines.at(-1), `exec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"`);
+  // the test's state directory is kept as the plugin's default (a runtime may run DEL without it)
+  assert.ok(
+    lines.includes(
+      `[ -n "\${PIPEFITTER_STATE_DIR:-}" ] || PIPEFITTER_STATE_DIR=${shellQuote(process.env.PIPEFITTER_STATE_DIR ?? '')}; export PIPEFITTER_STATE_DIR`,
+    ),
+    lines.join('\n'),
   );
   const v = await execa(file, [], { input: '{"cniVersion":"1.0.0"}', env: { CNI_COMMAND: 'VERSION' } });
   assert.deepEqual(JSON.parse(v.stdout), {
