@@ -47,7 +47,7 @@ test('without a pool the whole subnet is handed out, never its network, broadcas
   const v6 = conf({ type: 'pipefitter', subnet: '2001:db8:5::/64' }).ipam?.own;
   assert.equal(v6?.gateway, undefined);
   assert.deepEqual(v6?.routes, []);
-  assert.equal(allocate(v6!.pool, new Set()), '2001:db8:5::1');
+  assert.equal(allocate(v6.pool, new Set()), '2001:db8:5::1');
 });
 
 test('a bad pipefitter IPAM configuration is error 7 naming the key and the fix', () => {
