@@ -57,6 +57,7 @@ const ONCE = {
   'test/integration/docker-harness.test.ts': "the Docker harness's self-test",
   'test/integration/daemon-start.test.ts': "the helpers' daemon start-up errors",
   'test/integration/podman-harness.test.ts': "the Podman harness's sweep of dead tests' environments",
+  'test/integration/containerd-sweep.test.ts': "the sweep of killed containerd tests' host files",
   'test/integration/dhcp-runner.test.ts': 'libexec/pipefitter-dhcp against the clients, no backend',
   // the whole run's leak check: last, after both lanes
   'test/integration/zz-leaks.test.ts': 'the leak check of the whole run, last',

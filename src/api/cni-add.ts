@@ -57,21 +57,24 @@ export const run: CniVerb = async (env, conf, log) => {
         'DEL the attachment that made it first, or give another interface name',
       );
     const call = { runner, conf, env, log };
-    const ipam = await delegateIpam(call, 'ADD');
+    // the record before any address: a lease of pipefitter's own IPAM never exists without the
+    // record of its attachment, so `pipefitter ipam gc` may collect one whose record is gone
+    await writeCniRecord({
+      version: 1,
+      network: conf.name,
+      containerId,
+      ifname,
+      netns,
+      targetId: t.id,
+      ...way,
+      hostIfname,
+      ipam: conf.ipam?.type,
+      addedAt: new Date().toISOString(),
+    });
+    let ipam: CniResult | undefined;
     try {
+      ipam = await delegateIpam(call, 'ADD');
       const req = attachRequestOf(conf, params, ipam);
-      await writeCniRecord({
-        version: 1,
-        network: conf.name,
-        containerId,
-        ifname,
-        netns,
-        targetId: t.id,
-        ...way,
-        hostIfname,
-        ipam: conf.ipam?.type,
-        addedAt: new Date().toISOString(),
-      });
       await attachRequests(
         [req],
         { runner, onLockWait: (h) => log(`waiting for the host lock (${h})`) },
@@ -85,7 +88,7 @@ export const run: CniVerb = async (env, conf, log) => {
         ipam,
       );
     } catch (e) {
-      if (ipam !== undefined || conf.ipam !== undefined)
+      if (conf.ipam !== undefined)
         await delegateIpam(call, 'DEL').catch((d: unknown) =>
           log(`releasing the IPAM addresses failed: ${(d as Error).message}`),
         );

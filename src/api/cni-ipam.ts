@@ -4,7 +4,8 @@
  * goes to ours. It is given the configuration's version, or — when it answers error 1
  * (incompatible version) — the newest version both speak, from its VERSION answer: Debian's
  * plugins (containernetworking-plugins 1.1.1) stop at 1.0.0. Its result is read into the 1.1.0
- * shape (cni/version.ts decodeResult).
+ * shape (cni/version.ts decodeResult). `"type": "pipefitter"` is not run: pipefitter hands out
+ * the address itself (api/cni-own-ipam.ts).
  */
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import type { CniEnv } from '../cni/env.js';
 import type { CniCommand, CniResult } from '../cni/types.js';
 import { CNI_ERROR, CniError } from '../cni/types.js';
 import { compareVersions, decodeResult, highestCommon, SUPPORTED_VERSIONS } from '../cni/version.js';
+import { ownIpam } from './cni-own-ipam.js';
 
 export interface IpamCall {
   readonly runner: Runner;
@@ -100,6 +102,17 @@ const errorOf = (type: string, command: CniCommand, raw: Raw): CniError => {
 export const delegateIpam = async (call: IpamCall, command: CniCommand): Promise<CniResult | undefined> => {
   const type = call.conf.ipam?.type;
   if (type === undefined) return undefined;
+  const own = call.conf.ipam?.own;
+  if (own !== undefined)
+    return ownIpam(
+      {
+        conf: call.conf,
+        own,
+        containerId: call.containerId ?? call.env.containerId,
+        ifname: call.ifname ?? call.env.ifname,
+      },
+      command,
+    );
   const file = await findPlugin(type, call.env.path);
   let version = call.conf.cniVersion;
   let raw = await exec(call, file, command, version);
@@ -133,6 +146,7 @@ export const delegateIpam = async (call: IpamCall, command: CniCommand): Promise
 export const ipamVersions = async (call: IpamCall): Promise<string[]> => {
   const type = call.conf.ipam?.type;
   if (type === undefined) return [];
+  if (call.conf.ipam?.own !== undefined) return [...SUPPORTED_VERSIONS];
   const file = await findPlugin(type, call.env.path);
   const v = await exec(call, file, 'VERSION', call.conf.cniVersion);
   try {

@@ -75,11 +75,12 @@ export const run: CniVerb = async (env, conf, log) => {
       );
     if (conf.ipam !== undefined) {
       const call = { runner, conf, env, log };
-      try {
-        await findPlugin(conf.ipam.type, env.path);
-      } catch (e) {
-        throw unavailable((e as Error).message, (e as CniError).details ?? 'install the IPAM plugin');
-      }
+      if (conf.ipam.own === undefined)
+        try {
+          await findPlugin(conf.ipam.type, env.path);
+        } catch (e) {
+          throw unavailable((e as Error).message, (e as CniError).details ?? 'install the IPAM plugin');
+        }
       if ((await ipamVersions(call)).some((v) => compareVersions(v, '1.1.0') >= 0))
         await delegateIpam(call, 'STATUS');
       else if (conf.ipam.type === 'host-local') {

@@ -9,13 +9,19 @@
  * the address sits on an interface that recipe made (its tag names the recipe) in one of the
  * targets the recipe touched. A recipe with no state has nothing in use: its addresses are free
  * to release (what `gc` collects).
+ *
+ * A lease of the CNI plugin's own IPAM (key `cni:NETWORK/CONTAINERID/IFNAME`, cni/lease.ts) is in
+ * use while the record of its attachment exists (state/cni.ts): an ADD writes the record before
+ * it leases, and DEL and GC release the lease before they remove the record.
  */
 import { PipefitterError, isPipefitterError } from '../errors.js';
 import { shellJoin } from '../render/quote.js';
 import type { Allocation, IpamStore } from '../ipam/store.js';
 import { openFileStore } from '../ipam/store.js';
 import { decodeTag } from '../model/owner.js';
+import { parseCniLeaseKey } from '../cni/lease.js';
 import { ipamKey } from '../model/recipe.js';
+import { readCniRecord } from '../state/cni.js';
 import { parseTargetSpec } from '../model/target.js';
 import { observeNetns } from '../observe/snapshot.js';
 import { loadRecipe } from '../recipe/load.js';
@@ -122,6 +128,19 @@ export const allocationsInUse = async (
   const out: AllocationInUse[] = [];
   const byRecipe = new Map<string, Allocation[]>();
   for (const a of allocations) {
+    const cni = parseCniLeaseKey(a.key);
+    if (cni) {
+      if (await cniRecorded(a))
+        out.push({
+          allocation: a,
+          recipe: `cni:${cni.network}`,
+          container: cni.containerId,
+          ifname: cni.ifname,
+          why: `the CNI attachment of network "${cni.network}", container ${cni.containerId}, interface ${cni.ifname} is still there`,
+          destroy: `CNI_COMMAND=DEL of container ${cni.containerId}`,
+        });
+      continue;
+    }
     const r = keyParts(a.key).recipe;
     byRecipe.set(r, [...(byRecipe.get(r) ?? []), a]);
   }
@@ -146,6 +165,16 @@ export const allocationsInUse = async (
     }
   }
   return out;
+};
+
+/** A CNI lease's attachment is recorded (an unreadable record counts as there). */
+const cniRecorded = async (a: Allocation): Promise<boolean> => {
+  const id = parseCniLeaseKey(a.key);
+  if (!id) return false;
+  return readCniRecord(id.network, id.containerId, id.ifname).then(
+    (r) => r !== undefined,
+    () => true,
+  );
 };
 
 const refuseInUse = (field: string, value: string, inUse: readonly AllocationInUse[]): PipefitterError => {
@@ -204,13 +233,20 @@ export const releaseAllocations = async (
 };
 
 /**
- * Release the addresses of recipes that no longer exist (destroyed, or their state lost).
+ * Release the addresses of recipes that no longer exist (destroyed, or their state lost), and the
+ * CNI leases whose attachment has no record (a DEL whose IPAM part failed).
  * @example (await collectAllocations()).released
  */
 export const collectAllocations = async (opts: IpamOptions = {}): Promise<ReleaseReport> => {
+  const store = opts.ipam ?? openFileStore();
   const live = new Set((await listRecipeStates()).map((s) => s.name));
-  const released = await (opts.ipam ?? openFileStore()).releaseWhere(
-    (a) => !live.has(keyParts(a.key).recipe),
+  // the very allocation seen without a record: the same key leased anew since is another one
+  const stamp = (a: Allocation): string => `${a.key}\0${a.address}\0${a.created}`;
+  const orphans = new Set<string>();
+  for (const a of await store.list())
+    if (parseCniLeaseKey(a.key) && !(await cniRecorded(a))) orphans.add(stamp(a));
+  const released = await store.releaseWhere((a) =>
+    parseCniLeaseKey(a.key) ? orphans.has(stamp(a)) : !live.has(keyParts(a.key).recipe),
   );
   return { released, forced: [] };
 };

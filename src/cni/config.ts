@@ -7,6 +7,10 @@
  * Keys pipefitter does not know are allowed (section 1: "Plugin configuration objects may
  * contain additional fields").
  */
+import { parseCidr, parseIp } from '../addr.js';
+import { isPipefitterError } from '../errors.js';
+import type { Pool } from '../ipam/pool.js';
+import { inPool, parsePool } from '../ipam/pool.js';
 import type { CniAttachmentId, CniDns, CniResult } from './types.js';
 import { CNI_ERROR, CniError } from './types.js';
 import { decodeResult, negotiateVersion, LATEST_VERSION } from './version.js';
@@ -32,8 +36,24 @@ export interface AttachKeys {
 /** The ways to attach: exactly one is given. */
 export const ATTACH_WAYS = ['bridge', 'macvlan', 'ipvlan', 'vlan', 'phys'] as const;
 
+/**
+ * `"ipam": {"type": "pipefitter", ...}`: an address from pipefitter's own store (the one recipes'
+ * `auto` addresses come from), in a recipe network's words: `subnet`, `pool` (a range or a CIDR
+ * inside it; the whole subnet when absent), `gateway` (never handed out), `routes`.
+ */
+export interface OwnIpam {
+  /** Canonical network, e.g. "198.51.100.0/24". */
+  readonly subnet: string;
+  readonly pool: Pool;
+  /** Bare address. */
+  readonly gateway?: string | undefined;
+  readonly routes: readonly { readonly dst: string; readonly gw?: string | undefined }[];
+}
+
 export interface IpamConf {
   readonly type: string;
+  /** Set when `type` is "pipefitter": pipefitter hands out the address itself. */
+  readonly own?: OwnIpam | undefined;
 }
 
 export interface NetConf {
@@ -206,15 +226,83 @@ const parseIpam = (o: Obj): IpamConf | undefined => {
       'not a plugin name',
       'give the file name of a plugin in CNI_PATH, e.g. "host-local"',
     );
-  // pipefitter's own pools (issue 15) are not made yet; delegating to "pipefitter" in CNI_PATH
-  // would run this plugin again, with the same configuration, for ever
-  if (i.type === 'pipefitter')
-    throw new CniError(
-      CNI_ERROR.unsupportedField,
-      'ipam.type "pipefitter": pipefitter\'s own address pools are not supported yet',
-      'use an IPAM plugin from CNI_PATH, e.g. "ipam": {"type": "host-local", "subnet": "198.51.100.0/24"}',
-    );
+  if (i.type === 'pipefitter') return { type: i.type, own: parseOwnIpam(i) };
   return { type: i.type };
+};
+
+const OWN_EXAMPLE =
+  '"ipam": {"type": "pipefitter", "subnet": "198.51.100.0/24", "pool": "198.51.100.100-198.51.100.199", "gateway": "198.51.100.1"}';
+
+/** A PipefitterError of the pool parser → error 7 in the configuration's words. */
+const asInvalid = <T>(fn: () => T): T => {
+  try {
+    return fn();
+  } catch (e) {
+    if (!isPipefitterError(e)) throw e;
+    throw new CniError(CNI_ERROR.invalidConfig, e.message, e.hint, { cause: e });
+  }
+};
+
+/** `"ipam": {"type": "pipefitter", ...}` (OwnIpam). @throws CniError 7 naming the key */
+const parseOwnIpam = (i: Obj): OwnIpam => {
+  for (const k of ['ranges', 'range', 'rangeStart', 'rangeEnd', 'dataDir'])
+    if (i[k] !== undefined)
+      throw invalid(
+        `ipam.${k}`,
+        i[k],
+        'a host-local key: pipefitter\'s own IPAM takes "subnet", "pool", "gateway" and "routes"',
+        `write e.g. ${OWN_EXAMPLE}`,
+      );
+  const subnetText = i.subnet;
+  if (typeof subnetText !== 'string' || subnetText === '')
+    throw invalid(
+      'ipam.subnet',
+      subnetText,
+      subnetText === undefined ? 'missing: the network the addresses are in' : 'not a CIDR string',
+      `write e.g. ${OWN_EXAMPLE}`,
+    );
+  const subnet = asInvalid(() => parseCidr(subnetText, 'ipam.subnet'));
+  if (subnet.text !== subnet.network)
+    throw invalid('ipam.subnet', subnetText, 'host bits are set', `write the network: "${subnet.network}"`);
+  let gateway: string | undefined;
+  if (i.gateway !== undefined) {
+    const g = i.gateway;
+    if (typeof g !== 'string')
+      throw invalid('ipam.gateway', g, 'not an address string', 'write e.g. "gateway": "198.51.100.1"');
+    const ip = asInvalid(() => parseIp(g, 'ipam.gateway'));
+    const whole = asInvalid(() => parsePool(subnet.network, 'ipam.subnet'));
+    if (ip.family !== subnet.family || !inPool(whole, ip.address))
+      throw invalid(
+        'ipam.gateway',
+        g,
+        `not a host address of the subnet ${subnet.network}`,
+        `give an address inside ${subnet.network}, e.g. "${subnet.family === 4 ? '198.51.100.1' : '2001:db8::1'}"`,
+      );
+    gateway = ip.address;
+  }
+  const poolText = i.pool ?? subnet.network;
+  if (typeof poolText !== 'string' || poolText === '')
+    throw invalid(
+      'ipam.pool',
+      poolText,
+      'not a range or CIDR string',
+      'write e.g. "pool": "198.51.100.100-198.51.100.199", or leave it out for the whole subnet',
+    );
+  const pool = asInvalid(() =>
+    parsePool(poolText, 'ipam.pool', subnet, gateway === undefined ? [] : [gateway]),
+  );
+  const fix =
+    'write routes as a list of {"dst": CIDR} (via the gateway) or {"dst": CIDR, "gw": ADDRESS}, e.g. [{"dst": "0.0.0.0/0"}]';
+  let routes: { dst: string; gw?: string | undefined }[] = [];
+  if (i.routes !== undefined) {
+    if (!Array.isArray(i.routes)) throw invalid('ipam.routes', i.routes, 'not a list', fix);
+    routes = i.routes.map((r: unknown, n) => {
+      if (!isObj(r) || typeof r.dst !== 'string' || (r.gw !== undefined && typeof r.gw !== 'string'))
+        throw invalid(`ipam.routes[${n}]`, r, 'not a route', fix);
+      return { dst: r.dst, ...(r.gw !== undefined ? { gw: r.gw } : {}) };
+    });
+  }
+  return { subnet: subnet.network, pool, gateway, routes };
 };
 
 const parseValidAttachments = (o: Obj): CniAttachmentId[] | undefined => {

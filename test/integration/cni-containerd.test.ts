@@ -4,24 +4,15 @@
  * state and sockets in /tmp/pf-<run id>-containerd-*, the CRI plugin off); the image is an OCI
  * layout tar of the busybox rootfs, imported with `ctr images import`. `ctr` 1.6 reads only
  * /etc/cni/net.d (the first conflist by name) and /opt/cni/bin, so the test puts its conflist
- * and links to its plugins there and removes exactly those in a `finally`, failed or not.
+ * and links to its plugins there and removes exactly those in a `finally`, failed or not — and,
+ * when the test process was killed, the leak check's sweep does (test/helpers/containerd-env.ts:
+ * each path is recorded in the environment before it is made).
  * `ctr run --rm --cni` runs ADD before the task starts and DEL (namespace gone) after it exits.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import {
-  lstat,
-  mkdir,
-  mkdtemp,
-  readdir,
-  readFile,
-  rm,
-  rmdir,
-  symlink,
-  unlink,
-  writeFile,
-} from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
@@ -36,6 +27,7 @@ import {
   terminate,
   unmountUnder,
 } from '../helpers/daemon-leftovers.js';
+import { makeContainerdEnvironment, makeHostFile, removeHostFiles } from '../helpers/containerd-env.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
@@ -120,14 +112,13 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
     const started = Date.now();
     const sandbox = process.env.PF_SANDBOX;
     assert.ok(sandbox, 'PF_SANDBOX is unset: run through scripts/run-tests.mjs');
-    const dir = await mkdtemp(`/tmp/pf-${runId}-containerd-`);
+    const dir = await makeContainerdEnvironment();
     const cgroup = join(await ownCgroup(), basename(dir));
     const sock = join(dir, 'containerd.sock');
     const net = `pf${sb.id}`;
     const bridge = sb.name('db');
     const dataDir = join(dir, 'leases');
     const conflist = join(CONF_DIR, `00-pf-${runId}-${sb.id}.conflist`);
-    const made: string[] = []; // files and directories this test made under /etc/cni and /opt/cni
     const runs: ResultPromise[] = [];
     const ctr = (args: readonly string[]) =>
       execa(
@@ -181,11 +172,7 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
       // the plugin and the reference IPAM where ctr looks; the conflist first by name
       const installed = await cli(['cni', 'install', '--bin-dir', join(dir, 'bin')]);
       assert.equal(installed.code, 0, installed.stderr);
-      for (const d of ['/opt/cni', BIN_DIR])
-        if (!(await exists(d))) {
-          await mkdir(d);
-          made.push(d);
-        }
+      for (const d of ['/opt/cni', BIN_DIR]) await makeHostFile(dir, { kind: 'dir', path: d });
       const links: [string, string][] = [
         ['pipefitter', join(dir, 'bin/pipefitter')],
         ['host-local', join(REFERENCE, 'host-local')],
@@ -196,15 +183,12 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
           !(await exists(join(BIN_DIR, name))),
           `${BIN_DIR}/${name} exists already: not overwriting it`,
         );
-      for (const [name, target] of links) {
-        await symlink(target, join(BIN_DIR, name));
-        made.push(join(BIN_DIR, name));
-      }
-      assert.ok(!(await exists(conflist)));
-      made.push(conflist);
-      await writeFile(
-        conflist,
-        JSON.stringify({
+      for (const [name, target] of links)
+        await makeHostFile(dir, { kind: 'link', path: join(BIN_DIR, name), target });
+      await makeHostFile(dir, {
+        kind: 'file',
+        path: conflist,
+        content: JSON.stringify({
           cniVersion: '1.0.0',
           name: net,
           plugins: [
@@ -221,7 +205,7 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
             },
           ],
         }),
-      );
+      });
 
       const before = (await readState('sandbox')).links.map((l) => l.name).sort();
       /** `ctr run --rm --cni` of an idle shell, left running; resolves with its task's PID once it runs. */
@@ -322,8 +306,7 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
       for (const id of [`ca-${sb.id}`, `cb-${sb.id}`])
         await ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
       await Promise.race([Promise.all(runs.slice(1)), new Promise((r) => setTimeout(r, 5_000))]);
-      for (const f of made.reverse())
-        await (f === BIN_DIR || f === '/opt/cni' ? rmdir(f) : unlink(f)).catch(() => {});
+      await removeHostFiles(dir).catch(() => []);
       await terminate(await harnessProcesses(dir), 3_000);
       await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, 5_000))]);
       await unmountUnder(dir);

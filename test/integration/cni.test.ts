@@ -98,7 +98,7 @@ test('errors: environment (4), decoding (6), version (1), configuration (7), eac
     [env, JSON.stringify({ ...conf, mode: 'vepa' }), 7, /^mode "vepa": only applies to macvlan and ipvlan/],
     [env, JSON.stringify({ ...conf, bridge: 'br-much-too-long' }), 7, /^bridge "br-much-too-long"/],
     [env, JSON.stringify({ ...conf, ipam: { type: '../x' } }), 7, /^ipam\.type/],
-    [env, JSON.stringify({ ...conf, ipam: { type: 'pipefitter' } }), 2, /^ipam\.type "pipefitter": /],
+    [env, JSON.stringify({ ...conf, ipam: { type: 'pipefitter' } }), 7, /^ipam\.subnet: missing/],
   ];
   for (const [e, stdin, code, msg] of cases) {
     const r = await runCni(e, stdin);

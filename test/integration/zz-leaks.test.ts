@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { runId, sandboxName, sandboxSkipReason } from '../helpers/sandbox.js';
 import { harnessProcesses, sweepStaleHarnesses } from '../helpers/docker.js';
 import { sweepStalePodman } from '../helpers/podman.js';
+import { sweepStaleContainerd } from '../helpers/containerd-env.js';
 
 const skip = await sandboxSkipReason();
 
@@ -16,6 +17,19 @@ test('no namespaces, links, processes or files are left behind', { skip }, async
   // First: a Podman environment of a test process that died has conmon and containers in the
   // sandbox and its directory in /tmp, which the checks below would name one by one.
   assert.deepEqual(await sweepStalePodman(), [], 'podman harness leftovers (tests killed mid-test)');
+  // The same for a containerd test (cni-containerd.test.ts): its conflist in /etc/cni/net.d, its
+  // plugin links in /opt/cni/bin, containerd and its environment
+  assert.deepEqual(await sweepStaleContainerd(), [], 'containerd test leftovers (tests killed mid-test)');
+  assert.deepEqual(
+    (await readdir('/etc/cni/net.d').catch(() => [] as string[])).filter((f) => f.includes(`pf-${runId}-`)),
+    [],
+    "the run's conflists in /etc/cni/net.d",
+  );
+  const binLinks: string[] = [];
+  for (const f of await readdir('/opt/cni/bin').catch(() => [] as string[]))
+    if ((await readlink(`/opt/cni/bin/${f}`).catch(() => '')).startsWith(`/tmp/pf-${runId}-`))
+      binLinks.push(f);
+  assert.deepEqual(binLinks, [], "links into the run's files in /opt/cni/bin");
   const namespaces = (await execa('ip', ['netns', 'list'])).stdout
     .split('\n')
     .map((l) => l.split(' ')[0] ?? '')

@@ -8,7 +8,9 @@ const out = (s: string): void => void process.stdout.write(s.endsWith('\n') ? s 
 const err = (s: string): void => void process.stderr.write(s.endsWith('\n') ? s : `${s}\n`);
 
 export const registerIpam = (program: Command): void => {
-  const ipam = program.command('ipam').description('addresses handed out to "auto" interfaces of recipes');
+  const ipam = program
+    .command('ipam')
+    .description('addresses handed out to "auto" interfaces of recipes and by the CNI plugin\'s own IPAM');
   ipam
     .command('ls')
     .description('list allocations')
@@ -40,7 +42,9 @@ export const registerIpam = (program: Command): void => {
     });
   ipam
     .command('gc')
-    .description('release the addresses of recipes that no longer exist (destroyed, or state lost)')
+    .description(
+      'release the addresses of recipes that no longer exist (destroyed, or state lost), and CNI leases whose attachment is gone',
+    )
     .action(async (_f: unknown, cmd: Command) => {
       const r = await (await ipamApi()).collectAllocations();
       if (globalFlags(cmd).json) return out(JSON.stringify({ ok: true, released: r.released }, null, 2));

@@ -118,12 +118,6 @@ test('every bad key is error 7 naming the key', () => {
   }
 });
 
-test('"ipam": {"type": "pipefitter"} is error 2 (unsupported field) until pipefitter\'s pools are offered', () => {
-  const e = fails(text({ ...base, ipam: { type: 'pipefitter', pool: 'lab' } }));
-  assert.equal(e.code, 2);
-  assert.match(e.message, /^ipam\.type "pipefitter": /);
-});
-
 test('a malformed prevResult is error 6 naming the field; an empty ipam is none', () => {
   const e = fails(text({ ...base, prevResult: { ips: [{}] } }));
   assert.equal(e.code, 6);
