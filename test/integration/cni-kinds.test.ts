@@ -56,7 +56,9 @@ test('macvlan: ADD makes a macvlan of the mode, MTU and MAC asked on the parent;
       link(inside, 'eth0')?.addrs.filter((a) => !a.startsWith('fe80')),
       ['198.51.100.2/24'],
     );
-    const rs = routes(inside).map((r) => `${String(r.dst)} ${String(r.gateway ?? '')} ${String(r.dev)}`);
+    const rs = routes(inside).map(
+      (r) => `${r.dst} ${(r.gateway as string | undefined) ?? ''} ${r.dev as string}`,
+    );
     for (const want of [
       'default 198.51.100.1 eth0',
       '203.0.113.0/24 198.51.100.1 eth0',
