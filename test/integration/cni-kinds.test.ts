@@ -100,6 +100,26 @@ test('macvlan: ADD makes a macvlan of the mode, MTU and MAC asked on the parent;
   });
 });
 
+test('macvlan: DEL after the namespace is gone (and again without CNI_NETNS) releases the lease; the parent as it was', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await kindNet(t, sb);
+    const nic = await sb.hostNic('g');
+    const c = await sb.netns('g1');
+    const keys = { macvlan: nic };
+    const hostBefore = await readState('sandbox');
+    expectOk(await runCni(n.env('ADD', c, 'g1'), n.conf(keys)), 'ADD');
+    assert.deepEqual(await n.leases(), ['198.51.100.2']);
+    await execa('ip', ['netns', 'del', c]);
+    for (const netns of [c, undefined])
+      expectOk(
+        await runCni(n.env('DEL', netns, 'g1'), n.conf(keys)),
+        `DEL with CNI_NETNS ${netns ?? 'unset'}`,
+      );
+    assert.deepEqual(await n.leases(), []);
+    assert.deepEqual(await readState('sandbox'), hostBefore, 'the host as before');
+  });
+});
+
 test('phys: ADD moves the host device in as CNI_IFNAME with its MTU; CHECK; DEL brings it home under its own name', async (t) => {
   await withSandbox(t, async (sb) => {
     const n = await kindNet(t, sb);
