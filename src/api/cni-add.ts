@@ -49,7 +49,14 @@ export const run: CniVerb = async (env, conf, log) => {
   try {
     const [target] = await resolveAll([{ kind: 'path', path: netns }], runner);
     const t = target as ResolvedTarget;
-    const seen = await observe(runner, [t.netns], { firewall: false });
+    const seen = await observe(runner, [HOST, t.netns], { firewall: false });
+    // the host interface a macvlan, ipvlan or VLAN is made on, or phys moves: there before IPAM is asked
+    if (way.kind !== 'bridge' && !seen.get(netnsKey(HOST))?.links.some((l) => l.name === way.host))
+      throw new CniError(
+        CNI_ERROR.invalidConfig,
+        `${way.kind} "${way.host}": no such interface on the host`,
+        `give the name of a host interface (\`ip -br link\` lists them), e.g. "${way.kind}": "eth1"`,
+      );
     if (seen.get(netnsKey(t.netns))?.links.some((l) => l.name === ifname))
       throw new CniError(
         CNI_ERROR.interfaceExists,

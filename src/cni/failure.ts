@@ -5,6 +5,7 @@
  */
 import { isPipefitterError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
+import { inConfigWords } from './words.js';
 import { CNI_ERROR, CniError, isCniError } from './types.js';
 
 const CODE_OF: Partial<Record<ErrorCode, number>> = {
@@ -45,14 +46,15 @@ export const cniErrorOf = (e: unknown): CniError => {
   if (isPipefitterError(e)) {
     const code =
       CODE_OF[e.code] ?? (CONFIG_CODES.includes(e.code) ? CNI_ERROR.invalidConfig : CNI_ERROR.failed);
+    // attach's words are its flags (--mac): a CNI error speaks in the configuration's keys
     const details = [
-      e.hint,
+      e.hint === undefined ? undefined : inConfigWords(e.hint),
       e.failure?.command && `command: ${e.failure.command}`,
       ...(e.leftovers ?? []).map((l) => `left over: ${l}`),
     ]
       .filter((x): x is string => !!x)
       .join('; ');
-    return new CniError(code, e.message, details || undefined, { cause: e });
+    return new CniError(code, inConfigWords(e.message), details || undefined, { cause: e });
   }
   const msg = e instanceof Error ? e.message : String(e);
   return new CniError(

@@ -12,36 +12,9 @@ import { shortHash } from '../names.js';
 import type { NetConf } from './config.js';
 import type { CniResult } from './types.js';
 import { CNI_ERROR, CniError } from './types.js';
+import { inConfigWords } from './words.js';
 
-/** Flags of `attach` → the configuration's keys (or where the value came from). */
-const KEY_OF_FLAG: Readonly<Record<string, string>> = {
-  '--bridge': 'bridge',
-  '--ovs': 'bridge',
-  '--macvlan': 'macvlan',
-  '--ipvlan': 'ipvlan',
-  '--vlan': 'vlan',
-  '--phys': 'phys',
-  '--mode': 'mode',
-  '--vlan-id': 'vlanId',
-  '--trunk': 'trunk',
-  '--mtu': 'mtu',
-  '--mac': 'mac',
-  '--gateway': 'gateway',
-  '--route': 'routes',
-  '--ip': 'ipam (the addresses it returned)',
-  '--ifname': 'CNI_IFNAME',
-  '--host-ifname': 'the host interface name',
-};
-
-/** Rewrite `--flag` words (and `--a|--b` lists) into configuration keys. */
-export const inConfigWords = (text: string): string =>
-  text.replace(/--[a-z][a-z-]*(?:\|--[a-z][a-z-]*)*/g, (m) =>
-    m
-      .split('|')
-      .map((f) => KEY_OF_FLAG[f] ?? f)
-      .filter((k, i, all) => all.indexOf(k) === i)
-      .join('|'),
-  );
+export { inConfigWords } from './words.js';
 
 const isDefault = (dst: string): boolean => dst === '0.0.0.0/0' || dst === '::/0' || dst === 'default';
 const familyOf = (a: string): 4 | 6 => (a.includes(':') ? 6 : 4);
@@ -64,6 +37,28 @@ export const hostIfnameOf = (network: string, containerId: string, ifname: strin
   `pf${shortHash(`cni\0${network}\0${containerId}\0${ifname}`, 12)}`;
 
 /**
+ * What `attach` would only find out late, or not at all, refused here in the configuration's
+ * words: `mode` on a VLAN or a moved device (attach ignores it there), `mac` on an ipvlan (it
+ * has its parent's MAC: the plan refuses it, once IPAM was asked).
+ * @throws CniError 7 naming the key and the fix
+ */
+const checkKindKeys = (a: NetConf['attach']): void => {
+  const way = a.vlan !== undefined ? 'vlan' : a.phys !== undefined ? 'phys' : undefined;
+  if (a.mode !== undefined && way !== undefined)
+    throw new CniError(
+      CNI_ERROR.invalidConfig,
+      `mode "${a.mode}": only applies to macvlan and ipvlan, not ${way}`,
+      'drop mode',
+    );
+  if (a.ipvlan !== undefined && a.mac !== undefined)
+    throw new CniError(
+      CNI_ERROR.invalidConfig,
+      `mac "${a.mac}": an ipvlan link shares its parent's MAC and cannot have its own`,
+      'drop mac, or attach with macvlan',
+    );
+};
+
+/**
  * The `attach` input for a configuration: its keys, plus the IPAM result's addresses and
  * routes. IPAM routes without `gw` take the gateway of their family from `ips` (section 5); a
  * default route becomes the gateway of its family (attach's `--gateway`), unless the
@@ -71,6 +66,7 @@ export const hostIfnameOf = (network: string, containerId: string, ifname: strin
  */
 export const attachInputOf = (conf: NetConf, p: RequestParams, ipam?: CniResult): AttachInput => {
   const a = conf.attach;
+  checkKindKeys(a);
   const ips = ipam?.ips ?? [];
   const gwOf = (family: 4 | 6): string | undefined =>
     ips.find((i) => i.gateway !== undefined && familyOf(i.address) === family)?.gateway;
