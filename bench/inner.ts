@@ -7,11 +7,12 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cniLoop, cniMissing } from './peers/cni.js';
+import { installPfCni, pfCni } from './peers/pipefitter-cni.js';
 import { floor } from './peers/floor.js';
 import { pfApply, pfLoop } from './peers/pipefitter.js';
 import { pipework } from './peers/pipework.js';
 import type { Tool } from './peers/tool.js';
-import { dockerTargets, plainContainers } from './lib/containers.js';
+import { dockerTargets, namedNamespaces, plainContainers } from './lib/containers.js';
 import { watchRestarts } from './watch-restart.js';
 import {
   countProcesses,
@@ -81,6 +82,38 @@ const DOCKER: Net = {
 };
 
 const WATCH: Net = { ...DOCKER, bridge: 'pfbw0' };
+const CNI: Net = { ...DOCKER, bridge: 'pfbc0' };
+
+/**
+ * The CNI plugins side by side, as a runtime runs them: the reference `bridge` and pipefitter's
+ * plugin (installed with `pipefitter cni install`), the same network, ADD into fresh named
+ * namespaces. One ADD (and its DEL) per round, then 100 ADDs in a row (and 100 DELs).
+ */
+const cniScenario = async () => {
+  if (cniSkip) return skip('cni', '*', cniSkip);
+  const binDir = await installPfCni(env);
+  const tools: Tool[] = [pfCni(env, binDir), { ...cniLoop(env), name: 'cni bridge' }];
+  await makeBridge(CNI);
+  try {
+    const cases: [string, number, number][] = [
+      ['cni-1', 1, rounds(11, 5)],
+      ['cni-100', 100, rounds(3, 2)],
+    ];
+    for (const [label, n, nRounds] of cases)
+      for (let r = 0; r < nRounds; r++)
+        for (const tool of rotate(tools, r)) {
+          if (r === 0 || n > 1) say(`${label}: round ${r + 1}/${nRounds}: ${tool.name}`);
+          const ns = await namedNamespaces(env.id, 'cni', n, CNI);
+          try {
+            await runOnce(rec, label, tool, ns.targets, CNI);
+          } finally {
+            await ns.kill();
+          }
+        }
+  } finally {
+    await removeBridge(CNI);
+  }
+};
 
 const singleAttach = async () => {
   const tools: Tool[] = [
@@ -178,6 +211,8 @@ const plainBulk = async (n: number, nRounds: number) => {
 
 try {
   if (wants('single')) await singleAttach();
+  await save();
+  if (wants('cni')) await cniScenario();
   await save();
   await plainBulk(10, rounds(3, 2));
   await plainBulk(100, rounds(3, 2));

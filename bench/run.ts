@@ -22,7 +22,7 @@ import { finishMedians, processTable, targetChecks, targetTable, timingTable } f
 import type { DockerInfo, InnerConfig, Results } from './lib/types.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const ALL = ['single', 'bulk-10', 'bulk-100', 'bulk-500', 'docker-100', 'watch', 'procs'];
+const ALL = ['single', 'cni', 'bulk-10', 'bulk-100', 'bulk-500', 'docker-100', 'watch', 'procs'];
 const QUICK = ['single', 'bulk-10', 'bulk-100', 'procs'];
 const say = (s: string) => process.stderr.write(`bench: ${s}\n`);
 

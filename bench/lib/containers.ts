@@ -7,7 +7,7 @@ import { stat } from 'node:fs/promises';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { plus } from './addr.js';
-import { pool, sleep } from './proc.js';
+import { must, pool, sleep } from './proc.js';
 import type { Net, Target } from './types.js';
 
 export interface Holder {
@@ -47,6 +47,7 @@ export const plainContainers = async (n: number, net: Net): Promise<Holder> => {
       index: i,
       name: `c${i}`,
       pid,
+      netns: `/proc/${pid}/ns/net`,
       ref: `pid:${pid}`,
       address: plus(net.first, i),
     })),
@@ -66,6 +67,34 @@ export const dockerTargets = (
     index: i,
     name: c.name,
     pid: c.pid,
+    netns: `/proc/${c.pid}/ns/net`,
     ref: `docker:${c.name}`,
     address: plus(net.first, i),
   }));
+
+/**
+ * `n` fresh named namespaces `pf-bench-ID-TAGi` (/run/netns/…, as a runtime makes them for a pod),
+ * made and removed with one `ip -batch` each. Nothing holds them but the bind mount.
+ */
+export const namedNamespaces = async (id: string, tag: string, n: number, net: Net): Promise<Holder> => {
+  const names = Array.from({ length: n }, (_, i) => `pf-bench-${id}-${tag}${i}`);
+  const batch = (verb: string) => ({
+    file: 'ip',
+    args: ['-batch', '-'],
+    input: names.map((x) => `netns ${verb} ${x}`).join('\n') + '\n',
+  });
+  await must(batch('add'));
+  return {
+    targets: names.map((name, i) => ({
+      index: i,
+      name: `${tag}${i}`,
+      pid: 0,
+      netns: `/run/netns/${name}`,
+      ref: `netns:${name}`,
+      address: plus(net.first, i),
+    })),
+    async kill() {
+      await must(batch('del'));
+    },
+  };
+};

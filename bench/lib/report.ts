@@ -18,9 +18,11 @@ const ratio = (a: number | undefined, b: number | undefined) =>
 const reference = (scenario: string) =>
   scenario === 'single'
     ? 'pipefitter'
-    : scenario.startsWith('watch')
-      ? 'pipefitter watch'
-      : 'pipefitter apply';
+    : scenario.startsWith('cni')
+      ? 'pipefitter cni'
+      : scenario.startsWith('watch')
+        ? 'pipefitter watch'
+        : 'pipefitter apply';
 
 export const medianOf = (r: Results, scenario: string, tool: string): number | undefined =>
   r.timings.find((t) => t.scenario === scenario && t.tool === tool)?.medianMs;
@@ -99,6 +101,27 @@ export const targetChecks = (r: Results): TargetCheck[] => {
       x,
       (v) => v <= 3,
     ),
+    check(
+      'one CNI ADD <= 3x the reference bridge ADD',
+      ratio(m('cni-1', 'pipefitter cni'), m('cni-1', 'cni bridge')),
+      x,
+      (v) => v <= 3,
+    ),
+    check(
+      '100 CNI ADDs in a row <= 1.5x the reference bridge',
+      ratio(m('cni-100', 'pipefitter cni'), m('cni-100', 'cni bridge')),
+      x,
+      (v) => v <= 1.5,
+    ),
+    {
+      ...check(
+        '  and their 100 DELs (no target)',
+        ratio(m('cni-100 destroy', 'pipefitter cni'), m('cni-100 destroy', 'cni bridge')),
+        x,
+        () => true,
+      ),
+      pass: undefined,
+    },
     check(
       'bulk-100 apply <= 0.5x CNI loop',
       ratio(m('bulk-100', apply), m('bulk-100', 'cni loop')),

@@ -5,8 +5,10 @@ export interface Target {
   readonly index: number;
   /** c0, c1, …: the recipe key, the Docker container name, pipework's guest name. */
   readonly name: string;
-  /** Host PID of a process in its netns; the netns is /proc/PID/ns/net. */
+  /** Host PID of a process in its netns (0 for a named netns: see `netns`). */
   readonly pid: number;
+  /** The netns as a path: /proc/PID/ns/net, or /run/netns/NAME for a named one. */
+  readonly netns: string;
   /** How pipefitter names it: pid:N or docker:NAME. */
   readonly ref: string;
   /** The eth1 address this container gets, without prefix. */

@@ -30,7 +30,7 @@ export const bridgePorts = async (bridge: string): Promise<Link[]> =>
 const checkOne = async (t: Target, net: Net): Promise<string | undefined> => {
   const r = await exec({
     file: 'nsenter',
-    args: [`--net=/proc/${t.pid}/ns/net`, '--', 'ip', '-j', '-batch', '-'],
+    args: [`--net=${t.netns}`, '--', 'ip', '-j', '-batch', '-'],
     input: 'addr show dev eth1\nroute show default\n',
   });
   if (r.exitCode !== 0) return `${t.name}: no eth1 (${r.stderr.trim()})`;

@@ -26,6 +26,23 @@ export const cniMissing = async (): Promise<string | undefined> => {
   return undefined;
 };
 
+/** host-local from net.first to net.last with a default route through the gateway. */
+export const hostLocal = (net: Net, dataDir: string) => ({
+  type: 'host-local',
+  ranges: [
+    [
+      {
+        subnet: `${net.subnet}/${net.prefix}`,
+        rangeStart: net.first,
+        rangeEnd: net.last,
+        gateway: net.gateway,
+      },
+    ],
+  ],
+  routes: [{ dst: '0.0.0.0/0' }],
+  dataDir,
+});
+
 export const cniConfig = (net: Net, dataDir: string): string =>
   JSON.stringify({
     cniVersion: '1.0.0',
@@ -34,33 +51,26 @@ export const cniConfig = (net: Net, dataDir: string): string =>
     bridge: net.bridge,
     isGateway: false,
     ipMasq: false,
-    ipam: {
-      type: 'host-local',
-      ranges: [
-        [
-          {
-            subnet: `${net.subnet}/${net.prefix}`,
-            rangeStart: net.first,
-            rangeEnd: net.last,
-            gateway: net.gateway,
-          },
-        ],
-      ],
-      routes: [{ dst: '0.0.0.0/0' }],
-      dataDir,
-    },
+    ipam: hostLocal(net, dataDir),
   });
 
-export const cniCmd = (command: 'ADD' | 'DEL', t: Target, config: string): Cmd => ({
-  file: PLUGIN,
+/** One invocation as a runtime makes it: CNI_* in the environment, the config on stdin. */
+export const cniCmd = (
+  command: 'ADD' | 'DEL',
+  t: Target,
+  config: string,
+  plugin = PLUGIN,
+  path = CNI_PATH,
+): Cmd => ({
+  file: plugin,
   args: [],
   input: config,
   env: {
     CNI_COMMAND: command,
     CNI_CONTAINERID: `pfbench-${t.name}`,
-    CNI_NETNS: `/proc/${t.pid}/ns/net`,
+    CNI_NETNS: t.netns,
     CNI_IFNAME: 'eth1',
-    CNI_PATH,
+    CNI_PATH: path,
   },
 });
 
