@@ -421,6 +421,16 @@ export const parseAttachInput = (input: AttachInput): AttachRequest => {
   }
   if (trunk.length && link.kind !== 'bridge')
     throw badInput('E_USAGE', '--trunk', undefined, 'only applies to --bridge', 'drop --trunk');
+  if (input.mode !== undefined && (link.kind === 'vlan' || link.kind === 'phys'))
+    throw badInput('E_USAGE', '--mode', input.mode, 'only applies to --macvlan and --ipvlan', 'drop --mode');
+  if (input.ipvlanFlag !== undefined && link.kind !== 'ipvlan')
+    throw badInput(
+      'E_USAGE',
+      '--ipvlan-flag',
+      input.ipvlanFlag,
+      'only applies to --ipvlan',
+      'drop --ipvlan-flag',
+    );
   if (input.inside && link.kind !== 'vlan')
     throw badInput('E_USAGE', '--inside', undefined, 'only applies to --vlan', 'drop --inside');
   if (input.hostShim && link.kind !== 'macvlan')

@@ -82,6 +82,10 @@ test('bad input names the field and says the fix (table)', () => {
     ],
     [{ target: 'web', macvlan: 'eth0', mode: 'weird' }, 'E_BAD_VALUE', '--mode'],
     [{ target: 'web', vlan: 'eth0' }, 'E_USAGE', '--vlan-id'],
+    // --mode and --ipvlan-flag where the link has none: refused, not ignored
+    [{ target: 'web', vlan: 'eth0', vlanId: 10, mode: 'bridge' }, 'E_USAGE', '--mode'],
+    [{ target: 'web', phys: 'eth3', mode: 'private' }, 'E_USAGE', '--mode'],
+    [{ target: 'web', macvlan: 'eth0', ipvlanFlag: 'private' }, 'E_USAGE', '--ipvlan-flag'],
     [{ target: 'web', vlan: 'eth0', vlanId: 4095 }, 'E_BAD_VALUE', '--vlan-id'],
     [{ target: 'web', macvlan: 'eth0', bridgeIp: '192.0.2.1/24' }, 'E_USAGE', '--bridge-ip'],
     [{ target: 'web', bridge: 'br0', ip: ['192.0.2.10/24', '192.0.2.10/24'] }, 'E_BAD_VALUE', '--ip'],
