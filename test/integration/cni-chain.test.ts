@@ -1,0 +1,296 @@
+/**
+ * pipefitter in a chain with the reference plugins (Debian's containernetworking-plugins 1.1.1,
+ * which speak up to 1.0.0), driven as a runtime drives a network configuration list
+ * (test/helpers/cni-chain.ts): ADD in order with the previous result as prevResult, CHECK in
+ * order and DEL in reverse with the ADD's result. The sandbox namespace is the host: portmap's
+ * iptables rules, bandwidth's qdisc and the bridges live there, and the leak check of
+ * withSandbox sees anything the chain leaves.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { execa } from 'execa';
+import type { ResultPromise } from 'execa';
+import { cli } from '../helpers/cli.js';
+import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
+import type { Attachment, Chain, ChainRun, ConfList } from '../helpers/cni-chain.js';
+import { chainAdd, chainCheck, chainDel, describeRuns, runPlugin } from '../helpers/cni-chain.js';
+import { link, readState } from '../helpers/read-back.js';
+import { runId, withSandbox } from '../helpers/sandbox.js';
+import type { Sandbox } from '../helpers/sandbox.js';
+import { needTools } from '../helpers/tools.js';
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+interface Result {
+  cniVersion: string;
+  interfaces: { name: string; mac?: string; sandbox?: string }[];
+  ips: { address: string; gateway?: string; interface?: number; version?: string }[];
+  routes?: { dst: string; gw?: string }[];
+}
+
+const ok = (c: ChainRun, what: string): void => assert.ok(c.ok, `${what}:\n${describeRuns(c)}`);
+
+/** A temporary directory of this run (the leak check looks for /tmp/pf-RUNID-*). */
+const tmpDir = async (t: { after: (fn: () => unknown) => void }, what: string): Promise<string> => {
+  const dir = await mkdtemp(`/tmp/pf-${runId}-chain-${what}-`);
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+};
+
+/** `pipefitter cni install` into a directory of this run: CNI_PATH is it, then the reference plugins. */
+const pluginPath = async (t: { after: (fn: () => unknown) => void }): Promise<string[]> => {
+  const dir = await tmpDir(t, 'bin');
+  const r = await cli(['cni', 'install', '--bin-dir', dir]);
+  assert.equal(r.code, 0, r.stderr);
+  return [dir, REFERENCE];
+};
+
+const inNs = (netns: string, ...argv: string[]): string[] => [
+  'nsenter',
+  `--net=/run/netns/${netns}`,
+  '--',
+  ...argv,
+];
+const run = (argv: string[]) => execa(argv[0] as string, argv.slice(1), { reject: false });
+
+/** The nat table as iptables-save prints it in the sandbox (portmap writes it through iptables). */
+const natRules = async (): Promise<string> => String((await run(['iptables-save', '-t', 'nat'])).stdout);
+
+/** The nftables tables of the sandbox, as "family name". */
+const nftTables = async (): Promise<string[]> =>
+  String((await run(['nft', 'list', 'tables'])).stdout)
+    .split('\n')
+    .map((l) => l.replace(/^table /, '').trim())
+    .filter(Boolean);
+
+/**
+ * portmap never removes its shared chains (CNI-HOSTPORT-DNAT, -SETMARK, -MASQ) nor their jumps
+ * from PREROUTING, OUTPUT and POSTROUTING: they stay on a host for the next container. The
+ * sandbox is a host for the length of one test, so the tables iptables made for them go.
+ */
+const dropNewTables = async (before: readonly string[]): Promise<void> => {
+  for (const table of await nftTables())
+    if (!before.includes(table)) await run(['nft', 'delete', 'table', ...table.split(' ')]);
+};
+
+/**
+ * GET / from ADDR:PORT over busybox nc in WHERE's namespace (busybox wget -T crashes here), retried
+ * while the server starts; the body, or undefined when no answer came.
+ */
+const fetchText = async (
+  where: string[],
+  addr: string,
+  port: number,
+  tries = 30,
+): Promise<string | undefined> => {
+  for (let i = 0; i < tries; i++) {
+    const argv = [...where, 'busybox', 'nc', '-w', '3', addr, String(port)];
+    const r = await execa(argv[0] as string, argv.slice(1), {
+      input: 'GET / HTTP/1.0\r\n\r\n',
+      reject: false,
+    });
+    const text = String(r.stdout);
+    if (r.exitCode === 0 && text.startsWith('HTTP/1.'))
+      return text.split('\r\n\r\n').slice(1).join('\r\n\r\n');
+    await sleep(100);
+  }
+  return undefined;
+};
+
+/** busybox httpd on port 80 in NETNS, serving TEXT; stopped by the returned function. */
+const httpd = async (t: { after: (fn: () => unknown) => void }, netns: string, text: string) => {
+  const dir = await tmpDir(t, 'www');
+  await writeFile(`${dir}/index.html`, text);
+  const argv = inNs(netns, 'busybox', 'httpd', '-f', '-p', '80', '-h', dir);
+  const p: ResultPromise = execa(argv[0] as string, argv.slice(1), { reject: false });
+  const stop = async (): Promise<void> => {
+    p.kill('SIGTERM');
+    await p;
+  };
+  t.after(stop);
+  return stop;
+};
+
+/**
+ * A client namespace reached from the host through its own veth: 203.0.113.2/24 inside,
+ * 203.0.113.1/24 on the host end (the harness's own link), default route through the host.
+ */
+const client = async (sb: Sandbox): Promise<{ netns: string; hostAddr: string }> => {
+  const netns = await sb.netns('cl');
+  const end = sb.name('cv');
+  sb.own(end);
+  await execa('ip', ['link', 'add', end, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns]);
+  await execa('ip', ['addr', 'add', '203.0.113.1/24', 'dev', end]);
+  await execa('ip', ['link', 'set', end, 'up']);
+  await execa('ip', ['-n', netns, 'addr', 'add', '203.0.113.2/24', 'dev', 'eth0']);
+  await execa('ip', ['-n', netns, 'link', 'set', 'eth0', 'up']);
+  await execa('ip', ['-n', netns, 'route', 'add', 'default', 'via', '203.0.113.1']);
+  return { netns, hostAddr: '203.0.113.1' };
+};
+
+/** IPv4 forwarding on in the sandbox for the test (a published port is forwarded), put back after. */
+const forwarding = async (sb: Sandbox): Promise<void> => {
+  const file = '/proc/sys/net/ipv4/ip_forward';
+  const before = (await readFile(file, 'utf8')).trim();
+  const conf = await readdir('/proc/sys/net/ipv4/conf');
+  const each = Object.fromEntries(
+    await Promise.all(
+      conf.map(
+        async (d) => [d, (await readFile(`/proc/sys/net/ipv4/conf/${d}/forwarding`, 'utf8')).trim()] as const,
+      ),
+    ),
+  );
+  sb.defer(async () => {
+    await writeFile(file, before);
+    for (const [d, v] of Object.entries(each))
+      await writeFile(`/proc/sys/net/ipv4/conf/${d}/forwarding`, v).catch(() => undefined);
+  });
+  await writeFile(file, '1');
+};
+
+test('pipefitter, then portmap, tuning and bandwidth: a published port answers, tuning and the qdisc read back; CHECK passes; DEL in reverse leaves nothing', async (t) => {
+  await needTools(
+    `${REFERENCE}/portmap`,
+    `${REFERENCE}/tuning`,
+    `${REFERENCE}/bandwidth`,
+    `${REFERENCE}/host-local`,
+    'busybox',
+    'iptables-save',
+    'nft',
+    'tc',
+  );
+  await withSandbox(t, async (sb) => {
+    const path = await pluginPath(t);
+    const dataDir = await tmpDir(t, 'ipam');
+    const tuningDir = await tmpDir(t, 'tuning');
+    // the host's bridge, with the containers' gateway address on it
+    const br = sb.name('pb');
+    sb.own(br);
+    await execa('ip', ['link', 'add', br, 'type', 'bridge']);
+    await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', br]);
+    await execa('ip', ['link', 'set', br, 'up']);
+    const cl = await client(sb);
+    await forwarding(sb);
+    const c = await sb.netns('c');
+    const mac = '02:00:c6:33:64:0a';
+    const list: ConfList = {
+      cniVersion: '1.0.0',
+      name: `pf${sb.id}`,
+      plugins: [
+        {
+          type: 'pipefitter',
+          bridge: br,
+          ipam: {
+            type: 'host-local',
+            subnet: '198.51.100.0/24',
+            gateway: '198.51.100.1',
+            routes: [{ dst: '0.0.0.0/0' }],
+            dataDir,
+          },
+        },
+        { type: 'portmap', capabilities: { portMappings: true } },
+        {
+          type: 'tuning',
+          sysctl: { 'net.ipv4.conf.eth0.arp_ignore': '1' },
+          mtu: 1300,
+          mac,
+          dataDir: tuningDir,
+        },
+        { type: 'bandwidth', ingressRate: 8_000_000, ingressBurst: 200_000 },
+      ],
+    };
+    const chain: Chain = { list, path };
+    const a: Attachment = {
+      containerId: `chain${sb.id}`,
+      netns: `/run/netns/${c}`,
+      ifname: 'eth0',
+      args: 'IgnoreUnknown=1;K8S_POD_NAME=web',
+      capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
+    };
+    const tablesBefore = await nftTables();
+    let result: Record<string, unknown> | undefined;
+    sb.defer(async () => {
+      await chainDel(chain, a, result);
+      await dropNewTables(tablesBefore);
+    });
+
+    const add = await chainAdd(chain, a);
+    ok(add, 'ADD of the chain');
+    result = add.result;
+    const res = result as unknown as Result;
+    // the chain's result: pipefitter's interfaces and address, tuning's MAC
+    assert.equal(res.cniVersion, '1.0.0');
+    assert.deepEqual(
+      res.interfaces.map((i) => [i.name === 'eth0' ? 'eth0' : i.name === br ? 'bridge' : 'host', i.sandbox]),
+      [
+        ['bridge', undefined],
+        ['host', undefined],
+        ['eth0', a.netns],
+      ],
+    );
+    assert.equal(res.interfaces[2]!.mac, mac, 'tuning wrote its MAC into the result');
+    assert.deepEqual(res.ips, [{ address: '198.51.100.2/24', gateway: '198.51.100.1', interface: 2 }]);
+    const hostEnd = res.interfaces[1]!.name;
+
+    // tuning: MAC, MTU and the sysctl, read in the container
+    const eth0 = link(await readState({ netns: c }), 'eth0');
+    assert.equal(eth0?.mac, mac);
+    assert.equal(eth0?.mtu, 1300);
+    assert.equal(
+      String((await run(inNs(c, 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_ignore'))).stdout).trim(),
+      '1',
+    );
+    // bandwidth: a token bucket on the host end of pipefitter's veth
+    const qdiscs = JSON.parse(String((await run(['tc', '-j', 'qdisc', 'show', 'dev', hostEnd])).stdout)) as {
+      kind: string;
+    }[];
+    assert.deepEqual(
+      qdiscs.map((q) => q.kind),
+      ['tbf'],
+    );
+    // portmap: the DNAT rule, and the port answering from the client and from the host itself
+    const nat = await natRules();
+    assert.match(nat, /--dport 8080 -j DNAT --to-destination 198\.51\.100\.2:80/, nat);
+    await httpd(t, c, 'published\n');
+    assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080), 'published', 'from the client');
+    assert.equal(await fetchText([], cl.hostAddr, 8080), 'published', 'from the host');
+
+    // CHECK of the whole chain, each plugin given the chain's result. portmap 1.1.1 looks for an
+    // IPv4 container's DNAT chain in ip6tables too, and fails whenever ip6tables works (fixed
+    // upstream after 1.1.1: "Only check ipv6 when an IPv6 is configured"); the runtime's CHECK
+    // stops there, so each plugin after it is CHECKed as well, on its own
+    const check = await chainCheck(chain, a, result!);
+    assert.deepEqual(
+      check.runs.map((r) => [r.type, r.code]),
+      [
+        ['pipefitter', 0],
+        ['portmap', 1],
+      ],
+      describeRuns(check),
+    );
+    assert.match(String(check.runs[1]!.out?.msg), /^could not check ipv6 dnat: chain CNI-DN-\w+ not found/);
+    for (const plugin of list.plugins.slice(2)) {
+      const r = await runPlugin(chain, 'CHECK', plugin, a, result);
+      assert.equal(r.code, 0, `${plugin.type} CHECK: ${r.stdout}\n${r.stderr}`);
+    }
+
+    // DEL in reverse: nothing of the attachment is left
+    const del = await chainDel(chain, a, result);
+    ok(del, 'DEL of the chain');
+    assert.deepEqual(
+      del.runs.map((r) => r.type),
+      ['bandwidth', 'tuning', 'portmap', 'pipefitter'],
+    );
+    const after = await natRules();
+    assert.doesNotMatch(after, /198\.51\.100\.2|CNI-DN-/, after);
+    assert.equal(link(await readState({ netns: c }), 'eth0'), undefined);
+    assert.equal(link(await readState('sandbox'), hostEnd), undefined);
+    assert.deepEqual(await hostLocalLeases(dataDir, list.name), []);
+    assert.deepEqual(await readdir(tuningDir), []);
+    assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080, 1), undefined, 'the port is closed');
+    // a second DEL (the runtime retries) succeeds
+    ok(await chainDel(chain, a, result), 'DEL again');
+    result = undefined;
+  });
+});
