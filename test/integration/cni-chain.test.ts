@@ -294,3 +294,142 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
     result = undefined;
   });
 });
+
+test('the reference bridge, then pipefitter as a second interface: the results appended with their indexes; CHECK; DEL in reverse leaves nothing', async (t) => {
+  await needTools(`${REFERENCE}/bridge`, `${REFERENCE}/host-local`, 'busybox');
+  await withSandbox(t, async (sb) => {
+    const path = await pluginPath(t);
+    const [dataA, dataB] = [await tmpDir(t, 'ipam-a'), await tmpDir(t, 'ipam-b')];
+    const c = await sb.netns('c');
+    const peer = await sb.netns('p');
+    // the reference bridge plugin never removes its bridge (it may have other ports): the harness's own
+    const refBr = sb.name('rb');
+    sb.own(refBr);
+    const pfBr = sb.name('fb');
+    const list: ConfList = {
+      cniVersion: '1.0.0',
+      name: `pf${sb.id}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: refBr,
+          ipam: { type: 'host-local', subnet: '192.0.2.0/24', dataDir: dataA },
+        },
+        {
+          type: 'pipefitter',
+          ifname: 'eth1',
+          bridge: pfBr,
+          ipam: {
+            type: 'host-local',
+            subnet: '198.51.100.0/24',
+            routes: [{ dst: '203.0.113.0/24', gw: '198.51.100.1' }],
+            dataDir: dataB,
+          },
+        },
+      ],
+    };
+    const chain: Chain = { list, path };
+    const a: Attachment = { containerId: `ref${sb.id}`, netns: `/run/netns/${c}`, ifname: 'eth0' };
+    // a second container on pipefitter's bridge, to reach eth1 from
+    const b: Attachment = { containerId: `peer${sb.id}`, netns: `/run/netns/${peer}`, ifname: 'eth0' };
+    const peerChain: Chain = {
+      list: { ...list, plugins: [{ ...list.plugins[1]!, ifname: undefined }] },
+      path,
+    };
+    let result: Record<string, unknown> | undefined;
+    sb.defer(async () => {
+      await chainDel(peerChain, b, undefined);
+      await chainDel(chain, a, result);
+    });
+
+    const add = await chainAdd(chain, a);
+    ok(add, 'ADD of the chain');
+    result = add.result;
+    const first = add.runs[0]!.out as unknown as Result;
+    const res = result as unknown as Result;
+    assert.equal(res.cniVersion, '1.0.0');
+    // the bridge's result passed through whole, pipefitter's appended after it
+    assert.deepEqual(res.interfaces.slice(0, 3), first.interfaces);
+    assert.deepEqual(res.ips.slice(0, 1), first.ips);
+    assert.deepEqual(
+      res.interfaces.map((i) => [
+        i.name === refBr ? 'ref bridge' : i.name === pfBr ? 'pf bridge' : i.sandbox ? i.name : 'host end',
+        i.sandbox,
+      ]),
+      [
+        ['ref bridge', undefined],
+        ['host end', undefined],
+        ['eth0', a.netns],
+        ['pf bridge', undefined],
+        ['host end', undefined],
+        ['eth1', a.netns],
+      ],
+    );
+    assert.deepEqual(res.ips, [
+      { address: '192.0.2.2/24', gateway: '192.0.2.1', interface: 2 },
+      { address: '198.51.100.2/24', gateway: '198.51.100.1', interface: 5 },
+    ]);
+    assert.deepEqual(res.routes, [{ dst: '203.0.113.0/24', gw: '198.51.100.1' }]);
+    // the kernel agrees: each address on the interface its index names, each MAC as listed
+    const inC = await readState({ netns: c });
+    const host = await readState('sandbox');
+    for (const [i, iface] of res.interfaces.entries()) {
+      const l = link(iface.sandbox ? inC : host, iface.name);
+      assert.ok(l, `${iface.name} exists`);
+      if (iface.mac !== undefined && iface.name !== refBr && iface.name !== pfBr)
+        assert.equal(l.mac, iface.mac, iface.name);
+      for (const ip of res.ips.filter((x) => x.interface === i))
+        assert.ok(l.addrs.includes(ip.address), `${ip.address} on ${iface.name}`);
+    }
+    assert.equal(link(host, res.interfaces[4]!.name)?.master, pfBr);
+    assert.equal(link(host, res.interfaces[1]!.name)?.master, refBr);
+    // eth1 carries traffic: a peer on pipefitter's bridge reaches it
+    ok(await chainAdd(peerChain, b), 'ADD of the peer');
+    assert.ok(
+      (await run(inNs(peer, 'ping', '-c', '1', '-W', '2', '198.51.100.2'))).exitCode === 0,
+      'the peer reaches eth1',
+    );
+
+    // CHECK: pipefitter's passes with the chain's result. The reference bridge's (1.1.1, and
+    // upstream still) wants every address of the result on its own CNI_IFNAME, whatever the
+    // address's interface index says, so a chain with a second interface never passes its CHECK
+    const check = await chainCheck(chain, a, result!);
+    assert.deepEqual(
+      check.runs.map((r) => [r.type, r.code]),
+      [['bridge', 1]],
+      describeRuns(check),
+    );
+    assert.match(
+      String(check.runs[0]!.out?.msg),
+      /^Failed to match addr 198\.51\.100\.2\/24 on interface eth0/,
+    );
+    const pfCheck = await runPlugin(chain, 'CHECK', list.plugins[1]!, a, result);
+    assert.equal(pfCheck.code, 0, `${pfCheck.stdout}\n${pfCheck.stderr}`);
+    // and it names what drifted on its own interface
+    await execa('ip', ['-n', c, 'addr', 'del', '198.51.100.2/24', 'dev', 'eth1']);
+    const drift = await runPlugin(chain, 'CHECK', list.plugins[1]!, a, result);
+    assert.equal(drift.out?.code, 104, drift.stdout);
+    assert.match(String(drift.out?.msg), /^address 198\.51\.100\.2\/24 on "eth1" in /);
+
+    // DEL in reverse: pipefitter's, then the bridge's; nothing of either is left
+    ok(await chainDel(peerChain, b, undefined), 'DEL of the peer');
+    const del = await chainDel(chain, a, result);
+    ok(del, 'DEL of the chain');
+    assert.deepEqual(
+      del.runs.map((r) => r.type),
+      ['pipefitter', 'bridge'],
+    );
+    const after = await readState({ netns: c });
+    assert.deepEqual(
+      after.links.map((l) => l.name),
+      ['lo'],
+    );
+    const hostAfter = await readState('sandbox');
+    for (const name of [res.interfaces[1]!.name, res.interfaces[4]!.name, pfBr])
+      assert.equal(link(hostAfter, name), undefined, `${name} is gone`);
+    assert.deepEqual(await hostLocalLeases(dataA, list.name), []);
+    assert.deepEqual(await hostLocalLeases(dataB, list.name), []);
+    ok(await chainDel(chain, a, result), 'DEL again');
+    result = undefined;
+  });
+});
