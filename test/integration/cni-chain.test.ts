@@ -8,13 +8,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
 import type { Attachment, Chain, ChainRun, ConfList } from '../helpers/cni-chain.js';
 import { chainAdd, chainCheck, chainDel, describeRuns, runPlugin } from '../helpers/cni-chain.js';
+import { startPodman } from '../helpers/podman.js';
 import { link, readState } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
@@ -149,7 +151,7 @@ const forwarding = async (sb: Sandbox): Promise<void> => {
   await writeFile(file, '1');
 };
 
-test('pipefitter, then portmap, tuning and bandwidth: a published port answers, tuning and the qdisc read back; CHECK passes; DEL in reverse leaves nothing', async (t) => {
+test('pipefitter, then portmap, tuning and bandwidth: a published port answers, tuning and the qdisc read back; CHECK (pipefitter, tuning, bandwidth pass; portmap 1.1.1 cannot); DEL in reverse leaves nothing', async (t) => {
   await needTools(
     `${REFERENCE}/portmap`,
     `${REFERENCE}/tuning`,
@@ -431,5 +433,78 @@ test('the reference bridge, then pipefitter as a second interface: the results a
     assert.deepEqual(await hostLocalLeases(dataB, list.name), []);
     ok(await chainDel(chain, a, result), 'DEL again');
     result = undefined;
+  });
+});
+
+test('Podman (CNI backend) runs pipefitter then portmap: a port published with -p answers; rm -f takes the rule away', async (t) => {
+  await needTools(`${REFERENCE}/portmap`, `${REFERENCE}/host-local`, 'busybox', 'iptables-save', 'nft');
+  await withSandbox(t, async (sb) => {
+    const p = await startPodman(sb);
+    const bin = join(p.dir, 'cni/bin');
+    const installed = await cli(['cni', 'install', '--bin-dir', bin]);
+    assert.equal(installed.code, 0, installed.stderr);
+    for (const plugin of ['host-local', 'loopback', 'portmap'])
+      await symlink(join(REFERENCE, plugin), join(bin, plugin));
+    const dataDir = join(p.dir, 'cni/leases');
+    const br = sb.name('pb');
+    sb.own(br);
+    await execa('ip', ['link', 'add', br, 'type', 'bridge']);
+    await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', br]);
+    await execa('ip', ['link', 'set', br, 'up']);
+    const cl = await client(sb);
+    await forwarding(sb);
+    const net = `pf${sb.id}`;
+    await writeFile(
+      join(p.dir, 'cni/net.d', `${net}.conflist`),
+      JSON.stringify({
+        cniVersion: '1.0.0',
+        name: net,
+        plugins: [
+          {
+            type: 'pipefitter',
+            bridge: br,
+            ipam: {
+              type: 'host-local',
+              subnet: '198.51.100.0/24',
+              gateway: '198.51.100.1',
+              routes: [{ dst: '0.0.0.0/0' }],
+              dataDir,
+            },
+          },
+          { type: 'portmap', capabilities: { portMappings: true } },
+        ],
+      }),
+    );
+    const name = sb.name('web');
+    const tablesBefore = await nftTables();
+    sb.defer(async () => {
+      await p.remove(name);
+      await dropNewTables(tablesBefore);
+    });
+    const c = await p.run(name, {
+      network: net,
+      publish: ['8080:80'],
+      command: [
+        'sh',
+        '-c',
+        'mkdir -p /www && echo published > /www/index.html && exec httpd -f -p 80 -h /www',
+      ],
+    });
+    const eth0 = link(await readState({ pid: c.pid }), 'eth0');
+    assert.ok(eth0?.addrs.includes('198.51.100.2/24'), JSON.stringify(eth0));
+    const nat = await natRules();
+    assert.match(nat, /--dport 8080 -j DNAT --to-destination 198\.51\.100\.2:80/, nat);
+    assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080), 'published', 'from the client');
+    assert.equal(await fetchText([], cl.hostAddr, 8080), 'published', 'from the host');
+
+    // `podman rm -f` runs DEL of the list in reverse: portmap's rule goes, then pipefitter's attachment
+    const hostEnds = (await readState('sandbox')).links.filter((l) => l.master === br).map((l) => l.name);
+    assert.equal(hostEnds.length, 1);
+    await p.remove(name);
+    const after = await natRules();
+    assert.doesNotMatch(after, /198\.51\.100\.2|CNI-DN-/, after);
+    assert.equal(link(await readState('sandbox'), hostEnds[0]!), undefined, 'the host end is gone');
+    assert.deepEqual(await hostLocalLeases(dataDir, net), []);
+    assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080, 1), undefined, 'the port is closed');
   });
 });
