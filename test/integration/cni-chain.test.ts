@@ -22,6 +22,7 @@ import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
 
+const stateDir = (): string => process.env.PIPEFITTER_STATE_DIR ?? '/var/lib/pipefitter';
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 interface Result {
@@ -207,7 +208,8 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
       containerId: `chain${sb.id}`,
       netns: `/run/netns/${c}`,
       ifname: 'eth0',
-      args: 'IgnoreUnknown=1;K8S_POD_NAME=web',
+      // CNI_ARGS reaches the IPAM plugin pipefitter runs: host-local takes IP= from it
+      args: 'IgnoreUnknown=1;K8S_POD_NAME=web;IP=198.51.100.77',
       capabilityArgs: { portMappings: [{ hostPort: 8080, containerPort: 80, protocol: 'tcp' }] },
     };
     const tablesBefore = await nftTables();
@@ -232,7 +234,7 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
       ],
     );
     assert.equal(res.interfaces[2]!.mac, mac, 'tuning wrote its MAC into the result');
-    assert.deepEqual(res.ips, [{ address: '198.51.100.2/24', gateway: '198.51.100.1', interface: 2 }]);
+    assert.deepEqual(res.ips, [{ address: '198.51.100.77/24', gateway: '198.51.100.1', interface: 2 }]);
     const hostEnd = res.interfaces[1]!.name;
 
     // tuning: MAC, MTU and the sysctl, read in the container
@@ -253,7 +255,7 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
     );
     // portmap: the DNAT rule, and the port answering from the client and from the host itself
     const nat = await natRules();
-    assert.match(nat, /--dport 8080 -j DNAT --to-destination 198\.51\.100\.2:80/, nat);
+    assert.match(nat, /--dport 8080 -j DNAT --to-destination 198\.51\.100\.77:80/, nat);
     await httpd(t, c, 'published\n');
     assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080), 'published', 'from the client');
     assert.equal(await fetchText([], cl.hostAddr, 8080), 'published', 'from the host');
@@ -285,7 +287,7 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
       ['bandwidth', 'tuning', 'portmap', 'pipefitter'],
     );
     const after = await natRules();
-    assert.doesNotMatch(after, /198\.51\.100\.2|CNI-DN-/, after);
+    assert.doesNotMatch(after, /198\.51\.100\.77|CNI-DN-/, after);
     assert.equal(link(await readState({ netns: c }), 'eth0'), undefined);
     assert.equal(link(await readState('sandbox'), hostEnd), undefined);
     assert.deepEqual(await hostLocalLeases(dataDir, list.name), []);
@@ -320,6 +322,7 @@ test('the reference bridge, then pipefitter as a second interface: the results a
         {
           type: 'pipefitter',
           ifname: 'eth1',
+          capabilities: { ips: true },
           bridge: pfBr,
           ipam: {
             type: 'host-local',
@@ -331,7 +334,13 @@ test('the reference bridge, then pipefitter as a second interface: the results a
       ],
     };
     const chain: Chain = { list, path };
-    const a: Attachment = { containerId: `ref${sb.id}`, netns: `/run/netns/${c}`, ifname: 'eth0' };
+    // runtimeConfig reaches the IPAM plugin pipefitter runs: host-local takes its "ips"
+    const a: Attachment = {
+      containerId: `ref${sb.id}`,
+      netns: `/run/netns/${c}`,
+      ifname: 'eth0',
+      capabilityArgs: { ips: ['198.51.100.66/24'] },
+    };
     // a second container on pipefitter's bridge, to reach eth1 from
     const b: Attachment = { containerId: `peer${sb.id}`, netns: `/run/netns/${peer}`, ifname: 'eth0' };
     const peerChain: Chain = {
@@ -369,9 +378,13 @@ test('the reference bridge, then pipefitter as a second interface: the results a
     );
     assert.deepEqual(res.ips, [
       { address: '192.0.2.2/24', gateway: '192.0.2.1', interface: 2 },
-      { address: '198.51.100.2/24', gateway: '198.51.100.1', interface: 5 },
+      { address: '198.51.100.66/24', gateway: '198.51.100.1', interface: 5 },
     ]);
     assert.deepEqual(res.routes, [{ dst: '203.0.113.0/24', gw: '198.51.100.1' }]);
+    // the attachment is known by CNI_IFNAME; the record says which interface it made
+    const recordFile = join(stateDir(), 'cni', list.name, a.containerId, 'eth0.json');
+    const record = JSON.parse(await readFile(recordFile, 'utf8')) as { ifname: string; device?: string };
+    assert.deepEqual([record.ifname, record.device], ['eth0', 'eth1']);
     // the kernel agrees: each address on the interface its index names, each MAC as listed
     const inC = await readState({ netns: c });
     const host = await readState('sandbox');
@@ -388,7 +401,7 @@ test('the reference bridge, then pipefitter as a second interface: the results a
     // eth1 carries traffic: a peer on pipefitter's bridge reaches it
     ok(await chainAdd(peerChain, b), 'ADD of the peer');
     assert.ok(
-      (await run(inNs(peer, 'ping', '-c', '1', '-W', '2', '198.51.100.2'))).exitCode === 0,
+      (await run(inNs(peer, 'ping', '-c', '1', '-W', '2', '198.51.100.66'))).exitCode === 0,
       'the peer reaches eth1',
     );
 
@@ -403,15 +416,15 @@ test('the reference bridge, then pipefitter as a second interface: the results a
     );
     assert.match(
       String(check.runs[0]!.out?.msg),
-      /^Failed to match addr 198\.51\.100\.2\/24 on interface eth0/,
+      /^Failed to match addr 198\.51\.100\.66\/24 on interface eth0/,
     );
     const pfCheck = await runPlugin(chain, 'CHECK', list.plugins[1]!, a, result);
     assert.equal(pfCheck.code, 0, `${pfCheck.stdout}\n${pfCheck.stderr}`);
     // and it names what drifted on its own interface
-    await execa('ip', ['-n', c, 'addr', 'del', '198.51.100.2/24', 'dev', 'eth1']);
+    await execa('ip', ['-n', c, 'addr', 'del', '198.51.100.66/24', 'dev', 'eth1']);
     const drift = await runPlugin(chain, 'CHECK', list.plugins[1]!, a, result);
     assert.equal(drift.out?.code, 104, drift.stdout);
-    assert.match(String(drift.out?.msg), /^address 198\.51\.100\.2\/24 on "eth1" in /);
+    assert.match(String(drift.out?.msg), /^address 198\.51\.100\.66\/24 on "eth1" in /);
 
     // DEL in reverse: pipefitter's, then the bridge's; nothing of either is left
     ok(await chainDel(peerChain, b, undefined), 'DEL of the peer');
@@ -431,6 +444,7 @@ test('the reference bridge, then pipefitter as a second interface: the results a
       assert.equal(link(hostAfter, name), undefined, `${name} is gone`);
     assert.deepEqual(await hostLocalLeases(dataA, list.name), []);
     assert.deepEqual(await hostLocalLeases(dataB, list.name), []);
+    assert.equal(await readFile(recordFile, 'utf8').catch(() => undefined), undefined, 'the record is gone');
     ok(await chainDel(chain, a, result), 'DEL again');
     result = undefined;
   });
@@ -506,5 +520,73 @@ test('Podman (CNI backend) runs pipefitter then portmap: a port published with -
     assert.equal(link(await readState('sandbox'), hostEnds[0]!), undefined, 'the host end is gone');
     assert.deepEqual(await hostLocalLeases(dataDir, net), []);
     assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080, 1), undefined, 'the port is closed');
+  });
+});
+
+test('cniVersion 0.4.0: the reference bridge then pipefitter as eth1, then tuning — each result 0.4.0 (ips with "version"), indexes kept; DEL in reverse leaves nothing', async (t) => {
+  await needTools(`${REFERENCE}/bridge`, `${REFERENCE}/tuning`, `${REFERENCE}/host-local`);
+  await withSandbox(t, async (sb) => {
+    const path = await pluginPath(t);
+    const [dataA, dataB] = [await tmpDir(t, 'ipam-a'), await tmpDir(t, 'ipam-b')];
+    const c = await sb.netns('c');
+    const refBr = sb.name('rb');
+    sb.own(refBr);
+    const list: ConfList = {
+      cniVersion: '0.4.0',
+      name: `pf${sb.id}`,
+      plugins: [
+        {
+          type: 'bridge',
+          bridge: refBr,
+          ipam: { type: 'host-local', subnet: '192.0.2.0/24', dataDir: dataA },
+        },
+        {
+          type: 'pipefitter',
+          ifname: 'eth1',
+          bridge: sb.name('fb'),
+          ipam: { type: 'host-local', subnet: '198.51.100.0/24', gateway: '198.51.100.1', dataDir: dataB },
+        },
+        { type: 'tuning', sysctl: { 'net.ipv4.conf.eth1.arp_ignore': '2' } },
+      ],
+    };
+    const chain: Chain = { list, path };
+    const a: Attachment = { containerId: `old${sb.id}`, netns: `/run/netns/${c}`, ifname: 'eth0' };
+    let result: Record<string, unknown> | undefined;
+    sb.defer(() => chainDel(chain, a, result));
+    const add = await chainAdd(chain, a);
+    ok(add, 'ADD of the chain');
+    result = add.result;
+    for (const r of add.runs) assert.equal(r.out?.cniVersion, '0.4.0', `${r.type}: ${r.stdout}`);
+    const pf = add.runs[1]!.out as unknown as Result;
+    assert.deepEqual(
+      pf.ips.map((i) => [i.version, i.address, i.interface, pf.interfaces[i.interface!]?.name]),
+      [
+        ['4', '192.0.2.2/24', 2, 'eth0'],
+        ['4', '198.51.100.2/24', 5, 'eth1'],
+      ],
+    );
+    const last = result as unknown as Result;
+    assert.deepEqual(
+      [last.interfaces, last.ips],
+      [pf.interfaces, pf.ips],
+      "tuning passes pipefitter's result on",
+    );
+    assert.equal(
+      String((await run(inNs(c, 'cat', '/proc/sys/net/ipv4/conf/eth1/arp_ignore'))).stdout).trim(),
+      '2',
+    );
+    for (const plugin of list.plugins.slice(1)) {
+      const r = await runPlugin(chain, 'CHECK', plugin, a, result);
+      assert.equal(r.code, 0, `${plugin.type} CHECK: ${r.stdout}\n${r.stderr}`);
+    }
+    const del = await chainDel(chain, a, result);
+    ok(del, 'DEL of the chain');
+    assert.deepEqual(
+      (await readState({ netns: c })).links.map((l) => l.name),
+      ['lo'],
+    );
+    assert.deepEqual(await hostLocalLeases(dataA, list.name), []);
+    assert.deepEqual(await hostLocalLeases(dataB, list.name), []);
+    result = undefined;
   });
 });
