@@ -67,9 +67,19 @@ export const removeAttachment = async (r: Removal): Promise<unknown[]> => {
       }
     });
   if (present && netns !== undefined)
-    await attempt(`removing "${device}" from ${netns}`, () =>
-      detach({ target: netns, ifname: device }, { runner, onLockWait }),
-    );
+    await attempt(`removing "${device}" from ${netns}`, async () => {
+      try {
+        await detach({ target: netns, ifname: device }, { runner, onLockWait });
+      } catch (e) {
+        // An attachment pipefitter never recorded, whose interface name another plugin holds (the
+        // runtime DELs the whole list after pipefitter refused an ADD in a chain after the
+        // reference bridge): nothing of pipefitter's is there, and the other interface stays.
+        if (record !== undefined || !isPipefitterError(e) || e.code !== 'E_NOT_OWNED') throw e;
+        log(
+          `"${device}" in ${netns} is not pipefitter's and no ADD of this attachment was recorded: left as it is`,
+        );
+      }
+    });
   else {
     const bridge = conf.attach.ovs
       ? undefined

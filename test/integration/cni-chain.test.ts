@@ -523,7 +523,7 @@ test('Podman (CNI backend) runs pipefitter then portmap: a port published with -
   });
 });
 
-test('cniVersion 0.4.0: the reference bridge then pipefitter as eth1, then tuning — each result 0.4.0 (ips with "version"), indexes kept; DEL in reverse leaves nothing', async (t) => {
+test('cniVersion 0.4.0: the reference bridge then pipefitter as eth1, then tuning — each result 0.4.0 (ips with "version"), indexes kept; DEL in reverse leaves nothing; without "ifname" pipefitter refuses (100) and names the key', async (t) => {
   await needTools(`${REFERENCE}/bridge`, `${REFERENCE}/tuning`, `${REFERENCE}/host-local`);
   await withSandbox(t, async (sb) => {
     const path = await pluginPath(t);
@@ -588,5 +588,33 @@ test('cniVersion 0.4.0: the reference bridge then pipefitter as eth1, then tunin
     assert.deepEqual(await hostLocalLeases(dataA, list.name), []);
     assert.deepEqual(await hostLocalLeases(dataB, list.name), []);
     result = undefined;
+
+    // without "ifname", pipefitter is asked for the bridge's own eth0: error 100, saying how, no
+    // lease taken; the runtime then DELs the list, and nothing is left
+    const same: Chain = {
+      list: { ...list, plugins: [list.plugins[0]!, { ...list.plugins[1]!, ifname: undefined }] },
+      path,
+    };
+    const refused = await chainAdd(same, a);
+    assert.deepEqual(
+      refused.runs.map((r) => [r.type, r.code, r.out?.code]),
+      [
+        ['bridge', 0, undefined],
+        ['pipefitter', 1, 100],
+      ],
+      describeRuns(refused),
+    );
+    assert.match(
+      String(refused.runs[1]!.out?.msg),
+      /^CNI_IFNAME "eth0": an interface of that name already exists/,
+    );
+    assert.match(String(refused.runs[1]!.out?.details), /"ifname": "eth1"/);
+    assert.deepEqual(await hostLocalLeases(dataB, list.name), []);
+    ok(await chainDel(same, a, refused.runs[0]!.out), 'DEL after the failed ADD');
+    assert.deepEqual(
+      (await readState({ netns: c })).links.map((l) => l.name),
+      ['lo'],
+    );
+    assert.deepEqual(await hostLocalLeases(dataA, list.name), []);
   });
 });
