@@ -86,11 +86,12 @@ const fetchText = async (
   addr: string,
   port: number,
   tries = 30,
+  path = '/',
 ): Promise<string | undefined> => {
   for (let i = 0; i < tries; i++) {
     const argv = [...where, 'busybox', 'nc', '-w', '3', addr, String(port)];
     const r = await execa(argv[0] as string, argv.slice(1), {
-      input: 'GET / HTTP/1.0\r\n\r\n',
+      input: `GET ${path} HTTP/1.0\r\n\r\n`,
       reject: false,
     });
     const text = String(r.stdout);
@@ -498,18 +499,20 @@ test('Podman (CNI backend) runs pipefitter then portmap: a port published with -
     const c = await p.run(name, {
       network: net,
       publish: ['8080:80'],
-      command: [
-        'sh',
-        '-c',
-        'mkdir -p /www && echo published > /www/index.html && exec httpd -f -p 80 -h /www',
-      ],
+      // busybox httpd serving the rootfs's /etc: GET /passwd is its one line
+      command: ['busybox', 'httpd', '-f', '-p', '80', '-h', '/etc'],
     });
     const eth0 = link(await readState({ pid: c.pid }), 'eth0');
     assert.ok(eth0?.addrs.includes('198.51.100.2/24'), JSON.stringify(eth0));
     const nat = await natRules();
     assert.match(nat, /--dport 8080 -j DNAT --to-destination 198\.51\.100\.2:80/, nat);
-    assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080), 'published', 'from the client');
-    assert.equal(await fetchText([], cl.hostAddr, 8080), 'published', 'from the host');
+    const passwd = 'root:x:0:0:root:/root:/bin/sh';
+    assert.equal(
+      await fetchText(inNs(cl.netns), cl.hostAddr, 8080, 30, '/passwd'),
+      passwd,
+      'from the client',
+    );
+    assert.equal(await fetchText([], cl.hostAddr, 8080, 30, '/passwd'), passwd, 'from the host');
 
     // `podman rm -f` runs DEL of the list in reverse: portmap's rule goes, then pipefitter's attachment
     const hostEnds = (await readState('sandbox')).links.filter((l) => l.master === br).map((l) => l.name);
@@ -519,7 +522,11 @@ test('Podman (CNI backend) runs pipefitter then portmap: a port published with -
     assert.doesNotMatch(after, /198\.51\.100\.2|CNI-DN-/, after);
     assert.equal(link(await readState('sandbox'), hostEnds[0]!), undefined, 'the host end is gone');
     assert.deepEqual(await hostLocalLeases(dataDir, net), []);
-    assert.equal(await fetchText(inNs(cl.netns), cl.hostAddr, 8080, 1), undefined, 'the port is closed');
+    assert.equal(
+      await fetchText(inNs(cl.netns), cl.hostAddr, 8080, 1, '/passwd'),
+      undefined,
+      'the port is closed',
+    );
   });
 });
 
