@@ -11,7 +11,7 @@ import type { CniEnv } from '../cni/env.js';
 import type { CniResult, CniRoute } from '../cni/types.js';
 import type { CniVerb } from '../cni/verb.js';
 import { CNI_ERROR, CniError } from '../cni/types.js';
-import { attachRequestOf, checkAttachKeys, hostIfnameOf } from '../cni/request.js';
+import { attachRequestOf, checkAttachKeys, containerIfnameOf, hostIfnameOf } from '../cni/request.js';
 import { addResult } from '../cni/result.js';
 import type { MadeLink } from '../cni/result.js';
 import { createRunner } from '../exec/runner.js';
@@ -40,9 +40,10 @@ export const wayOf = (conf: NetConf): { kind: string; host: string } => {
 
 export const run: CniVerb = async (env, conf, log) => {
   const { containerId, ifname, netns } = identityOf(env);
+  const device = containerIfnameOf(conf, ifname);
   const way = wayOf(conf);
-  const hostIfname = way.kind === 'bridge' ? hostIfnameOf(conf.name, containerId, ifname) : undefined;
-  const params = { netns, ifname, hostIfname };
+  const hostIfname = way.kind === 'bridge' ? hostIfnameOf(conf.name, containerId, device) : undefined;
+  const params = { netns, ifname: device, hostIfname };
   checkAttachKeys(conf, params);
   requireRoot();
   const runner = createRunner();
@@ -57,11 +58,14 @@ export const run: CniVerb = async (env, conf, log) => {
         `${way.kind} "${way.host}": no such interface on the host`,
         `give the name of a host interface (\`ip -br link\` lists them), e.g. "${way.kind}": "eth1"`,
       );
-    if (seen.get(netnsKey(t.netns))?.links.some((l) => l.name === ifname))
+    if (seen.get(netnsKey(t.netns))?.links.some((l) => l.name === device))
       throw new CniError(
         CNI_ERROR.interfaceExists,
-        `CNI_IFNAME "${ifname}": an interface of that name already exists in ${netns}`,
-        'DEL the attachment that made it first, or give another interface name',
+        `${device === ifname ? 'CNI_IFNAME' : 'ifname'} "${device}": an interface of that name already exists in ${netns}`,
+        device === ifname &&
+          conf.prevResult?.interfaces?.some((i) => i.name === ifname && i.sandbox === netns)
+          ? `an earlier plugin of the chain made it: give pipefitter its own interface, e.g. "ifname": "eth1"`
+          : 'DEL the attachment that made it first, or give another interface name',
       );
     const call = { runner, conf, env, log };
     // the record before any address: a lease of pipefitter's own IPAM never exists without the
@@ -71,6 +75,7 @@ export const run: CniVerb = async (env, conf, log) => {
       network: conf.name,
       containerId,
       ifname,
+      ...(device === ifname ? {} : { device }),
       netns,
       targetId: t.id,
       ...way,
@@ -91,7 +96,7 @@ export const run: CniVerb = async (env, conf, log) => {
         runner,
         conf,
         t,
-        { ifname, netns, hostIfname, bridge: conf.attach.bridge },
+        { ifname: device, netns, hostIfname, bridge: conf.attach.bridge },
         ipam,
       );
     } catch (e) {

@@ -5,7 +5,7 @@
 import type { CniVerb } from '../cni/verb.js';
 import { CNI_ERROR, CniError } from '../cni/types.js';
 import { checkAttachment } from '../cni/check.js';
-import { checkAttachKeys, hostIfnameOf } from '../cni/request.js';
+import { checkAttachKeys, containerIfnameOf, hostIfnameOf } from '../cni/request.js';
 import { createRunner } from '../exec/runner.js';
 import { HOST, netnsKey } from '../model/netns.js';
 import type { NetnsState } from '../model/observed.js';
@@ -27,7 +27,7 @@ const seenOf = (s: NetnsState | undefined) => ({
 
 export const run: CniVerb = async (env, conf, log) => {
   const containerId = env.containerId ?? '';
-  const ifname = env.ifname ?? '';
+  const ifname = containerIfnameOf(conf, env.ifname ?? '');
   const netns = env.netns ?? '';
   const bridge = conf.attach.ovs ? undefined : conf.attach.bridge;
   const hostIfname =

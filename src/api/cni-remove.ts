@@ -43,6 +43,8 @@ export interface Removal {
 
 export const removeAttachment = async (r: Removal): Promise<unknown[]> => {
   const { runner, conf, containerId, ifname, log, record } = r;
+  // the interface in the container; `ifname` (CNI_IFNAME) stays the attachment's name for IPAM and the record
+  const device = record?.device ?? conf.attach.ifname ?? ifname;
   const errors: unknown[] = [];
   const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
     try {
@@ -65,9 +67,19 @@ export const removeAttachment = async (r: Removal): Promise<unknown[]> => {
       }
     });
   if (present && netns !== undefined)
-    await attempt(`removing "${ifname}" from ${netns}`, () =>
-      detach({ target: netns, ifname }, { runner, onLockWait }),
-    );
+    await attempt(`removing "${device}" from ${netns}`, async () => {
+      try {
+        await detach({ target: netns, ifname: device }, { runner, onLockWait });
+      } catch (e) {
+        // An attachment pipefitter never recorded, whose interface name another plugin holds (the
+        // runtime DELs the whole list after pipefitter refused an ADD in a chain after the
+        // reference bridge): nothing of pipefitter's is there, and the other interface stays.
+        if (record !== undefined || !isPipefitterError(e) || e.code !== 'E_NOT_OWNED') throw e;
+        log(
+          `"${device}" in ${netns} is not pipefitter's and no ADD of this attachment was recorded: left as it is`,
+        );
+      }
+    });
   else {
     const bridge = conf.attach.ovs
       ? undefined
@@ -86,7 +98,7 @@ export const removeAttachment = async (r: Removal): Promise<unknown[]> => {
           targets: [],
           extraNamespaces: [HOST],
           plan: (observed) =>
-            planDetach({ target: gone, ifname: ifname as never, force: false }, observed, {
+            planDetach({ target: gone, ifname: device as never, force: false }, observed, {
               goneFromBridge: bridge,
             }),
           title: `pipefitter cni: remove ${conf.name} ${containerId} ${ifname}`,

@@ -14,6 +14,7 @@ import { inPool, parsePool } from '../ipam/pool.js';
 import type { CniAttachmentId, CniDns, CniResult } from './types.js';
 import { CNI_ERROR, CniError } from './types.js';
 import { decodeResult, negotiateVersion, LATEST_VERSION } from './version.js';
+import { parseIfName } from '../names.js';
 
 /** pipefitter's own keys, in the vocabulary of `attach` and recipes. */
 export interface AttachKeys {
@@ -31,6 +32,12 @@ export interface AttachKeys {
   readonly mac?: string | undefined;
   readonly routes?: readonly { readonly dst: string; readonly gw?: string | undefined }[] | undefined;
   readonly gateway?: readonly string[] | undefined;
+  /**
+   * The interface to make in the container, when not CNI_IFNAME: in a chain after a plugin that
+   * made CNI_IFNAME itself (the reference `bridge`), pipefitter adds a second interface. The
+   * attachment is still known by CNI_IFNAME (records, IPAM, GC's valid attachments).
+   */
+  readonly ifname?: string | undefined;
 }
 
 /** The ways to attach: exactly one is given. */
@@ -171,6 +178,19 @@ const parseAttachKeys = (o: Obj): AttachKeys => {
   }
   const mtu = optInt(o, 'mtu', 'write it as a number, e.g. "mtu": 1400');
   const mac = optString(o, 'mac', 'write it as a string, e.g. "mac": "02:42:c0:00:02:0a"');
+  const ifname = optString(o, 'ifname', 'name the interface to make in the container, e.g. "ifname": "eth1"');
+  if (ifname !== undefined)
+    try {
+      parseIfName(ifname, 'ifname');
+    } catch (e) {
+      if (!isPipefitterError(e)) throw e;
+      throw invalid(
+        'ifname',
+        ifname,
+        e.message.replace(/^ifname( "[^"]*")?: /, ''),
+        e.hint ?? 'use 1-15 bytes, no "/", ":" or spaces, e.g. "ifname": "eth1"',
+      );
+    }
   let routes: { dst: string; gw?: string | undefined }[] | undefined;
   if (o.routes !== undefined) {
     const fix =
@@ -209,6 +229,7 @@ const parseAttachKeys = (o: Obj): AttachKeys => {
     mac,
     routes,
     gateway,
+    ifname,
   };
 };
 

@@ -28,6 +28,10 @@ export interface RequestParams {
   readonly hostIfname?: string | undefined;
 }
 
+/** The interface pipefitter makes in the container: the configuration's `ifname`, else CNI_IFNAME. */
+export const containerIfnameOf = (conf: NetConf, cniIfname: string): string =>
+  conf.attach.ifname ?? cniIfname;
+
 /**
  * The host end of a bridge port, named from the attachment's identity (network, container id,
  * interface): the same for an ADD and its DEL whatever the namespace path, so a DEL finds it

@@ -16,6 +16,8 @@ export interface CniRecord {
   readonly network: string;
   readonly containerId: string;
   readonly ifname: string;
+  /** The interface made in the container when it is not CNI_IFNAME (the configuration's `ifname`). */
+  readonly device?: string | undefined;
   /** CNI_NETNS at ADD. */
   readonly netns: string;
   /** The target's id as resolved at ADD (`netns:NAME`, `path:/x`, `pid:N`): what pipefitter's tags name. */
@@ -41,7 +43,7 @@ const decode = (v: unknown): CniRecord => {
   if (o.version !== 1) throw new Bad('version must be 1');
   for (const k of ['network', 'containerId', 'ifname', 'netns', 'targetId', 'kind', 'host', 'addedAt'])
     if (typeof o[k] !== 'string' || o[k] === '') throw new Bad(`${k} must be a non-empty string`);
-  for (const k of ['hostIfname', 'ipam'])
+  for (const k of ['hostIfname', 'ipam', 'device'])
     if (o[k] !== undefined && typeof o[k] !== 'string') throw new Bad(`${k} must be a string`);
   return o as unknown as CniRecord;
 };

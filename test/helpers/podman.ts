@@ -55,6 +55,10 @@ export interface PodmanState {
 export interface PodmanRunOptions {
   /** `--network NAME`: a conflist in `DIR/cni/net.d` (plugins in `DIR/cni/bin`); default `none`. */
   readonly network?: string;
+  /** `-p HOSTPORT:PORT` each (the network's conflist needs portmap to publish them). */
+  readonly publish?: readonly string[];
+  /** The container's command instead of an idle shell. */
+  readonly command?: readonly string[];
 }
 
 export interface PodmanHarness {
@@ -291,6 +295,7 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
         name,
         '--network',
         opts.network ?? 'none',
+        ...(opts.publish ?? []).flatMap((p) => ['-p', p]),
         '--cgroup-parent',
         cgroup,
         '--ulimit',
@@ -300,7 +305,7 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
         // --rootfs takes the first argument as the rootfs: every option comes before it
         '--rootfs',
         join(dir, 'rootfs'),
-        ...IDLE,
+        ...(opts.command ?? IDLE),
       ]);
       return running(name);
     },

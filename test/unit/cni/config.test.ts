@@ -124,3 +124,18 @@ test('a malformed prevResult is error 6 naming the field; an empty ipam is none'
   assert.match(e.message, /^prevResult\.ips\[0\]\.address: missing/);
   assert.equal(parseNetConf(text({ ...base, ipam: {} })).ipam, undefined);
 });
+
+test('"ifname": the interface to make when an earlier plugin of the chain made CNI_IFNAME; a bad one is error 7', () => {
+  assert.equal(parseNetConf(text({ ...base, ifname: 'eth1' })).attach.ifname, 'eth1');
+  assert.equal(parseNetConf(text(base)).attach.ifname, undefined);
+  for (const [v, msg] of [
+    ['x'.repeat(16), /^ifname "x{16}": /],
+    ['a/b', /^ifname "a\/b": /],
+    ['', /^ifname "": not a non-empty string/],
+    [1, /^ifname 1: not a non-empty string/],
+  ] as const) {
+    const e = fails(text({ ...base, ifname: v }));
+    assert.equal(e.code, 7, e.message);
+    assert.match(e.message, msg);
+  }
+});
