@@ -6,7 +6,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { expectCniError, runCni } from '../helpers/cni-run.js';
@@ -230,8 +231,10 @@ test('a failed ADD releases its lease (the rollback), the record and the links g
       assert.deepEqual(await readState('sandbox'), before, `fault at step ${k}: host as before`);
       assert.equal(link(await readState({ netns: d }), 'eth0'), undefined);
     }
-    const records = await execa('find', [n.stateDir, '-path', '*/cni/*', '-name', '*.json']);
-    assert.equal(records.stdout, '', 'no attachment record is left');
+    const records = (await readdir(join(n.stateDir, 'cni'), { recursive: true }).catch(() => [])).filter(
+      (f) => f.endsWith('.json'),
+    );
+    assert.deepEqual(records, [], 'no attachment record is left');
   });
 });
 

@@ -37,7 +37,7 @@ test('the launcher, run by sh: pinned settings are defaults a runtime can overri
   const entry = join(dir, 'entry.mjs');
   await writeFile(
     entry,
-    'process.stdout.write(JSON.stringify({ argv: process.argv.slice(2), state: process.env.PIPEFITTER_STATE_DIR, log: process.env.PIPEFITTER_CNI_LOG, backend: process.env.PIPEFITTER_BACKEND }))',
+    'process.stdout.write(JSON.stringify({ args: process.argv.slice(2), state: process.env.PIPEFITTER_STATE_DIR, log: process.env.PIPEFITTER_CNI_LOG, backend: process.env.PIPEFITTER_BACKEND }))',
   );
   const odd = `/srv/it's "a" $HOME \`x\` }dir`;
   const launcher = join(dir, 'pipefitter');
@@ -50,15 +50,14 @@ test('the launcher, run by sh: pinned settings are defaults a runtime can overri
   );
   await chmod(launcher, 0o755);
   // a runtime that passes none of the settings (Podman's cleanup process): the pinned values
-  const bare = await execa(launcher, ['a b', ''], { env: { PATH: '/usr/bin:/bin' }, extendEnv: false });
-  assert.deepEqual(JSON.parse(bare.stdout), { argv: ['a b', ''], state: odd, log: '/tmp/cni.log' });
+  const launch = (args: string[], env: Record<string, string>) =>
+    execa(launcher, args, { env: { PATH: '/usr/bin:/bin', ...env }, extendEnv: false });
+  const bare = await launch(['a b', ''], {});
+  assert.deepEqual(JSON.parse(bare.stdout), { args: ['a b', ''], state: odd, log: '/tmp/cni.log' });
   // a runtime that passes its own: they win; one not pinned passes through untouched
-  const own = await execa(launcher, [], {
-    env: { PATH: '/usr/bin:/bin', PIPEFITTER_STATE_DIR: '/var/lib/other', PIPEFITTER_BACKEND: 'ip' },
-    extendEnv: false,
-  });
+  const own = await launch([], { PIPEFITTER_STATE_DIR: '/var/lib/other', PIPEFITTER_BACKEND: 'ip' });
   assert.deepEqual(JSON.parse(own.stdout), {
-    argv: [],
+    args: [],
     state: '/var/lib/other',
     log: '/tmp/cni.log',
     backend: 'ip',
