@@ -271,6 +271,13 @@ export const parseDuration = (text: string): number | undefined => {
   return Number.isFinite(ms) && ms >= 100 ? Math.round(ms) : undefined;
 };
 
+/**
+ * How much sooner than the container runtime watch gets the CPU (the unit's Nice=): when many
+ * containers start at once, dockerd, containerd and runc keep every core busy, and a watch at the
+ * runtime's priority waits for them (bench/RESULTS.md, issue 14: 20 containers restarted at once).
+ */
+export const WATCH_NICE = -10;
+
 /** The systemd unit `watch --install-unit` prints. */
 export const systemdUnit = (bin: string): string =>
   `[Unit]
@@ -285,6 +292,8 @@ ExecStart=${bin} watch --json
 Restart=on-failure
 RestartSec=2
 KillSignal=SIGTERM
+# ahead of the container runtime when many containers start at once
+Nice=${WATCH_NICE}
 
 [Install]
 WantedBy=multi-user.target

@@ -182,6 +182,7 @@ test('the systemd unit', () => {
     'ExecStart=/opt/pipefitter/pipefitter.js watch --json',
     'Restart=on-failure',
     'RestartSec=2',
+    'Nice=-10',
     'WantedBy=multi-user.target',
   ])
     assert.ok(u.split('\n').includes(line), line);
