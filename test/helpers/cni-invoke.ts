@@ -1,14 +1,16 @@
 /**
  * The CNI plugin run as a runtime runs it (SPEC.md section 2): the built entry
- * (dist/cli-bundle/cni.js) with CNI_* in the environment and the configuration on stdin, stdout
- * parsed. For tests of the link kinds (test/integration/cni-kinds.test.ts, test/vm/cni-kinds.test.ts).
+ * (dist/cli-bundle/cni.js, what `pipefitter cni install` launches) with CNI_* in the environment
+ * and the configuration on stdin, the result or error object read from stdout. For the tests
+ * that invoke the plugin directly (test/integration/cni.test.ts, cni-ipam.test.ts,
+ * cni-kinds.test.ts, test/vm/cni-kinds.test.ts).
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { execa } from 'execa';
-import { hostLocalLeases, REFERENCE } from './cni.js';
+import { hostLocalIpam, hostLocalLeases, REFERENCE } from './cni.js';
 import { ipJson } from './read-back.js';
 import type { Ns } from './read-back.js';
 import { runId } from './sandbox.js';
@@ -25,32 +27,76 @@ export interface CniRun {
   readonly stderr: string;
 }
 
-/** Run the plugin; variables given as undefined are not set. */
-export const runCni = async (env: Record<string, string | undefined>, stdin: string): Promise<CniRun> => {
+/**
+ * Run the plugin with `env` (variables given as undefined are not set) and `extra`, and nothing
+ * else of this process's environment (pass harnessEnv() for the state directory and the backend).
+ */
+export const runCni = async (
+  env: Record<string, string | undefined>,
+  stdin: string,
+  extra: Record<string, string> = {},
+): Promise<CniRun> => {
   assert.ok(existsSync(ENTRY), 'dist/ is missing: run `npm run build` first (npm test does)');
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
     string,
     string
   >;
-  const r = await execa('node', [ENTRY], { input: stdin, env: clean, extendEnv: false, reject: false });
+  const r = await execa('node', [ENTRY], {
+    input: stdin,
+    env: { ...clean, ...extra },
+    extendEnv: false,
+    reject: false,
+  });
   const stdout = String(r.stdout);
   let out: Record<string, unknown> | undefined;
-  if (stdout.trim() !== '') out = JSON.parse(stdout) as Record<string, unknown>;
+  if (stdout.trim() !== '') out = JSON.parse(stdout) as Record<string, unknown>; // one document, nothing else
   return { code: r.exitCode ?? -1, out, stdout, stderr: String(r.stderr) };
 };
 
-/** An error run: exit non-zero, the spec's error object with `code`, `msg` matching, a fix in `details`. */
-export const expectError = (r: CniRun, code: number, msg: RegExp, what: string): void => {
+/**
+ * An error run: exit non-zero and the spec's error object (cniVersion, `code`, `msg` matching, and
+ * the fix in `details` unless `fix` is false) on stdout.
+ */
+export const expectError = (r: CniRun, code: number, msg: RegExp, what: string, fix = true): void => {
   assert.notEqual(r.code, 0, `${what}: exit non-zero`);
   assert.equal(r.out?.code, code, `${what}: code ${code}: ${r.stdout}\n${r.stderr}`);
   assert.match(String(r.out?.msg), msg, `${what}: ${r.stdout}`);
   assert.equal(typeof r.out?.cniVersion, 'string', what);
-  assert.ok(r.out?.details, `${what}: a fix is given: ${r.stdout}`);
+  if (fix) assert.ok(r.out?.details, `${what}: a fix is given: ${r.stdout}`);
 };
 
 /** A success: exit 0, and the run's output in the message when not. */
-export const expectOk = (r: CniRun, what: string): void =>
+export const expectOk = (r: { code: number; stdout: string; stderr: string }, what: string): void =>
   assert.equal(r.code, 0, `${what}: ${r.stdout}\n${r.stderr}`);
+
+/**
+ * What the harness gives this process that the plugin needs as well: the state and run
+ * directories, the backend of the lane, Open vSwitch's run directory, PATH.
+ */
+export const harnessEnv = (): Record<string, string | undefined> => ({
+  PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
+  PIPEFITTER_RUN_DIR: process.env.PIPEFITTER_RUN_DIR,
+  PIPEFITTER_BACKEND: process.env.PIPEFITTER_BACKEND,
+  OVS_RUNDIR: process.env.OVS_RUNDIR,
+  PATH: process.env.PATH,
+});
+
+/**
+ * A runtime's environment for COMMAND on the attachment (CONTAINERID, eth0) in /run/netns/NETNS
+ * (CNI_NETNS unset when undefined), CNI_PATH the reference plugins, with harnessEnv().
+ */
+export const cniEnv = (
+  command: string,
+  netns: string | undefined,
+  containerId: string,
+): Record<string, string | undefined> => ({
+  CNI_COMMAND: command,
+  CNI_CONTAINERID: containerId,
+  CNI_NETNS: netns === undefined ? undefined : `/run/netns/${netns}`,
+  CNI_IFNAME: 'eth0',
+  CNI_PATH: REFERENCE,
+  ...harnessEnv(),
+});
 
 export interface AddResult {
   cniVersion: string;
@@ -87,27 +133,10 @@ export const kindNet = async (t: { after: (fn: () => unknown) => void }, sb: San
         name,
         type: 'pipefitter',
         ...keys,
-        ipam: {
-          type: 'host-local',
-          subnet: '198.51.100.0/24',
-          gateway: '198.51.100.1',
-          routes: [{ dst: '203.0.113.0/24' }],
-          dataDir,
-        },
+        ipam: hostLocalIpam(dataDir),
         ...extra,
       }),
-    env: (command, netns, containerId) => ({
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: containerId,
-      CNI_NETNS: netns === undefined ? undefined : `/run/netns/${netns}`,
-      CNI_IFNAME: 'eth0',
-      CNI_PATH: REFERENCE,
-      PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
-      PIPEFITTER_RUN_DIR: process.env.PIPEFITTER_RUN_DIR,
-      PIPEFITTER_BACKEND: process.env.PIPEFITTER_BACKEND,
-      OVS_RUNDIR: process.env.OVS_RUNDIR,
-      PATH: process.env.PATH,
-    }),
+    env: cniEnv,
     leases: () => hostLocalLeases(dataDir, name),
   };
 };

@@ -10,12 +10,10 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { expectCniError, runCni } from '../helpers/cni-run.js';
+import { cniEnv, expectError, expectOk, runCni } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
-
-const CNI_PATH = '/usr/lib/cni';
 
 interface Lease {
   readonly pool: string;
@@ -72,24 +70,14 @@ const network = async (t: { after: (fn: () => unknown) => void }, sb: Sandbox): 
         ...extra,
       }),
     env: (command, netns, containerId) => ({
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: containerId,
-      CNI_NETNS: netns === undefined ? undefined : `/run/netns/${netns}`,
-      CNI_IFNAME: 'eth0',
-      CNI_PATH,
+      ...cniEnv(command, netns, containerId),
       PIPEFITTER_STATE_DIR: stateDir,
-      PIPEFITTER_RUN_DIR: process.env.PIPEFITTER_RUN_DIR,
-      PIPEFITTER_BACKEND: process.env.PIPEFITTER_BACKEND,
-      PATH: process.env.PATH,
     }),
     ls,
     leases: async () => Object.fromEntries((await ls()).map((a) => [a.key, a.address])),
     cli: run,
   };
 };
-
-const ok = (r: { code: number; stdout: string; stderr: string }, what: string): void =>
-  assert.equal(r.code, 0, `${what}: ${r.stdout}\n${r.stderr}`);
 
 test('ADD leases from the pool (ipam ls names the owner), the kernel has it; DEL releases, also with the namespace gone', async (t) => {
   await withSandbox(t, async (sb) => {
@@ -106,7 +94,7 @@ test('ADD leases from the pool (ipam ls names the owner), the kernel has it; DEL
     const key = (id: string): string => `cni:${n.name}/${id}/eth0`;
 
     const ra = await runCni(n.env('ADD', a, 'ca'), n.conf());
-    ok(ra, 'ADD a');
+    expectOk(ra, 'ADD a');
     const res = ra.out as {
       ips: { address: string; gateway?: string; interface?: number }[];
       routes: { dst: string; gw?: string }[];
@@ -114,7 +102,7 @@ test('ADD leases from the pool (ipam ls names the owner), the kernel has it; DEL
     assert.deepEqual(res.ips, [{ address: '198.51.100.100/24', gateway: '198.51.100.1', interface: 2 }]);
     assert.deepEqual(res.routes, [{ dst: '0.0.0.0/0' }, { dst: '203.0.113.0/24', gw: '198.51.100.254' }]);
     const rb = await runCni(n.env('ADD', b, 'cb'), n.conf({ cniVersion: '0.4.0' }));
-    ok(rb, 'ADD b');
+    expectOk(rb, 'ADD b');
     assert.deepEqual((rb.out as { ips: unknown[] }).ips, [
       { version: '4', address: '198.51.100.101/24', gateway: '198.51.100.1', interface: 2 },
     ]);
@@ -149,7 +137,7 @@ test('ADD leases from the pool (ipam ls names the owner), the kernel has it; DEL
     assert.ok(await ping({ netns: a }, '198.51.100.101'), 'a reaches b across the bridge');
 
     // an ADD refused (the interface exists) takes no address
-    expectCniError(
+    expectError(
       await runCni(n.env('ADD', a, 'ca'), n.conf()),
       100,
       /^CNI_IFNAME "eth0": an interface of that name already exists/,
@@ -161,20 +149,21 @@ test('ADD leases from the pool (ipam ls names the owner), the kernel has it; DEL
     const rel = await n.cli(['ipam', 'release', key('ca')]);
     assert.equal(rel.code, 2, rel.stderr);
     assert.match(rel.stderr, /the CNI attachment of network .* container ca, interface eth0 is still there/);
-    ok(await n.cli(['ipam', 'gc']), 'ipam gc');
+    expectOk(await n.cli(['ipam', 'gc']), 'ipam gc');
     assert.deepEqual(Object.keys(await n.leases()), [key('ca'), key('cb')]);
 
     // DEL releases, twice is fine; the address is free for the next ADD
-    for (let i = 0; i < 2; i++) ok(await runCni(n.env('DEL', a, 'ca'), n.conf()), `DEL #${i + 1}`);
+    for (let i = 0; i < 2; i++) expectOk(await runCni(n.env('DEL', a, 'ca'), n.conf()), `DEL #${i + 1}`);
     assert.deepEqual(await n.leases(), { [key('cb')]: '198.51.100.101/24' });
     assert.equal(link(await readState({ netns: a }), 'eth0'), undefined);
 
     // DEL with the namespace gone (and without CNI_NETNS) releases the lease
-    ok(await runCni(n.env('ADD', c, 'cc'), n.conf()), 'ADD c');
+    expectOk(await runCni(n.env('ADD', c, 'cc'), n.conf()), 'ADD c');
     assert.equal((await n.leases())[key('cc')], '198.51.100.100/24');
     await execa('ip', ['netns', 'del', c]);
-    for (const ns of [c, undefined]) ok(await runCni(n.env('DEL', ns, 'cc'), n.conf()), `DEL c (${ns})`);
-    ok(await runCni(n.env('DEL', b, 'cb'), n.conf()), 'DEL b');
+    for (const ns of [c, undefined])
+      expectOk(await runCni(n.env('DEL', ns, 'cc'), n.conf()), `DEL c (${ns})`);
+    expectOk(await runCni(n.env('DEL', b, 'cb'), n.conf()), 'DEL b');
     assert.deepEqual(await n.ls(), []);
     assert.equal(link(await readState('sandbox'), n.bridge), undefined, 'the bridge went with its last port');
   });
@@ -189,10 +178,10 @@ test('no two containers get one address: a full pool is error 103 and that ADD l
       await runCni(n.env('DEL', a, 'ca'), n.conf({}, one));
       await runCni(n.env('DEL', b, 'cb'), n.conf({}, one));
     });
-    ok(await runCni(n.env('ADD', a, 'ca'), n.conf({}, one)), 'ADD a');
+    expectOk(await runCni(n.env('ADD', a, 'ca'), n.conf({}, one)), 'ADD a');
     const before = await readState('sandbox');
     const full = await runCni(n.env('ADD', b, 'cb'), n.conf({}, one));
-    expectCniError(
+    expectError(
       full,
       103,
       /^ipam "pipefitter" ADD: IPAM pool cni:.* pool full: 0 of 1 addresses free/,
@@ -208,7 +197,7 @@ test('no two containers get one address: a full pool is error 103 and that ADD l
       n.env('ADD', b, 'cb'),
       JSON.stringify({ ...other, name: `${n.name}x`, bridge: sb.name('oc') }),
     );
-    expectCniError(r, 103, /pool full/, 'the address is taken by the other network');
+    expectError(r, 103, /pool full/, 'the address is taken by the other network');
     assert.equal(Object.keys(await n.leases()).length, 1);
   });
 });
@@ -218,7 +207,7 @@ test('a failed ADD releases its lease (the rollback), the record and the links g
     const n = await network(t, sb);
     const d = await sb.netns('d');
     const before = await readState('sandbox');
-    expectCniError(
+    expectError(
       await runCni(n.env('ADD', d, 'cd'), n.conf({ bridge: 'br-much-too-long' })),
       7,
       /^bridge "br-much-too-long"/,
@@ -226,7 +215,7 @@ test('a failed ADD releases its lease (the rollback), the record and the links g
     );
     for (const k of [0, 2]) {
       const f = await runCni(n.env('ADD', d, 'cd'), n.conf(), { PIPEFITTER_TEST_FAULT: `fail:${k}` });
-      expectCniError(f, 101, /./, `fault at step ${k}`, false);
+      expectError(f, 101, /./, `fault at step ${k}`, false);
       assert.deepEqual(await n.ls(), [], `fault at step ${k}: no lease`);
       assert.deepEqual(await readState('sandbox'), before, `fault at step ${k}: host as before`);
       assert.equal(link(await readState({ netns: d }), 'eth0'), undefined);
@@ -244,18 +233,18 @@ test('CHECK: the lease as prevResult says passes; a lease released or another ad
     const e = await sb.netns('e');
     t.after(() => runCni(n.env('DEL', e, 'ce'), n.conf()));
     const add = await runCni(n.env('ADD', e, 'ce'), n.conf());
-    ok(add, 'ADD');
+    expectOk(add, 'ADD');
     const prevResult = add.out!;
     const check = (p: unknown = prevResult) => runCni(n.env('CHECK', e, 'ce'), n.conf({ prevResult: p }));
     const good = await check();
-    ok(good, 'CHECK');
+    expectOk(good, 'CHECK');
     assert.equal(good.stdout, '');
 
     const ips = (prevResult as { ips: { address: string }[] }).ips;
     const moved = { ...prevResult, ips: [{ ...ips[0], address: '198.51.100.102/24' }] };
     // the kernel has both addresses: the kernel part passes, the lease does not
     await execa('ip', ['-n', e, 'addr', 'add', '198.51.100.102/24', 'dev', 'eth0']);
-    expectCniError(
+    expectError(
       await check(moved),
       104,
       /holds 198\.51\.100\.100\/24, prevResult has 198\.51\.100\.102\/24/,
@@ -263,8 +252,8 @@ test('CHECK: the lease as prevResult says passes; a lease released or another ad
     );
     await execa('ip', ['-n', e, 'addr', 'del', '198.51.100.102/24', 'dev', 'eth0']);
     const key = `cni:${n.name}/ce/eth0`;
-    ok(await n.cli(['ipam', 'release', '--force', key]), 'release --force');
-    expectCniError(await check(), 104, new RegExp(`^ipam "pipefitter": no lease for ${key}`), 'lease gone');
+    expectOk(await n.cli(['ipam', 'release', '--force', key]), 'release --force');
+    expectError(await check(), 104, new RegExp(`^ipam "pipefitter": no lease for ${key}`), 'lease gone');
   });
 });
 
@@ -280,7 +269,7 @@ test('GC releases the leases of attachments not listed (with or without their re
     t.after(async () => {
       for (const [ns, id] of all) await runCni(n.env('DEL', ns, id), n.conf());
     });
-    for (const [ns, id] of all) ok(await runCni(n.env('ADD', ns, id), n.conf()), `ADD ${id}`);
+    for (const [ns, id] of all) expectOk(await runCni(n.env('ADD', ns, id), n.conf()), `ADD ${id}`);
     await execa('ip', ['netns', 'del', g3]);
     // a lease whose record is gone (a DEL whose IPAM part failed), written as the store writes it
     const file = `${n.stateDir}/ipam/allocations.json`;
@@ -299,7 +288,7 @@ test('GC releases the leases of attachments not listed (with or without their re
       gcEnv,
       n.conf({ 'cni.dev/valid-attachments': [{ containerID: 'k1', ifname: 'eth0' }] }),
     );
-    ok(gc, 'GC');
+    expectOk(gc, 'GC');
     assert.deepEqual(await n.leases(), { [`cni:${n.name}/k1/eth0`]: '198.51.100.100/24' });
     assert.ok(link(await readState({ netns: g1 }), 'eth0'), 'the listed attachment stays');
     assert.equal(link(await readState({ netns: g2 }), 'eth0'), undefined);
@@ -309,14 +298,14 @@ test('GC releases the leases of attachments not listed (with or without their re
     again.allocations.push(ghost('ghost2', '198.51.100.201/24'));
     await writeFile(file, JSON.stringify(again));
     const col = await n.cli(['ipam', 'gc', '--json']);
-    ok(col, 'ipam gc');
+    expectOk(col, 'ipam gc');
     assert.deepEqual(
       (JSON.parse(col.stdout) as { released: Lease[] }).released.map((l) => l.key),
       [`cni:${n.name}/ghost2/eth0`],
     );
     assert.deepEqual(Object.keys(await n.leases()), [`cni:${n.name}/k1/eth0`]);
 
-    ok(await runCni(gcEnv, n.conf({ 'cni.dev/valid-attachments': [] })), 'GC of all');
+    expectOk(await runCni(gcEnv, n.conf({ 'cni.dev/valid-attachments': [] })), 'GC of all');
     assert.deepEqual(await n.ls(), []);
     assert.equal(link(await readState('sandbox'), n.bridge), undefined);
   });
@@ -327,11 +316,11 @@ test('STATUS: ready with a usable store; 50 naming a corrupt or unwritable one',
     const n = await network(t, sb);
     const env = { ...n.env('STATUS', undefined, 'x'), CNI_CONTAINERID: undefined, CNI_IFNAME: undefined };
     const good = await runCni(env, n.conf());
-    ok(good, 'STATUS');
+    expectOk(good, 'STATUS');
     assert.equal(good.stdout, '');
     await mkdir(`${n.stateDir}/ipam`, { recursive: true });
     await writeFile(`${n.stateDir}/ipam/allocations.json`, '{"version": 1, "allocations": [');
-    expectCniError(
+    expectError(
       await runCni(env, n.conf()),
       50,
       /^ipam "pipefitter": .*allocations\.json: not a valid IPAM store/,
@@ -339,7 +328,7 @@ test('STATUS: ready with a usable store; 50 naming a corrupt or unwritable one',
     );
     await rm(`${n.stateDir}/ipam`, { recursive: true });
     await writeFile(`${n.stateDir}/ipam`, 'not a directory');
-    expectCniError(
+    expectError(
       await runCni(env, n.conf()),
       50,
       /^ipam "pipefitter": .*\/ipam: the address store is not writable/,

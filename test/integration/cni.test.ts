@@ -7,12 +7,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { hostLocalLeases } from '../helpers/cni.js';
+import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
+import { ENTRY, expectError, harnessEnv, kindNet, runCni } from '../helpers/cni-invoke.js';
+import type { KindNet } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
@@ -20,42 +20,7 @@ import { needTools } from '../helpers/tools.js';
 import { kernelFeatures } from '../helpers/kernel.js';
 import { shellQuote } from '../../src/render/quote.js';
 
-const ENTRY = resolve(import.meta.dirname, '../../dist/cli-bundle/cni.js');
-const HOST_LOCAL = '/usr/lib/cni/host-local';
-const CNI_PATH = '/usr/lib/cni';
-
-interface CniRun {
-  readonly code: number;
-  /** stdout parsed (undefined when empty). */
-  readonly out: Record<string, unknown> | undefined;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-const runCni = async (
-  env: Record<string, string | undefined>,
-  stdin: string,
-  extra: Record<string, string> = {},
-): Promise<CniRun> => {
-  assert.ok(existsSync(ENTRY), 'dist/ is missing: run `npm run build` first (npm test does)');
-  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) as Record<
-    string,
-    string
-  >;
-  const r = await execa('node', [ENTRY], { input: stdin, env: { ...clean, ...extra }, reject: false });
-  const stdout = String(r.stdout);
-  let out: Record<string, unknown> | undefined;
-  if (stdout.trim() !== '') out = JSON.parse(stdout) as Record<string, unknown>; // one document, nothing else
-  return { code: r.exitCode ?? -1, out, stdout, stderr: String(r.stderr) };
-};
-
-/** An error run: exit non-zero and the spec's error object (cniVersion, code, msg) on stdout. */
-const expectError = (r: CniRun, code: number, msg: RegExp, what: string): void => {
-  assert.notEqual(r.code, 0, `${what}: exit non-zero`);
-  assert.equal(r.out?.code, code, `${what}: code ${code}: ${r.stdout}\n${r.stderr}`);
-  assert.match(String(r.out?.msg), msg, what);
-  assert.equal(typeof r.out?.cniVersion, 'string', what);
-};
+const CNI_PATH = REFERENCE;
 
 test('VERSION: the versions pipefitter speaks, echoing the input version', async () => {
   for (const v of ['0.4.0', '1.0.0', '1.1.0']) {
@@ -101,15 +66,13 @@ test('errors: environment (4), decoding (6), version (1), configuration (7), eac
     [env, JSON.stringify({ ...conf, ipam: { type: 'pipefitter' } }), 7, /^ipam\.subnet: missing/],
   ];
   for (const [e, stdin, code, msg] of cases) {
-    const r = await runCni(e, stdin);
-    expectError(r, code, msg, `${JSON.stringify(e)} ${stdin}`);
-    assert.ok(r.out?.details, `a fix is given: ${r.stdout}`);
+    expectError(await runCni(e, stdin), code, msg, `${JSON.stringify(e)} ${stdin}`);
   }
   // the error object speaks the configuration's version
   const v04 = await runCni(env, JSON.stringify({ ...conf, cniVersion: '0.4.0', mtu: 'big' }));
   assert.equal(v04.out?.cniVersion, '0.4.0');
   // a namespace that does not exist: container unknown (3)
-  const gone = await runCni({ ...env, CNI_PATH }, text);
+  const gone = await runCni({ ...env, CNI_PATH, ...harnessEnv() }, text);
   expectError(gone, 3, /pf-nope/, 'missing namespace');
 });
 
@@ -120,9 +83,8 @@ test('`pipefitter cni install` writes a launcher that runs the plugin with this 
   assert.equal(r.code, 0, r.stderr);
   const file = `${dir}/pipefitter`;
   assert.equal((await stat(file)).mode & 0o777, 0o755);
-  const entry = resolve(import.meta.dirname, '../../dist/cli-bundle/cni.js');
   const lines = (await readFile(file, 'utf8')).trimEnd().split('\n');
-  assert.equal(lines.at(-1), `exec ${shellQuote(process.execPath)} ${shellQuote(entry)} "$@"`);
+  assert.equal(lines.at(-1), `exec ${shellQuote(process.execPath)} ${shellQuote(ENTRY)} "$@"`);
   // the test's state directory is kept as the plugin's default (a runtime may run DEL without it)
   assert.ok(
     lines.includes(
@@ -142,57 +104,20 @@ test('`pipefitter cni install` writes a launcher that runs the plugin with this 
 
 const leases = hostLocalLeases;
 
-interface Net {
-  readonly sb: Sandbox;
-  readonly name: string;
+interface Net extends Omit<KindNet, 'conf'> {
   readonly bridge: string;
-  readonly dataDir: string;
+  /** The configuration in `version`: a bridge of the test's, host-local handing out 198.51.100.0/24. */
   readonly conf: (version: string, extra?: Record<string, unknown>) => string;
-  readonly env: (
-    command: string,
-    netns: string | undefined,
-    containerId: string,
-    ifname?: string,
-  ) => Record<string, string | undefined>;
 }
 
 const network = async (t: { after: (fn: () => unknown) => void }, sb: Sandbox): Promise<Net> => {
-  await needTools(HOST_LOCAL, 'busybox');
-  const dataDir = await mkdtemp(`/tmp/pf-${runId}-cni-ipam-`);
-  t.after(() => rm(dataDir, { recursive: true, force: true }));
-  const name = `pf${sb.id}`;
+  await needTools('busybox');
+  const n = await kindNet(t, sb);
   const bridge = sb.name('cb');
   return {
-    sb,
-    name,
+    ...n,
     bridge,
-    dataDir,
-    conf: (version, extra = {}) =>
-      JSON.stringify({
-        cniVersion: version,
-        name,
-        type: 'pipefitter',
-        bridge,
-        ipam: {
-          type: 'host-local',
-          subnet: '198.51.100.0/24',
-          gateway: '198.51.100.1',
-          routes: [{ dst: '203.0.113.0/24' }],
-          dataDir,
-        },
-        ...extra,
-      }),
-    env: (command, netns, containerId, ifname = 'eth0') => ({
-      CNI_COMMAND: command,
-      CNI_CONTAINERID: containerId,
-      CNI_NETNS: netns === undefined ? undefined : `/run/netns/${netns}`,
-      CNI_IFNAME: ifname,
-      CNI_PATH,
-      PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
-      PIPEFITTER_RUN_DIR: process.env.PIPEFITTER_RUN_DIR,
-      PIPEFITTER_BACKEND: process.env.PIPEFITTER_BACKEND,
-      PATH: process.env.PATH,
-    }),
+    conf: (version, extra = {}) => n.conf({ bridge }, { cniVersion: version, ...extra }),
   };
 };
 
@@ -320,7 +245,7 @@ test('a failed ADD leaves nothing: no lease, no links (refused early, or a step 
     // a step fails after IPAM gave an address: rolled back, address released
     for (const k of [0, 2]) {
       const f = await runCni(n.env('ADD', d, 'cd'), n.conf('1.0.0'), { PIPEFITTER_TEST_FAULT: `fail:${k}` });
-      expectError(f, 101, /./, `fault at step ${k}`);
+      expectError(f, 101, /./, `fault at step ${k}`, false);
       assert.deepEqual(await leases(n.dataDir, n.name), [], `fault at step ${k}: no lease`);
       assert.deepEqual(await readState('sandbox'), before, `fault at step ${k}: host as before`);
       assert.equal(link(await readState({ netns: d }), 'eth0'), undefined);
@@ -417,12 +342,7 @@ test('GC: attachments not in cni.dev/valid-attachments go (also with their names
 test('STATUS: ready for a bridge with host-local; 50 naming a missing IPAM plugin, data directory or kernel feature', async (t) => {
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
-    const env = {
-      CNI_COMMAND: 'STATUS',
-      CNI_PATH,
-      PATH: process.env.PATH,
-      PIPEFITTER_STATE_DIR: process.env.PIPEFITTER_STATE_DIR,
-    };
+    const env = { CNI_COMMAND: 'STATUS', CNI_PATH, ...harnessEnv() };
     const ok = await runCni(env, n.conf('1.1.0'));
     assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
     assert.equal(ok.stdout, '');
