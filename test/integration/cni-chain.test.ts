@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
+import { hostLocalIpam, hostLocalLeases, REFERENCE } from '../helpers/cni.js';
 import type { Attachment, Chain, ChainRun, ConfList } from '../helpers/cni-chain.js';
 import { chainAdd, chainCheck, chainDel, describeRuns, runPlugin } from '../helpers/cni-chain.js';
 import { startPodman } from '../helpers/podman.js';
@@ -185,13 +185,7 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
         {
           type: 'pipefitter',
           bridge: br,
-          ipam: {
-            type: 'host-local',
-            subnet: '198.51.100.0/24',
-            gateway: '198.51.100.1',
-            routes: [{ dst: '0.0.0.0/0' }],
-            dataDir,
-          },
+          ipam: hostLocalIpam(dataDir, [{ dst: '0.0.0.0/0' }]),
         },
         { type: 'portmap', capabilities: { portMappings: true } },
         {
@@ -478,13 +472,7 @@ test('Podman (CNI backend) runs pipefitter then portmap: a port published with -
           {
             type: 'pipefitter',
             bridge: br,
-            ipam: {
-              type: 'host-local',
-              subnet: '198.51.100.0/24',
-              gateway: '198.51.100.1',
-              routes: [{ dst: '0.0.0.0/0' }],
-              dataDir,
-            },
+            ipam: hostLocalIpam(dataDir, [{ dst: '0.0.0.0/0' }]),
           },
           { type: 'portmap', capabilities: { portMappings: true } },
         ],

@@ -18,7 +18,7 @@ import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { busyboxRootfsTar } from '../helpers/busybox-image.js';
 import { cli } from '../helpers/cli.js';
-import { REFERENCE, hostLocalLeases } from '../helpers/cni.js';
+import { REFERENCE, hostLocalIpam, hostLocalLeases } from '../helpers/cni.js';
 import {
   cgroupDirs,
   harnessProcesses,
@@ -195,13 +195,7 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
             {
               type: 'pipefitter',
               bridge,
-              ipam: {
-                type: 'host-local',
-                subnet: '198.51.100.0/24',
-                gateway: '198.51.100.1',
-                routes: [{ dst: '203.0.113.0/24' }],
-                dataDir,
-              },
+              ipam: hostLocalIpam(dataDir),
             },
           ],
         }),

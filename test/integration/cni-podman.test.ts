@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cli } from '../helpers/cli.js';
-import { REFERENCE, hostLocalLeases } from '../helpers/cni.js';
+import { REFERENCE, hostLocalIpam, hostLocalLeases } from '../helpers/cni.js';
 import { startPodman } from '../helpers/podman.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
@@ -62,13 +62,7 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
             type: 'pipefitter',
             bridge,
             mtu: 1400,
-            ipam: {
-              type: 'host-local',
-              subnet: '198.51.100.0/24',
-              gateway: '198.51.100.1',
-              routes: [{ dst: '203.0.113.0/24' }],
-              dataDir,
-            },
+            ipam: hostLocalIpam(dataDir),
           },
         ],
       }),
