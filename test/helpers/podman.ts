@@ -18,10 +18,13 @@
  * }));
  * ```
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { BUSYBOX, busyboxRootfs, isStaticElf } from './busybox-image.js';
+import { cli } from './cli.js';
+import { REFERENCE } from './cni.js';
 import {
   cgroupDirs,
   harnessProcesses,
@@ -61,6 +64,13 @@ export interface PodmanRunOptions {
   readonly command?: readonly string[];
 }
 
+/** A network configuration list (SPEC.md section 3). */
+export interface CniConfList {
+  readonly cniVersion: string;
+  readonly name: string;
+  readonly plugins: readonly Record<string, unknown>[];
+}
+
 export interface PodmanHarness {
   /** Everything of this environment lives here. */
   readonly dir: string;
@@ -73,6 +83,13 @@ export interface PodmanHarness {
    * `opts.network`: a network of this environment's network_config_dir (default `none`).
    */
   run(name: string, opts?: PodmanRunOptions): Promise<PodmanContainer>;
+  /**
+   * A CNI network of this environment, for `run(name, { network: list.name })`: pipefitter
+   * installed into its plugin directory (`pipefitter cni install`: the launcher keeps this
+   * process's PIPEFITTER_STATE_DIR, PIPEFITTER_BACKEND and PIPEFITTER_CNI_LOG), links there to the
+   * `reference` plugins (host-local, loopback, …), and `list` as its conflist.
+   */
+  cniNetwork(list: CniConfList, reference: readonly string[]): Promise<void>;
   inspect(name: string): Promise<PodmanState>;
   /** `podman restart`: a new process, a new netns. */
   restart(name: string): Promise<PodmanContainer>;
@@ -319,6 +336,13 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
     async start(name) {
       await podman(['start', name]);
       return running(name);
+    },
+    async cniNetwork(list, reference) {
+      const bin = join(dir, 'cni/bin');
+      const installed = await cli(['cni', 'install', '--bin-dir', bin]);
+      assert.equal(installed.code, 0, installed.stderr);
+      for (const plugin of reference) await symlink(join(REFERENCE, plugin), join(bin, plugin));
+      await writeFile(join(dir, 'cni/net.d', `${list.name}.conflist`), JSON.stringify(list));
     },
     remove,
     cleanup,

@@ -8,13 +8,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { hostLocalIpam, hostLocalLeases, REFERENCE } from '../helpers/cni.js';
-import type { Attachment, Chain, ChainRun, ConfList } from '../helpers/cni-chain.js';
+import type { Attachment, Chain, ChainRun, ConfList, PluginConf } from '../helpers/cni-chain.js';
 import { chainAdd, chainCheck, chainDel, describeRuns, runPlugin } from '../helpers/cni-chain.js';
 import { startPodman } from '../helpers/podman.js';
 import { link, readState } from '../helpers/read-back.js';
@@ -153,6 +153,47 @@ const forwarding = async (sb: Sandbox): Promise<void> => {
   await writeFile(file, '1');
 };
 
+/**
+ * The host side of a published port: a bridge of the harness's own with the containers' gateway
+ * 198.51.100.1/24 on it, a client namespace, forwarding on.
+ */
+const publishing = async (sb: Sandbox): Promise<{ br: string; cl: { netns: string; hostAddr: string } }> => {
+  const br = sb.name('pb');
+  sb.own(br);
+  await execa('ip', ['link', 'add', br, 'type', 'bridge']);
+  await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', br]);
+  await execa('ip', ['link', 'set', br, 'up']);
+  const cl = await client(sb);
+  await forwarding(sb);
+  return { br, cl };
+};
+
+/**
+ * The reference bridge plugin, host-local handing out 192.0.2.0/24 from DATADIR, on a bridge of
+ * the harness's own: the plugin never removes its bridge (it may have other ports).
+ */
+const refBridge = (sb: Sandbox, dataDir: string): { bridge: string; plugin: PluginConf } => {
+  const bridge = sb.name('rb');
+  sb.own(bridge);
+  return {
+    bridge,
+    plugin: { type: 'bridge', bridge, ipam: { type: 'host-local', subnet: '192.0.2.0/24', dataDir } },
+  };
+};
+
+/** CHECK of each of PLUGINS on its own, given the chain's result: each passes. */
+const checkEach = async (
+  chain: Chain,
+  plugins: readonly PluginConf[],
+  a: Attachment,
+  result: Record<string, unknown> | undefined,
+): Promise<void> => {
+  for (const plugin of plugins) {
+    const r = await runPlugin(chain, 'CHECK', plugin, a, result);
+    assert.equal(r.code, 0, `${plugin.type} CHECK: ${r.stdout}\n${r.stderr}`);
+  }
+};
+
 test('pipefitter, then portmap, tuning and bandwidth: a published port answers, tuning and the qdisc read back; CHECK (pipefitter, tuning, bandwidth pass; portmap 1.1.1 cannot); DEL in reverse leaves nothing', async (t) => {
   await needTools(
     `${REFERENCE}/portmap`,
@@ -168,14 +209,7 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
     const path = await pluginPath(t);
     const dataDir = await tmpDir(t, 'ipam');
     const tuningDir = await tmpDir(t, 'tuning');
-    // the host's bridge, with the containers' gateway address on it
-    const br = sb.name('pb');
-    sb.own(br);
-    await execa('ip', ['link', 'add', br, 'type', 'bridge']);
-    await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', br]);
-    await execa('ip', ['link', 'set', br, 'up']);
-    const cl = await client(sb);
-    await forwarding(sb);
+    const { br, cl } = await publishing(sb);
     const c = await sb.netns('c');
     const mac = '02:00:c6:33:64:0a';
     const list: ConfList = {
@@ -269,10 +303,7 @@ test('pipefitter, then portmap, tuning and bandwidth: a published port answers, 
       describeRuns(check),
     );
     assert.match(String(check.runs[1]!.out?.msg), /^could not check ipv6 dnat: chain CNI-DN-\w+ not found/);
-    for (const plugin of list.plugins.slice(2)) {
-      const r = await runPlugin(chain, 'CHECK', plugin, a, result);
-      assert.equal(r.code, 0, `${plugin.type} CHECK: ${r.stdout}\n${r.stderr}`);
-    }
+    await checkEach(chain, list.plugins.slice(2), a, result);
 
     // DEL in reverse: nothing of the attachment is left
     const del = await chainDel(chain, a, result);
@@ -301,19 +332,14 @@ test('the reference bridge, then pipefitter as a second interface: the results a
     const [dataA, dataB] = [await tmpDir(t, 'ipam-a'), await tmpDir(t, 'ipam-b')];
     const c = await sb.netns('c');
     const peer = await sb.netns('p');
-    // the reference bridge plugin never removes its bridge (it may have other ports): the harness's own
-    const refBr = sb.name('rb');
-    sb.own(refBr);
+    const ref = refBridge(sb, dataA);
+    const refBr = ref.bridge;
     const pfBr = sb.name('fb');
     const list: ConfList = {
       cniVersion: '1.0.0',
       name: `pf${sb.id}`,
       plugins: [
-        {
-          type: 'bridge',
-          bridge: refBr,
-          ipam: { type: 'host-local', subnet: '192.0.2.0/24', dataDir: dataA },
-        },
+        ref.plugin,
         {
           type: 'pipefitter',
           ifname: 'eth1',
@@ -449,34 +475,19 @@ test('Podman (CNI backend) runs pipefitter then portmap: a port published with -
   await needTools(`${REFERENCE}/portmap`, `${REFERENCE}/host-local`, 'busybox', 'iptables-save', 'nft');
   await withSandbox(t, async (sb) => {
     const p = await startPodman(sb);
-    const bin = join(p.dir, 'cni/bin');
-    const installed = await cli(['cni', 'install', '--bin-dir', bin]);
-    assert.equal(installed.code, 0, installed.stderr);
-    for (const plugin of ['host-local', 'loopback', 'portmap'])
-      await symlink(join(REFERENCE, plugin), join(bin, plugin));
     const dataDir = join(p.dir, 'cni/leases');
-    const br = sb.name('pb');
-    sb.own(br);
-    await execa('ip', ['link', 'add', br, 'type', 'bridge']);
-    await execa('ip', ['addr', 'add', '198.51.100.1/24', 'dev', br]);
-    await execa('ip', ['link', 'set', br, 'up']);
-    const cl = await client(sb);
-    await forwarding(sb);
+    const { br, cl } = await publishing(sb);
     const net = `pf${sb.id}`;
-    await writeFile(
-      join(p.dir, 'cni/net.d', `${net}.conflist`),
-      JSON.stringify({
+    await p.cniNetwork(
+      {
         cniVersion: '1.0.0',
         name: net,
         plugins: [
-          {
-            type: 'pipefitter',
-            bridge: br,
-            ipam: hostLocalIpam(dataDir, [{ dst: '0.0.0.0/0' }]),
-          },
+          { type: 'pipefitter', bridge: br, ipam: hostLocalIpam(dataDir, [{ dst: '0.0.0.0/0' }]) },
           { type: 'portmap', capabilities: { portMappings: true } },
         ],
-      }),
+      },
+      ['host-local', 'loopback', 'portmap'],
     );
     const name = sb.name('web');
     const tablesBefore = await nftTables();
@@ -524,17 +535,11 @@ test('cniVersion 0.4.0: the reference bridge then pipefitter as eth1, then tunin
     const path = await pluginPath(t);
     const [dataA, dataB] = [await tmpDir(t, 'ipam-a'), await tmpDir(t, 'ipam-b')];
     const c = await sb.netns('c');
-    const refBr = sb.name('rb');
-    sb.own(refBr);
     const list: ConfList = {
       cniVersion: '0.4.0',
       name: `pf${sb.id}`,
       plugins: [
-        {
-          type: 'bridge',
-          bridge: refBr,
-          ipam: { type: 'host-local', subnet: '192.0.2.0/24', dataDir: dataA },
-        },
+        refBridge(sb, dataA).plugin,
         {
           type: 'pipefitter',
           ifname: 'eth1',
@@ -570,10 +575,7 @@ test('cniVersion 0.4.0: the reference bridge then pipefitter as eth1, then tunin
       String((await run(inNs(c, 'cat', '/proc/sys/net/ipv4/conf/eth1/arp_ignore'))).stdout).trim(),
       '2',
     );
-    for (const plugin of list.plugins.slice(1)) {
-      const r = await runPlugin(chain, 'CHECK', plugin, a, result);
-      assert.equal(r.code, 0, `${plugin.type} CHECK: ${r.stdout}\n${r.stderr}`);
-    }
+    await checkEach(chain, list.plugins.slice(1), a, result);
     const del = await chainDel(chain, a, result);
     ok(del, 'DEL of the chain');
     assert.deepEqual(

@@ -11,9 +11,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cli } from '../helpers/cli.js';
 import { REFERENCE, hostLocalIpam, hostLocalLeases } from '../helpers/cni.js';
 import { startPodman } from '../helpers/podman.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
@@ -34,7 +33,6 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
     await needTools(join(REFERENCE, 'host-local'));
     const started = Date.now();
     const p = await startPodman(sb);
-    const bin = join(p.dir, 'cni/bin');
     // the plugin's own log (PIPEFITTER_CNI_LOG, kept by the launcher): shown when a check fails
     const logFile = join(p.dir, 'cni.log');
     process.env.PIPEFITTER_CNI_LOG = logFile;
@@ -45,27 +43,15 @@ test('Podman (CNI backend) runs pipefitter: two containers on its bridge reach e
       `the plugin's log:\n${await readFile(logFile, 'utf8').catch(() => '(none)')}`;
     const dataDir = join(p.dir, 'cni/leases');
     await mkdir(dataDir, { recursive: true });
-    const installed = await cli(['cni', 'install', '--bin-dir', bin]);
-    assert.equal(installed.code, 0, installed.stderr);
-    for (const plugin of ['host-local', 'loopback'])
-      await symlink(join(REFERENCE, plugin), join(bin, plugin));
-
     const net = `pf${sb.id}`;
     const bridge = sb.name('pb');
-    await writeFile(
-      join(p.dir, 'cni/net.d', `${net}.conflist`),
-      JSON.stringify({
+    await p.cniNetwork(
+      {
         cniVersion: '1.0.0',
         name: net,
-        plugins: [
-          {
-            type: 'pipefitter',
-            bridge,
-            mtu: 1400,
-            ipam: hostLocalIpam(dataDir),
-          },
-        ],
-      }),
+        plugins: [{ type: 'pipefitter', bridge, mtu: 1400, ipam: hostLocalIpam(dataDir) }],
+      },
+      ['host-local', 'loopback'],
     );
     // Podman reads the conflist as a network of its own
     assert.match(await p.podman(['network', 'ls', '--format', '{{.Name}}']), new RegExp(`^${net}$`, 'm'));
