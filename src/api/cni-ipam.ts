@@ -28,14 +28,8 @@ export interface IpamCall {
   readonly ifname?: string | undefined;
 }
 
-/** The plugin's file: the first `DIR/TYPE` in CNI_PATH that is executable. */
-export const findPlugin = async (type: string, path: readonly string[]): Promise<string> => {
-  if (path.length === 0)
-    throw new CniError(
-      CNI_ERROR.invalidEnv,
-      `CNI_PATH: not set (needed to find the IPAM plugin "${type}")`,
-      'the runtime sets CNI_PATH to its plugin directories, e.g. /opt/cni/bin',
-    );
+/** The first `DIR/TYPE` of the CNI_PATH directories that is executable (libcni's FindInPath). */
+export const findInPath = async (type: string, path: readonly string[]): Promise<string | undefined> => {
   for (const dir of path) {
     const file = `${dir.replace(/\/+$/, '')}/${type}`;
     if (
@@ -46,6 +40,19 @@ export const findPlugin = async (type: string, path: readonly string[]): Promise
     )
       return file;
   }
+  return undefined;
+};
+
+/** The plugin's file: the first `DIR/TYPE` in CNI_PATH that is executable. */
+export const findPlugin = async (type: string, path: readonly string[]): Promise<string> => {
+  if (path.length === 0)
+    throw new CniError(
+      CNI_ERROR.invalidEnv,
+      `CNI_PATH: not set (needed to find the IPAM plugin "${type}")`,
+      'the runtime sets CNI_PATH to its plugin directories, e.g. /opt/cni/bin',
+    );
+  const file = await findInPath(type, path);
+  if (file !== undefined) return file;
   throw new CniError(
     CNI_ERROR.invalidConfig,
     `ipam.type "${type}": no such plugin in CNI_PATH (${path.join(':')})`,

@@ -12,9 +12,8 @@
  *
  * ADD stops at the first plugin that fails (the runtime then DELs the list); DEL and CHECK too.
  */
-import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { execa } from 'execa';
+import { findInPath } from '../../src/api/cni-ipam.js';
 
 export interface PluginConf {
   readonly type: string;
@@ -68,21 +67,6 @@ export interface Chain {
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
 }
 
-/** The first executable TYPE in the CNI_PATH directories, as libcni's FindInPath. */
-export const findInPath = async (type: string, path: readonly string[]): Promise<string> => {
-  for (const dir of path) {
-    const file = `${dir.replace(/\/+$/, '')}/${type}`;
-    if (
-      await access(file, constants.X_OK).then(
-        () => true,
-        () => false,
-      )
-    )
-      return file;
-  }
-  throw new Error(`plugin "${type}" not found in CNI_PATH ${path.join(':')}`);
-};
-
 /** The plugin's configuration as libcni builds it (buildOneConfig, injectRuntimeConfig). */
 export const pluginConfig = (
   list: ConfList,
@@ -111,6 +95,8 @@ export const runPlugin = async (
   prevResult: Record<string, unknown> | undefined,
 ): Promise<PluginRun> => {
   const file = await findInPath(plugin.type, chain.path);
+  if (file === undefined)
+    throw new Error(`plugin "${plugin.type}" not found in CNI_PATH ${chain.path.join(':')}`);
   const conf = pluginConfig(chain.list, plugin, a, prevResult);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({ ...process.env, ...chain.env }))
