@@ -22,17 +22,9 @@
  * process in its namespace that is not the container's is something the test left.
  */
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { busyboxRootfsTar, BUSYBOX, IMAGE, isStaticElf } from './busybox-image.js';
-import {
-  cgroupDirs,
-  harnessProcesses,
-  mountsUnder,
-  removeCgroup,
-  terminate,
-  unmountUnder,
-  waitExit,
-} from './daemon-leftovers.js';
+import { harnessProcesses, terminate, waitExit } from './daemon-leftovers.js';
 import type { ContainerInspect } from './docker-engine.js';
 import { engine, engineCall, importImage } from './docker-engine.js';
 import type { StorageDriver } from './dockerd.js';
@@ -49,6 +41,7 @@ import {
 import type { NetnsState } from './netns-state.js';
 import { captureNetnsState, restoreNetnsState } from './netns-state.js';
 import { missingTools, toolPath } from './tools.js';
+import { removeCgroups, unmountChecked } from './owned-env.js';
 import { activeSandbox } from './sandbox.js';
 
 export type { ContainerInspect } from './docker-engine.js';
@@ -350,6 +343,7 @@ const teardown = async (live: Live): Promise<void> => {
     await stopDockerd(live.dir, live.daemonPid);
     live.daemonPid = undefined;
   });
+  // overlay and netns mounts live in dockerd's private mount ns: any here would be a bug
   await attempt('unmount', () => unmountChecked(live.dir));
   await attempt('restore netns', () => restoreNetnsState(live.before));
   await attempt('remove cgroups', () => removeCgroups(live.dir));
@@ -360,17 +354,6 @@ const teardown = async (live: Live): Promise<void> => {
       `docker harness teardown incomplete (${live.dir}):\n${errors.join('\n')}\n--- dockerd.log:\n${log}`,
     );
   }
-};
-
-/** Overlay and netns mounts live in dockerd's private mount ns; any here would be a bug. */
-const unmountChecked = async (dir: string): Promise<void> => {
-  await unmountUnder(dir);
-  const m = await mountsUnder(dir);
-  if (m.length) throw new Error(`still mounted: ${m.join(' ')}`);
-};
-
-const removeCgroups = async (dir: string): Promise<void> => {
-  for (const d of await cgroupDirs(basename(dir))) await removeCgroup(d);
 };
 
 /**

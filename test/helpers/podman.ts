@@ -19,22 +19,15 @@
  * ```
  */
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import { BUSYBOX, busyboxRootfs, isStaticElf } from './busybox-image.js';
 import { cli } from './cli.js';
 import { REFERENCE } from './cni.js';
-import {
-  cgroupDirs,
-  harnessProcesses,
-  mountsUnder,
-  removeCgroup,
-  terminate,
-  unmountUnder,
-} from './daemon-leftovers.js';
+import { harnessProcesses } from './daemon-leftovers.js';
+import { makeOwnedDir, ownCgroup, removeOwnedDir, sweepStaleOwned } from './owned-env.js';
 import type { Sandbox } from './sandbox.js';
-import { runId } from './sandbox.js';
 import { needTools } from './tools.js';
 
 /** Idles until stopped and exits at once on SIGTERM (a PID 1 `sleep` ignores it: a 10 s stop). */
@@ -113,13 +106,6 @@ const execd = async (pid: number): Promise<boolean> => {
   return comm !== '' && comm !== 'exe' && !comm.startsWith('runc');
 };
 
-/** The cgroup this process is in (cgroupfs: the containers' parent goes under it). */
-const ownCgroup = async (): Promise<string> => {
-  const lines = (await readFile('/proc/self/cgroup', 'utf8')).split('\n').filter(Boolean);
-  const line = lines.find((l) => l.split(':')[1]?.split(',').includes('memory')) ?? lines[0] ?? '0::/';
-  return line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
-};
-
 /** Processes of this environment: naming `dir`, in its cgroup, or with its CONTAINERS_CONF. */
 const processesOf = async (dir: string): Promise<number[]> => {
   const pids = new Set(await harnessProcesses(dir));
@@ -133,37 +119,9 @@ const processesOf = async (dir: string): Promise<number[]> => {
 
 const toml = (s: string): string => JSON.stringify(s);
 
-/** A process's start time (clock ticks after boot): with its PID, names it across PID reuse. */
-const startTime = async (pid: number): Promise<string | undefined> => {
-  const st = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return st ? st.slice(st.lastIndexOf(')') + 2).split(' ')[19] : undefined;
-};
-
-/** `PID STARTTIME` of the process that owns an environment. */
-const OWNER = 'owner';
-
-const ownerLine = async (pid: number): Promise<string> => `${pid} ${await startTime(pid)}\n`;
-
 /** Ends its processes, unmounts, removes its cgroups and, when all that worked, the directory. */
-const removeEnvironment = async (dir: string, errors: string[]): Promise<void> => {
-  const attempt = async (what: string, f: () => Promise<unknown>): Promise<void> => {
-    await f().catch((e: unknown) => errors.push(`${what}: ${e instanceof Error ? e.message : String(e)}`));
-  };
-  await attempt('end processes', async () => terminate(await processesOf(dir), 3_000));
-  await attempt('unmount', async () => {
-    await unmountUnder(dir);
-    const m = await mountsUnder(dir);
-    if (m.length) throw new Error(`still mounted: ${m.join(' ')}`);
-  });
-  await attempt('remove cgroups', async () => {
-    for (const d of await cgroupDirs(basename(dir))) await removeCgroup(d);
-  });
-  // never rm through a mount
-  if (errors.length === 0) await attempt('remove dir', () => rm(dir, { recursive: true, force: true }));
-};
-
-/** Podman environments live in /tmp/pf-<run id>-podman-<rand> (any run's). */
-const ENVIRONMENT = /^pf-[^/]+-podman-[^/]+$/;
+const removeEnvironment = (dir: string, errors: string[]): Promise<void> =>
+  removeOwnedDir(dir, processesOf, errors);
 
 /**
  * Removes the Podman environments (of any run) whose owning test process is dead: it was killed
@@ -173,26 +131,8 @@ const ENVIRONMENT = /^pf-[^/]+-podman-[^/]+$/;
  * and one without an owner file that is younger than a minute or has processes (whose they are
  * cannot be told).
  */
-export const sweepStalePodman = async (): Promise<string[]> => {
-  const swept: string[] = [];
-  for (const e of await readdir('/tmp')) {
-    if (!ENVIRONMENT.test(e)) continue;
-    const dir = join('/tmp', e);
-    const st = await stat(dir).catch(() => undefined);
-    if (!st?.isDirectory()) continue;
-    const owner = (await readFile(join(dir, OWNER), 'utf8').catch(() => '')).trim();
-    // no owner file: being made right now, or made by a harness that wrote none (an older
-    // checkout running at the same time): swept only when nothing of it runs
-    if (owner === '' && (Date.now() - st.mtimeMs < 60_000 || (await processesOf(dir)).length > 0)) continue;
-    const [pid = '0', started] = owner.split(' ');
-    if (Number(pid) > 0 && started !== undefined && (await startTime(Number(pid))) === started) continue;
-    const errors: string[] = [];
-    await removeEnvironment(dir, errors);
-    if (errors.length) throw new Error(`podman sweep of ${dir} incomplete:\n${errors.join('\n')}`);
-    swept.push(dir);
-  }
-  return swept;
-};
+export const sweepStalePodman = (): Promise<string[]> =>
+  sweepStaleOwned('podman', { processes: processesOf, remove: removeEnvironment });
 
 export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
   await needTools('podman', 'runc', 'nsenter', BUSYBOX);
@@ -200,8 +140,7 @@ export const startPodman = async (sb: Sandbox): Promise<PodmanHarness> => {
     throw new Error(`${BUSYBOX} is not statically linked: apt-get install busybox-static`);
   const sandbox = process.env.PF_SANDBOX;
   if (!sandbox) throw new Error('podman harness: PF_SANDBOX is unset: run through scripts/run-tests.mjs');
-  const dir = await mkdtemp(`/tmp/pf-${runId}-podman-`);
-  await writeFile(join(dir, OWNER), await ownerLine(process.pid));
+  const dir = await makeOwnedDir('podman');
   const cgroup = join(await ownCgroup(), basename(dir));
   let cleaned = false;
   const names = new Set<string>();

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { lstat, mkdir, readdir, readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { execa } from 'execa';
 import type { ResultPromise } from 'execa';
@@ -20,14 +20,11 @@ import { busyboxRootfsTar } from '../helpers/busybox-image.js';
 import { cli } from '../helpers/cli.js';
 import { REFERENCE, hostLocalIpam, hostLocalLeases } from '../helpers/cni.js';
 import {
-  cgroupDirs,
-  harnessProcesses,
-  mountsUnder,
-  removeCgroup,
-  terminate,
-  unmountUnder,
-} from '../helpers/daemon-leftovers.js';
-import { makeContainerdEnvironment, makeHostFile, removeHostFiles } from '../helpers/containerd-env.js';
+  makeContainerdEnvironment,
+  makeHostFile,
+  removeContainerdEnvironment,
+} from '../helpers/containerd-env.js';
+import { ownCgroup } from '../helpers/owned-env.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
@@ -82,13 +79,6 @@ const ociLayout = async (dir: string, tar: string): Promise<void> => {
   );
   await writeFile(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   await execa('tar', ['-C', dir, '-cf', tar, 'oci-layout', 'index.json', 'blobs']);
-};
-
-/** The cgroup this process is in (containers go under it). */
-const ownCgroup = async (): Promise<string> => {
-  const lines = (await readFile('/proc/self/cgroup', 'utf8')).split('\n').filter(Boolean);
-  const line = lines.find((l) => l.split(':')[1]?.split(',').includes('memory')) ?? lines[0] ?? '0::/';
-  return line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1);
 };
 
 const exists = (p: string): Promise<boolean> =>
@@ -300,13 +290,11 @@ test('containerd (ctr run --rm --cni) runs pipefitter: two tasks reach each othe
       for (const id of [`ca-${sb.id}`, `cb-${sb.id}`])
         await ctr(['tasks', 'kill', '--signal', 'SIGKILL', id]);
       await Promise.race([Promise.all(runs.slice(1)), new Promise((r) => setTimeout(r, 5_000))]);
-      await removeHostFiles(dir).catch(() => []);
-      await terminate(await harnessProcesses(dir), 3_000);
+      const errors: string[] = [];
+      await removeContainerdEnvironment(dir, errors);
       await Promise.race([Promise.all(runs), new Promise((r) => setTimeout(r, 5_000))]);
-      await unmountUnder(dir);
-      for (const d of await cgroupDirs(basename(dir))) await removeCgroup(d);
       await rmdir('/run/containerd/runc/pf').catch(() => {}); // runc's, for this namespace, when empty
-      if ((await mountsUnder(dir)).length === 0) await rm(dir, { recursive: true, force: true });
+      assert.deepEqual(errors, [], `the containerd environment ${dir} is not all gone`);
     }
   });
 });
