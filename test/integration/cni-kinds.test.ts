@@ -12,17 +12,36 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
 import { detailedLink, expectError, expectOk, kindNet, runCni } from '../helpers/cni-invoke.js';
-import type { AddResult } from '../helpers/cni-invoke.js';
+import type { AddResult, DetailedLink, KindNet } from '../helpers/cni-invoke.js';
 import { link, readState, routes } from '../helpers/read-back.js';
+import type { NsState } from '../helpers/read-back.js';
 import { withSandbox } from '../helpers/sandbox.js';
+import type { Sandbox } from '../helpers/sandbox.js';
 
 const MAC = '02:00:c6:33:64:0a';
 
+/** One test's network, host NIC (named after `x`) and container namespace (`x1`). */
+const setUp = async (t: { after: (fn: () => unknown) => void }, sb: Sandbox, x: string) => ({
+  n: await kindNet(t, sb),
+  nic: await sb.hostNic(x),
+  c: await sb.netns(`${x}1`),
+});
+
+/** After DEL: no eth0 in the container, the host and its NIC as `before`, no lease. */
+const expectReleased = async (
+  n: KindNet,
+  c: string,
+  before: { host: NsState; nic: string; link: DetailedLink | undefined; what: string },
+): Promise<void> => {
+  assert.equal(link(await readState({ netns: c }), 'eth0'), undefined);
+  assert.deepEqual(await readState('sandbox'), before.host, 'the host as before');
+  assert.deepEqual(await detailedLink('sandbox', before.nic), before.link, before.what);
+  assert.deepEqual(await n.leases(), []);
+};
+
 test('macvlan: ADD makes a macvlan of the mode, MTU and MAC asked on the parent; CHECK; DEL leaves the parent as it was', async (t) => {
   await withSandbox(t, async (sb) => {
-    const n = await kindNet(t, sb);
-    const nic = await sb.hostNic('m');
-    const c = await sb.netns('m1');
+    const { n, nic, c } = await setUp(t, sb, 'm');
     const keys = {
       macvlan: nic,
       mode: 'private',
@@ -93,18 +112,13 @@ test('macvlan: ADD makes a macvlan of the mode, MTU and MAC asked on the parent;
       expectOk(del, `DEL #${i}`);
       assert.equal(del.stdout, '');
     }
-    assert.equal(link(await readState({ netns: c }), 'eth0'), undefined);
-    assert.deepEqual(await readState('sandbox'), hostBefore, 'the host as before');
-    assert.deepEqual(await detailedLink('sandbox', nic), parentBefore, 'the parent as before');
-    assert.deepEqual(await n.leases(), []);
+    await expectReleased(n, c, { host: hostBefore, nic, link: parentBefore, what: 'the parent as before' });
   });
 });
 
 test('macvlan: DEL after the namespace is gone (and again without CNI_NETNS) releases the lease; the parent as it was', async (t) => {
   await withSandbox(t, async (sb) => {
-    const n = await kindNet(t, sb);
-    const nic = await sb.hostNic('g');
-    const c = await sb.netns('g1');
+    const { n, nic, c } = await setUp(t, sb, 'g');
     const keys = { macvlan: nic };
     const hostBefore = await readState('sandbox');
     expectOk(await runCni(n.env('ADD', c, 'g1'), n.conf(keys)), 'ADD');
@@ -122,9 +136,7 @@ test('macvlan: DEL after the namespace is gone (and again without CNI_NETNS) rel
 
 test('phys: ADD moves the host device in as CNI_IFNAME with its MTU; CHECK; DEL brings it home under its own name', async (t) => {
   await withSandbox(t, async (sb) => {
-    const n = await kindNet(t, sb);
-    const nic = await sb.hostNic('p');
-    const c = await sb.netns('p1');
+    const { n, nic, c } = await setUp(t, sb, 'p');
     const keys = { phys: nic, mtu: 1400 };
     t.after(() => runCni(n.env('DEL', c, 'p1'), n.conf(keys)));
     const before = await detailedLink('sandbox', nic);
@@ -165,18 +177,18 @@ test('phys: ADD moves the host device in as CNI_IFNAME with its MTU; CHECK; DEL 
     expectOk(await check(), 'CHECK once repaired');
 
     for (let i = 1; i <= 2; i++) expectOk(await runCni(n.env('DEL', c, 'p1'), n.conf(keys)), `DEL #${i}`);
-    assert.equal(link(await readState({ netns: c }), 'eth0'), undefined);
-    assert.deepEqual(await detailedLink('sandbox', nic), before, 'home under its own name, MTU and MAC');
-    assert.deepEqual(await readState('sandbox'), hostBefore, 'the host as before');
-    assert.deepEqual(await n.leases(), []);
+    await expectReleased(n, c, {
+      host: hostBefore,
+      nic,
+      link: before,
+      what: 'home under its own name, MTU and MAC',
+    });
   });
 });
 
 test('phys naming a missing device, two ways, mode on a bridge, a VLAN id out of range: error 7 naming the key, nothing touched', async (t) => {
   await withSandbox(t, async (sb) => {
-    const n = await kindNet(t, sb);
-    const nic = await sb.hostNic('e');
-    const c = await sb.netns('e1');
+    const { n, nic, c } = await setUp(t, sb, 'e');
     const hostBefore = await readState('sandbox');
     const cases: [Record<string, unknown>, RegExp][] = [
       [{ phys: `${nic}x` }, new RegExp(`^phys "${nic}x": no such interface on the host`)],
