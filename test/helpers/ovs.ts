@@ -3,9 +3,11 @@
  * the whole switch; on a host without the openvswitch module, ovsdb-server still starts, and
  * the reports of what did not start are tested there (test/integration/daemon-start.test.ts).
  */
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { execa } from 'execa';
 import { startFailed, tail } from './daemon-start.js';
+import { runId } from './sandbox.js';
+import { needTools } from './tools.js';
 
 export interface OvsOptions {
   /** Where the OVS programs are looked up. @default process.env.PATH */
@@ -103,4 +105,29 @@ export const startOvs = async (dir: string, o: OvsOptions = {}) => {
   const vsctl = async (...args: string[]) =>
     (await run('ovs-vsctl', [`--db=${db}`, '--timeout=30', ...args])).stdout;
   return { vsctl, stop, env };
+};
+
+/**
+ * Open vSwitch for one test, in a directory of this run, found by pipefitter's ovs-vsctl through
+ * OVS_RUNDIR as ovs-vsctl itself does (and passed on to the CNI plugin by cni-invoke's
+ * harnessEnv): process.env.OVS_RUNDIR is its directory until the test ends, then it is put back
+ * and the switch stopped and removed. A missing Open vSwitch fails here, naming its package
+ * (never a skip).
+ */
+export const ovsForTest = async (t: { after: (fn: () => unknown) => void }) => {
+  await needTools('ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-appctl', 'ovs-dpctl');
+  const dir = await mkdtemp(`/tmp/pf-${runId}-ovs-`);
+  const ovs = await startOvs(dir).catch(async (e: unknown) => {
+    await rm(dir, { recursive: true, force: true });
+    throw e;
+  });
+  const saved = process.env.OVS_RUNDIR;
+  process.env.OVS_RUNDIR = dir;
+  t.after(async () => {
+    if (saved === undefined) delete process.env.OVS_RUNDIR;
+    else process.env.OVS_RUNDIR = saved;
+    await ovs.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  return ovs;
 };

@@ -8,18 +8,16 @@
  * macvlan and phys are tested on the host: test/integration/cni-kinds.test.ts.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { execa } from 'execa';
 import { detailedLink, expectError, expectOk, kindNet, runCni } from '../helpers/cni-invoke.js';
 import type { AddResult, DetailedLink, KindNet } from '../helpers/cni-invoke.js';
 import { kernelSkip } from '../helpers/kernel.js';
-import { startOvs } from '../helpers/ovs.js';
+import { ovsForTest } from '../helpers/ovs.js';
 import { link, readState } from '../helpers/read-back.js';
 import type { NsState } from '../helpers/read-back.js';
-import { runId, withSandbox } from '../helpers/sandbox.js';
-import { needTools } from '../helpers/tools.js';
+import { withSandbox } from '../helpers/sandbox.js';
 
 /** Skipped only when the kernel probe finds a feature missing (never in the VM lane). */
 const kindTest = async (
@@ -188,18 +186,8 @@ await kindTest(
   ['openvswitch'],
   (t) =>
     withSandbox(t, async (sb) => {
-      await needTools('ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-appctl', 'ovs-dpctl');
-      const dir = await mkdtemp(`/tmp/pf-${runId}-ovs-`);
-      const ovs = await startOvs(dir);
       // the plugin's ovs-vsctl finds this database through OVS_RUNDIR (kindNet passes it on)
-      const saved = process.env.OVS_RUNDIR;
-      process.env.OVS_RUNDIR = dir;
-      t.after(async () => {
-        if (saved === undefined) delete process.env.OVS_RUNDIR;
-        else process.env.OVS_RUNDIR = saved;
-        await ovs.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
+      const ovs = await ovsForTest(t);
       const n = await kindNet(t, sb);
       const br = `ovs${sb.id}`;
       const c = await sb.netns('o1');

@@ -6,8 +6,7 @@
  * step, apply, apply again, detach twice — all read back with ip -j.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { startOvs } from '../helpers/ovs.js';
+import { ovsForTest } from '../helpers/ovs.js';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { execa } from 'execa';
@@ -19,7 +18,6 @@ import { decodeTag } from '../../src/model/owner.js';
 import { kernelSkip } from '../helpers/kernel.js';
 import { withSandbox } from '../helpers/sandbox.js';
 import { cli } from '../helpers/cli.js';
-import { needTools } from '../helpers/tools.js';
 
 /**
  * One test of a kind: skipped only when the kernel feature probe finds a feature it needs
@@ -293,19 +291,9 @@ await kindTest(
   { timeout: 300_000 },
   (t) =>
     withSandbox(t, async (sb) => {
-      // a missing Open vSwitch fails here, naming its package (never a skip)
-      await needTools('ovsdb-tool', 'ovsdb-server', 'ovs-vswitchd', 'ovs-vsctl', 'ovs-appctl', 'ovs-dpctl');
-      const dir = await mkdtemp(`/tmp/pf-${process.env.PF_RUN_ID ?? 'x'}-ovs-`);
-      const ovs = await startOvs(dir);
-      // pipefitter's ovs-vsctl finds this database through OVS_RUNDIR, as ovs-vsctl itself does
-      const saved = process.env.OVS_RUNDIR;
-      process.env.OVS_RUNDIR = dir;
-      t.after(async () => {
-        if (saved === undefined) delete process.env.OVS_RUNDIR;
-        else process.env.OVS_RUNDIR = saved;
-        await ovs.stop();
-        await rm(dir, { recursive: true, force: true });
-      });
+      // a missing Open vSwitch fails here, naming its package (never a skip); pipefitter's
+      // ovs-vsctl finds this database through OVS_RUNDIR, as ovs-vsctl itself does
+      const ovs = await ovsForTest(t);
       // with its daemons up and the module loaded, doctor calls Open vSwitch usable
       const doc = JSON.parse((await cli(['doctor', '--json'])).stdout) as {
         items: { id: string; ok: boolean; facts?: string[] }[];
