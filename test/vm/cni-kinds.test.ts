@@ -96,48 +96,52 @@ const roundTrip = async (r: Round): Promise<void> => {
   assert.deepEqual(await n.leases(), leased.slice(0, -1));
 };
 
-await kindTest('ipvlan with mode l3: an ipvlan of that mode on the parent; CHECK; DEL', ['ipvlan'], (t) =>
+/**
+ * roundTrip of a link on a host NIC (named after `x`) into a namespace (`x1`): `keys` name the
+ * NIC as the parent, `made` checks the link against the parent as it was.
+ */
+const roundTripOnParent = (
+  t: TestContext,
+  x: string,
+  keys: (nic: string) => Record<string, unknown>,
+  made: (eth0: DetailedLink, parent: DetailedLink | undefined) => void,
+): Promise<void> =>
   withSandbox(t, async (sb) => {
     const n = await kindNet(t, sb);
-    const nic = await sb.hostNic('i');
-    const c = await sb.netns('i1');
+    const nic = await sb.hostNic(x);
+    const c = await sb.netns(`${x}1`);
     const parent = await detailedLink('sandbox', nic);
-    await roundTrip({
-      n,
-      netns: c,
-      keys: { ipvlan: nic, mode: 'l3', mtu: 1400 },
-      hostIfaces: 0,
-      made: (eth0) => {
-        assert.equal(eth0.linkinfo?.info_kind, 'ipvlan');
-        assert.equal(eth0.linkinfo.info_data?.mode, 'l3');
-        assert.equal(eth0.link_index, parent?.ifindex, 'on the parent');
-        assert.equal(eth0.mtu, 1400);
-        assert.equal(eth0.address, parent?.address, "an ipvlan has its parent's MAC");
-      },
-    });
-  }),
+    await roundTrip({ n, netns: c, keys: keys(nic), hostIfaces: 0, made: (eth0) => made(eth0, parent) });
+  });
+
+await kindTest('ipvlan with mode l3: an ipvlan of that mode on the parent; CHECK; DEL', ['ipvlan'], (t) =>
+  roundTripOnParent(
+    t,
+    'i',
+    (nic) => ({ ipvlan: nic, mode: 'l3', mtu: 1400 }),
+    (eth0, parent) => {
+      assert.equal(eth0.linkinfo?.info_kind, 'ipvlan');
+      assert.equal(eth0.linkinfo.info_data?.mode, 'l3');
+      assert.equal(eth0.link_index, parent?.ifindex, 'on the parent');
+      assert.equal(eth0.mtu, 1400);
+      assert.equal(eth0.address, parent?.address, "an ipvlan has its parent's MAC");
+    },
+  ),
 );
 
 await kindTest('vlan with vlanId: an 802.1Q interface on the parent; CHECK; DEL', ['vlan'], (t) =>
-  withSandbox(t, async (sb) => {
-    const n = await kindNet(t, sb);
-    const nic = await sb.hostNic('v');
-    const c = await sb.netns('v1');
-    const parent = await detailedLink('sandbox', nic);
-    await roundTrip({
-      n,
-      netns: c,
-      keys: { vlan: nic, vlanId: 42, mac: '02:00:c6:33:64:2a' },
-      hostIfaces: 0,
-      made: (eth0) => {
-        assert.equal(eth0.linkinfo?.info_kind, 'vlan');
-        assert.equal(eth0.linkinfo.info_data?.id, 42);
-        assert.equal(eth0.linkinfo.info_data?.protocol, '802.1Q');
-        assert.equal(eth0.link_index, parent?.ifindex, 'on the parent');
-        assert.equal(eth0.address, '02:00:c6:33:64:2a');
-      },
-    });
-  }),
+  roundTripOnParent(
+    t,
+    'v',
+    (nic) => ({ vlan: nic, vlanId: 42, mac: '02:00:c6:33:64:2a' }),
+    (eth0, parent) => {
+      assert.equal(eth0.linkinfo?.info_kind, 'vlan');
+      assert.equal(eth0.linkinfo.info_data?.id, 42);
+      assert.equal(eth0.linkinfo.info_data?.protocol, '802.1Q');
+      assert.equal(eth0.link_index, parent?.ifindex, 'on the parent');
+      assert.equal(eth0.address, '02:00:c6:33:64:2a');
+    },
+  ),
 );
 
 await kindTest(
