@@ -27,6 +27,24 @@ const setUp = async (t: { after: (fn: () => unknown) => void }, sb: Sandbox, x: 
   c: await sb.netns(`${x}1`),
 });
 
+/**
+ * ADD of `keys` for the container `id` in `c` (DEL after the test, whatever it left), the host
+ * and its NIC read before it.
+ */
+const addFirst = async (
+  t: { after: (fn: () => unknown) => void },
+  n: KindNet,
+  at: { c: string; id: string; nic: string },
+  keys: Record<string, unknown>,
+) => {
+  t.after(() => runCni(n.env('DEL', at.c, at.id), n.conf(keys)));
+  const nicBefore = await detailedLink('sandbox', at.nic);
+  const hostBefore = await readState('sandbox');
+  const add = await runCni(n.env('ADD', at.c, at.id), n.conf(keys));
+  expectOk(add, 'ADD');
+  return { res: add.out as unknown as AddResult, nicBefore, hostBefore };
+};
+
 /** After DEL: no eth0 in the container, the host and its NIC as `before`, no lease. */
 const expectReleased = async (
   n: KindNet,
@@ -50,13 +68,7 @@ test('macvlan: ADD makes a macvlan of the mode, MTU and MAC asked on the parent;
       routes: [{ dst: '192.0.2.0/24', gw: '198.51.100.254' }],
       gateway: '198.51.100.1',
     };
-    t.after(() => runCni(n.env('DEL', c, 'm1'), n.conf(keys)));
-    const parentBefore = await detailedLink('sandbox', nic);
-    const hostBefore = await readState('sandbox');
-
-    const add = await runCni(n.env('ADD', c, 'm1'), n.conf(keys));
-    expectOk(add, 'ADD');
-    const res = add.out as unknown as AddResult;
+    const { res, nicBefore: parentBefore, hostBefore } = await addFirst(t, n, { c, id: 'm1', nic }, keys);
     assert.equal(res.cniVersion, '1.1.0');
     // nothing on the host is pipefitter's: the one interface is the container's
     assert.deepEqual(res.interfaces, [{ name: 'eth0', mac: MAC, mtu: 1400, sandbox: `/run/netns/${c}` }]);
@@ -138,13 +150,7 @@ test('phys: ADD moves the host device in as CNI_IFNAME with its MTU; CHECK; DEL 
   await withSandbox(t, async (sb) => {
     const { n, nic, c } = await setUp(t, sb, 'p');
     const keys = { phys: nic, mtu: 1400 };
-    t.after(() => runCni(n.env('DEL', c, 'p1'), n.conf(keys)));
-    const before = await detailedLink('sandbox', nic);
-    const hostBefore = await readState('sandbox');
-
-    const add = await runCni(n.env('ADD', c, 'p1'), n.conf(keys));
-    expectOk(add, 'ADD');
-    const res = add.out as unknown as AddResult;
+    const { res, nicBefore: before, hostBefore } = await addFirst(t, n, { c, id: 'p1', nic }, keys);
     assert.equal(res.interfaces.length, 1, JSON.stringify(res.interfaces));
     assert.deepEqual(res.interfaces[0], {
       name: 'eth0',
