@@ -9,6 +9,8 @@
  */
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import type { ResultPromise } from 'execa';
+import { execa } from 'execa';
 import { cgroupDirs, mountsUnder, removeCgroup, terminate, unmountUnder } from './daemon-leftovers.js';
 import { runId } from './sandbox.js';
 
@@ -102,4 +104,36 @@ export const sweepStaleOwned = async (kind: string, o: SweepOptions): Promise<st
     swept.push(dir);
   }
   return swept;
+};
+
+/**
+ * A test process to be killed (test/fixtures/*-killed.ts, run with node as a test file is):
+ * resolves once it prints `READY FIELD…`, with those fields.
+ */
+export const startKilledFixture = async (
+  fixture: string,
+): Promise<{ child: ResultPromise; fields: string[] }> => {
+  const env: Record<string, string | undefined> = { ...process.env };
+  delete env.NODE_TEST_CONTEXT;
+  const child = execa('node', ['--import', 'tsx', '--import', './test/setup.ts', fixture], {
+    env,
+    extendEnv: false,
+    reject: false,
+    buffer: false,
+  });
+  let out = '';
+  const fields = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the killed test did not get ready: ${out}`)), 60_000);
+    child.stdout.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /^READY (.+)$/m.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!.split(' '));
+      }
+    });
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    void child.then((r) => reject(new Error(`the killed test ended early (${r.exitCode}): ${out}`)));
+  });
+  return { child, fields };
 };

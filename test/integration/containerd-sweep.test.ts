@@ -19,6 +19,7 @@ import {
   sweepStaleContainerd,
 } from '../helpers/containerd-env.js';
 import { harnessProcesses } from '../helpers/daemon-leftovers.js';
+import { startKilledFixture } from '../helpers/owned-env.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 
 const exists = async (path: string): Promise<boolean> =>
@@ -26,33 +27,8 @@ const exists = async (path: string): Promise<boolean> =>
 
 /** test/fixtures/containerd-killed.ts, once it is READY. */
 const killedTest = async (): Promise<{ child: ResultPromise; dir: string; daemon: number; tag: string }> => {
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  const child = execa(
-    'node',
-    ['--import', 'tsx', '--import', './test/setup.ts', 'test/fixtures/containerd-killed.ts'],
-    {
-      env,
-      extendEnv: false,
-      reject: false,
-      buffer: false,
-    },
-  );
-  let out = '';
-  const ready = await new Promise<string[]>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the killed test did not get ready: ${out}`)), 60_000);
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /^READY (\S+) (\d+) (\S+)$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m.slice(1));
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    void child.then((r) => reject(new Error(`the killed test ended early (${r.exitCode}): ${out}`)));
-  });
-  const [dir = '', daemon = '0', tag = ''] = ready;
+  const { child, fields } = await startKilledFixture('test/fixtures/containerd-killed.ts');
+  const [dir = '', daemon = '0', tag = ''] = fields;
   return { child, dir, daemon: Number(daemon), tag };
 };
 

@@ -9,43 +9,18 @@ import assert from 'node:assert/strict';
 import { stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { ResultPromise } from 'execa';
-import { execa } from 'execa';
 import { cgroupDirs, harnessProcesses, mountsUnder } from '../helpers/daemon-leftovers.js';
+import { startKilledFixture } from '../helpers/owned-env.js';
 import { startPodman, sweepStalePodman } from '../helpers/podman.js';
 import { withSandbox } from '../helpers/sandbox.js';
 
 const exists = async (path: string): Promise<boolean> =>
   (await stat(path).catch(() => undefined)) !== undefined;
 
-/** test/fixtures/podman-killed.ts run with node in-process: once it is READY, its environment's dir and container. */
+/** test/fixtures/podman-killed.ts: once it is READY, its environment's dir and container. */
 const killedTest = async (): Promise<{ child: ResultPromise; dir: string; pid: number }> => {
-  const env: Record<string, string | undefined> = { ...process.env };
-  delete env.NODE_TEST_CONTEXT;
-  const child = execa(
-    'node',
-    ['--import', 'tsx', '--import', './test/setup.ts', 'test/fixtures/podman-killed.ts'],
-    {
-      env,
-      extendEnv: false,
-      reject: false,
-      buffer: false,
-    },
-  );
-  let out = '';
-  const ready = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`the killed test did not get ready: ${out}`)), 60_000);
-    child.stdout.on('data', (c: Buffer) => {
-      out += c.toString();
-      const m = /^READY (\S+ \d+)$/m.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
-    void child.then((r) => reject(new Error(`the killed test ended early (${r.exitCode}): ${out}`)));
-  });
-  const [dir = '', pid = '0'] = ready.split(' ');
+  const { child, fields } = await startKilledFixture('test/fixtures/podman-killed.ts');
+  const [dir = '', pid = '0'] = fields;
   return { child, dir, pid: Number(pid) };
 };
 
