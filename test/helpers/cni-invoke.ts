@@ -141,6 +141,21 @@ export const kindNet = async (t: { after: (fn: () => unknown) => void }, sb: San
   };
 };
 
+/**
+ * DEL of each attachment ([netns, containerId]) with `conf` once the test ends, whatever it
+ * left: a failed assertion must not leave leases or links (DEL is idempotent).
+ */
+export const delAfter = (
+  t: { after: (fn: () => unknown) => void },
+  n: Pick<KindNet, 'env'>,
+  conf: string,
+  attachments: readonly (readonly [string | undefined, string])[],
+): void => {
+  t.after(async () => {
+    for (const [ns, id] of attachments) await runCni(n.env('DEL', ns, id), conf);
+  });
+};
+
 /** One link as `ip -j -d link show` has it, with the fields these tests compare. */
 export interface DetailedLink {
   readonly ifname: string;

@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { cniEnv, expectError, expectOk, runCni } from '../helpers/cni-invoke.js';
+import { cniEnv, delAfter, expectError, expectOk, runCni } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
@@ -83,14 +83,11 @@ test('ADD leases from the pool (ipam ls names the owner), the kernel has it; DEL
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const [a, b, c] = [await sb.netns('a'), await sb.netns('b'), await sb.netns('c')];
-    t.after(async () => {
-      for (const [ns, id] of [
-        [a, 'ca'],
-        [b, 'cb'],
-        [c, 'cc'],
-      ] as const)
-        await runCni(n.env('DEL', ns, id), n.conf());
-    });
+    delAfter(t, n, n.conf(), [
+      [a, 'ca'],
+      [b, 'cb'],
+      [c, 'cc'],
+    ]);
     const key = (id: string): string => `cni:${n.name}/${id}/eth0`;
 
     const ra = await runCni(n.env('ADD', a, 'ca'), n.conf());
@@ -174,10 +171,10 @@ test('no two containers get one address: a full pool is error 103 and that ADD l
     const n = await network(t, sb);
     const [a, b] = [await sb.netns('a'), await sb.netns('b')];
     const one = { pool: '198.51.100.100-198.51.100.100' };
-    t.after(async () => {
-      await runCni(n.env('DEL', a, 'ca'), n.conf({}, one));
-      await runCni(n.env('DEL', b, 'cb'), n.conf({}, one));
-    });
+    delAfter(t, n, n.conf({}, one), [
+      [a, 'ca'],
+      [b, 'cb'],
+    ]);
     expectOk(await runCni(n.env('ADD', a, 'ca'), n.conf({}, one)), 'ADD a');
     const before = await readState('sandbox');
     const full = await runCni(n.env('ADD', b, 'cb'), n.conf({}, one));
@@ -231,7 +228,7 @@ test('CHECK: the lease as prevResult says passes; a lease released or another ad
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const e = await sb.netns('e');
-    t.after(() => runCni(n.env('DEL', e, 'ce'), n.conf()));
+    delAfter(t, n, n.conf(), [[e, 'ce']]);
     const add = await runCni(n.env('ADD', e, 'ce'), n.conf());
     expectOk(add, 'ADD');
     const prevResult = add.out!;
@@ -266,9 +263,7 @@ test('GC releases the leases of attachments not listed (with or without their re
       [g2, 'k2'],
       [g3, 'k3'],
     ] as const;
-    t.after(async () => {
-      for (const [ns, id] of all) await runCni(n.env('DEL', ns, id), n.conf());
-    });
+    delAfter(t, n, n.conf(), all);
     for (const [ns, id] of all) expectOk(await runCni(n.env('ADD', ns, id), n.conf()), `ADD ${id}`);
     await execa('ip', ['netns', 'del', g3]);
     // a lease whose record is gone (a DEL whose IPAM part failed), written as the store writes it

@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execa } from 'execa';
-import { detailedLink, expectError, expectOk, kindNet, runCni } from '../helpers/cni-invoke.js';
+import { delAfter, detailedLink, expectError, expectOk, kindNet, runCni } from '../helpers/cni-invoke.js';
 import type { AddResult, DetailedLink, KindNet } from '../helpers/cni-invoke.js';
 import { link, readState, routes } from '../helpers/read-back.js';
 import type { NsState } from '../helpers/read-back.js';
@@ -37,7 +37,7 @@ const addFirst = async (
   at: { c: string; id: string; nic: string },
   keys: Record<string, unknown>,
 ) => {
-  t.after(() => runCni(n.env('DEL', at.c, at.id), n.conf(keys)));
+  delAfter(t, n, n.conf(keys), [[at.c, at.id]]);
   const nicBefore = await detailedLink('sandbox', at.nic);
   const hostBefore = await readState('sandbox');
   const add = await runCni(n.env('ADD', at.c, at.id), n.conf(keys));

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
-import { ENTRY, expectError, harnessEnv, kindNet, runCni } from '../helpers/cni-invoke.js';
+import { delAfter, ENTRY, expectError, harnessEnv, kindNet, runCni } from '../helpers/cni-invoke.js';
 import type { KindNet } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
@@ -125,11 +125,10 @@ test('ADD and DEL on a bridge with host-local: read back, ping, nothing left', a
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const [a, b] = [await sb.netns('a'), await sb.netns('b')];
-    t.after(async () => {
-      // a failed assertion must not leave leases or links: DEL is idempotent
-      await runCni(n.env('DEL', a, 'ca'), n.conf('1.0.0'));
-      await runCni(n.env('DEL', b, 'cb'), n.conf('1.0.0'));
-    });
+    delAfter(t, n, n.conf('1.0.0'), [
+      [a, 'ca'],
+      [b, 'cb'],
+    ]);
 
     // 1.1.0 (host-local is asked in 1.0.0), then 0.4.0
     const ra = await runCni(n.env('ADD', a, 'ca'), n.conf('1.1.0', { mtu: 1400 }));
@@ -257,7 +256,7 @@ test('CHECK: as ADD left it passes; a missing address or a moved host end is nam
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const e = await sb.netns('e');
-    t.after(() => runCni(n.env('DEL', e, 'ce'), n.conf('1.0.0')));
+    delAfter(t, n, n.conf('1.0.0'), [[e, 'ce']]);
     const add = await runCni(n.env('ADD', e, 'ce'), n.conf('1.0.0'));
     assert.equal(add.code, 0, `${add.stdout}\n${add.stderr}`);
     const prevResult = add.out as { interfaces: { name: string }[] };
@@ -300,19 +299,13 @@ test('GC: attachments not in cni.dev/valid-attachments go (also with their names
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const [g1, g2, g3] = [await sb.netns('g1'), await sb.netns('g2'), await sb.netns('g3')];
-    t.after(async () => {
-      for (const [ns, id] of [
-        [g1, 'k1'],
-        [g2, 'k2'],
-        [g3, 'k3'],
-      ] as const)
-        await runCni(n.env('DEL', ns, id), n.conf('1.1.0'));
-    });
-    for (const [ns, id] of [
+    const attachments = [
       [g1, 'k1'],
       [g2, 'k2'],
       [g3, 'k3'],
-    ] as const) {
+    ] as const;
+    delAfter(t, n, n.conf('1.1.0'), attachments);
+    for (const [ns, id] of attachments) {
       const r = await runCni(n.env('ADD', ns, id), n.conf('1.1.0'));
       assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
     }

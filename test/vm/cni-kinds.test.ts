@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import { execa } from 'execa';
-import { detailedLink, expectError, expectOk, kindNet, runCni } from '../helpers/cni-invoke.js';
+import { delAfter, detailedLink, expectError, expectOk, kindNet, runCni } from '../helpers/cni-invoke.js';
 import type { AddResult, DetailedLink, KindNet } from '../helpers/cni-invoke.js';
 import { kernelSkip } from '../helpers/kernel.js';
 import { ovsForTest } from '../helpers/ovs.js';
@@ -155,7 +155,7 @@ await kindTest(
       const portOf = (res: AddResult): string => res.interfaces[1]!.name;
       // b: a trunk port carrying 10 and 20 tagged, there through a's whole round trip
       const trunk = { bridge: br, trunk: [10, 20] };
-      t.after(() => runCni(n.env('DEL', b, b), n.conf(trunk)));
+      delAfter(t, n, n.conf(trunk), [[b, b]]);
       const addB = await runCni(n.env('ADD', b, b), n.conf(trunk));
       expectOk(addB, 'ADD with trunk');
       const resB = addB.out as unknown as AddResult;
