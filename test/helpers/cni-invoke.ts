@@ -156,6 +156,17 @@ export const delAfter = (
   });
 };
 
+/** ADD of each attachment ([netns, containerId]) with `conf`, each passing; DEL of them after the test. */
+export const addAll = async (
+  t: { after: (fn: () => unknown) => void },
+  n: Pick<KindNet, 'env'>,
+  conf: string,
+  attachments: readonly (readonly [string, string])[],
+): Promise<void> => {
+  delAfter(t, n, conf, attachments);
+  for (const [ns, id] of attachments) expectOk(await runCni(n.env('ADD', ns, id), conf), `ADD ${id}`);
+};
+
 /** One link as `ip -j -d link show` has it, with the fields these tests compare. */
 export interface DetailedLink {
   readonly ifname: string;

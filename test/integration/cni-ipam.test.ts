@@ -10,7 +10,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { cniEnv, delAfter, expectError, expectOk, runCni } from '../helpers/cni-invoke.js';
+import { addAll, cniEnv, delAfter, expectError, expectOk, runCni } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
@@ -258,13 +258,11 @@ test('GC releases the leases of attachments not listed (with or without their re
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const [g1, g2, g3] = [await sb.netns('g1'), await sb.netns('g2'), await sb.netns('g3')];
-    const all = [
+    await addAll(t, n, n.conf(), [
       [g1, 'k1'],
       [g2, 'k2'],
       [g3, 'k3'],
-    ] as const;
-    delAfter(t, n, n.conf(), all);
-    for (const [ns, id] of all) expectOk(await runCni(n.env('ADD', ns, id), n.conf()), `ADD ${id}`);
+    ]);
     await execa('ip', ['netns', 'del', g3]);
     // a lease whose record is gone (a DEL whose IPAM part failed), written as the store writes it
     const file = `${n.stateDir}/ipam/allocations.json`;

@@ -11,7 +11,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
 import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
-import { delAfter, ENTRY, expectError, harnessEnv, kindNet, runCni } from '../helpers/cni-invoke.js';
+import { addAll, delAfter, ENTRY, expectError, harnessEnv, kindNet, runCni } from '../helpers/cni-invoke.js';
 import type { KindNet } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
@@ -299,16 +299,11 @@ test('GC: attachments not in cni.dev/valid-attachments go (also with their names
   await withSandbox(t, async (sb) => {
     const n = await network(t, sb);
     const [g1, g2, g3] = [await sb.netns('g1'), await sb.netns('g2'), await sb.netns('g3')];
-    const attachments = [
+    await addAll(t, n, n.conf('1.1.0'), [
       [g1, 'k1'],
       [g2, 'k2'],
       [g3, 'k3'],
-    ] as const;
-    delAfter(t, n, n.conf('1.1.0'), attachments);
-    for (const [ns, id] of attachments) {
-      const r = await runCni(n.env('ADD', ns, id), n.conf('1.1.0'));
-      assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    }
+    ]);
     assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.2', '198.51.100.3', '198.51.100.4']);
     await execa('ip', ['netns', 'del', g3]);
     const gcEnv = { ...n.env('GC', undefined, 'x'), CNI_CONTAINERID: undefined, CNI_IFNAME: undefined };
