@@ -70,9 +70,19 @@ const nftTables = async (): Promise<string[]> =>
 /**
  * portmap never removes its shared chains (CNI-HOSTPORT-DNAT, -SETMARK, -MASQ) nor their jumps
  * from PREROUTING, OUTPUT and POSTROUTING: they stay on a host for the next container. The
- * sandbox is a host for the length of one test, so the tables iptables made for them go.
+ * sandbox is a host for the length of one test, so they go: the jumps and chains from a nat table
+ * that was there before (the run's dockerd made one), and the tables iptables made for them.
  */
 const dropNewTables = async (before: readonly string[]): Promise<void> => {
+  for (const chain of ['PREROUTING', 'OUTPUT', 'POSTROUTING']) {
+    const listed = String((await run(['iptables', '-w', '-t', 'nat', '-L', chain, '--line-numbers'])).stdout);
+    const jumps = [...listed.matchAll(/^(\d+)\s+CNI-HOSTPORT-\S+/gm)].map((m) => Number(m[1]));
+    for (const n of jumps.sort((a, b) => b - a))
+      await run(['iptables', '-w', '-t', 'nat', '-D', chain, String(n)]);
+  }
+  const chains = [...(await natRules()).matchAll(/^:(CNI-HOSTPORT-\S+)/gm)].map((m) => m[1]!);
+  for (const c of chains) await run(['iptables', '-w', '-t', 'nat', '-F', c]);
+  for (const c of chains) await run(['iptables', '-w', '-t', 'nat', '-X', c]);
   for (const table of await nftTables())
     if (!before.includes(table)) await run(['nft', 'delete', 'table', ...table.split(' ')]);
 };
@@ -133,8 +143,21 @@ const client = async (sb: Sandbox): Promise<{ netns: string; hostAddr: string }>
   return { netns, hostAddr: '203.0.113.1' };
 };
 
-/** IPv4 forwarding on in the sandbox for the test (a published port is forwarded), put back after. */
-const forwarding = async (sb: Sandbox): Promise<void> => {
+/**
+ * IPv4 forwarding on in the sandbox for the test (a published port is forwarded), put back after;
+ * and the forwarding to and from the containers' subnet accepted. The run's dockerd shares the
+ * sandbox and sets FORWARD's policy to DROP, as on any Docker host: there a conflist's `firewall`
+ * plugin (or the operator) accepts it. The two rules are the test's and go with it.
+ */
+const forwarding = async (sb: Sandbox, subnet = '198.51.100.0/24'): Promise<void> => {
+  const accept = [
+    ['-d', subnet, '-j', 'ACCEPT'],
+    ['-s', subnet, '-j', 'ACCEPT'],
+  ];
+  for (const r of accept) await execa('iptables', ['-w', '-I', 'FORWARD', ...r]);
+  sb.defer(async () => {
+    for (const r of accept) await execa('iptables', ['-w', '-D', 'FORWARD', ...r], { reject: false });
+  });
   const file = '/proc/sys/net/ipv4/ip_forward';
   const before = (await readFile(file, 'utf8')).trim();
   const conf = await readdir('/proc/sys/net/ipv4/conf');
