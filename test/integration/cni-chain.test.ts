@@ -147,13 +147,20 @@ const client = async (sb: Sandbox): Promise<{ netns: string; hostAddr: string }>
  * IPv4 forwarding on in the sandbox for the test (a published port is forwarded), put back after;
  * and the forwarding to and from the containers' subnet accepted. The run's dockerd shares the
  * sandbox and sets FORWARD's policy to DROP, as on any Docker host: there a conflist's `firewall`
- * plugin (or the operator) accepts it. The two rules are the test's and go with it.
+ * plugin (or the operator) accepts it. The two rules, added only under such a policy, are the
+ * test's and go with it.
  */
 const forwarding = async (sb: Sandbox, subnet = '198.51.100.0/24'): Promise<void> => {
-  const accept = [
-    ['-d', subnet, '-j', 'ACCEPT'],
-    ['-s', subnet, '-j', 'ACCEPT'],
-  ];
+  // only where something drops it: the chain read with nft (listing with iptables would make it)
+  const forward = (await nftTables()).includes('ip filter')
+    ? String((await run(['nft', 'list', 'chain', 'ip', 'filter', 'FORWARD'])).stdout)
+    : '';
+  const accept = /policy drop/.test(forward)
+    ? [
+        ['-d', subnet, '-j', 'ACCEPT'],
+        ['-s', subnet, '-j', 'ACCEPT'],
+      ]
+    : [];
   for (const r of accept) await execa('iptables', ['-w', '-I', 'FORWARD', ...r]);
   sb.defer(async () => {
     for (const r of accept) await execa('iptables', ['-w', '-D', 'FORWARD', ...r], { reject: false });
