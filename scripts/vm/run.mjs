@@ -6,7 +6,7 @@
 //   node scripts/vm/run.mjs [options] [--] <command...>
 //
 // Options (before the command):
-//   --timeout SEC    kill the VM and fail after SEC seconds (default 900, env PF_VM_TIMEOUT)
+//   --timeout SEC    kill the VM and fail after SEC seconds (default 2400, env PF_VM_TIMEOUT)
 //   --mem MIB        guest memory (default 3072)         --smp N   guest CPUs (default 2)
 //   --cwd DIR        working directory in the guest (default: the repository root)
 //   --env NAME[=V]   pass one more environment variable (repeatable)
@@ -32,7 +32,7 @@ const usage = (msg) => {
 };
 
 const opts = {
-  timeout: Number(process.env.PF_VM_TIMEOUT ?? 900),
+  timeout: Number(process.env.PF_VM_TIMEOUT ?? 2400),
   mem: 3072,
   smp: 2,
   cwd: repoRoot,
