@@ -171,9 +171,12 @@ const sorted = (o: Record<string, unknown>): Record<string, unknown> =>
 const drop = (o: Record<string, unknown> | undefined, keys: readonly string[]): Record<string, unknown> =>
   Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => !keys.includes(k) && !k.endsWith('_timer')));
 
-/** fe80::/64 with an EUI-64 interface id (…:xxff:fexx:…): what the kernel makes from the MAC. */
+/**
+ * fe80::/64 with an EUI-64 interface id (…:xxff:fexx:…): what the kernel makes from the MAC. The
+ * id's first group is 0 for a MAC 02:00:… (pipefitter's own), and `ip` then prints three groups.
+ */
 export const isKernelLinkLocal = (addr: string, prefixlen?: number): boolean =>
-  /^fe80::[0-9a-f]{1,4}:[0-9a-f]{0,2}ff:fe[0-9a-f]{1,2}:[0-9a-f]{1,4}$/i.test(addr) &&
+  /^fe80::(?:[0-9a-f]{1,4}:)?[0-9a-f]{0,2}ff:fe[0-9a-f]{1,2}:[0-9a-f]{1,4}$/i.test(addr) &&
   (prefixlen === undefined || prefixlen === 64);
 
 const CARRIER_FLAGS = new Set(['LOWER_UP', 'NO-CARRIER', 'M-DOWN', 'DORMANT']);
