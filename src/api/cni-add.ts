@@ -22,6 +22,7 @@ import { observe } from '../observe/snapshot.js';
 import { removeCniRecord, writeCniRecord } from '../state/cni.js';
 import { attachRequests } from './attach.js';
 import { requireRoot, resolveAll } from './engine.js';
+import type { Outcome } from './engine.js';
 import { delegateIpam } from './cni-ipam.js';
 
 /** The parameters ADD requires (cni/env.ts has checked they are set). */
@@ -38,7 +39,7 @@ export const wayOf = (conf: NetConf): { kind: string; host: string } => {
   return { kind: 'none', host: '' };
 };
 
-export const run: CniVerb = async (env, conf, log) => {
+export const run: CniVerb = async (env, conf, log, shared = {}) => {
   const { containerId, ifname, netns } = identityOf(env);
   const device = containerIfnameOf(conf, ifname);
   const way = wayOf(conf);
@@ -87,11 +88,17 @@ export const run: CniVerb = async (env, conf, log) => {
     try {
       ipam = await delegateIpam(call, 'ADD');
       const req = attachRequestOf(conf, params, ipam);
-      await attachRequests(
+      const out = await attachRequests(
         [req],
-        { runner, onLockWait: (h) => log(`waiting for the host lock (${h})`) },
+        {
+          runner,
+          resolved: (spec) => (spec === req.target ? t : undefined),
+          firewall: shared.firewallFor?.(conf.attach.ovs ? undefined : conf.attach.bridge),
+          onLockWait: (h) => log(`waiting for the host lock (${h})`),
+        },
         `pipefitter cni ADD ${conf.name} ${containerId} ${ifname}`,
       );
+      if (out.plan.steps.some(changesFirewall)) shared.firewallTouched?.();
       return await readResult(
         runner,
         conf,
@@ -111,6 +118,10 @@ export const run: CniVerb = async (env, conf, log) => {
     runner.close?.();
   }
 };
+
+/** A step that runs iptables or ip6tables (a bridge's accept rule). */
+const changesFirewall = (s: Outcome['plan']['steps'][number]): boolean =>
+  s.op.op === 'exec' && typeof s.op.argv[0] === 'string' && /tables$/.test(s.op.argv[0]);
 
 /** The result, from the links as the kernel shows them now. */
 const readResult = async (

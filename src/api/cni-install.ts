@@ -1,16 +1,23 @@
 /**
  * `pipefitter cni install`: the launcher a runtime runs as the plugin `pipefitter` — a POSIX sh
- * script that execs this node (its absolute path: a runtime's PATH is not a login shell's) on
- * the bundled CNI entry (dist/cli-bundle/cni.js). The CNI entry loads only what an operation
- * needs (src/cni/main.ts).
+ * script. When a `pipefitter cni serve` runs in the launcher's network namespace with the same
+ * settings, the launcher hands it the call over its socket (cni/wire.ts, through OpenBSD's nc,
+ * found at install); otherwise it execs this node (its absolute path: a runtime's PATH is not a
+ * login shell's) on the bundled CNI entry (dist/cli-bundle/cni.js), which loads only what an
+ * operation needs (src/cni/main.ts).
  */
 import { access, mkdir } from 'node:fs/promises';
-import { constants } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { chmod } from 'node:fs/promises';
+import { delimiter, join } from 'node:path';
 import { badInput } from '../errors.js';
 import { CNI_ENTRY } from '../libexec.js';
 import { shellQuote } from '../render/quote.js';
 import { writeFileAtomic } from '../state/atomic.js';
+import { PINNED_ENV, WIRE_KEYS, WIRE_MAGIC } from '../cni/wire.js';
+import { defaultCniSocket } from './cni-serve.js';
+
+export { PINNED_ENV };
 
 export const DEFAULT_CNI_BIN_DIR = '/opt/cni/bin';
 
@@ -26,20 +33,31 @@ export interface CniInstallResult {
   readonly entry: string;
   /** The settings kept as the plugin's defaults (PINNED_ENV set at install). */
   readonly env: Readonly<Record<string, string>>;
+  /** Where the launcher hands calls to `pipefitter cni serve` (when one runs there). */
+  readonly socket: string;
+  /** The client it does it with; undefined when none was found (every call starts node). */
+  readonly client: string | undefined;
 }
 
-/**
- * The settings a launcher keeps from the shell that installed it. A runtime does not always run
- * the plugin with the environment it was started with — Podman's cleanup process (started by
- * conmon) runs DEL with none of it — so a DEL would look for the ADD's record in another state
- * directory, or with another backend. Each is kept as a default: a value the runtime passes wins.
- */
-export const PINNED_ENV = [
-  'PIPEFITTER_STATE_DIR',
-  'PIPEFITTER_RUN_DIR',
-  'PIPEFITTER_BACKEND',
-  'PIPEFITTER_CNI_LOG',
-] as const;
+/** The launcher's way to a `pipefitter cni serve`: its socket and the client that connects to it. */
+export interface ServeRoute {
+  readonly socket: string;
+  /** An OpenBSD nc (`-U` Unix socket, `-N` shut the socket down at the end of stdin). */
+  readonly client: string;
+}
+
+/** OpenBSD's nc (Debian's netcat-openbsd), by the name that package gives it, or undefined. */
+export const findServeClient = (path = process.env.PATH ?? ''): string | undefined =>
+  [...path.split(delimiter).filter((d) => d.startsWith('/')), '/usr/bin', '/bin']
+    .map((d) => join(d, 'nc.openbsd'))
+    .find((f) => {
+      try {
+        accessSync(f, constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
 
 /** The pinned settings set (and not empty) in `env`, in PINNED_ENV's order. */
 export const pinnedEnv = (env: NodeJS.ProcessEnv): [string, string][] =>
@@ -49,21 +67,49 @@ export const pinnedEnv = (env: NodeJS.ProcessEnv): [string, string][] =>
   });
 
 /**
- * The launcher's text: each pinned setting as a default (`[ -n "${VAR:-}" ] || VAR=value`), then
- * node on the CNI entry.
+ * The launcher's text: each pinned setting as a default (`[ -n "${VAR:-}" ] || VAR=value`); with
+ * a route to a server, the hand-over — only when the server's PID file names a process in this
+ * network namespace (`-ef` compares the namespace files' device and inode, in the shell itself);
+ * its reply's first line is the exit code, the rest stdout; a `-` line (settings differ), or no
+ * reply, and node runs the call on the configuration already read — then node on the CNI entry.
  */
 export const launcherText = (
   node: string,
   entry: string,
   env: readonly (readonly [string, string])[] = [],
-): string =>
-  [
+  serve?: ServeRoute,
+): string => {
+  const run = `${shellQuote(node)} ${shellQuote(entry)} "$@"`;
+  const handOver = serve
+    ? [
+        '# a `pipefitter cni serve` in this network namespace answers the call; else node runs it',
+        `sock=${shellQuote(serve.socket)}`,
+        'if [ -S "$sock" ] && read -r pid 2>/dev/null <"$sock.pid" && [ -n "$pid" ] &&',
+        '  [ /proc/self/ns/net -ef "/proc/$pid/ns/net" ]; then',
+        '  conf=$(cat; echo .) && conf=${conf%.}',
+        "  nl='",
+        "'",
+        `  reply=$({ printf '${[WIRE_MAGIC, ...WIRE_KEYS.map((k) => `${k}=%s`)].join('\\0')}\\0\\0' \\`,
+        `    ${WIRE_KEYS.map((k) => `"\${${k}-}"`).join(' ')}`,
+        `    printf %s "$conf"; } | ${shellQuote(serve.client)} -UN "$sock" 2>/dev/null; echo .)`,
+        '  reply=${reply%.}',
+        '  case $reply in',
+        '  [0-9]"$nl"*) printf %s "${reply#*"$nl"}"; exit "${reply%%"$nl"*}" ;;',
+        '  esac',
+        `  printf %s "$conf" | ${run}`,
+        '  exit $?',
+        'fi',
+      ]
+    : [];
+  return [
     '#!/bin/sh',
     "# pipefitter's CNI plugin (written by `pipefitter cni install`)",
     ...env.map(([k, v]) => `[ -n "\${${k}:-}" ] || ${k}=${shellQuote(v)}; export ${k}`),
-    `exec ${shellQuote(node)} ${shellQuote(entry)} "$@"`,
+    ...handOver,
+    `exec ${run}`,
     '',
   ].join('\n');
+};
 
 /**
  * Write the launcher `BIN_DIR/pipefitter` (mode 0755), replacing one there.
@@ -95,7 +141,12 @@ export const installCniPlugin = async (opts: CniInstallOptions = {}): Promise<Cn
   await mkdir(dir, { recursive: true, mode: 0o755 });
   const file = `${dir.replace(/\/+$/, '')}/pipefitter`;
   const env = pinnedEnv(process.env);
-  await writeFileAtomic(file, launcherText(process.execPath, CNI_ENTRY, env));
+  const socket = defaultCniSocket();
+  const client = findServeClient();
+  await writeFileAtomic(
+    file,
+    launcherText(process.execPath, CNI_ENTRY, env, client === undefined ? undefined : { socket, client }),
+  );
   await chmod(file, 0o755);
-  return { file, node: process.execPath, entry: CNI_ENTRY, env: Object.fromEntries(env) };
+  return { file, node: process.execPath, entry: CNI_ENTRY, env: Object.fromEntries(env), socket, client };
 };

@@ -66,9 +66,15 @@ interface Raw {
 }
 
 const exec = async (call: IpamCall, file: string, command: CniCommand, cniVersion: string): Promise<Raw> => {
+  // the call's own parameters, given whole: `pipefitter cni serve` runs calls with none in its environment
   const env: Record<string, string> = { CNI_COMMAND: command };
-  if (call.containerId !== undefined) env.CNI_CONTAINERID = call.containerId;
-  if (call.ifname !== undefined) env.CNI_IFNAME = call.ifname;
+  const containerId = call.containerId ?? call.env.containerId;
+  const ifname = call.ifname ?? call.env.ifname;
+  if (containerId !== undefined) env.CNI_CONTAINERID = containerId;
+  if (call.env.netns !== undefined) env.CNI_NETNS = call.env.netns;
+  if (ifname !== undefined) env.CNI_IFNAME = ifname;
+  if (call.env.args.length) env.CNI_ARGS = call.env.args.map(([k, v]) => `${k}=${v}`).join(';');
+  if (call.env.path.length) env.CNI_PATH = call.env.path.join(':');
   const input = JSON.stringify({ ...call.conf.raw, cniVersion });
   const r = await call.runner.run([file], { netns: HOST, input, env });
   for (const line of r.stderr.split('\n').filter((l) => l.trim() !== ''))

@@ -88,6 +88,12 @@ export const JSON_CASES: readonly JsonCase[] = [
     fail: () => ['cni', 'install', '--bin-dir', 'relative/dir'],
   },
   {
+    // stopped by its idle timeout: one document with what it served
+    command: 'cni serve',
+    ok: (c) => ['cni', 'serve', '--socket', `${c.dir}/cni.sock`, '--idle-timeout', '200ms'],
+    fail: () => ['cni', 'serve', '--socket', 'relative/cni.sock'],
+  },
+  {
     // --once ends like any command, with one document (running on, it prints one object a line)
     command: 'watch',
     ok: () => ['watch', '--once', '--report-only'],
