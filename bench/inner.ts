@@ -7,7 +7,7 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cniLoop, cniMissing } from './peers/cni.js';
-import { installPfCni, pfCni } from './peers/pipefitter-cni.js';
+import { installPfCni, pfCni, startPfCniServer } from './peers/pipefitter-cni.js';
 import { floor } from './peers/floor.js';
 import { pfApply, pfLoop } from './peers/pipefitter.js';
 import { pipework } from './peers/pipework.js';
@@ -86,14 +86,21 @@ const CNI: Net = { ...DOCKER, bridge: 'pfbc0' };
 
 /**
  * The CNI plugins side by side, as a runtime runs them: the reference `bridge` and pipefitter's
- * plugin (installed with `pipefitter cni install`), the same network, ADD into fresh named
- * namespaces. One ADD (and its DEL) per round, then 100 ADDs in a row (and 100 DELs).
+ * plugin (installed with `pipefitter cni install`), with and without `pipefitter cni serve`
+ * answering its calls, the same network, ADD into fresh named namespaces. One ADD (and its DEL) per round, then 100 ADDs in a row (and 100 DELs).
  */
 const cniScenario = async () => {
   if (cniSkip) return skip('cni', '*', cniSkip);
   const binDir = await installPfCni(env);
-  const tools: Tool[] = [pfCni(env, binDir), { ...cniLoop(env), name: 'cni bridge' }];
+  const servedDir = await installPfCni(env, true);
+  const tools: Tool[] = [
+    pfCni(env, servedDir, 'pipefitter cni serve'),
+    pfCni(env, servedDir, 'pipefitter cni serve, own IPAM', true),
+    pfCni(env, binDir),
+    { ...cniLoop(env), name: 'cni bridge' },
+  ];
   await makeBridge(CNI);
+  const stopServer = await startPfCniServer(env);
   try {
     const cases: [string, number, number][] = [
       ['cni-1', 1, rounds(11, 5)],
@@ -111,6 +118,7 @@ const cniScenario = async () => {
           }
         }
   } finally {
+    await stopServer();
     await removeBridge(CNI);
   }
 };

@@ -25,6 +25,7 @@ export interface Libc {
   recv(fd: number, buf: Buffer, len: number, flags: number): number;
   setsockopt(fd: number, level: number, name: number, value: Buffer, len: number): number;
   bind(fd: number, addr: Buffer, len: number): number;
+  sendto(fd: number, buf: Buffer, len: number, flags: number, addr: Buffer, addrlen: number): number;
   /** flock(2) on an open file (state/host-lock.ts): the kernel drops it when the process ends. */
   flock(fd: number, op: number): number;
   /** errno of the last call on this thread. */
@@ -60,6 +61,9 @@ export const loadLibc = (): Libc | { readonly error: string } => {
         'int setsockopt(int fd, int level, int optname, const void *optval, uint32_t optlen)',
       ),
       bind: libc.func('int bind(int fd, const void *addr, uint32_t addrlen)'),
+      sendto: libc.func(
+        'long sendto(int fd, const void *buf, size_t len, int flags, const void *addr, uint32_t addrlen)',
+      ),
       flock: libc.func('int flock(int fd, int operation)'),
     };
     loaded = {
@@ -70,6 +74,7 @@ export const loadLibc = (): Libc | { readonly error: string } => {
       recv: (fd, b, l, f) => Number(fns.recv(fd, b, l, f)),
       setsockopt: (fd, lv, n, v, l) => fns.setsockopt(fd, lv, n, v, l) as number,
       bind: (fd, a, l) => fns.bind(fd, a, l) as number,
+      sendto: (fd, b, l, f, a, al) => Number(fns.sendto(fd, b, l, f, a, al)),
       flock: (fd, op) => fns.flock(fd, op) as number,
       errno: () => koffi.errno(),
     };
@@ -170,6 +175,62 @@ export const writeSysctl = (
     closeSync(fd);
   }
 };
+
+const AF_PACKET = 17;
+const SOCK_DGRAM = 2;
+const ETH_P_ARP = 0x0806;
+const ETH_P_IP = 0x0800;
+
+/**
+ * The ARP packet of `arping -U -S ADDR ADDR`: an unsolicited request from ADDR at MAC, asking
+ * for ADDR itself, so that neighbours replace a stale entry (RFC 5227's announcement).
+ */
+export const gratuitousArp = (mac: string, address: string): Buffer => {
+  const hw = Buffer.from(mac.split(':').map((x) => parseInt(x, 16)));
+  const ip = Buffer.from(address.split('.').map(Number));
+  if (hw.length !== 6 || ip.length !== 4) throw new NetlinkError(22, undefined, `arp ${mac} ${address}`);
+  const b = Buffer.alloc(28);
+  b.writeUInt16BE(1, 0); // Ethernet
+  b.writeUInt16BE(ETH_P_IP, 2);
+  b.writeUInt8(6, 4);
+  b.writeUInt8(4, 5);
+  b.writeUInt16BE(1, 6); // request
+  hw.copy(b, 8);
+  ip.copy(b, 14);
+  ip.copy(b, 24); // the target hardware address stays zero
+  return b;
+};
+
+/**
+ * Broadcast one ARP packet from the interface `ifindex` of the namespace at `nsPath` (undefined:
+ * the thread's own), on a packet socket opened inside it: the kernel adds the Ethernet header.
+ */
+export const sendArp = (
+  libc: Libc,
+  nsPath: string | undefined,
+  expected: string | undefined,
+  ifindex: number,
+  packet: Buffer,
+): void => {
+  const open = (): number => libc.socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, htons(ETH_P_ARP));
+  const fd = nsPath === undefined ? open() : inside(libc, nsPath, expected, 'opening a packet socket', open);
+  if (fd < 0) throw new NetlinkError(libc.errno(), undefined, 'open a packet socket');
+  try {
+    // struct sockaddr_ll: family, protocol (network order), ifindex, hatype, pkttype, halen, addr[8]
+    const ll = Buffer.alloc(20);
+    ll.writeUInt16LE(AF_PACKET, 0);
+    ll.writeUInt16BE(ETH_P_ARP, 2);
+    ll.writeInt32LE(ifindex, 4);
+    ll.writeUInt8(6, 11);
+    ll.fill(0xff, 12, 18);
+    if (libc.sendto(fd, packet, packet.length, 0, ll, ll.length) < 0)
+      throw new NetlinkError(libc.errno(), undefined, `send an ARP packet on interface ${ifindex}`);
+  } finally {
+    libc.close(fd);
+  }
+};
+
+const htons = (x: number): number => ((x & 0xff) << 8) | ((x >> 8) & 0xff);
 
 /**
  * Open a routing socket inside the namespace at `nsPath` (undefined: the thread's own), which

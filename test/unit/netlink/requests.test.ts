@@ -74,6 +74,7 @@ const fakeKernel = (): { socket: RtnlSocket; sent: NlMessage[] } => {
     close: () => 0,
     setsockopt: () => 0,
     bind: () => 0,
+    sendto: () => 0,
     flock: () => 0,
     errno: () => 0,
     send: (_fd, buf, len) => {
