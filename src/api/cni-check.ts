@@ -5,6 +5,7 @@
 import type { CniVerb } from '../cni/verb.js';
 import { CNI_ERROR, CniError } from '../cni/types.js';
 import { checkAttachment } from '../cni/check.js';
+import type { ExpectedWay } from '../cni/check.js';
 import { checkAttachKeys, containerIfnameOf, hostIfnameOf } from '../cni/request.js';
 import { createRunner } from '../exec/runner.js';
 import { HOST, netnsKey } from '../model/netns.js';
@@ -21,9 +22,24 @@ const seenOf = (s: NetnsState | undefined) => ({
     master: l.master,
     up: l.up,
     addrs: l.addrs.map((a) => `${a.address}/${a.prefix}`),
+    ifindex: l.ifindex,
+    kind: l.kind,
+    mode: l.macvlanMode ?? l.ipvlanMode,
+    vlanId: l.vlanId,
+    parentIndex: l.linkNetnsid !== undefined ? l.linkIndex : undefined,
   })),
   routes: (s?.routes ?? []).map((r) => ({ dst: r.dst, gateway: r.gateway, dev: r.dev })),
 });
+
+/** What the configuration makes in the container (phys: a host device, whatever its kind). */
+const wayOf = (conf: Parameters<CniVerb>[1]): ExpectedWay | undefined => {
+  const a = conf.attach;
+  if (a.bridge !== undefined) return { kind: 'veth' };
+  if (a.macvlan !== undefined) return { kind: 'macvlan', parent: a.macvlan, mode: a.mode };
+  if (a.ipvlan !== undefined) return { kind: 'ipvlan', parent: a.ipvlan, mode: a.mode };
+  if (a.vlan !== undefined) return { kind: 'vlan', parent: a.vlan, vlanId: a.vlanId };
+  return undefined;
+};
 
 export const run: CniVerb = async (env, conf, log) => {
   const containerId = env.containerId ?? '';
@@ -50,6 +66,7 @@ export const run: CniVerb = async (env, conf, log) => {
       prevResult: conf.prevResult,
       bridge,
       hostIfname,
+      way: wayOf(conf),
       container: seenOf(seen.get(netnsKey(t!.netns))),
       host: seenOf(seen.get(netnsKey(HOST))),
     });

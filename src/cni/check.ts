@@ -15,6 +15,24 @@ export interface SeenLink {
   readonly up?: boolean | undefined;
   /** "address/prefix". */
   readonly addrs: readonly string[];
+  readonly ifindex?: number | undefined;
+  /** `ip`'s info_kind (veth, macvlan, ipvlan, vlan); undefined for a plain device. */
+  readonly kind?: string | undefined;
+  /** A macvlan's or ipvlan's mode. */
+  readonly mode?: string | undefined;
+  readonly vlanId?: number | undefined;
+  /** The parent's ifindex, when the parent is in another namespace (the host's). */
+  readonly parentIndex?: number | undefined;
+}
+
+/** What the configuration says the container's interface is. */
+export interface ExpectedWay {
+  /** The link kind; undefined: any (a host device moved in). */
+  readonly kind?: string | undefined;
+  /** The host interface it is made on (macvlan, ipvlan, VLAN). */
+  readonly parent?: string | undefined;
+  readonly mode?: string | undefined;
+  readonly vlanId?: number | undefined;
 }
 
 export interface SeenRoute {
@@ -32,6 +50,7 @@ export interface CheckInput {
   /** A Linux bridge the host end should be a port of, and that host end. */
   readonly bridge?: string | undefined;
   readonly hostIfname?: string | undefined;
+  readonly way?: ExpectedWay | undefined;
   readonly container: { readonly links: readonly SeenLink[]; readonly routes: readonly SeenRoute[] };
   readonly host: { readonly links: readonly SeenLink[] };
 }
@@ -48,6 +67,29 @@ const networkText = (cidr: string): string | undefined => {
   } catch {
     return undefined;
   }
+};
+
+/** The container interface against the way the configuration attaches it: kind, mode, VLAN, parent. */
+const wayProblems = (c: CheckInput, link: SeenLink, where: string): string[] => {
+  const w = c.way;
+  if (w?.kind === undefined) return [];
+  const it = `interface "${c.ifname}" ${where}`;
+  if (link.kind !== w.kind)
+    return [`${it}: ${link.kind ?? 'a plain device'}, the configuration says ${w.kind}`];
+  const out: string[] = [];
+  if (w.mode !== undefined && link.mode !== undefined && link.mode !== w.mode)
+    out.push(`${it}: ${w.kind} mode ${link.mode}, the configuration says ${w.mode}`);
+  if (w.vlanId !== undefined && link.vlanId !== undefined && link.vlanId !== w.vlanId)
+    out.push(`${it}: VLAN ${link.vlanId}, the configuration says ${w.vlanId}`);
+  if (w.parent !== undefined && link.parentIndex !== undefined) {
+    // the parent is known by its index on the host; one gone or renamed is drift too
+    const parent = c.host.links.find((l) => l.ifindex === link.parentIndex);
+    if (parent?.name !== w.parent)
+      out.push(
+        `${it}: made on ${parent ? `"${parent.name}"` : `host interface ${link.parentIndex}, which is gone`}, the configuration says "${w.parent}"`,
+      );
+  }
+  return out;
 };
 
 /** The differences, one line each; empty when the attachment is as its result says. */
@@ -69,6 +111,7 @@ export const checkAttachment = (c: CheckInput): string[] => {
   if (expected.mtu !== undefined && link.mtu !== undefined && link.mtu !== expected.mtu)
     problems.push(`interface "${c.ifname}" ${where}: MTU ${link.mtu}, the result says ${expected.mtu}`);
   if (link.up === false) problems.push(`interface "${c.ifname}" ${where}: down`);
+  problems.push(...wayProblems(c, link, where));
   const ips = (c.prevResult.ips ?? []).filter((i) => i.interface === index);
   for (const ip of ips)
     if (!link.addrs.some((a) => sameCidr(a, ip.address)))

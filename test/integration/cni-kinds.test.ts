@@ -108,6 +108,13 @@ test('macvlan: ADD makes a macvlan of the mode, MTU and MAC asked on the parent;
     const good = await check();
     expectOk(good, 'CHECK as ADD left it');
     assert.equal(good.stdout, '');
+    // the configuration against the link: its mode, its parent
+    expectError(
+      await runCni(n.env('CHECK', c, 'm1'), n.conf({ ...keys, mode: 'bridge' }, { prevResult: res })),
+      104,
+      /^interface "eth0" in \/run\/netns\/\S+: macvlan mode private, the configuration says bridge$/,
+      'mode drift',
+    );
     await execa('ip', ['-n', c, 'link', 'set', 'eth0', 'mtu', '1300']);
     expectError(
       await check(),

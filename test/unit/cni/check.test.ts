@@ -104,3 +104,43 @@ test('IPv6 addresses compare in any notation; a route whose gateway is elsewhere
   };
   assert.deepEqual(checkAttachment(v6), []);
 });
+
+test('the way of attaching: kind, mode, VLAN and parent against the configuration', () => {
+  const c = ok.container;
+  const eth0 = c.links[1]!;
+  const host = { links: [{ name: 'eth9', ifindex: 7, addrs: [] }] };
+  const stacked = (link: Partial<(typeof c.links)[number]>, way: CheckInput['way']): string[] =>
+    checkAttachment({
+      ...ok,
+      bridge: undefined,
+      hostIfname: undefined,
+      way,
+      host,
+      container: { ...c, links: [{ ...eth0, ...link }] },
+    });
+  const macvlan = { kind: 'macvlan', mode: 'bridge', parentIndex: 7 };
+  assert.deepEqual(stacked(macvlan, { kind: 'macvlan', parent: 'eth9', mode: 'bridge' }), []);
+  assert.deepEqual(stacked(macvlan, { kind: 'macvlan', parent: 'eth9' }), [], 'no mode asked: any');
+  assert.deepEqual(stacked({ kind: 'veth' }, { kind: 'veth' }), []);
+  assert.deepEqual(stacked({ kind: undefined }, undefined), [], 'phys: any device');
+  assert.deepEqual(stacked({ kind: 'veth' }, { kind: 'macvlan', parent: 'eth9' }), [
+    'interface "eth0" in /run/netns/a: veth, the configuration says macvlan',
+  ]);
+  assert.deepEqual(stacked({ kind: undefined }, { kind: 'ipvlan', parent: 'eth9' }), [
+    'interface "eth0" in /run/netns/a: a plain device, the configuration says ipvlan',
+  ]);
+  assert.deepEqual(
+    stacked({ ...macvlan, mode: 'vepa' }, { kind: 'macvlan', parent: 'eth9', mode: 'bridge' }),
+    ['interface "eth0" in /run/netns/a: macvlan mode vepa, the configuration says bridge'],
+  );
+  assert.deepEqual(
+    stacked({ kind: 'vlan', vlanId: 11, parentIndex: 7 }, { kind: 'vlan', parent: 'eth9', vlanId: 10 }),
+    ['interface "eth0" in /run/netns/a: VLAN 11, the configuration says 10'],
+  );
+  assert.deepEqual(stacked(macvlan, { kind: 'macvlan', parent: 'eth1' }), [
+    'interface "eth0" in /run/netns/a: made on "eth9", the configuration says "eth1"',
+  ]);
+  assert.deepEqual(stacked({ ...macvlan, parentIndex: 8 }, { kind: 'macvlan', parent: 'eth9' }), [
+    'interface "eth0" in /run/netns/a: made on host interface 8, which is gone, the configuration says "eth9"',
+  ]);
+});
