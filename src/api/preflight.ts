@@ -12,7 +12,6 @@ import { probeOvs } from '../observe/ovs.js';
 import { locate } from '../observe/tools.js';
 import { installHint, missingToolHint } from '../tools.js';
 import { argvOf } from '../render/ip.js';
-import { gratuitousArpOf } from '../exec/netlink-backend.js';
 
 /**
  * Refuse (exit 2, nothing touched) when a program a step starts is not installed
@@ -74,7 +73,7 @@ const toolPreflight = async (plan: Plan, runner: Runner, dryRun: boolean): Promi
   // the netlink backend starts no program for what it sends in-process (a gratuitous ARP too,
   // though the script --dry-run prints runs arping for it)
   const spawned = (s: Step): boolean =>
-    !runner.netlink || (s.op.op === 'exec' && (dryRun || gratuitousArpOf(s.op.argv) === undefined));
+    !runner.netlink || s.op.op === 'exec' || (dryRun && s.op.op === 'arp.announce');
   for (const s of plan.steps.filter(spawned))
     for (const p of programsOf(enterArgv(s.netns, spellArgs(argvOf(s), hostNetnsPath()))))
       users.set(p, [...(users.get(p) ?? []), s]);

@@ -17,7 +17,7 @@ import { schedule } from '../render/schedule.js';
 import { hintFor } from './hints.js';
 import type { Runner } from './runner.js';
 import type { NetlinkBackend } from './backend.js';
-import { gratuitousArpOf, runNetlinkOp } from './netlink-backend.js';
+import { runNetlinkOp } from './netlink-backend.js';
 import { NetlinkError } from '../netlink/errno.js';
 import { argvOf, commandText } from '../render/ip.js';
 import { commitRecords } from '../state/parents.js';
@@ -76,12 +76,9 @@ interface Failure {
   readonly message: string;
 }
 
-/**
- * Can the netlink backend run it in-process (everything but programs of their own — save the
- * gratuitous ARP, one packet it sends itself)?
- */
+/** Can the netlink backend run it in-process (everything but programs of their own)? */
 const inProcess = (runner: Runner, c: Command): NetlinkBackend | undefined =>
-  c.op.op === 'exec' && gratuitousArpOf(c.op.argv) === undefined ? undefined : runner.netlink;
+  c.op.op === 'exec' ? undefined : runner.netlink;
 
 const firstLine = (s: string): string => s.trim().split('\n')[0] ?? '';
 

@@ -24,22 +24,6 @@ import type { Libc } from '../netlink/socket.js';
 import { gratuitousArp, sendArp, writeSysctl } from '../netlink/socket.js';
 import { getLink } from '../netlink/dump.js';
 
-/**
- * The interface and address of `arping -q -U -c 1 -w 0 -i DEV -S ADDR ADDR` (plan/commands.ts),
- * the one program the netlink backend runs in-process: one gratuitous ARP, sent on a packet
- * socket in the namespace. Undefined for any other argv.
- */
-export const gratuitousArpOf = (
-  argv: readonly unknown[],
-): { readonly dev: string; readonly address: string } | undefined => {
-  if (argv.length !== 12 || argv.some((a) => typeof a !== 'string')) return undefined;
-  const [cmd, q, u, c, one, w, zero, i, dev, sflag, from, to] = argv as string[];
-  if (`${cmd} ${q} ${u} ${c} ${one} ${w} ${zero} ${i} ${sflag}` !== 'arping -q -U -c 1 -w 0 -i -S')
-    return undefined;
-  if (from !== to || !/^\d{1,3}(\.\d{1,3}){3}$/.test(from!)) return undefined;
-  return { dev: dev!, address: from! };
-};
-
 /** The namespace file a link may be born in: the host's is this thread's own. */
 const nsFile = (ns: NetnsRef): string => netnsPath(ns) ?? '/proc/thread-self/ns/net';
 
@@ -138,17 +122,15 @@ export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRe
         }
       }
       return;
-    case 'exec': {
-      const garp = gratuitousArpOf(o.argv);
-      if (garp) {
-        const l = getLink(s, { name: garp.dev });
-        if (!l) throw new NetlinkError(19, undefined, `find "${garp.dev}"`);
-        sendArp(libc, netnsPath(netns), identityOf(netns), l.index, gratuitousArp(l.mac, garp.address));
-        return;
-      }
+    case 'arp.announce': {
+      const l = getLink(s, { name: o.dev });
+      if (!l) throw new NetlinkError(19, undefined, `find "${o.dev}"`);
+      sendArp(libc, netnsPath(netns), identityOf(netns), l.index, gratuitousArp(l.mac, o.address));
+      return;
+    }
+    case 'exec':
       throw new Error(
         `internal: "${typeof o.argv[0] === 'string' ? o.argv[0] : '?'}" is started as a process, not sent over netlink`,
       );
-    }
   }
 };

@@ -134,6 +134,7 @@ const featuresOf = (o: Op): string[] => {
     case 'route.replace':
     case 'route.del':
     case 'sysctl':
+    case 'arp.announce':
     case 'exec':
       return [];
   }

@@ -2,8 +2,9 @@
  * What a step does, as data: one variant per kind of change. The planner builds these; each has
  * two renderings — the rtnetlink request the netlink backend sends in-process
  * (exec/netlink-backend.ts), and the `ip`/`bridge` argv the ip backend runs and `--dry-run`
- * prints (render/ip.ts). What has no rtnetlink form (nft, ovs-vsctl, DHCP clients, tc,
- * arping, named namespaces) is an `exec` with its argv.
+ * prints (render/ip.ts). What has no rtnetlink form (nft, ovs-vsctl, DHCP clients, tc, named
+ * namespaces) is an `exec` with its argv; a gratuitous ARP is its own variant (`arp.announce`),
+ * sent in-process by the netlink backend and run as arping by the ip backend.
  */
 import type { IpvlanFlag, IpvlanMode, MacvlanMode } from '../values.js';
 import type { NetnsRef } from './netns.js';
@@ -86,6 +87,11 @@ export type Op =
       readonly set: readonly { readonly key: string; readonly value: string }[];
       readonly missingOk: boolean;
     }
+  /**
+   * arping -q -U -c 1 -w 0 -i DEV -S ADDRESS ADDRESS: one gratuitous ARP for an IPv4 address on
+   * the interface (the netlink backend sends the packet itself; `ip`'s form runs arping).
+   */
+  | { readonly op: 'arp.announce'; readonly dev: string; readonly address: string }
   /** A program that has no rtnetlink form: run as it is. */
   | { readonly op: 'exec'; readonly argv: readonly Arg[] };
 

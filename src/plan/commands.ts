@@ -334,7 +334,7 @@ export const ipv6Enable = (netns: NetnsRef, dev: string, announce: boolean): Ste
 export const arpAnnounce = (netns: NetnsRef, dev: string, address: string): Step => ({
   id: `arping:${dev}:${address}`,
   netns,
-  op: { op: 'exec', argv: ['arping', '-q', '-U', '-c', '1', '-w', '0', '-i', dev, '-S', address, address] },
+  op: { op: 'arp.announce', dev, address },
   describes: `announce ${address} on "${dev}" (gratuitous ARP)`,
   undo: 'covered',
   bestEffort: true,

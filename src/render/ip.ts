@@ -128,6 +128,8 @@ export const ipArgv = (o: Op): readonly Arg[] => {
         '-w',
         ...o.set.map((s) => `${s.key}=${s.value}`),
       ];
+    case 'arp.announce':
+      return ['arping', '-q', '-U', '-c', '1', '-w', '0', '-i', o.dev, '-S', o.address, o.address];
     case 'exec':
       return o.argv;
     default:

@@ -41,6 +41,7 @@ const namedNetns = (o: Op): NetnsRef[] => {
     case 'bridge-vlan.add':
     case 'bridge-vlan.del':
     case 'sysctl':
+    case 'arp.announce':
       return [];
   }
 };

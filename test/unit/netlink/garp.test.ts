@@ -1,20 +1,33 @@
 /**
- * The gratuitous ARP the netlink backend sends itself instead of starting arping: the argv it
- * recognises (plan/commands.ts's, nothing else) and the packet, byte for byte as arping -U sends it.
+ * The gratuitous ARP after an IPv4 address: a typed step (`arp.announce`) that the netlink
+ * backend sends as one packet itself, and whose `ip` form (--dry-run, the ip backend) is arping;
+ * the packet byte for byte as arping -U sends it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gratuitousArpOf } from '../../../src/exec/netlink-backend.js';
+import { arpAnnounce } from '../../../src/plan/commands.js';
+import { argvOf } from '../../../src/render/ip.js';
+import { HOST } from '../../../src/model/netns.js';
 import { gratuitousArp } from '../../../src/netlink/socket.js';
 
-test('gratuitousArpOf: the announce step of the plan, and only it', () => {
-  const argv = ['arping', '-q', '-U', '-c', '1', '-w', '0', '-i', 'eth1', '-S', '192.0.2.10', '192.0.2.10'];
-  assert.deepEqual(gratuitousArpOf(argv), { dev: 'eth1', address: '192.0.2.10' });
-  assert.equal(gratuitousArpOf(argv.with(2, '-A')), undefined, 'another mode');
-  assert.equal(gratuitousArpOf(argv.with(11, '192.0.2.11')), undefined, 'asks for another address');
-  assert.equal(gratuitousArpOf([...argv.slice(0, 10), '2001:db8::1', '2001:db8::1']), undefined, 'not IPv4');
-  assert.equal(gratuitousArpOf(['dhclient', 'eth1']), undefined);
-  assert.equal(gratuitousArpOf(argv.with(8, { ns: 'x' } as unknown as string)), undefined);
+test('arpAnnounce: a typed step, run as arping by the ip backend and printed so by --dry-run', () => {
+  const s = arpAnnounce(HOST, 'eth1', '192.0.2.10');
+  assert.deepEqual(s.op, { op: 'arp.announce', dev: 'eth1', address: '192.0.2.10' });
+  assert.deepEqual(argvOf(s), [
+    'arping',
+    '-q',
+    '-U',
+    '-c',
+    '1',
+    '-w',
+    '0',
+    '-i',
+    'eth1',
+    '-S',
+    '192.0.2.10',
+    '192.0.2.10',
+  ]);
+  assert.equal(s.bestEffort, true);
 });
 
 test('gratuitousArp: an ARP request from the address at the MAC, for the address itself', () => {
@@ -27,7 +40,7 @@ test('gratuitousArp: an ARP request from the address at the MAC, for the address
       '06',
       '04',
       '0001', // request
-      '02000000 0a0b'.replace(' ', ''),
+      '020000000a0b',
       'c000020a', // sender 192.0.2.10
       '000000000000', // target MAC unknown
       'c000020a', // target 192.0.2.10
