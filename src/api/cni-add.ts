@@ -22,7 +22,7 @@ import { observe } from '../observe/snapshot.js';
 import { removeCniRecord, writeCniRecord } from '../state/cni.js';
 import { attachRequests } from './attach.js';
 import { requireRoot, resolveAll } from './engine.js';
-import type { Outcome } from './engine.js';
+import { changesFirewall } from '../plan/firewall.js';
 import { delegateIpam } from './cni-ipam.js';
 
 /** The parameters ADD requires (cni/env.ts has checked they are set). */
@@ -118,10 +118,6 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
     runner.close?.();
   }
 };
-
-/** A step that runs iptables or ip6tables (a bridge's accept rule). */
-const changesFirewall = (s: Outcome['plan']['steps'][number]): boolean =>
-  s.op.op === 'exec' && typeof s.op.argv[0] === 'string' && /tables$/.test(s.op.argv[0]);
 
 /** The result, from the links as the kernel shows them now. */
 const readResult = async (

@@ -207,12 +207,9 @@ export const serveCni = async (opts: CniServeOptions = {}, signal?: AbortSignal)
     if (idle) clearTimeout(idle);
     try {
       const req = decodeRequest(await readAll(conn));
-      const why =
-        req instanceof Error
-          ? req.message
-          : settingDiffering(req.env, process.env) && `${settingDiffering(req.env, process.env)} differs`;
-      if (req instanceof Error || why) {
-        emit({ event: 'declined', why: String(why) });
+      const differing = req instanceof Error ? undefined : settingDiffering(req.env, process.env);
+      if (req instanceof Error || differing !== undefined) {
+        emit({ event: 'declined', why: req instanceof Error ? req.message : `${differing} differs` });
         conn.end(DECLINE);
         return;
       }

@@ -33,6 +33,7 @@ import {
 } from '../plan/watch.js';
 import type { FirewallState } from '../model/observed.js';
 import { brNetfilterNow, observeFirewall } from '../observe/firewall.js';
+import { changesFirewall } from '../plan/firewall.js';
 import type { FirewallSource } from '../observe/snapshot.js';
 import { hasDhcpState } from '../observe/lease.js';
 import type { AttachmentRecord, RecordedOptions } from '../state/attachments.js';
@@ -210,12 +211,7 @@ export const createWatcher = async (opts: WatchOptions = {}): Promise<Watcher> =
   };
   /** After a change: did it touch the firewall (a rule added, a bridge's rule removed)? */
   const touched = (out: Outcome): void => {
-    if (
-      out.plan.steps.some(
-        (s) => s.op.op === 'exec' && typeof s.op.argv[0] === 'string' && /tables$/.test(s.op.argv[0]),
-      )
-    )
-      lastFirewall = undefined;
+    if (out.plan.steps.some(changesFirewall)) lastFirewall = undefined;
   };
 
   const reapplyAttachment = async (u: Unit, now: ReadonlyMap<string, TargetNow>): Promise<boolean> => {

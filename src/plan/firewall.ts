@@ -90,6 +90,12 @@ export const planBridgeFirewall = (
   }
 };
 
+/**
+ * Does the step add or remove one of the iptables rules this module plans (every one of its
+ * steps has an id starting "fw-")? After one, an earlier reading of the firewall is stale.
+ */
+export const changesFirewall = (s: Pick<Step, 'id'>): boolean => s.id.startsWith('fw-');
+
 /** The accept rules of a bridge that goes away. */
 export const planBridgeFirewallRemoval = (ctx: PlanContext, host: NetnsRef, bridge: string): void => {
   const fw = ctx.firewall(host);

@@ -212,35 +212,19 @@ const fw = (over: Partial<FirewallState> = {}): FirewallState => ({
 });
 
 test('firewallSettled: an ADD onto the bridge would add no rule', () => {
-  assert.equal(firewallSettled(fw(), 'br0'), true, 'FORWARD accepts');
-  assert.equal(firewallSettled(fw({ forwardDrop: { 4: true, 6: false } }), 'br0'), false);
-  assert.equal(
-    firewallSettled(
-      fw({
-        forwardDrop: { 4: true, 6: false },
-        bridgeRules: [{ family: 4, chain: 'FORWARD', bridge: 'br0' }],
-      }),
-      'br0',
-    ),
-    true,
-    'the rule is there',
-  );
-  assert.equal(
-    firewallSettled(
-      fw({
-        forwardDrop: { 4: true, 6: true },
-        bridgeRules: [{ family: 4, chain: 'FORWARD', bridge: 'br0' }],
-      }),
-      'br0',
-    ),
-    false,
-    'IPv6 lacks it',
-  );
-  assert.equal(
-    firewallSettled(fw({ brNetfilter: { 4: false, 6: false }, forwardDrop: { 4: true, 6: true } }), 'br0'),
-    true,
-    'bridged frames never meet iptables',
-  );
+  const rule4 = [{ family: 4 as const, chain: 'FORWARD', bridge: 'br0' }];
+  const cases: [Partial<FirewallState>, boolean, string][] = [
+    [{}, true, 'FORWARD accepts'],
+    [{ forwardDrop: { 4: true, 6: false } }, false, 'IPv4 drops, no rule'],
+    [{ forwardDrop: { 4: true, 6: false }, bridgeRules: rule4 }, true, 'the rule is there'],
+    [{ forwardDrop: { 4: true, 6: true }, bridgeRules: rule4 }, false, 'IPv6 lacks it'],
+    [
+      { brNetfilter: { 4: false, 6: false }, forwardDrop: { 4: true, 6: true } },
+      true,
+      'bridged frames never meet iptables',
+    ],
+  ];
+  for (const [over, settled, why] of cases) assert.equal(firewallSettled(fw(over), 'br0'), settled, why);
 });
 
 test('firewallMemo: one reading reused while young, settled and with br_netfilter unchanged; a change of ours drops it', async () => {

@@ -7,6 +7,7 @@ import { argvOf } from '../../../src/render/ip.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { planAttach } from '../../../src/plan/attach.js';
+import { changesFirewall } from '../../../src/plan/firewall.js';
 import type { AttachInput } from '../../../src/model/input.js';
 import { encodeTag } from '../../../src/model/owner.js';
 import type { FirewallState, NetnsState, ObservedLink } from '../../../src/model/observed.js';
@@ -83,6 +84,11 @@ test('a new bridge gets one accept rule per family that drops bridged frames, in
     observed(withFw(fw()), [r1, nsState()], [netnsTarget('r2'), nsState()]),
   );
   assert.equal(two.steps.filter((s) => s.id.startsWith('fw-accept:4')).length, 1);
+  // the steps that change the firewall, as watch and cni serve tell them (a reading is stale after)
+  assert.deepEqual(
+    p.steps.filter(changesFirewall).map((s) => s.id),
+    ['fw-accept:4:br-lab', 'fw-accept:6:br-lab'],
+  );
 });
 
 test('no rule where frames are not dropped, where br_netfilter is off, where one is there, or where iptables was not read', () => {
