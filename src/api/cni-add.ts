@@ -133,9 +133,9 @@ const readResult = async (
     return l ? [{ name: l.name, mac: l.mac, mtu: l.mtu }] : [];
   };
   const inside = linkOf(t.netns, p.ifname)[0] ?? { name: p.ifname };
-  const host = conf.attach.ovs
-    ? linkOf(HOST, p.hostIfname)
-    : [...linkOf(HOST, p.bridge), ...linkOf(HOST, p.hostIfname)];
+  // an Open vSwitch bridge of the kernel datapath is a link of its name too (its internal port),
+  // so both kinds of bridge come first, as the reference bridge and ovs-cni plugins list them
+  const host = [...linkOf(HOST, p.bridge), ...linkOf(HOST, p.hostIfname)];
   const routes: CniRoute[] = [
     ...(ipam?.routes ?? []),
     ...(conf.attach.routes ?? []).map((r) => ({ dst: r.dst, ...(r.gw !== undefined ? { gw: r.gw } : {}) })),

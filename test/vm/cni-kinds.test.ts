@@ -199,10 +199,12 @@ await kindTest(
         n,
         netns: c,
         keys: { bridge: br, ovs: true, vlanId: 30 },
-        hostIfaces: 1,
+        hostIfaces: 2,
         made: async (eth0, res) => {
           assert.equal(eth0.linkinfo?.info_kind, 'veth');
-          const port = res.interfaces[0]!.name;
+          assert.equal(res.interfaces[0]!.name, br, 'the Open vSwitch bridge is in the result');
+          assert.equal(res.interfaces[0]!.mac, (await detailedLink('sandbox', br))?.address);
+          const port = res.interfaces[1]!.name;
           assert.equal((await ovs.vsctl('port-to-br', port)).trim(), br);
           assert.equal((await ovs.vsctl('get', 'port', port, 'tag')).trim(), '30');
         },
