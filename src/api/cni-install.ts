@@ -70,8 +70,9 @@ export const pinnedEnv = (env: NodeJS.ProcessEnv): [string, string][] =>
  * The launcher's text: each pinned setting as a default (`[ -n "${VAR:-}" ] || VAR=value`); with
  * a route to a server, the hand-over — only when the server's PID file names a process in this
  * network namespace (`-ef` compares the namespace files' device and inode, in the shell itself);
- * its reply's first line is the exit code, the rest stdout; a `-` line (settings differ), or no
- * reply, and node runs the call on the configuration already read — then node on the CNI entry.
+ * its reply's first line is the exit code, the rest stdout; a `-` line (settings differ), no
+ * reply, or a parameter with a line break (the wire's lines could not carry it), and node runs
+ * the call on the configuration already read — then node on the CNI entry.
  */
 export const launcherText = (
   node: string,
@@ -80,21 +81,34 @@ export const launcherText = (
   serve?: ServeRoute,
 ): string => {
   const run = `${shellQuote(node)} ${shellQuote(entry)} "$@"`;
+  // the configuration is read by the shell itself, and the request written as a here-document
+  // straight into nc: no process but nc's (a `cat` and a pipeline cost a Go plugin's whole start)
   const handOver = serve
     ? [
         '# a `pipefitter cni serve` in this network namespace answers the call; else node runs it',
         `sock=${shellQuote(serve.socket)}`,
         'if [ -S "$sock" ] && read -r pid 2>/dev/null <"$sock.pid" && [ -n "$pid" ] &&',
         '  [ /proc/self/ns/net -ef "/proc/$pid/ns/net" ]; then',
-        '  conf=$(cat; echo .) && conf=${conf%.}',
         "  nl='",
         "'",
-        `  reply=$({ printf '${[WIRE_MAGIC, ...WIRE_KEYS.map((k) => `${k}=%s`)].join('\\0')}\\0\\0' \\`,
-        `    ${WIRE_KEYS.map((k) => `"\${${k}-}"`).join(' ')}`,
-        `    printf %s "$conf"; } | ${shellQuote(serve.client)} -UN "$sock" 2>/dev/null; echo .)`,
-        '  reply=${reply%.}',
-        '  case $reply in',
-        '  [0-9]"$nl"*) printf %s "${reply#*"$nl"}"; exit "${reply%%"$nl"*}" ;;',
+        '  conf=',
+        '  while IFS= read -r l; do conf=$conf$l$nl; done',
+        '  conf=$conf$l',
+        `  case ${WIRE_KEYS.map((k) => `\${${k}-}`).join('')} in`,
+        '  *"$nl"*) ;; # a line break would end a parameter early: node runs the call',
+        '  *)',
+        `    reply=$(${shellQuote(serve.client)} -UN "$sock" 2>/dev/null <<EOF`,
+        WIRE_MAGIC,
+        ...WIRE_KEYS.map((k) => `${k}=\${${k}-}`),
+        '',
+        '$conf',
+        'EOF',
+        ')',
+        '    case $reply in',
+        '    [0-9]) exit "$reply" ;;',
+        `    [0-9]"$nl"*) printf '%s\\n' "\${reply#*"$nl"}"; exit "\${reply%%"$nl"*}" ;;`,
+        '    esac',
+        '    ;;',
         '  esac',
         `  printf %s "$conf" | ${run}`,
         '  exit $?',

@@ -1,17 +1,21 @@
 /**
  * What the launcher and `pipefitter cni serve` say to each other over the server's Unix socket,
  * so that a runtime's call is answered by a resident process instead of a node started for it.
- * Pure: bytes in, bytes out.
+ * Pure: bytes in, bytes out. Lines, so that the launcher writes a request with no process but nc
+ * (a here-document of the shell).
  *
- * Request (the launcher writes it with printf and nc, then shuts its side down):
- *   `pfcni/1` NUL, then `NAME=VALUE` NUL for each of WIRE_KEYS, then NUL, then the network
- *   configuration as the runtime gave it on stdin, to the end of the stream.
+ * Request (the launcher writes it, then shuts its side down):
+ *   `pfcni/2` LF, then `NAME=VALUE` LF for each of WIRE_KEYS, then LF, then the network
+ *   configuration as the runtime gave it on stdin, then LF (the here-document's own), to the end
+ *   of the stream. A value cannot hold a line break: with one the launcher does not hand over.
  * Reply: one line, then the plugin's stdout to the end of the stream. The line is the exit code
  * (`0`, `1`), or `-` when this server must not answer the call (its settings differ from the
  * launcher's): the launcher then runs the plugin itself, as it does when no server answers.
+ * stdout is empty or ends with exactly one line break, which the shell's `$(...)` drops and the
+ * launcher puts back.
  */
 
-export const WIRE_MAGIC = 'pfcni/1';
+export const WIRE_MAGIC = 'pfcni/2';
 
 /** The protocol's parameters (SPEC.md section 2) the runtime passes in the environment. */
 export const CNI_KEYS = [
@@ -46,18 +50,22 @@ export interface WireRequest {
   readonly stdin: string;
 }
 
-/** The request a launcher sends, for tests and other clients; `env` values are taken as they are. */
+/**
+ * The request a launcher sends, for tests and other clients; `env` values are taken as they are
+ * (one with a line break is the caller's mistake: the launcher never sends one).
+ */
 export const encodeRequest = (env: Readonly<Record<string, string | undefined>>, stdin: string): Buffer =>
-  Buffer.concat([
-    Buffer.from(`${[WIRE_MAGIC, ...WIRE_KEYS.map((k) => `${k}=${env[k] ?? ''}`)].join('\0')}\0\0`, 'utf8'),
-    Buffer.from(stdin, 'utf8'),
-  ]);
+  Buffer.from(
+    `${[WIRE_MAGIC, ...WIRE_KEYS.map((k) => `${k}=${env[k] ?? ''}`)].join('\n')}\n\n${stdin}\n`,
+    'utf8',
+  );
 
 /** A request's bytes, or an Error saying what is wrong with them. */
 export const decodeRequest = (buf: Buffer): WireRequest | Error => {
-  const end = buf.indexOf('\0\0');
+  const text = buf.toString('utf8');
+  const end = text.indexOf('\n\n');
   if (end < 0) return new Error('the request ends before its parameters do');
-  const [magic, ...entries] = buf.subarray(0, end).toString('utf8').split('\0');
+  const [magic, ...entries] = text.slice(0, end).split('\n');
   if (magic !== WIRE_MAGIC)
     return new Error(`not a ${WIRE_MAGIC} request (it starts ${JSON.stringify(magic)})`);
   const env: Record<string, string> = {};
@@ -69,7 +77,9 @@ export const decodeRequest = (buf: Buffer): WireRequest | Error => {
     const v = e.slice(eq + 1);
     if (v !== '') env[k] = v;
   }
-  return { env, stdin: buf.subarray(end + 2).toString('utf8') };
+  const rest = text.slice(end + 2);
+  if (!rest.endsWith('\n')) return new Error('the request ends before its configuration does');
+  return { env, stdin: rest.slice(0, -1) };
 };
 
 /**

@@ -40,10 +40,12 @@ test('a malformed request is an error saying what is wrong, never a call', () =>
     assert.ok(r instanceof Error, String(b));
     return r.message;
   };
-  assert.match(bad('pfcni/1\0CNI_COMMAND=ADD\0'), /ends before its parameters do/);
-  assert.match(bad('pfcni/9\0\0{}'), /not a pfcni\/1 request/);
-  assert.match(bad('pfcni/1\0LD_PRELOAD=/x.so\0\0{}'), /unexpected parameter "LD_PRELOAD=\/x\.so"/);
-  assert.match(bad('pfcni/1\0CNI_COMMAND\0\0{}'), /unexpected parameter "CNI_COMMAND"/);
+  assert.match(bad('pfcni/2\nCNI_COMMAND=ADD\n'), /ends before its parameters do/);
+  assert.match(bad('pfcni/1\0CNI_COMMAND=ADD\0\0{}'), /ends before its parameters do/);
+  assert.match(bad('pfcni/9\n\n{}\n'), /not a pfcni\/2 request/);
+  assert.match(bad('pfcni/2\nLD_PRELOAD=/x.so\n\n{}\n'), /unexpected parameter "LD_PRELOAD=\/x\.so"/);
+  assert.match(bad('pfcni/2\nCNI_COMMAND\n\n{}\n'), /unexpected parameter "CNI_COMMAND"/);
+  assert.match(bad('pfcni/2\nCNI_COMMAND=ADD\n\n{}'), /ends before its configuration does/);
 });
 
 test('settingDiffering: unset and empty agree; the first differing setting is named', () => {
@@ -140,9 +142,11 @@ const launch = (s: StandIn, env: Record<string, string>, stdin: string, args: st
   });
 
 test('the launcher hands the call over: every parameter and the pinned settings sent, the reply is its stdout and exit code', async (t) => {
-  const out = '{\n  "cniVersion": "1.0.0",\n  "code": 7,\n  "msg": "odd % \\\\ $HOME `x`"\n}\n\n';
+  // stdout as the plugin prints it: one JSON document and a line break
+  const out = '{\n  "cniVersion": "1.0.0",\n  "code": 7,\n  "msg": "odd % \\\\ $HOME `x` EOF\\nEOF"\n}\n';
   const s = await standIn(t, () => encodeReply(1, out));
-  const conf = '{"cniVersion":"1.0.0"}\n\n';
+  // a configuration whose line is the here-document's end word, and no final line break
+  const conf = '{"cniVersion":\n"1.0.0", "x": "$HOME \\\\ `id`"\nEOF\n\n}';
   const env = {
     CNI_COMMAND: 'ADD',
     CNI_CONTAINERID: 'c1',
@@ -163,6 +167,19 @@ test('the launcher hands the call over: every parameter and the pinned settings 
     stdin: '',
   });
   assert.equal(WIRE_KEYS.length, 10);
+  // no stdout (a DEL done): the exit code alone
+  const del = await standIn(t, () => encodeReply(0, ''));
+  const r0 = await launch(del, { CNI_COMMAND: 'DEL' }, conf);
+  assert.deepEqual([r0.exitCode, r0.stdout], [0, '']);
+});
+
+test('a parameter with a line break is not handed over (a wire line could not carry it): node runs the call', async (t) => {
+  const s = await standIn(t, () => encodeReply(0, ''));
+  const conf = '{"cniVersion":"1.0.0"}\n';
+  const r = await launch(s, { CNI_COMMAND: 'ADD', CNI_ARGS: 'A=1\nCNI_COMMAND=DEL' }, conf);
+  assert.deepEqual([r.exitCode, r.stdout], [3, 'from node']);
+  assert.equal(s.received.length, 0);
+  assert.deepEqual(await s.fallback(), { stdin: conf, args: [] });
 });
 
 test('declined, or no server, or a dead socket: node runs the call on the configuration already read', async (t) => {
