@@ -11,7 +11,8 @@
  *
  * The step numbers are written without fsync: what they guard against is the death of the
  * process, which loses nothing already written; a machine that goes down loses the kernel
- * state the journal describes too.
+ * state the journal describes too. For the same reason the schedule itself is fsynced only when
+ * a step's effect can outlive the machine (outlivesPowerLoss).
  */
 import {
   closeSync,
@@ -56,7 +57,15 @@ export interface Journal {
 }
 
 /**
- * Open the journal of one apply, its schedule written and fsynced.
+ * Whether a step's effect can outlive a power loss: a command run (`exec`) may write to disk —
+ * Open vSwitch keeps its bridges and ports in its database — so its undo must survive too. The
+ * kernel's links, addresses, routes, VLANs and sysctls go with the machine, and a journal of only
+ * those describes nothing after it: its fsync (a tenth of a served CNI ADD) buys nothing.
+ */
+export const outlivesPowerLoss = (s: Step): boolean => s.op.op === 'exec';
+
+/**
+ * Open the journal of one apply, its schedule written (and fsynced when outlivesPowerLoss).
  * @throws PipefitterError when the state directory cannot be written (nothing was changed)
  */
 export const openJournal = (title: string, steps: readonly Step[]): Journal => {
@@ -73,7 +82,7 @@ export const openJournal = (title: string, steps: readonly Step[]): Journal => {
       steps,
     };
     writeSync(fd, `${JSON.stringify(header)}\n`);
-    fsyncSync(fd);
+    if (steps.some(outlivesPowerLoss)) fsyncSync(fd);
   } catch (e) {
     throw new PipefitterError({
       code: 'E_NOT_ROOT',
@@ -150,7 +159,8 @@ export const interruptedRuns = (): Interrupted[] => {
       if (header.version !== 1 || !Array.isArray(header.steps) || typeof header.pid !== 'number')
         throw new Error('not a version 1 journal');
     } catch (e) {
-      // written up to the fsync or not at all: a header that does not parse was never acted on
+      // written whole before the first step: a header that does not parse was never acted on (or,
+      // not fsynced, acted only on kernel state the power loss that cut it short took too)
       if (!first.endsWith('}')) {
         rmSync(file, { force: true });
         continue;

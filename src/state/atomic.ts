@@ -49,8 +49,18 @@ export const removeStaleTemps = async (dir: string): Promise<string[]> => {
   return removed;
 };
 
-/** Replace `file` with `text` (mode 0600), durably: fsync of the file and of its directory. */
-export const writeFileAtomic = async (file: string, text: string): Promise<void> => {
+/**
+ * Replace `file` with `text` (mode 0600). Durably by default: fsync of the file and of its
+ * directory. `durable: false` keeps the atomic rename and drops both fsyncs, for a file whose
+ * worth does not outlive the machine (one describing kernel state a power loss takes with it):
+ * a killed writer loses nothing already written either way.
+ */
+export const writeFileAtomic = async (
+  file: string,
+  text: string,
+  opts: { readonly durable?: boolean } = {},
+): Promise<void> => {
+  const durable = opts.durable ?? true;
   const dir = dirname(file);
   await removeStaleTemps(dir);
   const tmp = tempFileFor(file);
@@ -58,7 +68,7 @@ export const writeFileAtomic = async (file: string, text: string): Promise<void>
     const h = await open(tmp, 'wx', 0o600);
     try {
       await h.writeFile(text);
-      await h.sync();
+      if (durable) await h.sync();
     } finally {
       await h.close();
     }
@@ -67,6 +77,7 @@ export const writeFileAtomic = async (file: string, text: string): Promise<void>
     await rm(tmp, { force: true });
     throw e;
   }
+  if (!durable) return;
   const d = await open(dir, 'r');
   try {
     await d.sync();

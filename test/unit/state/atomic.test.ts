@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { removeStaleTemps, tempFileFor, writeFileAtomic } from '../../../src/state/atomic.js';
 import { listRecipeStates, writeRecipeState } from '../../../src/state/recipes.js';
@@ -112,3 +112,29 @@ const deadPid = async (): Promise<number> => {
   await c;
   return c.pid!;
 };
+
+test('writeFileAtomic fsyncs the file and its directory by default, and neither with durable: false; both rename', async (t) => {
+  const dir = await tempDir(t);
+  const probe = await open(`${dir}/probe`, 'w');
+  const proto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+  await probe.close();
+  let syncs = 0;
+  const real = proto.sync;
+  proto.sync = function (this: unknown) {
+    syncs++;
+    return real.call(this);
+  };
+  t.after(() => {
+    proto.sync = real;
+  });
+  await writeFileAtomic(`${dir}/durable.json`, '{"a":1}\n');
+  assert.equal(syncs, 2, 'the file, then its directory');
+  await writeFileAtomic(`${dir}/record.json`, '{"b":2}\n', { durable: false });
+  assert.equal(syncs, 2, 'no fsync');
+  assert.equal(await readFile(`${dir}/record.json`, 'utf8'), '{"b":2}\n');
+  assert.deepEqual(
+    (await readdir(dir)).sort(),
+    ['durable.json', 'probe', 'record.json'],
+    'no temporary file left',
+  );
+});
