@@ -18,7 +18,7 @@ import { createRunner } from '../exec/runner.js';
 import type { Runner } from '../exec/runner.js';
 import { HOST, netnsKey } from '../model/netns.js';
 import type { ResolvedTarget } from '../model/target.js';
-import { observe } from '../observe/snapshot.js';
+import { observeLinks } from '../observe/links.js';
 import { removeCniRecord, writeCniRecord } from '../state/cni.js';
 import { attachRequests } from './attach.js';
 import { requireRoot, resolveAll } from './engine.js';
@@ -51,15 +51,16 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
   try {
     const [target] = await resolveAll([{ kind: 'path', path: netns }], runner);
     const t = target as ResolvedTarget;
-    const seen = await observe(runner, [HOST, t.netns], { firewall: false });
+    // the names alone (one link dump each): the attach observes everything, under the host lock
+    const seen = await observeLinks(runner, [HOST, t.netns]);
     // the host interface a macvlan, ipvlan or VLAN is made on, or phys moves: there before IPAM is asked
-    if (way.kind !== 'bridge' && !seen.get(netnsKey(HOST))?.links.some((l) => l.name === way.host))
+    if (way.kind !== 'bridge' && !seen.get(netnsKey(HOST))?.some((l) => l.name === way.host))
       throw new CniError(
         CNI_ERROR.invalidConfig,
         `${way.kind} "${way.host}": no such interface on the host`,
         `give the name of a host interface (\`ip -br link\` lists them), e.g. "${way.kind}": "eth1"`,
       );
-    if (seen.get(netnsKey(t.netns))?.links.some((l) => l.name === device))
+    if (seen.get(netnsKey(t.netns))?.some((l) => l.name === device))
       throw new CniError(
         CNI_ERROR.interfaceExists,
         `${device === ifname ? 'CNI_IFNAME' : 'ifname'} "${device}": an interface of that name already exists in ${netns}`,
@@ -119,7 +120,7 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
   }
 };
 
-/** The result, from the links as the kernel shows them now. */
+/** The result, from the links as the kernel shows them now (their names, MACs and MTUs). */
 const readResult = async (
   runner: Runner,
   conf: NetConf,
@@ -127,9 +128,9 @@ const readResult = async (
   p: { ifname: string; netns: string; hostIfname?: string | undefined; bridge?: string | undefined },
   ipam: CniResult | undefined,
 ): Promise<CniResult> => {
-  const seen = await observe(runner, [HOST, t.netns], { firewall: false });
+  const seen = await observeLinks(runner, [HOST, t.netns]);
   const linkOf = (ns: typeof HOST, name: string | undefined): MadeLink[] => {
-    const l = name === undefined ? undefined : seen.get(netnsKey(ns))?.links.find((x) => x.name === name);
+    const l = name === undefined ? undefined : seen.get(netnsKey(ns))?.find((x) => x.name === name);
     return l ? [{ name: l.name, mac: l.mac, mtu: l.mtu }] : [];
   };
   const inside = linkOf(t.netns, p.ifname)[0] ?? { name: p.ifname };

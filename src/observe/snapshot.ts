@@ -137,6 +137,19 @@ export interface ObserveOptions {
   readonly concurrency?: number | undefined;
 }
 
+/** A namespace that could not be read in-process, as observeFailure says it (other errors as they are). */
+export const inProcessFailure = (key: string, e: unknown): unknown => {
+  if (e instanceof TargetChanged)
+    return observeFailure(key, {
+      reason: e.found === undefined ? 'not-found' : 'target-changed',
+      detail: e.message,
+    });
+  if (!(e instanceof NetlinkError)) return e;
+  // opening the namespace file is reported as ENOENT whatever the cause: its message tells
+  const perm = /\b(EACCES|EPERM)\b/.test(e.message);
+  return observeFailure(key, { reason: perm ? 'perm' : e.reason, detail: e.message });
+};
+
 /** Every namespace read over netlink, in this process (the caller closes the sockets). */
 const observeInProcess = async (
   runner: Runner,
@@ -159,15 +172,7 @@ const observeInProcess = async (
         forwarding: opts.forwardingOf?.has(key) ?? true,
       });
     } catch (e) {
-      if (e instanceof TargetChanged)
-        throw observeFailure(key, {
-          reason: e.found === undefined ? 'not-found' : 'target-changed',
-          detail: e.message,
-        });
-      if (!(e instanceof NetlinkError)) throw e;
-      // opening the namespace file is reported as ENOENT whatever the cause: its message tells
-      const perm = /\b(EACCES|EPERM)\b/.test(e.message);
-      throw observeFailure(key, { reason: perm ? 'perm' : e.reason, detail: e.message });
+      throw inProcessFailure(key, e);
     }
     out.set(key, state);
     if (ns.kind === 'host') {
