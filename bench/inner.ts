@@ -89,6 +89,9 @@ const CNI: Net = { ...DOCKER, bridge: 'pfbc0' };
  * plugin (installed with `pipefitter cni install`), with and without `pipefitter cni serve`
  * answering its calls, the same network, ADD into fresh named namespaces. One ADD (and its DEL) per round, then 100 ADDs in a row (and 100 DELs).
  */
+/** PF_BENCH_CNI_TOOLS=NAME,NAME: only these tools in the CNI scenario (a quicker look at two). */
+const cniTools = process.env.PF_BENCH_CNI_TOOLS?.split(',');
+
 const cniScenario = async () => {
   if (cniSkip) return skip('cni', '*', cniSkip);
   const binDir = await installPfCni(env);
@@ -98,7 +101,7 @@ const cniScenario = async () => {
     pfCni(env, servedDir, 'pipefitter cni serve, own IPAM', true),
     pfCni(env, binDir),
     { ...cniLoop(env), name: 'cni bridge' },
-  ];
+  ].filter((t) => cniTools === undefined || cniTools.includes(t.name));
   await makeBridge(CNI);
   const stopServer = await startPfCniServer(env);
   try {
