@@ -36,6 +36,14 @@ export interface AttachOptions extends RunOptions, AttachPlanOptions {
   readonly firewall?: FirewallSource | undefined;
   /** Check (and wait up to 3 s for) carrier on every interface made. @default true */
   readonly checkCarrier?: boolean | undefined;
+  /**
+   * The requests whole, once something the caller started has answered (a CNI ADD's addresses
+   * from its IPAM plugin): awaited after the host lock is taken and the namespaces observed, so
+   * that the wait overlaps them. Their targets and links must be those of the requests given;
+   * their interfaces (addresses, gateways, routes) are taken from here. A rejection ends the
+   * run before anything changed.
+   */
+  readonly completed?: Promise<readonly AttachRequest[]> | undefined;
 }
 
 /**
@@ -75,7 +83,7 @@ export const attachRequests = async (
   );
   const resolved = known.map((t) => t ?? asked.shift()!);
   let k = 0;
-  const atts = reqs.map((r) => {
+  let atts = reqs.map((r) => {
     const target = resolved[k++]!;
     if (r.link.kind === 'pair') {
       const peer = resolved[k++]!;
@@ -87,7 +95,13 @@ export const attachRequests = async (
     {
       targets: resolved,
       extraNamespaces: [HOST],
-      plan: (observed) => planAttach(atts, observed, opts),
+      plan: async (observed) => {
+        if (opts.completed) {
+          const whole = await opts.completed;
+          atts = atts.map((a, i) => ({ ...a, iface: whole[i]?.iface ?? a.iface }));
+        }
+        return planAttach(atts, observed, opts);
+      },
       title,
       // The host's br_netfilter and iptables matter only when a bridge may be involved.
       firewall: atts.some((a) => a.link.kind === 'bridge' || a.link.kind === 'auto')

@@ -45,7 +45,7 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
   const way = wayOf(conf);
   const hostIfname = way.kind === 'bridge' ? hostIfnameOf(conf.name, containerId, device) : undefined;
   const params = { netns, ifname: device, hostIfname };
-  checkAttachKeys(conf, params);
+  const unaddressed = checkAttachKeys(conf, params);
   requireRoot();
   const runner = createRunner();
   try {
@@ -85,20 +85,26 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
       ipam: conf.ipam?.type,
       addedAt: new Date().toISOString(),
     });
-    let ipam: CniResult | undefined;
+    // IPAM is asked now, and the attach takes the host lock and observes while it answers (its
+    // process is a third of a served ADD); the plan waits for the addresses
+    const asked = delegateIpam(call, 'ADD');
+    const completed = asked.then((ipam) => [attachRequestOf(conf, params, ipam)]);
+    // each awaited below (the attach may fail before it waits for them)
+    asked.catch(() => undefined);
+    completed.catch(() => undefined);
     try {
-      ipam = await delegateIpam(call, 'ADD');
-      const req = attachRequestOf(conf, params, ipam);
       const out = await attachRequests(
-        [req],
+        [unaddressed],
         {
           runner,
-          resolved: (spec) => (spec === req.target ? t : undefined),
+          resolved: (spec) => (spec === unaddressed.target ? t : undefined),
           firewall: shared.firewallFor?.(conf.attach.ovs ? undefined : conf.attach.bridge),
           onLockWait: (h) => log(`waiting for the host lock (${h})`),
+          completed,
         },
         `pipefitter cni ADD ${conf.name} ${containerId} ${ifname}`,
       );
+      const ipam = await asked;
       if (out.plan.steps.some(changesFirewall)) shared.firewallTouched?.();
       return await readResult(
         runner,
@@ -108,6 +114,8 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
         ipam,
       );
     } catch (e) {
+      // an IPAM call still under way (the attach failed before it waited) is released once done
+      await asked.catch(() => undefined);
       if (conf.ipam !== undefined)
         await delegateIpam(call, 'DEL').catch((d: unknown) =>
           log(`releasing the IPAM addresses failed: ${(d as Error).message}`),

@@ -96,7 +96,11 @@ export interface PipelineInput {
   readonly targets: readonly ResolvedTarget[];
   /** Namespaces to observe besides the targets' (the host, usually). */
   readonly extraNamespaces: readonly NetnsRef[];
-  readonly plan: (observed: ObservedState) => Plan;
+  /**
+   * The plan from what was observed. A promise when it waits on something the caller started
+   * (a CNI ADD's IPAM plugin): that wait overlaps taking the host lock and observing.
+   */
+  readonly plan: (observed: ObservedState) => Plan | Promise<Plan>;
   readonly title: string;
   /** The plan may touch bridges, so the host's br_netfilter/iptables state matters. @default true */
   readonly firewall?: boolean | FirewallSource | undefined;
@@ -137,7 +141,7 @@ const pipeline = async (input: PipelineInput, runner: Runner, opts: RunOptions):
       : await observe(runner, [...input.extraNamespaces, ...input.targets.map((t) => t.netns)], {
           firewall: input.firewall,
         });
-  const planned = input.plan(observed);
+  const planned = await input.plan(observed);
   const notes = await preflight(planned, runner, opts.dryRun === true);
   const plan = notes.length ? { ...planned, notes: [...planned.notes, ...notes] } : planned;
   const script = renderScript(plan, { title: input.title });

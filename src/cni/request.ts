@@ -107,13 +107,13 @@ export const attachInputOf = (conf: NetConf, p: RequestParams, ipam?: CniResult)
 };
 
 /**
- * Check the configuration's own keys before anything is allocated: the request without the
- * IPAM result's addresses (gateways are checked against the addresses later).
+ * Check the configuration's own keys before anything is allocated; returns the request without
+ * the IPAM result's addresses (gateways are checked against the addresses later).
  * @throws CniError 7 naming the key
  */
-export const checkAttachKeys = (conf: NetConf, p: RequestParams): void => {
+export const checkAttachKeys = (conf: NetConf, p: RequestParams): AttachRequest => {
   const input = attachInputOf(conf, p);
-  requestOfInput({ ...input, gateway: [] });
+  return requestOfInput({ ...input, gateway: [] });
 };
 
 /**

@@ -10,8 +10,17 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { cli } from '../helpers/cli.js';
-import { hostLocalLeases, REFERENCE } from '../helpers/cni.js';
-import { addAll, delAfter, ENTRY, expectError, harnessEnv, kindNet, runCni } from '../helpers/cni-invoke.js';
+import { hostLocalIpam, hostLocalLeases, REFERENCE } from '../helpers/cni.js';
+import {
+  addAll,
+  delAfter,
+  ENTRY,
+  expectError,
+  expectOk,
+  harnessEnv,
+  kindNet,
+  runCni,
+} from '../helpers/cni-invoke.js';
 import type { KindNet } from '../helpers/cni-invoke.js';
 import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
@@ -249,6 +258,29 @@ test('a failed ADD leaves nothing: no lease, no links (refused early, or a step 
       assert.deepEqual(await readState('sandbox'), before, `fault at step ${k}: host as before`);
       assert.equal(link(await readState({ netns: d }), 'eth0'), undefined);
     }
+  });
+});
+
+test('the IPAM plugin failing while the attach waits for its addresses (under the host lock): the error is its, nothing is made', async (t) => {
+  await withSandbox(t, async (sb) => {
+    const n = await network(t, sb);
+    const [a, b] = [await sb.netns('ia'), await sb.netns('ib')];
+    // a range of one address: the second ADD finds it taken
+    const one = {
+      ipam: { ...hostLocalIpam(n.dataDir), rangeStart: '198.51.100.7', rangeEnd: '198.51.100.7' },
+    };
+    delAfter(t, n, n.conf('1.0.0', one), [[a, 'ia']]);
+    expectOk(await runCni(n.env('ADD', a, 'ia'), n.conf('1.0.0', one)), 'ADD of the one address');
+    const before = await readState('sandbox');
+    const f = await runCni(n.env('ADD', b, 'ib'), n.conf('1.0.0', one));
+    expectError(f, 999, /ipam "host-local"[^]*198\.51\.100\.7/, 'the range used up', false);
+    assert.deepEqual(
+      await readState('sandbox'),
+      before,
+      'the host as before: no host end, the bridge as it was',
+    );
+    assert.equal(link(await readState({ netns: b }), 'eth0'), undefined);
+    assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.7'], 'only the first lease');
   });
 });
 
