@@ -20,6 +20,9 @@ import { HOST, netnsKey } from '../model/netns.js';
 import type { ResolvedTarget } from '../model/target.js';
 import { observeLinks } from '../observe/links.js';
 import { removeCniRecord, writeCniRecord } from '../state/cni.js';
+import type { CniRecord } from '../state/cni.js';
+import type { TargetSpec } from '../model/target.js';
+import { removeAttachment } from './cni-remove.js';
 import { attachRequests } from './attach.js';
 import { requireRoot, resolveAll } from './engine.js';
 import { changesFirewall } from '../plan/firewall.js';
@@ -38,6 +41,12 @@ export const wayOf = (conf: NetConf): { kind: string; host: string } => {
     if (a[kind] !== undefined) return { kind, host: a[kind] };
   return { kind: 'none', host: '' };
 };
+
+/**
+ * Whether the IPAM plugin leases for the interface itself, so that it must be there first: the
+ * reference `dhcp` plugin's daemon runs a DHCP client on CNI_IFNAME in the container.
+ */
+export const leasesForTheInterface = (conf: NetConf): boolean => conf.ipam?.type === 'dhcp';
 
 export const run: CniVerb = async (env, conf, log, shared = {}) => {
   const { containerId, ifname, netns } = identityOf(env);
@@ -72,7 +81,7 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
     const call = { runner, conf, env, log };
     // the record before any address: a lease of pipefitter's own IPAM never exists without the
     // record of its attachment, so `pipefitter ipam gc` may collect one whose record is gone
-    await writeCniRecord({
+    const record: CniRecord = {
       version: 1,
       network: conf.name,
       containerId,
@@ -84,7 +93,34 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
       hostIfname,
       ipam: conf.ipam?.type,
       addedAt: new Date().toISOString(),
-    });
+    };
+    await writeCniRecord(record);
+    const title = `pipefitter cni ADD ${conf.name} ${containerId} ${ifname}`;
+    const opts = {
+      runner,
+      resolved: (spec: TargetSpec) => (spec === unaddressed.target ? t : undefined),
+      firewall: shared.firewallFor?.(conf.attach.ovs ? undefined : conf.attach.bridge),
+      onLockWait: (h: string) => log(`waiting for the host lock (${h})`),
+    };
+    const result = (ipam: CniResult | undefined): Promise<CniResult> =>
+      readResult(runner, conf, t, { ifname: device, netns, hostIfname, bridge: conf.attach.bridge }, ipam);
+    if (leasesForTheInterface(conf)) {
+      // made without addresses first, IPAM asked for the interface then there, its addresses added
+      // by the same attach again (which changes only what differs); any failure undoes it all as DEL
+      try {
+        const made = await attachRequests([unaddressed], opts, title);
+        const ipam = await delegateIpam(call, 'ADD');
+        const out = await attachRequests([attachRequestOf(conf, params, ipam)], opts, title);
+        if ([made, out].some((o) => o.plan.steps.some(changesFirewall))) shared.firewallTouched?.();
+        return await result(ipam);
+      } catch (e) {
+        await removeAttachment({ runner, conf, env, log, containerId, ifname, netns, record });
+        // also when a part of that failed (an interface the failed attach never made): the ADD
+        // failed, and a DEL finds what may be left by the configuration and the identity
+        await removeCniRecord(conf.name, containerId, ifname).catch(() => undefined);
+        throw e;
+      }
+    }
     // IPAM is asked now, and the attach takes the host lock and observes while it answers (its
     // process is a third of a served ADD); the plan waits for the addresses
     const asked = delegateIpam(call, 'ADD');
@@ -93,26 +129,9 @@ export const run: CniVerb = async (env, conf, log, shared = {}) => {
     asked.catch(() => undefined);
     completed.catch(() => undefined);
     try {
-      const out = await attachRequests(
-        [unaddressed],
-        {
-          runner,
-          resolved: (spec) => (spec === unaddressed.target ? t : undefined),
-          firewall: shared.firewallFor?.(conf.attach.ovs ? undefined : conf.attach.bridge),
-          onLockWait: (h) => log(`waiting for the host lock (${h})`),
-          completed,
-        },
-        `pipefitter cni ADD ${conf.name} ${containerId} ${ifname}`,
-      );
-      const ipam = await asked;
+      const out = await attachRequests([unaddressed], { ...opts, completed }, title);
       if (out.plan.steps.some(changesFirewall)) shared.firewallTouched?.();
-      return await readResult(
-        runner,
-        conf,
-        t,
-        { ifname: device, netns, hostIfname, bridge: conf.attach.bridge },
-        ipam,
-      );
+      return await result(await asked);
     } catch (e) {
       // an IPAM call still under way (the attach failed before it waited) is released once done
       await asked.catch(() => undefined);

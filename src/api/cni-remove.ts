@@ -1,10 +1,11 @@
 /**
- * Removing one CNI attachment, for DEL and GC: best effort, idempotent. The interface goes by
+ * Removing one CNI attachment, for DEL and GC: best effort, idempotent. IPAM DEL first, while
+ * the interface is still there (as the reference plugins order it). Then the interface goes by
  * pipefitter's own detach when the namespace is still there (which also removes a bridge
  * pipefitter made once its last port goes); when the namespace is gone its interfaces went with
  * it, and what they leave outside it goes as `watch` forgets a removed container
- * (plan/detach.ts goneFromBridge: an empty bridge pipefitter made). Then IPAM DEL, then the
- * record. Every part is tried; the errors are returned, not thrown.
+ * (plan/detach.ts goneFromBridge: an empty bridge pipefitter made). Then the record. Every part
+ * is tried; the errors are returned, not thrown.
  */
 import { isPipefitterError } from '../errors.js';
 import type { NetConf } from '../cni/config.js';
@@ -54,6 +55,11 @@ export const removeAttachment = async (r: Removal): Promise<unknown[]> => {
       errors.push(e);
     }
   };
+  // IPAM first, while the interface is still there, as the reference plugins do: the `dhcp`
+  // daemon sends its DHCPRELEASE out of it
+  await attempt('IPAM DEL', () =>
+    delegateIpam({ runner, conf, env: r.env, log, containerId, ifname }, 'DEL'),
+  );
   const onLockWait = (h: string): void => log(`waiting for the host lock (${h})`);
   const netns = r.netns ?? record?.netns;
   let present = false;
@@ -108,9 +114,6 @@ export const removeAttachment = async (r: Removal): Promise<unknown[]> => {
       ),
     );
   }
-  await attempt('IPAM DEL', () =>
-    delegateIpam({ runner, conf, env: r.env, log, containerId, ifname }, 'DEL'),
-  );
   if (errors.length === 0)
     await attempt('removing the record', () => removeCniRecord(conf.name, containerId, ifname));
   return errors;

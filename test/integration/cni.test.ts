@@ -26,6 +26,7 @@ import { link, ping, readState, routes } from '../helpers/read-back.js';
 import { runId, withSandbox } from '../helpers/sandbox.js';
 import type { Sandbox } from '../helpers/sandbox.js';
 import { needTools } from '../helpers/tools.js';
+import { dhcpLan } from '../helpers/dnsmasq.js';
 import { kernelFeatures } from '../helpers/kernel.js';
 import { shellQuote } from '../../src/render/quote.js';
 
@@ -281,6 +282,56 @@ test('the IPAM plugin failing while the attach waits for its addresses (under th
     );
     assert.equal(link(await readState({ netns: b }), 'eth0'), undefined);
     assert.deepEqual(await leases(n.dataDir, n.name), ['198.51.100.7'], 'only the first lease');
+  });
+});
+
+test('IPAM dhcp (the reference plugin and its daemon): the interface is made first, leased from a DHCP server, addressed; DEL releases the lease', async (t) => {
+  await withSandbox(t, async (sb) => {
+    await needTools(`${REFERENCE}/dhcp`);
+    const n = await kindNet(t, sb);
+    const { br, server } = await dhcpLan(sb);
+    // the reference daemon in the sandbox, its socket in a directory of the test's
+    const dir = await mkdtemp(`/tmp/pf-${runId}-cni-dhcpd-`);
+    const sock = `${dir}/dhcp.sock`;
+    const daemon = execa(`${REFERENCE}/dhcp`, ['daemon', '-socketpath', sock, '-timeout', '5s'], {
+      reject: false,
+      buffer: false,
+      stdio: 'ignore',
+    });
+    sb.defer(async () => {
+      daemon.kill('SIGKILL');
+      await daemon;
+      await rm(dir, { recursive: true, force: true });
+    });
+    for (let i = 0; i < 100 && !(await stat(sock).catch(() => undefined))?.isSocket(); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    const conf = n.conf(
+      { bridge: br },
+      { cniVersion: '1.0.0', ipam: { type: 'dhcp', daemonSocketPath: sock } },
+    );
+    const c = await sb.netns('dh');
+    delAfter(t, n, conf, [[c, 'dh']]);
+    const add = await runCni(n.env('ADD', c, 'dh'), conf);
+    expectOk(add, 'ADD with dhcp');
+    const res = add.out as unknown as {
+      ips: { address: string; gateway?: string }[];
+      interfaces: { mac?: string }[];
+    };
+    const leased = res.ips[0]?.address ?? '';
+    assert.match(leased, /^192\.0\.2\.1\d\d\/24$/, JSON.stringify(res));
+    assert.equal(res.ips[0]?.gateway, '192.0.2.1');
+    const eth0 = link(await readState({ netns: c }), 'eth0');
+    assert.ok(eth0?.addrs.includes(leased), `the leased address on the interface: ${eth0?.addrs.join(' ')}`);
+    assert.ok((await server.leases()).includes(leased.split('/')[0]!), 'the server holds the lease');
+    expectOk(await runCni(n.env('DEL', c, 'dh'), conf), 'DEL');
+    assert.equal(link(await readState({ netns: c }), 'eth0'), undefined);
+    // the daemon released it (DHCPRELEASE): dnsmasq drops it from its lease file
+    let held = true;
+    for (let i = 0; i < 60 && held; i++) {
+      held = (await server.leases()).includes(leased.split('/')[0]!);
+      if (held) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(held, false, 'the lease released');
   });
 });
 
