@@ -25,6 +25,14 @@ import { gratuitousArp, sendArp, writeSysctl } from '../netlink/socket.js';
 import { getLink } from '../netlink/dump.js';
 
 /** The namespace file a link may be born in: the host's is this thread's own. */
+/**
+ * How long a gratuitous ARP waits for its link's operstate to leave DOWN (usually a millisecond
+ * or two; a link that stays there, a NIC with no carrier, is announced on anyway).
+ */
+const ANNOUNCE_WAIT_MS = 500;
+/** For a synchronous pause of a millisecond (Atomics.wait on a value never changed). */
+const PAUSE = new Int32Array(new SharedArrayBuffer(4));
+
 const nsFile = (ns: NetnsRef): string => netnsPath(ns) ?? '/proc/thread-self/ns/net';
 
 const kindOf = (session: NetlinkSession, s: LinkSpec): NewLinkKind => {
@@ -123,7 +131,16 @@ export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRe
       }
       return;
     case 'arp.announce': {
-      const l = getLink(s, { name: o.dev });
+      // sent once the kernel has the link up: its operstate leaves DOWN when the kernel's link
+      // watcher handles the carrier just come, on the event that also enables a bridge port, and
+      // a frame sent before that is dropped there (an arping process always started late enough).
+      // UP, UNKNOWN (a kind without carrier states, ipvlan) or LOWERLAYERDOWN: sent at once
+      let l = getLink(s, { name: o.dev });
+      const until = Date.now() + ANNOUNCE_WAIT_MS;
+      while (l?.operstate === 'DOWN' && Date.now() < until) {
+        Atomics.wait(PAUSE, 0, 0, 1);
+        l = getLink(s, { name: o.dev });
+      }
       if (!l) throw new NetlinkError(19, undefined, `find "${o.dev}"`);
       sendArp(libc, netnsPath(netns), identityOf(netns), l.index, gratuitousArp(l.mac, o.address));
       return;
