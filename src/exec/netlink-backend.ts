@@ -2,7 +2,7 @@
  * The netlink backend: an operation run in-process as one rtnetlink request (or a /proc/sys
  * write) on the socket of its namespace. `exec` operations are not for this backend.
  */
-import { identityOf, netnsPath } from '../model/netns.js';
+import { HOST, identityOf, netnsPath } from '../model/netns.js';
 import type { NetnsRef } from '../model/netns.js';
 import type { LinkSpec, Op } from '../model/op.js';
 import type { ObservedRoute } from '../model/observed.js';
@@ -20,14 +20,16 @@ import {
   routeDel,
 } from '../netlink/requests.js';
 import type { NetlinkSession } from '../netlink/session.js';
+import type { NlLink } from '../netlink/messages.js';
 import type { Libc } from '../netlink/socket.js';
 import { gratuitousArp, sendArp, writeSysctl } from '../netlink/socket.js';
 import { getLink } from '../netlink/dump.js';
 
 /** The namespace file a link may be born in: the host's is this thread's own. */
 /**
- * How long a gratuitous ARP waits for its link's operstate to leave DOWN (usually a millisecond
- * or two; a link that stays there, a NIC with no carrier, is announced on anyway).
+ * How long a gratuitous ARP waits for its link's (and its veth peer's) operstate to leave DOWN
+ * (usually a millisecond or two; a link that stays there, a NIC with no carrier, is announced
+ * on anyway).
  */
 const ANNOUNCE_WAIT_MS = 500;
 /** For a synchronous pause of a millisecond (Atomics.wait on a value never changed). */
@@ -131,13 +133,20 @@ export const runNetlinkOp = (session: NetlinkSession, libc: Libc, netns: NetnsRe
       }
       return;
     case 'arp.announce': {
-      // sent once the kernel has the link up: its operstate leaves DOWN when the kernel's link
-      // watcher handles the carrier just come, on the event that also enables a bridge port, and
-      // a frame sent before that is dropped there (an arping process always started late enough).
-      // UP, UNKNOWN (a kind without carrier states, ipvlan) or LOWERLAYERDOWN: sent at once
+      // sent once the kernel has the link up, and its veth peer on the host: an operstate leaves
+      // DOWN when the kernel's link watcher handles the carrier just come (in a worker, later
+      // under load), on the event that also enables a bridge port, and a frame sent before that
+      // is dropped there (an arping process always started late enough). UP, UNKNOWN (a kind
+      // without carrier states, ipvlan) or LOWERLAYERDOWN: sent at once
+      const down = (x: NlLink | undefined): boolean => {
+        if (x?.operstate === 'DOWN') return true;
+        if (x?.kind !== 'veth' || x.link === undefined || x.linkNetnsid === undefined) return false;
+        const peer = getLink(session.socket(netnsPath(HOST), identityOf(HOST)), { index: x.link });
+        return peer?.link === x.index && peer.operstate === 'DOWN';
+      };
       let l = getLink(s, { name: o.dev });
       const until = Date.now() + ANNOUNCE_WAIT_MS;
-      while (l?.operstate === 'DOWN' && Date.now() < until) {
+      while (down(l) && Date.now() < until) {
         Atomics.wait(PAUSE, 0, 0, 1);
         l = getLink(s, { name: o.dev });
       }
